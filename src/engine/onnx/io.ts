@@ -1,0 +1,79 @@
+// Reading and writing ModelProto. Parsing never copies tensor bytes: protobufjs hands out
+// `bytes` fields as views into the buffer it was given, so a 100 MB model costs ~100 MB.
+import * as fs from 'node:fs';
+import * as protobuf from 'protobufjs';
+import { CamLensError } from '../errors';
+import { installInt64Codec } from './int64';
+import { ONNX_PROTO } from './schema';
+import type { GraphProto, ModelProto, TensorProto } from './types';
+
+installInt64Codec();
+
+const root = protobuf.parse(ONNX_PROTO, { keepCase: false }).root;
+const ModelType = root.lookupType('onnx.ModelProto');
+const TensorType = root.lookupType('onnx.TensorProto');
+
+/** Deeper nesting than this is not a model anybody exported; protobufjs refuses it too. */
+export const MAX_SUBGRAPH_DEPTH = 64;
+
+function describe(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  if (/index out of range/.test(message)) return 'the file ends in the middle of a field (truncated or not ONNX)';
+  if (/invalid wire type/.test(message)) return `an invalid protobuf field (${message})`;
+  if (/max depth exceeded/.test(message)) return 'messages are nested too deeply';
+  if (/Maximum call stack/.test(message)) return 'messages are nested too deeply';
+  return message;
+}
+
+export function parseModel(bytes: Uint8Array, source = 'model'): ModelProto {
+  if (bytes.byteLength === 0) {
+    throw new CamLensError('MODEL_PARSE', `${source}: the file is empty; expected an ONNX model (.onnx protobuf).`);
+  }
+  let model: ModelProto;
+  try {
+    model = ModelType.decode(bytes) as unknown as ModelProto;
+  } catch (e) {
+    throw new CamLensError('MODEL_PARSE', `${source}: not a readable ONNX model: ${describe(e)}.`, { cause: String(e) });
+  }
+  if (!model.graph || (model.graph.node.length === 0 && model.graph.input.length === 0 && model.graph.output.length === 0)) {
+    throw new CamLensError('MODEL_PARSE', `${source}: no graph found; the file is not an ONNX model (or is empty inside).`);
+  }
+  checkSubgraphDepth(model.graph, source);
+  return model;
+}
+
+function checkSubgraphDepth(graph: GraphProto, source: string): void {
+  const stack: Array<[GraphProto, number]> = [[graph, 0]];
+  while (stack.length) {
+    const [g, depth] = stack.pop()!;
+    if (depth > MAX_SUBGRAPH_DEPTH) {
+      throw new CamLensError('MODEL_INVALID', `${source}: subgraphs are nested more than ${MAX_SUBGRAPH_DEPTH} levels deep.`);
+    }
+    for (const node of g.node) {
+      for (const attr of node.attribute) {
+        if (attr.g) stack.push([attr.g, depth + 1]);
+        for (const sub of attr.graphs) stack.push([sub, depth + 1]);
+      }
+    }
+  }
+}
+
+export function serializeModel(model: ModelProto): Uint8Array {
+  return ModelType.encode(model as unknown as protobuf.Message).finish();
+}
+
+export function serializeTensor(tensor: TensorProto): Uint8Array {
+  return TensorType.encode(tensor as unknown as protobuf.Message).finish();
+}
+
+export function readModelFile(path: string): ModelProto {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : String(e);
+    throw new CamLensError('MODEL_READ', `Cannot read model ${path}: ${why}.`);
+  }
+  return parseModel(bytes, path);
+}
