@@ -1,0 +1,144 @@
+// Ops that move or select elements without arithmetic: the gradient is the inverse movement
+// (reshape back, inverse transpose) or a scatter into zeros of the input's shape.
+import { attr } from '../../onnx/builder';
+import { makeTensor } from '../../onnx/tensor';
+import { DataType } from '../../onnx/types';
+import { range } from '../emitter';
+import type { GradientRule, RuleContext } from '../rule';
+import { normAxis } from '../shapeInfo';
+
+export const Identity: GradientRule = (ctx) => [ctx.gy];
+/** Inference-mode Dropout is the identity (the mask output carries no gradient). */
+export const Dropout: GradientRule = (ctx) => [ctx.gy];
+
+export const Cast: GradientRule = (ctx) => {
+  const to = ctx.info.dtype(ctx.inputs[0]);
+  if (!to) throw ctx.unsupported(`the element type of its input "${ctx.inputs[0]}" is not known`);
+  return [to === ctx.info.dtype(ctx.outputs[0]) ? ctx.gy : ctx.b.op('Cast', [ctx.gy], { to })];
+};
+
+const reshapeBack: GradientRule = (ctx) => [ctx.b.reshapeLike(ctx.gy, ctx.inputs[0])];
+export const Flatten = reshapeBack;
+export const Reshape = reshapeBack;
+export const Squeeze = reshapeBack;
+export const Unsqueeze = reshapeBack;
+
+export const Transpose: GradientRule = (ctx) => {
+  const perm = ctx.ints('perm') ?? range(ctx.rank(ctx.inputs[0])).reverse();
+  const inverse = new Array<number>(perm.length);
+  perm.forEach((p, i) => { inverse[p] = i; });
+  return [ctx.b.transpose(ctx.gy, inverse)];
+};
+
+export const Expand: GradientRule = (ctx) => [ctx.b.reduceToShapeOf(ctx.gy, ctx.inputs[0], ctx.outputs[0]), undefined];
+
+export const Concat: GradientRule = (ctx) => {
+  const { b } = ctx;
+  const first = ctx.inputs[0];
+  const axis = normAxis(ctx.int('axis', 0), ctx.rank(first));
+  const sizes = ctx.inputs.map((x) => ctx.info.shape(x)?.[axis]);
+  const split = sizes.every((d) => typeof d === 'number')
+    ? b.ints(sizes as number[])
+    : b.op('Concat', ctx.inputs.map((x) => b.dimsOf(x, axis, axis + 1)), { axis: 0 });
+  const parts = b.ops('Split', [ctx.gy, split], { axis }, ctx.inputs.length);
+  return parts.map((p, i) => (ctx.needs(i) ? p : undefined));
+};
+
+export const Split: GradientRule = (ctx) => {
+  const { b } = ctx;
+  const axis = normAxis(ctx.int('axis', 0), ctx.rank(ctx.inputs[0]));
+  const parts = ctx.outputs.map((o, i) => ctx.grads[i] ?? b.zerosLike(o));
+  return [b.op('Concat', parts, { axis }), undefined];
+};
+
+/** A constant integer input, or undefined if it is absent. Throws if present but not constant. */
+function constInput(ctx: RuleContext, i: number, what: string): number[] | undefined {
+  const v = ctx.inputs[i];
+  if (!v) return undefined;
+  const c = ctx.info.constant(v);
+  if (!c) throw ctx.unsupported(`its ${what} ("${v}") are computed at run time; only constant ${what} are supported`);
+  return c;
+}
+
+export const Slice: GradientRule = (ctx) => {
+  const { b } = ctx;
+  const [x, starts, ends] = ctx.inputs;
+  const r = ctx.rank(x);
+  const count = ctx.info.constant(starts)?.length ?? ctx.info.staticShape(starts)?.[0];
+  const axes = constInput(ctx, 3, 'axes')?.map((a) => normAxis(a, r)) ?? (count !== undefined ? range(count) : undefined);
+  if (!axes) throw ctx.unsupported('the number of sliced axes is not known');
+  const steps = ctx.inputs[4] || undefined;
+  // For each sliced axis, the selected positions are Slice(Range(0, dim)) (ORT resolves the
+  // clamping rules); scatter the gradient back along that axis, one axis at a time.
+  let g = ctx.gy;
+  axes.forEach((axis, k) => {
+    const pick = (v: string) => b.op('Slice', [v, b.ints([k]), b.ints([k + 1])]);
+    const dim = b.squeeze(b.dimsOf(x, axis, axis + 1), [0]);
+    const positions = b.op('Range', [b.int(0), dim, b.int(1)]);
+    const index = b.op('Slice', [positions, cast64(ctx, pick(starts)), cast64(ctx, pick(ends)), b.ints([0]), ...(steps ? [cast64(ctx, pick(steps))] : [])]);
+    const shape = new Array(r).fill(1);
+    shape[axis] = -1;
+    const gShape = b.op('Shape', [g]);
+    const spread = b.op('Expand', [b.op('Reshape', [index, b.ints(shape)]), gShape]);
+    const target = b.op('ScatterElements', [gShape, b.ints([axis]), b.dimsOf(x, axis, axis + 1)], { axis: 0 });
+    g = b.op('ScatterElements', [zerosOfShape(ctx, target), spread, g], { axis });
+  });
+  return [g];
+};
+
+function cast64(ctx: RuleContext, v: string): string {
+  return ctx.info.dtype(ctx.inputs[1]) === DataType.INT32 ? ctx.b.op('Cast', [v], { to: DataType.INT64 }) : v;
+}
+
+function zerosOfShape(ctx: RuleContext, shape: string): string {
+  const dtype = ctx.info.dtype(ctx.inputs[0]) || DataType.FLOAT;
+  const t = makeZero(dtype);
+  const z = ctx.b.op('ConstantOfShape', [shape], { value: attr.tensor(t) });
+  return dtype === DataType.FLOAT || dtype === DataType.DOUBLE ? z : ctx.b.op('Cast', [z], { to: dtype });
+}
+
+function makeZero(dtype: number) {
+  const t = makeTensor('', dtype === DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT, [1], [0]);
+  delete t.name;
+  return t;
+}
+
+export const Gather: GradientRule = (ctx) => {
+  const { b } = ctx;
+  b.requireOpset(16, `the gradient of Gather "${ctx.node.name}" (ScatterND with reduction)`);
+  const [x, indices] = ctx.inputs;
+  const r = ctx.rank(x);
+  const q = ctx.rank(indices);
+  const axis = normAxis(ctx.int('axis', 0), r);
+  // gy: x[:axis] + idx + x[axis+1:] → idx + x[:axis] + x[axis+1:]
+  const perm = [...range(q, axis), ...range(axis), ...range(r - 1 - axis, axis + q)];
+  const gt = b.transpose(ctx.gy, perm);
+  const parts = [b.dimsOf(x, axis, axis + 1)];
+  if (axis > 0) parts.push(b.dimsOf(x, 0, axis));
+  if (axis + 1 < r) parts.push(b.dimsOf(x, axis + 1, r));
+  const zeros = zerosOfShape(ctx, parts.length > 1 ? b.op('Concat', parts, { axis: 0 }) : parts[0]);
+  let idx = ctx.info.dtype(indices) === DataType.INT64 ? indices : b.op('Cast', [indices], { to: DataType.INT64 });
+  const dim = b.squeeze(b.dimsOf(x, axis, axis + 1), [0]);
+  idx = b.op('Where', [b.op('Less', [idx, b.int(0)]), b.op('Add', [idx, dim]), idx]);
+  const scattered = b.op('ScatterND', [zeros, b.unsqueeze(idx, [-1]), gt], { reduction: 'add' });
+  // back from [axis, rest...] to x's order
+  const back = [...range(axis, 1), 0, ...range(r - 1 - axis, axis + 1)];
+  return [b.transpose(scattered, back), undefined];
+};
+
+export const Pad: GradientRule = (ctx) => {
+  const { b } = ctx;
+  const mode = ctx.string('mode', 'constant');
+  if (mode !== 'constant') throw ctx.unsupported(`mode "${mode}" is not supported (only constant)`);
+  const [x] = ctx.inputs;
+  const r = ctx.rank(x);
+  const pads = ctx.ints('pads') ?? constInput(ctx, 1, 'pads');
+  if (!pads) throw ctx.unsupported('its pads are not known');
+  const axes = constInput(ctx, 3, 'axes')?.map((a) => normAxis(a, r)) ?? range(r);
+  const n = axes.length;
+  if (pads.some((p) => p < 0)) throw ctx.unsupported('negative pads (cropping) are not supported');
+  const begins = pads.slice(0, n);
+  const ends = b.op('Add', [b.ints(begins), b.op('Concat', axes.map((a) => b.dimsOf(x, a, a + 1)), { axis: 0 })]);
+  return [b.op('Slice', [ctx.gy, b.ints(begins), ends, b.ints(axes)]), undefined, undefined, undefined];
+};
+
