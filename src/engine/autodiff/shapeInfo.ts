@@ -38,7 +38,9 @@ export class ShapeInfo {
     for (const [name, v] of graph.declared) {
       const tt = v.type?.tensorType;
       if (!tt) continue;
-      const shape = tt.shape ? tt.shape.dim.map((d): ShapeDim => (d.dimValue !== undefined ? int64ToNumber(d.dimValue) : d.dimParam ? d.dimParam : null)) : undefined;
+      // Decoded messages answer unset fields with prototype defaults (dimValue 0): check presence.
+      const shape = tt.shape ? tt.shape.dim.map((d): ShapeDim => (d.dimParam ? d.dimParam
+        : Object.prototype.hasOwnProperty.call(d, 'dimValue') && d.dimValue !== undefined ? int64ToNumber(d.dimValue) : null)) : undefined;
       this.types.set(name, { dtype: tt.elemType ?? 0, shape });
     }
     for (const node of graph.nodes) this.propagate(node);

@@ -1,5 +1,6 @@
 // Matrix products. MatMul follows numpy: 1-D operands get a unit axis, batch axes broadcast
 // (their gradient is summed back to each operand's batch shape).
+import { attr } from '../../onnx/builder';
 import type { ShapeDim } from '../shapeInfo';
 import type { GradientRule } from '../rule';
 import { range } from '../emitter';
@@ -14,11 +15,11 @@ export const Gemm: GradientRule = (ctx) => {
   const gy = ctx.gy;
   // With A' = op(A), B' = op(B): dA' = alpha·gy·B'ᵀ, dB' = alpha·A'ᵀ·gy.
   const dA = !ctx.needs(0) ? undefined : ta === 0
-    ? b.op('Gemm', [gy, m], { alpha, transB: tb ? 0 : 1 })
-    : b.op('Gemm', [m, gy], { alpha, transA: tb, transB: 1 });
+    ? b.op('Gemm', [gy, m], { alpha: attr.float(alpha), transB: tb ? 0 : 1 })
+    : b.op('Gemm', [m, gy], { alpha: attr.float(alpha), transA: tb, transB: 1 });
   const dB = !ctx.needs(1) ? undefined : tb === 0
-    ? b.op('Gemm', [a, gy], { alpha, transA: ta ? 0 : 1 })
-    : b.op('Gemm', [gy, a], { alpha, transA: 1, transB: ta });
+    ? b.op('Gemm', [a, gy], { alpha: attr.float(alpha), transA: ta ? 0 : 1 })
+    : b.op('Gemm', [gy, a], { alpha: attr.float(alpha), transA: 1, transB: ta });
   const dC = c && ctx.needs(2) ? b.reduceToShapeOf(beta === 1 ? gy : b.op('Mul', [gy, b.scalar(beta, gy)]), c, ctx.outputs[0]) : undefined;
   return [dA, dB, dC];
 };
