@@ -16,7 +16,17 @@ export class Emitter {
   private readonly consts = new Map<string, string>();
   private readonly replaced = new Map<NodeProto, NodeProto>();
 
+  /**
+   * Element type for constants whose reference value has no known type (backward values): the
+   * target's, since gradients of the differentiated float values share it in practice.
+   */
+  defaultDtype: number = DataType.FLOAT;
+
   constructor(readonly builder: ModelBuilder, readonly info: ShapeInfo, private readonly upgradeOpset: (version: number, why: string) => void) {}
+
+  private dtypeOf(value: string): number {
+    return this.info.dtype(value) || this.defaultDtype;
+  }
 
   get opset(): number {
     return this.builder.opset;
@@ -69,7 +79,7 @@ export class Emitter {
 
   /** A scalar in the element type of `like`. */
   scalar(value: number, like: string): string {
-    const dtype = this.info.dtype(like) || DataType.FLOAT;
+    const dtype = this.dtypeOf(like);
     if (dtype === DataType.FLOAT || dtype === DataType.DOUBLE) return this.constant(dtype, [], [value], 'c');
     const f = this.constant(DataType.FLOAT, [], [value], 'c');
     const key = `cast:${f}:${dtype}`;
@@ -80,7 +90,7 @@ export class Emitter {
 
   /** A float tensor constant in the element type of `like`. */
   tensor(dims: readonly number[], values: readonly number[], like: string): string {
-    const dtype = this.info.dtype(like) || DataType.FLOAT;
+    const dtype = this.dtypeOf(like);
     if (dtype === DataType.FLOAT || dtype === DataType.DOUBLE) return this.constant(dtype, dims, values, 't');
     return this.op('Cast', [this.constant(DataType.FLOAT, dims, values, 't')], { to: dtype });
   }
@@ -97,7 +107,7 @@ export class Emitter {
 
   /** Zeros with the runtime shape of `value` and its element type. */
   zerosLike(value: string): string {
-    const dtype = this.info.dtype(value) || DataType.FLOAT;
+    const dtype = this.dtypeOf(value);
     const zero = dtype === DataType.DOUBLE ? makeTensor('', DataType.DOUBLE, [1], [0]) : makeTensor('', DataType.FLOAT, [1], [0]);
     delete zero.name;
     const z = this.op('ConstantOfShape', [this.shapeOf(value)], { value: attr.tensor(zero) });

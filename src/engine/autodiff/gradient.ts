@@ -112,6 +112,7 @@ export function buildGradientGraph(model: ModelProto, request: GradientRequest):
   const active = (v: string) => !!v && fromWrt.has(v) && toTarget.has(v);
 
   const targetType = { dtype: info.dtype(target) || 1, shape: info.shape(target) };
+  emitter.defaultDtype = targetType.dtype;
   // uniqueName reserves the name; the value info is added directly (input() would re-claim it).
   const cotangent = builder.uniqueName(`${target}_cotangent`);
   builder.graph.input.push(valueInfo(cotangent, targetType.dtype, targetType.shape));
