@@ -38,5 +38,6 @@ if (tests.length && !production) {
   });
 }
 
-rmSync('dist', { recursive: true, force: true });
+// Only `--clean` wipes dist/: several builds may run side by side (tests, benchmarks).
+if (process.argv.includes('--clean')) rmSync('dist', { recursive: true, force: true });
 await Promise.all(builds.map((b) => esbuild.build({ ...common, ...b })));

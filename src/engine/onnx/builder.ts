@@ -101,6 +101,8 @@ export interface NodeOptions {
 export class ModelBuilder {
   readonly graph: GraphProto;
   private readonly names = new Set<string>();
+  /** Names handed out by uniqueName() and not yet used: node() may take them as outputs. */
+  private readonly reserved = new Set<string>();
   private readonly opsetImports: Map<string, number>;
   private counter = 0;
 
@@ -140,6 +142,7 @@ export class ModelBuilder {
     let name = hint;
     while (this.names.has(name)) name = `${hint}_${++this.counter}`;
     this.names.add(name);
+    this.reserved.add(name);
     return name;
   }
 
@@ -222,6 +225,7 @@ export class ModelBuilder {
   }
 
   private claim(name: string): string {
+    if (this.reserved.delete(name)) return name;
     if (this.names.has(name)) throw new CamLensError('BAD_ARGUMENT', `Builder: the name "${name}" is already used in this graph.`);
     this.names.add(name);
     return name;

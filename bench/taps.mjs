@@ -1,0 +1,69 @@
+// Tap overhead on a fixture CNN, measured through the real worker (IPC included):
+// forward latency with 0 taps vs every Conv output vs every value tapped, and the session swap
+// time when a tap is added. Prints JSON lines. Run after `npm run build`.
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+const fixtures = process.env.CAMLENS_FIXTURES ?? resolve('../shared/fixtures');
+const modelPath = process.argv[2] ?? resolve(fixtures, 'models/resnet18.onnx');
+if (!existsSync(modelPath)) {
+  console.log(JSON.stringify({ bench: 'taps', skipped: `model not found: ${modelPath}` }));
+  process.exit(0);
+}
+const worker = fork(resolve('dist/worker.js'), [], { serialization: 'advanced' });
+let nextId = 1;
+const pending = new Map();
+worker.on('message', (m) => {
+  if (m.kind !== 'response') return;
+  const p = pending.get(m.id);
+  pending.delete(m.id);
+  m.ok ? p.resolve(m.result) : p.reject(new Error(m.error.message));
+});
+const call = (method, params) => new Promise((resolve, reject) => {
+  const id = nextId++;
+  pending.set(id, { resolve, reject });
+  worker.send({ kind: 'request', id, method, params });
+});
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const emit = (figure, value, unit, extra = {}) => console.log(JSON.stringify({ bench: 'taps', model: modelPath.split('/').pop(), figure, value: Math.round(value * 100) / 100, unit, ...extra }));
+
+async function timeRuns(params, n = 7) {
+  await call('run', params); // warm-up (creates the session)
+  const runs = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await call('run', params);
+    runs.push(performance.now() - t0);
+  }
+  return median(runs);
+}
+
+try {
+  const { layers } = await call('layers', { modelPath });
+  const convs = layers.filter((l) => l.op === 'Conv').length;
+  const base = { modelPath, tensors: false, stats: false, provider: { provider: 'cpu' } };
+  const none = await timeRuns(base);
+  const conv = await timeRuns({ ...base, tapOps: ['Conv'] });
+  const all = await timeRuns({ ...base, tapAll: true });
+  emit('forward_no_taps', none, 'ms');
+  emit('forward_all_conv_taps', conv, 'ms', { taps: convs, ratio_vs_none: Math.round((conv / none) * 1000) / 1000 });
+  emit('forward_all_values_tapped', all, 'ms', { taps: layers.length - 1, ratio_vs_none: Math.round((all / none) * 1000) / 1000 });
+  const withStats = await timeRuns({ ...base, tapOps: ['Conv', 'Relu'], stats: true });
+  emit('forward_conv_relu_taps_with_stats', withStats, 'ms', { ratio_vs_none: Math.round((withStats / none) * 1000) / 1000 });
+  // Session swap: register a new tap, the next run builds the new session and releases the old.
+  const swaps = [];
+  const targets = layers.filter((l) => l.op === 'Relu').slice(0, 5).map((l) => l.name);
+  for (const value of targets) {
+    const { handleId } = await call('taps.register', { modelPath, value });
+    const t0 = performance.now();
+    await call('run', base);
+    swaps.push(performance.now() - t0);
+    await call('taps.remove', { handleId });
+  }
+  emit('session_swap_on_tap_add', median(swaps), 'ms', { includes: 'build tapped model + create session + one run', ratio_vs_steady_run: Math.round((median(swaps) / none) * 100) / 100 });
+  const stats = await call('stats', {});
+  emit('sessions_alive_after', stats.counters.sessionsAlive, 'count');
+} finally {
+  worker.kill();
+}

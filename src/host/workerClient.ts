@@ -1,0 +1,168 @@
+// The host's (and CLI's) handle on the worker process. Pure Node: no 'vscode' import, so the
+// CLI and tests use it too. A worker that dies fails every pending request with a clear error
+// and is started again on the next request.
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { Method, Params, Result, WireError, WorkerToHost } from '../worker/protocol';
+
+export class WorkerRequestError extends Error {
+  constructor(readonly code: WireError['code'], message: string) {
+    super(message);
+    this.name = 'WorkerRequestError';
+  }
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number, message?: string) => void;
+}
+
+interface Pending {
+  method: string;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  onProgress?: RequestOptions['onProgress'];
+  cleanup(): void;
+}
+
+export interface WorkerClientOptions {
+  workerPath: string;
+  defaultTimeoutMs?: number;
+  execArgv?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export class WorkerClient extends EventEmitter {
+  private child: ChildProcess | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private disposed = false;
+  /** Default request timeout; 0 = none. Settable (the extension follows the user's setting). */
+  timeoutMs: number;
+  /** How many times the worker died and was replaced. */
+  restarts = 0;
+  private everStarted = false;
+
+  constructor(private readonly options: WorkerClientOptions) {
+    super();
+    this.timeoutMs = options.defaultTimeoutMs ?? 300_000;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  request<M extends Method>(method: M, params: Params<M>, options: RequestOptions = {}): Promise<Result<M>> {
+    if (this.disposed) return Promise.reject(new WorkerRequestError('CANCELLED', 'The CamLens worker has been shut down.'));
+    const child = this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise<Result<M>>((resolve, reject) => {
+      const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+      const timer = timeoutMs > 0
+        ? setTimeout(() => this.timedOut(id, method, timeoutMs), timeoutMs)
+        : undefined;
+      const onAbort = () => this.fail(id, new WorkerRequestError('CANCELLED', `"${method}" was cancelled.`), true);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        method,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        onProgress: options.onProgress,
+        cleanup: () => {
+          if (timer) clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+        },
+      });
+      if (options.signal?.aborted) return onAbort();
+      child.send({ kind: 'request', id, method, params });
+    });
+  }
+
+  /**
+   * Stops the worker: asks it to release its sessions and exit, and kills it if it has not
+   * gone within `graceMs`. Pending requests fail with CANCELLED. Resolves when it is gone.
+   */
+  dispose(graceMs = 2000): Promise<void> {
+    this.disposed = true;
+    this.failAll(new WorkerRequestError('CANCELLED', 'The CamLens worker was shut down.'));
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      timer.unref?.();
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (child.connected) child.send({ kind: 'request', id: this.nextId++, method: 'shutdown', params: {} });
+      else child.kill();
+    });
+  }
+
+  private ensureWorker(): ChildProcess {
+    if (this.child && this.child.connected) return this.child;
+    if (this.everStarted) {
+      this.restarts++;
+      this.emit('restart', this.restarts);
+    }
+    this.everStarted = true;
+    const child = fork(this.options.workerPath, [], {
+      serialization: 'advanced',
+      execArgv: this.options.execArgv ?? [],
+      env: this.options.env ?? process.env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.on('message', (m: WorkerToHost) => this.onMessage(m));
+    child.on('exit', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
+      this.failAll(new WorkerRequestError('WORKER_CRASHED', `The CamLens worker ${how}; it will be restarted on the next request.`));
+      this.emit('exit', { code, signal });
+    });
+    child.on('error', (e) => this.emit('error', e));
+    this.child = child;
+    return child;
+  }
+
+  private onMessage(m: WorkerToHost): void {
+    if (m.kind === 'ready') {
+      this.emit('ready', m.pid);
+      return;
+    }
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    if (m.kind === 'progress') {
+      p.onProgress?.(m.done, m.total, m.message);
+      return;
+    }
+    this.pending.delete(m.id);
+    p.cleanup();
+    if (m.ok) p.resolve(m.result);
+    else p.reject(new WorkerRequestError(m.error.code, m.error.message));
+  }
+
+  /**
+   * A request that does not answer in time may be stuck in native code, where it cannot be
+   * cancelled: the worker is killed and started again on the next request.
+   */
+  private timedOut(id: number, method: string, timeoutMs: number): void {
+    const seconds = timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`;
+    this.fail(id, new WorkerRequestError('TIMEOUT', `CamLens worker: "${method}" did not answer within ${seconds}; the worker was restarted.`), false);
+    this.child?.kill('SIGKILL');
+  }
+
+  private fail(id: number, error: Error, notifyWorker: boolean): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    p.cleanup();
+    if (notifyWorker && this.child?.connected) this.child.send({ kind: 'cancel', id });
+    p.reject(error);
+  }
+
+  private failAll(error: Error): void {
+    for (const id of [...this.pending.keys()]) this.fail(id, error, false);
+  }
+}

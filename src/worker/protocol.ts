@@ -1,0 +1,106 @@
+// Every message the extension host (or CLI) and the worker exchange. Both sides import only
+// this module's types; tensors travel as typed arrays (fork with serialization: 'advanced').
+import type { CamLensErrorCode } from '../engine/errors';
+import type { CamLayerSuggestion, LayerInfo } from '../engine/layers';
+import type { Counters, MemorySample } from '../engine/runtime/accounting';
+import type { ProviderAttempt, ProviderOptions } from '../engine/runtime/providers';
+import type { SessionInfo } from '../engine/runtime/sessions';
+import type { PlainTensor, TapReadout } from '../engine/runtime/tapRunner';
+
+export type { PlainTensor, TapReadout, ProviderOptions };
+
+export interface ModelSummary {
+  path: string;
+  irVersion: number;
+  opsets: Record<string, number>;
+  producer: string;
+  inputs: Array<{ name: string; dtype: string; shape: Array<number | string | null> | null }>;
+  outputs: Array<{ name: string; dtype: string; shape: Array<number | string | null> | null }>;
+  nodeCount: number;
+  parameterCount: number;
+  fileBytes: number;
+}
+
+/** method → [params, result] */
+export interface Methods {
+  ping: [Record<string, never>, { pid: number; uptimeMs: number }];
+  /** Waits `ms` (cancellable): lets tests and diagnostics hold a request open. */
+  sleep: [{ ms: number }, { sleptMs: number }];
+  layers: [{ modelPath: string }, { summary: ModelSummary; layers: LayerInfo[]; suggestion: CamLayerSuggestion | null }];
+  /** Registers a tap on a value of a model; the tap lives until removed. */
+  'taps.register': [{ modelPath: string; value: string }, { handleId: number; value: string; taps: string[] }];
+  'taps.remove': [{ handleId: number }, { removed: boolean; taps: string[] }];
+  'taps.list': [{ modelPath: string }, { taps: Array<{ handleId: number; value: string }> }];
+  /**
+   * One forward run with the model's registered taps plus `taps` (one-off) and, for the
+   * "debug mode", every output of the ops in `tapOps` (e.g. ['Conv', 'Relu']) or every value.
+   * Inputs not given are zeros (symbolic dims = 1).
+   */
+  run: [
+    {
+      modelPath: string;
+      inputs?: Record<string, PlainTensor>;
+      taps?: string[];
+      tapOps?: string[];
+      tapAll?: boolean;
+      tensors?: boolean;
+      stats?: boolean;
+      provider?: ProviderOptions;
+    },
+    { outputs: Record<string, PlainTensor>; taps: TapReadout[]; provider: string; fallbacks: readonly ProviderAttempt[]; timings: { sessionMs: number; runMs: number } },
+  ];
+  /** Fills shapes static inference left unknown with one run (cached per model). */
+  probeShapes: [{ modelPath: string }, { shapes: Record<string, number[]>; provider: string; ms: number }];
+  stats: [Record<string, never>, WorkerStats];
+  releaseAll: [Record<string, never>, { released: number }];
+  /** Releases every session and ends the worker process after answering. */
+  shutdown: [Record<string, never>, { released: number }];
+}
+
+export interface WorkerStats {
+  pid: number;
+  counters: Counters;
+  memory: MemorySample;
+  sessions: SessionInfo[];
+}
+
+export type Method = keyof Methods;
+export type Params<M extends Method> = Methods[M][0];
+export type Result<M extends Method> = Methods[M][1];
+
+export interface RequestMessage<M extends Method = Method> {
+  kind: 'request';
+  id: number;
+  method: M;
+  params: Params<M>;
+}
+
+export interface CancelMessage {
+  kind: 'cancel';
+  id: number;
+}
+
+export interface WireError {
+  code: CamLensErrorCode | 'INTERNAL' | 'CANCELLED' | 'TIMEOUT' | 'WORKER_CRASHED';
+  message: string;
+}
+
+export type ResponseMessage =
+  | { kind: 'response'; id: number; ok: true; result: unknown }
+  | { kind: 'response'; id: number; ok: false; error: WireError };
+
+export interface ProgressMessage {
+  kind: 'progress';
+  id: number;
+  done: number;
+  total: number;
+  message?: string;
+}
+
+export interface ReadyMessage {
+  kind: 'ready';
+  pid: number;
+}
+
+export type HostToWorker = RequestMessage | CancelMessage;
+export type WorkerToHost = ResponseMessage | ProgressMessage | ReadyMessage;

@@ -1,0 +1,54 @@
+// Small models built with the DSL, shared by tests.
+import { attr, DataType, ModelBuilder } from '../../src/engine/onnx/builder';
+import type { ModelProto } from '../../src/engine/onnx/types';
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomArray(n: number, seed = 1, scale = 0.5): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
+}
+
+/** input [batch,3,32,32] → conv-relu → conv(stride 2)-relu → GAP → flatten → gemm(4 classes). */
+export function tinyCnn(): ModelProto {
+  const b = ModelBuilder.create(17);
+  const x = b.input('input', DataType.FLOAT, ['batch', 3, 32, 32]);
+  const w1 = b.floats('conv1.weight', [8, 3, 3, 3], randomArray(8 * 27, 1));
+  const c1 = b.op('Conv', [x, w1], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] }, { name: '/block1/conv/Conv' });
+  const r1 = b.op('Relu', [c1], {}, { name: '/block1/relu/Relu' });
+  const w2 = b.floats('conv2.weight', [16, 8, 3, 3], randomArray(16 * 72, 2));
+  const c2 = b.op('Conv', [r1, w2], { pads: [1, 1, 1, 1], strides: [2, 2], kernel_shape: [3, 3] }, { name: '/block2/conv/Conv' });
+  const r2 = b.op('Relu', [c2], {}, { name: '/block2/relu/Relu' });
+  const gap = b.op('GlobalAveragePool', [r2], {}, { name: '/pool/GlobalAveragePool' });
+  const flat = b.op('Flatten', [gap], { axis: 1 }, { name: '/Flatten' });
+  const wf = b.floats('fc.weight', [4, 16], randomArray(64, 3));
+  const bf = b.floats('fc.bias', [4], randomArray(4, 4));
+  b.op('Gemm', [flat, wf, bf], { transB: 1, alpha: attr.float(1), beta: attr.float(1) }, { name: '/fc/Gemm', outputs: ['logits'] });
+  b.output('logits', DataType.FLOAT, ['batch', 4]);
+  return b.build();
+}
+
+/** A ViT-like toy: patch conv → tokens [N,16,8] → LayerNorm → mean over tokens → gemm. */
+export function tinyTokenModel(): ModelProto {
+  const b = ModelBuilder.create(17);
+  const x = b.input('input', DataType.FLOAT, [1, 3, 16, 16]);
+  const w = b.floats('patch.weight', [8, 3, 4, 4], randomArray(8 * 48, 5));
+  const patches = b.op('Conv', [x, w], { kernel_shape: [4, 4], strides: [4, 4] }, { name: '/patch/Conv' });
+  const flat = b.op('Reshape', [patches, b.int64s('shape', [1, 8, 16])], {}, { name: '/Reshape' });
+  const tokens = b.op('Transpose', [flat], { perm: [0, 2, 1] }, { name: '/Transpose' });
+  const norm = b.op('LayerNormalization', [tokens, b.floats('ln.w', [8], new Float32Array(8).fill(1)), b.floats('ln.b', [8], new Float32Array(8))], { axis: -1 }, { name: '/ln/LayerNormalization' });
+  const pooled = b.op('ReduceMean', [norm], { axes: [1], keepdims: 0 }, { name: '/ReduceMean' }); // opset 17: axes is an attribute
+  b.op('Gemm', [pooled, b.floats('head.w', [3, 8], randomArray(24, 6))], { transB: 1 }, { name: '/head/Gemm', outputs: ['logits'] });
+  b.output('logits', DataType.FLOAT, [1, 3]);
+  return b.build();
+}
