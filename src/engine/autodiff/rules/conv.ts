@@ -77,11 +77,12 @@ export function transposedWindow(b: Emitter, g: string, weight: string, like: st
   return padEndTo(b, cropped, like);
 }
 
-/** Zero-pads `x` at the end of its spatial axes up to the runtime shape of `like`. */
+/** Zero-pads `x` at the end of its spatial axes (2..) up to the runtime spatial size of `like`. */
 export function padEndTo(b: Emitter, x: string, like: string): string {
   const rank = b.info.rank(like)!;
-  const missing = b.op('Sub', [b.shapeOf(like), b.op('Shape', [x])]);
-  const pads = b.op('Concat', [b.ints(new Array(rank).fill(0)), missing], { axis: 0 });
+  const own = b.opset >= 15 ? b.op('Shape', [x], { start: 2 }) : b.op('Slice', [b.op('Shape', [x]), b.ints([2]), b.ints([rank])]);
+  const missing = b.op('Sub', [b.dimsOf(like, 2), own]);
+  const pads = b.op('Concat', [b.ints(new Array(rank + 2).fill(0)), missing], { axis: 0 });
   return b.op('Pad', [x, pads]);
 }
 

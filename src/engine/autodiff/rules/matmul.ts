@@ -34,8 +34,9 @@ export const MatMul: GradientRule = (ctx) => {
   // Bring 1-D operands (and the gradient) to matrices.
   const a2 = ra === 1 ? b.unsqueeze(a, [0]) : a;
   const m2 = rm === 1 ? b.unsqueeze(m, [-1]) : m;
-  if (ra === 1) gy = b.unsqueeze(gy, [-2]);
-  if (rm === 1) gy = b.unsqueeze(gy, [-1]);
+  if (ra === 1 && rm === 1) gy = b.unsqueeze(gy, [0, 1]);
+  else if (ra === 1) gy = b.unsqueeze(gy, [-2]);
+  else if (rm === 1) gy = b.unsqueeze(gy, [-1]);
   const ra2 = Math.max(ra, 2);
   const rm2 = Math.max(rm, 2);
   const swap = (r: number) => [...range(r - 2), r - 1, r - 2];
