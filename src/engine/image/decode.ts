@@ -1,0 +1,61 @@
+// Decoding images with sharp: PNG, JPEG, WebP, TIFF, GIF (first frame), AVIF; grayscale,
+// alpha and 16-bit inputs become 8-bit sRGB; EXIF orientation is applied.
+import * as fs from 'node:fs';
+import sharp from 'sharp';
+import { CamLensError } from '../errors';
+
+/** Larger images are refused (decompression bombs); ~100 megapixels. */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+export interface RgbImage {
+  /** Interleaved RGB, 8 bits per channel, row-major. */
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export async function decodeImage(file: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<RgbImage> {
+  let input: Buffer;
+  try {
+    input = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CamLensError('BAD_ARGUMENT', `Cannot read image ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : String(e)}.`);
+  }
+  return decodeImageBuffer(input, file, maxPixels);
+}
+
+export async function decodeImageBuffer(input: Uint8Array, name: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<RgbImage> {
+  try {
+    const image = sharp(input, { limitInputPixels: maxPixels, failOn: 'error', pages: 1 });
+    const { data, info } = await image
+      .rotate() // apply EXIF orientation
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`unexpected channel count ${info.channels}`);
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  } catch (e) {
+    const message = (e as Error).message ?? String(e);
+    if (/pixel limit/i.test(message)) {
+      throw new CamLensError('BAD_ARGUMENT', `Image ${name} has more than ${maxPixels.toLocaleString('en')} pixels; refusing to decode it (raise the limit if this is intended).`);
+    }
+    throw new CamLensError('BAD_ARGUMENT', `Image ${name} could not be decoded: ${message.replace(/^Input buffer contains /, '')}.`);
+  }
+}
+
+/** Resize with bilinear interpolation (no antialias beyond sharp's default for linear). */
+export async function resizeRgb(image: RgbImage, width: number, height: number, mode: 'stretch' | 'shorter-side-then-center-crop'): Promise<RgbImage> {
+  if (image.width === width && image.height === height) return image;
+  const s = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+  const resized = mode === 'stretch'
+    ? s.resize(width, height, { fit: 'fill', kernel: 'linear' })
+    : s.resize(width, height, { fit: 'cover', position: 'centre', kernel: 'linear' });
+  const { data, info } = await resized.raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+}
+
+export async function encodePng(rgb: Uint8Array, width: number, height: number): Promise<Buffer> {
+  return sharp(rgb, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
+}

@@ -1,0 +1,66 @@
+// NumPy .npy files: the exchange format for inputs, maps and tensors (loads with numpy.load).
+import * as fs from 'node:fs';
+import { CamLensError } from './errors';
+import { halfToFloat } from './onnx/tensor';
+
+export interface NpyArray {
+  shape: number[];
+  data: Float32Array;
+}
+
+export function encodeNpy(data: Float32Array, shape: readonly number[]): Buffer {
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) throw new CamLensError('BAD_ARGUMENT', `npy: ${data.length} values do not fill shape [${shape.join(', ')}].`);
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const head = Buffer.alloc(10);
+  head.write('\x93NUMPY', 0, 'latin1');
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
+
+export function writeNpy(path: string, data: Float32Array, shape: readonly number[]): void {
+  fs.writeFileSync(path, encodeNpy(data, shape));
+}
+
+/** Reads float32 (or float16/float64, converted) C-order arrays. */
+export function decodeNpy(buf: Uint8Array, source = 'array.npy'): NpyArray {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < 10 || b[0] !== 0x93 || b.toString('latin1', 1, 6) !== 'NUMPY') {
+    throw new CamLensError('BAD_ARGUMENT', `${source}: not a NumPy .npy file.`);
+  }
+  const lenBytes = b[6] === 1 ? 2 : 4;
+  const headerLen = lenBytes === 2 ? b.readUInt16LE(8) : b.readUInt32LE(8);
+  const start = 8 + lenBytes;
+  const header = b.toString('latin1', start, start + headerLen);
+  const dtype = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!dtype || shapeText === undefined) throw new CamLensError('BAD_ARGUMENT', `${source}: unreadable .npy header.`);
+  if (/'fortran_order':\s*True/.test(header)) throw new CamLensError('BAD_ARGUMENT', `${source}: Fortran-order arrays are not supported; save with numpy.ascontiguousarray.`);
+  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const count = shape.reduce((a, c) => a * c, 1);
+  const payload = new Uint8Array(b.subarray(start + headerLen)).buffer;
+  const need = (size: number) => {
+    if (payload.byteLength < count * size) throw new CamLensError('BAD_ARGUMENT', `${source}: truncated (${payload.byteLength} bytes for ${count} values).`);
+  };
+  switch (dtype) {
+    case '<f4': need(4); return { shape, data: new Float32Array(payload, 0, count) };
+    case '<f2': need(2); return { shape, data: Float32Array.from(new Uint16Array(payload, 0, count), halfToFloat) };
+    case '<f8': need(8); return { shape, data: Float32Array.from(new Float64Array(payload, 0, count)) };
+    default: throw new CamLensError('BAD_ARGUMENT', `${source}: dtype ${dtype} is not supported; use float32.`);
+  }
+}
+
+export function readNpy(path: string): NpyArray {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(path);
+  } catch (e) {
+    throw new CamLensError('BAD_ARGUMENT', `Cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(e)}.`);
+  }
+  return decodeNpy(buf, path);
+}
