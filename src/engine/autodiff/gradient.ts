@@ -13,6 +13,7 @@ import { CamLensError, closestNames } from '../errors';
 import { ModelBuilder, valueInfo } from '../onnx/builder';
 import { Graph, type GraphNode } from '../onnx/graph';
 import { isFloatType } from '../onnx/tensor';
+import { analyseShapes, type ShapeInference } from '../onnx/shapes';
 import type { ShapeMap } from '../onnx/shapes/types';
 import type { ModelProto } from '../onnx/types';
 import { Emitter } from './emitter';
@@ -71,7 +72,7 @@ export function buildGradientGraph(model: ModelProto, request: GradientRequest):
   }
   if (wrt.length === 0) throw new CamLensError('BAD_ARGUMENT', 'buildGradientGraph: `wrt` is empty; name at least one value to differentiate with respect to.');
 
-  const info = new ShapeInfo(graph, request.shapes);
+  const info = new ShapeInfo(graph, ...staticFacts(graph, request.shapes));
   const builder = ModelBuilder.extend(model);
   let opset = graph.opset('');
   if (opset === 0) throw new CamLensError('MODEL_INVALID', 'autodiff: the model does not import the ai.onnx opset.');
@@ -160,6 +161,21 @@ export function buildGradientGraph(model: ModelProto, request: GradientRequest):
     gradients[w] = name;
   }
   return { model: builder.build(), gradients, cotangent };
+}
+
+/**
+ * Shapes from the project's shape inference (or the caller's), overlaid on autodiff's own
+ * propagation. Inference that fails (a contradiction in the model) is not fatal here: rules then
+ * fall back to runtime shape arithmetic.
+ */
+function staticFacts(graph: Graph, given?: ShapeMap): [ShapeMap | undefined, ShapeInference['values'] | undefined] {
+  if (given) return [given, undefined];
+  try {
+    const analysis = analyseShapes(graph);
+    return [analysis.types, analysis.values];
+  } catch {
+    return [undefined, undefined];
+  }
 }
 
 function unsupportedNode(node: GraphNode): CamLensError {

@@ -30,7 +30,13 @@ export class ShapeInfo {
   /** Small constant integer tensors (shapes, axes) found in initializers and Constant nodes. */
   private readonly constants = new Map<string, number[]>();
 
-  constructor(private readonly graph: Graph, known?: ShapeMap) {
+  constructor(private readonly graph: Graph, known?: ShapeMap, knownValues?: ReadonlyMap<string, { dims: readonly number[]; data: readonly ShapeDim[] }>) {
+    if (knownValues) {
+      // folded shape arithmetic (e.g. Slice bounds computed from Shape): fully numeric ones only
+      for (const [name, v] of knownValues) {
+        if (v.data.length <= 64 && v.data.every((d) => typeof d === 'number')) this.constants.set(name, v.data as number[]);
+      }
+    }
     for (const [name, t] of graph.initializers) {
       this.types.set(name, { dtype: t.dataType ?? 0, shape: tensorDims(t) });
       this.recordConstant(name, t);
