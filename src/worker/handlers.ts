@@ -8,6 +8,7 @@ import { counters, sampleMemory } from '../engine/runtime/accounting';
 import { probeShapes, zeroInput } from '../engine/runtime/probe';
 import { runWithTaps, type PlainTensor } from '../engine/runtime/tapRunner';
 import { DataType } from '../engine/onnx/types';
+import { explain } from '../engine/explain';
 import type { Method, ModelSummary, Params, Result } from './protocol';
 import { listTaps, modelWithTaps, registerTap, releaseEverything, removeTap, sessions } from './state';
 
@@ -88,6 +89,7 @@ export const handlers: { [M in Method]: Handler<M> } = {
     const result = await probeShapes(loadModel(modelPath));
     return { shapes: Object.fromEntries(result.shapes), provider: result.provider, ms: result.ms };
   },
+  explain: (params, { signal, progress }) => explain(params, { sessions, signal, progress }),
   stats: () => ({ pid: process.pid, counters: { ...counters }, memory: sampleMemory(), sessions: sessions.list() }),
   releaseAll: async () => ({ released: await releaseEverything() }),
   shutdown: async () => {

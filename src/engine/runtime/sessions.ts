@@ -9,6 +9,11 @@ import { createSession, type ProviderAttempt, type ProviderChoice, type Provider
 export interface SessionSpec {
   /** Identity of the model (e.g. path + mtime). */
   modelKey: string;
+  /**
+   * What the session is for ('taps', 'explain', 'tail'...): each purpose has its own slot, so an
+   * explanation does not evict the tapped session the layer tree uses.
+   */
+  purpose?: string;
   /** Identity of the variant (tap set, gradient target...): a different key swaps the session. */
   variantKey: string;
   options: ProviderOptions;
@@ -39,6 +44,7 @@ interface Entry {
 
 export interface SessionInfo {
   modelKey: string;
+  purpose: string;
   variantKey: string;
   provider: string;
   bytes: number;
@@ -53,7 +59,7 @@ export class SessionCache {
   constructor(public budgetBytes = 2 * 1024 ** 3) {}
 
   async acquire(spec: SessionSpec): Promise<SessionLease> {
-    const slot = `${spec.modelKey}\u0000${spec.options.provider ?? 'auto'}\u0000${spec.options.deviceId ?? 0}\u0000${spec.options.intraOpThreads ?? 0}`;
+    const slot = `${spec.modelKey}\u0000${spec.purpose ?? 'taps'}\u0000${spec.options.provider ?? 'auto'}\u0000${spec.options.deviceId ?? 0}\u0000${spec.options.intraOpThreads ?? 0}`;
     let entry = this.live.get(slot);
     if (!entry || entry.variantKey !== spec.variantKey) {
       entry = await this.create(slot, spec);
@@ -92,7 +98,7 @@ export class SessionCache {
 
   list(): SessionInfo[] {
     return [...this.live.values()].map((e) => ({
-      modelKey: e.slot.split('\u0000')[0], variantKey: e.variantKey, provider: e.provider, bytes: e.bytes, users: e.users,
+      modelKey: e.slot.split('\u0000')[0], purpose: e.slot.split('\u0000')[1], variantKey: e.variantKey, provider: e.provider, bytes: e.bytes, users: e.users,
     }));
   }
 

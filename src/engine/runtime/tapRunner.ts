@@ -38,6 +38,8 @@ export interface TapRunOptions {
   stats?: boolean;
   provider?: ProviderOptions;
   signal?: AbortSignal;
+  /** Session slot (see SessionCache); default 'taps'. */
+  purpose?: string;
 }
 
 export const toPlain = (t: ort.Tensor): PlainTensor => ({ dtype: t.type, dims: [...t.dims], data: t.data as PlainTensor['data'] });
@@ -59,6 +61,7 @@ export async function runWithTaps(model: LoadedModel, cache: SessionCache, feeds
   let outputsByValue = new Map<string, string>();
   const lease = await cache.acquire({
     modelKey: modelKeyOf(model),
+    purpose: options.purpose ?? 'taps',
     variantKey: `taps:${taps.join('\n')}`,
     options: options.provider ?? {},
     build: () => {

@@ -1,0 +1,61 @@
+// The explained input: an image file (decoded and preprocessed per the model's config) or a
+// preprocessed tensor from a .npy file, plus the RGB picture the overlay is drawn on.
+import * as path from 'node:path';
+import type { ModelConfig } from '../image/config';
+import type { RgbImage } from '../image/decode';
+import { inputSize, prepareImage } from '../image/preprocess';
+import { CamLensError } from '../errors';
+import type { LoadedModel } from '../model';
+import { readNpy } from '../npy';
+
+export interface ModelInput {
+  name: string;
+  tensor: Float32Array;
+  /** [1, C, H, W] or [1, H, W, C]. */
+  dims: number[];
+  /** [H, W] of the model input. */
+  size: [number, number];
+  rgb: RgbImage;
+}
+
+export async function loadModelInput(file: string, model: LoadedModel, config: ModelConfig): Promise<ModelInput> {
+  const name = model.graph.inputs[0];
+  if (model.graph.inputs.length !== 1) {
+    throw new CamLensError('BAD_ARGUMENT', `The model has ${model.graph.inputs.length} inputs (${model.graph.inputs.join(', ')}); CamLens explains single-input image models.`);
+  }
+  const shape = model.shapes.get(name)?.shape;
+  if (path.extname(file).toLowerCase() === '.npy') return fromNpy(file, name, shape, config);
+  const size = inputSize(config.input, shape, name);
+  const prepared = await prepareImage(file, config.input, size);
+  return { name, tensor: prepared.tensor, dims: prepared.dims, size, rgb: prepared.rgb };
+}
+
+function fromNpy(file: string, name: string, shape: ReadonlyArray<number | string | null> | undefined, config: ModelConfig): ModelInput {
+  const npy = readNpy(file);
+  const dims = npy.shape.length === 3 ? [1, ...npy.shape] : npy.shape;
+  if (dims.length !== 4 || dims[0] !== 1) {
+    throw new CamLensError('BAD_ARGUMENT', `${file}: expected one preprocessed input of shape [1, C, H, W] (or [C, H, W]), got [${npy.shape.join(', ')}].`);
+  }
+  if (shape && shape.length === 4) {
+    shape.forEach((d, i) => {
+      if (i > 0 && typeof d === 'number' && d !== dims[i]) {
+        throw new CamLensError('BAD_ARGUMENT', `${file}: shape [${dims.join(', ')}] does not fit the model input "${name}" [${shape.map((x) => x ?? '?').join(', ')}].`);
+      }
+    });
+  }
+  const nchw = config.input.layout === 'NCHW';
+  const [h, w, c] = nchw ? [dims[2], dims[3], dims[1]] : [dims[1], dims[2], dims[3]];
+  if (c !== 3 && c !== 1) throw new CamLensError('BAD_ARGUMENT', `${file}: ${c} channels; expected 1 or 3 (layout ${config.input.layout}).`);
+  // Undo the normalisation to get a picture for the overlay.
+  const rgb = new Uint8Array(h * w * 3);
+  const order = config.input.channels === 'RGB' ? [0, 1, 2] : [2, 1, 0];
+  for (let ch = 0; ch < 3; ch++) {
+    const src = Math.min(order[ch], c - 1);
+    const { mean, std, scale } = config.input;
+    for (let i = 0; i < h * w; i++) {
+      const x = nchw ? npy.data[src * h * w + i] : npy.data[i * c + src];
+      rgb[i * 3 + ch] = Math.max(0, Math.min(255, Math.round((x * std[ch] + mean[ch]) * scale)));
+    }
+  }
+  return { name, tensor: npy.data, dims, size: [h, w], rgb: { data: rgb, width: w, height: h } };
+}

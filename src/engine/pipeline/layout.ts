@@ -1,0 +1,26 @@
+// Which layout a CAM layer's activation has, from its shape and the input size: NCHW maps,
+// NHWC maps (Swin, TensorFlow exports), token sequences [N, T, C] (ViT), 5-D video [N, C, T, H, W].
+import type { ActivationLayout } from '../cam/layout';
+import { CamLensError } from '../errors';
+
+const plausible = (h: number, w: number, H: number, W: number) =>
+  h >= 1 && w >= 1 && h <= H && w <= W && Math.abs(Math.log((h / w) / (H / W))) < 0.35;
+
+export function detectLayout(layer: string, dims: readonly number[], inputSize: readonly [number, number], flagged?: ActivationLayout): ActivationLayout {
+  if (flagged) return flagged;
+  const [H, W] = inputSize;
+  if (dims.length === 3) return 'tokens';
+  if (dims.length === 5) return 'NCTHW';
+  if (dims.length === 4) {
+    const nchw = plausible(dims[2], dims[3], H, W) && (dims[2] > 1 || dims[3] > 1);
+    const nhwc = plausible(dims[1], dims[2], H, W) && (dims[1] > 1 || dims[2] > 1);
+    if (nchw || !nhwc) {
+      if (dims[2] * dims[3] <= 1 && !nhwc) {
+        throw new CamLensError('BAD_ARGUMENT', `Layer "${layer}" has shape [${dims.join(', ')}]: no spatial extent left (it is after global pooling). Choose an earlier layer (see \`camlens layers\`).`);
+      }
+      return 'NCHW';
+    }
+    return 'NHWC';
+  }
+  throw new CamLensError('BAD_ARGUMENT', `Layer "${layer}" has shape [${dims.join(', ')}], which is neither a feature map (4-D/5-D) nor a token sequence [N, T, C]; choose another layer.`);
+}

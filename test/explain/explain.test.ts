@@ -1,0 +1,72 @@
+import { equal, ok, rejects } from 'node:assert/strict';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CamLensError } from '../../src/engine/errors';
+import { explain } from '../../src/engine/explain';
+import { SessionCache } from '../../src/engine/runtime/sessions';
+import type { CamMethodName } from '../../src/worker/protocol';
+import { fixtures, loadNpy } from '../helpers/fixtures';
+
+const sessions = new SessionCache();
+after(() => sessions.releaseAll());
+
+function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ma = 0, mb = 0;
+  for (let i = 0; i < a.length; i++) { ma += a[i]; mb += b[i]; }
+  ma /= a.length; mb /= b.length;
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < a.length; i++) { const x = a[i] - ma, y = b[i] - mb; sab += x * y; saa += x * x; sbb += y * y; }
+  return sab / Math.sqrt(saa * sbb || 1e-30);
+}
+
+const REFERENCE_NAMES: Partial<Record<CamMethodName, string>> = {
+  gradcam: 'GradCAM', hirescam: 'HiResCAM', 'gradcam++': 'GradCAMPlusPlus', xgradcam: 'XGradCAM', layercam: 'LayerCAM', eigencam: 'EigenCAM',
+};
+
+describe('explain pipeline', () => {
+  it('explains the demo model on a demo image (top-1, in-graph target)', async () => {
+    const r = await explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png' }, { sessions });
+    equal(r.explanations.length, 1);
+    const e = r.explanations[0];
+    equal(e.cam.data.length, e.cam.height * e.cam.width);
+    ok(e.cam.data.every((v) => v >= 0 && v <= 1 + 1e-6));
+    ok(e.overlayPng.byteLength > 100);
+    equal(r.predictions[0].index, e.classIndex);
+    ok(Math.abs(r.predictions.reduce((s, p) => s + p.prob, 0) - 1) < 0.05 || r.predictions.length < 5);
+    equal(r.ep, 'cpu');
+  });
+
+  it('gives clear errors for a bad layer, class or image', async () => {
+    await rejects(explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png', layers: ['nope'] }, { sessions }), (e: unknown) => e instanceof CamLensError && e.code === 'UNKNOWN_VALUE');
+    await rejects(explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png', classIndex: 99 }, { sessions }), /out of range.*0–3/);
+    await rejects(explain({ modelPath: 'demo/model.onnx', input: 'package.json' }, { sessions }), /could not be decoded/);
+  });
+
+  it('matches pytorch-grad-cam on every fixture case (Pearson ≥ 0.999 raw, ≥ 0.99 final)', async (t) => {
+    const root = fixtures(t);
+    if (!root) return;
+    for (const caseName of readdirSync(join(root, 'refs'))) {
+      const index = JSON.parse(readFileSync(join(root, 'refs', caseName, 'index.json'), 'utf8'));
+      if (index.target_classes.length !== 1) continue; // batch cases are checked by the CAM unit tests
+      for (const [method, ref] of Object.entries(REFERENCE_NAMES)) {
+        const lowresPath = join(root, 'refs', caseName, `cam_${ref}_lowres.npy`);
+        if (!existsSync(lowresPath)) continue;
+        const r = await explain({
+          modelPath: join(root, index.onnx_model), input: join(root, 'refs', caseName, 'input.npy'),
+          method: method as CamMethodName, layers: [index.onnx_mapping.tensor], classIndex: index.target_classes[0],
+        }, { sessions });
+        const e = r.explanations[0];
+        const lowres = loadNpy(lowresPath).data.map((v) => Math.max(0, v));
+        const final = loadNpy(join(root, 'refs', caseName, `cam_${ref}.npy`)).data;
+        const sign = method === 'eigencam' && pearson(e.camRaw.data, lowres) < 0 ? -1 : 1;
+        const rawCorr = pearson(e.camRaw.data, lowres);
+        const finalCorr = pearson(e.cam.data, final);
+        t.diagnostic(`${caseName} ${method}: raw r=${rawCorr.toFixed(5)} final r=${finalCorr.toFixed(5)}`);
+        if (method === 'eigencam' && sign < 0) continue; // sign of the principal component is arbitrary
+        ok(rawCorr >= 0.999, `${caseName} ${method}: raw correlation ${rawCorr}`);
+        ok(finalCorr >= 0.99, `${caseName} ${method}: final correlation ${finalCorr}`);
+      }
+    }
+  });
+});
