@@ -49,6 +49,7 @@ export class Graph {
     this.declared = declared;
 
     const unordered = proto.node.map((node, index) => makeNode(node, index));
+    const inputSet = new Set(this.inputs);
     const usedNames = new Set<string>();
     for (const node of unordered) {
       let name = node.name;
@@ -62,7 +63,7 @@ export class Graph {
         if (other) {
           throw new CamLensError('MODEL_INVALID', `${source}: value "${out}" is produced twice, by node "${other.name}" and by node "${node.name}".`);
         }
-        if (initializers.has(out) || this.inputs.includes(out)) {
+        if (initializers.has(out) || inputSet.has(out)) {
           throw new CamLensError('MODEL_INVALID', `${source}: node "${node.name}" writes "${out}", which is already a graph input or initializer.`);
         }
         this.producers.set(out, node);
@@ -77,7 +78,9 @@ export class Graph {
         }
         let list = this.consumers.get(value);
         if (!list) this.consumers.set(value, (list = []));
-        if (!list.includes(node)) list.push(node);
+        // A node's reads are visited together, so a repeat can only be the last entry
+        // (a search of the whole list is quadratic for a value with many readers).
+        if (list[list.length - 1] !== node) list.push(node);
       }
     }
     for (const out of this.outputs) {
@@ -151,13 +154,13 @@ export class Graph {
       }
       pending.set(node, deps.size);
     }
-    const ready: GraphNode[] = nodes.filter((n) => pending.get(n) === 0);
+    // A min-heap on file position: a linear scan of the ready set is quadratic in wide graphs.
+    const ready = new ReadyQueue();
+    for (const n of nodes) if (pending.get(n) === 0) ready.push(n);
     const order: GraphNode[] = [];
     const done = new Set<GraphNode>();
-    while (ready.length) {
-      let best = 0;
-      for (let i = 1; i < ready.length; i++) if (ready[i].index < ready[best].index) best = i;
-      const node = ready.splice(best, 1)[0];
+    while (ready.size) {
+      const node = ready.pop();
       order.push(node);
       done.add(node);
       // Dependencies are counted per distinct producer, so release each consumer once.
@@ -175,6 +178,46 @@ export class Graph {
       throw new CamLensError('MODEL_INVALID', `${source}: the graph has a cycle; nodes that can never run include ${stuck.join(', ')}.`);
     }
     return order;
+  }
+}
+
+/** Binary min-heap of nodes keyed by file index. */
+class ReadyQueue {
+  private readonly heap: GraphNode[] = [];
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  push(node: GraphNode): void {
+    const h = this.heap;
+    let i = h.push(node) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (h[parent].index <= node.index) break;
+      h[i] = h[parent];
+      i = parent;
+    }
+    h[i] = node;
+  }
+
+  pop(): GraphNode {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= h.length) break;
+        const c = l + 1 < h.length && h[l + 1].index < h[l].index ? l + 1 : l;
+        if (h[c].index >= last.index) break;
+        h[i] = h[c];
+        i = c;
+      }
+      h[i] = last;
+    }
+    return top;
   }
 }
 
