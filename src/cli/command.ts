@@ -26,8 +26,11 @@ export function parseCommandArgs(command: Command, argv: string[]) {
       strict: true,
     });
   } catch (e) {
-    throw new CamLensError('BAD_ARGUMENT', `${(e as Error).message}\nRun "camlens ${command.name} --help" for usage.`);
+    throw usageError(`${(e as Error).message}\nRun "camlens ${command.name} --help" for usage.`);
   }
 }
+
+/** A command-line mistake (exit code 2), as opposed to bad input found while working (exit 1). */
+export const usageError = (message: string) => new CamLensError('BAD_ARGUMENT', message, { usage: true });
 
 export const helpText = (c: Command) => `${c.summary}\n\nUsage: ${c.usage}\n\n${c.details}`.trimEnd() + '\n';

@@ -2,10 +2,11 @@
 // (2 for usage errors, 1 for everything else).
 import { isCamLensError } from '../engine/errors';
 import { helpText, parseCommandArgs, type CliIO, type Command } from './command';
+import { explainCommand } from './commands/explain';
 import { inspectCommand } from './commands/inspect';
 import { layersCommand } from './commands/layers';
 
-const commands: Command[] = [layersCommand, inspectCommand];
+const commands: Command[] = [layersCommand, explainCommand, inspectCommand];
 
 const usage = () =>
   [
@@ -44,7 +45,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   } catch (e) {
     if (isCamLensError(e)) {
       io.err(`camlens ${name}: ${e.message}\n`);
-      return e.code === 'BAD_ARGUMENT' ? 2 : 1;
+      return e.details?.usage ? 2 : 1;
     }
     io.err(`camlens ${name}: internal error: ${(e as Error).stack ?? e}\n`);
     return 1;

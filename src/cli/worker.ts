@@ -26,13 +26,13 @@ export const providerHelp = [
 export function providerFromArgs(values: Record<string, unknown>): ProviderOptions {
   const provider = (values.provider as string | undefined) ?? 'auto';
   if (!PROVIDER_CHOICES.includes(provider as ProviderChoice)) {
-    throw new CamLensError('BAD_ARGUMENT', `--provider: "${provider}" is not one of ${PROVIDER_CHOICES.join(', ')}.`);
+    throw new CamLensError('BAD_ARGUMENT', `--provider: "${provider}" is not one of ${PROVIDER_CHOICES.join(', ')}.`, { usage: true });
   }
   const int = (name: string) => {
     const v = values[name];
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new CamLensError('BAD_ARGUMENT', `--${name}: expected a non-negative integer, got "${v}".`);
+    if (!Number.isInteger(n) || n < 0) throw new CamLensError('BAD_ARGUMENT', `--${name}: expected a non-negative integer, got "${v}".`, { usage: true });
     return n;
   };
   return { provider: provider as ProviderChoice, deviceId: int('device-id'), intraOpThreads: int('threads') };

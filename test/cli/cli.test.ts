@@ -63,3 +63,41 @@ describe('camlens CLI', () => {
     ok(Array.isArray(JSON.parse(r.stdout)));
   });
 });
+
+describe('camlens explain', () => {
+  it('writes S.json, S.cam.npy, S.cam_raw.npy and S.overlay.png per input, loading the model once', async () => {
+    const { readFileSync, existsSync } = await import('node:fs');
+    const { decodeNpy } = await import('../../src/engine/npy');
+    const out = join(dir, 'explained');
+    const bin = resolve(__dirname, '../../../bin/camlens.js');
+    const cfg = join(dir, 'tiny.camlens.json');
+    writeFileSync(cfg, JSON.stringify({ input: { mean: 0.5, std: 0.25 }, labels: ['a', 'b', 'c', 'd'] }));
+    const img = resolve(__dirname, '../../../demo/images/star_1.png');
+    const r = spawnSync(process.execPath, [bin, 'explain', modelPath, img, img, '--out', out, '--method', 'gradcam++', '--save-tensors', '--ep', 'cpu'], { encoding: 'utf8' });
+    equal(r.status, 0, r.stderr);
+    for (const stem of ['star_1', 'star_1_2']) {
+      for (const ext of ['json', 'cam.npy', 'cam_raw.npy', 'overlay.png', 'act.npy', 'grad.npy']) ok(existsSync(join(out, `${stem}.${ext}`)), `${stem}.${ext}`);
+    }
+    const json = JSON.parse(readFileSync(join(out, 'star_1.json'), 'utf8'));
+    equal(json.method, 'gradcam++');
+    equal(json.ep, 'cpu');
+    equal(json.predictions[0].label, ['a', 'b', 'c', 'd'][json.predictions[0].index]);
+    for (const k of ['load', 'preprocess', 'run', 'cam', 'total']) ok(typeof json.timings_ms[k] === 'number', k);
+    const cam = decodeNpy(readFileSync(join(out, 'star_1.cam.npy')));
+    equal(cam.shape.join('x'), '32x32');
+    const raw = decodeNpy(readFileSync(join(out, 'star_1.cam_raw.npy')));
+    equal(raw.shape.join('x'), '16x16');
+    const act = decodeNpy(readFileSync(join(out, 'star_1.act.npy')));
+    equal(act.shape.join('x'), '1x16x16x16');
+  });
+
+  it('fails with a one-line error for a bad layer or image', () => {
+    const bin = resolve(__dirname, '../../../bin/camlens.js');
+    const bad = spawnSync(process.execPath, [bin, 'explain', modelPath, join(dir, 'nothing.png'), '--out', join(dir, 'o2')], { encoding: 'utf8' });
+    equal(bad.status, 1);
+    match(bad.stderr, /nothing\.png: no such file/);
+    const layer = spawnSync(process.execPath, [bin, 'explain', modelPath, resolve(__dirname, '../../../demo/images/star_1.png'), '--layer', '/block2/relu/Relu_outpt_0', '--out', join(dir, 'o3')], { encoding: 'utf8' });
+    equal(layer.status, 1);
+    match(layer.stderr, /Did you mean "\/block2\/relu\/Relu_output_0"/);
+  });
+});

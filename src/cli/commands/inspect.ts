@@ -1,5 +1,5 @@
 import { CamLensError } from '../../engine/errors';
-import type { Command } from '../command';
+import { usageError, type Command } from '../command';
 import { providerCliOptions, providerFromArgs, providerHelp, startWorker } from '../worker';
 
 const fmt = (v: number) => (Number.isNaN(v) ? 'nan' : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(4));
@@ -20,10 +20,10 @@ export const inspectCommand: Command = {
   ].join('\n'),
   options: { tap: { type: 'string', multiple: true }, ops: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' }, ...providerCliOptions },
   async run(positionals, values, io) {
-    if (positionals.length !== 1) throw new CamLensError('BAD_ARGUMENT', `inspect: expected one model path.\nUsage: ${this.usage}`);
+    if (positionals.length !== 1) throw usageError(`inspect: expected one model path.\nUsage: ${this.usage}`);
     const taps = (values.tap as string[] | undefined) ?? [];
     const tapOps = typeof values.ops === 'string' ? values.ops.split(',').map((s) => s.trim()).filter(Boolean) : [];
-    if (!taps.length && !tapOps.length && !values.all) throw new CamLensError('BAD_ARGUMENT', 'inspect: name something to tap: --tap VALUE, --ops LIST or --all.');
+    if (!taps.length && !tapOps.length && !values.all) throw usageError('inspect: name something to tap: --tap VALUE, --ops LIST or --all.');
     const worker = startWorker();
     try {
       const r = await worker.request('run', {

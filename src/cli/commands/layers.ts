@@ -1,7 +1,7 @@
 import { CamLensError } from '../../engine/errors';
 import { formatShape, listLayers, suggestCamLayer } from '../../engine/layers';
 import { loadModel } from '../../engine/model';
-import type { Command } from '../command';
+import { usageError, type Command } from '../command';
 
 export const layersCommand: Command = {
   name: 'layers',
@@ -24,7 +24,7 @@ export const layersCommand: Command = {
   },
   async run(positionals, values, io) {
     if (positionals.length !== 1) {
-      throw new CamLensError('BAD_ARGUMENT', `layers: expected one model path, got ${positionals.length}.\nUsage: ${this.usage}`);
+      throw usageError(`layers: expected one model path, got ${positionals.length}.\nUsage: ${this.usage}`);
     }
     const model = loadModel(positionals[0]);
     let rows = listLayers(model, { includeInitializers: Boolean(values.initializers) });

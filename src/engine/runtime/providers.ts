@@ -20,15 +20,31 @@ export interface ProviderAttempt {
   error?: string;
 }
 
-/** The GPU providers worth trying on this platform, best first. */
-export function gpuCandidates(): Array<Exclude<ProviderChoice, 'auto' | 'cpu'>> {
+/** The GPU providers worth trying on this platform, best first, and those skipped and why. */
+export function gpuCandidates(): { candidates: Array<Exclude<ProviderChoice, 'auto' | 'cpu'>>; skipped: ProviderAttempt[] } {
   const backends = new Map(ort.listSupportedBackends().map((b) => [b.name, b]));
-  const out: Array<Exclude<ProviderChoice, 'auto' | 'cpu'>> = [];
-  if (backends.has('cuda') && cudaInstalled()) out.push('cuda');
-  if (backends.has('dml')) out.push('dml');
-  if (backends.has('coreml')) out.push('coreml');
-  if (backends.has('webgpu')) out.push('webgpu');
-  return out;
+  const candidates: Array<Exclude<ProviderChoice, 'auto' | 'cpu'>> = [];
+  const skipped: ProviderAttempt[] = [];
+  if (backends.has('cuda')) {
+    if (cudaInstalled()) candidates.push('cuda');
+    else skipped.push({ provider: 'cuda', error: 'skipped: onnxruntime-node CUDA binaries not installed (see README)' });
+  }
+  if (backends.has('dml')) candidates.push('dml');
+  if (backends.has('coreml')) candidates.push('coreml');
+  if (backends.has('webgpu')) {
+    if (process.platform !== 'linux' || vulkanLoaderPresent()) candidates.push('webgpu');
+    else skipped.push({ provider: 'webgpu', error: 'skipped: no Vulkan loader (libvulkan.so.1) on this machine' });
+  }
+  return { candidates, skipped };
+}
+
+/**
+ * On Linux, WebGPU runs on Vulkan; without the loader the attempt only fails (noisily, on
+ * stderr, from native code), so `auto` does not try it.
+ */
+function vulkanLoaderPresent(): boolean {
+  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)];
+  return dirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')));
 }
 
 /** CUDA binaries are an opt-in download (see README); without them CUDA cannot load. */
@@ -47,7 +63,7 @@ export function providerOrder(choice: ProviderChoice = 'auto'): Array<Exclude<Pr
     throw new CamLensError('BAD_ARGUMENT', `Unknown execution provider "${choice}"; choose one of ${PROVIDER_CHOICES.join(', ')}.`);
   }
   if (choice === 'cpu') return ['cpu'];
-  if (choice === 'auto') return [...gpuCandidates(), 'cpu'];
+  if (choice === 'auto') return [...gpuCandidates().candidates, 'cpu'];
   return [choice, 'cpu'];
 }
 
@@ -71,7 +87,7 @@ export interface CreatedSession {
 
 /** Creates a session with the first provider that works; never throws for a provider failure alone. */
 export async function createSession(model: Uint8Array, options: ProviderOptions = {}): Promise<CreatedSession> {
-  const fallbacks: ProviderAttempt[] = [];
+  const fallbacks: ProviderAttempt[] = (options.provider ?? 'auto') === 'auto' ? [...gpuCandidates().skipped] : [];
   for (const provider of providerOrder(options.provider)) {
     try {
       const session = await ort.InferenceSession.create(model, sessionOptions(provider, options));
