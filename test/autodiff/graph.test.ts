@@ -99,7 +99,7 @@ describe('autodiff: graph construction', () => {
       'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Gemm', 'MatMul',
       'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Sqrt', 'Exp', 'Log', 'Neg', 'Reciprocal', 'Abs', 'Min', 'Max', 'Where', 'Identity', 'Dropout', 'Cast', 'Flatten',
       'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Expand', 'Concat', 'Split', 'Slice', 'Gather', 'Pad', 'ReduceMean', 'ReduceSum', 'ReduceMax',
-      'Softmax', 'LogSoftmax', 'Einsum'];
+      'Softmax', 'LogSoftmax', 'Einsum', 'Resize'];
     const missing = wanted.filter((op) => !GRADIENT_RULES[op]);
     deepStrictEqual(missing, []);
   });

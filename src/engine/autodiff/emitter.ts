@@ -72,6 +72,11 @@ export class Emitter {
     return this.constant(DataType.INT64, [values.length], values, 'ints');
   }
 
+  /** A 1-D float32 constant (Resize scales are float32 whatever the data type). */
+  constantFloats(values: readonly number[]): string {
+    return this.constant(DataType.FLOAT, [values.length], values, 'floats');
+  }
+
   /** A 0-D int64 constant. */
   int(value: number): string {
     return this.constant(DataType.INT64, [], [value], 'int');

@@ -8,7 +8,7 @@ import { attrInt, attrInts, attrTensor } from '../onnx/attributes';
 import type { Graph, GraphNode } from '../onnx/graph';
 import { int64ToNumber } from '../onnx/int64';
 import type { ShapeDim, ShapeMap, ValueType } from '../onnx/shapes/types';
-import { tensorDims, tensorToNumbers } from '../onnx/tensor';
+import { tensorDims, tensorToArray, tensorToNumbers } from '../onnx/tensor';
 import { DataType, type TensorProto } from '../onnx/types';
 
 export type { ShapeDim, ValueType };
@@ -76,10 +76,21 @@ export class ShapeInfo {
     return this.constants.get(value);
   }
 
+  /** Values of a small constant float tensor (e.g. Resize scales), if it is one. */
+  floatConstant(value: string): number[] | undefined {
+    return this.floatConstants.get(value);
+  }
+
+  private readonly floatConstants = new Map<string, number[]>();
+
   private recordConstant(name: string, t: TensorProto): void {
     const dt = t.dataType;
-    if ((dt === DataType.INT64 || dt === DataType.INT32) && tensorDims(t).reduce((a, b) => a * b, 1) <= 64) {
+    const small = tensorDims(t).reduce((a, b) => a * b, 1) <= 64;
+    if ((dt === DataType.INT64 || dt === DataType.INT32) && small) {
       try { this.constants.set(name, tensorToNumbers(t)); } catch { /* external data: not a constant we read */ }
+    }
+    if ((dt === DataType.FLOAT || dt === DataType.DOUBLE) && small) {
+      try { this.floatConstants.set(name, Array.from(tensorToArray(t) as Float32Array)); } catch { /* external data */ }
     }
   }
 

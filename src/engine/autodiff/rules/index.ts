@@ -7,6 +7,7 @@ import * as matmul from './matmul';
 import * as norm from './norm';
 import * as pool from './pool';
 import * as reduce from './reduce';
+import * as resize from './resize';
 import * as shape from './shape';
 
 export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
@@ -32,6 +33,8 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
   // reduce.ts
   ReduceSum: reduce.ReduceSum, ReduceMean: reduce.ReduceMean, ReduceMax: reduce.ReduceMax,
   Softmax: reduce.Softmax, LogSoftmax: reduce.LogSoftmax,
+  // resize.ts
+  Resize: resize.Resize,
   // shape.ts
   Identity: shape.Identity, Dropout: shape.Dropout, Cast: shape.Cast, Flatten: shape.Flatten,
   Reshape: shape.Reshape, Squeeze: shape.Squeeze, Unsqueeze: shape.Unsqueeze, Transpose: shape.Transpose,
