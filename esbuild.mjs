@@ -28,6 +28,7 @@ const builds = [
   { entryPoints: { extension: 'src/host/extension.ts' }, platform: 'node', format: 'cjs', outdir: 'dist', external },
   { entryPoints: { worker: 'src/worker/main.ts' }, platform: 'node', format: 'cjs', outdir: 'dist', external },
   { entryPoints: { cli: 'src/cli/main.ts' }, platform: 'node', format: 'cjs', outdir: 'dist', external },
+  { entryPoints: { lib: 'bench/lib/index.ts' }, platform: 'node', format: 'cjs', outdir: 'dist/bench', external },
   { entryPoints: { webview: 'webview/main.ts' }, platform: 'browser', format: 'esm', outdir: 'dist', target: 'es2022' },
 ];
 
