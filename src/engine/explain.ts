@@ -1,11 +1,11 @@
 // The explain pipeline: model + input → predictions, CAM maps and an overlay. Composes the
 // engine's parts (see DESIGN.md, "The flow of one explanation"); each step lives in its own
 // module and this file only sequences them and times them.
-import * as path from 'node:path';
 import type { ActivationLayout } from './cam/layout';
 import { toFeatureMaps } from './cam/layout';
-import { aggregateLayers, reluMaps } from './cam/postprocess';
-import type { FeatureMaps, Maps } from './cam/tensor';
+import { aggregateLayers, DEFAULT_SCALE_WEIGHTS, fuseScales, reluMaps, resizeBilinear } from './cam/postprocess';
+import type { BaseCam } from './cam/base';
+import type { Maps } from './cam/tensor';
 import { CamLensError } from './errors';
 import type { ColormapName } from './image/colormap';
 import { resolveModelConfig } from './image/config';
@@ -13,7 +13,9 @@ import { overlayPng } from './image/overlay';
 import { suggestCamLayer } from './layers';
 import { loadModel, type LoadedModel } from './model';
 import { buildGradientModel, gradientVariantKey, type GradientModel, type GradientModelSpec } from './pipeline/gradientModel';
-import { loadModelInput, type ModelInput } from './pipeline/input';
+import { AUGMENTATIONS, augmentInput, deaugmentMap } from './pipeline/augment';
+import { loadModelInput } from './pipeline/input';
+import { multiScaleError, resizeInput, scaledSize, withFlexibleSpatialDims } from './pipeline/multiscale';
 import { detectLayout } from './pipeline/layout';
 import { camMethod } from './pipeline/methods';
 import { predictionsFrom, softmax } from './pipeline/predictions';
@@ -87,6 +89,104 @@ const asFloat = (t: PlainTensor): { data: Float32Array; shape: number[] } => {
   return { data: t.data, shape: t.dims };
 };
 
+interface ClassMaps {
+  classIndex: number;
+  /** Final map [H*W] at the size the input was run at. */
+  final: Float32Array;
+  /** First layer's relu(lowres). */
+  raw: Maps;
+  activation?: PlainTensor;
+  gradient?: PlainTensor;
+}
+
+interface CamRun {
+  scores: Float32Array;
+  classes: number[];
+  maps: ClassMaps[];
+  provider: string;
+  fallbacks: readonly ProviderAttempt[];
+  runMs: number;
+  camMs: number;
+}
+
+/**
+ * Runs the model on one input tensor and makes the maps for the wanted classes: `classes`
+ * fixed, or undefined for the model's top-k (k = `topk`).
+ */
+async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainParams, cam: BaseCam, layers: string[], output: string,
+  input: PlainTensor, size: [number, number], classes: number[] | undefined, topk: number): Promise<CamRun> {
+  const t0 = performance.now();
+  const perClass: LayerTensors[] = [];
+  const chosen: number[] = [];
+  let scores: Float32Array;
+  let provider: string;
+  let fallbacks: readonly ProviderAttempt[];
+  const spec = (top1InGraph: boolean): GradientModelSpec => ({ output, layers, softmax: Boolean(params.softmaxTarget), top1InGraph });
+  const checkClass = (c: number, k: number) => {
+    if (!Number.isInteger(c) || c < 0 || c >= k) throw new CamLensError('BAD_ARGUMENT', `Class ${c} is out of range: the model has ${k} classes (0–${k - 1}).`);
+  };
+  if (cam.needsGradients) {
+    const k = classes ? classCount(model, output) : undefined;
+    if (classes && k !== undefined) classes.forEach((c) => checkClass(c, k));
+    const first = await runGradient(model, ctx, params, spec(!classes), input, classes?.[0], k);
+    ({ provider, fallbacks } = first);
+    scores = first.tensors.scores;
+    const wanted = classes ?? rank(scores).slice(0, Math.min(topk, scores.length));
+    chosen.push(...wanted);
+    perClass.push(first.tensors);
+    for (let i = 1; i < wanted.length; i++) {
+      checkCancelled(ctx.signal);
+      ctx.progress?.(i, wanted.length, `class ${wanted[i]}`);
+      perClass.push((await runGradient(model, ctx, params, spec(false), input, wanted[i], scores.length)).tensors);
+    }
+  } else {
+    const run = await runWithTaps(model, ctx.sessions, { [model.graph.inputs[0]]: input }, { taps: layers, stats: false, provider: params.provider, purpose: 'explain-taps', signal: ctx.signal });
+    ({ provider, fallbacks } = run);
+    scores = run.outputs[output].data as Float32Array;
+    classes?.forEach((c) => checkClass(c, scores.length));
+    const tensors = { scores, activations: Object.fromEntries(run.taps.map((t) => [t.value, t.tensor!])), gradients: {} };
+    chosen.push(...(classes ?? rank(scores).slice(0, Math.min(topk, scores.length))));
+    chosen.forEach(() => perClass.push(tensors));
+  }
+  const t1 = performance.now();
+  const layouts: Record<string, ActivationLayout> = {};
+  for (const layer of layers) layouts[layer] = detectLayout(layer, perClass[0].activations[layer].dims, size);
+  const maps = chosen.map((classIndex, i) => {
+    const tensors = perClass[i];
+    const lowres: Maps[] = layers.map((layer) => {
+      const a = toFeatureMaps(asFloat(tensors.activations[layer]), layouts[layer]);
+      const g = tensors.gradients[layer] ? toFeatureMaps(asFloat(tensors.gradients[layer]), layouts[layer]) : undefined;
+      return cam.lowres({ activations: a, gradients: g }, { eigenSmooth: params.eigenSmooth }).lowres;
+    });
+    return {
+      classIndex,
+      final: aggregateLayers(lowres, size).data,
+      raw: reluMaps(lowres[0]),
+      activation: tensors.activations[layers[0]],
+      gradient: tensors.gradients[layers[0]],
+    };
+  });
+  return { scores, classes: chosen, maps, provider, fallbacks, runMs: t1 - t0, camMs: performance.now() - t1 };
+}
+
+/** Averages the final maps of test-time augmentations (aug_smooth) into `base`, in place. */
+async function augmentSmooth(base: CamRun, run: (input: PlainTensor) => Promise<CamRun>, input: PlainTensor, layout: 'NCHW' | 'NHWC', size: [number, number]): Promise<void> {
+  const sums = base.maps.map((m) => Float64Array.from(m.final));
+  let count = 1;
+  for (const aug of AUGMENTATIONS) {
+    if (!aug.flip && aug.factor === 1) continue; // that one is `base`
+    const r = await run(augmentInput(input, aug, layout));
+    r.maps.forEach((m, i) => {
+      const back = deaugmentMap(m.final, size[0], size[1], aug);
+      for (let p = 0; p < back.length; p++) sums[i][p] += back[p];
+    });
+    base.runMs += r.runMs;
+    base.camMs += r.camMs;
+    count++;
+  }
+  base.maps.forEach((m, i) => { m.final = Float32Array.from(sums[i], (v) => v / count); });
+}
+
 export async function explain(params: ExplainParams, ctx: ExplainContext): Promise<ExplainResult> {
   const t0 = performance.now();
   const method = params.method ?? 'gradcam';
@@ -100,78 +200,64 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   const layers = params.layers?.length ? params.layers : [suggestCamLayer(model)?.value ?? ''];
   if (!layers[0]) throw new CamLensError('BAD_ARGUMENT', 'No CAM layer could be suggested for this model; name one with --layer (see `camlens layers`).');
   for (const layer of layers) checkTappable(model.graph, layer);
+  const scales = params.scales ?? [1];
+  const scaleWeights = params.scaleWeights ?? (params.scales ? [...DEFAULT_SCALE_WEIGHTS].slice(0, scales.length) : [1]);
+  if (scaleWeights.length !== scales.length) {
+    throw new CamLensError('BAD_ARGUMENT', `${scales.length} scales but ${scaleWeights.length} scale weights; give one weight per scale.`);
+  }
   const t1 = performance.now();
 
   const input = await loadModelInput(params.input, model, config);
   const inputTensor: PlainTensor = { dtype: 'float32', dims: input.dims, data: input.tensor };
+  const layout = config.input.layout;
   const t2 = performance.now();
   checkCancelled(ctx.signal);
 
   const topk = Math.max(1, params.topk ?? 1);
-  const classes: number[] = [];
-  let first: LayerTensors;
-  let provider: string;
-  let fallbacks: readonly ProviderAttempt[];
-  const perClass: LayerTensors[] = [];
-  const spec = (top1InGraph: boolean): GradientModelSpec => ({ output, layers, softmax: Boolean(params.softmaxTarget), top1InGraph });
-  if (cam.needsGradients) {
-    const fixed = params.classIndex;
-    const run = await runGradient(model, ctx, params, spec(fixed === undefined), inputTensor, fixed, fixed === undefined ? undefined : classCount(model, output));
-    ({ provider, fallbacks } = run);
-    first = run.tensors;
-    const k = first.scores.length;
-    if (fixed !== undefined && (fixed < 0 || fixed >= k || !Number.isInteger(fixed))) {
-      throw new CamLensError('BAD_ARGUMENT', `Class ${fixed} is out of range: the model has ${k} classes (0–${k - 1}).`);
+  const fixed = params.classIndex !== undefined ? [params.classIndex] : undefined;
+  const base = await camsFor(model, ctx, params, cam, layers, output, inputTensor, input.size, fixed, topk);
+  const classes = base.classes;
+  const atSize = async (m: LoadedModel, t: PlainTensor, size: [number, number]) => {
+    checkCancelled(ctx.signal);
+    const r = await camsFor(m, ctx, params, cam, layers, output, t, size, classes, topk);
+    if (params.augSmooth) await augmentSmooth(r, (x) => camsFor(m, ctx, params, cam, layers, output, x, size, classes, topk), t, layout, size);
+    return r;
+  };
+  if (params.augSmooth) await augmentSmooth(base, (x) => camsFor(model, ctx, params, cam, layers, output, x, input.size, classes, topk), inputTensor, layout, input.size);
+  if (scales.length > 1 || scales[0] !== 1) {
+    const flexibleModel = withFlexibleSpatialDims(model, layout);
+    const perScale: Float32Array[][] = [];
+    for (const scale of scales) {
+      if (scale === 1) { perScale.push(base.maps.map((m) => m.final)); continue; }
+      const size = scaledSize(input.size, scale);
+      let r: CamRun;
+      try {
+        r = await atSize(flexibleModel, resizeInput(inputTensor, size, layout), size);
+      } catch (e) {
+        if (e instanceof CamLensError) throw e;
+        throw multiScaleError(scale, size, e);
+      }
+      base.runMs += r.runMs;
+      base.camMs += r.camMs;
+      perScale.push(r.maps.map((m) => resizeBilinear({ data: m.final, shape: [1, size[0], size[1]] }, input.size).data));
     }
-    const order = rank(first.scores);
-    classes.push(fixed ?? order[0]);
-    perClass.push(first);
-    for (let i = 1; i < topk && fixed === undefined && i < k; i++) {
-      checkCancelled(ctx.signal);
-      ctx.progress?.(i, topk, `class ${order[i]}`);
-      classes.push(order[i]);
-      perClass.push((await runGradient(model, ctx, params, spec(false), inputTensor, order[i], k)).tensors);
-    }
-  } else {
-    const run = await runWithTaps(model, ctx.sessions, { [input.name]: inputTensor }, { taps: layers, stats: false, provider: params.provider, purpose: 'explain-taps', signal: ctx.signal });
-    ({ provider, fallbacks } = run);
-    const scores = run.outputs[output].data as Float32Array;
-    first = { scores, activations: Object.fromEntries(run.taps.map((t) => [t.value, t.tensor!])), gradients: {} };
-    const order = rank(scores);
-    if (params.classIndex !== undefined && (params.classIndex < 0 || params.classIndex >= scores.length)) {
-      throw new CamLensError('BAD_ARGUMENT', `Class ${params.classIndex} is out of range: the model has ${scores.length} classes (0–${scores.length - 1}).`);
-    }
-    for (let i = 0; i < (params.classIndex !== undefined ? 1 : Math.min(topk, scores.length)); i++) {
-      classes.push(params.classIndex ?? order[i]);
-      perClass.push(first);
-    }
+    base.maps.forEach((m, i) => {
+      const fused = fuseScales(perScale.map((maps) => ({ data: maps[i], shape: [1, input.size[0], input.size[1]] as const })), scaleWeights);
+      m.final = fused.data;
+    });
   }
   const t3 = performance.now();
 
   const labels = config.labels;
   const explanations: Explanation[] = [];
-  const layouts: Record<string, ActivationLayout> = {};
-  for (const layer of layers) layouts[layer] = detectLayout(layer, first.activations[layer].dims, input.size);
-  for (let i = 0; i < classes.length; i++) {
-    const tensors = perClass[i];
-    const lowres: Maps[] = [];
-    let activation: FeatureMaps | undefined;
-    for (const layer of layers) {
-      const a = toFeatureMaps(asFloat(tensors.activations[layer]), layouts[layer]);
-      const g = tensors.gradients[layer] ? toFeatureMaps(asFloat(tensors.gradients[layer]), layouts[layer]) : undefined;
-      activation ??= a;
-      lowres.push(cam.lowres({ activations: a, gradients: g }, { eigenSmooth: params.eigenSmooth }).lowres);
-    }
-    const final = aggregateLayers(lowres, input.size);
-    const raw = reluMaps(lowres[0]);
-    const camMap = { data: final.data, height: input.size[0], width: input.size[1] };
+  for (const m of base.maps) {
     explanations.push({
-      classIndex: classes[i],
-      label: labels?.[classes[i]] ?? String(classes[i]),
-      cam: camMap,
-      camRaw: { data: raw.data, height: raw.shape[1], width: raw.shape[2] },
-      overlayPng: await overlayPng(input.rgb, final.data, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5),
-      ...(params.saveTensors ? { activation: tensors.activations[layers[0]], gradient: tensors.gradients[layers[0]] } : {}),
+      classIndex: m.classIndex,
+      label: labels?.[m.classIndex] ?? String(m.classIndex),
+      cam: { data: m.final, height: input.size[0], width: input.size[1] },
+      camRaw: { data: m.raw.data, height: m.raw.shape[1], width: m.raw.shape[2] },
+      overlayPng: await overlayPng(input.rgb, m.final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5),
+      ...(params.saveTensors ? { activation: m.activation, gradient: m.gradient } : {}),
     });
   }
   const t4 = performance.now();
@@ -180,13 +266,16 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     input: params.input,
     method,
     layers,
-    predictions: predictionsFrom(first.scores, labels, 5, Boolean(params.softmaxTarget)),
+    predictions: predictionsFrom(base.scores, labels, 5, Boolean(params.softmaxTarget)),
     explanations,
     image: input.rgb,
-    ep: provider,
-    fallbacks,
-    timings_ms: { load: t1 - t0, preprocess: t2 - t1, run: t3 - t2, cam: t4 - t3, total: t4 - t0 },
-    notes: { inputName: path.basename(params.input) },
+    ep: base.provider,
+    fallbacks: base.fallbacks,
+    timings_ms: { load: t1 - t0, preprocess: t2 - t1, run: base.runMs, cam: base.camMs + (t4 - t3), total: t4 - t0 },
+    notes: {
+      ...(params.augSmooth ? { augSmooth: `${AUGMENTATIONS.length} augmentations (flip x brightness 0.9/1.0/1.1)` } : {}),
+      ...(scales.length > 1 || scales[0] !== 1 ? { scales: scales.join(','), scaleWeights: scaleWeights.join(',') } : {}),
+    },
   };
 }
 

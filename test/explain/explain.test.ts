@@ -37,6 +37,28 @@ describe('explain pipeline', () => {
     equal(r.ep, 'cpu');
   });
 
+  it('smooths over test-time augmentations and fuses input scales', async () => {
+    const plain = await explain({ modelPath: 'demo/model.onnx', input: 'demo/images/circle_1.png' }, { sessions });
+    const smooth = await explain({ modelPath: 'demo/model.onnx', input: 'demo/images/circle_1.png', augSmooth: true }, { sessions });
+    const fused = await explain({ modelPath: 'demo/model.onnx', input: 'demo/images/circle_1.png', scales: [1, 0.75, 0.5] }, { sessions });
+    equal(smooth.explanations[0].classIndex, plain.explanations[0].classIndex);
+    for (const r of [smooth, fused]) {
+      const a = r.explanations[0].cam.data;
+      ok(a.every((v) => v >= 0 && v <= 1 + 1e-6));
+      ok(pearson(a, plain.explanations[0].cam.data) > 0.3, 'still about the same object');
+      ok(a.some((v, i) => Math.abs(v - plain.explanations[0].cam.data[i]) > 1e-3), 'and not identical to the plain map');
+    }
+    equal(fused.notes.scales, '1,0.75,0.5');
+    await rejects(explain({ modelPath: 'demo/model.onnx', input: 'demo/images/circle_1.png', scales: [1, 0.5], scaleWeights: [1] }, { sessions }), /2 scales but 1 scale weights/);
+  });
+
+  it('refuses multi-scale with a clear error when the graph fixes the input size', async (t) => {
+    const root = fixtures(t);
+    if (!root) return;
+    await rejects(explain({ modelPath: join(root, 'models/vit_tiny.onnx'), input: join(root, 'images/cat.jpg'), scales: [1, 0.5] }, { sessions }),
+      (e: unknown) => e instanceof CamLensError && /Multi-scale fusion needs the model to accept other input sizes.*\/encoder\/Add/.test(e.message));
+  });
+
   it('gives clear errors for a bad layer, class or image', async () => {
     await rejects(explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png', layers: ['nope'] }, { sessions }), (e: unknown) => e instanceof CamLensError && e.code === 'UNKNOWN_VALUE');
     await rejects(explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png', classIndex: 99 }, { sessions }), /out of range.*0–3/);

@@ -74,6 +74,8 @@ function sessionOptions(provider: Exclude<ProviderChoice, 'auto'>, options: Prov
   return {
     executionProviders: [ep],
     graphOptimizationLevel: 'all',
+    // Failures reach the user through our typed errors; onnxruntime's own stderr log is noise.
+    logSeverityLevel: 4,
     ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
   };
 }
