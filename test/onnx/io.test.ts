@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { CamLensError } from '../../src/engine/errors';
 import { attr, DataType, ModelBuilder } from '../../src/engine/onnx/builder';
 import { parseModel, readModelFile, serializeModel } from '../../src/engine/onnx/io';
-import { tensorToArray } from '../../src/engine/onnx/tensor';
+import { emptyTensor, tensorToArray } from '../../src/engine/onnx/tensor';
 import { fixtureModels, fixtures } from '../helpers/fixtures';
 
 const roundTrip = (bytes: Uint8Array) => {
@@ -101,5 +101,22 @@ describe('ONNX model IO', () => {
 
   it('reports a missing file as MODEL_READ', () => {
     throws(() => readModelFile('/nonexistent/model.onnx'), (e: unknown) => e instanceof CamLensError && e.code === 'MODEL_READ' && /no such file/.test(e.message));
+  });
+});
+
+describe('tensor payloads', () => {
+  it('reads values stored in float_data / int64_data after a round trip (no raw_data)', () => {
+    const b = ModelBuilder.create();
+    b.input('x', DataType.FLOAT, [2]);
+    b.op('Identity', ['x'], {}, { outputs: ['y'] });
+    b.output('y');
+    const model = b.build();
+    model.graph!.initializer.push(
+      { ...emptyTensor({ name: 'f', dataType: DataType.FLOAT, dims: [3], floatData: [1, 2.5, -3] }) },
+      { ...emptyTensor({ name: 'i', dataType: DataType.INT64, dims: [2], int64Data: [7, -9223372036854775807n] }) },
+    );
+    const parsed = parseModel(serializeModel(model));
+    deepStrictEqual(Array.from(tensorToArray(parsed.graph!.initializer[0]) as Float32Array), [1, 2.5, -3]);
+    deepStrictEqual(Array.from(tensorToArray(parsed.graph!.initializer[1]) as BigInt64Array), [7n, -9223372036854775807n]);
   });
 });

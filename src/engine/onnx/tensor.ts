@@ -69,7 +69,8 @@ export function tensorToArray(t: TensorProto): TypedArray {
   if (t.dataLocation === DataLocation.EXTERNAL) {
     throw new CamLensError('EXTERNAL_DATA', `Tensor "${t.name}" keeps its data in an external file; resolve it before reading.`);
   }
-  const raw = t.rawData;
+  // protobufjs gives an absent `bytes` field an empty default, so only non-empty bytes count.
+  const raw = t.rawData instanceof Uint8Array && t.rawData.byteLength > 0 ? t.rawData : undefined;
   const count = elementCount(tensorDims(t));
   switch (type) {
     case DataType.FLOAT:
