@@ -4,8 +4,9 @@
 // `svd(X)` gives X = U S Vᵀ and the map is X·v₁ = s₁·u₁. v₁ is the top eigenvector of XᵀX (C×C)
 // and u₁ the top eigenvector of XXᵀ (hw×hw); we build whichever Gram matrix is smaller in
 // float64 and solve it with a Householder tridiagonalisation + implicit QL (EISPACK tred2/tql2,
-// as in JAMA), which is robust for clustered or repeated eigenvalues where power iteration
-// stalls. From u₁ we recover v₁ = Xᵀu₁ / ‖Xᵀu₁‖ so both routes return X·v₁.
+// as in JAMA) up to 128×128, which is robust for clustered or repeated eigenvalues where power
+// iteration stalls; larger Gram matrices use restarted Lanczos with full re-orthogonalisation.
+// From u₁ we recover v₁ = Xᵀu₁ / ‖Xᵀu₁‖ so both routes return X·v₁.
 //
 // Sign: a singular vector's sign is arbitrary (numpy's follows LAPACK internals). We fix it so
 // the map correlates positively with the mean activation over channels (where the layer fires
@@ -26,8 +27,21 @@ export function symmetricEigen(a: Float64Array, n: number): { values: Float64Arr
     return { values: d, vectors: V };
   }
   tred2(V, d, e, n);
+  // tql2 rotates eigenvector columns; on the transpose those are contiguous rows (cache-friendly).
+  transposeInPlace(V, n);
   tql2(V, d, e, n);
+  transposeInPlace(V, n);
   return { values: d, vectors: V };
+}
+
+function transposeInPlace(a: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const t = a[i * n + j];
+      a[i * n + j] = a[j * n + i];
+      a[j * n + i] = t;
+    }
+  }
 }
 
 function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
@@ -104,7 +118,7 @@ function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): vo
   e[0] = 0;
 }
 
-function tql2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+function tql2(W: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
   e[n - 1] = 0;
   let f = 0;
@@ -147,11 +161,13 @@ function tql2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): voi
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
+          // W = Vᵀ: rows i and i + 1 of W are columns i and i + 1 of V.
+          const ri = i * n;
+          const rj = ri + n;
           for (let k = 0; k < n; k++) {
-            const row = k * n;
-            h = V[row + i + 1];
-            V[row + i + 1] = s * V[row + i] + c * h;
-            V[row + i] = c * V[row + i] - s * h;
+            h = W[rj + k];
+            W[rj + k] = s * W[ri + k] + c * h;
+            W[ri + k] = c * W[ri + k] - s * h;
           }
         }
         p = (-s * s2 * c3 * el1 * e[l]) / dl1;
@@ -164,14 +180,110 @@ function tql2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): voi
   }
 }
 
-/** The eigenvector (unit, float64) of the largest eigenvalue of a symmetric matrix (overwritten). */
+/** Above this size the top eigenvector comes from Lanczos instead of the full O(n³) solver. */
+export const DENSE_EIGEN_MAX = 128;
+
+/**
+ * The eigenvector (unit, float64) of the largest eigenvalue of a symmetric matrix (may be
+ * overwritten). Small matrices: the full solver. Larger ones: Lanczos with full
+ * re-orthogonalisation, restarted from the best Ritz vector until the residual is negligible
+ * (O(n²) per step instead of O(n³) overall).
+ */
 export function topEigenvector(a: Float64Array, n: number): { value: number; vector: Float64Array } {
+  if (n <= DENSE_EIGEN_MAX) return denseTop(a, n);
+  return lanczosTop(a, n);
+}
+
+function denseTop(a: Float64Array, n: number): { value: number; vector: Float64Array } {
   const { values, vectors } = symmetricEigen(a, n);
   let best = 0;
   for (let i = 1; i < n; i++) if (values[i] > values[best]) best = i;
   const v = new Float64Array(n);
   for (let k = 0; k < n; k++) v[k] = vectors[k * n + best];
   return { value: values[best], vector: v };
+}
+
+function matVec(a: Float64Array, n: number, x: Float64Array, out: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    const row = i * n;
+    for (let j = 0; j < n; j++) s += a[row + j] * x[j];
+    out[i] = s;
+  }
+}
+
+function lanczosTop(a: Float64Array, n: number, steps = 48, restarts = 50): { value: number; vector: Float64Array } {
+  let norm = 0;
+  for (let i = 0; i < n * n; i++) norm = Math.max(norm, Math.abs(a[i]));
+  norm *= n; // ≥ spectral norm
+  const v = new Float64Array(n);
+  if (norm === 0) {
+    v[0] = 1;
+    return { value: 0, vector: v };
+  }
+  // A deterministic pseudo-random start: a constant vector can be orthogonal to the answer
+  // (centred data puts 1 in the null space of XXᵀ).
+  let seed = 0x9e3779b9;
+  for (let i = 0; i < n; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    v[i] = seed / 2 ** 32 - 0.5;
+  }
+  normalise(v);
+  const m = Math.min(steps, n);
+  const q = new Float64Array((m + 1) * n);
+  const w = new Float64Array(n);
+  const alpha = new Float64Array(m);
+  const beta = new Float64Array(m);
+  let value = 0;
+  for (let r = 0; r < restarts; r++) {
+    q.set(v, 0);
+    let k = 0;
+    for (; k < m; k++) {
+      const qk = q.subarray(k * n, (k + 1) * n);
+      matVec(a, n, qk, w);
+      alpha[k] = dot(qk, w);
+      // full re-orthogonalisation, twice ("twice is enough")
+      for (let pass = 0; pass < 2; pass++) {
+        for (let i = 0; i <= k; i++) {
+          const qi = q.subarray(i * n, (i + 1) * n);
+          const c = dot(qi, w);
+          for (let j = 0; j < n; j++) w[j] -= c * qi[j];
+        }
+      }
+      beta[k] = Math.sqrt(dot(w, w));
+      if (beta[k] <= 1e-14 * norm) { k++; break; } // invariant subspace: T is exact
+      const next = q.subarray((k + 1) * n, (k + 2) * n);
+      for (let j = 0; j < n; j++) next[j] = w[j] / beta[k];
+    }
+    // Ritz pair of the k×k tridiagonal T.
+    const t = new Float64Array(k * k);
+    for (let i = 0; i < k; i++) {
+      t[i * k + i] = alpha[i];
+      if (i + 1 < k) t[i * k + i + 1] = t[(i + 1) * k + i] = beta[i];
+    }
+    const ritz = denseTop(t, k);
+    value = ritz.value;
+    v.fill(0);
+    for (let i = 0; i < k; i++) {
+      const c = ritz.vector[i];
+      for (let j = 0; j < n; j++) v[j] += c * q[i * n + j];
+    }
+    normalise(v);
+    const residual = Math.abs(beta[k - 1] * ritz.vector[k - 1]);
+    if (residual <= 1e-13 * norm || k < m) break;
+  }
+  return { value, vector: v };
+}
+
+function dot(x: Float64Array, y: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * y[i];
+  return s;
+}
+
+function normalise(x: Float64Array): void {
+  const l = Math.sqrt(dot(x, x));
+  if (l > 0) for (let i = 0; i < x.length; i++) x[i] /= l;
 }
 
 /**
