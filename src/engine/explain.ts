@@ -18,6 +18,7 @@ import { loadModelInput } from './pipeline/input';
 import { multiScaleError, resizeInput, scaledSize, withFlexibleSpatialDims } from './pipeline/multiscale';
 import { detectLayout } from './pipeline/layout';
 import { camMethod } from './pipeline/methods';
+import { ablationCamTable, classColumn, scoreCamTable, type ChannelScoreTable } from './pipeline/channelScores';
 import { predictionsFrom, softmax } from './pipeline/predictions';
 import type { ProviderAttempt } from './runtime/providers';
 import type { SessionCache } from './runtime/sessions';
@@ -107,6 +108,8 @@ interface CamRun {
   fallbacks: readonly ProviderAttempt[];
   runMs: number;
   camMs: number;
+  /** Score-CAM / Ablation-CAM: model runs made and channels answered without one. */
+  channelRuns?: { runs: number; skipped: number };
 }
 
 /**
@@ -121,6 +124,7 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
   let scores: Float32Array;
   let provider: string;
   let fallbacks: readonly ProviderAttempt[];
+  let channelTables: Record<string, ChannelScoreTable> | undefined;
   const spec = (top1InGraph: boolean): GradientModelSpec => ({ output, layers, softmax: Boolean(params.softmaxTarget), top1InGraph });
   const checkClass = (c: number, k: number) => {
     if (!Number.isInteger(c) || c < 0 || c >= k) throw new CamLensError('BAD_ARGUMENT', `Class ${c} is out of range: the model has ${k} classes (0–${k - 1}).`);
@@ -147,6 +151,9 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
     const tensors = { scores, activations: Object.fromEntries(run.taps.map((t) => [t.value, t.tensor!])), gradients: {} };
     chosen.push(...(classes ?? rank(scores).slice(0, Math.min(topk, scores.length))));
     chosen.forEach(() => perClass.push(tensors));
+    if (cam.id === 'scorecam' || cam.id === 'ablationcam') {
+      channelTables = await channelScoreTables(cam.id, model, ctx, params, layers, output, input, size, tensors);
+    }
   }
   const t1 = performance.now();
   const layouts: Record<string, ActivationLayout> = {};
@@ -156,7 +163,9 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
     const lowres: Maps[] = layers.map((layer) => {
       const a = toFeatureMaps(asFloat(tensors.activations[layer]), layouts[layer]);
       const g = tensors.gradients[layer] ? toFeatureMaps(asFloat(tensors.gradients[layer]), layouts[layer]) : undefined;
-      return cam.lowres({ activations: a, gradients: g }, { eigenSmooth: params.eigenSmooth }).lowres;
+      const table = channelTables?.[layer];
+      const extra = table ? { channelScores: classColumn(table, classIndex), baseScores: Float32Array.of(tensors.scores[classIndex]) } : {};
+      return cam.lowres({ activations: a, gradients: g, ...extra }, { eigenSmooth: params.eigenSmooth }).lowres;
     });
     return {
       classIndex,
@@ -166,7 +175,24 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
       gradient: tensors.gradients[layers[0]],
     };
   });
-  return { scores, classes: chosen, maps, provider, fallbacks, runMs: t1 - t0, camMs: performance.now() - t1 };
+  const notes = channelTables ? Object.values(channelTables).reduce((acc, t) => ({ runs: acc.runs + t.runs, skipped: acc.skipped + t.skipped }), { runs: 0, skipped: 0 }) : undefined;
+  return { scores, classes: chosen, maps, provider, fallbacks, runMs: t1 - t0, camMs: performance.now() - t1, channelRuns: notes };
+}
+
+/** Score-CAM / Ablation-CAM: the per-channel score tables of every CAM layer. */
+async function channelScoreTables(id: 'scorecam' | 'ablationcam', model: LoadedModel, ctx: ExplainContext, params: ExplainParams, layers: string[],
+  output: string, input: PlainTensor, size: [number, number], tensors: LayerTensors): Promise<Record<string, ChannelScoreTable>> {
+  const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal, batchSize: params.batchSize ?? 32, progress: ctx.progress };
+  const config = resolveModelConfig(params.modelPath, model.proto, params.configPath, params.labelsPath);
+  const out: Record<string, ChannelScoreTable> = {};
+  for (const layer of layers) {
+    const raw = tensors.activations[layer];
+    const layout = detectLayout(layer, raw.dims, size);
+    out[layer] = id === 'scorecam'
+      ? await scoreCamTable(model, runCtx, input, toFeatureMaps(asFloat(raw), layout), output, config.input.layout)
+      : await ablationCamTable(model, runCtx, layer, raw, layout, output, tensors.scores);
+  }
+  return out;
 }
 
 /** Averages the final maps of test-time augmentations (aug_smooth) into `base`, in place. */
@@ -275,6 +301,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     notes: {
       ...(params.augSmooth ? { augSmooth: `${AUGMENTATIONS.length} augmentations (flip x brightness 0.9/1.0/1.1)` } : {}),
       ...(scales.length > 1 || scales[0] !== 1 ? { scales: scales.join(','), scaleWeights: scaleWeights.join(',') } : {}),
+      ...(base.channelRuns ? { channelRuns: base.channelRuns.runs, channelsSkipped: base.channelRuns.skipped } : {}),
     },
   };
 }

@@ -59,6 +59,38 @@ describe('explain pipeline', () => {
       (e: unknown) => e instanceof CamLensError && /Multi-scale fusion needs the model to accept other input sizes.*\/encoder\/Add/.test(e.message));
   });
 
+  it('runs Score-CAM and Ablation-CAM (batched channel runs) matching pytorch-grad-cam', async (t) => {
+    const root = fixtures(t);
+    if (!root) return;
+    const cases: Array<[string, CamMethodName, string]> = [
+      ['resnet18_layer4_224', 'ablationcam', 'AblationCAM'],
+      ['resnet18_layer4_224_c207', 'ablationcam', 'AblationCAM'], // negative score flips the weights' sign
+      ['convnext_mini_features7_224', 'ablationcam', 'AblationCAM'],
+      ['convnext_mini_features7_224', 'scorecam', 'ScoreCAM'],
+    ];
+    for (const [caseName, method, ref] of cases) {
+      const index = JSON.parse(readFileSync(join(root, 'refs', caseName, 'index.json'), 'utf8'));
+      const r = await explain({
+        modelPath: join(root, index.onnx_model), input: join(root, 'refs', caseName, 'input.npy'), method,
+        layers: [index.onnx_mapping.tensor], classIndex: index.target_classes[0], batchSize: 64,
+      }, { sessions });
+      const lowres = loadNpy(join(root, 'refs', caseName, `cam_${ref}_lowres.npy`)).data.map((v) => Math.max(0, v));
+      const rawCorr = pearson(r.explanations[0].camRaw.data, lowres);
+      const finalCorr = pearson(r.explanations[0].cam.data, loadNpy(join(root, 'refs', caseName, `cam_${ref}.npy`)).data);
+      t.diagnostic(`${caseName} ${method}: raw r=${rawCorr.toFixed(6)} final r=${finalCorr.toFixed(6)}; ${r.notes.channelRuns} runs, ${r.notes.channelsSkipped} channels skipped, ${r.timings_ms.run.toFixed(0)} ms`);
+      ok(rawCorr >= 0.999 && finalCorr >= 0.99, `${caseName} ${method}`);
+    }
+  });
+
+  it('skips dead channels in Score-CAM and Ablation-CAM on the demo model', async () => {
+    for (const method of ['scorecam', 'ablationcam'] as const) {
+      const r = await explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_2.png', method, batchSize: 16 }, { sessions });
+      ok(r.explanations[0].cam.data.every((v) => v >= 0 && v <= 1 + 1e-6));
+      ok(Number(r.notes.channelRuns) >= 1);
+      ok(Number(r.notes.channelsSkipped) >= 0);
+    }
+  });
+
   it('gives clear errors for a bad layer, class or image', async () => {
     await rejects(explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png', layers: ['nope'] }, { sessions }), (e: unknown) => e instanceof CamLensError && e.code === 'UNKNOWN_VALUE');
     await rejects(explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png', classIndex: 99 }, { sessions }), /out of range.*0–3/);

@@ -1,28 +1,9 @@
-// Method id → CAM method object.
+// Method id → CAM method object (the table lives in cam/registry.ts).
 import type { BaseCam } from '../cam/base';
-import { EigenCam } from '../cam/eigencam';
-import { EigenGradCam } from '../cam/eigengradcam';
-import { GradCam } from '../cam/gradcam';
-import { GradCamElementWise } from '../cam/gradcamElementwise';
-import { GradCamPlusPlus } from '../cam/gradcamPlusPlus';
-import { HiResCam } from '../cam/hirescam';
-import { LayerCam } from '../cam/layercam';
-import { XGradCam } from '../cam/xgradcam';
+import { CAM_METHOD_IDS, createCam, isCamMethodId } from '../cam/registry';
 import { CamLensError } from '../errors';
 
-const METHODS: Record<string, () => BaseCam> = {
-  gradcam: () => new GradCam(),
-  hirescam: () => new HiResCam(),
-  'gradcam-elementwise': () => new GradCamElementWise(),
-  'gradcam++': () => new GradCamPlusPlus(),
-  xgradcam: () => new XGradCam(),
-  layercam: () => new LayerCam(),
-  eigencam: () => new EigenCam(),
-  eigengradcam: () => new EigenGradCam(),
-};
-
 export function camMethod(id: string): BaseCam {
-  const make = METHODS[id];
-  if (!make) throw new CamLensError('BAD_ARGUMENT', `Unknown or not yet available CAM method "${id}"; available: ${Object.keys(METHODS).join(', ')}.`);
-  return make();
+  if (!isCamMethodId(id)) throw new CamLensError('BAD_ARGUMENT', `Unknown CAM method "${id}"; choose one of ${CAM_METHOD_IDS.join(', ')}.`);
+  return createCam(id);
 }

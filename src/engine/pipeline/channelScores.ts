@@ -1,0 +1,123 @@
+// The model runs behind Score-CAM and Ablation-CAM: per channel of the CAM layer, the class
+// scores of the input masked by that channel (Score-CAM) or of the model's tail re-run with
+// that channel ablated (Ablation-CAM). Runs are batched (batch size configurable) and skip the
+// channels whose answer is known without a run (cam/scorecam.ts, cam/ablationcam.ts say why).
+// One pass serves every target class: each run yields the whole score vector.
+import { channelAxis, type ActivationLayout } from '../cam/layout';
+import { ablatedActivations, ablationSkippableChannels } from '../cam/ablationcam';
+import { scoreCamMaskedInputs, scoreCamPlan } from '../cam/scorecam';
+import type { FeatureMaps } from '../cam/tensor';
+import { CamLensError } from '../errors';
+import { analyseModel, type LoadedModel } from '../model';
+import type { SessionCache } from '../runtime/sessions';
+import { runWithTaps, type PlainTensor } from '../runtime/tapRunner';
+import type { ProviderOptions } from '../runtime/providers';
+import { extractModel } from '../surgery/extract';
+
+export interface ChannelScoreTable {
+  /** [C, K]: class scores per channel (rows of skipped channels hold their known answer). */
+  scores: Float32Array;
+  classes: number;
+  /** Channels answered without a run. */
+  skipped: number;
+  runs: number;
+}
+
+export interface ChannelRunContext {
+  sessions: SessionCache;
+  provider?: ProviderOptions;
+  signal?: AbortSignal;
+  batchSize: number;
+  progress?: (done: number, total: number, message?: string) => void;
+}
+
+function batchable(model: LoadedModel, input: string): boolean {
+  const d = model.shapes.get(input)?.shape?.[0];
+  return typeof d === 'string' || d === null;
+}
+
+async function scoresOf(model: LoadedModel, ctx: ChannelRunContext, input: PlainTensor, output: string, purpose: string): Promise<{ data: Float32Array; k: number }> {
+  if (ctx.signal?.aborted) throw Object.assign(new Error('The explanation was cancelled.'), { name: 'AbortError' });
+  const name = model.graph.inputs[0];
+  const r = await runWithTaps(model, ctx.sessions, { [name]: input }, { taps: [], stats: false, provider: ctx.provider, purpose });
+  const out = r.outputs[output];
+  return { data: out.data as Float32Array, k: out.dims[out.dims.length - 1] };
+}
+
+/** Runs `make(channels)` batch by batch and writes each run's score rows into the table. */
+async function runChannels(channels: number[], ctx: ChannelRunContext, batch: number, c: number, table: { scores?: Float32Array; k?: number },
+  run: (chs: number[]) => Promise<{ data: Float32Array; k: number }>, label: string): Promise<number> {
+  let runs = 0;
+  for (let i = 0; i < channels.length; i += batch) {
+    const chs = channels.slice(i, i + batch);
+    const r = await run(chs);
+    table.k ??= r.k;
+    table.scores ??= new Float32Array(c * r.k);
+    chs.forEach((ch, j) => table.scores!.set(r.data.subarray(j * r.k, (j + 1) * r.k), ch * r.k));
+    runs++;
+    ctx.progress?.(Math.min(i + batch, channels.length), channels.length, `${label}: channel ${Math.min(i + batch, channels.length)}/${channels.length}`);
+  }
+  return runs;
+}
+
+export async function scoreCamTable(model: LoadedModel, ctx: ChannelRunContext, input: PlainTensor, activations: FeatureMaps, output: string, inputLayout: 'NCHW' | 'NHWC'): Promise<ChannelScoreTable> {
+  if (inputLayout !== 'NCHW') throw new CamLensError('BAD_ARGUMENT', 'Score-CAM needs an NCHW image input; this model is configured as NHWC.');
+  const c = activations.shape[1];
+  const plan = scoreCamPlan(activations, 0);
+  const batch = batchable(model, model.graph.inputs[0]) ? ctx.batchSize : 1;
+  const table: { scores?: Float32Array; k?: number } = {};
+  const modelInput = { data: input.data as Float32Array, shape: input.dims };
+  let runs = await runChannels(plan.run, ctx, batch, c, table, async (chs) => {
+    const masked = scoreCamMaskedInputs(modelInput, activations, 0, chs);
+    return scoresOf(model, ctx, { dtype: 'float32', dims: [...masked.shape], data: masked.data }, output, 'scorecam');
+  }, 'Score-CAM');
+  if (plan.constant.length) {
+    // A constant channel's normalised mask is all zeros: its input is the zero image.
+    const zero = await scoresOf(model, ctx, { dtype: 'float32', dims: input.dims, data: new Float32Array(input.data.length) }, output, 'scorecam');
+    table.k ??= zero.k;
+    table.scores ??= new Float32Array(c * zero.k);
+    for (const ch of plan.constant) table.scores.set(zero.data.subarray(0, zero.k), ch * zero.k);
+    runs++;
+  }
+  return { scores: table.scores!, classes: table.k!, skipped: plan.constant.length, runs };
+}
+
+const tails = new WeakMap<LoadedModel, Map<string, LoadedModel>>();
+
+/** The part of the model after `layer`: its input is the layer's value, its output `output`. */
+export function tailModel(model: LoadedModel, layer: string, output: string): LoadedModel {
+  let byLayer = tails.get(model);
+  if (!byLayer) tails.set(model, (byLayer = new Map()));
+  const key = `${layer}\n${output}`;
+  let tail = byLayer.get(key);
+  if (!tail) {
+    tail = analyseModel(extractModel(model.proto, model.graph, [layer], [output], model.shapes), `${model.path}#tail:${layer}`, model.fileBytes);
+    byLayer.set(key, tail);
+  }
+  return tail;
+}
+
+export async function ablationCamTable(model: LoadedModel, ctx: ChannelRunContext, layer: string, raw: PlainTensor, layout: ActivationLayout,
+  output: string, baseScores: Float32Array): Promise<ChannelScoreTable> {
+  const tail = tailModel(model, layer, output);
+  const axis = channelAxis(layout);
+  const rawTensor = { data: raw.data as Float32Array, shape: raw.dims };
+  const c = raw.dims[axis];
+  const skip = new Set(ablationSkippableChannels(rawTensor, axis, 0));
+  const channels = Array.from({ length: c }, (_, i) => i).filter((ch) => !skip.has(ch));
+  const batch = batchable(tail, tail.graph.inputs[0]) ? ctx.batchSize : 1;
+  const k = baseScores.length;
+  const table: { scores?: Float32Array; k?: number } = { scores: new Float32Array(c * k), k };
+  for (const ch of skip) table.scores!.set(baseScores, ch * k); // unchanged activation: s_c = s
+  const runs = await runChannels(channels, ctx, batch, c, table, async (chs) => {
+    const ablated = ablatedActivations(rawTensor, axis, 0, chs);
+    return scoresOf(tail, ctx, { dtype: 'float32', dims: [...ablated.shape], data: ablated.data }, output, 'ablation-tail');
+  }, 'Ablation-CAM');
+  return { scores: table.scores!, classes: k, skipped: skip.size, runs };
+}
+
+/** One class's [1, C] column of a channel score table. */
+export function classColumn(table: ChannelScoreTable, classIndex: number): Float32Array {
+  const c = table.scores.length / table.classes;
+  return Float32Array.from({ length: c }, (_, ch) => table.scores[ch * table.classes + classIndex]);
+}
