@@ -2,11 +2,12 @@
 // (2 for usage errors, 1 for everything else).
 import { isCamLensError } from '../engine/errors';
 import { helpText, parseCommandArgs, type CliIO, type Command } from './command';
+import { batchCommand } from './commands/batch';
 import { explainCommand } from './commands/explain';
 import { inspectCommand } from './commands/inspect';
 import { layersCommand } from './commands/layers';
 
-const commands: Command[] = [layersCommand, explainCommand, inspectCommand];
+const commands: Command[] = [layersCommand, explainCommand, batchCommand, inspectCommand];
 
 const usage = () =>
   [

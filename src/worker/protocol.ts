@@ -6,8 +6,10 @@ import type { Counters, MemorySample } from '../engine/runtime/accounting';
 import type { ProviderAttempt, ProviderOptions } from '../engine/runtime/providers';
 import type { SessionInfo } from '../engine/runtime/sessions';
 import type { PlainTensor, TapReadout } from '../engine/runtime/tapRunner';
+import type { ExplainBatchParams, ExplainBatchResult } from '../engine/batch/types';
 
 export type { PlainTensor, TapReadout, ProviderOptions };
+export type { ExplainBatchParams, ExplainBatchResult };
 
 export type CamMethodName =
   | 'gradcam' | 'hirescam' | 'gradcam-elementwise' | 'gradcam++' | 'xgradcam'
@@ -135,6 +137,8 @@ export interface Methods {
   probeShapes: [{ modelPath: string }, { shapes: Record<string, number[]>; provider: string; ms: number }];
   /** A CAM explanation of one input (progress events for the multi-run methods). */
   explain: [ExplainParams, ExplainResult];
+  /** Batch export: N images per model run, every requested gradient method from that run. */
+  explainBatch: [ExplainBatchParams, ExplainBatchResult];
   stats: [Record<string, never>, WorkerStats];
   releaseAll: [Record<string, never>, { released: number }];
   /** Releases every session and ends the worker process after answering. */

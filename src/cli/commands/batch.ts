@@ -1,0 +1,118 @@
+// `camlens batch`: explain whole folders; per-image files mirroring the input tree, summary.csv,
+// summary.json and report.html. The orchestration is engine/batch/runner.ts; this file parses
+// options and wires the runner to the worker.
+import * as path from 'node:path';
+import { CamLensError } from '../../engine/errors';
+import { parseShard } from '../../engine/batch/inputs';
+import { runBatch, type BatchTarget } from '../../engine/batch/runner';
+import { resolveModelConfig } from '../../engine/image/config';
+import { loadModel } from '../../engine/model';
+import { CAM_METHODS, type CamMethodName } from '../../worker/protocol';
+import { usageError, type Command } from '../command';
+import { startWorker } from '../worker';
+import { explainHelp, explainOptions, explainParamsFromArgs } from './explain';
+
+const positiveInt = (flag: string, v: unknown): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw usageError(`${flag}: expected a positive integer, got "${v}".`);
+  return n;
+};
+
+export const batchCommand: Command = {
+  name: 'batch',
+  summary: 'Explain folders of images (batched runs, resumable, shardable): per-image files, summary.csv/json and report.html.',
+  usage: 'camlens batch <model.onnx> <folder-or-glob>... --out <dir> [explain options] [--batch-size N] [--jobs N] [--shard i/n] [--resume]',
+  details: [
+    'Options:',
+    '  --out DIR              output folder (required); per-image files mirror the input tree',
+    '  --method LIST          one or more methods, comma-separated (e.g. gradcam,layercam); several',
+    '                         methods share one model run and write into DIR/<method>/',
+    '  --class K|top1|gt      target: a class index, top-1 (default), or the ground truth (needs --ground-truth)',
+    '  --ground-truth FILE    CSV of file,label rows (label: class index or name); adds a ground_truth column',
+    '  --batch-size N         images per model run (default by model size: 16 under 16 MB ... 2 above 256 MB)',
+    '  --channel-batch-size N Score-CAM / Ablation-CAM channel batch size',
+    '  --jobs N               images decoded/preprocessed at once (default 4)',
+    '  --shard i/n            explain only shard i of n (deterministic, by path hash): one per machine',
+    '  --resume               skip images whose outputs are complete and valid',
+    '  --exclude GLOB         skip matching inputs (repeatable); *.mask.* and *_mask.* are always skipped',
+    '  --metrics LIST         metric columns (comma-separated) from the metrics provider',
+    '  --no-report            do not write report.html',
+    '  --quiet                no progress lines',
+    'Exit code: 0 when every image was explained, 3 when some failed (see the error column), 130 when cancelled.',
+    explainHelp.split('\n').filter((l) => !/--class |--batch-size|--method |^\s+eigencam, eigengradcam/.test(l)).join('\n'),
+  ].join('\n'),
+  options: {
+    ...explainOptions, out: { type: 'string' }, jobs: { type: 'string' }, shard: { type: 'string' }, resume: { type: 'boolean' },
+    'ground-truth': { type: 'string' }, 'channel-batch-size': { type: 'string' }, exclude: { type: 'string', multiple: true },
+    metrics: { type: 'string' }, 'no-report': { type: 'boolean' }, quiet: { type: 'boolean' },
+  },
+  async run(positionals, values, io) {
+    if (positionals.length < 2) throw usageError(`batch: expected a model and at least one folder, glob or image.\nUsage: ${this.usage}`);
+    if (typeof values.out !== 'string') throw usageError('batch: --out <dir> is required.');
+    const [modelPath, ...inputs] = positionals;
+    const methods = String(values.method ?? 'gradcam').split(',').map((m) => m.trim()).filter(Boolean);
+    for (const m of methods) if (!CAM_METHODS.includes(m as CamMethodName)) throw usageError(`--method: "${m}" is not one of ${CAM_METHODS.join(', ')}.`);
+    const cls = values.class as string | undefined;
+    let target: BatchTarget = { kind: 'top1' };
+    if (cls === 'gt') target = { kind: 'ground-truth' };
+    else if (cls !== undefined && cls !== 'top1') {
+      const index = Number(cls);
+      if (!Number.isInteger(index) || index < 0) throw usageError(`--class: expected a class index, "top1" or "gt", got "${cls}".`);
+      target = { kind: 'class', index };
+    }
+    if (target.kind === 'ground-truth' && !values['ground-truth']) throw usageError('--class gt needs --ground-truth FILE (a CSV of file,label rows).');
+    const { input: _i, method: _m, classIndex: _c, modelPath: _p, ...params } = explainParamsFromArgs(
+      { ...values, method: methods[0], class: undefined, 'batch-size': values['channel-batch-size'] }, modelPath, '');
+    const batchSize = positiveInt('--batch-size', values['batch-size']);
+    const jobs = positiveInt('--jobs', values.jobs);
+    const shard = values.shard === undefined ? undefined : parseShard(String(values.shard));
+    let labels: string[] | undefined;
+    if (values['ground-truth']) {
+      try {
+        labels = resolveModelConfig(modelPath, loadModel(modelPath).proto, params.configPath, params.labelsPath).labels;
+      } catch (e) {
+        if (e instanceof CamLensError) throw e;
+        labels = undefined;
+      }
+    }
+    const before = new Set(process.listeners('SIGINT'));
+    const worker = startWorker();
+    // Ctrl+C cancels cleanly (summary and report of what is done) instead of exiting at once.
+    const startWorkerHandlers = process.listeners('SIGINT').filter((l) => !before.has(l));
+    startWorkerHandlers.forEach((l) => process.removeListener('SIGINT', l));
+    worker.on('restart', (n: number) => io.err(`camlens batch: the worker stopped and was restarted (${n}); continuing.\n`));
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.once('SIGINT', onSigint);
+    let lastPrint = 0;
+    try {
+      const outcome = await runBatch({
+        modelPath, inputs, outDir: values.out, methods: methods as CamMethodName[], params, target,
+        groundTruthCsv: values['ground-truth'] as string | undefined, labels, batchSize, jobs, shard,
+        resume: Boolean(values.resume), exclude: values.exclude as string[] | undefined,
+        metrics: values.metrics ? String(values.metrics).split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+        report: !values['no-report'],
+      }, (p, signal) => worker.request('explainBatch', p, { signal }), {
+        signal: controller.signal,
+        onLog: (line) => io.err(`camlens batch: ${line}\n`),
+        onProgress: (p) => {
+          const now = Date.now();
+          if (values.quiet || (now - lastPrint < 1000 && p.done < p.total)) return;
+          lastPrint = now;
+          const eta = p.etaSeconds === undefined ? '' : `, ETA ${Math.round(p.etaSeconds)} s`;
+          io.err(`${p.done}/${p.total} images (${p.failed} failed, ${p.resumed} resumed), ${p.imagesPerSecond.toFixed(1)} images/s${eta}\n`);
+        },
+      });
+      io.out(`${outcome.cancelled ? 'cancelled after' : 'explained'} ${outcome.done} of ${outcome.total} images (${outcome.failed} failed, ${outcome.resumed} resumed) in ${(outcome.elapsedMs / 1000).toFixed(1)} s, ${outcome.imagesPerSecond.toFixed(1)} images/s, batch size ${outcome.batchSize}${outcome.batched ? '' : ' (not batched: one image per run)'} → ${path.relative(process.cwd(), outcome.files.summaryCsv) || outcome.files.summaryCsv}${outcome.files.report ? `, ${path.relative(process.cwd(), outcome.files.report)}` : ''}\n`);
+      return outcome.cancelled ? 130 : outcome.failed ? 3 : 0;
+    } catch (e) {
+      const err = e as { code?: string; message: string };
+      if (err.code && err.code !== 'INTERNAL' && !(e instanceof CamLensError)) throw new CamLensError(err.code as never, err.message);
+      throw e;
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+      await worker.dispose();
+    }
+  },
+};

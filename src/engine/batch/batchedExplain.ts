@@ -1,0 +1,311 @@
+// The worker side of batch export: N images per onnxruntime run. Images are decoded and
+// preprocessed concurrently (sharp works on libuv's thread pool), stacked into one [N, ...]
+// input, and one forward+backward run of the gradient model gives every row's activations and
+// per-row gradients (top-1 in-graph, or a fed one-hot cotangent per row). Every requested
+// gradient method (and EigenCAM) is computed from that one run. Model runs are serialised per
+// process (runLock) so a second request in flight decodes and encodes overlays while this one
+// runs. What cannot be batched (Score-CAM/Ablation-CAM, aug-smooth, multi-scale, top-k > 1,
+// saved tensors, a model with a fixed batch of 1 and N > 1) goes through explain() per image.
+import { camMethod } from '../pipeline/methods';
+import { toFeatureMaps } from '../cam/layout';
+import { aggregateLayers, reluMaps } from '../cam/postprocess';
+import type { Maps } from '../cam/tensor';
+import { CamLensError, isCamLensError } from '../errors';
+import { explain, type ExplainContext } from '../explain';
+import { resolveModelConfig, type ModelConfig } from '../image/config';
+import type { ColormapName } from '../image/colormap';
+import { overlayPng } from '../image/overlay';
+import { suggestCamLayer } from '../layers';
+import { loadModel, type LoadedModel } from '../model';
+import { buildGradientModel, gradientVariantKey, type GradientModel, type GradientModelSpec } from '../pipeline/gradientModel';
+import { loadModelInput, type ModelInput } from '../pipeline/input';
+import { detectLayout } from '../pipeline/layout';
+import { predictionsFrom } from '../pipeline/predictions';
+import { modelKeyOf, toOrt, toPlain, type PlainTensor } from '../runtime/tapRunner';
+import { checkTappable } from '../surgery/taps';
+import type { CamMethodName, ExplainResult } from '../../worker/protocol';
+import { batchMetricsProvider } from './metricsHook';
+import type { BatchItem, BatchMap, ExplainBatchParams, ExplainBatchResult } from './types';
+
+/** Methods whose maps come from activations (+ gradients) of one run. */
+export const BATCHABLE_METHODS: ReadonlySet<CamMethodName> = new Set([
+  'gradcam', 'hirescam', 'gradcam-elementwise', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam',
+]);
+
+const names = new Map<string, Omit<GradientModel, 'bytes'>>();
+
+let runChain: Promise<unknown> = Promise.resolve();
+/** One model run at a time in this process; the caller's other work overlaps it. */
+function runLocked<T>(fn: () => Promise<T>): Promise<T> {
+  const next = runChain.then(fn, fn);
+  runChain = next.catch(() => undefined);
+  return next;
+}
+
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  return out;
+}
+
+const errorOf = (e: unknown): { code: string; message: string } => ({
+  code: isCamLensError(e) ? e.code : (e as { code?: string }).code && typeof (e as { code?: unknown }).code === 'string' ? String((e as { code: string }).code) : 'INTERNAL',
+  message: (e as Error)?.message ?? String(e),
+});
+
+function checkCancelled(signal?: AbortSignal): void {
+  if (signal?.aborted) throw Object.assign(new Error('The batch was cancelled.'), { name: 'AbortError' });
+}
+
+/** Whether a model's first input takes any batch size (its batch dim is symbolic). */
+export function hasSymbolicBatch(model: LoadedModel): boolean {
+  const shape = model.shapes.get(model.graph.inputs[0])?.shape;
+  return !shape || typeof shape[0] !== 'number' || shape[0] !== 1;
+}
+
+export function canBatch(p: ExplainBatchParams): boolean {
+  return p.methods.every((m) => BATCHABLE_METHODS.has(m)) && !p.augSmooth && !p.saveTensors && (p.topk ?? 1) <= 1
+    && (!p.scales || (p.scales.length === 1 && p.scales[0] === 1));
+}
+
+export async function explainBatch(p: ExplainBatchParams, ctx: ExplainContext): Promise<ExplainBatchResult> {
+  const t0 = performance.now();
+  if (!p.methods?.length) throw new CamLensError('BAD_ARGUMENT', 'explainBatch: no method given.');
+  if (p.classes && p.classes.length !== p.inputs.length) throw new CamLensError('BAD_ARGUMENT', `explainBatch: ${p.inputs.length} inputs but ${p.classes.length} classes.`);
+  const model = loadModel(p.modelPath);
+  if (p.metrics?.length && !batchMetricsProvider()) {
+    throw new CamLensError('BAD_ARGUMENT', `Metrics (${p.metrics.join(', ')}) were requested but no metrics provider is available in this build.`);
+  }
+  if (!canBatch(p) || (!hasSymbolicBatch(model) && p.inputs.length > 1)) return explainEach(p, ctx, t0);
+  return explainBatched(p, model, ctx, t0);
+}
+
+/** The fallback: explain() per image and method (Score-CAM, aug-smooth, fixed batch...). */
+async function explainEach(p: ExplainBatchParams, ctx: ExplainContext, t0: number): Promise<ExplainBatchResult> {
+  const items: BatchItem[] = [];
+  let ep = '';
+  const totals = { load: 0, preprocess: 0, run: 0, cam: 0, overlay: 0, total: 0 };
+  for (const [i, input] of p.inputs.entries()) {
+    checkCancelled(ctx.signal);
+    const cls = p.classes?.[i] ?? p.classIndex ?? undefined;
+    try {
+      const results: ExplainResult[] = [];
+      for (const method of p.methods) results.push(await explain({ ...p, input, method, classIndex: cls ?? undefined }, ctx));
+      const first = results[0];
+      ep = first.ep;
+      const sum = (k: keyof ExplainResult['timings_ms']) => results.reduce((a, r) => a + r.timings_ms[k], 0);
+      totals.load += sum('load'); totals.preprocess += sum('preprocess'); totals.run += sum('run'); totals.cam += sum('cam');
+      items.push({
+        input, ok: true, layers: first.layers, predictions: first.predictions,
+        maps: results.flatMap((r) => r.explanations.map((e) => ({ method: r.method, classIndex: e.classIndex, label: e.label, cam: e.cam, camRaw: e.camRaw, overlayPng: e.overlayPng }))),
+        timings_ms: { preprocess: sum('preprocess'), run: sum('run'), cam: sum('cam'), overlay: 0 },
+        notes: Object.assign({}, ...results.map((r) => r.notes)),
+      });
+    } catch (e) {
+      if ((e as Error)?.name === 'AbortError') throw e;
+      items.push({ input, ok: false, error: errorOf(e) });
+    }
+  }
+  totals.total = performance.now() - t0;
+  return { items, ep, batched: false, runSizes: p.inputs.map(() => 1), timings_ms: totals };
+}
+
+interface Prepared { index: number; input: ModelInput; ms: number }
+
+async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: ExplainContext, t0: number): Promise<ExplainBatchResult> {
+  const config = resolveModelConfig(p.modelPath, model.proto, p.configPath, p.labelsPath);
+  const output = p.output ?? model.graph.outputs[0];
+  if (!model.graph.outputs.includes(output)) {
+    throw new CamLensError('UNKNOWN_VALUE', `The model has no output "${output}"; its outputs are ${model.graph.outputs.map((o) => `"${o}"`).join(', ')}.`);
+  }
+  const layers = p.layers?.length ? p.layers : [suggestCamLayer(model)?.value ?? ''];
+  if (!layers[0]) throw new CamLensError('BAD_ARGUMENT', 'No CAM layer could be suggested for this model; name one with --layer (see `camlens layers`).');
+  for (const layer of layers) checkTappable(model.graph, layer);
+  const cams = p.methods.map((m) => ({ id: m, cam: camMethod(m) }));
+  const t1 = performance.now();
+
+  const items: BatchItem[] = new Array(p.inputs.length);
+  const prepared: Prepared[] = [];
+  await mapLimit(p.inputs, p.jobs ?? 4, async (file, index) => {
+    checkCancelled(ctx.signal);
+    const s = performance.now();
+    try {
+      prepared.push({ index, input: await loadModelInput(file, model, config), ms: performance.now() - s });
+    } catch (e) {
+      items[index] = { input: file, ok: false, error: errorOf(e) };
+    }
+  });
+  prepared.sort((a, b) => a.index - b.index);
+  const t2 = performance.now();
+  // Rows must stack: a .npy of another size is an error of that row, not of the batch.
+  const ref = prepared[0]?.input.dims.slice(1).join(',');
+  const rows = prepared.filter((r) => {
+    if (r.input.dims.slice(1).join(',') === ref && r.input.dims[0] === 1) return true;
+    items[r.index] = { input: p.inputs[r.index], ok: false, error: { code: 'BAD_ARGUMENT', message: `${p.inputs[r.index]}: input shape [${r.input.dims.join(', ')}] differs from the batch's [1, ${ref}].` } };
+    return false;
+  });
+  const classOf = (r: Prepared): number | null => p.classes?.[r.index] ?? p.classIndex ?? null;
+  const k = classCount(model, output);
+  for (const r of rows) {
+    const c = classOf(r);
+    if (c !== null && k !== undefined && (!Number.isInteger(c) || c < 0 || c >= k)) {
+      items[r.index] = { input: p.inputs[r.index], ok: false, error: { code: 'BAD_ARGUMENT', message: `Class ${c} is out of range: the model has ${k} classes (0–${k - 1}).` } };
+    }
+  }
+  // Top-1 rows and fixed-class rows need different graphs: one run each.
+  const groups = [rows.filter((r) => !items[r.index] && classOf(r) === null), rows.filter((r) => !items[r.index] && classOf(r) !== null)];
+  let ep = '';
+  const totals = { load: t1 - t0, preprocess: t2 - t1, run: 0, cam: 0, overlay: 0, total: 0 };
+  const runSizes: number[] = [];
+  const labels = config.labels;
+  const pending: Array<Promise<void>> = [];
+  for (const [g, group] of groups.entries()) {
+    if (!group.length) continue;
+    checkCancelled(ctx.signal);
+    const fed = g === 1;
+    if (fed && k === undefined) {
+      for (const r of group) items[r.index] = { input: p.inputs[r.index], ok: false, error: { code: 'BAD_ARGUMENT', message: `The number of classes of output "${output}" is not known statically; explain the top-1 class instead.` } };
+      continue;
+    }
+    const spec: GradientModelSpec = { output, layers, softmax: Boolean(p.softmaxTarget), top1InGraph: !fed };
+    const stacked = stack(group.map((r) => r.input));
+    const rs = performance.now();
+    let run: Awaited<ReturnType<typeof runBatch>>;
+    try {
+      run = await runLocked(() => runBatch(model, ctx, p, spec, stacked, fed ? group.map((r) => classOf(r)!) : undefined, k));
+    } catch (e) {
+      if ((e as Error)?.name === 'AbortError' || !isCamLensError(e)) throw e;
+      for (const r of group) items[r.index] = { input: p.inputs[r.index], ok: false, error: errorOf(e) };
+      continue;
+    }
+    const runMs = performance.now() - rs;
+    totals.run += runMs;
+    runSizes.push(group.length);
+    ep = run.provider;
+    const cs = performance.now();
+    const n = group.length;
+    const classes = group.map((r, i) => classOf(r) ?? argmax(run.scores, i, run.scores.length / n));
+    const size = group[0].input.size;
+    const layouts = Object.fromEntries(layers.map((l) => [l, detectLayout(l, run.activations[l].dims, size)]));
+    const perMethod = cams.map(({ id, cam }) => {
+      const lowres: Maps[] = layers.map((l) => cam.lowres({
+        activations: toFeatureMaps(asFloat(run.activations[l]), layouts[l]),
+        gradients: cam.needsGradients ? toFeatureMaps(asFloat(run.gradients[l]), layouts[l]) : undefined,
+      }, { eigenSmooth: p.eigenSmooth }).lowres);
+      return { id, final: aggregateLayers(lowres, size), raw: reluMaps(lowres[0]) };
+    });
+    const camMs = performance.now() - cs;
+    totals.cam += camMs;
+    // Overlays (PNG encoding on the thread pool) and metrics overlap the next group's run.
+    pending.push(...group.map(async (r, i) => {
+      const kk = run.scores.length / n;
+      const rowScores = run.scores.subarray(i * kk, (i + 1) * kk);
+      const predictions = predictionsFrom(rowScores, labels, 5, Boolean(p.softmaxTarget));
+      const os = performance.now();
+      const [H, W] = size;
+      const maps: BatchMap[] = await Promise.all(perMethod.map(async (m) => {
+        const [, h, w] = m.raw.shape;
+        const cam = m.final.data.slice(i * H * W, (i + 1) * H * W);
+        return {
+          method: m.id, classIndex: classes[i], label: labels?.[classes[i]] ?? String(classes[i]),
+          cam: { data: cam, height: H, width: W },
+          camRaw: { data: m.raw.data.slice(i * h * w, (i + 1) * h * w), height: h, width: w },
+          overlayPng: await overlayPng(r.input.rgb, cam, (p.colormap ?? 'jet') as ColormapName, p.alpha ?? 0.5),
+        };
+      }));
+      const overlayMs = performance.now() - os;
+      let metricsMs: number | undefined;
+      if (p.metrics?.length) {
+        const ms = performance.now();
+        const provider = batchMetricsProvider()!;
+        for (const m of maps) {
+          m.metrics = await provider.compute(p.metrics, {
+            model, sessions: ctx.sessions, params: p, file: p.inputs[r.index], input: r.input, method: m.method,
+            classIndex: m.classIndex, cam: m.cam.data, predictions, signal: ctx.signal,
+          });
+        }
+        metricsMs = performance.now() - ms;
+      }
+      totals.overlay += overlayMs;
+      items[r.index] = {
+        input: p.inputs[r.index], ok: true, layers, predictions, maps,
+        timings_ms: { preprocess: r.ms, run: runMs / n, cam: camMs / n, overlay: overlayMs, ...(metricsMs !== undefined ? { metrics: metricsMs } : {}) },
+      };
+    }).map((pr, i) => pr.catch((e) => { items[group[i].index] = { input: p.inputs[group[i].index], ok: false, error: errorOf(e) }; })));
+  }
+  await Promise.all(pending);
+  totals.total = performance.now() - t0;
+  return { items, ep, batched: true, runSizes, timings_ms: totals };
+}
+
+function stack(inputs: ModelInput[]): PlainTensor {
+  const per = inputs[0].tensor.length;
+  const data = new Float32Array(per * inputs.length);
+  inputs.forEach((x, i) => data.set(x.tensor, i * per));
+  return { dtype: 'float32', dims: [inputs.length, ...inputs[0].dims.slice(1)], data };
+}
+
+async function runBatch(model: LoadedModel, ctx: ExplainContext, p: ExplainBatchParams, spec: GradientModelSpec, input: PlainTensor, classes: number[] | undefined, k: number | undefined) {
+  checkCancelled(ctx.signal);
+  const variantKey = gradientVariantKey(spec);
+  const key = `${modelKeyOf(model)}\n${variantKey}`;
+  // Same slot and variant as explain(): a batch and a single explanation share the session.
+  const lease = await ctx.sessions.acquire({
+    modelKey: modelKeyOf(model), purpose: spec.top1InGraph ? 'explain-top1' : 'explain', variantKey, options: p.provider ?? {},
+    build: () => {
+      const { bytes, ...rest } = buildGradientModel(model, spec);
+      names.set(key, rest);
+      return bytes;
+    },
+  });
+  try {
+    let n = names.get(key);
+    if (!n) {
+      const { bytes: _unused, ...rest } = buildGradientModel(model, spec);
+      names.set(key, (n = rest));
+    }
+    const feeds: Record<string, ReturnType<typeof toOrt>> = { [model.graph.inputs[0]]: toOrt(input) };
+    if (n.cotangent) {
+      if (!classes || k === undefined) throw new Error('a fed cotangent needs classes');
+      const co = new Float32Array(classes.length * k);
+      classes.forEach((c, row) => { co[row * k + c] = 1; });
+      feeds[n.cotangent] = toOrt({ dtype: 'float32', dims: [classes.length, k], data: co });
+    }
+    const out = await lease.session.run(feeds);
+    const activations: Record<string, PlainTensor> = {};
+    const gradients: Record<string, PlainTensor> = {};
+    for (const layer of spec.layers) {
+      activations[layer] = toPlain(out[n.activations[layer]]);
+      gradients[layer] = toPlain(out[n.gradients[layer]]);
+    }
+    return { scores: out[n.scores].data as Float32Array, activations, gradients, provider: lease.provider };
+  } finally {
+    lease.release();
+  }
+}
+
+const asFloat = (t: PlainTensor) => {
+  if (!(t.data instanceof Float32Array)) throw new CamLensError('BAD_ARGUMENT', `CAM layers must be float32; got ${t.dtype}.`);
+  return { data: t.data, shape: t.dims };
+};
+
+function argmax(scores: Float32Array, row: number, k: number): number {
+  let best = 0;
+  for (let c = 1; c < k; c++) if (scores[row * k + c] > scores[row * k + best]) best = c;
+  return best;
+}
+
+function classCount(model: LoadedModel, output: string): number | undefined {
+  const shape = model.shapes.get(output)?.shape;
+  const k = shape?.[shape.length - 1];
+  return typeof k === 'number' ? k : undefined;
+}
+
+export type { ModelConfig };

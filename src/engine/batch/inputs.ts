@@ -1,0 +1,202 @@
+// Which images a batch explains: folders (recursive) and globs expanded into a sorted list of
+// files, each with its path relative to the input root (the output tree mirrors it), filtered by
+// shard and by exclusion patterns. Pure Node (the extension host uses it too).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CamLensError } from '../errors';
+
+export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.avif', '.npy']);
+/** Ground-truth masks beside images (S.mask.png, S_mask.png) are not inputs. */
+export const DEFAULT_EXCLUDES = ['**/*.mask.*', '**/*_mask.*'];
+
+export interface BatchInput {
+  /** Absolute path. */
+  file: string;
+  /** Relative to the input root, forward slashes: the row's key and the output tree's shape. */
+  rel: string;
+}
+
+const toPosix = (p: string) => p.split(path.sep).join('/');
+
+/** A glob (`*`, `**`, `?`, `{a,b}`, `[...]`) as a RegExp over forward-slash paths. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        const slash = glob[i + 2] === '/';
+        re += slash ? '(?:.*/)?' : '.*';
+        i += slash ? 2 : 1;
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '{') {
+      const end = glob.indexOf('}', i);
+      if (end < 0) { re += '\\{'; continue; }
+      re += `(?:${glob.slice(i + 1, end).split(',').map((s) => s.replace(/[.+^$()|\\]/g, '\\$&').replace(/\*/g, '[^/]*')).join('|')})`;
+      i = end;
+    } else if (c === '[') {
+      const end = glob.indexOf(']', i);
+      if (end < 0) { re += '\\['; continue; }
+      re += `[${glob.slice(i + 1, end).replace(/^!/, '^')}]`;
+      i = end;
+    } else re += c.replace(/[.+^$()|\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+const isGlob = (s: string) => /[*?{[]/.test(s);
+
+function* walk(dir: string, skip: Set<string>): Generator<string> {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new CamLensError('BAD_ARGUMENT', `Cannot read folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? e}.`);
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.name.startsWith('.')) continue;
+    if (e.isDirectory()) { if (!skip.has(path.resolve(p))) yield* walk(p, skip); }
+    else if (e.isFile() || e.isSymbolicLink()) yield p;
+  }
+}
+
+/**
+ * Expands folder/glob/file arguments. Each argument's root is the folder (for a folder), the
+ * glob's literal prefix (for a glob) or the file's folder; with several arguments, `rel` is taken
+ * from their common root so that outputs of different arguments cannot collide.
+ */
+export function listInputs(args: readonly string[], options: { exclude?: readonly string[]; skipDirs?: readonly string[]; cwd?: string } = {}): BatchInput[] {
+  const cwd = options.cwd ?? process.cwd();
+  const skip = new Set((options.skipDirs ?? []).map((d) => path.resolve(cwd, d)));
+  const excludes = [...DEFAULT_EXCLUDES, ...(options.exclude ?? [])].map(globToRegExp);
+  const found: Array<{ file: string; root: string }> = [];
+  for (const arg of args) {
+    const abs = path.resolve(cwd, arg);
+    if (isGlob(arg)) {
+      const parts = toPosix(abs).split('/');
+      const firstGlob = parts.findIndex(isGlob);
+      const root = parts.slice(0, firstGlob).join('/') || '/';
+      const re = globToRegExp(parts.slice(firstGlob).join('/'));
+      if (!fs.existsSync(root)) throw new CamLensError('BAD_ARGUMENT', `No such folder ${root} (from the pattern ${arg}).`);
+      let any = false;
+      for (const f of walk(root, skip)) {
+        if (re.test(toPosix(path.relative(root, f)))) { found.push({ file: f, root }); any = true; }
+      }
+      if (!any) throw new CamLensError('BAD_ARGUMENT', `The pattern ${arg} matches no file.`);
+      continue;
+    }
+    const stat = fs.statSync(abs, { throwIfNoEntry: false });
+    if (!stat) throw new CamLensError('BAD_ARGUMENT', `No such file or folder: ${arg}.`);
+    if (stat.isDirectory()) {
+      for (const f of walk(abs, skip)) if (IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase())) found.push({ file: f, root: abs });
+    } else found.push({ file: abs, root: path.dirname(abs) });
+  }
+  const common = found.length ? found.map((f) => f.root).reduce(commonDir) : cwd;
+  const seen = new Set<string>();
+  const out: BatchInput[] = [];
+  for (const f of found) {
+    const rel = toPosix(path.relative(common, f.file));
+    if (seen.has(rel) || excludes.some((re) => re.test(rel) || re.test(path.basename(f.file)))) continue;
+    seen.add(rel);
+    out.push({ file: f.file, rel });
+  }
+  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+}
+
+function commonDir(a: string, b: string): string {
+  const pa = a.split(path.sep);
+  const pb = b.split(path.sep);
+  let i = 0;
+  while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
+  return pa.slice(0, i).join(path.sep) || path.sep;
+}
+
+/** "i/n" → {index: i, count: n} (1-based i). */
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count) {
+    throw new CamLensError('BAD_ARGUMENT', `--shard: expected i/n with 1 ≤ i ≤ n (e.g. 2/4), got "${text}".`, { usage: true });
+  }
+  return { index, count };
+}
+
+/** FNV-1a of the relative path: a file's shard does not depend on which other files exist. */
+export function shardOf(rel: string, count: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < rel.length; i++) {
+    h ^= rel.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return (h % count) + 1;
+}
+
+export function selectShard<T extends { rel: string }>(inputs: readonly T[], shard?: { index: number; count: number }): T[] {
+  if (!shard || shard.count === 1) return [...inputs];
+  return inputs.filter((x) => shardOf(x.rel, shard.count) === shard.index);
+}
+
+/**
+ * Output prefix (no extension) of each input, relative to the output folder: the input's
+ * relative folder + its stem; two inputs with the same stem in one folder (a.png, a.jpg) keep
+ * their extension in the name so neither overwrites the other.
+ */
+export function outputStems(inputs: readonly BatchInput[]): string[] {
+  const count = new Map<string, number>();
+  const stemOf = (rel: string) => rel.replace(/\.[^./]+$/, '');
+  for (const x of inputs) count.set(stemOf(x.rel), (count.get(stemOf(x.rel)) ?? 0) + 1);
+  return inputs.map((x) => (count.get(stemOf(x.rel))! > 1 ? x.rel.replace(/\.([^./]+)$/, '_$1') : stemOf(x.rel)));
+}
+
+/**
+ * Ground truth from a CSV of `file,label` rows (header optional): label is a class index or a
+ * class name from the model's labels; file matches the input's relative path or its file name.
+ */
+export function readGroundTruth(csvPath: string, labels?: readonly string[]): Map<string, number> {
+  let text: string;
+  try {
+    text = fs.readFileSync(csvPath, 'utf8');
+  } catch (e) {
+    throw new CamLensError('BAD_ARGUMENT', `Cannot read the ground-truth CSV ${csvPath}: ${(e as NodeJS.ErrnoException).code ?? e}.`);
+  }
+  const out = new Map<string, number>();
+  const lines = text.split(/\r?\n/).filter((l) => l.trim());
+  lines.forEach((line, i) => {
+    const cells = parseCsvLine(line);
+    if (cells.length < 2) throw new CamLensError('BAD_ARGUMENT', `${csvPath}:${i + 1}: expected "file,label".`);
+    const [file, label] = [cells[0].trim(), cells[1].trim()];
+    const cls = /^\d+$/.test(label) ? Number(label) : labels?.indexOf(label) ?? -1;
+    if (cls < 0) {
+      if (i === 0) return; // a header row
+      throw new CamLensError('BAD_ARGUMENT', `${csvPath}:${i + 1}: "${label}" is neither a class index nor one of the model's labels.`);
+    }
+    out.set(file.replace(/\\/g, '/'), cls);
+  });
+  return out;
+}
+
+export function groundTruthOf(gt: ReadonlyMap<string, number>, input: BatchInput): number | undefined {
+  return gt.get(input.rel) ?? gt.get(path.basename(input.file)) ?? gt.get(input.file);
+}
+
+export function parseCsvLine(line: string): string[] {
+  const cells: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { cells.push(cur); cur = ''; }
+    else cur += c;
+  }
+  cells.push(cur);
+  return cells;
+}

@@ -1,0 +1,119 @@
+// Writing a batch's per-image files atomically (temp file + rename: a killed run never leaves a
+// truncated file), checking that a previous run's files are complete (--resume), and the
+// summary tables. The per-image files are those of `camlens explain` (issue 5's contract):
+// S.cam.npy, S.cam_raw.npy, S.overlay.png and S.json, the JSON written last as the marker that
+// the image is done.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { decodeNpy, encodeNpy } from '../npy';
+import type { CamMethodName } from '../../worker/protocol';
+import type { BatchItem, BatchMap, SummaryRow } from './types';
+
+let tmpCounter = 0;
+
+export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
+  try {
+    await fs.promises.writeFile(tmp, data);
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+/** The S.json of one image and method, as `camlens explain` writes it (plus batch extras). */
+export function explanationJson(modelPath: string, item: Extract<BatchItem, { ok: true }>, method: CamMethodName, maps: BatchMap[], stemName: string, ep: string, extra: Record<string, unknown>): string {
+  const t = item.timings_ms;
+  const json = {
+    model: modelPath, input: item.input, method, layers: item.layers,
+    class: maps[0].classIndex,
+    predictions: item.predictions,
+    ep,
+    timings_ms: { load: 0, preprocess: round(t.preprocess), run: round(t.run), cam: round(t.cam + t.overlay), total: round(t.preprocess + t.run + t.cam + t.overlay) },
+    explanations: maps.map((m, i) => ({ class: m.classIndex, label: m.label, files: i === 0 ? stemName : `${stemName}.class${m.classIndex}` })),
+    ...(item.notes && Object.keys(item.notes).length ? { notes: item.notes } : {}),
+    ...(maps[0].metrics ? { metrics: maps[0].metrics } : {}),
+    batch: extra,
+  };
+  return JSON.stringify(json, null, 1) + '\n';
+}
+
+/** Writes one image's files for one method; returns the ms it took. JSON last. */
+export async function writeImageOutputs(prefix: string, json: string, maps: BatchMap[]): Promise<void> {
+  await fs.promises.mkdir(path.dirname(prefix), { recursive: true });
+  await Promise.all(maps.map(async (m, i) => {
+    const p = i === 0 ? prefix : `${prefix}.class${m.classIndex}`;
+    await writeAtomic(`${p}.cam.npy`, encodeNpy(m.cam.data, [m.cam.height, m.cam.width]));
+    await writeAtomic(`${p}.cam_raw.npy`, encodeNpy(m.camRaw.data, [m.camRaw.height, m.camRaw.width]));
+    await writeAtomic(`${p}.overlay.png`, m.overlayPng);
+  }));
+  await writeAtomic(`${prefix}.json`, json);
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const IEND = [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82];
+
+function completePng(file: string): boolean {
+  const b = fs.readFileSync(file);
+  return b.length > 20 && PNG_SIGNATURE.every((v, i) => b[i] === v) && IEND.every((v, i) => b[b.length - 8 + i] === v);
+}
+
+function completeNpy(file: string): boolean {
+  try {
+    decodeNpy(fs.readFileSync(file), file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface PreviousOutput {
+  json: {
+    input: string; method: CamMethodName; layers: string[]; class: number; ep: string;
+    predictions: Array<{ index: number; label: string; prob: number }>;
+    timings_ms: Record<string, number>;
+    explanations: Array<{ class: number; label: string; files: string }>;
+    metrics?: Record<string, number>;
+  };
+}
+
+/** A previous run's outputs for `prefix`, when every file is there and whole; else undefined. */
+export function completeOutput(prefix: string, method: CamMethodName): PreviousOutput | undefined {
+  try {
+    const json = JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8')) as PreviousOutput['json'];
+    if (json.method !== method || !Array.isArray(json.explanations) || !json.explanations.length) return undefined;
+    const dir = path.dirname(prefix);
+    for (const e of json.explanations) {
+      const p = path.join(dir, e.files);
+      if (!completeNpy(`${p}.cam.npy`) || !completeNpy(`${p}.cam_raw.npy`) || !completePng(`${p}.overlay.png`)) return undefined;
+    }
+    return { json };
+  } catch {
+    return undefined;
+  }
+}
+
+export const SUMMARY_COLUMNS: ReadonlyArray<keyof SummaryRow> = [
+  'path', 'method', 'status', 'predicted_class', 'predicted_label', 'predicted_prob', 'target_class', 'target_label', 'ground_truth',
+  'layer', 'ep', 'preprocess_ms', 'run_ms', 'cam_ms', 'overlay_ms', 'write_ms', 'output', 'error',
+];
+
+const csvCell = (v: unknown): string => {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'number' ? String(Math.round(v * 1e6) / 1e6) : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/** Metric columns are `metric:<name>`, after the fixed ones, in name order. */
+export function summaryCsv(rows: readonly SummaryRow[]): string {
+  const metricNames = [...new Set(rows.flatMap((r) => Object.keys(r.metrics ?? {})))].sort();
+  const head = [...SUMMARY_COLUMNS, ...metricNames.map((m) => `metric:${m}`)];
+  const lines = [head.join(',')];
+  for (const r of rows) lines.push([...SUMMARY_COLUMNS.map((c) => csvCell(r[c])), ...metricNames.map((m) => csvCell(r.metrics?.[m]))].join(','));
+  return lines.join('\n') + '\n';
+}
+
+export const sortRows = (rows: SummaryRow[]) => rows.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.method < b.method ? -1 : a.method > b.method ? 1 : 0));

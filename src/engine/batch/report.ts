@@ -1,0 +1,86 @@
+// report.html: one self-contained file (no network, no external script or style) with a
+// sortable, filterable gallery. Thumbnails are relative links to the overlays beside it and to
+// the input images, so the report stays small for 10,000 images and opens in VS Code or any
+// browser from the output folder.
+import type { SummaryRow } from './types';
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+export interface ReportOptions {
+  title: string;
+  meta: Record<string, unknown>;
+  /** Link from the report to the input image at `rel` (relative to the input root). */
+  imageHref(rel: string): string;
+}
+
+export function renderReport(rows: readonly SummaryRow[], o: ReportOptions): string {
+  const data = rows.map((r) => ({ ...r, image: o.imageHref(r.path), overlay: r.output ? `${r.output}.overlay.png` : null }));
+  // JSON inside <script>: "</" must not end the element.
+  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  const meta = JSON.stringify(o.meta).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src 'self' data: file: vscode-resource: https://*.vscode-cdn.net; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<title>${escapeHtml(o.title)}</title>
+<style>
+body{font:13px system-ui,sans-serif;margin:16px;color:#222;background:#fafafa}
+header{display:flex;gap:12px;flex-wrap:wrap;align-items:center;margin-bottom:10px}
+input,select{font:inherit;padding:3px 6px}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:middle}
+th{cursor:pointer;user-select:none;position:sticky;top:0;background:#eee}
+th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
+img{width:96px;height:96px;object-fit:contain;image-rendering:pixelated;background:#ddd}
+tr.error td{background:#fee}.num{text-align:right;font-variant-numeric:tabular-nums}
+.muted{color:#777}#count{font-weight:600}
+</style></head><body>
+<h2>${escapeHtml(o.title)}</h2>
+<p class="muted" id="meta"></p>
+<header>
+<input id="q" type="search" placeholder="Filter path, label, error…" size="32">
+<label>Method <select id="method"><option value="">all</option></select></label>
+<label>Predicted <select id="pred"><option value="">all</option></select></label>
+<label>Status <select id="status"><option value="">all</option><option>ok</option><option>resumed</option><option>error</option><option value="wrong">prediction ≠ ground truth</option></select></label>
+<span id="count"></span>
+</header>
+<table><thead><tr id="head"></tr></thead><tbody id="body"></tbody></table>
+<script id="rows" type="application/json">${json}</script>
+<script id="summary" type="application/json">${meta}</script>
+<script>
+(function(){
+var rows=JSON.parse(document.getElementById('rows').textContent);
+var meta=JSON.parse(document.getElementById('summary').textContent);
+document.getElementById('meta').textContent=Object.keys(meta).filter(function(k){return meta[k]!==null&&typeof meta[k]!=='object'}).map(function(k){return k+': '+meta[k]}).join(' · ');
+var metricNames=[];rows.forEach(function(r){Object.keys(r.metrics||{}).forEach(function(m){if(metricNames.indexOf(m)<0)metricNames.push(m)})});metricNames.sort();
+var cols=[['image','Image',0],['overlay','Overlay',0],['path','Path',1],['method','Method',1],['predicted_label','Predicted',1],['predicted_prob','Prob',2],['target_label','Target',1],['ground_truth','GT',2],['layer','Layer',1],['run_ms','Run ms',2],['status','Status',1],['error','Error',1]];
+metricNames.forEach(function(m){cols.splice(cols.length-2,0,['metric:'+m,m,2])});
+var val=function(r,k){return k.indexOf('metric:')===0?(r.metrics||{})[k.slice(7)]:r[k]};
+var sortKey='path',sortDir=1;
+var head=document.getElementById('head');
+cols.forEach(function(c){var th=document.createElement('th');th.textContent=c[1];if(c[2])th.onclick=function(){if(sortKey===c[0])sortDir=-sortDir;else{sortKey=c[0];sortDir=1}render()};th.dataset.key=c[0];head.appendChild(th)});
+function fill(id,key){var s=document.getElementById(id);var seen={};rows.forEach(function(r){var v=r[key];if(v!==null&&!seen[v]){seen[v]=1;var o=document.createElement('option');o.textContent=v;s.appendChild(o)}});s.onchange=render}
+fill('method','method');fill('pred','predicted_label');
+document.getElementById('status').onchange=render;document.getElementById('q').oninput=render;
+var body=document.getElementById('body');
+function render(){
+var q=document.getElementById('q').value.toLowerCase(),m=document.getElementById('method').value,p=document.getElementById('pred').value,s=document.getElementById('status').value;
+var shown=rows.filter(function(r){
+if(m&&r.method!==m)return false;if(p&&r.predicted_label!==p)return false;
+if(s==='wrong'){if(r.ground_truth===null||r.predicted_class===r.ground_truth)return false}else if(s&&r.status!==s)return false;
+return !q||[r.path,r.predicted_label,r.target_label,r.error,r.method].join(' ').toLowerCase().indexOf(q)>=0});
+shown.sort(function(a,b){var x=val(a,sortKey),y=val(b,sortKey);if(x===y)return 0;if(x===null||x===undefined)return 1;if(y===null||y===undefined)return -1;return (x<y?-1:1)*sortDir});
+Array.prototype.forEach.call(head.children,function(th){th.className=th.dataset.key===sortKey?(sortDir>0?'asc':'desc'):''});
+body.textContent='';var frag=document.createDocumentFragment();
+shown.slice(0,2000).forEach(function(r){var tr=document.createElement('tr');if(r.status==='error')tr.className='error';
+cols.forEach(function(c){var td=document.createElement('td');var v=val(r,c[0]);
+if(c[0]==='image'||c[0]==='overlay'){if(v){var a=document.createElement('a');a.href=v;var img=document.createElement('img');img.loading='lazy';img.src=v;img.alt=c[1];a.appendChild(img);td.appendChild(a)}}
+else{if(c[2]===2)td.className='num';td.textContent=v===null||v===undefined?'':(typeof v==='number'?(c[0]==='predicted_prob'?(v*100).toFixed(1)+'%':(Math.round(v*1000)/1000).toString()):String(v))}
+tr.appendChild(td)});frag.appendChild(tr)});
+body.appendChild(frag);
+document.getElementById('count').textContent=shown.length+' of '+rows.length+' rows'+(shown.length>2000?' (first 2000 shown; filter to narrow)':'');
+}
+render();
+})();
+</script></body></html>
+`;
+}
