@@ -268,7 +268,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       perScale.push(r.maps.map((m) => resizeBilinear({ data: m.final, shape: [1, size[0], size[1]] }, input.size).data));
     }
     base.maps.forEach((m, i) => {
-      const fused = fuseScales(perScale.map((maps) => ({ data: maps[i], shape: [1, input.size[0], input.size[1]] as const })), scaleWeights);
+      const fused = fuseScales(perScale.map((maps) => ({ data: maps[i], shape: [1, input.size[0], input.size[1]] as const })), scaleWeights, { renormalize: true });
       m.final = fused.data;
     });
   }
