@@ -6,8 +6,10 @@ import { batchCommand } from './commands/batch';
 import { explainCommand } from './commands/explain';
 import { inspectCommand } from './commands/inspect';
 import { layersCommand } from './commands/layers';
+import { leakCheckCommand } from './commands/leakCheck';
+import { statsCommand } from './commands/stats';
 
-const commands: Command[] = [layersCommand, explainCommand, batchCommand, inspectCommand];
+const commands: Command[] = [layersCommand, explainCommand, batchCommand, inspectCommand, statsCommand, leakCheckCommand];
 
 const usage = () =>
   [

@@ -131,6 +131,13 @@ export class WorkerClient extends EventEmitter {
       this.emit('ready', m.pid);
       return;
     }
+    if (m.kind === 'event') {
+      // Worker-pushed events: 'event' (any) and, by name, 'telemetry' (TelemetrySample).
+      // Subscriptions do not survive a worker restart: subscribe again on 'restart'.
+      this.emit('event', m);
+      if (m.event === 'telemetry') this.emit('telemetry', m.data);
+      return;
+    }
     const p = this.pending.get(m.id);
     if (!p) return;
     if (m.kind === 'progress') {

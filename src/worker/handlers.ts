@@ -10,8 +10,12 @@ import { runWithTaps, type PlainTensor } from '../engine/runtime/tapRunner';
 import { DataType } from '../engine/onnx/types';
 import { explain } from '../engine/explain';
 import { explainBatch } from '../engine/batch/batchedExplain';
-import type { Method, ModelSummary, Params, Result } from './protocol';
+import type { Method, ModelSummary, Params, Result, WorkerEvents } from './protocol';
 import { listTaps, modelWithTaps, registerTap, releaseEverything, removeTap, sessions } from './state';
+import { Telemetry } from '../engine/runtime/telemetry';
+import { modelKeyOf } from '../engine/runtime/tapRunner';
+import { runLeakCheck, type LeakCheckOps } from '../engine/diagnostics/scenarios';
+import { takeHeapSnapshot } from '../engine/diagnostics/heapSnapshot';
 
 export interface HandlerContext {
   signal: AbortSignal;
@@ -42,6 +46,44 @@ export function summarise(model: LoadedModel): ModelSummary {
     fileBytes: model.fileBytes,
   };
 }
+
+/** The worker's memory telemetry; main.ts starts its timer and samples around each request. */
+export const telemetry = new Telemetry({
+  intervalMs: Number(process.env.CAMLENS_TELEMETRY_INTERVAL_MS) || 250,
+  providers: () => sessions.list().map((s) => s.provider),
+});
+const subscriptions = new Set<number>();
+let nextSubscription = 1;
+let emitEvent: (<E extends keyof WorkerEvents>(event: E, data: WorkerEvents[E]) => void) | undefined;
+/** main.ts routes worker events (telemetry samples) to the parent. */
+export function setEventSink(sink: typeof emitEvent): void {
+  emitEvent = sink;
+}
+telemetry.subscribe((sample) => {
+  if (subscriptions.size) emitEvent?.('telemetry', sample);
+});
+
+const intervalParam = (ms: unknown): number | undefined => {
+  if (ms === undefined) return undefined;
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 10 || ms > 600_000) {
+    throw new CamLensError('BAD_ARGUMENT', `telemetry: intervalMs must be a number of milliseconds between 10 and 600000, got ${String(ms)}.`);
+  }
+  return ms;
+};
+
+/** The leak check runs the same operations the requests do (same cache, tap state, counters). */
+const leakOps: LeakCheckOps = {
+  explain: (params, signal) => explain(params, { sessions, signal }),
+  tapValues: (modelPath) => {
+    const model = loadModel(modelPath);
+    const values = [suggestCamLayer(model)?.value, ...model.graph.activations()].filter((v): v is string => Boolean(v));
+    return [...new Set(values)].slice(0, 2);
+  },
+  registerTap: (modelPath, value) => registerTap(modelPath, value).id,
+  removeTap: (handleId) => void removeTap(handleId),
+  run: async (modelPath, provider, signal) => handlers.run({ modelPath, provider }, { signal: signal ?? new AbortController().signal, progress: () => undefined }),
+  releaseModel: (modelPath) => sessions.releaseModel(modelKeyOf(loadModel(modelPath))),
+};
 
 export const handlers: { [M in Method]: Handler<M> } = {
   ping: () => ({ pid: process.pid, uptimeMs: Math.round(process.uptime() * 1000) }),
@@ -94,6 +136,26 @@ export const handlers: { [M in Method]: Handler<M> } = {
   explainBatch: (params, { signal, progress }) => explainBatch(params, { sessions, signal, progress }),
   stats: () => ({ pid: process.pid, counters: { ...counters }, memory: sampleMemory(), sessions: sessions.list() }),
   releaseAll: async () => ({ released: await releaseEverything() }),
+  'telemetry.subscribe': ({ intervalMs, history }) => {
+    const ms = intervalParam(intervalMs);
+    if (ms !== undefined && ms !== telemetry.intervalMs) telemetry.start(ms);
+    const subscriptionId = nextSubscription++;
+    subscriptions.add(subscriptionId);
+    return { subscriptionId, intervalMs: telemetry.intervalMs, capacity: telemetry.buffer.capacity, history: telemetry.history(history) };
+  },
+  'telemetry.unsubscribe': ({ subscriptionId }) => ({ unsubscribed: subscriptions.delete(subscriptionId), subscribers: subscriptions.size }),
+  'telemetry.snapshot': ({ history }) => ({
+    pid: process.pid,
+    uptimeMs: Math.round(process.uptime() * 1000),
+    intervalMs: telemetry.intervalMs,
+    capacity: telemetry.buffer.capacity,
+    subscribers: subscriptions.size,
+    sample: telemetry.read('manual'),
+    sessions: sessions.list(),
+    history: history ? telemetry.history(history) : [],
+  }),
+  leakCheck: (params, { signal, progress }) => runLeakCheck(params, leakOps, { signal, progress }),
+  heapSnapshot: ({ dir, prefix }) => takeHeapSnapshot(dir, { prefix }),
   shutdown: async () => {
     const released = await releaseEverything();
     // Exit once the answer is on its way; the parent also kills us if this never happens.

@@ -1,10 +1,14 @@
 // The worker process: the only process that loads onnxruntime-node and sharp. It answers
 // requests from its parent (extension host or CLI) over the fork IPC channel.
 import { isCamLensError } from '../engine/errors';
-import { handlers } from './handlers';
+import { counters } from '../engine/runtime/accounting';
+import { trackTensors } from '../engine/runtime/tensorTracker';
+import { handlers, setEventSink, telemetry } from './handlers';
 import type { HostToWorker, Method, WireError, WorkerToHost } from './protocol';
 
 const inFlight = new Map<number, AbortController>();
+/** Housekeeping requests that get no telemetry markers (the panel polls some of them). */
+const QUIET = new Set<string>(['ping', 'stats', 'telemetry.subscribe', 'telemetry.unsubscribe', 'telemetry.snapshot']);
 
 function send(message: WorkerToHost): void {
   process.send?.(message);
@@ -24,6 +28,11 @@ async function handle(message: HostToWorker): Promise<void> {
   const { id, method, params } = message;
   const controller = new AbortController();
   inFlight.set(id, controller);
+  counters.requestsInFlight++;
+  const quiet = QUIET.has(method);
+  const started = performance.now();
+  let ok = false;
+  if (!quiet) telemetry.sample('request-start', { id, method });
   try {
     const handler = handlers[method as Method] as ((p: unknown, c: unknown) => unknown) | undefined;
     if (!handler) throw new Error(`unknown method "${method}"`);
@@ -31,11 +40,16 @@ async function handle(message: HostToWorker): Promise<void> {
       signal: controller.signal,
       progress: (done: number, total: number, text?: string) => send({ kind: 'progress', id, done, total, message: text }),
     });
+    // Tensors handed out are counted until the garbage collector frees them (leak telemetry).
+    trackTensors(result);
     send({ kind: 'response', id, ok: true, result });
+    ok = true;
   } catch (e) {
     send({ kind: 'response', id, ok: false, error: toWireError(e) });
   } finally {
     inFlight.delete(id);
+    counters.requestsInFlight--;
+    if (!quiet) telemetry.sample('request-end', { id, method, ms: performance.now() - started, ok });
   }
 }
 
@@ -45,5 +59,7 @@ if (process.send) {
   process.on('disconnect', () => process.exit(0));
   // Finish quietly on SIGTERM too (the CLI forwards Ctrl+C).
   process.on('SIGTERM', () => process.exit(0));
+  setEventSink((event, data) => send({ kind: 'event', event, data } as WorkerToHost));
+  telemetry.start();
   send({ kind: 'ready', pid: process.pid });
 }

@@ -7,9 +7,14 @@ import type { ProviderAttempt, ProviderOptions } from '../engine/runtime/provide
 import type { SessionInfo } from '../engine/runtime/sessions';
 import type { PlainTensor, TapReadout } from '../engine/runtime/tapRunner';
 import type { ExplainBatchParams, ExplainBatchResult } from '../engine/batch/types';
+import type { TelemetrySample, GpuMemory } from '../engine/runtime/telemetry';
+import type { LeakCheckParams, LeakCheckReport } from '../engine/diagnostics/scenarios';
+import type { HeapSnapshotResult } from '../engine/diagnostics/heapSnapshot';
 
 export type { PlainTensor, TapReadout, ProviderOptions };
 export type { ExplainBatchParams, ExplainBatchResult };
+export type { TelemetrySample, GpuMemory, LeakCheckParams, LeakCheckReport, HeapSnapshotResult };
+export type { MetricReport, ScenarioReport, LeakSample, LeakVerdict, LeakScenarioName } from '../engine/runtime/leakCheck';
 
 export type CamMethodName =
   | 'gradcam' | 'hirescam' | 'gradcam-elementwise' | 'gradcam++' | 'xgradcam'
@@ -143,6 +148,31 @@ export interface Methods {
   releaseAll: [Record<string, never>, { released: number }];
   /** Releases every session and ends the worker process after answering. */
   shutdown: [Record<string, never>, { released: number }];
+  /**
+   * Memory diagnostics. Starts streaming `telemetry` events (one per sample, every
+   * `intervalMs`, default 250; setting it changes the worker's sampling interval) and returns
+   * the last `history` samples kept in the worker's ring buffer (default all).
+   */
+  'telemetry.subscribe': [{ intervalMs?: number; history?: number }, { subscriptionId: number; intervalMs: number; capacity: number; history: TelemetrySample[] }];
+  /** Stops one subscription's events (events stop when none is left). */
+  'telemetry.unsubscribe': [{ subscriptionId: number }, { unsubscribed: boolean; subscribers: number }];
+  /** A sample taken now, the live sessions, and the last `history` samples (default 0). */
+  'telemetry.snapshot': [{ history?: number }, TelemetrySnapshot];
+  /** Runs leak-check scenarios in the worker (progress events; cancellable). */
+  leakCheck: [LeakCheckParams, LeakCheckReport];
+  /** Writes a V8 heap snapshot (after a full GC) into `dir`; open it in Chrome DevTools → Memory. */
+  heapSnapshot: [{ dir: string; prefix?: string }, HeapSnapshotResult];
+}
+
+export interface TelemetrySnapshot {
+  pid: number;
+  uptimeMs: number;
+  intervalMs: number;
+  capacity: number;
+  subscribers: number;
+  sample: TelemetrySample;
+  sessions: SessionInfo[];
+  history: TelemetrySample[];
 }
 
 export interface WorkerStats {
@@ -190,5 +220,16 @@ export interface ReadyMessage {
   pid: number;
 }
 
+/** Messages the worker pushes without a request (event name → data). */
+export interface WorkerEvents {
+  telemetry: TelemetrySample;
+}
+
+export interface EventMessage<E extends keyof WorkerEvents = keyof WorkerEvents> {
+  kind: 'event';
+  event: E;
+  data: WorkerEvents[E];
+}
+
 export type HostToWorker = RequestMessage | CancelMessage;
-export type WorkerToHost = ResponseMessage | ProgressMessage | ReadyMessage;
+export type WorkerToHost = ResponseMessage | ProgressMessage | ReadyMessage | EventMessage;

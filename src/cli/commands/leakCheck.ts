@@ -1,0 +1,142 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CamLensError } from '../../engine/errors';
+import { formatBytes, LEAK_SCENARIOS } from '../../engine/runtime/leakCheck';
+import { WorkerClient } from '../../host/workerClient';
+import { CAM_METHODS, type CamMethodName, type LeakCheckParams, type LeakCheckReport, type LeakScenarioName } from '../../worker/protocol';
+import { usageError, type CliIO, type Command } from '../command';
+import { providerCliOptions, providerFromArgs, providerHelp } from '../worker';
+
+/** Exit code when the check ran and found a suspected leak (0: none; 1: error; 2: usage). */
+export const LEAK_EXIT_CODE = 3;
+
+/** A worker with --expose-gc, so every iteration is measured after a full collection. */
+export function startDiagnosticsWorker(): { worker: WorkerClient; abort: AbortController; done(): Promise<void> } {
+  const worker = new WorkerClient({ workerPath: path.join(__dirname, 'worker.js'), defaultTimeoutMs: 0, execArgv: ['--expose-gc'] });
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  return { worker, abort, done: async () => { process.off('SIGINT', onSigint); await worker.dispose(); } };
+}
+
+/** Bytes: a plain number, or with a unit (B, KB/KiB, MB/MiB; k = 1024). */
+export function parseBytes(flag: string, text: unknown): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$/i.exec(String(text));
+  if (!m) throw usageError(`${flag}: expected a number of bytes (e.g. 1024, 1KiB, 2MiB), got "${text}".`);
+  const unit = (m[2] ?? 'b').toLowerCase()[0];
+  return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
+}
+
+const int = (flag: string, text: unknown, min: number): number | undefined => {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw usageError(`${flag}: expected an integer ≥ ${min}, got "${text}".`);
+  return n;
+};
+
+const pad = (s: string, n: number) => s.padEnd(n);
+
+export function formatLeakReport(r: LeakCheckReport): string {
+  const lines: string[] = [];
+  const it = r.scenarios[0];
+  lines.push(`leak check: ${r.model} with ${r.input}; provider ${r.provider}; ${it?.iterations ?? 0} iterations after ${it?.warmup ?? 0} warm-up per scenario; ` +
+    `threshold ${formatBytes(r.thresholdBytes)}/iteration (${Math.round(r.confidence * 100)}% CI)`);
+  for (const s of r.scenarios) {
+    lines.push('');
+    lines.push(`scenario ${s.scenario}: ${s.verdict.toUpperCase()}  (${s.msPerIteration.toFixed(1)} ms/iteration${s.gcForced ? ', full GC before each reading' : ', NO forced GC: slopes include garbage'})`);
+    if (s.planted) lines.push(`  planted leak (self-test): ${formatBytes(s.planted.bytesPerIteration)}/iteration`);
+    lines.push('  ' + [pad('metric', 16), pad('slope/iter', 13), pad(`${Math.round(r.confidence * 100)}% CI`, 26), pad('R²', 6), pad('before → last', 24), 'verdict'].join(' '));
+    for (const m of s.metrics) {
+      const f = (v: number) => (m.unit === 'bytes' ? formatBytes(v) : `${Math.round(v * 1000) / 1000}`);
+      lines.push('  ' + [
+        pad(m.metric, 16), pad(f(m.slope), 13), pad(`${f(m.ci[0])} … ${f(m.ci[1])}`, 26), pad(m.r2.toFixed(3), 6),
+        pad(`${f(m.before)} → ${f(m.last)}`, 24), m.verdict,
+      ].join(' '));
+    }
+  }
+  lines.push('');
+  lines.push(`verdict: ${r.verdict}${r.verdict === 'suspected leak' ? ` (${r.scenarios.flatMap((s) => s.metrics.filter((m) => m.verdict === 'suspected leak').map((m) => `${s.scenario}/${m.metric}`)).join(', ')})` : ''}; ${(r.ms / 1000).toFixed(1)} s`);
+  return lines.join('\n') + '\n';
+}
+
+export const leakCheckCommand: Command = {
+  name: 'leak-check',
+  summary: 'Run a workflow many times in the worker and test whether memory or live objects grow per iteration.',
+  usage: 'camlens leak-check <model.onnx> <image> [--scenario explain|taps|sessions|all] [--iterations N] [--warmup N] [--threshold BYTES] [--json]',
+  details: [
+    'Scenarios: explain (one full explanation), taps (register a tap, run, remove it),',
+    'sessions (open a session, run, release it); all (default) runs the three in turn.',
+    'After the warm-up, each iteration ends with a full GC and a reading of rss, heapUsed,',
+    'heapTotal, external, arrayBuffers and the live sessions / tap handles / tensors; a',
+    'least-squares line per metric gives its slope per iteration with a confidence interval',
+    'and R². A metric is a suspected leak when the whole interval lies above the threshold',
+    '(counters: above 0 objects/iteration). heapTotal is shown but not judged.',
+    '',
+    'Options:',
+    `  --scenario NAME    ${[...LEAK_SCENARIOS, 'all'].join(', ')} (default all)`,
+    '  --iterations N     measured iterations per scenario (default 100)',
+    '  --warmup N         iterations run first and discarded (default 10)',
+    '  --threshold BYTES  growth per iteration that counts as a leak (default 1KiB; 1024, 1KiB, 2MiB)',
+    '  --confidence P     confidence of the intervals (default 0.95)',
+    '  --method NAME      CAM method of the explain scenario (default gradcam)',
+    '  --json             print the JSON report (with the measured series)',
+    '  --report FILE      also write the JSON report to FILE',
+    '  --self-test        plant a leak (keep every output tensor) that the check must flag',
+    providerHelp,
+    '',
+    `Exit status: 0 no leak, ${LEAK_EXIT_CODE} suspected leak, 1 error, 2 usage error.`,
+  ].join('\n'),
+  options: {
+    scenario: { type: 'string' }, iterations: { type: 'string' }, warmup: { type: 'string' }, threshold: { type: 'string' },
+    confidence: { type: 'string' }, method: { type: 'string' }, json: { type: 'boolean' }, report: { type: 'string' },
+    'self-test': { type: 'boolean' }, ...providerCliOptions,
+  },
+  async run(positionals, values, io) {
+    if (positionals.length !== 2) throw usageError(`leak-check: expected a model and an image, got ${positionals.length} arguments.\nUsage: ${this.usage}`);
+    const [modelPath, input] = positionals;
+    const scenario = (values.scenario as string | undefined) ?? 'all';
+    if (scenario !== 'all' && !LEAK_SCENARIOS.includes(scenario as LeakScenarioName)) throw usageError(`--scenario: "${scenario}" is not one of ${[...LEAK_SCENARIOS, 'all'].join(', ')}.`);
+    const method = values.method as string | undefined;
+    if (method !== undefined && !CAM_METHODS.includes(method as CamMethodName)) throw usageError(`--method: "${method}" is not one of ${CAM_METHODS.join(', ')}.`);
+    const confidence = values.confidence === undefined ? undefined : Number(values.confidence);
+    if (confidence !== undefined && !(confidence > 0 && confidence < 1)) throw usageError(`--confidence: expected a number in (0, 1), got "${values.confidence}".`);
+    const params: LeakCheckParams = {
+      modelPath, input, scenario: scenario as LeakScenarioName | 'all',
+      iterations: int('--iterations', values.iterations, 3), warmup: int('--warmup', values.warmup, 0),
+      thresholdBytes: values.threshold === undefined ? undefined : parseBytes('--threshold', values.threshold),
+      confidence, method: method as CamMethodName | undefined, provider: providerFromArgs(values),
+      series: Boolean(values.json || values.report), plantLeak: Boolean(values['self-test']),
+    };
+    const { worker, abort, done } = startDiagnosticsWorker();
+    try {
+      const report = await worker.request('leakCheck', params, { signal: abort.signal, onProgress: progressPrinter(io) });
+      clearProgress(io);
+      if (typeof values.report === 'string') fs.writeFileSync(values.report, JSON.stringify(report, null, 1) + '\n');
+      io.out(values.json ? JSON.stringify(report, null, 1) + '\n' : formatLeakReport(report));
+      return report.verdict === 'suspected leak' ? LEAK_EXIT_CODE : 0;
+    } catch (e) {
+      clearProgress(io);
+      const err = e as { code?: string; message: string };
+      if (err.code === 'CANCELLED') throw new CamLensError('BAD_ARGUMENT', 'leak-check: cancelled.');
+      if (err.code && err.code !== 'INTERNAL') throw new CamLensError(err.code as never, err.message);
+      throw e;
+    } finally {
+      await done();
+    }
+  },
+};
+
+function progressPrinter(io: CliIO): (done: number, total: number, message?: string) => void {
+  if (!process.stderr.isTTY) return () => undefined;
+  let last = 0;
+  return (done, total, message) => {
+    const now = Date.now();
+    if (now - last < 200 && done < total) return;
+    last = now;
+    io.err(`\r\x1b[K${done}/${total} ${message ?? ''}`);
+  };
+}
+
+function clearProgress(io: CliIO): void {
+  if (process.stderr.isTTY) io.err('\r\x1b[K');
+}

@@ -1,0 +1,95 @@
+import { formatBytes } from '../../engine/runtime/leakCheck';
+import type { TelemetrySample, TelemetrySnapshot } from '../../worker/protocol';
+import { usageError, type Command } from '../command';
+import { providerCliOptions, providerFromArgs, providerHelp } from '../worker';
+import { startDiagnosticsWorker } from './leakCheck';
+
+const gpuText = (s: TelemetrySample) =>
+  s.gpu.available ? `${formatBytes(s.gpu.usedBytes)} (${s.gpu.scope}, nvidia-smi)` : s.gpu.reason;
+
+export function formatSample(s: TelemetrySample): string {
+  return [
+    `rss ${formatBytes(s.rss)}`, `heap ${formatBytes(s.heapUsed)}/${formatBytes(s.heapTotal)}`, `external ${formatBytes(s.external)}`,
+    `arrayBuffers ${formatBytes(s.arrayBuffers)}`, `sessions ${s.sessionsAlive} (${formatBytes(s.sessionBytes)})`, `taps ${s.tapHandlesAlive}`,
+    `tensors ${s.tensorsHeld} (${formatBytes(s.tensorBytesHeld)})`, `in flight ${s.requestsInFlight}`, `gpu ${gpuText(s)}`,
+  ].join('  ');
+}
+
+export function formatSnapshot(snap: TelemetrySnapshot): string {
+  const s = snap.sample;
+  const rows: Array<[string, string]> = [
+    ['worker pid', `${snap.pid} (up ${(snap.uptimeMs / 1000).toFixed(1)} s; sampling every ${snap.intervalMs} ms, ${snap.capacity} samples kept)`],
+    ['rss', formatBytes(s.rss)],
+    ['heapUsed', formatBytes(s.heapUsed)],
+    ['heapTotal', formatBytes(s.heapTotal)],
+    ['external', formatBytes(s.external)],
+    ['arrayBuffers', formatBytes(s.arrayBuffers)],
+    ['live sessions', `${s.sessionsAlive} (models ${formatBytes(s.sessionBytes)})`],
+    ['live tap handles', `${s.tapHandlesAlive}`],
+    ['tensors held', `${s.tensorsHeld} (${formatBytes(s.tensorBytesHeld)}; counted until garbage-collected)`],
+    ['requests in flight', `${s.requestsInFlight}`],
+    ['GPU memory', gpuText(s)],
+  ];
+  const lines = rows.map(([k, v]) => `${k.padEnd(20)}${v}`);
+  if (snap.sessions.length) {
+    lines.push('', 'sessions:');
+    for (const x of snap.sessions) {
+      const taps = x.variantKey.startsWith('taps:') ? x.variantKey.slice(5).split('\n').filter(Boolean) : [];
+      lines.push(`  ${x.modelKey.split('#')[0]}  [${x.purpose}]  ${x.provider}  ${formatBytes(x.bytes)}  ${taps.length ? `taps: ${taps.join(', ')}` : x.purpose.startsWith('explain') ? '' : 'no taps'}`.trimEnd());
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+export const statsCommand: Command = {
+  name: 'stats',
+  summary: "Print a snapshot of the worker's memory telemetry (optionally after running a model), or stream it.",
+  usage: 'camlens stats [<model.onnx> [<image>]] [--watch SECONDS] [--interval MS] [--json]',
+  details: [
+    'The CLI starts its own worker: with a model it runs it once first (with an image: one',
+    'explanation) so the snapshot shows a live session; the extension shows its worker live.',
+    '',
+    'Options:',
+    '  --watch SECONDS  stream samples (one line each) for this long, then print the snapshot',
+    '  --interval MS    sampling interval (default 250)',
+    '  --json           print the snapshot as JSON (with the streamed samples as "history")',
+    providerHelp,
+  ].join('\n'),
+  options: { watch: { type: 'string' }, interval: { type: 'string' }, json: { type: 'boolean' }, ...providerCliOptions },
+  async run(positionals, values, io) {
+    if (positionals.length > 2) throw usageError(`stats: expected at most a model and an image.\nUsage: ${this.usage}`);
+    const watch = values.watch === undefined ? 0 : Number(values.watch);
+    if (!(watch >= 0 && Number.isFinite(watch))) throw usageError(`--watch: expected a number of seconds, got "${values.watch}".`);
+    const interval = values.interval === undefined ? undefined : Number(values.interval);
+    if (interval !== undefined && !(Number.isFinite(interval) && interval >= 10)) throw usageError(`--interval: expected milliseconds ≥ 10, got "${values.interval}".`);
+    const provider = providerFromArgs(values);
+    const { worker, abort, done } = startDiagnosticsWorker();
+    const streamed: TelemetrySample[] = [];
+    try {
+      let subscriptionId: number | undefined;
+      if (watch > 0 || interval !== undefined) {
+        worker.on('telemetry', (s: TelemetrySample) => {
+          streamed.push(s);
+          if (!values.json) io.out(`${new Date(s.time).toISOString().slice(11, 23)} ${s.reason === 'interval' ? '' : `[${s.reason} ${s.request?.method ?? ''}] `}${formatSample(s)}\n`);
+        });
+        ({ subscriptionId } = await worker.request('telemetry.subscribe', { intervalMs: interval, history: 0 }));
+      }
+      const [modelPath, image] = positionals;
+      if (modelPath && image) await worker.request('explain', { modelPath, input: image, provider }, { signal: abort.signal });
+      else if (modelPath) await worker.request('run', { modelPath, provider, tensors: false }, { signal: abort.signal });
+      if (watch > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, watch * 1000);
+          abort.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+        });
+      }
+      if (subscriptionId !== undefined) await worker.request('telemetry.unsubscribe', { subscriptionId });
+      const snap = await worker.request('telemetry.snapshot', {});
+      if (values.json) io.out(JSON.stringify({ ...snap, history: streamed }, null, 1) + '\n');
+      else io.out(formatSnapshot(snap));
+      return 0;
+    } finally {
+      await done();
+    }
+  },
+};

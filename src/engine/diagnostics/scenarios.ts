@@ -1,0 +1,163 @@
+// The leak-check scenarios (explain / taps / sessions) over the worker's own operations, and the
+// report that combines them. The worker passes its operations in (`LeakCheckOps`) so the check
+// exercises exactly the code paths a user's requests take: the same session cache, tap state
+// and counters.
+import { CamLensError } from '../errors';
+import type { ProviderOptions } from '../runtime/providers';
+import { LEAK_SCENARIOS, runLeakScenario, type LeakScenario, type LeakScenarioName, type LeakVerdict, type ScenarioReport } from '../runtime/leakCheck';
+import { bufferBytes, trackTensors } from '../runtime/tensorTracker';
+import type { CamMethodName, ExplainParams } from '../../worker/protocol';
+
+export interface LeakCheckParams {
+  modelPath: string;
+  /** An image (or .npy) the explain scenario explains. */
+  input: string;
+  scenario?: LeakScenarioName | 'all';
+  /** Measured iterations per scenario (default 100). */
+  iterations?: number;
+  /** Iterations run first and discarded (caches filling, JIT; default 10). */
+  warmup?: number;
+  /** A byte metric growing significantly faster than this per iteration is a suspected leak (default 1024). */
+  thresholdBytes?: number;
+  /** Confidence of the slope intervals (default 0.95). */
+  confidence?: number;
+  method?: CamMethodName;
+  provider?: ProviderOptions;
+  /** Include each scenario's measured series (default true). */
+  series?: boolean;
+  /**
+   * Self-test: the scenarios keep every output tensor of every iteration in an array, a planted
+   * leak the check must flag (with a slope close to `planted.bytesPerIteration`).
+   */
+  plantLeak?: boolean;
+}
+
+export interface LeakCheckReport {
+  model: string;
+  input: string;
+  provider: string;
+  thresholdBytes: number;
+  confidence: number;
+  verdict: LeakVerdict;
+  scenarios: ScenarioReport[];
+  startedAt: string;
+  ms: number;
+}
+
+/** What the worker lends the scenarios. */
+export interface LeakCheckOps {
+  explain(params: ExplainParams, signal?: AbortSignal): Promise<{ ep: string }>;
+  /** Values worth tapping in this model (at least one). */
+  tapValues(modelPath: string): string[];
+  registerTap(modelPath: string, value: string): number;
+  removeTap(handleId: number): void;
+  /** One forward run with the model's registered taps (tensors returned). */
+  run(modelPath: string, provider: ProviderOptions | undefined, signal?: AbortSignal): Promise<{ provider: string }>;
+  /** Releases every session of the model. */
+  releaseModel(modelPath: string): Promise<void>;
+}
+
+export interface LeakCheckContext {
+  signal?: AbortSignal;
+  progress?: (done: number, total: number, message?: string) => void;
+}
+
+function scenarioFor(name: LeakScenarioName, p: LeakCheckParams, ops: LeakCheckOps, ctx: LeakCheckContext, seen: { provider: string }): LeakScenario {
+  const kept: unknown[] = [];
+  const keep = (result: unknown) => {
+    trackTensors(result);
+    if (p.plantLeak) kept.push(result);
+  };
+  const common = {
+    name,
+    finish: () => { kept.length = 0; },
+    ...(p.plantLeak ? { plantedBytes: () => bufferBytes(kept, 8).bytes } : {}),
+  };
+  switch (name) {
+    case 'explain':
+      return {
+        ...common,
+        step: async () => {
+          const r = await ops.explain({ modelPath: p.modelPath, input: p.input, method: p.method, provider: p.provider }, ctx.signal);
+          seen.provider = r.ep;
+          keep(r);
+        },
+      };
+    case 'taps': {
+      const values = ops.tapValues(p.modelPath);
+      return {
+        ...common,
+        step: async (i) => {
+          const id = ops.registerTap(p.modelPath, values[i % values.length]);
+          try {
+            const r = await ops.run(p.modelPath, p.provider, ctx.signal);
+            seen.provider = r.provider;
+            keep(r);
+          } finally {
+            ops.removeTap(id);
+          }
+        },
+      };
+    }
+    case 'sessions':
+      return {
+        ...common,
+        step: async () => {
+          try {
+            const r = await ops.run(p.modelPath, p.provider, ctx.signal);
+            seen.provider = r.provider;
+            keep(r);
+          } finally {
+            await ops.releaseModel(p.modelPath);
+          }
+        },
+      };
+  }
+}
+
+export function checkLeakParams(p: LeakCheckParams): Required<Pick<LeakCheckParams, 'iterations' | 'warmup' | 'thresholdBytes' | 'confidence'>> & { scenarios: LeakScenarioName[] } {
+  const bad = (m: string) => new CamLensError('BAD_ARGUMENT', `leak check: ${m}`);
+  if (typeof p.modelPath !== 'string' || !p.modelPath) throw bad('a model path is required.');
+  if (typeof p.input !== 'string' || !p.input) throw bad('an input image is required (the explain scenario explains it).');
+  const scenario = p.scenario ?? 'all';
+  if (scenario !== 'all' && !LEAK_SCENARIOS.includes(scenario)) throw bad(`unknown scenario "${scenario}"; choose ${[...LEAK_SCENARIOS, 'all'].join(', ')}.`);
+  const iterations = p.iterations ?? 100;
+  const warmup = p.warmup ?? 10;
+  const thresholdBytes = p.thresholdBytes ?? 1024;
+  const confidence = p.confidence ?? 0.95;
+  if (!Number.isInteger(iterations) || iterations < 3) throw bad(`iterations must be an integer ≥ 3 (a line needs 3 points), got ${iterations}.`);
+  if (!Number.isInteger(warmup) || warmup < 0) throw bad(`warm-up must be a non-negative integer, got ${warmup}.`);
+  if (!(thresholdBytes >= 0) || !Number.isFinite(thresholdBytes)) throw bad(`the threshold must be a non-negative number of bytes, got ${thresholdBytes}.`);
+  if (!(confidence > 0 && confidence < 1)) throw bad(`confidence must be in (0, 1), got ${confidence}.`);
+  return { iterations, warmup, thresholdBytes, confidence, scenarios: scenario === 'all' ? [...LEAK_SCENARIOS] : [scenario] };
+}
+
+export async function runLeakCheck(p: LeakCheckParams, ops: LeakCheckOps, ctx: LeakCheckContext = {}): Promise<LeakCheckReport> {
+  const checked = checkLeakParams(p);
+  const started = Date.now();
+  const t0 = performance.now();
+  const seen = { provider: p.provider?.provider ?? 'auto' };
+  const reports: ScenarioReport[] = [];
+  const perScenario = checked.warmup + checked.iterations;
+  const total = perScenario * checked.scenarios.length;
+  for (const [k, name] of checked.scenarios.entries()) {
+    const report = await runLeakScenario(scenarioFor(name, p, ops, ctx, seen), {
+      ...checked,
+      signal: ctx.signal,
+      progress: (done, _n, message) => ctx.progress?.(k * perScenario + done, total, message),
+    });
+    if (p.series === false) report.series = [];
+    reports.push(report);
+  }
+  return {
+    model: p.modelPath,
+    input: p.input,
+    provider: seen.provider,
+    thresholdBytes: checked.thresholdBytes,
+    confidence: checked.confidence,
+    verdict: reports.some((r) => r.verdict === 'suspected leak') ? 'suspected leak' : 'no leak',
+    scenarios: reports,
+    startedAt: new Date(started).toISOString(),
+    ms: performance.now() - t0,
+  };
+}

@@ -1,0 +1,230 @@
+// The leak check: run a workflow step N times after a warm-up, force a GC and sample memory and
+// the live-object counters after each iteration, fit a least-squares line to every metric against
+// the iteration number and call a metric a suspected leak when its slope is significantly above
+// the threshold (the lower end of its confidence interval is). Pure engine code: the worker
+// supplies the steps (see engine/diagnostics/scenarios.ts) and runs it in its own process.
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import { fitLine, type LineFit } from '../diagnostics/regression';
+import { counters } from './accounting';
+
+export type LeakScenarioName = 'explain' | 'taps' | 'sessions';
+export const LEAK_SCENARIOS: readonly LeakScenarioName[] = ['explain', 'taps', 'sessions'];
+
+export type LeakVerdict = 'no leak' | 'suspected leak';
+
+export interface LeakSample {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  sessionsAlive: number;
+  sessionBytes: number;
+  tapHandlesAlive: number;
+  tensorsHeld: number;
+  tensorBytesHeld: number;
+}
+
+export type LeakMetric = keyof LeakSample;
+
+interface MetricSpec {
+  metric: LeakMetric;
+  unit: 'bytes' | 'objects';
+  /** Capacity metrics (heapTotal) are reported without a verdict: V8 grows them in pages, ahead of need. */
+  judged: boolean;
+}
+
+export const LEAK_METRICS: readonly MetricSpec[] = [
+  { metric: 'rss', unit: 'bytes', judged: true },
+  { metric: 'heapUsed', unit: 'bytes', judged: true },
+  { metric: 'heapTotal', unit: 'bytes', judged: false },
+  { metric: 'external', unit: 'bytes', judged: true },
+  { metric: 'arrayBuffers', unit: 'bytes', judged: true },
+  { metric: 'sessionBytes', unit: 'bytes', judged: true },
+  { metric: 'tensorBytesHeld', unit: 'bytes', judged: true },
+  { metric: 'sessionsAlive', unit: 'objects', judged: true },
+  { metric: 'tapHandlesAlive', unit: 'objects', judged: true },
+  { metric: 'tensorsHeld', unit: 'objects', judged: true },
+];
+
+export interface MetricReport {
+  metric: LeakMetric;
+  unit: 'bytes' | 'objects';
+  /** Before the warm-up. */
+  before: number;
+  /** First and last measured iterations (after the warm-up). */
+  first: number;
+  last: number;
+  /** last - first. */
+  growth: number;
+  /** Per iteration, with its confidence interval. */
+  slope: number;
+  ci: [number, number];
+  r2: number;
+  slopeStdErr: number;
+  /** Slopes above this (per iteration) count as growth. */
+  threshold: number;
+  verdict: LeakVerdict | 'not judged';
+  /** One sentence with the numbers. */
+  summary: string;
+}
+
+export interface ScenarioReport {
+  scenario: string;
+  iterations: number;
+  warmup: number;
+  gcForced: boolean;
+  msPerIteration: number;
+  verdict: LeakVerdict;
+  metrics: MetricReport[];
+  /** The measured series (one entry per measured iteration), for charts. */
+  series: LeakSample[];
+  /** Self-test only: what the planted leak retained per iteration (fitted like the metrics). */
+  planted?: { bytesPerIteration: number };
+}
+
+export interface LeakCheckOptions {
+  iterations: number;
+  warmup: number;
+  /** Bytes per iteration above which a byte metric's growth is a leak (default 1024). */
+  thresholdBytes?: number;
+  /** Objects per iteration above which a counter's growth is a leak (default 0). */
+  thresholdObjects?: number;
+  confidence?: number;
+  signal?: AbortSignal;
+  progress?: (done: number, total: number, message?: string) => void;
+}
+
+export interface LeakScenario {
+  name: string;
+  step(iteration: number): Promise<void>;
+  /** Called once after the last iteration (e.g. to drop planted references). */
+  finish?(): Promise<void> | void;
+  /** Self-test only: cumulative bytes the planted leak holds after each iteration. */
+  plantedBytes?(): number;
+}
+
+let gcFn: (() => void) | null | undefined;
+
+/**
+ * A full garbage collection, when one can be had: `global.gc` (worker started with --expose-gc)
+ * or, failing that, the same function obtained at run time through the V8 flag.
+ */
+export function forcedGc(): (() => void) | null {
+  if (gcFn !== undefined) return gcFn;
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (typeof g === 'function') return (gcFn = g);
+  try {
+    setFlagsFromString('--expose-gc');
+    const fromContext = runInNewContext('gc') as unknown;
+    gcFn = typeof fromContext === 'function' ? (fromContext as () => void) : null;
+  } catch {
+    gcFn = null;
+  }
+  return gcFn;
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Collects garbage and lets finalizers (the tensor counters) run before the next reading. */
+export async function settle(): Promise<boolean> {
+  const gc = forcedGc();
+  if (!gc) {
+    await tick();
+    return false;
+  }
+  // One full collection (tens of milliseconds even on a small heap), then a turn of the event
+  // loop so FinalizationRegistry callbacks (the tensor counters) run before the reading.
+  gc();
+  await tick();
+  return true;
+}
+
+export function readLeakSample(): LeakSample {
+  const m = process.memoryUsage();
+  return {
+    rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers,
+    sessionsAlive: counters.sessionsAlive, sessionBytes: counters.sessionBytes, tapHandlesAlive: counters.tapHandlesAlive,
+    tensorsHeld: counters.tensorsHeld, tensorBytesHeld: counters.tensorBytesHeld,
+  };
+}
+
+function cancelled(): Error {
+  return Object.assign(new Error('The leak check was cancelled.'), { name: 'AbortError' });
+}
+
+export async function runLeakScenario(scenario: LeakScenario, options: LeakCheckOptions): Promise<ScenarioReport> {
+  const { iterations, warmup } = options;
+  if (!Number.isInteger(iterations) || iterations < 3) throw new RangeError(`iterations must be an integer ≥ 3, got ${iterations}`);
+  if (!Number.isInteger(warmup) || warmup < 0) throw new RangeError(`warmup must be a non-negative integer, got ${warmup}`);
+  const total = warmup + iterations;
+  const gcForced = await settle();
+  const before = readLeakSample();
+  const series: LeakSample[] = [];
+  const planted: number[] = [];
+  let measuredMs = 0;
+  try {
+    for (let i = 0; i < total; i++) {
+      if (options.signal?.aborted) throw cancelled();
+      const t0 = performance.now();
+      await scenario.step(i);
+      const t1 = performance.now();
+      await settle();
+      if (i >= warmup) {
+        measuredMs += t1 - t0;
+        series.push(readLeakSample());
+        if (scenario.plantedBytes) planted.push(scenario.plantedBytes());
+      }
+      options.progress?.(i + 1, total, `${scenario.name}: ${i < warmup ? 'warm-up' : 'iteration'} ${i < warmup ? i + 1 : i + 1 - warmup}/${i < warmup ? warmup : iterations}`);
+    }
+  } finally {
+    await scenario.finish?.();
+  }
+  const metrics = LEAK_METRICS.map((spec) => judgeMetric(spec, before[spec.metric], series.map((s) => s[spec.metric]), options));
+  const x = series.map((_, i) => i);
+  return {
+    scenario: scenario.name,
+    iterations,
+    warmup,
+    gcForced,
+    msPerIteration: measuredMs / iterations,
+    verdict: metrics.some((m) => m.verdict === 'suspected leak') ? 'suspected leak' : 'no leak',
+    metrics,
+    series,
+    ...(planted.length ? { planted: { bytesPerIteration: fitLine(x, planted).slope } } : {}),
+  };
+}
+
+export function judgeMetric(spec: MetricSpec, before: number, values: number[], options: Pick<LeakCheckOptions, 'thresholdBytes' | 'thresholdObjects' | 'confidence'>): MetricReport {
+  const fit: LineFit = fitLine(values.map((_, i) => i), values, options.confidence ?? 0.95);
+  const threshold = spec.unit === 'bytes' ? options.thresholdBytes ?? 1024 : options.thresholdObjects ?? 0;
+  const first = values[0];
+  const last = values[values.length - 1];
+  const growth = last - first;
+  // Significantly above the threshold: the whole confidence interval is. A counter must also
+  // have actually grown (a constant series has a zero-width interval at 0).
+  const leaking = fit.ci[0] > threshold && (spec.unit === 'bytes' || growth >= 1);
+  const verdict = !spec.judged ? 'not judged' : leaking ? 'suspected leak' : 'no leak';
+  const u = (v: number) => (spec.unit === 'bytes' ? formatBytes(v) : `${round(v, 3)}`);
+  const unit = spec.unit === 'bytes' ? '/iteration' : ' objects/iteration';
+  const pct = Math.round(fit.confidence * 100);
+  const summary = `${spec.metric}: slope ${u(fit.slope)}${unit} (${pct}% CI ${u(fit.ci[0])} … ${u(fit.ci[1])}), R² ${round(fit.r2, 3)}, ` +
+    `growth ${u(growth)} over ${values.length} iterations; ${verdict}` +
+    (verdict === 'suspected leak' ? ` (the CI lies above the threshold ${u(threshold)}${unit})` :
+      verdict === 'no leak' && fit.slope > threshold ? ` (slope above ${u(threshold)}${unit} but not significantly)` : '');
+  return {
+    metric: spec.metric, unit: spec.unit, before, first, last, growth,
+    slope: fit.slope, ci: fit.ci, r2: fit.r2, slopeStdErr: fit.slopeStdErr, threshold, verdict, summary,
+  };
+}
+
+const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+export function formatBytes(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 2 ** 30) return `${round(v / 2 ** 30, 2)} GiB`;
+  if (a >= 2 ** 20) return `${round(v / 2 ** 20, 2)} MiB`;
+  if (a >= 2 ** 10) return `${round(v / 2 ** 10, 2)} KiB`;
+  return `${round(v, 1)} B`;
+}
