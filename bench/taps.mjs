@@ -43,9 +43,15 @@ try {
   const { layers } = await call('layers', { modelPath });
   const convs = layers.filter((l) => l.op === 'Conv').length;
   const base = { modelPath, tensors: false, stats: false, provider: { provider: 'cpu' } };
-  const none = await timeRuns(base);
-  const conv = await timeRuns({ ...base, tapOps: ['Conv'] });
-  const all = await timeRuns({ ...base, tapAll: true });
+  // Blocks of runs per configuration, repeated in rounds so that machine noise hits all alike.
+  const configs = { none: base, conv: { ...base, tapOps: ['Conv'] }, all: { ...base, tapAll: true } };
+  const samples = { none: [], conv: [], all: [] };
+  for (let round = 0; round < 3; round++) {
+    for (const [name, params] of Object.entries(configs)) samples[name].push(await timeRuns(params, 5));
+  }
+  const none = median(samples.none);
+  const conv = median(samples.conv);
+  const all = median(samples.all);
   emit('forward_no_taps', none, 'ms');
   emit('forward_all_conv_taps', conv, 'ms', { taps: convs, ratio_vs_none: Math.round((conv / none) * 1000) / 1000 });
   emit('forward_all_values_tapped', all, 'ms', { taps: layers.length - 1, ratio_vs_none: Math.round((all / none) * 1000) / 1000 });
