@@ -1,0 +1,186 @@
+import { deepEqual, equal, match, ok } from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { explainBatch } from '../../src/engine/batch/batchedExplain';
+import { globToRegExp, listInputs, shardOf } from '../../src/engine/batch/inputs';
+import { completeOutput } from '../../src/engine/batch/outputs';
+import { runBatch, type BatchBackend, type BatchJob } from '../../src/engine/batch/runner';
+import { explain } from '../../src/engine/explain';
+import { decodeNpy } from '../../src/engine/npy';
+import { SessionCache } from '../../src/engine/runtime/sessions';
+import { WorkerClient } from '../../src/host/workerClient';
+
+const root = resolve(__dirname, '../../..');
+const model = join(root, 'demo/model.onnx');
+const sessions = new SessionCache();
+const local: BatchBackend = (p, signal) => explainBatch(p, { sessions, signal });
+const tmp = fs.mkdtempSync(join(tmpdir(), 'camlens-batch-'));
+const images = join(tmp, 'images');
+const demo = fs.readdirSync(join(root, 'demo/images')).filter((f) => f.endsWith('.png') && !f.includes('.mask.'));
+
+before(async () => {
+  fs.mkdirSync(join(images, 'nested/deeper'), { recursive: true });
+  for (const f of demo.slice(0, 4)) fs.copyFileSync(join(root, 'demo/images', f), join(images, f));
+  for (const f of demo.slice(4)) fs.copyFileSync(join(root, 'demo/images', f), join(images, 'nested', f));
+  fs.copyFileSync(join(root, 'demo/images', demo[0]), join(images, 'nested/deeper', 'copy.png'));
+  fs.copyFileSync(join(root, 'demo/images', demo[0].replace('.png', '.mask.png')), join(images, demo[0].replace('.png', '.mask.png')));
+  fs.writeFileSync(join(images, 'nested/broken.png'), 'this is not a picture');
+  // Another size: the pipeline resizes it to the model's 64x64.
+  await sharp(join(root, 'demo/images', demo[1])).resize(100, 80).jpeg().toFile(join(images, 'nested/deeper/other_size.jpg'));
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const job = (out: string, extra: Partial<BatchJob> = {}): BatchJob => ({
+  modelPath: model, inputs: [images], outDir: join(tmp, out), methods: ['gradcam'], params: { provider: { provider: 'cpu' } }, batchSize: 4, ...extra,
+});
+const imageCount = demo.length + 3; // + copy, broken, other size (the mask is skipped)
+
+describe('batch inputs', () => {
+  it('globs, shards and skips masks', () => {
+    ok(globToRegExp('**/*.png').test('a/b/c.png'));
+    ok(globToRegExp('**/*.png').test('c.png'));
+    ok(!globToRegExp('*.png').test('a/c.png'));
+    ok(globToRegExp('*.{png,jpg}').test('x.jpg'));
+    const all = listInputs([images]);
+    equal(all.length, imageCount);
+    ok(all.every((x) => !x.rel.includes('.mask.')));
+    ok(all.some((x) => x.rel === 'nested/deeper/copy.png'));
+    equal(listInputs([join(images, '**/*.jpg')]).length, 1);
+    equal(shardOf('a/b.png', 3), shardOf('a/b.png', 3));
+  });
+});
+
+describe('camlens batch', () => {
+  it('writes per-image outputs mirroring the tree, an error row, summaries and a self-contained report', async () => {
+    const o = await runBatch(job('run1'), local);
+    equal(o.total, imageCount);
+    equal(o.failed, 1);
+    ok(o.batched);
+    equal(o.rows.length, imageCount);
+    const bad = o.rows.find((r) => r.path === 'nested/broken.png')!;
+    equal(bad.status, 'error');
+    match(bad.error!, /could not be decoded/);
+    const okRows = o.rows.filter((r) => r.status === 'ok');
+    equal(okRows.length, imageCount - 1);
+    for (const r of okRows) {
+      const prefix = join(o.outDir, r.output!);
+      const cam = decodeNpy(fs.readFileSync(`${prefix}.cam.npy`));
+      deepEqual(cam.shape, [64, 64]);
+      ok(fs.readFileSync(`${prefix}.overlay.png`).subarray(1, 4).toString() === 'PNG');
+      const json = JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8'));
+      for (const k of ['model', 'input', 'method', 'layers', 'class', 'predictions', 'ep', 'timings_ms']) ok(k in json, k);
+      equal(json.class, r.target_class);
+      equal(json.predictions[0].index, r.predicted_class);
+      ok(r.predicted_prob! > 0 && r.predicted_prob! <= 1);
+    }
+    ok(fs.existsSync(join(o.outDir, 'nested/deeper/other_size.cam.npy')));
+    // Batched maps equal single-image explain().
+    for (const f of ['nested/deeper/copy.png', `nested/${demo[5]}`]) {
+      const single = await explain({ modelPath: model, input: join(images, f), provider: { provider: 'cpu' } }, { sessions });
+      const batched = decodeNpy(fs.readFileSync(join(o.outDir, f.replace(/\.png$/, '.cam.npy'))));
+      let diff = 0;
+      single.explanations[0].cam.data.forEach((v, i) => { diff = Math.max(diff, Math.abs(v - batched.data[i])); });
+      ok(diff < 1e-5, `${f}: max diff ${diff}`);
+    }
+    const csv = fs.readFileSync(o.files.summaryCsv, 'utf8').trim().split('\n');
+    equal(csv.length, imageCount + 1);
+    match(csv[0], /^path,method,status,predicted_class,predicted_label,predicted_prob,target_class,target_label,ground_truth,layer,ep,preprocess_ms,run_ms/);
+    const summary = JSON.parse(fs.readFileSync(o.files.summaryJson, 'utf8'));
+    equal(summary.rows.length, imageCount);
+    const html = fs.readFileSync(o.files.report!, 'utf8');
+    ok(!/(src|href)=["']?https?:/i.test(html) && !/<link /.test(html) && !/<script src/.test(html), 'no network references');
+    match(html, /nested\/broken\.png/);
+  });
+
+  it('resumes: complete outputs are skipped, truncated ones redone', async () => {
+    const first = await runBatch(job('run2'), local);
+    const victim = first.rows.find((r) => r.status === 'ok')!;
+    const png = join(first.outDir, `${victim.output}.overlay.png`);
+    fs.writeFileSync(png, fs.readFileSync(png).subarray(0, 40)); // a killed writer without atomic rename
+    equal(completeOutput(join(first.outDir, victim.output!), 'gradcam'), undefined);
+    const seen: string[][] = [];
+    const again = await runBatch({ ...job('run2'), resume: true }, (p, s) => { seen.push(p.inputs); return local(p, s); });
+    equal(again.resumed, imageCount - 2);
+    deepEqual(seen.flat().map((f) => f.slice(images.length + 1)).sort(), [victim.path, 'nested/broken.png'].sort());
+    equal(again.rows.length, imageCount);
+    deepEqual(again.rows.map((r) => [r.path, r.predicted_class]), first.rows.map((r) => [r.path, r.predicted_class]));
+  });
+
+  it('shards 1/3 + 2/3 + 3/3 cover the run exactly once', async () => {
+    const whole = await runBatch(job('run3'), local);
+    const parts = [];
+    for (let i = 1; i <= 3; i++) parts.push(await runBatch(job(`run3-shard${i}`, { shard: { index: i, count: 3 } }), local));
+    const merged = parts.flatMap((p) => p.rows).sort((a, b) => (a.path < b.path ? -1 : 1));
+    equal(parts.reduce((a, p) => a + p.total, 0), whole.total);
+    deepEqual(merged.map((r) => [r.path, r.status, r.predicted_class, r.target_class, r.output]), whole.rows.map((r) => [r.path, r.status, r.predicted_class, r.target_class, r.output]));
+  });
+
+  it('cancel stops between batches, leaves only complete outputs, and resume finishes the run', async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const o = await runBatch(job('run4', { batchSize: 2, inflight: 1 }), async (p, s) => {
+      const r = await local(p, s);
+      if (++calls === 2) controller.abort();
+      return r;
+    }, { signal: controller.signal });
+    ok(o.cancelled);
+    ok(o.done < o.total && o.done >= 2, `done ${o.done}`);
+    const json = JSON.parse(fs.readFileSync(o.files.summaryJson, 'utf8'));
+    equal(json.cancelled, true);
+    const written = fs.readdirSync(o.outDir, { recursive: true }).map(String).filter((f) => f.endsWith('.json') && !f.startsWith('summary'));
+    ok(written.length >= 1);
+    for (const f of written) ok(completeOutput(join(o.outDir, f.replace(/\.json$/, '')), 'gradcam'), f);
+    ok(!fs.readdirSync(o.outDir, { recursive: true }).map(String).some((f) => f.includes('.tmp-')));
+    const rest = await runBatch({ ...job('run4', { batchSize: 2 }), resume: true }, local);
+    equal(rest.resumed, written.length);
+    equal(rest.rows.filter((r) => r.status !== 'error').length, imageCount - 1);
+  });
+
+  it('targets: fixed class, ground truth from a CSV, several methods in one run', async () => {
+    const csv = join(tmp, 'gt.csv');
+    fs.writeFileSync(csv, ['file,label', ...demo.map((f) => `${f},${f.split('_')[0]}`), 'copy.png,2'].join('\n'));
+    const o = await runBatch(job('run5', { target: { kind: 'ground-truth' }, groundTruthCsv: csv, labels: ['circle', 'square', 'triangle', 'star'], methods: ['gradcam', 'layercam'] }), local);
+    const rows = o.rows.filter((r) => r.method === 'gradcam');
+    equal(o.rows.length, 2 * imageCount);
+    const star = rows.find((r) => r.path.endsWith('star_1.png'))!;
+    equal(star.target_class, 3);
+    equal(star.ground_truth, 3);
+    equal(rows.find((r) => r.path === 'nested/deeper/copy.png')!.target_class, 2);
+    match(rows.find((r) => r.path.endsWith('other_size.jpg'))!.error!, /no row in the ground-truth CSV/);
+    ok(fs.existsSync(join(o.outDir, 'layercam', star.path.replace('.png', '.overlay.png'))));
+    ok(fs.existsSync(join(o.outDir, 'gradcam', star.path.replace('.png', '.cam.npy'))));
+    const fixed = await runBatch(job('run6', { target: { kind: 'class', index: 1 } }), local);
+    ok(fixed.rows.filter((r) => r.status === 'ok').every((r) => r.target_class === 1 && r.target_label === 'square'));
+  });
+
+  it('continues after the worker is killed mid-run', async () => {
+    const client = new WorkerClient({ workerPath: join(root, 'dist/worker.js'), defaultTimeoutMs: 60_000 });
+    let calls = 0;
+    try {
+      const o = await runBatch(job('run7', { batchSize: 3, inflight: 1 }), (p, signal) => {
+        const r = client.request('explainBatch', p, { signal });
+        if (++calls === 2) setTimeout(() => client.pid && process.kill(client.pid, 'SIGKILL'), 5);
+        return r;
+      });
+      ok(client.restarts >= 1);
+      equal(o.rows.length, imageCount);
+      equal(o.rows.filter((r) => r.status === 'ok').length, imageCount - 1);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('runs from the command line, with --shard and exit code 3 when an image failed', () => {
+    const out = join(tmp, 'cli');
+    const r = spawnSync(process.execPath, [join(root, 'bin/camlens.js'), 'batch', model, images, '--out', out, '--ep', 'cpu', '--quiet'], { encoding: 'utf8' });
+    equal(r.status, 3, r.stderr);
+    match(r.stdout, new RegExp(`explained ${imageCount} of ${imageCount} images \\(1 failed`));
+    const shard = spawnSync(process.execPath, [join(root, 'bin/camlens.js'), 'batch', model, images, '--out', join(tmp, 'cli2'), '--shard', '4/3'], { encoding: 'utf8' });
+    equal(shard.status, 2);
+    match(shard.stderr, /--shard/);
+  });
+});
