@@ -3,13 +3,14 @@
 import { isCamLensError } from '../engine/errors';
 import { helpText, parseCommandArgs, type CliIO, type Command } from './command';
 import { batchCommand } from './commands/batch';
+import { evaluateCommand } from './commands/evaluate';
 import { explainCommand } from './commands/explain';
 import { inspectCommand } from './commands/inspect';
 import { layersCommand } from './commands/layers';
 import { leakCheckCommand } from './commands/leakCheck';
 import { statsCommand } from './commands/stats';
 
-const commands: Command[] = [layersCommand, explainCommand, batchCommand, inspectCommand, statsCommand, leakCheckCommand];
+const commands: Command[] = [layersCommand, explainCommand, batchCommand, evaluateCommand, inspectCommand, statsCommand, leakCheckCommand];
 
 const usage = () =>
   [

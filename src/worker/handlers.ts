@@ -9,6 +9,7 @@ import { probeShapes, zeroInput } from '../engine/runtime/probe';
 import { runWithTaps, type PlainTensor } from '../engine/runtime/tapRunner';
 import { DataType } from '../engine/onnx/types';
 import { explain } from '../engine/explain';
+import { evaluateExplanation } from '../engine/metrics/evaluate';
 import { explainBatch } from '../engine/batch/batchedExplain';
 import type { Method, ModelSummary, Params, Result, WorkerEvents } from './protocol';
 import { listTaps, modelWithTaps, registerTap, releaseEverything, removeTap, sessions } from './state';
@@ -133,6 +134,7 @@ export const handlers: { [M in Method]: Handler<M> } = {
     return { shapes: Object.fromEntries(result.shapes), provider: result.provider, ms: result.ms };
   },
   explain: (params, { signal, progress }) => explain(params, { sessions, signal, progress }),
+  evaluate: (params, { signal, progress }) => evaluateExplanation(params, { sessions, signal, progress }),
   explainBatch: (params, { signal, progress }) => explainBatch(params, { sessions, signal, progress }),
   stats: () => ({ pid: process.pid, counters: { ...counters }, memory: sampleMemory(), sessions: sessions.list() }),
   releaseAll: async () => ({ released: await releaseEverything() }),

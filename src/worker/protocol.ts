@@ -7,12 +7,14 @@ import type { ProviderAttempt, ProviderOptions } from '../engine/runtime/provide
 import type { SessionInfo } from '../engine/runtime/sessions';
 import type { PlainTensor, TapReadout } from '../engine/runtime/tapRunner';
 import type { ExplainBatchParams, ExplainBatchResult } from '../engine/batch/types';
+import type { EvaluateParams, EvaluateResult } from '../engine/metrics/evaluate';
 import type { TelemetrySample, GpuMemory } from '../engine/runtime/telemetry';
 import type { LeakCheckParams, LeakCheckReport } from '../engine/diagnostics/scenarios';
 import type { HeapSnapshotResult } from '../engine/diagnostics/heapSnapshot';
 
 export type { PlainTensor, TapReadout, ProviderOptions };
 export type { ExplainBatchParams, ExplainBatchResult };
+export type { EvaluateParams, EvaluateResult };
 export type { TelemetrySample, GpuMemory, LeakCheckParams, LeakCheckReport, HeapSnapshotResult };
 export type { MetricReport, ScenarioReport, LeakSample, LeakVerdict, LeakScenarioName } from '../engine/runtime/leakCheck';
 
@@ -142,6 +144,14 @@ export interface Methods {
   probeShapes: [{ modelPath: string }, { shapes: Record<string, number[]>; provider: string; ms: number }];
   /** A CAM explanation of one input (progress events for the multi-run methods). */
   explain: [ExplainParams, ExplainResult];
+  /**
+   * Explains one input (ExplainParams) and scores the explanation: the flat `metrics` record
+   * (iou, pointing_game, energy_in_mask, topk_intersection, deletion_auc, insertion_auc,
+   * confidence_*, region_confidence, road_*, stability, max_sensitivity, sanity_spearman, and
+   * random_<key> baselines), curves for plotting, and `details` saying how each was made.
+   * Progress events name the phase ('perturbing', 'stability', 'sanity'); cancellable.
+   */
+  evaluate: [EvaluateParams, EvaluateResult];
   /** Batch export: N images per model run, every requested gradient method from that run. */
   explainBatch: [ExplainBatchParams, ExplainBatchResult];
   stats: [Record<string, never>, WorkerStats];

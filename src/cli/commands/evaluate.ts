@@ -1,0 +1,192 @@
+// `camlens evaluate`: explain each image and score the explanation (localisation against ground
+// truth, faithfulness, stability, sanity), each beside a random-map baseline. Writes
+// summary.csv (a row per image) and summary.json ({images: [...], mean: {...}}) with --out,
+// prints the JSON with --json.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CamLensError } from '../../engine/errors';
+import { METRIC_FAMILIES, type EvaluateParams, type EvaluateResult, type MetricFamily } from '../../engine/metrics/evaluate';
+import { parseThreshold } from '../../engine/metrics/localisation';
+import { usageError, type Command } from '../command';
+import { startWorker } from '../worker';
+import { explainHelp, explainOptions, explainParamsFromArgs } from './explain';
+
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.avif', '.jfif', '.npy']);
+const isMask = (f: string) => /(\.|_)mask\.[^.]+$/i.test(f);
+
+/** Images named directly, plus the images in named folders (masks excluded), in name order. */
+export function expandInputs(inputs: string[]): string[] {
+  return inputs.flatMap((p) => {
+    if (!fs.existsSync(p)) throw new CamLensError('BAD_ARGUMENT', `evaluate: ${p} does not exist.`);
+    if (!fs.statSync(p).isDirectory()) return [p];
+    return fs.readdirSync(p).filter((f) => IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase()) && !isMask(f)).sort().map((f) => path.join(p, f));
+  });
+}
+
+/** Column order of summary.csv: the issue's keys first, then the rest, then the random baselines. */
+export const METRIC_ORDER = [
+  'iou', 'pointing_game', 'energy_in_mask', 'topk_intersection', 'deletion_auc', 'insertion_auc', 'confidence_drop',
+  'confidence_change', 'confidence_increase', 'region_confidence', 'road_morf', 'road_lerf', 'road_combined',
+  'stability', 'max_sensitivity', 'sanity_spearman',
+];
+
+export function metricColumns(rows: ReadonlyArray<Record<string, number>>): string[] {
+  const present = new Set(rows.flatMap((r) => Object.keys(r)));
+  const known = [...METRIC_ORDER, ...METRIC_ORDER.map((k) => `random_${k}`)];
+  return [...known.filter((k) => present.has(k)), ...[...present].filter((k) => !known.includes(k)).sort()];
+}
+
+export function meanMetrics(rows: ReadonlyArray<Record<string, number>>): Record<string, number> {
+  const mean: Record<string, number> = {};
+  for (const k of metricColumns(rows)) {
+    const vs = rows.map((r) => r[k]).filter((v) => typeof v === 'number' && Number.isFinite(v));
+    if (vs.length) mean[k] = vs.reduce((a, b) => a + b, 0) / vs.length;
+  }
+  return mean;
+}
+
+const csvCell = (v: unknown) => {
+  const s = typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(6)) : String(v ?? '');
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+export function summaryCsv(results: readonly EvaluateResult[]): string {
+  const cols = metricColumns(results.map((r) => r.metrics));
+  const head = ['image', 'method', 'class', 'label', ...cols];
+  const lines = results.map((r) => [r.input, r.method, r.classIndex, r.label, ...cols.map((c) => r.metrics[c] ?? '')].map(csvCell).join(','));
+  return [head.join(','), ...lines].join('\n') + '\n';
+}
+
+export function summaryJson(results: readonly EvaluateResult[]) {
+  return {
+    images: results.map((r) => ({
+      image: r.input, model: r.model, method: r.method, layers: r.layers, class: r.classIndex, label: r.label, ep: r.ep,
+      ...r.metrics,
+      ground_truth: r.groundTruth, details: r.details, curves: r.curves, model_runs: r.modelRuns,
+      timings_ms: Object.fromEntries(Object.entries(r.timings_ms).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+    })),
+    mean: meanMetrics(results.map((r) => r.metrics)),
+  };
+}
+
+function parseFamilies(text: unknown): MetricFamily[] | undefined {
+  if (text === undefined) return undefined;
+  const aliases: Record<string, MetricFamily> = { insertion: 'deletion', faithfulness: 'deletion', localization: 'localisation', pointing: 'localisation', iou: 'localisation', randomisation: 'sanity', randomization: 'sanity' };
+  const names = String(text).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  if (names.includes('all')) return [...METRIC_FAMILIES];
+  return [...new Set(names.map((n) => {
+    const f = (aliases[n] ?? n) as MetricFamily;
+    if (!METRIC_FAMILIES.includes(f)) throw usageError(`--metrics: "${n}" is not one of ${METRIC_FAMILIES.join(', ')}, all.`);
+    return f;
+  }))];
+}
+
+function positiveInt(values: Record<string, unknown>, flag: string): number | undefined {
+  const v = values[flag];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw usageError(`--${flag}: expected a positive integer, got "${v}".`);
+  return n;
+}
+
+export function evaluateOptionsFromArgs(values: Record<string, unknown>): Omit<EvaluateParams, keyof ReturnType<typeof explainParamsFromArgs>> & Partial<EvaluateParams> {
+  const baseline = (flag: string) => {
+    const v = values[flag] as string | undefined;
+    if (v !== undefined && v !== 'blur' && v !== 'mean') throw usageError(`--${flag}: expected blur or mean, got "${v}".`);
+    return v as 'blur' | 'mean' | undefined;
+  };
+  const num = (flag: string) => {
+    const v = values[flag];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw usageError(`--${flag}: expected a non-negative number, got "${v}".`);
+    return n;
+  };
+  if (values.threshold !== undefined) parseThreshold(String(values.threshold));
+  const road = values['road-percentiles'] === undefined ? undefined : String(values['road-percentiles']).split(',').map(Number);
+  if (road && road.some((q) => !(q > 0 && q < 100))) throw usageError(`--road-percentiles: expected percentiles in (0, 100), got "${values['road-percentiles']}".`);
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && !Number.isInteger(seed)) throw usageError(`--seed: expected an integer, got "${values.seed}".`);
+  return {
+    metrics: parseFamilies(values.metrics), gt: values.gt as string | undefined, threshold: values.threshold as string | undefined,
+    topK: positiveInt(values, 'top-k-pixels'), pointingTolerance: num('pointing-tolerance'), steps: positiveInt(values, 'steps'),
+    deletionBaseline: baseline('deletion-baseline'), insertionBaseline: baseline('insertion-baseline'), blurSigma: num('blur-sigma'),
+    roadPercentiles: road, stabilityDraws: positiveInt(values, 'draws'), stabilitySigma: num('sigma'),
+    sanityCascade: Boolean(values.cascade), seed, metricsBatchSize: positiveInt(values, 'metrics-batch-size'),
+  };
+}
+
+export const evaluateCommand: Command = {
+  name: 'evaluate',
+  summary: 'Score explanations: localisation (vs masks/boxes), deletion/insertion, confidence, ROAD, stability, sanity; random-map baselines.',
+  usage: 'camlens evaluate <model.onnx> <images-or-folders>... [--gt FILE] [--metrics LIST] [explain options] [--out DIR] [--json]',
+  details: [
+    'Options:',
+    '  --out DIR           write summary.csv (a row per image) and summary.json ({images, mean})',
+    '  --json              print summary.json to stdout',
+    `  --metrics LIST      families, comma-separated: ${METRIC_FAMILIES.join(', ')}, all`,
+    '                      (default localisation,deletion,confidence,stability,random)',
+    '  --gt FILE|DIR       ground truth: COCO/labels JSON, VOC XML, CSV file,x0,y0,x1,y1, a mask, or a folder;',
+    '                      default: S.mask.png or S_mask.png or labels.json beside each image',
+    '  --threshold T       IoU threshold: fixed:0.5 (default), topk:<percent>, otsu',
+    '  --top-k-pixels K    top-K intersection size (default min(1000, pixels/4))',
+    '  --pointing-tolerance PX  pointing game tolerance in pixels (default 0)',
+    '  --steps N           deletion/insertion steps (default 20)',
+    '  --deletion-baseline mean|blur (default mean); --insertion-baseline blur|mean (default blur); --blur-sigma S',
+    '  --road-percentiles LIST  ROAD percentiles (default 10,...,90)',
+    '  --draws K           stability noise draws (default 8); --sigma F: noise σ as a fraction of the input range (0.01)',
+    '  --cascade           sanity check: re-randomise one more layer per step, top-down (default: all at once)',
+    '  --seed N            base seed of every random draw (default 0; reported)',
+    '  --metrics-batch-size N  perturbed inputs per model run (default 32)',
+    explainHelp,
+  ].join('\n'),
+  options: {
+    out: { type: 'string' }, json: { type: 'boolean' }, metrics: { type: 'string' }, gt: { type: 'string' }, threshold: { type: 'string' },
+    'top-k-pixels': { type: 'string' }, 'pointing-tolerance': { type: 'string' }, steps: { type: 'string' },
+    'deletion-baseline': { type: 'string' }, 'insertion-baseline': { type: 'string' }, 'blur-sigma': { type: 'string' },
+    'road-percentiles': { type: 'string' }, draws: { type: 'string' }, sigma: { type: 'string' }, cascade: { type: 'boolean' },
+    seed: { type: 'string' }, 'metrics-batch-size': { type: 'string' },
+    ...explainOptions,
+  },
+  async run(positionals, values, io) {
+    if (positionals.length < 2) throw usageError(`evaluate: expected a model and at least one image or folder.\nUsage: ${this.usage}`);
+    if (typeof values.out !== 'string' && !values.json) throw usageError('evaluate: give --out <dir>, --json, or both.');
+    const [modelPath, ...inputs] = positionals;
+    const options = evaluateOptionsFromArgs(values);
+    const images = expandInputs(inputs);
+    if (!images.length) throw usageError(`evaluate: no images found in ${inputs.join(', ')}.`);
+    const results: EvaluateResult[] = [];
+    const worker = startWorker();
+    try {
+      for (const image of images) {
+        const params: EvaluateParams = { ...explainParamsFromArgs(values, modelPath, image), ...options };
+        const r = await worker.request('evaluate', params);
+        results.push(r);
+        if (!values.json) {
+          const shown = ['iou', 'pointing_game', 'deletion_auc', 'insertion_auc', 'stability'].filter((k) => k in r.metrics)
+            .map((k) => `${k} ${r.metrics[k].toFixed(3)}${`random_${k}` in r.metrics ? ` (random ${r.metrics[`random_${k}`].toFixed(3)})` : ''}`);
+          io.out(`${image}: class ${r.classIndex} (${r.label}) ${shown.join(', ')}; ${r.timings_ms.total.toFixed(0)} ms\n`);
+        }
+      }
+    } catch (e) {
+      const err = e as { code?: string; message: string };
+      if (err.code && err.code !== 'INTERNAL' && !(e instanceof CamLensError)) throw new CamLensError(err.code as never, err.message);
+      throw e;
+    } finally {
+      await worker.dispose();
+    }
+    const summary = summaryJson(results);
+    if (typeof values.out === 'string') {
+      fs.mkdirSync(values.out, { recursive: true });
+      fs.writeFileSync(path.join(values.out, 'summary.csv'), summaryCsv(results));
+      fs.writeFileSync(path.join(values.out, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
+    }
+    if (values.json) io.out(JSON.stringify(summary, null, 1) + '\n');
+    else {
+      const m = summary.mean;
+      io.out(`mean over ${results.length} image(s): ${Object.entries(m).filter(([k]) => !k.startsWith('random_')).map(([k, v]) => `${k} ${v.toFixed(3)}${`random_${k}` in m ? ` (random ${m[`random_${k}`].toFixed(3)})` : ''}`).join(', ')}\n`);
+      if (typeof values.out === 'string') io.out(`wrote ${path.join(values.out, 'summary.csv')} and summary.json\n`);
+    }
+    return 0;
+  },
+};
