@@ -15,6 +15,7 @@ import { loadModel, type LoadedModel } from './model';
 import { buildGradientModel, gradientVariantKey, type GradientModel, type GradientModelSpec } from './pipeline/gradientModel';
 import { AUGMENTATIONS, augmentInput, deaugmentMap } from './pipeline/augment';
 import { loadModelInput } from './pipeline/input';
+import { loadRegionMask, regionCotangent, regionScores } from './pipeline/region';
 import { multiScaleError, resizeInput, scaledSize, withFlexibleSpatialDims } from './pipeline/multiscale';
 import { detectLayout } from './pipeline/layout';
 import { camMethod } from './pipeline/methods';
@@ -45,7 +46,7 @@ function checkCancelled(signal?: AbortSignal): void {
 }
 
 /** One forward (+ backward) run; `cotangentRow` = class to explain, or undefined for in-graph top-1. */
-async function runGradient(model: LoadedModel, ctx: ExplainContext, params: ExplainParams, spec: GradientModelSpec, input: PlainTensor, classIndex?: number, k?: number): Promise<{ tensors: LayerTensors; provider: string; fallbacks: readonly ProviderAttempt[] }> {
+async function runGradient(model: LoadedModel, ctx: ExplainContext, params: ExplainParams, spec: GradientModelSpec, input: PlainTensor, classIndex?: number, k?: number, cotangent?: PlainTensor): Promise<{ tensors: LayerTensors; provider: string; fallbacks: readonly ProviderAttempt[] }> {
   const variantKey = gradientVariantKey(spec);
   const key = `${modelKeyOf(model)}\n${variantKey}`;
   const lease = await ctx.sessions.acquire({
@@ -67,7 +68,9 @@ async function runGradient(model: LoadedModel, ctx: ExplainContext, params: Expl
       gradientModels.set(key, (names = rebuilt));
     }
     const feeds: Record<string, ReturnType<typeof toOrt>> = { [model.graph.inputs[0]]: toOrt(input) };
-    if (names.cotangent) {
+    if (names.cotangent && cotangent) {
+      feeds[names.cotangent] = toOrt(cotangent);
+    } else if (names.cotangent) {
       if (classIndex === undefined || k === undefined) throw new Error('a fed cotangent needs a class');
       const co = new Float32Array(input.dims[0] * k);
       for (let n = 0; n < input.dims[0]; n++) co[n * k + classIndex] = 1;
@@ -129,7 +132,25 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
   const checkClass = (c: number, k: number) => {
     if (!Number.isInteger(c) || c < 0 || c >= k) throw new CamLensError('BAD_ARGUMENT', `Class ${c} is out of range: the model has ${k} classes (0–${k - 1}).`);
   };
-  if (cam.needsGradients) {
+  const outputRank = model.shapes.get(output)?.shape?.length ?? 2;
+  if (cam.needsGradients && outputRank >= 3) {
+    // Segmentation output: scores are sums over the region; one forward run picks the classes.
+    const forward = await runWithTaps(model, ctx.sessions, { [model.graph.inputs[0]]: input }, { taps: [], stats: false, provider: params.provider, purpose: 'explain-taps', signal: ctx.signal });
+    const map = forward.outputs[output];
+    if (map.dims.length !== 4) throw new CamLensError('BAD_ARGUMENT', `Output "${output}" has shape [${map.dims.join(', ')}]; region targets need [N, K, h, w].`);
+    const mask = await loadRegionMask(params.regionMask, map.dims[2], map.dims[3]);
+    scores = regionScores(map, mask);
+    classes?.forEach((c) => checkClass(c, scores.length));
+    const wanted = classes ?? rank(scores).slice(0, Math.min(topk, scores.length));
+    provider = forward.provider;
+    fallbacks = forward.fallbacks;
+    for (const c of wanted) {
+      checkCancelled(ctx.signal);
+      const run = await runGradient(model, ctx, params, spec(false), input, c, scores.length, regionCotangent(map.dims, c, mask));
+      perClass.push({ ...run.tensors, scores });
+    }
+    chosen.push(...wanted);
+  } else if (cam.needsGradients) {
     const k = classes ? classCount(model, output) : undefined;
     if (classes && k !== undefined) classes.forEach((c) => checkClass(c, k));
     const first = await runGradient(model, ctx, params, spec(!classes), input, classes?.[0], k);

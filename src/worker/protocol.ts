@@ -43,6 +43,11 @@ export interface ExplainParams {
   output?: string;
   /** Softmax probability as the target instead of the raw logit. */
   softmaxTarget?: boolean;
+  /**
+   * Segmentation outputs [N, K, h, w]: the target is the class channel summed over this mask
+   * image (non-zero = inside); the whole image when absent.
+   */
+  regionMask?: string;
   scales?: number[];
   scaleWeights?: number[];
   eigenSmooth?: boolean;

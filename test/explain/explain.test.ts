@@ -91,6 +91,38 @@ describe('explain pipeline', () => {
     }
   });
 
+  it('explains a segmentation output over a region mask', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const sharp = (await import('sharp')).default;
+    const { DataType, ModelBuilder } = await import('../../src/engine/onnx/builder');
+    const { serializeModel } = await import('../../src/engine/onnx/io');
+    const { randomArray } = await import('../helpers/models');
+    const b = ModelBuilder.create(17);
+    const x = b.input('input', DataType.FLOAT, [1, 3, 16, 16]);
+    const c1 = b.op('Conv', [x, b.floats('w1', [8, 3, 3, 3], randomArray(216, 3))], { pads: [1, 1, 1, 1] }, { name: '/enc/Conv' });
+    const r1 = b.op('Relu', [c1], {}, { name: '/enc/Relu' });
+    b.op('Conv', [r1, b.floats('w2', [4, 8, 1, 1], randomArray(32, 4))], {}, { name: '/head/Conv', outputs: ['seg'] });
+    b.output('seg', DataType.FLOAT, [1, 4, 16, 16]);
+    const dir = mkdtempSync(join((tmpdir()), 'camlens-seg-'));
+    const modelPath = join(dir, 'seg.onnx');
+    writeFileSync(modelPath, serializeModel(b.build()));
+    const maskPath = join(dir, 'left.png');
+    const mask = Buffer.alloc(16 * 16);
+    for (let y = 0; y < 16; y++) for (let xx = 0; xx < 8; xx++) mask[y * 16 + xx] = 255;
+    await sharp(mask, { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(maskPath);
+    const imagePath = join(dir, 'img.png');
+    await sharp(Buffer.from(randomArray(16 * 16 * 3, 5).map((v) => Math.round((v + 0.5) * 255))), { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(imagePath);
+    const r = await explain({ modelPath, input: imagePath, method: 'hirescam', layers: ['/enc/Relu_output_0'], regionMask: maskPath, classIndex: 2 }, { sessions });
+    const raw = r.explanations[0].camRaw;
+    equal(raw.width, 16);
+    let right = 0;
+    for (let y = 0; y < 16; y++) for (let xx = 8; xx < 16; xx++) right += Math.abs(raw.data[y * 16 + xx]);
+    equal(right, 0, 'no gradient reaches the pixels outside the region through a 1x1 head');
+    ok(raw.data.some((v) => v > 0), 'the region has evidence');
+    equal(r.predictions.length, 4);
+  });
+
   it('gives clear errors for a bad layer, class or image', async () => {
     await rejects(explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png', layers: ['nope'] }, { sessions }), (e: unknown) => e instanceof CamLensError && e.code === 'UNKNOWN_VALUE');
     await rejects(explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png', classIndex: 99 }, { sessions }), /out of range.*0–3/);

@@ -36,6 +36,7 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     modelPath, input, method: method as CamMethodName,
     layers: (values.layer as string[] | undefined) ?? undefined,
     classIndex, topk, output: values.output as string | undefined, softmaxTarget: Boolean(values.softmax),
+    regionMask: values['region-mask'] as string | undefined,
     scales: numberList('--scales', values.scales), scaleWeights: numberList('--scale-weights', values['scale-weights']),
     eigenSmooth: Boolean(values['eigen-smooth']), augSmooth: Boolean(values['aug-smooth']), batchSize: batch,
     configPath: values.config as string | undefined, labelsPath: values.labels as string | undefined,
@@ -45,7 +46,7 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
 
 export const explainOptions = {
   method: { type: 'string' }, layer: { type: 'string', multiple: true }, class: { type: 'string' }, topk: { type: 'string' },
-  output: { type: 'string' }, softmax: { type: 'boolean' }, scales: { type: 'string' }, 'scale-weights': { type: 'string' },
+  output: { type: 'string' }, softmax: { type: 'boolean' }, 'region-mask': { type: 'string' }, scales: { type: 'string' }, 'scale-weights': { type: 'string' },
   'eigen-smooth': { type: 'boolean' }, 'aug-smooth': { type: 'boolean' }, 'batch-size': { type: 'string' }, ep: { type: 'string' },
   config: { type: 'string' }, labels: { type: 'string' }, colormap: { type: 'string' }, alpha: { type: 'string' },
   'save-tensors': { type: 'boolean' }, ...providerCliOptions,
@@ -59,6 +60,7 @@ export const explainHelp = [
   '  --topk N            one map for each of the N best classes',
   '  --output NAME       the model output holding the scores (multi-output models)',
   '  --softmax           explain the softmax probability instead of the raw logit',
+  '  --region-mask FILE  segmentation outputs [N,K,h,w]: explain the class summed over this mask',
   '  --scales LIST       multi-scale fusion, e.g. 1,0.75,0.5; --scale-weights 0.6,0.3,0.1',
   '  --eigen-smooth      first principal component of the weighted activations',
   '  --aug-smooth        average over horizontal flip x brightness 0.9/1.0/1.1',
