@@ -25,7 +25,7 @@ import type { ProviderAttempt } from './runtime/providers';
 import type { SessionCache } from './runtime/sessions';
 import { modelKeyOf, runWithTaps, toOrt, toPlain, type PlainTensor } from './runtime/tapRunner';
 import { checkTappable } from './surgery/taps';
-import type { ExplainParams, ExplainResult, Explanation } from '../worker/protocol';
+import type { ExplainParams, ExplainResult, Explanation } from './explainTypes';
 
 export interface ExplainContext {
   sessions: SessionCache;

@@ -1,5 +1,5 @@
 // Class predictions from a score vector: top-k with labels, raw score and softmax probability.
-import type { Prediction } from '../../worker/protocol';
+import type { Prediction } from '../explainTypes';
 
 export function softmax(scores: ArrayLike<number>): Float64Array {
   let max = -Infinity;
