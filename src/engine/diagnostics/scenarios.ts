@@ -4,7 +4,7 @@
 // and counters.
 import { CamLensError } from '../errors';
 import type { ProviderOptions } from '../runtime/providers';
-import { LEAK_SCENARIOS, runLeakScenario, type LeakScenario, type LeakScenarioName, type LeakVerdict, type ScenarioReport } from '../runtime/leakCheck';
+import { LEAK_SCENARIOS, runLeakScenario, settle, type LeakScenario, type LeakScenarioName, type LeakVerdict, type ScenarioReport } from '../runtime/leakCheck';
 import { bufferBytes, trackTensors } from '../runtime/tensorTracker';
 import type { CamMethodName, ExplainParams } from '../../worker/protocol';
 
@@ -149,6 +149,8 @@ export async function runLeakCheck(p: LeakCheckParams, ops: LeakCheckOps, ctx: L
     if (p.series === false) report.series = [];
     reports.push(report);
   }
+  // Collect what the scenarios (and a planted leak) dropped, so telemetry after the check is clean.
+  await settle();
   return {
     model: p.modelPath,
     input: p.input,

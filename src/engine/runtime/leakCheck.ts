@@ -63,6 +63,8 @@ export interface MetricReport {
   ci: [number, number];
   r2: number;
   slopeStdErr: number;
+  /** Slope over the second half of the measured iterations alone. */
+  lateSlope: number;
   /** Slopes above this (per iteration) count as growth. */
   threshold: number;
   verdict: LeakVerdict | 'not judged';
@@ -203,8 +205,13 @@ export function judgeMetric(spec: MetricSpec, before: number, values: number[], 
   const last = values[values.length - 1];
   const growth = last - first;
   // Significantly above the threshold: the whole confidence interval is. A counter must also
-  // have actually grown (a constant series has a zero-width interval at 0).
-  const leaking = fit.ci[0] > threshold && (spec.unit === 'bytes' || growth >= 1);
+  // have actually grown (a constant series has a zero-width interval at 0). And the growth must
+  // persist: a leak grows as fast in the second half of the run as over all of it, whereas the
+  // allocator and JIT warming up (rss, heapUsed) grow ever slower and then stop.
+  const half = values.slice(Math.floor(values.length / 2));
+  const lateSlope = half.length >= 3 ? fitLine(half.map((_, i) => i), half).slope : fit.slope;
+  const significant = fit.ci[0] > threshold && (spec.unit === 'bytes' || growth >= 1);
+  const leaking = significant && lateSlope > threshold;
   const verdict = !spec.judged ? 'not judged' : leaking ? 'suspected leak' : 'no leak';
   const u = (v: number) => (spec.unit === 'bytes' ? formatBytes(v) : `${round(v, 3)}`);
   const unit = spec.unit === 'bytes' ? '/iteration' : ' objects/iteration';
@@ -212,10 +219,11 @@ export function judgeMetric(spec: MetricSpec, before: number, values: number[], 
   const summary = `${spec.metric}: slope ${u(fit.slope)}${unit} (${pct}% CI ${u(fit.ci[0])} … ${u(fit.ci[1])}), R² ${round(fit.r2, 3)}, ` +
     `growth ${u(growth)} over ${values.length} iterations; ${verdict}` +
     (verdict === 'suspected leak' ? ` (the CI lies above the threshold ${u(threshold)}${unit})` :
+      verdict === 'no leak' && significant ? ` (growth did not persist: ${u(lateSlope)}${unit} over the second half, warm-up)` :
       verdict === 'no leak' && fit.slope > threshold ? ` (slope above ${u(threshold)}${unit} but not significantly)` : '');
   return {
     metric: spec.metric, unit: spec.unit, before, first, last, growth,
-    slope: fit.slope, ci: fit.ci, r2: fit.r2, slopeStdErr: fit.slopeStdErr, threshold, verdict, summary,
+    slope: fit.slope, ci: fit.ci, r2: fit.r2, slopeStdErr: fit.slopeStdErr, lateSlope, threshold, verdict, summary,
   };
 }
 

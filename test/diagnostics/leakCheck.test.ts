@@ -1,0 +1,140 @@
+import { deepStrictEqual, equal, ok, rejects } from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { serializeModel } from '../../src/engine/onnx/io';
+import { judgeMetric, runLeakScenario, type LeakCheckOptions } from '../../src/engine/runtime/leakCheck';
+import { WorkerClient, WorkerRequestError } from '../../src/host/workerClient';
+import type { LeakCheckReport, MetricReport } from '../../src/worker/protocol';
+import { rng, tinyCnn } from '../helpers/models';
+
+const KiB = 1024;
+const within = (actual: number, expected: number, rel: number, what: string) =>
+  ok(Math.abs(actual - expected) <= rel * Math.abs(expected), `${what}: ${actual.toFixed(0)} vs ${expected.toFixed(0)} (±${rel * 100}%)`);
+const metric = (r: { metrics: MetricReport[] }, name: string) => r.metrics.find((m) => m.metric === name)!;
+
+const workerPath = resolve(__dirname, '../../worker.js');
+const image = resolve(__dirname, '../../../demo/images/star_1.png');
+const dir = mkdtempSync(join(tmpdir(), 'camlens-leak-'));
+const modelPath = join(dir, 'tiny.onnx');
+writeFileSync(modelPath, serializeModel(tinyCnn()));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('leak verdicts on synthetic series', () => {
+  const bytes = { metric: 'external' as const, unit: 'bytes' as const, judged: true };
+  const noise = (seed: number, amplitude: number) => { const r = rng(seed); return () => (r() * 2 - 1) * amplitude; };
+
+  it('flags 64 KiB/iteration under noise and measures the slope', () => {
+    const z = noise(3, 200 * KiB);
+    const values = Array.from({ length: 40 }, (_, i) => 50e6 + 64 * KiB * i + z());
+    const m = judgeMetric(bytes, 50e6, values, {});
+    equal(m.verdict, 'suspected leak', m.summary);
+    within(m.slope, 64 * KiB, 0.1, 'slope');
+    ok(m.r2 > 0.9);
+  });
+
+  it('calls noise without a trend, and warm-up that levels off, "no leak"', () => {
+    const z = noise(4, 300 * KiB);
+    equal(judgeMetric(bytes, 0, Array.from({ length: 40 }, () => 80e6 + z()), {}).verdict, 'no leak');
+    const warm = Array.from({ length: 40 }, (_, i) => 80e6 + 4e6 * (1 - Math.exp(-i / 2)));
+    const m = judgeMetric(bytes, 0, warm, {});
+    equal(m.verdict, 'no leak', m.summary);
+    ok(m.ci[0] > 1024, 'the whole-run slope alone would have been significant');
+  });
+
+  it('judges counters: constant is clean, one more object per iteration is a leak', () => {
+    const counter = { metric: 'sessionsAlive' as const, unit: 'objects' as const, judged: true };
+    equal(judgeMetric(counter, 0, new Array(20).fill(1), {}).verdict, 'no leak');
+    const m = judgeMetric(counter, 0, Array.from({ length: 20 }, (_, i) => 1 + i), {});
+    equal(m.verdict, 'suspected leak');
+    equal(m.growth, 19);
+    equal(judgeMetric({ ...bytes, judged: false }, 0, Array.from({ length: 20 }, (_, i) => i * 1e6), {}).verdict, 'not judged');
+  });
+});
+
+describe('leak check runner (in process)', () => {
+  const options: LeakCheckOptions = { iterations: 20, warmup: 3 };
+
+  it('flags a step that retains 64 KiB per iteration, within 10% of the planted size', async () => {
+    const kept: Uint8Array[] = [];
+    const r = await runLeakScenario({ name: 'planted', step: async () => { kept.push(new Uint8Array(64 * KiB).fill(1)); } }, options);
+    equal(r.verdict, 'suspected leak');
+    ok(r.gcForced, 'a full GC is available (global.gc or the V8 flag)');
+    for (const name of ['arrayBuffers', 'external']) {
+      equal(metric(r, name).verdict, 'suspected leak', metric(r, name).summary);
+      within(metric(r, name).slope, 64 * KiB, 0.1, name);
+    }
+    equal(r.series.length, 20);
+    kept.length = 0;
+  });
+
+  it('does not flag a step whose 64 KiB buffers are garbage', async () => {
+    let sink = 0;
+    const r = await runLeakScenario({ name: 'garbage', step: async () => { sink += new Uint8Array(64 * KiB).fill(1)[5]; } }, options);
+    for (const name of ['arrayBuffers', 'external', 'tensorsHeld']) equal(metric(r, name).verdict, 'no leak', metric(r, name).summary);
+    ok(sink > 0);
+  });
+
+  it('stops when cancelled', async () => {
+    const controller = new AbortController();
+    let n = 0;
+    await rejects(runLeakScenario({ name: 'x', step: async () => { if (++n === 4) controller.abort(); } }, { ...options, signal: controller.signal }), /cancelled/);
+    equal(n, 4);
+  });
+});
+
+describe('leak check in the worker', () => {
+  const client = new WorkerClient({ workerPath, defaultTimeoutMs: 120_000, execArgv: ['--expose-gc'] });
+  after(() => client.dispose());
+
+  it('flags the planted leak (every output tensor kept) with a slope within 10% of what it keeps', async () => {
+    const r = await client.request('leakCheck', { modelPath, input: image, scenario: 'explain', iterations: 20, warmup: 3, plantLeak: true, provider: { provider: 'cpu' } });
+    const s = r.scenarios[0];
+    ok(s.planted && s.planted.bytesPerIteration > 8 * KiB, `planted ${s.planted?.bytesPerIteration}`);
+    equal(s.verdict, 'suspected leak');
+    // external counts every backing store (sharp's PNG and RGB buffers are not JS ArrayBuffers).
+    equal(metric(s, 'external').verdict, 'suspected leak', metric(s, 'external').summary);
+    within(metric(s, 'external').slope, s.planted!.bytesPerIteration, 0.1, 'external slope');
+    within(metric(s, 'tensorBytesHeld').slope, s.planted!.bytesPerIteration, 0.1, 'tensorBytesHeld slope');
+    equal(metric(s, 'tensorsHeld').verdict, 'suspected leak');
+    // The planted references are dropped when the check ends.
+    const after = await client.request('telemetry.snapshot', {});
+    ok(after.sample.tensorBytesHeld < s.planted!.bytesPerIteration * 5, `tensor bytes held after the check: ${after.sample.tensorBytesHeld}`);
+  });
+
+  it('finds no leak in the real scenarios (explain, taps, sessions) on a tiny model', async (t) => {
+    const progress: number[] = [];
+    const r: LeakCheckReport = await client.request('leakCheck', { modelPath, input: image, scenario: 'all', iterations: 30, warmup: 15, provider: { provider: 'cpu' } },
+      { onProgress: (done) => progress.push(done) });
+    deepStrictEqual(r.scenarios.map((s) => s.scenario), ['explain', 'taps', 'sessions']);
+    equal(progress.at(-1), 3 * 45);
+    for (const s of r.scenarios) {
+      ok(s.gcForced);
+      // What CamLens itself holds: JS heap, array buffers, tensors, sessions, tap handles.
+      for (const name of ['heapUsed', 'arrayBuffers', 'tensorBytesHeld', 'sessionBytes', 'sessionsAlive', 'tapHandlesAlive', 'tensorsHeld']) {
+        equal(metric(s, name).verdict, 'no leak', `${s.scenario}: ${metric(s, name).summary}`);
+      }
+      equal(metric(s, 'tapHandlesAlive').last, 0);
+      ok(metric(s, 'sessionsAlive').last <= 2, 'explain-top1 and taps sessions at most');
+      // rss also carries the native allocator (onnxruntime, sharp, glibc arenas): reported, see the note.
+      t.diagnostic(`${s.scenario}: ${metric(s, 'rss').summary}; ${metric(s, 'heapUsed').summary}`);
+    }
+  });
+
+  it('cancels a running leak check', async () => {
+    const controller = new AbortController();
+    const p = client.request('leakCheck', { modelPath, input: image, scenario: 'sessions', iterations: 1000, warmup: 0, provider: { provider: 'cpu' } },
+      { signal: controller.signal, onProgress: (done) => { if (done === 3) controller.abort(); } });
+    await rejects(p, (e: unknown) => e instanceof WorkerRequestError && e.code === 'CANCELLED');
+    await rejects(client.request('leakCheck', { modelPath, input: image, scenario: 'nope' as never }), /unknown scenario "nope"/);
+    await rejects(client.request('leakCheck', { modelPath, input: image, iterations: 2 }), /iterations must be an integer ≥ 3/);
+  });
+
+  it('writes a heap snapshot', async () => {
+    const r = await client.request('heapSnapshot', { dir: join(dir, 'snaps') });
+    ok(existsSync(r.path) && r.path.endsWith('.heapsnapshot'));
+    ok(statSync(r.path).size === r.bytes && r.bytes > 100_000);
+    ok(r.gcForced);
+  });
+});
