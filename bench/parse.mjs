@@ -8,7 +8,6 @@
 //   node bench/parse.mjs [--runs 5]
 //
 // Targets (reported, not asserted): parse + graph + shapes < 300 ms; peak RSS < 1.5x file size.
-import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -109,7 +108,8 @@ try {
     ...(withShapes ? ["export { inferShapes } from './src/engine/onnx/shapes/index';"] : []),
   ].join('\n');
   let shapesNote;
-  const build = (withShapes) => esbuild.build({
+  // esbuild is imported here, not at the top: the measuring children run this file too.
+  const build = async (withShapes) => (await import('esbuild')).build({
     stdin: { contents: entry(withShapes), resolveDir: root, loader: 'ts' },
     bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: bundle, logLevel: 'silent',
     external: ['onnxruntime-node', 'sharp', 'vscode'],
