@@ -5,11 +5,23 @@
 // the image is done.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { decodeNpy, encodeNpy } from '../npy';
 import type { CamMethodName } from '../../worker/protocol';
 import type { BatchItem, BatchMap, SummaryRow } from './types';
 
 let tmpCounter = 0;
+
+// float32 .npy, byte for byte what engine/npy.ts writes; kept here so that the extension host,
+// which runs this module, does not pull in the ONNX tensor code behind npy.ts.
+function encodeNpy(data: Float32Array, shape: readonly number[]): Buffer {
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  const head = Buffer.alloc(10);
+  head.write('\x93NUMPY', 0, 'latin1');
+  head[6] = 1;
+  head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
 
 export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
@@ -61,13 +73,16 @@ function completePng(file: string): boolean {
   return b.length > 20 && PNG_SIGNATURE.every((v, i) => b[i] === v) && IEND.every((v, i) => b[b.length - 8 + i] === v);
 }
 
+/** A float32 .npy whose payload is as long as its header's shape says. */
 function completeNpy(file: string): boolean {
-  try {
-    decodeNpy(fs.readFileSync(file), file);
-    return true;
-  } catch {
-    return false;
-  }
+  const b = fs.readFileSync(file);
+  if (b.length < 10 || b[0] !== 0x93 || b.toString('latin1', 1, 6) !== 'NUMPY' || b[6] !== 1) return false;
+  const headerLen = b.readUInt16LE(8);
+  const header = b.toString('latin1', 10, 10 + headerLen);
+  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!/'descr':\s*'<f4'/.test(header) || shape === undefined) return false;
+  const count = shape.split(',').map((x) => x.trim()).filter(Boolean).reduce((a, x) => a * Number(x), 1);
+  return b.length === 10 + headerLen + 4 * count;
 }
 
 export interface PreviousOutput {
