@@ -1,0 +1,38 @@
+import { equal, match, ok } from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { serializeModel } from '../../src/engine/onnx/io';
+import { tinyCnn } from '../helpers/models';
+
+const bin = resolve(__dirname, '../../../bin/camlens.js');
+const image = resolve(__dirname, '../../../demo/images/star_1.png');
+const dir = mkdtempSync(join(tmpdir(), 'camlens-diag-cli-'));
+const modelPath = join(dir, 'tiny.onnx');
+writeFileSync(modelPath, serializeModel(tinyCnn()));
+const camlens = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+
+describe('camlens stats / leak-check', () => {
+  it('prints a telemetry snapshot after running the model', () => {
+    const r = camlens('stats', modelPath, '--provider', 'cpu');
+    equal(r.status, 0, r.stderr);
+    match(r.stdout, /^live sessions\s+1 \(models [\d.]+ KiB\)$/m);
+    match(r.stdout, /^GPU memory\s+not available: the CUDA provider is not in use$/m);
+    match(r.stdout, /tiny\.onnx\s+\[taps\]\s+cpu/);
+  });
+
+  it('runs a leak check and prints the JSON report; usage errors exit 2', () => {
+    const r = camlens('leak-check', modelPath, image, '--scenario', 'sessions', '--iterations', '5', '--warmup', '1', '--threshold', '2KiB', '--provider', 'cpu', '--json');
+    ok(r.status === 0 || r.status === 3, r.stderr);
+    const report = JSON.parse(r.stdout);
+    equal(report.thresholdBytes, 2048);
+    equal(report.scenarios[0].scenario, 'sessions');
+    equal(report.scenarios[0].series.length, 5);
+    equal(report.scenarios[0].metrics.find((m: { metric: string }) => m.metric === 'sessionsAlive').last, 0);
+    const bad = camlens('leak-check', modelPath, image, '--scenario', 'soak');
+    equal(bad.status, 2);
+    match(bad.stderr, /--scenario: "soak" is not one of explain, taps, sessions, all/);
+  });
+});
