@@ -6,7 +6,7 @@ import { WorkerRequestError, type WorkerClient } from '../workerClient';
 const formatShape = (shape: Array<number | string | null> | null) =>
   shape === null ? '?' : `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
 
-async function pickModel(uri?: vscode.Uri): Promise<vscode.Uri | undefined> {
+export async function pickModel(uri?: vscode.Uri): Promise<vscode.Uri | undefined> {
   if (uri) return uri;
   const active = vscode.window.activeTextEditor?.document.uri ?? (vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined)?.uri;
   if (active?.path.endsWith('.onnx')) return active;

@@ -1,0 +1,344 @@
+// The CAM panel: one webview per model. The host runs `explain` in the worker (a newer request
+// aborts the older one), sends the image and the map as typed arrays, and the webview composes
+// the overlay itself (opacity, colormap, view mode and zoom change without a round trip).
+import { writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { CamPanelState, ExplainView, HostToWebview, WebviewToHost } from '../../webview/messages';
+import { CAM_METHODS, type CamMethodName, type ExplainResult, type Result } from '../worker/protocol';
+import type { LayerTree } from './layerTree';
+import type { TapStore } from './taps';
+import { errorCode, errorText, providerOptions, UNTRUSTED_MESSAGE, webviewHtml } from './util';
+import type { WorkerClient } from './workerClient';
+
+export const CAM_VIEW_TYPE = 'camlens.camPanel';
+const COLORMAPS = ['jet', 'turbo', 'viridis', 'inferno'] as const;
+const MODES = ['overlay', 'side-by-side', 'heatmap'] as const;
+
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+
+/** Every message from a webview is checked here; anything else is dropped. */
+export function parseFromWebview(m: unknown): WebviewToHost | undefined {
+  if (!m || typeof m !== 'object') return undefined;
+  const o = m as Record<string, unknown>;
+  switch (o.type) {
+    case 'ready': case 'cancel': case 'chooseLayerInTree': case 'saveOverlay': case 'saveNpy': case 'openTree': case 'explainModel':
+      return { type: o.type };
+    case 'explain': {
+      if (o.method !== undefined && !(CAM_METHODS as readonly unknown[]).includes(o.method)) return undefined;
+      if (o.layer !== undefined && !isStr(o.layer)) return undefined;
+      if (o.classIndex !== undefined && o.classIndex !== null && !(isNum(o.classIndex) && Number.isInteger(o.classIndex) && o.classIndex >= 0)) return undefined;
+      if (o.imageIndex !== undefined && !(isNum(o.imageIndex) && Number.isInteger(o.imageIndex) && o.imageIndex >= 0)) return undefined;
+      if (o.augSmooth !== undefined && !isBool(o.augSmooth)) return undefined;
+      if (o.multiScale !== undefined && !isBool(o.multiScale)) return undefined;
+      return {
+        type: 'explain', method: o.method as CamMethodName | undefined, layer: o.layer as string | undefined,
+        classIndex: o.classIndex as number | null | undefined, imageIndex: o.imageIndex as number | undefined,
+        augSmooth: o.augSmooth as boolean | undefined, multiScale: o.multiScale as boolean | undefined,
+      };
+    }
+    case 'ui':
+      if (!(COLORMAPS as readonly unknown[]).includes(o.colormap) || !(MODES as readonly unknown[]).includes(o.mode)) return undefined;
+      if (!isNum(o.alpha) || o.alpha < 0 || o.alpha > 1 || !isNum(o.zoom) || o.zoom < 0.1 || o.zoom > 32) return undefined;
+      return { type: 'ui', colormap: o.colormap as CamPanelState['colormap'], alpha: o.alpha, mode: o.mode as CamPanelState['mode'], zoom: o.zoom };
+    case 'savePng':
+      if (!(o.png instanceof Uint8Array) || o.png.byteLength > 64 * 1024 * 1024 || !isStr(o.name)) return undefined;
+      return { type: 'savePng', png: o.png, name: o.name };
+    default:
+      return undefined;
+  }
+}
+
+/** float32 [H, W] as a .npy file (v1.0 header, little endian). */
+export function encodeNpy(data: Float32Array, shape: number[]): Uint8Array {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const out = new Uint8Array(10 + header.length + data.byteLength);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(Buffer.from(header, 'latin1'), 10);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}
+
+export interface PanelDeps {
+  extensionUri: vscode.Uri;
+  worker: WorkerClient;
+  taps: TapStore;
+  tree: LayerTree;
+  output: vscode.LogOutputChannel;
+  onResult(r: ExplainResult): void;
+}
+
+export class CamPanel {
+  static readonly panels = new Map<string, CamPanel>();
+  private seq = 0;
+  private abort: AbortController | undefined;
+  private layersInfo: Result<'layers'> | undefined;
+  last: ExplainResult | undefined;
+  lastError: string | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready: Promise<void>;
+  private markReady!: () => void;
+  private readonly resultWaiters: Array<(r: ExplainResult | Error) => void> = [];
+
+  static defaultState(modelPath: string, images: string[]): CamPanelState {
+    const c = vscode.workspace.getConfiguration('camlens');
+    const method = c.get<string>('defaultMethod', 'gradcam');
+    const colormap = c.get<string>('colormap', 'jet');
+    return {
+      modelPath, images, imageIndex: 0,
+      method: (CAM_METHODS as readonly string[]).includes(method) ? (method as CamMethodName) : 'gradcam',
+      augSmooth: false, multiScale: false,
+      colormap: (COLORMAPS as readonly string[]).includes(colormap) ? (colormap as CamPanelState['colormap']) : 'jet',
+      alpha: Math.min(1, Math.max(0, c.get<number>('overlayAlpha', 0.5))), mode: 'overlay', zoom: 0,
+    };
+  }
+
+  /** Opens (or reuses) the panel of `modelPath` and explains the first of `images`. */
+  static show(deps: PanelDeps, modelPath: string, images: string[], layer?: string): CamPanel {
+    let p = CamPanel.panels.get(modelPath);
+    if (p) {
+      if (layer) p.state.layer = layer;
+      p.state.images = images;
+      p.state.imageIndex = 0;
+      p.panel.reveal(undefined, false);
+      void p.sendInit().then(() => p!.explain());
+      return p;
+    }
+    const panel = vscode.window.createWebviewPanel(CAM_VIEW_TYPE, CamPanel.title(modelPath), vscode.ViewColumn.Active, CamPanel.options(deps.extensionUri));
+    p = new CamPanel(deps, panel, { ...CamPanel.defaultState(modelPath, images), ...(layer ? { layer } : {}) });
+    void p.ready.then(() => p!.explain());
+    return p;
+  }
+
+  static revive(deps: PanelDeps, panel: vscode.WebviewPanel, saved: unknown): void {
+    const s = saved && typeof saved === 'object' ? (saved as { host?: Partial<CamPanelState> }).host : undefined;
+    if (!s || !isStr(s.modelPath) || !Array.isArray(s.images) || !s.images.every(isStr)) {
+      panel.webview.html = '<!DOCTYPE html><p>CamLens: this panel could not be restored. Explain the model again.</p>';
+      return;
+    }
+    panel.webview.options = CamPanel.options(deps.extensionUri);
+    const p = new CamPanel(deps, panel, { ...CamPanel.defaultState(s.modelPath, s.images), ...s } as CamPanelState);
+    void p.ready.then(() => p.explain());
+  }
+
+  private static title = (modelPath: string) => `CamLens: ${path.basename(modelPath)}`;
+  private static options = (extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions => ({
+    enableScripts: true,
+    retainContextWhenHidden: false,
+    // images and maps arrive as pixel data; the page loads nothing but our script and css
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media'), vscode.Uri.joinPath(extensionUri, 'dist')],
+  });
+
+  private constructor(private readonly deps: PanelDeps, readonly panel: vscode.WebviewPanel, readonly state: CamPanelState) {
+    CamPanel.panels.set(state.modelPath, this);
+    this.ready = new Promise((r) => (this.markReady = r));
+    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'camlens.svg');
+    panel.webview.html = webviewHtml(panel.webview, deps.extensionUri, 'cam', CamPanel.title(state.modelPath));
+    const onRestart = (n: number) => this.post({ type: 'notice', level: 'warning', text: `The CamLens worker was restarted (restart ${n} this session); taps are registered again.` });
+    const onExit = ({ code, signal }: { code: number | null; signal: string | null }) => {
+      if (code !== 0) this.post({ type: 'notice', level: 'warning', text: `The CamLens worker stopped (${signal ?? `exit code ${code}`}); it restarts on the next request.` });
+    };
+    deps.worker.on('restart', onRestart);
+    deps.worker.on('exit', onExit);
+    this.disposables.push(
+      { dispose: () => { deps.worker.off('restart', onRestart); deps.worker.off('exit', onExit); } },
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m) => void this.onMessage(m)),
+      panel.onDidChangeViewState((e) => { if (e.webviewPanel.visible && this.last) void this.sendInit().then(() => this.postResult(this.seq)); }),
+      deps.taps.onDidChange((c) => {
+        if (c.modelPath === state.modelPath) { void this.sendLayerChoices(); void this.refreshTapStats(); }
+      }),
+    );
+  }
+
+  private dispose(): void {
+    this.abort?.abort();
+    if (CamPanel.panels.get(this.state.modelPath) === this) CamPanel.panels.delete(this.state.modelPath);
+    this.disposables.forEach((d) => d.dispose());
+  }
+
+  private post(m: HostToWebview): void {
+    void this.panel.webview.postMessage(m);
+  }
+
+  private async layerChoices(): Promise<Array<{ value: string; label: string }>> {
+    if (!this.layersInfo) {
+      try { this.layersInfo = await this.deps.worker.request('layers', { modelPath: this.state.modelPath }); } catch { /* shown by explain */ }
+    }
+    const choices: Array<{ value: string; label: string }> = [];
+    const sugg = this.layersInfo?.suggestion?.value;
+    if (sugg) choices.push({ value: sugg, label: `★ ${sugg} (suggested)` });
+    for (const t of this.deps.taps.list(this.state.modelPath)) if (t !== sugg) choices.push({ value: t, label: `${t} (tap)` });
+    if (this.state.layer && !choices.some((c) => c.value === this.state.layer)) choices.push({ value: this.state.layer, label: this.state.layer });
+    return choices;
+  }
+
+  private async sendInit(): Promise<void> {
+    this.post({
+      type: 'init', state: this.state, methods: CAM_METHODS, layerChoices: await this.layerChoices(),
+      imageNames: this.state.images.map((i) => vscode.workspace.asRelativePath(i)), trusted: vscode.workspace.isTrusted,
+    });
+  }
+
+  private async sendLayerChoices(): Promise<void> {
+    this.post({ type: 'layerChoices', layerChoices: await this.layerChoices(), layer: this.state.layer });
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const m = parseFromWebview(raw);
+    if (!m) {
+      this.deps.output.warn(`CAM panel: ignored an invalid message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
+    switch (m.type) {
+      case 'ready':
+        await this.sendInit();
+        if (this.last) this.postResult(this.seq);
+        this.markReady();
+        void this.refreshTapStats();
+        return;
+      case 'explain':
+        if (m.method) this.state.method = m.method;
+        if (m.layer !== undefined) this.state.layer = m.layer || undefined;
+        if (m.classIndex !== undefined) this.state.classIndex = m.classIndex ?? undefined;
+        if (m.imageIndex !== undefined && m.imageIndex < this.state.images.length) { this.state.imageIndex = m.imageIndex; this.state.classIndex = undefined; }
+        if (m.augSmooth !== undefined) this.state.augSmooth = m.augSmooth;
+        if (m.multiScale !== undefined) this.state.multiScale = m.multiScale;
+        await this.explain();
+        return;
+      case 'cancel':
+        this.abort?.abort();
+        return;
+      case 'ui':
+        Object.assign(this.state, { colormap: m.colormap, alpha: m.alpha, mode: m.mode, zoom: m.zoom });
+        return;
+      case 'chooseLayerInTree':
+        await vscode.commands.executeCommand('camlens.openLayerTree', vscode.Uri.file(this.state.modelPath));
+        return;
+      case 'saveOverlay': return this.save('overlay');
+      case 'saveNpy': return this.save('npy');
+      case 'savePng': {
+        const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultSaveUri(`${m.name.replace(/[^\w.-]/g, '_')}.png`), filters: { PNG: ['png'] } });
+        if (target) await writeFile(target.fsPath, m.png);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private defaultSaveUri(name: string): vscode.Uri {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(path.dirname(this.state.modelPath));
+    return vscode.Uri.joinPath(folder, name);
+  }
+
+  private async save(kind: 'overlay' | 'npy'): Promise<void> {
+    const e = this.last?.explanations[0];
+    if (!e || !this.last) return void vscode.window.showWarningMessage('CamLens: nothing to save yet.');
+    const stem = path.basename(this.last.input).replace(/\.[^.]+$/, '');
+    const name = kind === 'overlay' ? `${stem}.overlay.png` : `${stem}.cam.npy`;
+    const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultSaveUri(name), filters: kind === 'overlay' ? { PNG: ['png'] } : { NumPy: ['npy'] } });
+    if (!target) return;
+    await writeFile(target.fsPath, kind === 'overlay' ? e.overlayPng : encodeNpy(e.cam.data, [e.cam.height, e.cam.width]));
+    void vscode.window.showInformationMessage(`CamLens: saved ${vscode.workspace.asRelativePath(target)}`);
+  }
+
+  /** Resolves with the next finished explanation (tests and the command's return value). */
+  nextResult(): Promise<ExplainResult> {
+    return new Promise((resolve, reject) => this.resultWaiters.push((r) => (r instanceof Error ? reject(r) : resolve(r))));
+  }
+
+  private settle(r: ExplainResult | Error): void {
+    for (const w of this.resultWaiters.splice(0)) w(r);
+  }
+
+  async explain(): Promise<void> {
+    this.abort?.abort();
+    const ac = new AbortController();
+    this.abort = ac;
+    const id = ++this.seq;
+    const s = this.state;
+    const input = s.images[s.imageIndex];
+    if (!vscode.workspace.isTrusted) {
+      this.lastError = UNTRUSTED_MESSAGE;
+      this.post({ type: 'error', requestId: id, message: UNTRUSTED_MESSAGE, code: 'UNTRUSTED' });
+      this.settle(new Error(UNTRUSTED_MESSAGE));
+      return;
+    }
+    if (!input) return;
+    this.post({ type: 'busy', requestId: id, what: `${s.method} on ${path.basename(input)}` });
+    const started = Date.now();
+    try {
+      await this.deps.taps.restore(s.modelPath).catch(() => undefined);
+      const r = await this.deps.worker.request('explain', {
+        modelPath: s.modelPath, input, method: s.method,
+        layers: s.layer ? [s.layer] : undefined,
+        classIndex: s.classIndex,
+        augSmooth: s.augSmooth || undefined,
+        scales: s.multiScale ? [1, 0.75, 0.5] : undefined,
+        scaleWeights: s.multiScale ? [0.6, 0.3, 0.1] : undefined,
+        colormap: s.colormap, alpha: s.alpha,
+        provider: providerOptions(),
+      }, {
+        signal: ac.signal,
+        onProgress: (done, total, message) => { if (id === this.seq) this.post({ type: 'progress', requestId: id, done, total, message }); },
+      });
+      if (id !== this.seq) return; // superseded by a newer request
+      this.last = r;
+      this.lastError = undefined;
+      this.deps.output.info(`explain ${path.basename(input)}: ${r.method} on ${r.layers.join(', ')} → ${r.explanations[0]?.label} (${r.ep}, ${r.timings_ms.total.toFixed(0)} ms in the worker, ${Date.now() - started} ms end to end)`);
+      this.postResult(id);
+      this.deps.onResult(r);
+      this.settle(r);
+      void this.refreshTapStats();
+    } catch (e) {
+      if (id !== this.seq && errorCode(e) === 'CANCELLED') return;
+      const message = errorText(e);
+      if (errorCode(e) === 'CANCELLED') {
+        this.post({ type: 'cancelled', requestId: id });
+      } else {
+        this.lastError = message;
+        this.deps.output.error(`explain ${input}: ${message}`);
+        this.post({ type: 'error', requestId: id, message, code: errorCode(e) });
+      }
+      this.settle(e instanceof Error ? e : new Error(message));
+    }
+  }
+
+  private postResult(requestId: number): void {
+    const r = this.last;
+    const e = r?.explanations[0];
+    if (!r || !e) return;
+    const view: ExplainView = {
+      requestId, method: r.method, layers: r.layers, classIndex: e.classIndex, label: e.label,
+      predictions: r.predictions,
+      image: { data: new Uint8Array(r.image.data), width: r.image.width, height: r.image.height },
+      cam: { data: new Float32Array(e.cam.data), width: e.cam.width, height: e.cam.height },
+      camRaw: { width: e.camRaw.width, height: e.camRaw.height },
+      ep: r.ep, timings: r.timings_ms, notes: r.notes,
+    };
+    this.post({ type: 'result', view });
+  }
+
+  /** Statistics of the model's taps (one forward run; see the note on its input). */
+  async refreshTapStats(): Promise<void> {
+    const taps = this.deps.taps.list(this.state.modelPath);
+    if (!taps.length || !vscode.workspace.isTrusted) {
+      this.post({ type: 'tapStats', taps: [], note: 'No taps: check values in the CamLens Layers view to see their statistics here.' });
+      return;
+    }
+    try {
+      await this.deps.taps.restore(this.state.modelPath);
+      const r = await this.deps.worker.request('run', { modelPath: this.state.modelPath, stats: true, tensors: false, provider: providerOptions() });
+      const wanted = new Set(this.deps.taps.list(this.state.modelPath));
+      this.post({ type: 'tapStats', taps: r.taps.filter((t) => wanted.has(t.value)), note: 'Computed on an all-zeros input (the worker\'s run method takes tensors, not images).' });
+    } catch (e) {
+      this.post({ type: 'tapStats', taps: [], note: `Tap statistics failed: ${errorText(e)}` });
+    }
+  }
+}
