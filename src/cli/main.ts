@@ -2,7 +2,7 @@
 // (2 for usage errors, 1 for everything else).
 import { isCamLensError } from '../engine/errors';
 import { helpText, parseCommandArgs, type CliIO, type Command } from './command';
-import { batchCommand } from './commands/batch';
+import { batchCommand, mergeCommand } from './commands/batch';
 import { evaluateCommand } from './commands/evaluate';
 import { explainCommand } from './commands/explain';
 import { inspectCommand } from './commands/inspect';
@@ -10,7 +10,7 @@ import { layersCommand } from './commands/layers';
 import { leakCheckCommand } from './commands/leakCheck';
 import { statsCommand } from './commands/stats';
 
-const commands: Command[] = [layersCommand, explainCommand, batchCommand, evaluateCommand, inspectCommand, statsCommand, leakCheckCommand];
+const commands: Command[] = [layersCommand, explainCommand, batchCommand, mergeCommand, evaluateCommand, inspectCommand, statsCommand, leakCheckCommand];
 
 const usage = () =>
   [

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { explainBatch } from '../../src/engine/batch/batchedExplain';
 import { globToRegExp, listInputs, shardOf } from '../../src/engine/batch/inputs';
 import { completeOutput } from '../../src/engine/batch/outputs';
-import { runBatch, type BatchBackend, type BatchJob } from '../../src/engine/batch/runner';
+import { mergeBatches, runBatch, type BatchBackend, type BatchJob } from '../../src/engine/batch/runner';
 import { explain } from '../../src/engine/explain';
 import { decodeNpy } from '../../src/engine/npy';
 import { SessionCache } from '../../src/engine/runtime/sessions';
@@ -117,6 +117,12 @@ describe('camlens batch', () => {
     const merged = parts.flatMap((p) => p.rows).sort((a, b) => (a.path < b.path ? -1 : 1));
     equal(parts.reduce((a, p) => a + p.total, 0), whole.total);
     deepEqual(merged.map((r) => [r.path, r.status, r.predicted_class, r.target_class, r.output]), whole.rows.map((r) => [r.path, r.status, r.predicted_class, r.target_class, r.output]));
+    // camlens merge: one summary whose outputs point into the shard folders.
+    const m = await mergeBatches(parts.map((p) => p.outDir), join(tmp, 'run3-merged'));
+    deepEqual(m.rows.map((r) => [r.path, r.status, r.predicted_class]), whole.rows.map((r) => [r.path, r.status, r.predicted_class]));
+    for (const r of m.rows.filter((x) => x.output)) ok(fs.existsSync(join(m.outDir, `${r.output}.overlay.png`)), r.output!);
+    ok(fs.existsSync(join(m.outDir, 'report.html')));
+    equal(fs.readFileSync(m.files.summaryCsv, 'utf8').trim().split('\n').length, imageCount + 1);
   });
 
   it('cancel stops between batches, leaves only complete outputs, and resume finishes the run', async () => {

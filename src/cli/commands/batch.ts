@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { CamLensError } from '../../engine/errors';
 import { parseShard } from '../../engine/batch/inputs';
-import { runBatch, type BatchTarget } from '../../engine/batch/runner';
+import { mergeBatches, runBatch, type BatchTarget } from '../../engine/batch/runner';
 import { resolveModelConfig } from '../../engine/image/config';
 import { loadModel } from '../../engine/model';
 import { CAM_METHODS, type CamMethodName } from '../../worker/protocol';
@@ -114,5 +114,20 @@ export const batchCommand: Command = {
       process.removeListener('SIGINT', onSigint);
       await worker.dispose();
     }
+  },
+};
+
+export const mergeCommand: Command = {
+  name: 'merge',
+  summary: 'Merge the summaries and reports of several `camlens batch` outputs (e.g. shards) into one folder.',
+  usage: 'camlens merge <batch-dir>... --out <dir>',
+  details: ['Per-image files stay where they are; the merged summary and report link to them.', '', 'Options:', '  --out DIR   folder for the merged summary.csv, summary.json and report.html'].join('\n'),
+  options: { out: { type: 'string' } },
+  async run(positionals, values, io) {
+    if (!positionals.length) throw usageError(`merge: expected at least one batch output folder.\nUsage: ${this.usage}`);
+    if (typeof values.out !== 'string') throw usageError('merge: --out <dir> is required.');
+    const o = await mergeBatches(positionals, values.out);
+    io.out(`merged ${positionals.length} folders: ${o.done} images (${o.failed} failed), ${o.rows.length} rows → ${path.relative(process.cwd(), o.files.summaryCsv) || o.files.summaryCsv}\n`);
+    return 0;
   },
 };

@@ -288,3 +288,45 @@ function commonInputRoot(args: readonly string[]): string {
     return pa.slice(0, i).join(path.sep) || path.sep;
   });
 }
+
+/**
+ * `camlens merge`: the summaries of several batch folders (e.g. the shards of one run) as one
+ * summary.csv/summary.json/report.html in `outDir`. Per-image files stay where they are; the
+ * merged rows' `output` points at them relative to `outDir`. A path seen twice keeps its first
+ * successful row.
+ */
+export async function mergeBatches(dirs: readonly string[], outDirArg: string): Promise<BatchOutcome> {
+  const started = performance.now();
+  const outDir = path.resolve(outDirArg);
+  const byKey = new Map<string, SummaryRow>();
+  let meta: { model?: string; inputs?: string[]; methods?: CamMethodName[]; batch_size?: number; batched?: boolean } = {};
+  let total = 0;
+  let cancelled = false;
+  for (const dir of dirs) {
+    const file = path.join(dir, 'summary.json');
+    let json: { rows: SummaryRow[]; total: number; cancelled: boolean; model: string; inputs: string[]; methods: CamMethodName[]; batch_size: number; batched: boolean };
+    try {
+      json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new CamLensError('BAD_ARGUMENT', `Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; is ${dir} a camlens batch output folder?`);
+    }
+    if (meta.model && json.model !== meta.model) throw new CamLensError('BAD_ARGUMENT', `${dir} was made with ${json.model}, ${dirs[0]} with ${meta.model}; merge runs of one model.`);
+    meta = meta.model ? meta : json;
+    total += json.total;
+    cancelled ||= json.cancelled;
+    for (const r of json.rows) {
+      const key = `${r.path}\u0000${r.method}`;
+      const row = { ...r, output: r.output ? path.relative(outDir, path.join(path.resolve(dir), r.output)).split(path.sep).join('/') : null };
+      const seen = byKey.get(key);
+      if (!seen || (seen.status === 'error' && row.status !== 'error')) byKey.set(key, row);
+    }
+  }
+  const rows = sortRows([...byKey.values()]);
+  const failed = new Set(rows.filter((r) => r.status === 'error').map((r) => r.path)).size;
+  const outcome: BatchOutcome = {
+    outDir, total, done: new Set(rows.map((r) => r.path)).size, failed, resumed: 0, cancelled, elapsedMs: performance.now() - started, imagesPerSecond: 0,
+    batchSize: meta.batch_size ?? 0, batched: Boolean(meta.batched), rows, files: { summaryCsv: path.join(outDir, 'summary.csv'), summaryJson: path.join(outDir, 'summary.json') },
+  };
+  await writeSummaries(outcome, { modelPath: meta.model ?? '', inputs: meta.inputs ?? [], outDir, methods: meta.methods ?? [] });
+  return outcome;
+}

@@ -1,0 +1,140 @@
+// Batch export throughput and memory (issue 7). Prints JSON lines; ratios are measured in one run.
+//  1. images/s of `camlens batch` (gradcam, PNG overlays + NPY + JSON written) at batch size 1
+//     vs N on the same generated folder, and onnxruntime forward-only images/s at the same batch
+//     sizes through the same worker (the issue's target: batch/forward >= 0.80).
+//  2. peak RSS (CLI process and worker, VmHWM polled from /proc) for a small vs a 10x larger
+//     folder: must not grow with the image count (bounded queues).
+// Model: the demo model (default) or BENCH_MODEL=resnet50 (DSL ResNet-50 at 224, random weights).
+// Env: BENCH_IMAGES (default 200), BENCH_BATCH (default 16), BENCH_RSS_SMALL/LARGE (100/1000).
+// Run after `npm run build`.
+import { createRequire } from 'node:module';
+import { fork, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const sharp = require('sharp');
+const root = resolve('.');
+const dir = fs.mkdtempSync(join(tmpdir(), 'camlens-bench-batch-'));
+const emit = (o) => console.log(JSON.stringify({ bench: 'batch', ...o }));
+const N = Number(process.env.BENCH_IMAGES ?? 200);
+const B = Number(process.env.BENCH_BATCH ?? 16);
+const SMALL = Number(process.env.BENCH_RSS_SMALL ?? 100);
+const LARGE = Number(process.env.BENCH_RSS_LARGE ?? 1000);
+const useResnet = process.env.BENCH_MODEL === 'resnet50';
+
+let modelPath = join(root, 'demo/model.onnx');
+let size = 64;
+if (useResnet) {
+  const lib = require(resolve('dist/bench/lib.js'));
+  size = 224;
+  modelPath = join(dir, 'resnet50.onnx');
+  fs.writeFileSync(modelPath, lib.serializeModel(lib.buildResNet50({ height: size, width: size, seed: 1 })));
+  fs.writeFileSync(join(dir, 'resnet50.camlens.json'), JSON.stringify({ input: { size: [size, size] } }));
+}
+
+/** count images augmented from demo/images (flips, 90° turns, brightness), 50 per folder. */
+async function makeFolder(name, count) {
+  const base = fs.readdirSync(join(root, 'demo/images')).filter((f) => f.endsWith('.png') && !f.includes('.mask.'));
+  const out = join(dir, name);
+  const variants = [];
+  for (const f of base) {
+    for (let v = 0; v < 8; v++) {
+      let s = sharp(join(root, 'demo/images', f)).rotate(90 * (v % 4));
+      if (v >= 4) s = s.flop();
+      variants.push(await s.modulate({ brightness: 0.8 + 0.05 * v }).resize(size, size).png().toBuffer());
+    }
+  }
+  for (let i = 0; i < count; i++) {
+    const sub = join(out, `part${String(Math.floor(i / 50)).padStart(3, '0')}`);
+    fs.mkdirSync(sub, { recursive: true });
+    fs.writeFileSync(join(sub, `img${String(i).padStart(5, '0')}.png`), variants[i % variants.length]);
+  }
+  return out;
+}
+
+const readHwm = (pid) => {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch { return 0; }
+};
+const childrenOf = (pid) => {
+  try { return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
+};
+
+/** Runs `camlens batch`; returns its summary.json and the peak RSS of the CLI and the worker. */
+function cliBatch(input, out, extra) {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [join(root, 'bin/camlens.js'), 'batch', modelPath, input, '--out', out, '--ep', 'cpu', '--quiet', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', () => {});
+    const peak = { cli: 0, worker: 0 };
+    const t0 = performance.now();
+    const timer = setInterval(() => {
+      peak.cli = Math.max(peak.cli, readHwm(child.pid));
+      for (const c of childrenOf(child.pid)) peak.worker = Math.max(peak.worker, readHwm(c));
+    }, 50);
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      if (code !== 0) return rej(new Error(`camlens batch exited ${code}: ${stderr}`));
+      res({ summary: JSON.parse(fs.readFileSync(join(out, 'summary.json'), 'utf8')), wallMs: performance.now() - t0, peak });
+    });
+  });
+}
+
+/** Forward-only images/s through the worker's `run` method at batch size `b`. */
+async function forwardOnly(b, images) {
+  const worker = fork(resolve('dist/worker.js'), [], { serialization: 'advanced' });
+  let nextId = 1;
+  const pending = new Map();
+  worker.on('message', (m) => {
+    if (m.kind !== 'response') return;
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    m.ok ? p.resolve(m.result) : p.reject(new Error(m.error.message));
+  });
+  const call = (method, params) => new Promise((ok, no) => { const id = nextId++; pending.set(id, { resolve: ok, reject: no }); worker.send({ kind: 'request', id, method, params }); });
+  try {
+    const { summary } = await call('layers', { modelPath });
+    const name = summary.inputs[0].name;
+    const data = new Float32Array(b * 3 * size * size).map((_, i) => Math.sin(i));
+    const run = () => call('run', { modelPath, inputs: { [name]: { dtype: 'float32', dims: [b, 3, size, size], data } }, provider: { provider: 'cpu' } });
+    await run();
+    const runs = Math.ceil(images / b);
+    const t0 = performance.now();
+    for (let i = 0; i < runs; i++) await run();
+    return (runs * b) / ((performance.now() - t0) / 1000);
+  } finally {
+    worker.kill();
+  }
+}
+
+try {
+  const folder = await makeFolder('throughput', N);
+  emit({ phase: 'setup', model: useResnet ? 'resnet50-224 (DSL)' : 'demo (64x64)', images: N, modelBytes: fs.statSync(modelPath).size });
+  const rates = {};
+  for (const b of [1, B]) {
+    const r = await cliBatch(folder, join(dir, `out_b${b}`), ['--batch-size', String(b)]);
+    const fwd = await forwardOnly(b, N);
+    rates[b] = r.summary.images_per_s;
+    emit({ phase: 'throughput', batchSize: b, images: r.summary.done, batched: r.summary.batched, imagesPerSecond: r.summary.images_per_s,
+      wallSeconds: +(r.wallMs / 1000).toFixed(2), forwardOnlyImagesPerSecond: +fwd.toFixed(1), ratioToForward: +(r.summary.images_per_s / fwd).toFixed(3) });
+  }
+  emit({ phase: 'speedup', batchSize: B, speedupVsBatch1: +(rates[B] / rates[1]).toFixed(2) });
+  if (!process.env.BENCH_SKIP_RSS) await rssPhase();
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+async function rssPhase() {
+  const small = await makeFolder('rss_small', SMALL);
+  const large = await makeFolder('rss_large', LARGE);
+  const s = await cliBatch(small, join(dir, 'out_small'), ['--batch-size', String(B)]);
+  const l = await cliBatch(large, join(dir, 'out_large'), ['--batch-size', String(B)]);
+  const mb = (x) => +(x / 1024 ** 2).toFixed(1);
+  emit({ phase: 'rss', small: SMALL, large: LARGE, cliPeakMB: [mb(s.peak.cli), mb(l.peak.cli)], workerPeakMB: [mb(s.peak.worker), mb(l.peak.worker)],
+    totalRatio: +((l.peak.cli + l.peak.worker) / (s.peak.cli + s.peak.worker)).toFixed(3), imagesPerSecond: [s.summary.images_per_s, l.summary.images_per_s] });
+}
