@@ -70,7 +70,7 @@ await esbuild.build({
 const ws = mkdtempSync(join(tmpdir(), 'camlens-ws-'));
 const demo = join(REPO, 'demo');
 if (!existsSync(join(demo, 'model.onnx'))) { console.log('# e2e: demo/model.onnx is missing\n0 passed, 1 failed'); process.exit(1); }
-cpSync(demo, ws, { recursive: true });
+cpSync(demo, ws, { recursive: true, filter: (src) => !/__pycache__|\.py$/.test(src) });
 writeFileSync(join(ws, 'notes.txt'), 'not a model\n');
 
 const results = [];

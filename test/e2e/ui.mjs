@@ -138,6 +138,7 @@ try {
       await panel().locator('#taps [data-tap]').first().waitFor({ timeout: 60_000 });
       const text = await panel().locator('#taps [data-tap]').first().textContent();
       lap(`  tap statistics: ${text.slice(0, 160)}`);
+      await panel().locator('#taps [data-tap]').first().scrollIntoViewIfNeeded();
       await shot('09-tap-stats.png');
     }, { retries: 1 });
 
