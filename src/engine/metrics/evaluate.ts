@@ -131,6 +131,15 @@ export function randomMap(lowH: number, lowW: number, size: [number, number], se
   return up;
 }
 
+/** Random maps averaged for the localisation baseline (no model runs, so cheap). */
+export const RANDOM_LOCALISATION_DRAWS = 16;
+
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'camlens-eval-'));
 }
@@ -156,9 +165,12 @@ export async function evaluateExplanation(params: EvaluateParams, ctx: ExplainCo
   const map = e.cam.data;
   const tensor: ImageTensor = { data: input.tensor, dims: input.dims, layout: config.input.layout };
   const withRandom = families.has('random');
-  const rmap = randomMap(e.camRaw.height, e.camRaw.width, size, seed + 1000);
+  // Each image gets its own random maps (one fixed map would point at the same pixel on every
+  // image); the seed is derived from the base seed and the file name, and reported.
+  const randomSeed = seed + 1000 + (fnv1a(path.basename(params.input)) % 1_000_000);
+  const rmap = randomMap(e.camRaw.height, e.camRaw.width, size, randomSeed);
   const metrics: Record<string, number> = {};
-  const details: EvaluateResult['details'] = { seed, random_map: `uniform at ${e.camRaw.height}x${e.camRaw.width}, bilinear to ${size[0]}x${size[1]}, seed ${seed + 1000}` };
+  const details: EvaluateResult['details'] = { seed, random_map: `uniform at ${e.camRaw.height}x${e.camRaw.width}, bilinear to ${size[0]}x${size[1]}, seeds ${randomSeed}..${randomSeed + RANDOM_LOCALISATION_DRAWS - 1} (localisation: mean of ${RANDOM_LOCALISATION_DRAWS}; faithfulness: the first)` };
   const curves: EvaluateResult['curves'] = {};
   const runs = { perturbation: 0, explanations: explained ? 0 : 1, imagesScored: 0 };
   const threshold = params.threshold ? parseThreshold(params.threshold) : DEFAULT_THRESHOLD;
@@ -178,7 +190,14 @@ export async function evaluateExplanation(params: EvaluateParams, ctx: ExplainCo
       details.threshold = loc.threshold;
       details.topk = loc.topK;
       details.gt_pixels = mask.reduce((a, b) => a + b, 0);
-      if (withRandom) for (const [k, v] of Object.entries(localisation(rmap, mask, size[1], opts).scores)) metrics[`random_${k}`] = v;
+      if (withRandom) {
+        const sums: Record<string, number> = {};
+        for (let d = 0; d < RANDOM_LOCALISATION_DRAWS; d++) {
+          const m = d === 0 ? rmap : randomMap(e.camRaw.height, e.camRaw.width, size, randomSeed + d);
+          for (const [k, v] of Object.entries(localisation(m, mask, size[1], opts).scores)) sums[k] = (sums[k] ?? 0) + v;
+        }
+        for (const [k, v] of Object.entries(sums)) metrics[`random_${k}`] = v / RANDOM_LOCALISATION_DRAWS;
+      }
     } else {
       details.localisation = 'skipped: no ground truth (S.mask.png, S_mask.png, labels.json beside the image, or --gt)';
     }
