@@ -91,7 +91,8 @@ export async function runBatch(job: BatchJob, backend: BatchBackend, options: { 
   const all = listInputs(job.inputs, { exclude: job.exclude, skipDirs: [outDir] });
   if (!all.length) throw new CamLensError('BAD_ARGUMENT', `No images found in ${job.inputs.join(', ')}.`);
   // Stems from the full list: every shard names a file the same way.
-  const stems = new Map(all.map((x, i) => [x.rel, outputStems(all)[i]]));
+  const allStems = outputStems(all);
+  const stems = new Map(all.map((x, i) => [x.rel, allStems[i]]));
   const selected = selectShard(all, job.shard);
   const gt = job.groundTruthCsv ? readGroundTruth(job.groundTruthCsv, job.labels) : undefined;
   const target = job.target ?? { kind: 'top1' };
@@ -151,8 +152,8 @@ export async function runBatch(job: BatchJob, backend: BatchBackend, options: { 
   const report = () => {
     const now = performance.now();
     const rate = done && firstDone !== undefined ? done / ((now - started) / 1000) : 0;
-    const left = total - resumed - done - (failed - (done ? 0 : 0));
-    options.onProgress?.({ done: done + resumed, total, failed, resumed, imagesPerSecond: rate, etaSeconds: rate ? Math.max(0, left) / rate : undefined });
+    const left = work.length - done;
+    options.onProgress?.({ done: total - left, total, failed, resumed, imagesPerSecond: rate, etaSeconds: rate ? left / rate : undefined });
   };
   report();
 
