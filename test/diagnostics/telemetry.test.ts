@@ -77,11 +77,12 @@ describe('telemetry from the worker', () => {
     equal(sub.intervalMs, 50);
     ok(sub.capacity >= 100);
     await client.request('run', { modelPath, tensors: false, provider: { provider: 'cpu' } });
-    await new Promise((r) => setTimeout(r, 300));
+    // Wait for a few interval samples; polled (a loaded CI machine can be slow to schedule them).
+    for (let i = 0; i < 200 && samples.filter((s) => s.reason === 'interval').length < 2; i++) await new Promise((r) => setTimeout(r, 50));
     const off = await client.request('telemetry.unsubscribe', { subscriptionId: sub.subscriptionId });
     deepStrictEqual(off, { unsubscribed: true, subscribers: 0 });
     const n = samples.length;
-    ok(n >= 4, `${n} samples in ~300 ms at 50 ms`);
+    ok(n >= 4, `${n} samples (2 interval + request markers expected)`);
     equal(events.length, n);
     equal(events[0].event, 'telemetry');
     const start = samples.find((s) => s.reason === 'request-start' && s.request?.method === 'run');
