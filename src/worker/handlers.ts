@@ -1,5 +1,7 @@
 // The worker's request handlers: decode params, call the engine, shape the result.
 import { CamLensError } from '../engine/errors';
+import { setBatchMetricsProvider } from '../engine/batch/metricsHook';
+import { batchMetricsProvider } from '../engine/metrics/batchProvider';
 import { listLayers, suggestCamLayer } from '../engine/layers';
 import { loadModel, type LoadedModel } from '../engine/model';
 import { int64ToNumber } from '../engine/onnx/int64';
@@ -17,6 +19,9 @@ import { Telemetry } from '../engine/runtime/telemetry';
 import { modelKeyOf } from '../engine/runtime/tapRunner';
 import { runLeakCheck, type LeakCheckOps } from '../engine/diagnostics/scenarios';
 import { takeHeapSnapshot } from '../engine/diagnostics/heapSnapshot';
+
+// Batch rows get metrics from the metrics module (the batch engine only defines the seam).
+setBatchMetricsProvider(batchMetricsProvider);
 
 export interface HandlerContext {
   signal: AbortSignal;
