@@ -180,6 +180,18 @@ describe('camlens batch', () => {
     }
   });
 
+  it('adds metric columns when --metrics is given (the metrics module answers in the worker)', () => {
+    const out = join(tmp, 'cli-metrics');
+    const r = spawnSync(process.execPath, [join(root, 'bin/camlens.js'), 'batch', join(root, 'demo/model.onnx'), join(root, 'demo/images'), '--out', out, '--ep', 'cpu', '--quiet', '--metrics', 'localisation'], { encoding: 'utf8' });
+    equal(r.status, 0, r.stderr);
+    const [header, ...rows] = fs.readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n');
+    const columns = header.split(',');
+    for (const m of ['metric:iou', 'metric:pointing_game', 'metric:energy_in_mask']) ok(columns.includes(m), m);
+    equal(rows.length, 8);
+    const pointing = columns.indexOf('metric:pointing_game');
+    ok(rows.filter((row) => row.split(',')[pointing] === '1').length >= 6, 'Grad-CAM points inside the object on most demo images');
+  });
+
   it('runs from the command line, with --shard and exit code 3 when an image failed', () => {
     const out = join(tmp, 'cli');
     const r = spawnSync(process.execPath, [join(root, 'bin/camlens.js'), 'batch', model, images, '--out', out, '--ep', 'cpu', '--quiet'], { encoding: 'utf8' });
