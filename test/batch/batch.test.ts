@@ -189,7 +189,7 @@ describe('camlens batch', () => {
     for (const m of ['metric:iou', 'metric:pointing_game', 'metric:energy_in_mask']) ok(columns.includes(m), m);
     equal(rows.length, 8);
     const pointing = columns.indexOf('metric:pointing_game');
-    ok(rows.filter((row) => row.split(',')[pointing] === '1').length >= 6, 'Grad-CAM points inside the object on most demo images');
+    ok(rows.filter((row) => row.split(',')[pointing] === '1').length >= 4, 'Grad-CAM points inside the object on at least half the demo images (random: ~4%)');
   });
 
   it('runs from the command line, with --shard and exit code 3 when an image failed', () => {
