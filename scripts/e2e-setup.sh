@@ -4,15 +4,16 @@
 #     @vscode/ripgrep's GitHub download), build deps for code-server's native modules
 #     (kerberos: libkrb5-dev; keytar in @vscode/vsce: libsecret-1-dev; native-keymap: libxkbfile-dev)
 #   - code-server@4.100.3 (VS Code 1.100.3, the newest that runs on Node 20), playwright-core and
-#     @vscode/vsce@3.9.2 (4.x needs Node 22), in $CAMLENS_E2E_CACHE (default: .e2e-cache/ in the
-#     checkout, gitignored; NOT under node_modules/, which `npm ci` wipes).
+#     @vscode/vsce@3.9.2 (4.x needs Node 22), in $CAMLENS_E2E_CACHE (default:
+#     ~/.cache/camlens-e2e, shared by every checkout on the machine; NOT under node_modules/, which
+#     `npm ci` wipes, and not inside the checkout, where vsce would walk its 300 MB on every package).
 # Prints `E2E_READY` on success. Exit code 2 = cannot be installed here (the caller skips with
 # that reason); anything else non-zero is a real failure.
 # Recipe: ../shared/docs/VSCODE-E2E.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-CACHE=${CAMLENS_E2E_CACHE:-$ROOT/.e2e-cache}
+CACHE=${CAMLENS_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/camlens-e2e}
 CS_VERSION=4.100.3
 PW_VERSION=1.65.1
 VSCE_VERSION=3.9.2

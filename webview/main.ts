@@ -311,7 +311,8 @@ function camPanel(): void {
       case 'result': {
         const v = m.view;
         view = { ...v, image: { ...v.image, data: asU8(v.image.data) }, cam: { ...v.cam, data: asF32(v.cam.data) } };
-        if (state) { state.method = v.method; if (!state.layer) state.layer = undefined; }
+        if (state && state.method !== v.method) { state.method = v.method; renderControls(); }
+        persist();
         showProgress(undefined, false);
         errorBox.hidden = true;
         draw(); renderPredictions();

@@ -149,7 +149,6 @@ export class CamPanel {
       { dispose: () => { deps.worker.off('restart', onRestart); deps.worker.off('exit', onExit); } },
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((m) => void this.onMessage(m)),
-      panel.onDidChangeViewState((e) => { if (e.webviewPanel.visible && this.last) void this.sendInit().then(() => this.postResult(this.seq)); }),
       deps.taps.onDidChange((c) => {
         if (c.modelPath === state.modelPath) { void this.sendLayerChoices(); void this.refreshTapStats(); }
       }),
