@@ -26,6 +26,9 @@ import type { SessionCache } from './runtime/sessions';
 import { modelKeyOf, runWithTaps, toOrt, toPlain, type PlainTensor } from './runtime/tapRunner';
 import { checkTappable } from './surgery/taps';
 import type { ExplainParams, ExplainResult, Explanation } from './explainTypes';
+import { aggregateVideo, temporalWeights } from './video/temporal';
+import { renderVideo } from './video/render';
+import { attentionRollout, checkAttentionParams, explainRollout, guideByAttention, rolloutNotes, type AttentionRun } from './transformer/explainAttention';
 
 export interface ExplainContext {
   sessions: SessionCache;
@@ -190,7 +193,7 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
     });
     return {
       classIndex,
-      final: aggregateLayers(lowres, size).data,
+      final: input.dims.length === 5 ? aggregateVideo(lowres, size, input.dims[2]).data : aggregateLayers(lowres, size).data,
       raw: reluMaps(lowres[0]),
       activation: tensors.activations[layers[0]],
       gradient: tensors.gradients[layers[0]],
@@ -237,7 +240,9 @@ async function augmentSmooth(base: CamRun, run: (input: PlainTensor) => Promise<
 export async function explain(params: ExplainParams, ctx: ExplainContext): Promise<ExplainResult> {
   const t0 = performance.now();
   const method = params.method ?? 'gradcam';
-  const cam = camMethod(method);
+  if (method === 'attention-rollout') return explainRollout(params, ctx);
+  if (method === 'attention-gradcam') checkAttentionParams(params);
+  const cam = camMethod(method === 'attention-gradcam' ? 'gradcam' : method);
   const model = loadModel(params.modelPath);
   const config = resolveModelConfig(params.modelPath, model.proto, params.configPath, params.labelsPath);
   const output = params.output ?? model.graph.outputs[0];
@@ -254,7 +259,10 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   }
   const t1 = performance.now();
 
-  const input = await loadModelInput(params.input, model, config);
+  const input = await loadModelInput(params.input, model, config, { frames: params.frames });
+  if (input.frames && (params.augSmooth || (params.scales && (params.scales.length > 1 || params.scales[0] !== 1)))) {
+    throw new CamLensError('BAD_ARGUMENT', '--aug-smooth and multi-scale fusion are not available for video models.');
+  }
   const inputTensor: PlainTensor = { dtype: 'float32', dims: input.dims, data: input.tensor };
   const layout = config.input.layout;
   const t2 = performance.now();
@@ -293,11 +301,37 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       m.final = fused.data;
     });
   }
+  let attention: AttentionRun | undefined;
+  if (method === 'attention-gradcam') {
+    attention = await attentionRollout(model, ctx, params, inputTensor, input.size, output);
+    guideByAttention(base.maps, attention);
+    base.runMs += attention.runMs;
+  }
   const t3 = performance.now();
 
   const labels = config.labels;
   const explanations: Explanation[] = [];
   for (const m of base.maps) {
+    if (input.frames) {
+      const T = input.frames.length;
+      const pictures = await renderVideo(input.frames, m.final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5);
+      const [, h, w] = m.raw.shape;
+      explanations.push({
+        classIndex: m.classIndex,
+        label: labels?.[m.classIndex] ?? String(m.classIndex),
+        cam: { data: m.final, height: input.size[0], width: input.size[1] },
+        camRaw: { data: m.raw.data, height: h, width: w },
+        overlayPng: pictures.stripPng,
+        video: {
+          frames: T,
+          temporalWeights: temporalWeights({ data: m.final, shape: [T, input.size[0], input.size[1]] }),
+          frameOverlaysPng: pictures.frameOverlaysPng,
+          animatedGif: pictures.animatedGif,
+        },
+        ...(params.saveTensors ? { activation: m.activation, gradient: m.gradient } : {}),
+      });
+      continue;
+    }
     explanations.push({
       classIndex: m.classIndex,
       label: labels?.[m.classIndex] ?? String(m.classIndex),
@@ -316,6 +350,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     predictions: predictionsFrom(base.scores, labels, 5, Boolean(params.softmaxTarget)),
     explanations,
     image: input.rgb,
+    ...(input.frames ? { frames: input.frames } : {}),
     ep: base.provider,
     fallbacks: base.fallbacks,
     timings_ms: { load: t1 - t0, preprocess: t2 - t1, run: base.runMs, cam: base.camMs + (t4 - t3), total: t4 - t0 },
@@ -323,6 +358,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       ...(params.augSmooth ? { augSmooth: `${AUGMENTATIONS.length} augmentations (flip x brightness 0.9/1.0/1.1)` } : {}),
       ...(scales.length > 1 || scales[0] !== 1 ? { scales: scales.join(','), scaleWeights: scaleWeights.join(',') } : {}),
       ...(base.channelRuns ? { channelRuns: base.channelRuns.runs, channelsSkipped: base.channelRuns.skipped } : {}),
+      ...(attention ? rolloutNotes(params, attention) : {}),
     },
   };
 }

@@ -5,10 +5,12 @@ import type { PlainTensor } from './runtime/tapRunner';
 
 export type CamMethodName =
   | 'gradcam' | 'hirescam' | 'gradcam-elementwise' | 'gradcam++' | 'xgradcam'
-  | 'layercam' | 'eigencam' | 'eigengradcam' | 'scorecam' | 'ablationcam';
+  | 'layercam' | 'eigencam' | 'eigengradcam' | 'scorecam' | 'ablationcam'
+  | 'attention-rollout' | 'attention-gradcam';
 
 export const CAM_METHODS: readonly CamMethodName[] = [
   'gradcam', 'hirescam', 'gradcam-elementwise', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam', 'scorecam', 'ablationcam',
+  'attention-rollout', 'attention-gradcam',
 ];
 
 export type ColormapChoice = 'jet' | 'turbo' | 'viridis' | 'inferno';
@@ -46,6 +48,16 @@ export interface ExplainParams {
   /** Return the layer's activation and gradient tensors too. */
   saveTensors?: boolean;
   provider?: ProviderOptions;
+  /** attention-rollout / attention-gradcam: how heads are fused (default mean). */
+  headFusion?: 'mean' | 'max' | 'min';
+  /** attention-rollout / attention-gradcam: fraction of the lowest attentions dropped per layer (default 0). */
+  discardRatio?: number;
+  /**
+   * Video models ([B, C, T, H, W] input): frames sampled uniformly from the clip when the model's
+   * T is not fixed (default: all frames, up to 64). `input` is then a folder of frames, an
+   * animated GIF/WebP, a .txt list of image paths (one a line) or image paths joined by commas.
+   */
+  frames?: number;
 }
 
 export interface Prediction {
@@ -72,6 +84,23 @@ export interface Explanation {
   /** With saveTensors: the first layer's activation and gradient in the model's layout. */
   activation?: PlainTensor;
   gradient?: PlainTensor;
+  /**
+   * Video models only. Then `cam.data` holds T maps [T, H, W] frame-major (T = input frames) and
+   * `camRaw.data` T' maps [T', h, w] at the layer's own time resolution (T' = length / (h·w);
+   * T' < T after temporal striding); the maps are normalised over the whole clip, so a quiet
+   * frame stays dim. `overlayPng` is the per-frame overlay strip (T frames left to right).
+   */
+  video?: VideoExplanation;
+}
+
+export interface VideoExplanation {
+  frames: number;
+  /** Mean energy of the final map per frame (T values, clip order), divided by their sum. */
+  temporalWeights: number[];
+  /** One overlay PNG per frame (what a frame slider shows). */
+  frameOverlaysPng: Uint8Array[];
+  /** The overlay as an animated GIF (all frames, looping). */
+  animatedGif: Uint8Array;
 }
 
 export interface ExplainResult {
@@ -81,8 +110,10 @@ export interface ExplainResult {
   layers: string[];
   predictions: Prediction[];
   explanations: Explanation[];
-  /** The preprocessed-size RGB image the overlay is drawn on. */
+  /** The preprocessed-size RGB image the overlay is drawn on (video: the first frame). */
   image: { data: Uint8Array; width: number; height: number };
+  /** Video models: every preprocessed frame (RGB), in clip order; `image` is frames[0]. */
+  frames?: { data: Uint8Array; width: number; height: number }[];
   ep: string;
   fallbacks: readonly ProviderAttempt[];
   timings_ms: { load: number; preprocess: number; run: number; cam: number; total: number };

@@ -4,6 +4,7 @@ import type { LoadedModel } from './model';
 import { scopePathOf } from './onnx/scopes';
 import type { ShapeDim, ValueType } from './onnx/shapes/types';
 import { dataTypeName, isFloatType } from './onnx/tensor';
+import { lastBlockNorm1 } from './transformer/attention';
 
 export interface LayerInfo {
   /** The value's name (what taps and `--layer` refer to). */
@@ -34,11 +35,16 @@ const spatialOk = (d: ShapeDim) => d === null || typeof d === 'string' || d > 1;
  * torchcam's heuristic on a graph: the last 4-D/5-D float value whose spatial dims are > 1 on
  * the way to the output (i.e. right before global pooling/flatten). For transformers, where
  * token sequences [N, T, C] come after the last spatial map (ViT's patch embedding), the last
- * token sequence before the head.
+ * token sequence before the head. ViT-like graphs (attention Softmax found, see
+ * transformer/attention.ts) get the last block's norm1 output instead, as pytorch-grad-cam advises.
  */
 export function suggestCamLayer(model: LoadedModel): CamLayerSuggestion | undefined {
   const { graph, shapes } = model;
   const feeding = ancestorsOfOutputs(model);
+  const norm1 = lastBlockNorm1(model);
+  if (norm1 && feeding.has(norm1)) {
+    return { value: norm1, kind: 'tokens', reason: "ViT: output of the last attention block's first LayerNormalization (pytorch-grad-cam's blocks[-1].norm1)" };
+  }
   let spatial: { value: string; order: number } | undefined;
   let tokens: { value: string; order: number } | undefined;
   graph.nodes.forEach((node, order) => {

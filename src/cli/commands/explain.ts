@@ -32,6 +32,12 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
   const batch = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
   if (batch !== undefined && (!Number.isInteger(batch) || batch < 1)) throw usageError(`--batch-size: expected a positive integer, got "${values['batch-size']}".`);
   const provider = providerFromArgs({ ...values, provider: values.ep ?? values.provider });
+  const headFusion = values['head-fusion'] as string | undefined;
+  if (headFusion !== undefined && !['mean', 'max', 'min'].includes(headFusion)) throw usageError(`--head-fusion: expected mean, max or min, got "${headFusion}".`);
+  const discardRatio = values['discard-ratio'] === undefined ? undefined : Number(values['discard-ratio']);
+  if (discardRatio !== undefined && !(discardRatio >= 0 && discardRatio < 1)) throw usageError(`--discard-ratio: expected a number in [0, 1), got "${values['discard-ratio']}".`);
+  const frames = values.frames === undefined ? undefined : Number(values.frames);
+  if (frames !== undefined && (!Number.isInteger(frames) || frames < 1)) throw usageError(`--frames: expected a positive integer, got "${values.frames}".`);
   return {
     modelPath, input, method: method as CamMethodName,
     layers: (values.layer as string[] | undefined) ?? undefined,
@@ -41,6 +47,9 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     eigenSmooth: Boolean(values['eigen-smooth']), augSmooth: Boolean(values['aug-smooth']), batchSize: batch,
     configPath: values.config as string | undefined, labelsPath: values.labels as string | undefined,
     colormap: colormap as ColormapChoice, alpha, saveTensors: Boolean(values['save-tensors']), provider,
+    ...(headFusion ? { headFusion: headFusion as 'mean' | 'max' | 'min' } : {}),
+    ...(discardRatio !== undefined ? { discardRatio } : {}),
+    ...(frames !== undefined ? { frames } : {}),
   };
 }
 
@@ -49,12 +58,16 @@ export const explainOptions = {
   output: { type: 'string' }, softmax: { type: 'boolean' }, 'region-mask': { type: 'string' }, scales: { type: 'string' }, 'scale-weights': { type: 'string' },
   'eigen-smooth': { type: 'boolean' }, 'aug-smooth': { type: 'boolean' }, 'batch-size': { type: 'string' }, ep: { type: 'string' },
   config: { type: 'string' }, labels: { type: 'string' }, colormap: { type: 'string' }, alpha: { type: 'string' },
-  'save-tensors': { type: 'boolean' }, ...providerCliOptions,
+  'save-tensors': { type: 'boolean' }, 'head-fusion': { type: 'string' }, 'discard-ratio': { type: 'string' }, frames: { type: 'string' },
+  ...providerCliOptions,
 } as const;
 
 export const explainHelp = [
   '  --method NAME       gradcam (default), hirescam, gradcam-elementwise, gradcam++, xgradcam, layercam,',
-  '                      eigencam, eigengradcam, scorecam, ablationcam',
+  '                      eigencam, eigengradcam, scorecam, ablationcam, attention-rollout, attention-gradcam',
+  '  --head-fusion F     attention methods: fuse heads by mean (default), max or min',
+  '  --discard-ratio R   attention methods: drop the lowest fraction R of attentions per layer (default 0)',
+  '  --frames N          video models: sample N frames uniformly from the clip (folder, GIF, .txt list, a,b,c)',
   '  --layer VALUE       CAM layer (repeatable: maps are averaged); default: the suggested layer',
   '  --class K|top1      class to explain (default top1)',
   '  --topk N            one map for each of the N best classes',
@@ -83,9 +96,12 @@ export function writeExplanation(outDir: string, stem: string, r: ExplainResult)
   };
   r.explanations.forEach((e, i) => {
     const prefix = i === 0 ? stem : `${stem}.class${e.classIndex}`;
-    write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [e.cam.height, e.cam.width]));
-    write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [e.camRaw.height, e.camRaw.width]));
+    // Video: [T, H, W] / [T', h, w] maps, the overlay is the per-frame strip, plus an animated GIF.
+    const frames = (m: { data: Float32Array; height: number; width: number }) => (e.video ? [m.data.length / (m.height * m.width)] : []);
+    write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
+    write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
     write(`${prefix}.overlay.png`, e.overlayPng);
+    if (e.video) write(`${prefix}.overlay.gif`, e.video.animatedGif);
     if (e.activation) write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
     if (e.gradient) write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
   });
@@ -96,7 +112,10 @@ export function writeExplanation(outDir: string, stem: string, r: ExplainResult)
     predictions: r.predictions,
     ep: r.ep,
     timings_ms: Object.fromEntries(Object.entries(r.timings_ms).map(([k, v]) => [k, round(v)])),
-    explanations: r.explanations.map((e, i) => ({ class: e.classIndex, label: e.label, files: i === 0 ? stem : `${stem}.class${e.classIndex}` })),
+    explanations: r.explanations.map((e, i) => ({
+      class: e.classIndex, label: e.label, files: i === 0 ? stem : `${stem}.class${e.classIndex}`,
+      ...(e.video ? { frames: e.video.frames, temporal_weights: e.video.temporalWeights.map((w) => Math.round(w * 1e4) / 1e4) } : {}),
+    })),
     ...(r.fallbacks.length ? { ep_fallbacks: r.fallbacks } : {}),
     ...(Object.keys(r.notes).length ? { notes: r.notes } : {}),
   };

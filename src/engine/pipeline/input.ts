@@ -7,6 +7,7 @@ import { inputSize, prepareImage } from '../image/preprocess';
 import { CamLensError } from '../errors';
 import type { LoadedModel } from '../model';
 import { readNpy } from '../npy';
+import { loadClip } from '../video/frames';
 
 export interface ModelInput {
   name: string;
@@ -16,14 +17,24 @@ export interface ModelInput {
   /** [H, W] of the model input. */
   size: [number, number];
   rgb: RgbImage;
+  /** Video models ([1, C, T, H, W] input): every preprocessed frame; `rgb` is the first. */
+  frames?: RgbImage[];
 }
 
-export async function loadModelInput(file: string, model: LoadedModel, config: ModelConfig): Promise<ModelInput> {
+export async function loadModelInput(file: string, model: LoadedModel, config: ModelConfig, options: { frames?: number } = {}): Promise<ModelInput> {
   const name = model.graph.inputs[0];
   if (model.graph.inputs.length !== 1) {
     throw new CamLensError('BAD_ARGUMENT', `The model has ${model.graph.inputs.length} inputs (${model.graph.inputs.join(', ')}); CamLens explains single-input image models.`);
   }
   const shape = model.shapes.get(name)?.shape;
+  if (shape?.length === 5) {
+    // [B, C, T, H, W]: a clip (folder of frames, animated GIF/WebP, list of images).
+    const [h, w, t] = [shape[3], shape[4], shape[2]];
+    const size: [number, number] | undefined = config.input.size ?? (typeof h === 'number' && typeof w === 'number' ? [h, w] : undefined);
+    if (!size) throw new CamLensError('BAD_ARGUMENT', `The video input "${name}" [${shape.map((d) => d ?? '?').join(', ')}] does not fix the frame size; set "input.size" in a <model>.camlens.json config.`);
+    const clip = await loadClip(file, config.input, size, typeof t === 'number' ? t : undefined, options.frames);
+    return { name, tensor: clip.tensor, dims: clip.dims, size, rgb: clip.frames[0], frames: clip.frames };
+  }
   if (path.extname(file).toLowerCase() === '.npy') return fromNpy(file, name, shape, config);
   const size = inputSize(config.input, shape, name);
   const prepared = await prepareImage(file, config.input, size);

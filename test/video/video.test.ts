@@ -1,0 +1,184 @@
+import { deepEqual, equal, ok, rejects } from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { explain } from '../../src/engine/explain';
+import { suggestCamLayer } from '../../src/engine/layers';
+import { analyseModel } from '../../src/engine/model';
+import { DataType, ModelBuilder } from '../../src/engine/onnx/builder';
+import { serializeModel } from '../../src/engine/onnx/io';
+import { SessionCache } from '../../src/engine/runtime/sessions';
+import { loadClip, uniformIndices, frameSource } from '../../src/engine/video/frames';
+import { animation } from '../../src/engine/video/render';
+import { aggregateVideo, resizeTime, temporalWeights } from '../../src/engine/video/temporal';
+import { IMAGENET_DEFAULTS } from '../../src/engine/image/config';
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { readFileSync, existsSync } from 'node:fs';
+import { loadNpy } from '../helpers/fixtures';
+
+const sessions = new SessionCache();
+after(() => sessions.releaseAll());
+
+const T = 8, S = 32, OBJ = 8;
+/** Top-left corner of the bright square in frame t: moves diagonally, then back along the bottom. */
+const objectAt = (t: number): [number, number] => [t < 4 ? 2 + 5 * t : 20, t < 4 ? 2 + 6 * t : 22 - 5 * (t - 4)];
+
+function frameRgb(t: number): Uint8Array {
+  const out = new Uint8Array(S * S * 3).fill(30);
+  const [y0, x0] = objectAt(t);
+  for (let y = y0; y < y0 + OBJ; y++) for (let x = x0; x < x0 + OBJ; x++) out.fill(235, (y * S + x) * 3, (y * S + x) * 3 + 3);
+  // A dim distractor that does not move.
+  for (let y = 26; y < 30; y++) for (let x = 2; x < 6; x++) out.fill(90, (y * S + x) * 3, (y * S + x) * 3 + 3);
+  return out;
+}
+
+/**
+ * A tiny 3-D CNN whose hand-set weights respond to bright pixels: Conv3d 3x3x3 (mean over RGB
+ * and the 3x3 window of the frame, plus a little of its neighbours, minus a threshold) → ReLU → MaxPool 1x2x2 → Conv3d 1x3x3 (spread, positive) →
+ * ReLU → GlobalAveragePool → Gemm (class 0 = "bright thing", class 1 = its negative).
+ */
+function tiny3dCnn(frames: number | string = T): Uint8Array {
+  const b = ModelBuilder.create(17);
+  const x = b.input('clip', DataType.FLOAT, [1, 3, frames, S, S]);
+  const w1 = new Float32Array(2 * 3 * 27);
+  // channel 0: brightness of this frame (centre time tap), a little of the neighbouring frames
+  for (let c = 0; c < 3; c++) for (let dt = 0; dt < 3; dt++) for (let k = 0; k < 9; k++) w1[(c * 3 + dt) * 9 + k] = (dt === 1 ? 1 : 0.05) / 27;
+  for (let i = 81; i < 162; i++) w1[i] = -1 / 162; // channel 1: darkness (weak)
+  const c1 = b.op('Conv', [x, b.floats('w1', [2, 3, 3, 3, 3], w1), b.floats('b1', [2], Float32Array.of(-1.0, 0.2))], { pads: [1, 1, 1, 1, 1, 1] }, { name: '/conv1/Conv' });
+  const r1 = b.op('Relu', [c1], {}, { name: '/relu1/Relu' });
+  const p1 = b.op('MaxPool', [r1], { kernel_shape: [1, 2, 2], strides: [1, 2, 2] }, { name: '/pool1/MaxPool' });
+  const w2 = new Float32Array(3 * 2 * 9);
+  for (let o = 0; o < 3; o++) for (let k = 0; k < 9; k++) { w2[(o * 2) * 9 + k] = (1 + o) / 9; w2[(o * 2 + 1) * 9 + k] = -0.5 / 9; }
+  const c2 = b.op('Conv', [p1, b.floats('w2', [3, 2, 1, 3, 3], w2)], { pads: [0, 1, 1, 0, 1, 1] }, { name: '/conv2/Conv' });
+  const r2 = b.op('Relu', [c2], {}, { name: '/layer2/Relu' });
+  const g = b.op('GlobalAveragePool', [r2], {}, { name: '/pool/GlobalAveragePool' });
+  const f = b.op('Flatten', [g], {}, { name: '/Flatten' });
+  b.op('Gemm', [f, b.floats('fc.w', [2, 3], Float32Array.of(1, 1, 1, -1, -1, -1)), b.floats('fc.b', [2], Float32Array.of(0, 0.5))], { transB: 1 }, { name: '/fc/Gemm', outputs: ['logits'] });
+  b.output('logits', DataType.FLOAT, [1, 2]);
+  return serializeModel(b.build());
+}
+
+let dir = '';
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'camlens-video-'));
+  mkdirSync(join(dir, 'frames'));
+  const frames = Array.from({ length: T }, (_, t) => frameRgb(t));
+  for (let t = 0; t < T; t++) {
+    await sharp(frames[t], { raw: { width: S, height: S, channels: 3 } }).png().toFile(join(dir, 'frames', `frame_${t + 1}.png`)); // natural order: 1..8
+  }
+  writeFileSync(join(dir, 'clip.gif'), await animation(frames, S, S, 'gif'));
+  writeFileSync(join(dir, 'list.txt'), Array.from({ length: T }, (_, t) => `frames/frame_${t + 1}.png`).join('\n') + '\n');
+  // A 16-frame clip (each frame twice) for uniform sampling to 8.
+  mkdirSync(join(dir, 'long'));
+  for (let t = 0; t < 2 * T; t++) await sharp(frames[t >> 1], { raw: { width: S, height: S, channels: 3 } }).png().toFile(join(dir, 'long', `${String(t).padStart(3, '0')}.png`));
+  writeFileSync(join(dir, 'tiny3d.onnx'), tiny3dCnn());
+  writeFileSync(join(dir, 'tiny3d_dyn.onnx'), tiny3dCnn('T'));
+});
+
+function argmaxInside(cam: Float32Array, t: number): boolean {
+  const plane = cam.subarray(t * S * S, (t + 1) * S * S);
+  let best = 0;
+  for (let i = 1; i < plane.length; i++) if (plane[i] > plane[best]) best = i;
+  const [y, x] = [Math.floor(best / S), best % S];
+  const [y0, x0] = objectAt(t);
+  return y >= y0 && y < y0 + OBJ && x >= x0 && x < x0 + OBJ;
+}
+
+describe('video: clip input', () => {
+  it('folder (natural order), GIF, .txt list and comma list give the same [1, 3, T, H, W] tensor', async () => {
+    const config = IMAGENET_DEFAULTS;
+    const folder = await loadClip(join(dir, 'frames'), config, [S, S], T);
+    deepEqual(folder.dims, [1, 3, T, S, S]);
+    const gif = await loadClip(join(dir, 'clip.gif'), config, [S, S], T);
+    const list = await loadClip(join(dir, 'list.txt'), config, [S, S], T);
+    const commas = await loadClip(Array.from({ length: T }, (_, t) => join(dir, 'frames', `frame_${t + 1}.png`)).join(','), config, [S, S], T);
+    for (const other of [gif, list, commas]) {
+      let maxDiff = 0;
+      for (let i = 0; i < folder.tensor.length; i++) maxDiff = Math.max(maxDiff, Math.abs(folder.tensor[i] - other.tensor[i]));
+      ok(maxDiff < 0.05, `max diff ${maxDiff}`); // GIF palette quantisation
+    }
+    // Channel-major then time: value at (c=0, t=3) inside the object is white.
+    const [y0, x0] = objectAt(3);
+    ok(folder.tensor[(0 * T + 3) * S * S + (y0 + 1) * S + x0 + 1] > 1.5);
+    equal((await frameSource(join(dir, 'clip.gif'))).kind, 'animation');
+  });
+
+  it('samples frames uniformly when the clip is longer than T', async () => {
+    deepEqual(uniformIndices(16, 8), [0, 2, 4, 6, 8, 10, 12, 15]);
+    deepEqual(uniformIndices(3, 5), [0, 0, 1, 1, 2]);
+    const clip = await loadClip(join(dir, 'long'), IMAGENET_DEFAULTS, [S, S], T);
+    deepEqual(clip.indices, [0, 2, 4, 6, 8, 10, 12, 15]);
+    equal(clip.sourceFrames, 16);
+    await rejects(loadClip(join(dir, 'long'), IMAGENET_DEFAULTS, [S, S], T, 4), /fixes T = 8/);
+  });
+
+  it('temporal helpers: time resize, clip-wide normalisation, energy weights', () => {
+    const m = { data: Float32Array.of(0, 0, 4, 4), shape: [2, 1, 2] as [number, number, number] };
+    deepEqual(Array.from(resizeTime(m, 4).data), [0, 0, 1, 1, 3, 3, 4, 4]);
+    const agg = aggregateVideo([{ data: Float32Array.of(1, 0, 3, -1), shape: [2, 1, 2] as const }], [1, 2], 2);
+    ok(Math.abs(agg.data[2] - 1) < 1e-6 && Math.abs(agg.data[0] - 1 / 3) < 1e-6, `clip-wide: ${Array.from(agg.data)}`);
+    deepEqual(temporalWeights({ data: Float32Array.of(1, 1, 2, 0), shape: [2, 1, 2] as const }), [0.5, 0.5]);
+    deepEqual(temporalWeights({ data: new Float32Array(4), shape: [2, 1, 2] as const }), [0.5, 0.5]);
+  });
+});
+
+describe('video: tiny 3-D CNN with a moving bright object', () => {
+  it('suggests the last 5-D map; Grad-CAM follows the object in >= 90% of frames', async () => {
+    const modelPath = join(dir, 'tiny3d.onnx');
+    const { readModelFile } = await import('../../src/engine/onnx/io');
+    const s = suggestCamLayer(analyseModel(readModelFile(modelPath), modelPath))!;
+    equal(s.kind, 'spatial');
+    for (const input of [join(dir, 'frames'), join(dir, 'clip.gif')]) {
+      const r = await explain({ modelPath, input, classIndex: 0 }, { sessions });
+      equal(r.layers[0], s.value);
+      const e = r.explanations[0];
+      ok(e.video, 'video explanation');
+      equal(e.video!.frames, T);
+      equal(e.cam.data.length, T * S * S);
+      equal(e.camRaw.data.length, T * (S / 2) * (S / 2));
+      const inside = Array.from({ length: T }, (_, t) => argmaxInside(e.cam.data, t)).filter(Boolean).length;
+      ok(inside / T >= 0.9, `${input}: argmax inside the object in ${inside}/${T} frames`);
+      equal(e.video!.temporalWeights.length, T);
+      ok(Math.abs(e.video!.temporalWeights.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+      equal(e.video!.frameOverlaysPng.length, T);
+      equal(r.frames!.length, T);
+      const strip = await sharp(e.overlayPng).metadata();
+      deepEqual([strip.width, strip.height], [S * T, S]);
+      const gif = await sharp(e.video!.animatedGif).metadata();
+      equal(gif.format, 'gif');
+      equal(gif.pages, T);
+    }
+  });
+
+  it('symbolic T: --frames samples the clip; gradcam++ and eigencam work too', async () => {
+    const modelPath = join(dir, 'tiny3d_dyn.onnx');
+    const r = await explain({ modelPath, input: join(dir, 'long'), frames: 8, classIndex: 0, method: 'gradcam++' }, { sessions });
+    equal(r.explanations[0].video!.frames, 8);
+    const inside = Array.from({ length: T }, (_, t) => argmaxInside(r.explanations[0].cam.data, t)).filter(Boolean).length;
+    ok(inside >= 7, `${inside}/8`);
+    const e = await explain({ modelPath, input: join(dir, 'frames'), method: 'eigencam' }, { sessions });
+    equal(e.explanations[0].video!.frames, T);
+    await rejects(explain({ modelPath, input: join(dir, 'frames'), augSmooth: true }, { sessions }), /not available for video/);
+  });
+});
+
+describe('video: camlens explain', () => {
+  it('writes [T, H, W] maps, the overlay strip, an animated GIF and temporal weights', async () => {
+    const out = join(dir, 'out');
+    const bin = resolve(__dirname, '../../../bin/camlens.js');
+    const r = spawnSync(process.execPath, [bin, 'explain', join(dir, 'tiny3d_dyn.onnx'), join(dir, 'long'), '--frames', '8', '--class', '0', '--out', out], { encoding: 'utf8' });
+    equal(r.status, 0, r.stderr);
+    deepEqual(loadNpy(join(out, 'long.cam.npy')).shape, [8, S, S]);
+    deepEqual(loadNpy(join(out, 'long.cam_raw.npy')).shape, [8, S / 2, S / 2]);
+    ok(existsSync(join(out, 'long.overlay.gif')));
+    const json = JSON.parse(readFileSync(join(out, 'long.json'), 'utf8'));
+    equal(json.explanations[0].frames, 8);
+    equal(json.explanations[0].temporal_weights.length, 8);
+    const bad = spawnSync(process.execPath, [bin, 'explain', join(dir, 'tiny3d_dyn.onnx'), join(dir, 'long'), '--frames', '0', '--out', out], { encoding: 'utf8' });
+    ok(bad.status !== 0 && /--frames/.test(bad.stderr), bad.stderr);
+  });
+});
+
