@@ -1,5 +1,7 @@
 // The worker's request handlers: decode params, call the engine, shape the result.
 import { CamLensError } from '../engine/errors';
+import { resolveModelConfig } from '../engine/image/config';
+import { loadModelInput } from '../engine/pipeline/input';
 import { setBatchMetricsProvider } from '../engine/batch/metricsHook';
 import { batchMetricsProvider } from '../engine/metrics/batchProvider';
 import { listLayers, suggestCamLayer } from '../engine/layers';
@@ -126,9 +128,14 @@ export const handlers: { [M in Method]: Handler<M> } = {
       }
     }
     const feeds: Record<string, PlainTensor> = {};
+    if (params.image) {
+      const config = resolveModelConfig(params.modelPath, model.proto, params.configPath);
+      const input = await loadModelInput(params.image, model, config);
+      feeds[input.name] = { dtype: 'float32', dims: input.dims, data: input.tensor };
+    }
     for (const name of model.graph.inputs) {
       const type = model.shapes.get(name);
-      feeds[name] = params.inputs?.[name] ?? zeroInput(type?.dtype ?? DataType.FLOAT, type?.shape);
+      feeds[name] ??= params.inputs?.[name] ?? zeroInput(type?.dtype ?? DataType.FLOAT, type?.shape);
     }
     return runWithTaps(model, sessions, feeds, {
       taps: [...values], tensors: params.tensors, stats: params.stats, provider: params.provider, signal,

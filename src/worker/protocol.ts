@@ -52,6 +52,9 @@ export interface Methods {
     {
       modelPath: string;
       inputs?: Record<string, PlainTensor>;
+      /** An image (or .npy) preprocessed per the model's config, as the model's input. */
+      image?: string;
+      configPath?: string;
       taps?: string[];
       tapOps?: string[];
       tapAll?: boolean;

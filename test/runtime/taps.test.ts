@@ -146,3 +146,13 @@ describe('taps', () => {
     t.diagnostic(`swin_mini probe: ${swin.shapes.size} values in ${swin.ms.toFixed(0)} ms`);
   });
 });
+
+describe('taps on a real image', () => {
+  it('run takes an image, preprocessed per the model config', async () => {
+    const r = await handlers.run({ modelPath: 'demo/model.onnx', image: 'demo/images/circle_1.png', tapOps: ['Relu'], tensors: false }, ctx);
+    const logits = r.outputs.logits.data as Float32Array;
+    equal(Array.from(logits).indexOf(Math.max(...logits)), 0, 'the demo model sees a circle');
+    ok(r.taps.every((tap) => tap.stats!.max > 0));
+    await handlers.releaseAll({}, ctx);
+  });
+});
