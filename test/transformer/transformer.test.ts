@@ -157,6 +157,8 @@ describe('transformer: vit_tiny fixture', () => {
     const lowres = loadNpy(join(ref, 'cam_GradCAM_lowres.npy'));
     const c = pearson(g.explanations[0].camRaw.data, lowres.data.map((v) => Math.max(v, 0))); // reference lowres is before ReLU
     ok(c >= 0.999, `gradcam raw correlation ${c}`);
+    const cf = pearson(g.explanations[0].cam.data, loadNpy(join(ref, 'cam_GradCAM.npy')).data);
+    ok(cf >= 0.99, `gradcam final correlation ${cf}`);
 
     const r = await explain({ modelPath, input, method: 'attention-rollout' }, { sessions });
     equal(r.method, 'attention-rollout');
@@ -186,6 +188,20 @@ describe('transformer: vit_tiny fixture', () => {
     ok(prod.every((v) => v >= 0 && v <= 1 + 1e-6));
     ok(Math.max(...prod) > 0.99);
     await rejects(explain({ modelPath, input, method: 'attention-rollout', scales: [1, 0.5] }, { sessions }), /Multi-scale fusion is not available/);
+  });
+
+  it('swin_mini: gradcam on the NHWC norm output matches pytorch-grad-cam', async (t) => {
+    const root = fixtures(t);
+    if (!root) return;
+    const ref = join(root, 'refs/swin_mini_norm_224');
+    const r = await explain({ modelPath: join(root, 'models/swin_mini.onnx'), input: join(ref, 'input.npy'), classIndex: 8, layers: ['/norm/LayerNormalization_output_0'] }, { sessions });
+    const lowres = loadNpy(join(ref, 'cam_GradCAM_lowres.npy'));
+    equal(r.explanations[0].camRaw.width, 14);
+    const c = pearson(r.explanations[0].camRaw.data, lowres.data.map((v) => Math.max(v, 0)));
+    ok(c >= 0.999, `swin gradcam raw correlation ${c}`);
+    const fin = loadNpy(join(ref, 'cam_GradCAM.npy'));
+    const cf = pearson(r.explanations[0].cam.data, fin.data);
+    ok(cf >= 0.99, `swin gradcam final correlation ${cf}`);
   });
 
   it('swin_mini: windowed attention has no class token, so rollout says why', async (t) => {

@@ -14,6 +14,7 @@ import { loadClip, uniformIndices, frameSource } from '../../src/engine/video/fr
 import { animation } from '../../src/engine/video/render';
 import { aggregateVideo, resizeTime, temporalWeights } from '../../src/engine/video/temporal';
 import { IMAGENET_DEFAULTS } from '../../src/engine/image/config';
+import { encodeNpy } from '../../src/engine/npy';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { readFileSync, existsSync } from 'node:fs';
@@ -162,6 +163,15 @@ describe('video: tiny 3-D CNN with a moving bright object', () => {
     const e = await explain({ modelPath, input: join(dir, 'frames'), method: 'eigencam' }, { sessions });
     equal(e.explanations[0].video!.frames, T);
     await rejects(explain({ modelPath, input: join(dir, 'frames'), augSmooth: true }, { sessions }), /not available for video/);
+    // The same clip as a preprocessed .npy gives the same map.
+    const clip = await loadClip(join(dir, 'frames'), IMAGENET_DEFAULTS, [S, S], T);
+    writeFileSync(join(dir, 'clip.npy'), encodeNpy(clip.tensor, clip.dims));
+    const fromFolder = await explain({ modelPath, input: join(dir, 'frames'), classIndex: 0 }, { sessions });
+    const fromNpy = await explain({ modelPath, input: join(dir, 'clip.npy'), classIndex: 0 }, { sessions });
+    equal(fromNpy.frames!.length, T);
+    let d = 0;
+    fromNpy.explanations[0].cam.data.forEach((v, i) => { d = Math.max(d, Math.abs(v - fromFolder.explanations[0].cam.data[i])); });
+    ok(d < 1e-5, `npy vs folder ${d}`);
   });
 });
 

@@ -7,7 +7,7 @@ import { inputSize, prepareImage } from '../image/preprocess';
 import { CamLensError } from '../errors';
 import type { LoadedModel } from '../model';
 import { readNpy } from '../npy';
-import { loadClip } from '../video/frames';
+import { clipFromNpy, loadClip } from '../video/frames';
 
 export interface ModelInput {
   name: string;
@@ -27,6 +27,10 @@ export async function loadModelInput(file: string, model: LoadedModel, config: M
     throw new CamLensError('BAD_ARGUMENT', `The model has ${model.graph.inputs.length} inputs (${model.graph.inputs.join(', ')}); CamLens explains single-input image models.`);
   }
   const shape = model.shapes.get(name)?.shape;
+  if (shape?.length === 5 && path.extname(file).toLowerCase() === '.npy') {
+    const clip = clipFromNpy(file, config.input, shape);
+    return { name, tensor: clip.tensor, dims: clip.dims, size: clip.size, rgb: clip.frames[0], frames: clip.frames };
+  }
   if (shape?.length === 5) {
     // [B, C, T, H, W]: a clip (folder of frames, animated GIF/WebP, list of images).
     const [h, w, t] = [shape[3], shape[4], shape[2]];

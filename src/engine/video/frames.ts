@@ -9,6 +9,7 @@ import { CamLensError } from '../errors';
 import type { PreprocessConfig } from '../image/config';
 import { DEFAULT_MAX_PIXELS, decodeImage, resizeRgb, type RgbImage } from '../image/decode';
 import { rgbToTensor } from '../image/preprocess';
+import { readNpy } from '../npy';
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.bmp', '.avif', '.jfif']);
 const ANIMATED_EXT = new Set(['.gif', '.webp']);
@@ -121,3 +122,36 @@ export async function loadClip(input: string, config: PreprocessConfig, size: [n
   });
   return { tensor, dims: [1, 3, T, H, W], size, frames, indices, sourceFrames: n };
 }
+
+/**
+ * A preprocessed clip straight from a .npy ([1, 3, T, H, W] or [3, T, H, W], float32), with the
+ * normalisation undone to get frames for the overlays.
+ */
+export function clipFromNpy(file: string, config: PreprocessConfig, modelShape: readonly (number | string | null)[]): ClipInput {
+  const npy = readNpy(file);
+  const dims = npy.shape.length === 4 ? [1, ...npy.shape] : [...npy.shape];
+  if (dims.length !== 5 || dims[0] !== 1 || dims[1] !== 3) {
+    throw new CamLensError('BAD_ARGUMENT', `${file}: expected one preprocessed clip of shape [1, 3, T, H, W], got [${npy.shape.join(', ')}].`);
+  }
+  modelShape.forEach((d, i) => {
+    if (i > 0 && typeof d === 'number' && d !== dims[i]) {
+      throw new CamLensError('BAD_ARGUMENT', `${file}: shape [${dims.join(', ')}] does not fit the model input [${modelShape.map((x) => x ?? '?').join(', ')}].`);
+    }
+  });
+  const [, , T, H, W] = dims;
+  const hw = H * W;
+  const order = config.channels === 'RGB' ? [0, 1, 2] : [2, 1, 0];
+  const frames: RgbImage[] = Array.from({ length: T }, (_, t) => {
+    const rgb = new Uint8Array(hw * 3);
+    for (let ch = 0; ch < 3; ch++) {
+      const src = order[ch];
+      for (let i = 0; i < hw; i++) {
+        const x = npy.data[(src * T + t) * hw + i];
+        rgb[i * 3 + ch] = Math.max(0, Math.min(255, Math.round((x * config.std[ch] + config.mean[ch]) * config.scale)));
+      }
+    }
+    return { data: rgb, width: W, height: H };
+  });
+  return { tensor: npy.data, dims, size: [H, W], frames, indices: frames.map((_, i) => i), sourceFrames: T };
+}
+
