@@ -333,9 +333,11 @@ export class CamPanel {
     }
     try {
       await this.deps.taps.restore(this.state.modelPath);
-      const r = await this.deps.worker.request('run', { modelPath: this.state.modelPath, stats: true, tensors: false, provider: providerOptions() });
+      const image = this.state.images[this.state.imageIndex];
+      const r = await this.deps.worker.request('run', { modelPath: this.state.modelPath, image, stats: true, tensors: false, provider: providerOptions() });
       const wanted = new Set(this.deps.taps.list(this.state.modelPath));
-      this.post({ type: 'tapStats', taps: r.taps.filter((t) => wanted.has(t.value)), note: 'Computed on an all-zeros input (the worker\'s run method takes tensors, not images).' });
+      const note = image ? `Computed on ${vscode.workspace.asRelativePath(image)}.` : 'Computed on an all-zeros input (no image chosen).';
+      this.post({ type: 'tapStats', taps: r.taps.filter((t) => wanted.has(t.value)), note });
     } catch (e) {
       this.post({ type: 'tapStats', taps: [], note: `Tap statistics failed: ${errorText(e)}` });
     }

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { ExplainResult } from '../worker/protocol';
 import { CAM_VIEW_TYPE, CamPanel, type PanelDeps } from './camPanel';
 import { pickImages } from './commands/explainModel';
+import { registerBatchExport } from './commands/batchExport';
 import { pickModel, registerShowLayers } from './commands/showLayers';
 import { LayerTree, type LayerNode } from './layerTree';
 import { MODEL_EDITOR_VIEW_TYPE, ModelEditorProvider } from './modelEditor';
@@ -78,6 +79,7 @@ export function activate(context: vscode.ExtensionContext): CamLensApi {
       if (e.affectsConfiguration('camlens')) renderStatus();
     }),
     registerShowLayers(worker, output),
+    registerBatchExport(context, worker, output),
     vscode.commands.registerCommand('camlens.explainModel', async (uri?: vscode.Uri, uris?: vscode.Uri[]) => {
       const models = (uris?.length ? uris : uri ? [uri] : []).filter((u) => u.fsPath.toLowerCase().endsWith('.onnx'));
       const model = models[0] ?? (await pickModel(uri));

@@ -36,7 +36,7 @@ test('every CamLens command is registered and in the CamLens category', async ()
     assert.ok(all.has(c.command), `${c.command} not registered`);
     assert.equal(c.category, 'CamLens');
   }
-  for (const id of ['camlens.explainModel', 'camlens.openLayerTree', 'camlens.filterByOpType', 'camlens.useAsCamLayer', 'camlens.showStatistics', 'camlens.copyName']) {
+  for (const id of ['camlens.explainModel', 'camlens.openLayerTree', 'camlens.filterByOpType', 'camlens.useAsCamLayer', 'camlens.showStatistics', 'camlens.copyName', 'camlens.batchExport']) {
     assert.ok(all.has(id), `${id} missing`);
   }
 });
