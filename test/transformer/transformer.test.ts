@@ -159,6 +159,7 @@ describe('transformer: vit_tiny fixture', () => {
     ok(c >= 0.999, `gradcam raw correlation ${c}`);
     const cf = pearson(g.explanations[0].cam.data, loadNpy(join(ref, 'cam_GradCAM.npy')).data);
     ok(cf >= 0.99, `gradcam final correlation ${cf}`);
+    t.diagnostic(`vit_tiny gradcam vs pytorch-grad-cam: raw r = ${c.toFixed(6)}, final r = ${cf.toFixed(6)}`);
 
     const r = await explain({ modelPath, input, method: 'attention-rollout' }, { sessions });
     equal(r.method, 'attention-rollout');
@@ -180,6 +181,7 @@ describe('transformer: vit_tiny fixture', () => {
     const refRow = referenceRollout(layers, 'mean').slice(1);
     const rc = pearson(r.explanations[0].camRaw.data, refRow);
     ok(rc >= 0.999, `rollout correlation ${rc}`);
+    t.diagnostic(`vit_tiny rollout vs full-matrix float64 reference: r = ${rc.toFixed(8)}`);
     ok(r.explanations[0].cam.data.every((v) => v >= 0 && v <= 1 + 1e-6));
 
     const ag = await explain({ modelPath, input, method: 'attention-gradcam', classIndex: 3, headFusion: 'max', discardRatio: 0.9 }, { sessions });
@@ -202,6 +204,7 @@ describe('transformer: vit_tiny fixture', () => {
     const fin = loadNpy(join(ref, 'cam_GradCAM.npy'));
     const cf = pearson(r.explanations[0].cam.data, fin.data);
     ok(cf >= 0.99, `swin gradcam final correlation ${cf}`);
+    t.diagnostic(`swin_mini gradcam vs pytorch-grad-cam: raw r = ${c.toFixed(6)}, final r = ${cf.toFixed(6)}`);
   });
 
   it('swin_mini: windowed attention has no class token, so rollout says why', async (t) => {

@@ -127,7 +127,7 @@ describe('video: clip input', () => {
 });
 
 describe('video: tiny 3-D CNN with a moving bright object', () => {
-  it('suggests the last 5-D map; Grad-CAM follows the object in >= 90% of frames', async () => {
+  it('suggests the last 5-D map; Grad-CAM follows the object in >= 90% of frames', async (t) => {
     const modelPath = join(dir, 'tiny3d.onnx');
     const { readModelFile } = await import('../../src/engine/onnx/io');
     const s = suggestCamLayer(analyseModel(readModelFile(modelPath), modelPath))!;
@@ -142,6 +142,7 @@ describe('video: tiny 3-D CNN with a moving bright object', () => {
       equal(e.camRaw.data.length, T * (S / 2) * (S / 2));
       const inside = Array.from({ length: T }, (_, t) => argmaxInside(e.cam.data, t)).filter(Boolean).length;
       ok(inside / T >= 0.9, `${input}: argmax inside the object in ${inside}/${T} frames`);
+      t.diagnostic(`${input.endsWith('.gif') ? 'GIF' : 'folder'}: argmax inside the moving object in ${inside}/${T} frames; temporal weights ${e.video!.temporalWeights.map((w) => w.toFixed(3)).join(' ')}`);
       equal(e.video!.temporalWeights.length, T);
       ok(Math.abs(e.video!.temporalWeights.reduce((a, b) => a + b, 0) - 1) < 1e-9);
       equal(e.video!.frameOverlaysPng.length, T);
