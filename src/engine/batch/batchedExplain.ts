@@ -23,7 +23,7 @@ import { detectLayout } from '../pipeline/layout';
 import { predictionsFrom } from '../pipeline/predictions';
 import { modelKeyOf, toOrt, toPlain, type PlainTensor } from '../runtime/tapRunner';
 import { checkTappable } from '../surgery/taps';
-import type { CamMethodName, ExplainResult } from '../../worker/protocol';
+import type { CamMethodName, ExplainResult } from '../explainTypes';
 import { batchMetricsProvider } from './metricsHook';
 import type { BatchItem, BatchMap, ExplainBatchParams, ExplainBatchResult } from './types';
 

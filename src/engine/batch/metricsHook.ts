@@ -6,7 +6,7 @@ import type { LoadedModel } from '../model';
 import type { ModelInput } from '../pipeline/input';
 import type { SessionCache } from '../runtime/sessions';
 import type { BatchBaseParams } from './types';
-import type { CamMethodName, Prediction } from '../../worker/protocol';
+import type { CamMethodName, Prediction } from '../explainTypes';
 
 export interface BatchMetricsContext {
   model: LoadedModel;

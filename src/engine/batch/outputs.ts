@@ -5,7 +5,7 @@
 // the image is done.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CamMethodName } from '../../worker/protocol';
+import type { CamMethodName } from '../explainTypes';
 import type { BatchItem, BatchMap, SummaryRow } from './types';
 
 let tmpCounter = 0;

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CamLensError } from '../errors';
-import type { CamMethodName } from '../../worker/protocol';
+import type { CamMethodName } from '../explainTypes';
 import { groundTruthOf, listInputs, outputStems, readGroundTruth, selectShard, type BatchInput } from './inputs';
 import { completeOutput, explanationJson, sortRows, summaryCsv, writeAtomic, writeImageOutputs } from './outputs';
 import { renderReport } from './report';

@@ -1,6 +1,6 @@
 // The messages of the batched explain request (worker method `explainBatch`) and the rows the
 // batch runner writes. Pure types: the extension host imports them through the protocol.
-import type { CamMethodName, ExplainParams, MapData, Prediction } from '../../worker/protocol';
+import type { CamMethodName, ExplainParams, MapData, Prediction } from '../explainTypes';
 
 /** Everything of ExplainParams except the per-image parts. */
 export type BatchBaseParams = Omit<ExplainParams, 'input' | 'method' | 'classIndex'>;

@@ -6,7 +6,7 @@ import { CamLensError } from '../errors';
 import type { ProviderOptions } from '../runtime/providers';
 import { LEAK_SCENARIOS, runLeakScenario, settle, type LeakScenario, type LeakScenarioName, type LeakVerdict, type ScenarioReport } from '../runtime/leakCheck';
 import { bufferBytes, trackTensors } from '../runtime/tensorTracker';
-import type { CamMethodName, ExplainParams } from '../../worker/protocol';
+import type { CamMethodName, ExplainParams } from '../explainTypes';
 
 export interface LeakCheckParams {
   modelPath: string;

@@ -17,7 +17,7 @@ import { writeNpy } from '../npy';
 import { serializeModel } from '../onnx/io';
 import { loadModelInput } from '../pipeline/input';
 import { modelKeyOf, runWithTaps } from '../runtime/tapRunner';
-import type { ExplainParams, ExplainResult } from '../../worker/protocol';
+import type { ExplainParams, ExplainResult } from '../explainTypes';
 import { planFaithfulness, type FaithfulnessOutcome } from './faithfulness';
 import { findGroundTruth, rasteriseGroundTruth } from './groundTruth';
 import { DEFAULT_THRESHOLD, localisation, parseThreshold } from './localisation';
