@@ -4,51 +4,26 @@
 // 224x224 and 512x512; and Score-CAM at 224 (latency, runs, channels skipped).
 // Prints JSON lines. Run after `npm run build`.
 import { createRequire } from 'node:module';
-import { fork } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { median, npyBytes, startWorker } from './lib/client.mjs';
 
 const require = createRequire(import.meta.url);
 const lib = require(resolve('dist/bench/lib.js'));
 const dir = mkdtempSync(join(tmpdir(), 'camlens-bench-gradcam-'));
 const repeats = Number(process.env.BENCH_REPEATS ?? 5);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const emit = (o) => console.log(JSON.stringify({ bench: 'gradcam', ...o }));
 
-function npy(shape, seed) {
-  let a = seed >>> 0;
-  const n = shape.reduce((x, y) => x * y, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) { a = (a * 1664525 + 1013904223) >>> 0; data[i] = (a / 2 ** 32 - 0.5) * 2; }
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1'); head[6] = 1; head.writeUInt16LE(header.length, 8);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer)]);
-}
 
-const worker = fork(resolve('dist/worker.js'), [], { serialization: 'advanced' });
-let nextId = 1;
-const pending = new Map();
-worker.on('message', (m) => {
-  if (m.kind !== 'response') return;
-  const p = pending.get(m.id);
-  pending.delete(m.id);
-  m.ok ? p.resolve(m.result) : p.reject(new Error(m.error.message));
-});
-const call = (method, params) => new Promise((res, rej) => {
-  const id = nextId++;
-  pending.set(id, { resolve: res, reject: rej });
-  worker.send({ kind: 'request', id, method, params });
-});
+const { worker, call } = startWorker();
 
 try {
   for (const size of [224, 512]) {
     const modelPath = join(dir, `resnet50_${size}.onnx`);
     writeFileSync(modelPath, lib.serializeModel(lib.buildResNet50({ height: size, width: size, seed: 1 })));
     const inputPath = join(dir, `input_${size}.npy`);
-    writeFileSync(inputPath, npy([1, 3, size, size], size));
+    writeFileSync(inputPath, npyBytes([1, 3, size, size], size));
     const { layers } = await call('layers', { modelPath });
     const layer = layers.find((l) => l.suggested).name;
     const data = new Float32Array(3 * size * size).fill(0.1);

@@ -4,10 +4,10 @@
 // and the model runs used. Also the default set (no ROAD, no sanity) for comparison.
 // Prints JSON lines. Run after `npm run build`. BENCH_ROAD="20,50,80" narrows ROAD's percentiles.
 import { createRequire } from 'node:module';
-import { fork } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { npyBytes, startWorker } from './lib/client.mjs';
 
 const require = createRequire(import.meta.url);
 const lib = require(resolve('dist/bench/lib.js'));
@@ -16,38 +16,14 @@ const dir = mkdtempSync(join(tmpdir(), 'camlens-bench-metrics-'));
 const emit = (o) => console.log(JSON.stringify({ bench: 'metrics', ...o }));
 const size = Number(process.env.BENCH_SIZE ?? 224);
 
-function npy(shape, seed) {
-  let a = seed >>> 0;
-  const n = shape.reduce((x, y) => x * y, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) { a = (a * 1664525 + 1013904223) >>> 0; data[i] = (a / 2 ** 32 - 0.5) * 2; }
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1'); head[6] = 1; head.writeUInt16LE(header.length, 8);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer)]);
-}
 
-const worker = fork(resolve('dist/worker.js'), [], { serialization: 'advanced' });
-let nextId = 1;
-const pending = new Map();
-worker.on('message', (m) => {
-  if (m.kind !== 'response') return;
-  const p = pending.get(m.id);
-  pending.delete(m.id);
-  m.ok ? p.resolve(m.result) : p.reject(new Error(m.error.message));
-});
-const call = (method, params) => new Promise((res, rej) => {
-  const id = nextId++;
-  pending.set(id, { resolve: res, reject: rej });
-  worker.send({ kind: 'request', id, method, params });
-});
+const { worker, call } = startWorker();
 
 try {
   const modelPath = join(dir, `resnet50_${size}.onnx`);
   writeFileSync(modelPath, lib.serializeModel(lib.buildResNet50({ height: size, width: size, seed: 1 })));
   const input = join(dir, 'input.npy');
-  writeFileSync(input, npy([1, 3, size, size], 7));
+  writeFileSync(input, npyBytes([1, 3, size, size], 7));
   // A centred square as the ground truth (S.mask.png beside S.npy).
   const mask = Buffer.alloc(size * size);
   for (let y = size / 4; y < (3 * size) / 4; y++) mask.fill(255, y * size + size / 4, y * size + (3 * size) / 4);

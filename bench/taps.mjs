@@ -1,9 +1,9 @@
 // Tap overhead on a fixture CNN, measured through the real worker (IPC included):
 // forward latency with 0 taps vs every Conv output vs every value tapped, and the session swap
 // time when a tap is added. Prints JSON lines. Run after `npm run build`.
-import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { median, startWorker } from './lib/client.mjs';
 
 const fixtures = process.env.CAMLENS_FIXTURES ?? resolve('../shared/fixtures');
 const modelPath = process.argv[2] ?? resolve(fixtures, 'models/resnet18.onnx');
@@ -11,21 +11,7 @@ if (!existsSync(modelPath)) {
   console.log(JSON.stringify({ bench: 'taps', skipped: `model not found: ${modelPath}` }));
   process.exit(0);
 }
-const worker = fork(resolve('dist/worker.js'), [], { serialization: 'advanced' });
-let nextId = 1;
-const pending = new Map();
-worker.on('message', (m) => {
-  if (m.kind !== 'response') return;
-  const p = pending.get(m.id);
-  pending.delete(m.id);
-  m.ok ? p.resolve(m.result) : p.reject(new Error(m.error.message));
-});
-const call = (method, params) => new Promise((resolve, reject) => {
-  const id = nextId++;
-  pending.set(id, { resolve, reject });
-  worker.send({ kind: 'request', id, method, params });
-});
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const { worker, call } = startWorker();
 const emit = (figure, value, unit, extra = {}) => console.log(JSON.stringify({ bench: 'taps', model: modelPath.split('/').pop(), figure, value: Math.round(value * 100) / 100, unit, ...extra }));
 
 async function timeRuns(params, n = 7) {

@@ -3,9 +3,9 @@
 // one run, repeats interleaved: forward-only latency, `explain` with gradcam (suggested layer =
 // last block's norm1), attention-rollout (one forward with the 4 attention Softmax tapped) and
 // attention-gradcam; medians and ratios to forward-only. Prints JSON lines. Run after the build.
-import { fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { median, startWorker } from './lib/client.mjs';
 
 const fixtures = [process.env.CAMLENS_FIXTURES, resolve('../shared/fixtures')].find((d) => d && existsSync(join(d, 'manifest.json')));
 const emit = (o) => console.log(JSON.stringify({ bench: 'vit', ...o }));
@@ -16,7 +16,6 @@ if (!fixtures) {
 const modelPath = join(fixtures, 'models/vit_tiny.onnx');
 const inputPath = join(fixtures, 'refs/vit_tiny_block3_ln1_224/input.npy');
 const repeats = Number(process.env.BENCH_REPEATS ?? 7);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function readNpyF32(file) {
   const buf = readFileSync(file);
@@ -25,20 +24,7 @@ function readNpyF32(file) {
   return new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
 }
 
-const worker = fork(resolve('dist/worker.js'), [], { serialization: 'advanced' });
-let nextId = 1;
-const pending = new Map();
-worker.on('message', (m) => {
-  if (m.kind !== 'response') return;
-  const p = pending.get(m.id);
-  pending.delete(m.id);
-  m.ok ? p.resolve(m.result) : p.reject(new Error(m.error.message));
-});
-const call = (method, params) => new Promise((res, rej) => {
-  const id = nextId++;
-  pending.set(id, { resolve: res, reject: rej });
-  worker.send({ kind: 'request', id, method, params });
-});
+const { worker, call } = startWorker();
 
 try {
   const data = readNpyF32(inputPath);
