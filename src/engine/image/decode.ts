@@ -4,6 +4,10 @@ import * as fs from 'node:fs';
 import sharp from 'sharp';
 import { CamLensError } from '../errors';
 
+// libvips' operation cache keeps recent results (up to 50 MB / 100 operations) for reuse; every
+// image CamLens sees is new, so the cache only grows the worker's memory (leak-check rss slope).
+sharp.cache(false);
+
 /** Larger images are refused (decompression bombs); ~100 megapixels. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 
