@@ -88,7 +88,7 @@ if (only !== 'host') {
   if (fresh) log(`reusing ${vsix} (its inputs did not change)`);
   else log('packaging the .vsix (vsce package --target linux-x64)');
   const vsce = join(CACHE, 'tools/node_modules/@vscode/vsce/vsce');
-  const p = fresh ? { code: 0, out: '' } : await run(process.execPath, [vsce, 'package', '--target', 'linux-x64', '--allow-missing-repository', '--skip-license', '--no-update-package-json', '--no-git-tag-version', '-o', vsix], { timeoutMs: 300_000, quiet: true });
+  const p = fresh ? { code: 0, out: '' } : await run(process.execPath, [vsce, 'package', '--target', 'linux-x64', '--no-rewrite-relative-links', '--allow-missing-repository', '--skip-license', '--no-update-package-json', '--no-git-tag-version', '-o', vsix], { timeoutMs: 300_000, quiet: true });
   if (p.code !== 0) {
     console.log(p.out.slice(-3000));
     results.push({ name: 'package .vsix', code: p.code });

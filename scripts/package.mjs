@@ -35,7 +35,7 @@ for (const target of targets) {
   writeFileSync(ignoreFile, ignore);
   const out = join(REPO, 'out', `camlens-${target}-${version}.vsix`);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--allow-missing-repository', '--skip-license', '--no-update-package-json', '--no-git-tag-version', '-o', out], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--no-rewrite-relative-links', '--allow-missing-repository', '--skip-license', '--no-update-package-json', '--no-git-tag-version', '-o', out], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) { console.log(`✖ ${target}: vsce failed (${r.status})\n${r.stdout}`); failed++; continue; }
   console.log(`✔ ${target}: ${out} (${(statSync(out).size / 1024 / 1024).toFixed(1)} MB, ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
