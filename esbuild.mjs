@@ -2,7 +2,7 @@
 // Native modules (onnxruntime-node, sharp) stay external: they are loaded from node_modules at
 // run time, and only by the worker and the CLI (never by the extension host).
 import * as esbuild from 'esbuild';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
@@ -42,3 +42,6 @@ if (tests.length && !production) {
 // Only `--clean` wipes dist/: several builds may run side by side (tests, benchmarks).
 if (process.argv.includes('--clean')) rmSync('dist', { recursive: true, force: true });
 await Promise.all(builds.map((b) => esbuild.build({ ...common, ...b })));
+// uPlot (bundled into dist/webview.js) brings a small stylesheet; the webview links it from dist/.
+mkdirSync('dist', { recursive: true });
+copyFileSync('node_modules/uplot/dist/uPlot.min.css', 'dist/uplot.css');

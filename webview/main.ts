@@ -6,6 +6,7 @@ import {
   provideVSCodeDesignSystem, vsCodeButton, vsCodeCheckbox, vsCodeDivider, vsCodeDropdown, vsCodeOption, vsCodeProgressRing, vsCodeRadio, vsCodeRadioGroup,
 } from '@vscode/webview-ui-toolkit';
 import { lut } from './colormaps';
+import { memorySection, metricsSection } from './sections';
 import type { CamPanelState, Colormap, ExplainView, HostToWebview, ViewMode, WebviewToHost } from './messages';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeDivider(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing(), vsCodeRadio(), vsCodeRadioGroup());
@@ -77,7 +78,12 @@ function camPanel(): void {
   const tapsBox = h('section', { id: 'taps', class: 'taps', 'aria-label': 'Tap statistics' });
   const exportsBox = h('section', { class: 'exports', 'aria-label': 'Export' });
   const facts = h('div', { id: 'facts', class: 'muted' });
-  root.replaceChildren(header, notices, controls, progress, errorBox, display, facts, h('h2', {}, 'Predictions'), bars, h('h2', {}, 'Tap statistics'), tapsBox, exportsBox);
+  const metrics = metricsSection(h, send, (id, label, onClick, appearance) => button(id, label, onClick, appearance));
+  const memory = memorySection(h, send, (id, label, onClick, appearance) => button(id, label, onClick, appearance));
+  root.replaceChildren(header, notices, controls, progress, errorBox, display, facts, h('h2', {}, 'Predictions'), bars, h('h2', {}, 'Tap statistics'), tapsBox, exportsBox,
+    h('h2', {}, 'Metrics'), metrics.el, h('h2', {}, 'Memory'), memory.el);
+  // charts take their colours from the theme: rebuild them when it (the body's class) changes
+  new MutationObserver(() => { metrics.rebuild(); memory.rebuild(); }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
   const explain = (m: Partial<Extract<WebviewToHost, { type: 'explain' }>> = {}) => send({ type: 'explain', ...m });
 
@@ -287,6 +293,7 @@ function camPanel(): void {
 
   window.addEventListener('message', (ev: MessageEvent<HostToWebview>) => {
     const m = ev.data;
+    if (metrics.onMessage(m) || memory.onMessage(m)) return;
     switch (m.type) {
       case 'init':
         state = m.state; methods = m.methods; layerChoices = m.layerChoices; imageNames = m.imageNames;
@@ -347,7 +354,12 @@ function camPanel(): void {
         return;
     }
   });
-  window.addEventListener('resize', () => { if (state?.zoom === 0) draw(); });
+  let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+  window.addEventListener('resize', () => {
+    if (state?.zoom === 0) draw();
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => { metrics.rebuild(); memory.rebuild(); }, 150);
+  });
   if (state) renderControls();
   send({ type: 'ready' });
 }

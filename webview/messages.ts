@@ -1,6 +1,26 @@
 // Messages between the CamLens webviews and the extension host. Type-only: both sides import it;
 // the host validates every message it receives (parseFromWebview) before using it.
-import type { CamMethodName, ModelSummary, Prediction, TapReadout } from '../src/worker/protocol';
+import type { CamMethodName, LeakCheckReport, ModelSummary, Prediction, TapReadout, TelemetrySample, TelemetrySnapshot } from '../src/worker/protocol';
+
+export type SessionRow = TelemetrySnapshot['sessions'][number];
+
+/** What the Metrics section shows of an `evaluate` result. */
+export interface MetricsView {
+  requestId: number;
+  method: string;
+  layers: string[];
+  classIndex: number;
+  label: string;
+  input: string;
+  ep: string;
+  metrics: Record<string, number>;
+  curves: { deletion?: number[]; insertion?: number[]; random_deletion?: number[]; random_insertion?: number[] };
+  groundTruth: string | null;
+  ms: number;
+}
+
+/** A leak-check report without its measured series (the panel shows the verdicts). */
+export type LeakReportView = Omit<LeakCheckReport, 'scenarios'> & { scenarios: Array<Omit<LeakCheckReport['scenarios'][number], 'series'>> };
 
 export type ViewMode = 'overlay' | 'side-by-side' | 'heatmap';
 export type Colormap = 'jet' | 'turbo' | 'viridis' | 'inferno';
@@ -47,7 +67,16 @@ export type HostToWebview =
   | { type: 'notice'; text: string; level: 'info' | 'warning' }
   | { type: 'tapStats'; taps: TapReadout[]; note: string }
   | { type: 'summary'; summary: ModelSummary; suggestion: string | null; layerCount: number; ops: Array<[string, number]> }
-  | { type: 'summaryError'; message: string };
+  | { type: 'summaryError'; message: string }
+  | { type: 'telemetry'; samples: TelemetrySample[]; reset: boolean; intervalMs?: number }
+  | { type: 'telemetryStopped'; reason: string }
+  | { type: 'sessions'; sessions: SessionRow[]; pid: number; sample: TelemetrySample }
+  | { type: 'leakReport'; report: LeakReportView | null; running?: string }
+  | { type: 'memoryNote'; text: string }
+  | { type: 'metricsBusy'; requestId: number; what: string }
+  | { type: 'metricsProgress'; requestId: number; done: number; total: number; message?: string }
+  | { type: 'metrics'; view: MetricsView }
+  | { type: 'metricsError'; requestId: number; message: string; cancelled: boolean };
 
 export type WebviewToHost =
   | { type: 'ready' }
@@ -59,4 +88,9 @@ export type WebviewToHost =
   | { type: 'savePng'; png: Uint8Array; name: string }
   | { type: 'ui'; colormap: Colormap; alpha: number; mode: ViewMode; zoom: number }
   | { type: 'openTree' }
-  | { type: 'explainModel' };
+  | { type: 'explainModel' }
+  | { type: 'releaseAll' }
+  | { type: 'leakCheck' }
+  | { type: 'heapSnapshot' }
+  | { type: 'computeMetrics' }
+  | { type: 'cancelMetrics' };

@@ -4,8 +4,8 @@
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { CamPanelState, ExplainView, HostToWebview, WebviewToHost } from '../../webview/messages';
-import { CAM_METHODS, type CamMethodName, type ExplainResult, type Result } from '../worker/protocol';
+import type { CamPanelState, ExplainView, HostToWebview, LeakReportView, MetricsView, WebviewToHost } from '../../webview/messages';
+import { CAM_METHODS, type CamMethodName, type ExplainResult, type Result, type TelemetrySample } from '../worker/protocol';
 import type { LayerTree } from './layerTree';
 import type { TapStore } from './taps';
 import { errorCode, errorText, providerOptions, UNTRUSTED_MESSAGE, webviewHtml } from './util';
@@ -25,6 +25,7 @@ export function parseFromWebview(m: unknown): WebviewToHost | undefined {
   const o = m as Record<string, unknown>;
   switch (o.type) {
     case 'ready': case 'cancel': case 'chooseLayerInTree': case 'saveOverlay': case 'saveNpy': case 'openTree': case 'explainModel':
+    case 'releaseAll': case 'leakCheck': case 'heapSnapshot': case 'computeMetrics': case 'cancelMetrics':
       return { type: o.type };
     case 'explain': {
       if (o.method !== undefined && !(CAM_METHODS as readonly unknown[]).includes(o.method)) return undefined;
@@ -84,6 +85,18 @@ export class CamPanel {
   private ready: Promise<void>;
   private markReady!: () => void;
   private readonly resultWaiters: Array<(r: ExplainResult | Error) => void> = [];
+  // Memory section: one telemetry subscription while the panel is visible
+  private telemetrySub: number | undefined;
+  private subscribing = false;
+  private webviewReady = false;
+  private disposed = false;
+  private sessionsTimer: NodeJS.Timeout | undefined;
+  private leak: LeakReportView | null = null;
+  private leakRunning: string | undefined;
+  // Metrics section
+  private metricsSeq = 0;
+  private metricsAbort: AbortController | undefined;
+  lastMetrics: MetricsView | undefined;
 
   static defaultState(modelPath: string, images: string[]): CamPanelState {
     const c = vscode.workspace.getConfiguration('camlens');
@@ -143,10 +156,23 @@ export class CamPanel {
     const onExit = ({ code, signal }: { code: number | null; signal: string | null }) => {
       if (code !== 0) this.post({ type: 'notice', level: 'warning', text: `The CamLens worker stopped (${signal ?? `exit code ${code}`}); it restarts on the next request.` });
     };
+    // Subscriptions do not survive the worker: forget ours when it exits, subscribe again once
+    // it was replaced (deferred: 'restart' fires while the client is still starting the child).
+    const onTelemetryRestart = () => { this.telemetrySub = undefined; setTimeout(() => void this.subscribeTelemetry(), 0); };
+    const onTelemetryExit = () => { this.telemetrySub = undefined; this.post({ type: 'telemetryStopped', reason: 'The worker stopped; the chart resumes when it starts again.' }); };
+    const onTelemetry = (sample: TelemetrySample) => this.onTelemetry(sample);
     deps.worker.on('restart', onRestart);
     deps.worker.on('exit', onExit);
+    deps.worker.on('restart', onTelemetryRestart);
+    deps.worker.on('exit', onTelemetryExit);
+    deps.worker.on('telemetry', onTelemetry);
     this.disposables.push(
       { dispose: () => { deps.worker.off('restart', onRestart); deps.worker.off('exit', onExit); } },
+      { dispose: () => { deps.worker.off('restart', onTelemetryRestart); deps.worker.off('exit', onTelemetryExit); deps.worker.off('telemetry', onTelemetry); } },
+      panel.onDidChangeViewState(() => {
+        if (panel.visible) void this.subscribeTelemetry();
+        else { this.webviewReady = false; this.unsubscribeTelemetry(); }
+      }),
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((m) => void this.onMessage(m)),
       deps.taps.onDidChange((c) => {
@@ -156,7 +182,11 @@ export class CamPanel {
   }
 
   private dispose(): void {
+    this.disposed = true;
     this.abort?.abort();
+    this.metricsAbort?.abort();
+    this.unsubscribeTelemetry();
+    if (this.sessionsTimer) clearTimeout(this.sessionsTimer);
     if (CamPanel.panels.get(this.state.modelPath) === this) CamPanel.panels.delete(this.state.modelPath);
     this.disposables.forEach((d) => d.dispose());
   }
@@ -200,6 +230,10 @@ export class CamPanel {
         if (this.last) this.postResult(this.seq);
         this.markReady();
         void this.refreshTapStats();
+        this.webviewReady = true;
+        this.post({ type: 'leakReport', report: this.leak, running: this.leakRunning });
+        if (this.lastMetrics) this.post({ type: 'metrics', view: this.lastMetrics });
+        void this.subscribeTelemetry();
         return;
       case 'explain':
         if (m.method) this.state.method = m.method;
@@ -218,6 +252,17 @@ export class CamPanel {
         return;
       case 'chooseLayerInTree':
         await vscode.commands.executeCommand('camlens.openLayerTree', vscode.Uri.file(this.state.modelPath));
+        return;
+      case 'releaseAll': return this.releaseAll();
+      case 'leakCheck': {
+        const image = this.state.images[this.state.imageIndex];
+        await vscode.commands.executeCommand('camlens.runLeakCheck', vscode.Uri.file(this.state.modelPath), image ? vscode.Uri.file(image) : undefined);
+        return;
+      }
+      case 'heapSnapshot': return this.heapSnapshot();
+      case 'computeMetrics': return void this.computeMetrics();
+      case 'cancelMetrics':
+        this.metricsAbort?.abort();
         return;
       case 'saveOverlay': return this.save('overlay');
       case 'saveNpy': return this.save('npy');
@@ -274,16 +319,7 @@ export class CamPanel {
     const started = Date.now();
     try {
       await this.deps.taps.restore(s.modelPath).catch(() => undefined);
-      const r = await this.deps.worker.request('explain', {
-        modelPath: s.modelPath, input, method: s.method,
-        layers: s.layer ? [s.layer] : undefined,
-        classIndex: s.classIndex,
-        augSmooth: s.augSmooth || undefined,
-        scales: s.multiScale ? [1, 0.75, 0.5] : undefined,
-        scaleWeights: s.multiScale ? [0.6, 0.3, 0.1] : undefined,
-        colormap: s.colormap, alpha: s.alpha,
-        provider: providerOptions(),
-      }, {
+      const r = await this.deps.worker.request('explain', this.explainParams(input), {
         signal: ac.signal,
         onProgress: (done, total, message) => { if (id === this.seq) this.post({ type: 'progress', requestId: id, done, total, message }); },
       });
@@ -306,6 +342,156 @@ export class CamPanel {
         this.post({ type: 'error', requestId: id, message, code: errorCode(e) });
       }
       this.settle(e instanceof Error ? e : new Error(message));
+    }
+  }
+
+  /** The explain request of the panel's current settings (explain and evaluate share it). */
+  private explainParams(input: string) {
+    const s = this.state;
+    return {
+      modelPath: s.modelPath, input, method: s.method,
+      layers: s.layer ? [s.layer] : undefined,
+      classIndex: s.classIndex,
+      augSmooth: s.augSmooth || undefined,
+      scales: s.multiScale ? [1, 0.75, 0.5] : undefined,
+      scaleWeights: s.multiScale ? [0.6, 0.3, 0.1] : undefined,
+      colormap: s.colormap, alpha: s.alpha,
+      provider: providerOptions(),
+    };
+  }
+
+  // ------------------------------------------------------------ Memory section
+  private async subscribeTelemetry(): Promise<void> {
+    if (this.disposed || this.telemetrySub !== undefined || this.subscribing || !this.panel.visible || !this.webviewReady || !vscode.workspace.isTrusted) return;
+    this.subscribing = true;
+    try {
+      const r = await this.deps.worker.request('telemetry.subscribe', { history: 480 });
+      if (this.disposed || !this.panel.visible || this.telemetrySub !== undefined) {
+        void this.deps.worker.request('telemetry.unsubscribe', { subscriptionId: r.subscriptionId }).catch(() => undefined);
+        return;
+      }
+      this.telemetrySub = r.subscriptionId;
+      this.post({ type: 'telemetry', samples: r.history, reset: true, intervalMs: r.intervalMs });
+      void this.refreshSessions();
+    } catch (e) {
+      this.post({ type: 'memoryNote', text: `Memory telemetry is not available: ${errorText(e)}` });
+    } finally {
+      this.subscribing = false;
+    }
+  }
+
+  private unsubscribeTelemetry(): void {
+    const id = this.telemetrySub;
+    this.telemetrySub = undefined;
+    // a worker that is gone has no subscription to end (and must not be started for it)
+    if (id !== undefined && this.deps.worker.pid !== undefined) void this.deps.worker.request('telemetry.unsubscribe', { subscriptionId: id }).catch(() => undefined);
+  }
+
+  private onTelemetry(sample: TelemetrySample): void {
+    if (this.telemetrySub === undefined || !this.webviewReady) return;
+    this.post({ type: 'telemetry', samples: [sample], reset: false });
+    if (sample.reason === 'request-end' && !sample.request?.method.startsWith('telemetry.') && !this.sessionsTimer) {
+      this.sessionsTimer = setTimeout(() => { this.sessionsTimer = undefined; void this.refreshSessions(); }, 300);
+    }
+  }
+
+  /** The live sessions table (telemetry.snapshot). */
+  async refreshSessions(): Promise<void> {
+    if (this.disposed || !this.webviewReady || this.deps.worker.pid === undefined) return;
+    try {
+      const snap = await this.deps.worker.request('telemetry.snapshot', {});
+      this.post({ type: 'sessions', sessions: snap.sessions, pid: snap.pid, sample: snap.sample });
+    } catch { /* the chart says when the worker is gone */ }
+  }
+
+  /** The leak-check command reports here (running, then the report or nothing). */
+  leakStatus(report: LeakReportView | null, running?: string): void {
+    if (report) this.leak = report;
+    this.leakRunning = running;
+    this.post({ type: 'leakReport', report: this.leak, running });
+  }
+
+  private async releaseAll(): Promise<void> {
+    if (this.deps.worker.pid === undefined) {
+      this.post({ type: 'memoryNote', text: 'The worker is not running: there are no sessions to release.' });
+      return;
+    }
+    try {
+      const r = await this.deps.worker.request('releaseAll', {});
+      this.post({ type: 'memoryNote', text: `Released ${r.released} session${r.released === 1 ? '' : 's'}.` });
+      await this.refreshSessions();
+    } catch (e) {
+      this.post({ type: 'memoryNote', text: `Release failed: ${errorText(e)}` });
+    }
+  }
+
+  private async heapSnapshot(): Promise<void> {
+    if (!vscode.workspace.isTrusted) return void vscode.window.showWarningMessage(UNTRUSTED_MESSAGE);
+    const folder = await vscode.window.showOpenDialog({
+      canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Write heap snapshot here',
+      title: 'CamLens: folder for the worker\'s .heapsnapshot', defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+    });
+    if (!folder?.[0]) return;
+    try {
+      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'CamLens: taking a heap snapshot of the worker' }, () =>
+        this.deps.worker.request('heapSnapshot', { dir: folder[0].fsPath, prefix: 'camlens-worker' }, { timeoutMs: 0 }));
+      const text = `Heap snapshot written: ${path.basename(r.path)} (${(r.bytes / 2 ** 20).toFixed(1)} MiB, ${Math.round(r.ms)} ms${r.gcForced ? ', after a full GC' : ''}). Open it in Chrome DevTools → Memory.`;
+      this.post({ type: 'memoryNote', text });
+      const pick = await vscode.window.showInformationMessage(`CamLens: ${text}`, process.platform === 'darwin' ? 'Reveal in Finder' : 'Reveal in File Explorer');
+      if (pick) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(r.path));
+    } catch (e) {
+      void vscode.window.showErrorMessage(`CamLens: heap snapshot failed: ${errorText(e)}`);
+    }
+  }
+
+  // ------------------------------------------------------------ Metrics section
+  /** Runs `evaluate` on the panel's current model, image, method, layer and class. */
+  async computeMetrics(): Promise<MetricsView | undefined> {
+    this.metricsAbort?.abort();
+    const ac = new AbortController();
+    this.metricsAbort = ac;
+    const id = ++this.metricsSeq;
+    const input = this.state.images[this.state.imageIndex];
+    if (!vscode.workspace.isTrusted || !input) {
+      this.post({ type: 'metricsError', requestId: id, message: vscode.workspace.isTrusted ? 'No image chosen.' : UNTRUSTED_MESSAGE, cancelled: false });
+      return undefined;
+    }
+    const what = `${this.state.method} on ${path.basename(input)}`;
+    this.post({ type: 'metricsBusy', requestId: id, what });
+    const started = Date.now();
+    try {
+      await this.deps.taps.restore(this.state.modelPath).catch(() => undefined);
+      const params = { ...this.explainParams(input), classIndex: this.state.classIndex ?? this.last?.explanations[0]?.classIndex };
+      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `CamLens: metrics of ${what}`, cancellable: true }, (progress, token) => {
+        token.onCancellationRequested(() => ac.abort());
+        let last = 0;
+        return this.deps.worker.request('evaluate', params, {
+          signal: ac.signal,
+          onProgress: (done, total, message) => {
+            if (id !== this.metricsSeq) return;
+            const pct = total > 0 ? (done / total) * 100 : 0;
+            progress.report({ message: `${message ?? 'working'} ${done}/${total}`, increment: Math.max(0, pct - last) });
+            last = pct;
+            this.post({ type: 'metricsProgress', requestId: id, done, total, message });
+          },
+        });
+      });
+      if (id !== this.metricsSeq) return undefined;
+      const view: MetricsView = {
+        requestId: id, method: r.method, layers: r.layers, classIndex: r.classIndex, label: r.label, input: vscode.workspace.asRelativePath(r.input), ep: r.ep,
+        metrics: r.metrics, curves: r.curves, groundTruth: r.groundTruth ? `${r.groundTruth.kind} from ${vscode.workspace.asRelativePath(r.groundTruth.source)}` : null,
+        ms: Date.now() - started,
+      };
+      this.lastMetrics = view;
+      this.deps.output.info(`evaluate ${path.basename(input)}: ${Object.keys(r.metrics).length} figures in ${view.ms} ms (${r.modelRuns.perturbation} perturbation runs, ${r.modelRuns.explanations} extra explanations)`);
+      this.post({ type: 'metrics', view });
+      return view;
+    } catch (e) {
+      if (id !== this.metricsSeq) return undefined;
+      const cancelled = errorCode(e) === 'CANCELLED';
+      if (!cancelled) this.deps.output.error(`evaluate ${input}: ${errorText(e)}`);
+      this.post({ type: 'metricsError', requestId: id, message: cancelled ? 'Cancelled.' : errorText(e), cancelled });
+      return undefined;
     }
   }
 

@@ -6,6 +6,7 @@ import type { ExplainResult } from '../worker/protocol';
 import { CAM_VIEW_TYPE, CamPanel, type PanelDeps } from './camPanel';
 import { pickImages } from './commands/explainModel';
 import { registerBatchExport } from './commands/batchExport';
+import { runLeakCheck, type LeakCheckTarget } from './commands/leakCheck';
 import { pickModel, registerShowLayers } from './commands/showLayers';
 import { LayerTree, type LayerNode } from './layerTree';
 import { MODEL_EDITOR_VIEW_TYPE, ModelEditorProvider } from './modelEditor';
@@ -159,6 +160,16 @@ export function activate(context: vscode.ExtensionContext): CamLensApi {
       if (pick) await vscode.workspace.getConfiguration('camlens').update('executionProvider', pick.label, vscode.ConfigurationTarget.Global);
     }),
     vscode.commands.registerCommand('camlens.showOutput', () => output.show()),
+    vscode.commands.registerCommand('camlens.runLeakCheck', async (model?: vscode.Uri, image?: vscode.Uri, options?: Omit<LeakCheckTarget, 'model' | 'image'>) => {
+      // from the palette: the model of the active CAM panel (and its image), else ask
+      if (!model || !(model instanceof vscode.Uri)) {
+        const active = [...CamPanel.panels.values()].find((p) => p.panel.active) ?? (CamPanel.panels.size === 1 ? [...CamPanel.panels.values()][0] : undefined);
+        model = active ? vscode.Uri.file(active.state.modelPath) : undefined;
+        const img = active?.state.images[active.state.imageIndex];
+        image = img ? vscode.Uri.file(img) : undefined;
+      }
+      return runLeakCheck(worker, output, { model, image, ...options }, (m, report, running) => CamPanel.panels.get(m)?.leakStatus(report, running));
+    }),
     vscode.commands.registerCommand('camlens.restartWorker', async () => {
       await worker.request('releaseAll', {}).catch(() => undefined);
       const pid = worker.pid;

@@ -52,6 +52,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, v
   const n = nonce();
   const css = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'webview.css'));
   const js = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
+  const chartCss = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'uplot.css'));
   const esc = title.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!DOCTYPE html>
 <html lang="en">
@@ -59,6 +60,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, v
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp(webview, n)}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${chartCss}">
 <link rel="stylesheet" href="${css}">
 <title>${esc}</title>
 </head>

@@ -125,6 +125,41 @@ try {
       await shot('07-viridis-zoom.png');
     });
 
+    await step('Memory section: the uPlot chart draws, its sample count grows, live sessions are listed', async () => {
+      const mem = panel().locator('#memory');
+      await mem.scrollIntoViewIfNeeded();
+      await panel().locator('#memory-chart canvas').first().waitFor();
+      await panel().locator('#memory:not([data-samples="0"])').waitFor({ timeout: 30_000 });
+      const n0 = Number(await mem.getAttribute('data-samples'));
+      // telemetry arrives every 250 ms: wait (on the attribute) for more samples
+      const deadline = Date.now() + 15_000;
+      let n1 = n0;
+      while (n1 <= n0 + 2 && Date.now() < deadline) { await page.waitForTimeout(250); n1 = Number(await mem.getAttribute('data-samples')); }
+      if (!(n1 > n0 + 2)) throw new Error(`the chart did not update: ${n0} → ${n1} samples`);
+      await panel().locator('#sessions-table tbody tr').first().waitFor({ timeout: 15_000 });
+      const legend = await panel().locator('#memory-chart .u-legend').textContent();
+      if (!/rss/.test(legend) || !/heapUsed/.test(legend) || !/external/.test(legend)) throw new Error(`legend incomplete: ${legend}`);
+      lap(`  samples ${n0} → ${n1}; sessions: ${(await panel().locator('#sessions-table tbody').textContent()).slice(0, 120)}`);
+      await mem.screenshot({ path: join(SHOTS, '07b-memory.png') });
+    }, { retries: 1 });
+
+    await step('Metrics section: Compute metrics → a table of metric vs random baseline and the curves', async () => {
+      const btn = panel().locator('#compute-metrics');
+      await btn.scrollIntoViewIfNeeded();
+      await btn.click();
+      const done = panel().locator('#metrics[data-state="done"], #metrics[data-state="error"]');
+      await done.waitFor({ timeout: 120_000 });
+      if ((await done.getAttribute('data-state')) !== 'done') throw new Error(`metrics failed: ${await panel().locator('#metrics-status').textContent()}`);
+      const rows = panel().locator('#metrics-table tr[data-metric]');
+      const n = await rows.count();
+      if (n < 3) throw new Error(`only ${n} metric rows`);
+      const del = await panel().locator('#metrics-table tr[data-metric="deletion_auc"]').textContent();
+      if (!/\d/.test(del)) throw new Error(`no deletion_auc value: ${del}`);
+      await panel().locator('#curves-chart canvas').first().waitFor();
+      lap(`  ${n} metrics; ${del.replace(/\s+/g, ' ')}; ${await panel().locator('#metrics-status').textContent()}`);
+      await panel().locator('#metrics').screenshot({ path: join(SHOTS, '07c-metrics.png') });
+    }, { retries: 1 });
+
     await step('layer tree: check a tap → its statistics appear in the panel', async () => {
       await page.locator(SEL.activityItem('CamLens')).click();
       const stage = page.getByRole('treeitem', { name: 'stage3', exact: true });

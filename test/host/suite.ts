@@ -141,6 +141,27 @@ test('an unreadable image is reported, not thrown', async () => {
   console.log(`    panel shows: ${panel.lastError}`);
 });
 
+test('CamLens: Run Leak Check… (explain × 5) reports a verdict per metric and the panel shows it', async () => {
+  const report = (await vscode.commands.executeCommand('camlens.runLeakCheck', model(), image(), { scenario: 'explain', iterations: 5 })) as
+    { verdict: string; scenarios: Array<{ scenario: string; metrics: Array<{ metric: string; verdict: string }> }> } | undefined;
+  assert.ok(report, 'no report');
+  assert.ok(['no leak', 'suspected leak'].includes(report.verdict), `verdict ${report.verdict}`);
+  assert.ok(report.scenarios[0]?.metrics.some((m) => m.metric === 'rss'), 'no rss metric');
+  console.log(`    leak check (5 iterations, not a real judgement): ${report.verdict}`);
+});
+
+test('the panel computes metrics with a random baseline for the current explanation', async () => {
+  const panel = api.panel(model());
+  assert.ok(panel, 'no panel');
+  panel.state.images = [image().fsPath]; // the test before left an unreadable "image" there
+  panel.state.imageIndex = 0;
+  const v = await panel.computeMetrics();
+  assert.ok(v, 'no metrics');
+  assert.ok(Number.isFinite(v.metrics.deletion_auc) && Number.isFinite(v.metrics.random_deletion_auc), JSON.stringify(v.metrics));
+  assert.ok((v.curves.deletion?.length ?? 0) > 2, 'no deletion curve');
+  console.log(`    deletion AUC ${v.metrics.deletion_auc.toFixed(3)} (random ${v.metrics.random_deletion_auc.toFixed(3)}), insertion AUC ${v.metrics.insertion_auc?.toFixed(3)} in ${v.ms} ms`);
+});
+
 export async function run(): Promise<void> {
   const results: Array<{ title: string; state: 'passed' | 'failed'; error?: string; ms: number }> = [];
   const t0 = Date.now();
