@@ -84,7 +84,7 @@ export function memorySection(h: H, send: (m: WebviewToHost) => void, button: (i
     chart = new uPlot({
       width: chartWidth(chartBox), height: 220,
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.max(0, min * 0.9), max * 1.05 + 1] } },
-      axes: axes(t, 'MiB'),
+      axes: [{ ...axes(t, '')[0], space: 90, values: (_u, vals) => vals.map((v) => new Date(v * 1000).toLocaleTimeString([], { hour12: false })) }, axes(t, 'MiB')[1]],
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
       series: [
