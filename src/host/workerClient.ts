@@ -20,6 +20,8 @@ export interface RequestOptions {
 
 interface Pending {
   method: string;
+  /** The worker process the request went to: only its death fails the request. */
+  child: ChildProcess;
   resolve(value: unknown): void;
   reject(error: Error): void;
   onProgress?: RequestOptions['onProgress'];
@@ -66,6 +68,7 @@ export class WorkerClient extends EventEmitter {
       options.signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
         method,
+        child,
         resolve: resolve as (v: unknown) => void,
         reject,
         onProgress: options.onProgress,
@@ -75,7 +78,8 @@ export class WorkerClient extends EventEmitter {
         },
       });
       if (options.signal?.aborted) return onAbort();
-      child.send({ kind: 'request', id, method, params });
+      this.sendTo(child, { kind: 'request', id, method, params }, () =>
+        this.fail(id, new WorkerRequestError('WORKER_CRASHED', `The CamLens worker went away while "${method}" was being sent; it will be restarted on the next request.`), false));
     });
   }
 
@@ -96,8 +100,8 @@ export class WorkerClient extends EventEmitter {
         clearTimeout(timer);
         resolve();
       });
-      if (child.connected) child.send({ kind: 'request', id: this.nextId++, method: 'shutdown', params: {} });
-      else child.kill();
+      if (child.connected) this.sendTo(child, { kind: 'request', id: this.nextId++, method: 'shutdown', params: {} }, () => child.kill('SIGKILL'));
+      else child.kill('SIGKILL');
     });
   }
 
@@ -120,10 +124,11 @@ export class WorkerClient extends EventEmitter {
     child.on('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
       const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
-      this.failAll(new WorkerRequestError('WORKER_CRASHED', `The CamLens worker ${how}; it will be restarted on the next request.`));
+      this.failAll(new WorkerRequestError('WORKER_CRASHED', `The CamLens worker ${how}; it will be restarted on the next request.`), child);
       this.emit('exit', { code, signal });
     });
-    child.on('error', (e) => this.emit('error', e));
+    // Not 'error': an EventEmitter 'error' without a listener would throw in the editor.
+    child.on('error', (e) => this.emit('worker-error', e));
     this.child = child;
     return child;
   }
@@ -158,8 +163,12 @@ export class WorkerClient extends EventEmitter {
    */
   private timedOut(id: number, method: string, timeoutMs: number): void {
     const seconds = timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`;
+    const child = this.pending.get(id)?.child;
     this.fail(id, new WorkerRequestError('TIMEOUT', `CamLens worker: "${method}" did not answer within ${seconds}; the worker was restarted.`), false);
-    this.child?.kill('SIGKILL');
+    if (child) {
+      if (this.child === child) this.child = undefined;
+      child.kill('SIGKILL');
+    }
   }
 
   private fail(id: number, error: Error, notifyWorker: boolean): void {
@@ -167,11 +176,23 @@ export class WorkerClient extends EventEmitter {
     if (!p) return;
     this.pending.delete(id);
     p.cleanup();
-    if (notifyWorker && this.child?.connected) this.child.send({ kind: 'cancel', id });
+    if (notifyWorker && p.child.connected) this.sendTo(p.child, { kind: 'cancel', id }, () => undefined);
     p.reject(error);
   }
 
-  private failAll(error: Error): void {
-    for (const id of [...this.pending.keys()]) this.fail(id, error, false);
+  /** Fails every pending request, or only those sent to `child`. */
+  private failAll(error: Error, child?: ChildProcess): void {
+    for (const [id, p] of [...this.pending]) if (!child || p.child === child) this.fail(id, error, false);
+  }
+
+  /** IPC send that never throws: a worker that just died reports through `onError`. */
+  private sendTo(child: ChildProcess, message: unknown, onError: () => void): void {
+    try {
+      child.send(message as Parameters<ChildProcess['send']>[0], (err) => {
+        if (err) onError();
+      });
+    } catch {
+      onError();
+    }
   }
 }
