@@ -41,7 +41,7 @@ try {
     emit({ model: 'resnet50 (DSL)', size, figure: 'forward_only', value: Math.round(median(f)), unit: 'ms', runs: repeats });
     emit({ model: 'resnet50 (DSL)', size, figure: 'explain_gradcam', value: Math.round(median(e)), unit: 'ms', layer, worker_timings_ms: Object.fromEntries(Object.entries(last.timings_ms).map(([k, v]) => [k, Math.round(v)])) });
     emit({ model: 'resnet50 (DSL)', size, figure: 'explain_over_forward', value: Math.round((median(e) / median(f)) * 1000) / 1000, unit: 'ratio', target: '<= 1.10' });
-    if (size === 224) {
+    if (size === 224 && process.env.BENCH_SCORECAM !== '0') { // ~7 min on 2 cores: BENCH_SCORECAM=0 skips it
       const t0 = performance.now();
       const s = await call('explain', { modelPath, input: inputPath, method: 'scorecam', layers: [layer], batchSize: 32, provider: { provider: 'cpu' } });
       emit({ model: 'resnet50 (DSL)', size, figure: 'scorecam', value: Math.round(performance.now() - t0), unit: 'ms', runs: s.notes.channelRuns, channels_skipped: s.notes.channelsSkipped, channels: 2048, batch: 32 });
