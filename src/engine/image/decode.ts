@@ -61,5 +61,6 @@ export async function resizeRgb(image: RgbImage, width: number, height: number, 
 }
 
 export async function encodePng(rgb: Uint8Array, width: number, height: number): Promise<Buffer> {
-  return sharp(rgb, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
+  // Overlays are encoded on every explanation: deflate level 1 halves the time for ~20% more bytes.
+  return sharp(rgb, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
 }

@@ -61,15 +61,20 @@ function fromNpy(file: string, name: string, shape: ReadonlyArray<number | strin
   const nchw = config.input.layout === 'NCHW';
   const [h, w, c] = nchw ? [dims[2], dims[3], dims[1]] : [dims[1], dims[2], dims[3]];
   if (c !== 3 && c !== 1) throw new CamLensError('BAD_ARGUMENT', `${file}: ${c} channels; expected 1 or 3 (layout ${config.input.layout}).`);
-  // Undo the normalisation to get a picture for the overlay.
+  // Undo the normalisation to get a picture for the overlay: pixel = (x·std + mean)·scale.
   const rgb = new Uint8Array(h * w * 3);
   const order = config.input.channels === 'RGB' ? [0, 1, 2] : [2, 1, 0];
+  const { mean, std, scale } = config.input;
+  const x = npy.data;
   for (let ch = 0; ch < 3; ch++) {
     const src = Math.min(order[ch], c - 1);
-    const { mean, std, scale } = config.input;
-    for (let i = 0; i < h * w; i++) {
-      const x = nchw ? npy.data[src * h * w + i] : npy.data[i * c + src];
-      rgb[i * 3 + ch] = Math.max(0, Math.min(255, Math.round((x * std[ch] + mean[ch]) * scale)));
+    const a = std[ch] * scale;
+    const b = mean[ch] * scale;
+    // Planes are contiguous in NCHW; interleaved (stride c) in NHWC.
+    const [base, stride] = nchw ? [src * h * w, 1] : [src, c];
+    for (let i = 0, j = base; i < h * w; i++, j += stride) {
+      const v = x[j] * a + b + 0.5;
+      rgb[i * 3 + ch] = v <= 0 ? 0 : v >= 255 ? 255 : v | 0;
     }
   }
   return { name, tensor: npy.data, dims, size: [h, w], rgb: { data: rgb, width: w, height: h } };
