@@ -18,38 +18,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const self = fileURLToPath(import.meta.url);
 
-// ---------------------------------------------------------------------------------------------
-// Child: one load, measured. Argv: --child <model file> <engine bundle>
-
-if (process.argv[2] === '--child') {
-  const [file, bundle] = process.argv.slice(3);
-  const require = createRequire(self);
-  const engine = require(bundle);
-  const baselineRss = process.memoryUsage().rss;
-  const t0 = performance.now();
-  const bytes = readFileSync(file);
-  const model = engine.parseModel(bytes, file);
-  const t1 = performance.now();
-  const graph = engine.Graph.fromModel(model, file);
-  const t2 = performance.now();
-  let shapesMs = null;
-  let shapesError;
-  if (typeof engine.inferShapes === 'function') {
-    try {
-      engine.inferShapes(graph);
-      shapesMs = performance.now() - t2;
-    } catch (e) {
-      shapesError = String(e?.message ?? e);
-    }
-  }
-  const t3 = performance.now();
-  const peakRss = process.resourceUsage().maxRSS * 1024;
-  process.stdout.write(JSON.stringify({
-    readParseMs: t1 - t0, graphMs: t2 - t1, shapesMs, totalMs: t3 - t0, peakRss, vmHwm: vmHwm(), baselineRss,
-    nodes: graph.nodes.length, shapesError,
-  }));
-  process.exit(0);
-}
+// The measured child is bench/lib/parse-child.cjs (CommonJS: a smaller baseline).
 
 // Builder child: makes the model and writes it, so that the parent (whose memory the measuring
 // children would otherwise inherit in their maxRSS across fork + exec) stays small.
@@ -65,15 +34,6 @@ if (process.argv[2] === '--build') {
   process.exit(0);
 }
 
-/** Linux's own peak RSS of this process image (VmHWM), as a cross-check of maxRSS; else null. */
-function vmHwm() {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Parent
@@ -138,7 +98,7 @@ try {
 
   const runs = [];
   for (let r = 0; r < RUNS; r++) {
-    const child = spawnSync(process.execPath, [self, '--child', file, bundle], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const child = spawnSync(process.execPath, [join(root, 'bench/lib/parse-child.cjs'), file, bundle], { encoding: 'utf8', maxBuffer: 1 << 20 });
     if (child.status !== 0) {
       emit('error', null, 'ms', { error: `child run ${r} failed (exit ${child.status}): ${(child.stderr || '').trim().split('\n').slice(-3).join(' | ')}` });
       process.exit(1);
