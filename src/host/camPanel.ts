@@ -288,7 +288,10 @@ export class CamPanel {
     const name = kind === 'overlay' ? `${stem}.overlay.png` : `${stem}.cam.npy`;
     const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultSaveUri(name), filters: kind === 'overlay' ? { PNG: ['png'] } : { NumPy: ['npy'] } });
     if (!target) return;
-    await writeFile(target.fsPath, kind === 'overlay' ? e.overlayPng : encodeNpy(e.cam.data, [e.cam.height, e.cam.width]));
+    // Video maps are [T, H, W] (frame-major), image maps [H, W].
+    const frames = e.cam.data.length / (e.cam.height * e.cam.width);
+    const shape = frames > 1 ? [frames, e.cam.height, e.cam.width] : [e.cam.height, e.cam.width];
+    await writeFile(target.fsPath, kind === 'overlay' ? e.overlayPng : encodeNpy(e.cam.data, shape));
     void vscode.window.showInformationMessage(`CamLens: saved ${vscode.workspace.asRelativePath(target)}`);
   }
 
