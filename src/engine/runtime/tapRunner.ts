@@ -73,7 +73,7 @@ export async function runWithTaps(model: LoadedModel, cache: SessionCache, feeds
   try {
     if (outputsByValue.size === 0) outputsByValue = withTapOutputs(model.proto, model.graph, taps).outputs;
     const t1 = performance.now();
-    if (options.signal?.aborted) throw new CamLensError('BAD_ARGUMENT', 'cancelled');
+    if (options.signal?.aborted) throw Object.assign(new Error('The run was cancelled.'), { name: 'AbortError' }); // the worker answers CANCELLED
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const name of model.graph.inputs) ortFeeds[name] = toOrt(feeds[name]);
     const result = await lease.session.run(ortFeeds);
