@@ -37,3 +37,13 @@ export function providerFromArgs(values: Record<string, unknown>): ProviderOptio
   };
   return { provider: provider as ProviderChoice, deviceId: int('device-id'), intraOpThreads: int('threads') };
 }
+
+/**
+ * A worker error as the CLI reports it: typed codes become CamLensErrors (a one-line message,
+ * exit 1); internal errors stay as they are (a stack trace helps there).
+ */
+export function asCliError(e: unknown): unknown {
+  if (e instanceof CamLensError) return e;
+  const err = e as { code?: string; message: string };
+  return err?.code && err.code !== 'INTERNAL' ? new CamLensError(err.code as never, err.message) : e;
+}

@@ -9,6 +9,7 @@ import { buildGradientGraph } from '../../src/engine/autodiff';
 import { DataType, ModelBuilder } from '../../src/engine/onnx/builder';
 import { serializeModel } from '../../src/engine/onnx/io';
 import type { ModelProto } from '../../src/engine/onnx/types';
+import { rng } from '../../src/engine/metrics/stats';
 
 export interface CheckInput {
   name: string;
@@ -43,16 +44,6 @@ export interface CheckSpec {
 
 export interface CheckResult { dtype: 'float64' | 'float32'; fd: number; ad: number; relErr: number; nodes: number }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 

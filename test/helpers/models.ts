@@ -2,17 +2,10 @@
 import { attr, DataType, ModelBuilder } from '../../src/engine/onnx/builder';
 import type { ModelProto } from '../../src/engine/onnx/types';
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../src/engine/metrics/stats';
+
+/** Deterministic pseudo-random numbers (mulberry32), shared with the metrics. */
+export { rng };
 
 export function randomArray(n: number, seed = 1, scale = 0.5): Float32Array {
   const r = rng(seed);

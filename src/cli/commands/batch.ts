@@ -9,7 +9,7 @@ import { resolveModelConfig } from '../../engine/image/config';
 import { loadModel } from '../../engine/model';
 import { CAM_METHODS, type CamMethodName } from '../../worker/protocol';
 import { usageError, type Command } from '../command';
-import { startWorker } from '../worker';
+import { asCliError, startWorker } from '../worker';
 import { explainHelp, explainOptions, explainParamsFromArgs } from './explain';
 
 const positiveInt = (flag: string, v: unknown): number | undefined => {
@@ -107,9 +107,7 @@ export const batchCommand: Command = {
       io.out(`${outcome.cancelled ? 'cancelled after' : 'explained'} ${outcome.done} of ${outcome.total} images (${outcome.failed} failed, ${outcome.resumed} resumed) in ${(outcome.elapsedMs / 1000).toFixed(1)} s, ${outcome.imagesPerSecond.toFixed(1)} images/s, batch size ${outcome.batchSize}${outcome.batched ? '' : ' (not batched: one image per run)'} → ${path.relative(process.cwd(), outcome.files.summaryCsv) || outcome.files.summaryCsv}${outcome.files.report ? `, ${path.relative(process.cwd(), outcome.files.report)}` : ''}\n`);
       return outcome.cancelled ? 130 : outcome.failed ? 3 : 0;
     } catch (e) {
-      const err = e as { code?: string; message: string };
-      if (err.code && err.code !== 'INTERNAL' && !(e instanceof CamLensError)) throw new CamLensError(err.code as never, err.message);
-      throw e;
+      throw asCliError(e);
     } finally {
       process.removeListener('SIGINT', onSigint);
       await worker.dispose();

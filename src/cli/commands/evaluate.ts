@@ -8,7 +8,7 @@ import { CamLensError } from '../../engine/errors';
 import { METRIC_FAMILIES, type EvaluateParams, type EvaluateResult, type MetricFamily } from '../../engine/metrics/evaluate';
 import { parseThreshold } from '../../engine/metrics/localisation';
 import { usageError, type Command } from '../command';
-import { startWorker } from '../worker';
+import { asCliError, startWorker } from '../worker';
 import { explainHelp, explainOptions, explainParamsFromArgs } from './explain';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.avif', '.jfif', '.npy']);
@@ -169,9 +169,7 @@ export const evaluateCommand: Command = {
         }
       }
     } catch (e) {
-      const err = e as { code?: string; message: string };
-      if (err.code && err.code !== 'INTERNAL' && !(e instanceof CamLensError)) throw new CamLensError(err.code as never, err.message);
-      throw e;
+      throw asCliError(e);
     } finally {
       await worker.dispose();
     }

@@ -5,7 +5,7 @@ import { COLORMAPS } from '../../engine/image/colormap';
 import { encodeNpy } from '../../engine/npy';
 import { CAM_METHODS, type CamMethodName, type ColormapChoice, type ExplainParams, type ExplainResult } from '../../worker/protocol';
 import { usageError, type Command } from '../command';
-import { providerCliOptions, providerFromArgs, providerHelp, startWorker } from '../worker';
+import { providerCliOptions, providerFromArgs, providerHelp, asCliError, startWorker } from '../worker';
 
 const numberList = (flag: string, text: unknown): number[] | undefined => {
   if (text === undefined) return undefined;
@@ -148,9 +148,7 @@ export const explainCommand: Command = {
       }
       return 0;
     } catch (e) {
-      const err = e as { code?: string; message: string };
-      if (err.code && err.code !== 'INTERNAL') throw new CamLensError(err.code as never, err.message);
-      throw e;
+      throw asCliError(e);
     } finally {
       await worker.dispose();
     }

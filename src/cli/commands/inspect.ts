@@ -1,6 +1,6 @@
 import { CamLensError } from '../../engine/errors';
 import { usageError, type Command } from '../command';
-import { providerCliOptions, providerFromArgs, providerHelp, startWorker } from '../worker';
+import { providerCliOptions, providerFromArgs, providerHelp, asCliError, startWorker } from '../worker';
 
 const fmt = (v: number) => (Number.isNaN(v) ? 'nan' : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(4));
 
@@ -42,9 +42,7 @@ export const inspectCommand: Command = {
       io.out(`\n${r.taps.length} taps; provider ${r.provider}${r.fallbacks.length ? ` (after ${r.fallbacks.map((f) => `${f.provider}: ${f.error}`).join('; ')})` : ''}; session ${r.timings.sessionMs.toFixed(0)} ms, run ${r.timings.runMs.toFixed(1)} ms\n`);
       return 0;
     } catch (e) {
-      const err = e as { code?: string; message: string };
-      if (err.code && err.code !== 'INTERNAL') throw new CamLensError(err.code as never, err.message);
-      throw e;
+      throw asCliError(e);
     } finally {
       await worker.dispose();
     }

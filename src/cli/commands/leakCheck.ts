@@ -5,7 +5,7 @@ import { formatBytes, LEAK_SCENARIOS } from '../../engine/runtime/leakCheck';
 import { WorkerClient } from '../../host/workerClient';
 import { CAM_METHODS, type CamMethodName, type LeakCheckParams, type LeakCheckReport, type LeakScenarioName } from '../../worker/protocol';
 import { usageError, type CliIO, type Command } from '../command';
-import { providerCliOptions, providerFromArgs, providerHelp } from '../worker';
+import { providerCliOptions, providerFromArgs, providerHelp, asCliError } from '../worker';
 
 /** Exit code when the check ran and found a suspected leak (0: none; 1: error; 2: usage). */
 export const LEAK_EXIT_CODE = 3;
@@ -118,8 +118,7 @@ export const leakCheckCommand: Command = {
       clearProgress(io);
       const err = e as { code?: string; message: string };
       if (err.code === 'CANCELLED') throw new CamLensError('BAD_ARGUMENT', 'leak-check: cancelled.');
-      if (err.code && err.code !== 'INTERNAL') throw new CamLensError(err.code as never, err.message);
-      throw e;
+      throw asCliError(e);
     } finally {
       await done();
     }
