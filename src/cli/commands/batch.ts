@@ -3,6 +3,7 @@
 // options and wires the runner to the worker.
 import * as path from 'node:path';
 import { CamLensError } from '../../engine/errors';
+import { takesClips } from '../../engine/batch/clipInputs';
 import { parseShard } from '../../engine/batch/inputs';
 import { mergeBatches, runBatch, type BatchTarget } from '../../engine/batch/runner';
 import { resolveModelConfig } from '../../engine/image/config';
@@ -39,6 +40,10 @@ export const batchCommand: Command = {
     '  --metrics LIST         metric columns (comma-separated) from the metrics provider',
     '  --no-report            do not write report.html',
     '  --quiet                no progress lines',
+    'Video models ([B, C, T, H, W] input): the inputs are clips, not images. Under a folder, each folder',
+    '  that holds frames (.png, .jpg, ...) is one clip, and so is each animated .gif/.webp elsewhere and',
+    '  each .npy; a file argument is one clip. Per clip: S.strip.png (per-frame overlays), S.overlay.gif,',
+    '  S.cam.npy [T, H, W], S.cam_raw.npy and S.json with the temporal weights (--frames N samples N frames).',
     'Exit code: 0 when every image was explained, 3 when some failed (see the error column), 130 when cancelled.',
     explainHelp.split('\n').filter((l) => !/--class |--batch-size|--method |^\s+eigencam, eigengradcam/.test(l)).join('\n'),
   ].join('\n'),
@@ -87,12 +92,14 @@ export const batchCommand: Command = {
     process.once('SIGINT', onSigint);
     let lastPrint = 0;
     try {
+      // The model's input rank decides what an input is: an image, or a clip of frames.
+      const clips = takesClips((await worker.request('layers', { modelPath })).summary.inputs[0]?.shape);
       const outcome = await runBatch({
         modelPath, inputs, outDir: values.out, methods: methods as CamMethodName[], params, target,
         groundTruthCsv: values['ground-truth'] as string | undefined, labels, batchSize, jobs, shard,
         resume: Boolean(values.resume), exclude: values.exclude as string[] | undefined,
         metrics: values.metrics ? String(values.metrics).split(',').map((s) => s.trim()).filter(Boolean) : undefined,
-        report: !values['no-report'],
+        report: !values['no-report'], clips,
       }, (p, signal) => worker.request('explainBatch', p, { signal }), {
         signal: controller.signal,
         onLog: (line) => io.err(`camlens batch: ${line}\n`),
@@ -125,7 +132,7 @@ export const mergeCommand: Command = {
     if (!positionals.length) throw usageError(`merge: expected at least one batch output folder.\nUsage: ${this.usage}`);
     if (typeof values.out !== 'string') throw usageError('merge: --out <dir> is required.');
     const o = await mergeBatches(positionals, values.out);
-    io.out(`merged ${positionals.length} folders: ${o.done} images (${o.failed} failed), ${o.rows.length} rows → ${path.relative(process.cwd(), o.files.summaryCsv) || o.files.summaryCsv}\n`);
+    io.out(`merged ${positionals.length} folders: ${o.done} images (${o.failed} failed), ${o.rowCount} rows → ${path.relative(process.cwd(), o.files.summaryCsv) || o.files.summaryCsv}\n`);
     return 0;
   },
 };

@@ -70,6 +70,11 @@ export function hasSymbolicBatch(model: LoadedModel): boolean {
   return !shape || typeof shape[0] !== 'number' || shape[0] !== 1;
 }
 
+/** [B, C, T, H, W] input: every input of the batch is a clip. */
+export function isVideoModel(model: LoadedModel): boolean {
+  return model.shapes.get(model.graph.inputs[0])?.shape?.length === 5;
+}
+
 export function canBatch(p: ExplainBatchParams): boolean {
   return p.methods.every((m) => BATCHABLE_METHODS.has(m)) && !p.augSmooth && !p.saveTensors && (p.topk ?? 1) <= 1
     && (!p.scales || (p.scales.length === 1 && p.scales[0] === 1));
@@ -83,7 +88,10 @@ export async function explainBatch(p: ExplainBatchParams, ctx: ExplainContext): 
   if (p.metrics?.length && !batchMetricsProvider()) {
     throw new CamLensError('BAD_ARGUMENT', `Metrics (${p.metrics.join(', ')}) were requested but no metrics provider is available in this build.`);
   }
-  if (!canBatch(p) || (!hasSymbolicBatch(model) && p.inputs.length > 1)) return explainEach(p, ctx, t0);
+  // Video models go one clip per run: a clip already is T frames of work, and stacking clips
+  // would need every clip sampled to one T plus a per-row [T, H, W] aggregation that explain()
+  // already does for one clip.
+  if (isVideoModel(model) || !canBatch(p) || (!hasSymbolicBatch(model) && p.inputs.length > 1)) return explainEach(p, ctx, t0);
   return explainBatched(p, model, ctx, t0);
 }
 
@@ -104,7 +112,11 @@ async function explainEach(p: ExplainBatchParams, ctx: ExplainContext, t0: numbe
       totals.load += sum('load'); totals.preprocess += sum('preprocess'); totals.run += sum('run'); totals.cam += sum('cam');
       items.push({
         input, ok: true, layers: first.layers, predictions: first.predictions,
-        maps: results.flatMap((r) => r.explanations.map((e) => ({ method: r.method, classIndex: e.classIndex, label: e.label, cam: e.cam, camRaw: e.camRaw, overlayPng: e.overlayPng }))),
+        maps: results.flatMap((r) => r.explanations.map((e): BatchMap => ({
+          method: r.method, classIndex: e.classIndex, label: e.label, cam: e.cam, camRaw: e.camRaw, overlayPng: e.overlayPng,
+          // Per-frame overlay PNGs stay behind: a batch writes the strip and the animation only.
+          ...(e.video ? { video: { frames: e.video.frames, temporalWeights: e.video.temporalWeights, animatedGif: e.video.animatedGif } } : {}),
+        }))),
         timings_ms: { preprocess: sum('preprocess'), run: sum('run'), cam: sum('cam'), overlay: 0 },
         notes: Object.assign({}, ...results.map((r) => r.notes)),
       });

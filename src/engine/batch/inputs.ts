@@ -45,9 +45,10 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-const isGlob = (s: string) => /[*?{[]/.test(s);
+export const isGlob = (s: string) => /[*?{[]/.test(s);
 
-function* walk(dir: string, skip: Set<string>): Generator<string> {
+/** Files under `dir`, sorted, recursively; dot entries and the folders in `skip` left out. */
+export function* walk(dir: string, skip: Set<string>): Generator<string> {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -106,7 +107,7 @@ export function listInputs(args: readonly string[], options: { exclude?: readonl
   return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
 
-function commonDir(a: string, b: string): string {
+export function commonDir(a: string, b: string): string {
   const pa = a.split(path.sep);
   const pb = b.split(path.sep);
   let i = 0;

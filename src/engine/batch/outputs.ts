@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CamMethodName } from '../explainTypes';
 import type { BatchItem, BatchMap, SummaryRow } from './types';
+import { completeGif, mapShape, pictureFiles, pictureSuffixes, videoJsonFields } from './videoOutputs';
 
 let tmpCounter = 0;
 
@@ -45,7 +46,7 @@ export function explanationJson(modelPath: string, item: Extract<BatchItem, { ok
     predictions: item.predictions,
     ep,
     timings_ms: { load: 0, preprocess: round(t.preprocess), run: round(t.run), cam: round(t.cam + t.overlay), total: round(t.preprocess + t.run + t.cam + t.overlay) },
-    explanations: maps.map((m, i) => ({ class: m.classIndex, label: m.label, files: i === 0 ? stemName : `${stemName}.class${m.classIndex}` })),
+    explanations: maps.map((m, i) => ({ class: m.classIndex, label: m.label, files: i === 0 ? stemName : `${stemName}.class${m.classIndex}`, ...videoJsonFields(m) })),
     ...(item.notes && Object.keys(item.notes).length ? { notes: item.notes } : {}),
     ...(maps[0].metrics ? { metrics: maps[0].metrics } : {}),
     batch: extra,
@@ -58,9 +59,10 @@ export async function writeImageOutputs(prefix: string, json: string, maps: Batc
   await fs.promises.mkdir(path.dirname(prefix), { recursive: true });
   await Promise.all(maps.map(async (m, i) => {
     const p = i === 0 ? prefix : `${prefix}.class${m.classIndex}`;
-    await writeAtomic(`${p}.cam.npy`, encodeNpy(m.cam.data, [m.cam.height, m.cam.width]));
-    await writeAtomic(`${p}.cam_raw.npy`, encodeNpy(m.camRaw.data, [m.camRaw.height, m.camRaw.width]));
-    await writeAtomic(`${p}.overlay.png`, m.overlayPng);
+    // Clips (videoOutputs.ts): [T, H, W] maps, a strip and an animated overlay instead of S.overlay.png.
+    await writeAtomic(`${p}.cam.npy`, encodeNpy(m.cam.data, mapShape(m.cam, Boolean(m.video))));
+    await writeAtomic(`${p}.cam_raw.npy`, encodeNpy(m.camRaw.data, mapShape(m.camRaw, Boolean(m.video))));
+    for (const [suffix, bytes] of pictureFiles(m)) await writeAtomic(`${p}${suffix}`, bytes);
   }));
   await writeAtomic(`${prefix}.json`, json);
 }
@@ -90,7 +92,7 @@ export interface PreviousOutput {
     input: string; method: CamMethodName; layers: string[]; class: number; ep: string;
     predictions: Array<{ index: number; label: string; prob: number }>;
     timings_ms: Record<string, number>;
-    explanations: Array<{ class: number; label: string; files: string }>;
+    explanations: Array<{ class: number; label: string; files: string; frames?: number }>;
     metrics?: Record<string, number>;
   };
 }
@@ -103,7 +105,8 @@ export function completeOutput(prefix: string, method: CamMethodName): PreviousO
     const dir = path.dirname(prefix);
     for (const e of json.explanations) {
       const p = path.join(dir, e.files);
-      if (!completeNpy(`${p}.cam.npy`) || !completeNpy(`${p}.cam_raw.npy`) || !completePng(`${p}.overlay.png`)) return undefined;
+      if (!completeNpy(`${p}.cam.npy`) || !completeNpy(`${p}.cam_raw.npy`)) return undefined;
+      if (!pictureSuffixes(e).every((s) => (s.endsWith('.gif') ? completeGif : completePng)(`${p}${s}`))) return undefined;
     }
     return { json };
   } catch {

@@ -3,6 +3,7 @@
 // the input images, so the report stays small for 10,000 images and opens in VS Code or any
 // browser from the output folder.
 import type { SummaryRow } from './types';
+import { clipReportLinks } from './videoOutputs';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -14,7 +15,7 @@ export interface ReportOptions {
 }
 
 export function renderReport(rows: readonly SummaryRow[], o: ReportOptions): string {
-  const data = rows.map((r) => ({ ...r, image: o.imageHref(r.path), overlay: r.output ? `${r.output}.overlay.png` : null }));
+  const data = rows.map((r) => ({ ...r, image: o.imageHref(r.path), overlay: r.output ? `${r.output}.overlay.png` : null, ...clipReportLinks(r) }));
   // JSON inside <script>: "</" must not end the element.
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
   const meta = JSON.stringify(o.meta).replace(/</g, '\\u003c');

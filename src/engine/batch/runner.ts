@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CamLensError } from '../errors';
 import type { CamMethodName } from '../explainTypes';
+import { listClips } from './clipInputs';
 import { groundTruthOf, listInputs, outputStems, readGroundTruth, selectShard, type BatchInput } from './inputs';
 import { completeOutput, explanationJson, sortRows, summaryCsv, writeAtomic, writeImageOutputs } from './outputs';
 import { renderReport } from './report';
@@ -42,6 +43,11 @@ export interface BatchJob {
   metrics?: string[];
   /** Write report.html (default true). */
   report?: boolean;
+  /**
+   * The model takes clips ([B, C, T, H, W]; clipInputs.takesClips): inputs are listed as clips
+   * (folders of frames, animations, .npy) instead of one input per image file.
+   */
+  clips?: boolean;
 }
 
 export interface BatchProgress {
@@ -88,8 +94,8 @@ export async function runBatch(job: BatchJob, backend: BatchBackend, options: { 
   if (modelBytes === undefined) throw new CamLensError('MODEL_READ', `No such model file: ${job.modelPath}.`);
   if (!job.methods.length) throw new CamLensError('BAD_ARGUMENT', 'batch: give at least one method.');
   const batchSize = Math.max(1, job.batchSize ?? defaultBatchSize(modelBytes));
-  const all = listInputs(job.inputs, { exclude: job.exclude, skipDirs: [outDir] });
-  if (!all.length) throw new CamLensError('BAD_ARGUMENT', `No images found in ${job.inputs.join(', ')}.`);
+  const all = (job.clips ? listClips : listInputs)(job.inputs, { exclude: job.exclude, skipDirs: [outDir] });
+  if (!all.length) throw new CamLensError('BAD_ARGUMENT', `No ${job.clips ? 'clips (folders of frames, animated GIF/WebP, .npy)' : 'images'} found in ${job.inputs.join(', ')}.`);
   // Stems from the full list: every shard names a file the same way.
   const allStems = outputStems(all);
   const stems = new Map(all.map((x, i) => [x.rel, allStems[i]]));
@@ -124,7 +130,7 @@ export async function runBatch(job: BatchJob, backend: BatchBackend, options: { 
             predicted_label: j.predictions[0]?.label ?? null, predicted_prob: j.predictions[0]?.prob ?? null, target_class: j.class,
             target_label: j.explanations[0].label, layer: j.layers.join('+'), ep: j.ep, preprocess_ms: j.timings_ms.preprocess ?? null,
             run_ms: j.timings_ms.run ?? null, cam_ms: j.timings_ms.cam ?? null, output: outputOf(stem, job.methods[i]),
-            ...(j.metrics ? { metrics: j.metrics } : {}),
+            ...(j.metrics ? { metrics: j.metrics } : {}), ...(j.explanations[0].frames !== undefined ? { frames: j.explanations[0].frames } : {}),
           });
         });
         continue;
@@ -191,6 +197,7 @@ export async function runBatch(job: BatchJob, backend: BatchBackend, options: { 
           target_class: maps[0].classIndex, target_label: maps[0].label, layer: item.layers.join('+'), ep: result.ep,
           preprocess_ms: item.timings_ms.preprocess, run_ms: item.timings_ms.run, cam_ms: item.timings_ms.cam, overlay_ms: item.timings_ms.overlay,
           write_ms: performance.now() - ws, output: outputOf(w.stem, m), ...(maps[0].metrics ? { metrics: maps[0].metrics } : {}),
+          ...(maps[0].video ? { frames: maps[0].video.frames } : {}),
         });
       }
     }));

@@ -30,6 +30,18 @@ export interface BatchMap {
   overlayPng: Uint8Array;
   /** Filled by the metrics hook when metrics were requested. */
   metrics?: Record<string, number>;
+  /**
+   * Video models: `cam` is [T, H, W] and `camRaw` [T', h, w] frame-major (height/width are one
+   * frame's), `overlayPng` is the per-frame overlay strip; these are the rest of the clip's pictures.
+   */
+  video?: BatchVideo;
+}
+
+export interface BatchVideo {
+  frames: number;
+  /** Mean map energy per frame, normalised to sum to 1 (engine/video/temporal.ts). */
+  temporalWeights: number[];
+  animatedGif: Uint8Array;
 }
 
 export interface BatchItemTimings {
@@ -89,5 +101,7 @@ export interface SummaryRow {
   output: string | null;
   /** Metric name → value, when metrics were requested (columns `metric:<name>` in the CSV). */
   metrics?: Record<string, number>;
+  /** Video models: frames in the clip's map (the row is a clip, its files S.strip.png and S.overlay.gif). */
+  frames?: number;
   error: string | null;
 }

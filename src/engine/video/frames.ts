@@ -10,9 +10,7 @@ import type { PreprocessConfig } from '../image/config';
 import { DEFAULT_MAX_PIXELS, decodeImage, resizeRgb, type RgbImage } from '../image/decode';
 import { rgbToTensor } from '../image/preprocess';
 import { readNpy } from '../npy';
-
-const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.bmp', '.avif', '.jfif']);
-const ANIMATED_EXT = new Set(['.gif', '.webp']);
+import { FRAME_EXTENSIONS, isAnimationFile, isFrameFile } from './clipFiles';
 /** Frames used when neither the model nor the caller fixes T. */
 export const DEFAULT_MAX_FRAMES = 64;
 
@@ -26,8 +24,8 @@ const natural = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base
 export async function frameSource(input: string): Promise<FrameSource> {
   const stat = fs.statSync(input, { throwIfNoEntry: false });
   if (stat?.isDirectory()) {
-    const files = fs.readdirSync(input).filter((f) => IMAGE_EXT.has(path.extname(f).toLowerCase())).sort(natural).map((f) => path.join(input, f));
-    if (!files.length) throw new CamLensError('BAD_ARGUMENT', `${input}: the folder holds no image frames (${[...IMAGE_EXT].join(', ')}).`);
+    const files = fs.readdirSync(input).filter(isFrameFile).sort(natural).map((f) => path.join(input, f));
+    if (!files.length) throw new CamLensError('BAD_ARGUMENT', `${input}: the folder holds no image frames (${[...FRAME_EXTENSIONS].join(', ')}).`);
     return { kind: 'files', files, description: `folder ${input}` };
   }
   if (stat?.isFile()) {
@@ -39,7 +37,7 @@ export async function frameSource(input: string): Promise<FrameSource> {
       if (!files.length) throw new CamLensError('BAD_ARGUMENT', `${input}: the frame list is empty.`);
       return { kind: 'files', files, description: `list ${input}` };
     }
-    if (ANIMATED_EXT.has(ext)) {
+    if (isAnimationFile(input)) {
       const meta = await sharp(input, { limitInputPixels: DEFAULT_MAX_PIXELS }).metadata().catch((e: Error) => {
         throw new CamLensError('BAD_ARGUMENT', `${input}: cannot decode the animation (${e.message}).`);
       });

@@ -8,6 +8,7 @@
 // and package.json contributes the command (see the batch export report for the exact lines).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { takesClips } from '../../engine/batch/clipInputs';
 import { runBatch, type BatchTarget } from '../../engine/batch/runner';
 import { CAM_METHODS, type CamMethodName } from '../../worker/protocol';
 import { WorkerRequestError, type WorkerClient } from '../workerClient';
@@ -41,7 +42,7 @@ async function chooseModel(uri?: vscode.Uri): Promise<vscode.Uri | undefined> {
 async function askChoices(model: vscode.Uri, last: Remembered): Promise<Required<Pick<Remembered, 'folder' | 'glob' | 'methods' | 'target' | 'outDir'>> & Remembered | undefined> {
   const title = `CamLens Batch Export: ${path.basename(model.fsPath)}`;
   const folder = (await vscode.window.showOpenDialog({
-    canSelectFiles: false, canSelectFolders: true, title: `${title} — image folder (searched recursively)`,
+    canSelectFiles: false, canSelectFolders: true, title: `${title} — image folder, or for a video model a folder of clips (searched recursively)`,
     defaultUri: last.folder ? vscode.Uri.file(last.folder) : vscode.workspace.workspaceFolders?.[0]?.uri,
   }))?.[0]?.fsPath;
   if (!folder) return undefined;
@@ -90,8 +91,10 @@ export async function batchExport(context: vscode.ExtensionContext, worker: Work
     token.onCancellationRequested(() => controller.abort());
     let shown = 0;
     try {
+      // Video models ([B, C, T, H, W]) explain clips: each folder of frames, animated GIF/WebP or .npy.
+      const clips = takesClips((await worker.request('layers', { modelPath: model.fsPath }, { signal: controller.signal })).summary.inputs[0]?.shape);
       return await runBatch({
-        modelPath: model.fsPath, inputs: [input], outDir: c.outDir, methods: c.methods, target, groundTruthCsv: c.groundTruth, resume: true,
+        modelPath: model.fsPath, inputs: [input], outDir: c.outDir, methods: c.methods, target, groundTruthCsv: c.groundTruth, resume: true, clips,
         params: {
           layers: layers?.length ? layers : undefined,
           provider: { provider: config.get('executionProvider', 'auto'), deviceId: config.get('deviceId', 0), intraOpThreads: config.get('intraOpThreads', 0) || undefined },

@@ -1,0 +1,82 @@
+// Which clips a batch over a video model ([B, C, T, H, W] input) explains. One clip is, under a
+// folder argument (searched recursively, each folder on its own):
+//   - a folder that directly holds still frames (.png, .jpg, ...): the whole folder, read in
+//     natural order like `camlens explain <folder>` (a .gif/.webp beside the stills is one of
+//     its frames, as there);
+//   - an animated .gif/.webp in a folder without still frames;
+//   - a .npy file (a preprocessed [1, 3, T, H, W] clip).
+// A file argument is one clip whatever it is (also a .txt list of frames, or one still image:
+// a clip of that frame repeated). A glob selects clips by the files it matches: a matched still
+// frame selects its whole folder. The frames of a clip are sampled to the model's T in the
+// worker (frames.ts). Pure Node, no sharp: the extension host lists clips too.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CamLensError } from '../errors';
+import { isAnimationFile, isStillFrameFile } from '../video/clipFiles';
+import { commonDir, DEFAULT_EXCLUDES, globToRegExp, isGlob, walk, type BatchInput } from './inputs';
+
+const toPosix = (p: string) => p.split(path.sep).join('/');
+const isNpy = (f: string) => path.extname(f).toLowerCase() === '.npy';
+
+/** Whether a model input of this shape takes clips ([B, C, T, H, W]) rather than images. */
+export function takesClips(shape: ReadonlyArray<number | string | null> | null | undefined): boolean {
+  return shape?.length === 5;
+}
+
+/** Files found under a folder → the clips they make (folders of frames, animations, .npy). */
+export function clipsOf(files: readonly string[]): string[] {
+  const frameDirs = new Set(files.filter(isStillFrameFile).map((f) => path.dirname(f)));
+  const clips = new Set<string>(frameDirs);
+  for (const f of files) {
+    if (isNpy(f) || (isAnimationFile(f) && !frameDirs.has(path.dirname(f)))) clips.add(f);
+  }
+  return [...clips];
+}
+
+/**
+ * Expands folder/glob/file arguments into clips, each with its path relative to the common root
+ * (the output tree mirrors it, as for images). A folder argument that is itself a clip is named
+ * after its folder (rel "walk", not "").
+ */
+export function listClips(args: readonly string[], options: { exclude?: readonly string[]; skipDirs?: readonly string[]; cwd?: string } = {}): BatchInput[] {
+  const cwd = options.cwd ?? process.cwd();
+  const skip = new Set((options.skipDirs ?? []).map((d) => path.resolve(cwd, d)));
+  const excludes = [...DEFAULT_EXCLUDES, ...(options.exclude ?? [])].map(globToRegExp);
+  const excluded = (rel: string, file: string) => excludes.some((re) => re.test(rel) || re.test(path.basename(file)));
+  const found: Array<{ file: string; root: string }> = [];
+  for (const arg of args) {
+    const abs = path.resolve(cwd, arg);
+    if (isGlob(arg)) {
+      const parts = toPosix(abs).split('/');
+      const firstGlob = parts.findIndex(isGlob);
+      const root = parts.slice(0, firstGlob).join('/') || '/';
+      const re = globToRegExp(parts.slice(firstGlob).join('/'));
+      if (!fs.existsSync(root)) throw new CamLensError('BAD_ARGUMENT', `No such folder ${root} (from the pattern ${arg}).`);
+      const files = [...walk(root, skip)].filter((f) => {
+        const rel = toPosix(path.relative(root, f));
+        return re.test(rel) && !excluded(rel, f);
+      });
+      const clips = clipsOf(files);
+      if (!clips.length) throw new CamLensError('BAD_ARGUMENT', `The pattern ${arg} matches no clip (a frame of a folder of frames, an animated .gif/.webp or a .npy clip).`);
+      found.push(...clips.map((file) => ({ file, root })));
+      continue;
+    }
+    const stat = fs.statSync(abs, { throwIfNoEntry: false });
+    if (!stat) throw new CamLensError('BAD_ARGUMENT', `No such file or folder: ${arg}.`);
+    if (stat.isDirectory()) {
+      const clips = clipsOf([...walk(abs, skip)].filter((f) => !excluded(toPosix(path.relative(abs, f)), f)));
+      const root = clips.includes(abs) ? path.dirname(abs) : abs;
+      found.push(...clips.map((file) => ({ file, root })));
+    } else found.push({ file: abs, root: path.dirname(abs) });
+  }
+  const common = found.length ? found.map((f) => f.root).reduce(commonDir) : cwd;
+  const seen = new Set<string>();
+  const out: BatchInput[] = [];
+  for (const f of found) {
+    const rel = toPosix(path.relative(common, f.file));
+    if (seen.has(rel) || excluded(rel, f.file)) continue;
+    seen.add(rel);
+    out.push({ file: f.file, rel });
+  }
+  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+}
