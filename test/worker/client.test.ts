@@ -1,10 +1,10 @@
 import { equal, match, ok, rejects } from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { serializeModel } from '../../src/engine/onnx/io';
-import { WorkerClient, WorkerRequestError } from '../../src/host/workerClient';
+import { WORKER_MALLOC_ENV, WorkerClient, WorkerRequestError } from '../../src/host/workerClient';
 import { tinyCnn } from '../helpers/models';
 
 const workerPath = resolve(__dirname, '../../worker.js');
@@ -33,6 +33,21 @@ describe('worker client', () => {
     equal(layers.summary.nodeCount, 7);
     equal(layers.summary.parameterCount, 8 * 27 + 16 * 72 + 64 + 4);
     ok(layers.suggestion?.value.includes('block2'));
+  });
+
+  it('starts the worker with the glibc malloc settings that keep rss flat, unless the user set them', { skip: process.platform !== 'linux' && 'reads /proc/<pid>/environ (Linux only)' }, async () => {
+    const environOf = (pid: number) => new Map(readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const { pid } = await client.request('ping', {});
+    const env = environOf(pid);
+    for (const [k, v] of Object.entries(WORKER_MALLOC_ENV)) equal(env.get(k), process.env[k] ?? v, k);
+    const custom = new WorkerClient({ workerPath, env: { ...process.env, MALLOC_ARENA_MAX: '4' } });
+    try {
+      const other = environOf((await custom.request('ping', {})).pid);
+      equal(other.get('MALLOC_ARENA_MAX'), '4', 'the user\'s value wins');
+      equal(other.get('MALLOC_MMAP_THRESHOLD_'), process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072');
+    } finally {
+      await custom.dispose();
+    }
   });
 
   it('turns engine errors into typed errors', async () => {

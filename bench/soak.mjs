@@ -1,6 +1,6 @@
 // Leak-check soak on the demo model (not a test): runs `camlens leak-check --json` per scenario
 // and prints one JSON line per scenario with the slope/CI/R²/verdict of every metric.
-// Usage: node esbuild.mjs && node bench/leak.mjs [--explain N] [--taps N] [--sessions N] [--warmup N] [--provider cpu]
+// Usage: node esbuild.mjs && node bench/soak.mjs [--explain N] [--taps N] [--sessions N] [--warmup N] [--provider cpu]
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
@@ -27,7 +27,7 @@ for (const scenario of ['explain', 'taps', 'sessions']) {
     lateSlope: Math.round(m.lateSlope * 10) / 10, before: m.before, first: m.first, last: m.last, verdict: m.verdict,
   }]));
   console.log(JSON.stringify({
-    bench: 'leak', scenario, model: values.model, provider: report.provider, iterations: s.iterations, warmup: s.warmup,
+    bench: 'soak', scenario, model: values.model, provider: report.provider, iterations: s.iterations, warmup: s.warmup,
     msPerIteration: Math.round(s.msPerIteration * 10) / 10, verdict: s.verdict, rssGrowthMiB: Math.round((s.metrics.find((m) => m.metric === 'rss').last - s.metrics.find((m) => m.metric === 'rss').before) / 2 ** 20 * 100) / 100,
     metrics, seconds: Math.round(report.ms / 100) / 10,
   }));
