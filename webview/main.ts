@@ -7,6 +7,8 @@ import {
 } from '@vscode/webview-ui-toolkit';
 import { lut } from './colormaps';
 import { memorySection, metricsSection } from './sections';
+import { videoSection } from './videoSection';
+import { frameSlice } from './videoState';
 import type { CamPanelState, Colormap, ExplainView, HostToWebview, ViewMode, WebviewToHost } from './messages';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeDivider(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing(), vsCodeRadio(), vsCodeRadioGroup());
@@ -60,6 +62,8 @@ function camPanel(): void {
   let imageNames: string[] = [];
   let view: ExplainView | undefined;
   let busyId = 0;
+  /** The clip frame shown (0 for an image); the video section chooses it. */
+  let frame = 0;
 
   const persist = () => { if (state) vscode.setState({ host: state }); };
   const ui = () => state && send({ type: 'ui', colormap: state.colormap, alpha: state.alpha, mode: state.mode, zoom: state.zoom });
@@ -80,7 +84,12 @@ function camPanel(): void {
   const facts = h('div', { id: 'facts', class: 'muted' });
   const metrics = metricsSection(h, send, (id, label, onClick, appearance) => button(id, label, onClick, appearance));
   const memory = memorySection(h, send, (id, label, onClick, appearance) => button(id, label, onClick, appearance));
-  root.replaceChildren(header, notices, controls, progress, errorBox, display, facts, h('h2', {}, 'Predictions'), bars, h('h2', {}, 'Tap statistics'), tapsBox, exportsBox,
+  const video = videoSection(h, (id, label, onClick, appearance) => button(id, label, onClick, appearance), (t) => {
+    frame = t;
+    root.dataset.frame = String(t);
+    draw();
+  }, () => send({ type: 'saveGif' }));
+  root.replaceChildren(header, notices, controls, progress, errorBox, display, video.el, facts, h('h2', {}, 'Predictions'), bars, h('h2', {}, 'Tap statistics'), tapsBox, exportsBox,
     h('h2', {}, 'Metrics'), metrics.el, h('h2', {}, 'Memory'), memory.el);
   // charts take their colours from the theme: rebuild them when it (the body's class) changes
   new MutationObserver(() => { metrics.rebuild(); memory.rebuild(); }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
@@ -163,7 +172,8 @@ function camPanel(): void {
 
   function draw(): void {
     if (!view || !state) return;
-    const { image, cam } = view;
+    // A clip shows one frame at a time: that frame's picture and map.
+    const { image, cam } = frameSlice(view, frame);
     const W = image.width, H = image.height;
     const table = lut(state.colormap);
     const a = state.alpha;
@@ -194,6 +204,7 @@ function camPanel(): void {
     canvases.replaceChildren(...(state.mode === 'side-by-side' ? [figure(original, 'Image'), figure(overlay, 'Overlay')] : [figure(overlay, state.mode === 'heatmap' ? 'Heatmap' : 'Overlay')]));
     root.dataset.mode = state.mode;
     root.dataset.colormap = state.colormap;
+    video.repaint({ colormap: state.colormap, alpha: state.alpha, mode: state.mode });
   }
   const figure = (c: HTMLCanvasElement, caption: string) => h('figure', {}, c, h('figcaption', { class: 'muted' }, caption));
 
@@ -201,7 +212,7 @@ function camPanel(): void {
   let probe = { x: 0, y: 0 };
   function readout(x: number, y: number): void {
     if (!view) return;
-    const { cam, image } = view;
+    const { cam, image } = frameSlice(view, frame);
     const cx = Math.min(cam.width - 1, Math.floor((x / image.width) * cam.width));
     const cy = Math.min(cam.height - 1, Math.floor((y / image.height) * cam.height));
     hover.textContent = `CAM at (${x}, ${y}): ${fmt(cam.data[cy * cam.width + cx], 3)}`;
@@ -308,6 +319,7 @@ function camPanel(): void {
         return;
       case 'busy':
         busyId = m.requestId;
+        video.pause();
         errorBox.hidden = true;
         setState('busy');
         showProgress(`Explaining: ${m.what}…`, true);
@@ -317,15 +329,21 @@ function camPanel(): void {
         return;
       case 'result': {
         const v = m.view;
-        view = { ...v, image: { ...v.image, data: asU8(v.image.data) }, cam: { ...v.cam, data: asF32(v.cam.data) } };
+        view = {
+          ...v, image: { ...v.image, data: asU8(v.image.data) }, cam: { ...v.cam, data: asF32(v.cam.data) },
+          video: v.video ? { ...v.video, frames: asU8(v.video.frames) } : undefined,
+        };
         if (state && state.method !== v.method) { state.method = v.method; renderControls(); }
         persist();
         showProgress(undefined, false);
         errorBox.hidden = true;
-        draw(); renderPredictions();
+        // A clip keeps the frame being looked at (same clip, another method or class).
+        if (view.video) video.setView(view, frame);
+        else { video.setView(undefined, 0); frame = 0; delete root.dataset.frame; draw(); }
+        renderPredictions();
         let sum = 0;
         for (const x of view.cam.data) sum += x;
-        facts.textContent = `${v.method} on ${v.layers.join(', ')} · class ${v.classIndex} (${v.label}) · map ${v.camRaw.width}×${v.camRaw.height} → ${v.cam.width}×${v.cam.height} · ${v.ep} · ${Math.round(v.timings.total ?? 0)} ms`;
+        facts.textContent = `${v.method} on ${v.layers.join(', ')} · class ${v.classIndex} (${v.label}) · map ${v.camRaw.width}×${v.camRaw.height} → ${v.cam.width}×${v.cam.height}${v.video ? ` × ${v.video.count} frames` : ''} · ${v.ep} · ${Math.round(v.timings.total ?? 0)} ms`;
         root.dataset.method = v.method;
         root.dataset.classIndex = String(v.classIndex);
         root.dataset.camSum = sum.toFixed(4);

@@ -54,6 +54,17 @@ export interface ExplainView {
   ep: string;
   timings: Record<string, number>;
   notes: Record<string, number | string>;
+  /** Video models: `cam.data` is then [T, h, w] frame-major and `image` is frame 0. */
+  video?: VideoView;
+}
+
+/** A clip's frames and temporal weights, for the panel's frame slider and strip. */
+export interface VideoView {
+  count: number;
+  /** Every preprocessed frame's RGB, frame-major [T, H, W, 3] (H, W: `image`'s). */
+  frames: Uint8Array;
+  /** Mean map energy per frame, normalised to sum to 1. */
+  temporalWeights: number[];
 }
 
 export type HostToWebview =
@@ -85,6 +96,8 @@ export type WebviewToHost =
   | { type: 'chooseLayerInTree' }
   | { type: 'saveOverlay' }
   | { type: 'saveNpy' }
+  /** Video models: the animated overlay (GIF). */
+  | { type: 'saveGif' }
   | { type: 'savePng'; png: Uint8Array; name: string }
   | { type: 'ui'; colormap: Colormap; alpha: number; mode: ViewMode; zoom: number }
   | { type: 'openTree' }

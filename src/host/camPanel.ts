@@ -8,6 +8,7 @@ import type { CamPanelState, ExplainView, HostToWebview, LeakReportView, Metrics
 import { CAM_METHODS, type CamMethodName, type ExplainResult, type Result, type TelemetrySample } from '../worker/protocol';
 import type { LayerTree } from './layerTree';
 import type { TapStore } from './taps';
+import { videoView } from './videoView';
 import { errorCode, errorText, providerOptions, UNTRUSTED_MESSAGE, webviewHtml } from './util';
 import type { WorkerClient } from './workerClient';
 
@@ -25,7 +26,7 @@ export function parseFromWebview(m: unknown): WebviewToHost | undefined {
   const o = m as Record<string, unknown>;
   switch (o.type) {
     case 'ready': case 'cancel': case 'chooseLayerInTree': case 'saveOverlay': case 'saveNpy': case 'openTree': case 'explainModel':
-    case 'releaseAll': case 'leakCheck': case 'heapSnapshot': case 'computeMetrics': case 'cancelMetrics':
+    case 'releaseAll': case 'leakCheck': case 'heapSnapshot': case 'computeMetrics': case 'cancelMetrics': case 'saveGif':
       return { type: o.type };
     case 'explain': {
       if (o.method !== undefined && !(CAM_METHODS as readonly unknown[]).includes(o.method)) return undefined;
@@ -266,6 +267,7 @@ export class CamPanel {
         return;
       case 'saveOverlay': return this.save('overlay');
       case 'saveNpy': return this.save('npy');
+      case 'saveGif': return this.save('gif');
       case 'savePng': {
         const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultSaveUri(`${m.name.replace(/[^\w.-]/g, '_')}.png`), filters: { PNG: ['png'] } });
         if (target) await writeFile(target.fsPath, m.png);
@@ -281,11 +283,20 @@ export class CamPanel {
     return vscode.Uri.joinPath(folder, name);
   }
 
-  private async save(kind: 'overlay' | 'npy'): Promise<void> {
+  private async save(kind: 'overlay' | 'npy' | 'gif'): Promise<void> {
     const e = this.last?.explanations[0];
     if (!e || !this.last) return void vscode.window.showWarningMessage('CamLens: nothing to save yet.');
     const stem = path.basename(this.last.input).replace(/\.[^.]+$/, '');
-    const name = kind === 'overlay' ? `${stem}.overlay.png` : `${stem}.cam.npy`;
+    if (kind === 'gif') {
+      // Video explanations only: the animated overlay the worker already encoded.
+      if (!e.video) return void vscode.window.showWarningMessage('CamLens: an animated overlay exists for video models only.');
+      const gif = await vscode.window.showSaveDialog({ defaultUri: this.defaultSaveUri(`${stem}.overlay.gif`), filters: { GIF: ['gif'] } });
+      if (!gif) return;
+      await writeFile(gif.fsPath, e.video.animatedGif);
+      return void vscode.window.showInformationMessage(`CamLens: saved ${vscode.workspace.asRelativePath(gif)}`);
+    }
+    // A clip's overlay PNG is its per-frame strip.
+    const name = kind === 'overlay' ? `${stem}.${e.video ? 'strip' : 'overlay'}.png` : `${stem}.cam.npy`;
     const target = await vscode.window.showSaveDialog({ defaultUri: this.defaultSaveUri(name), filters: kind === 'overlay' ? { PNG: ['png'] } : { NumPy: ['npy'] } });
     if (!target) return;
     // Video maps are [T, H, W] (frame-major), image maps [H, W].
@@ -509,6 +520,7 @@ export class CamPanel {
       cam: { data: new Float32Array(e.cam.data), width: e.cam.width, height: e.cam.height },
       camRaw: { width: e.camRaw.width, height: e.camRaw.height },
       ep: r.ep, timings: r.timings_ms, notes: r.notes,
+      ...(e.video && r.frames ? { video: videoView(r.frames, e.video.temporalWeights) } : {}),
     };
     this.post({ type: 'result', view });
   }

@@ -7,6 +7,9 @@ import * as path from 'node:path';
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { CamLensApi } from '../../src/host/extension';
+import { encodeNpy } from '../../src/host/camPanel';
+import { videoView } from '../../src/host/videoView';
+import { frameRgb, S, T, tiny3dCnn } from '../video/tiny3d';
 
 type Test = { name: string; fn: () => Promise<void> };
 const tests: Test[] = [];
@@ -160,6 +163,41 @@ test('the panel computes metrics with a random baseline for the current explanat
   assert.ok(Number.isFinite(v.metrics.deletion_auc) && Number.isFinite(v.metrics.random_deletion_auc), JSON.stringify(v.metrics));
   assert.ok((v.curves.deletion?.length ?? 0) > 2, 'no deletion curve');
   console.log(`    deletion AUC ${v.metrics.deletion_auc.toFixed(3)} (random ${v.metrics.random_deletion_auc.toFixed(3)}), insertion AUC ${v.metrics.insertion_auc?.toFixed(3)} in ${v.ms} ms`);
+});
+
+test('a video model: the panel explains a .npy clip and gets T maps, the frames and the temporal weights', async () => {
+  const dir = vscode.Uri.joinPath(folder(), 'video-e2e');
+  const videoModel = vscode.Uri.joinPath(dir, 'tiny3d.onnx');
+  const clip = vscode.Uri.joinPath(dir, 'clip.npy');
+  await vscode.workspace.fs.createDirectory(dir);
+  try {
+    await vscode.workspace.fs.writeFile(videoModel, tiny3dCnn());
+    // The tiny model's clip, normalised as ImageNet models expect (no sharp in the extension host).
+    const mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225];
+    const x = new Float32Array(3 * T * S * S);
+    for (let t = 0; t < T; t++) {
+      const rgb = frameRgb(t);
+      for (let c = 0; c < 3; c++) for (let i = 0; i < S * S; i++) x[(c * T + t) * S * S + i] = (rgb[i * 3 + c] / 255 - mean[c]) / std[c];
+    }
+    await vscode.workspace.fs.writeFile(clip, encodeNpy(x, [1, 3, T, S, S]));
+    const r = await api.explain(videoModel, [clip]);
+    const e = r.explanations[0];
+    assert.ok(e.video, 'no video explanation');
+    assert.equal(e.video.frames, T);
+    assert.equal(e.cam.data.length, T * S * S);
+    assert.equal(r.frames?.length, T);
+    assert.equal(e.video.temporalWeights.length, T);
+    assert.ok(Math.abs(e.video.temporalWeights.reduce((a, b) => a + b, 0) - 1) < 1e-6);
+    const panel = api.panel(videoModel);
+    assert.ok(panel && panel.lastError === undefined, `panel error: ${panel?.lastError}`);
+    // What postResult sends the webview for the frame slider and strip.
+    const view = videoView(r.frames!, e.video.temporalWeights);
+    assert.equal(view.frames.length, T * S * S * 3);
+    console.log(`    video: ${T} frames, temporal weights ${e.video.temporalWeights.map((w) => w.toFixed(3)).join(' ')}`);
+    panel.panel.dispose();
+  } finally {
+    await vscode.workspace.fs.delete(dir, { recursive: true });
+  }
 });
 
 export async function run(): Promise<void> {
