@@ -125,13 +125,25 @@ const csvCell = (v: unknown): string => {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
+// The CSV in pieces (header, then one line per row) so that summaryFiles.ts can stream it;
+// summaryCsv is the same text in one string, for small tables and as the tests' reference.
 /** Metric columns are `metric:<name>`, after the fixed ones, in name order. */
-export function summaryCsv(rows: readonly SummaryRow[]): string {
-  const metricNames = [...new Set(rows.flatMap((r) => Object.keys(r.metrics ?? {})))].sort();
-  const head = [...SUMMARY_COLUMNS, ...metricNames.map((m) => `metric:${m}`)];
-  const lines = [head.join(',')];
-  for (const r of rows) lines.push([...SUMMARY_COLUMNS.map((c) => csvCell(r[c])), ...metricNames.map((m) => csvCell(r.metrics?.[m]))].join(','));
-  return lines.join('\n') + '\n';
+export function summaryCsvHeader(metricNames: Iterable<string>): string {
+  return [...SUMMARY_COLUMNS, ...[...metricNames].sort().map((m) => `metric:${m}`)].join(',') + '\n';
 }
 
-export const sortRows = (rows: SummaryRow[]) => rows.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.method < b.method ? -1 : a.method > b.method ? 1 : 0));
+/** `sortedMetricNames`: the header's metric names, in its order. */
+export function summaryCsvLine(r: SummaryRow, sortedMetricNames: readonly string[]): string {
+  return [...SUMMARY_COLUMNS.map((c) => csvCell(r[c])), ...sortedMetricNames.map((m) => csvCell(r.metrics?.[m]))].join(',') + '\n';
+}
+
+export function summaryCsv(rows: readonly SummaryRow[]): string {
+  const metricNames = [...new Set(rows.flatMap((r) => Object.keys(r.metrics ?? {})))].sort();
+  return summaryCsvHeader(metricNames) + rows.map((r) => summaryCsvLine(r, metricNames)).join('');
+}
+
+/** The summaries' row order: by input path, then method (plain string order). */
+export const compareRows = (a: Pick<SummaryRow, 'path' | 'method'>, b: Pick<SummaryRow, 'path' | 'method'>): number =>
+  a.path < b.path ? -1 : a.path > b.path ? 1 : a.method < b.method ? -1 : a.method > b.method ? 1 : 0;
+
+export const sortRows = (rows: SummaryRow[]) => rows.sort(compareRows);

@@ -14,10 +14,32 @@ export interface ReportOptions {
   imageHref(rel: string): string;
 }
 
+/** The whole page in one string (small runs, tests); summaryFiles.ts streams the same bytes. */
 export function renderReport(rows: readonly SummaryRow[], o: ReportOptions): string {
-  const data = rows.map((r) => ({ ...r, image: o.imageHref(r.path), overlay: r.output ? `${r.output}.overlay.png` : null, ...clipReportLinks(r) }));
+  const { head, tail } = reportFrame(o);
+  return head + rows.map((r) => reportRowJson(r, o)).join(',') + tail;
+}
+
+/** One row as the page's script reads it: the summary row plus links to its pictures. */
+export function reportRowJson(r: SummaryRow, o: ReportOptions): string {
   // JSON inside <script>: "</" must not end the element.
-  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  return JSON.stringify({ ...r, image: o.imageHref(r.path), overlay: r.output ? `${r.output}.overlay.png` : null, ...clipReportLinks(r) }).replace(/</g, '\\u003c');
+}
+
+// Never produced by escapeHtml or JSON.stringify, so the first one is the rows' place.
+const ROWS_MARK = '\u0000rows\u0000';
+
+/**
+ * The page around the rows' JSON array: head ends with "[", tail starts with "]", and the rows
+ * go in between, comma-separated, so a writer never needs all rows at once.
+ */
+export function reportFrame(o: ReportOptions): { head: string; tail: string } {
+  const page = reportPage(o, `[${ROWS_MARK}]`);
+  const at = page.indexOf(ROWS_MARK);
+  return { head: page.slice(0, at), tail: page.slice(at + ROWS_MARK.length) };
+}
+
+function reportPage(o: ReportOptions, json: string): string {
   const meta = JSON.stringify(o.meta).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -1,0 +1,110 @@
+// summary.csv, summary.json and report.html of a batch run (or of a merge), written in one pass
+// over rows that arrive already in order, one at a time: nothing here holds more than one row,
+// so 100,000 images cost no more memory than 100. Each file is published atomically at the end
+// (AtomicFileWriter). The bytes are those of the one-string renderers (summaryCsv,
+// JSON.stringify(..., null, 1), renderReport): the tests compare them.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AtomicFileWriter } from './atomicFileWriter';
+import { summaryCsvHeader, summaryCsvLine } from './outputs';
+import { reportFrame, reportRowJson, type ReportOptions } from './report';
+import type { BatchJob, BatchOutcome } from './runner';
+import type { SummaryRow } from './types';
+
+export interface SummarySource {
+  /** In summary order (path, then method). */
+  rows: Iterable<SummaryRow> | AsyncIterable<SummaryRow>;
+  /** Every metric name that occurs in the rows (the CSV header comes first). */
+  metricNames: Iterable<string>;
+}
+
+/** summary.json up to its rows array's "[": the run's figures first, then the rows. */
+export function summaryJsonHead(meta: Record<string, unknown>): string {
+  const empty = JSON.stringify({ ...meta, rows: [] }, null, 1);
+  return empty.slice(0, empty.length - '[]\n}'.length) + '[';
+}
+
+/** One row of summary.json's array, indented as JSON.stringify(whole, null, 1) would. */
+export function summaryJsonRow(row: SummaryRow, first: boolean): string {
+  // JSON strings hold no raw newline, so every newline here is layout.
+  return `${first ? '' : ','}\n  ${JSON.stringify(row, null, 1).replace(/\n/g, '\n  ')}`;
+}
+
+export const summaryJsonTail = (rowCount: number): string => (rowCount ? '\n ]\n}\n' : ']\n}\n');
+
+/** The figures at the top of summary.json and of the report. */
+export function summaryMeta(o: BatchOutcome, job: Pick<BatchJob, 'modelPath' | 'inputs' | 'methods' | 'shard'>): Record<string, unknown> {
+  return {
+    model: path.resolve(job.modelPath), inputs: job.inputs.map((i) => path.resolve(i)), methods: job.methods,
+    shard: job.shard ? `${job.shard.index}/${job.shard.count}` : null, total: o.total, done: o.done, failed: o.failed, resumed: o.resumed,
+    cancelled: o.cancelled, batch_size: o.batchSize, batched: o.batched, elapsed_ms: Math.round(o.elapsedMs), images_per_s: Math.round(o.imagesPerSecond * 100) / 100,
+  };
+}
+
+/** Writes o.files.summaryCsv, o.files.summaryJson and (unless job.report is false) report.html. */
+export async function writeSummaries(o: BatchOutcome, job: Pick<BatchJob, 'modelPath' | 'inputs' | 'methods' | 'shard' | 'report'>, source: SummarySource): Promise<void> {
+  await fs.promises.mkdir(o.outDir, { recursive: true });
+  const meta = summaryMeta(o, job);
+  const reportFile = job.report !== false ? path.join(o.outDir, 'report.html') : undefined;
+  const inputRoot = commonInputRoot(job.inputs);
+  const reportOptions: ReportOptions = {
+    title: `CamLens batch: ${path.basename(job.modelPath)}`, meta,
+    imageHref: (rel) => path.relative(o.outDir, path.join(inputRoot, rel)).split(path.sep).join('/'),
+  };
+  const writers: AtomicFileWriter[] = [];
+  try {
+    const csv = await AtomicFileWriter.open(o.files.summaryCsv);
+    writers.push(csv);
+    const json = await AtomicFileWriter.open(o.files.summaryJson);
+    writers.push(json);
+    const html = reportFile ? await AtomicFileWriter.open(reportFile) : undefined;
+    if (html) writers.push(html);
+    const frame = html ? reportFrame(reportOptions) : undefined;
+    const metricNames = [...source.metricNames].sort();
+    await csv.write(summaryCsvHeader(metricNames));
+    await json.write(summaryJsonHead(meta));
+    if (html) await html.write(frame!.head);
+    let count = 0;
+    for await (const row of source.rows) {
+      await csv.write(summaryCsvLine(row, metricNames));
+      await json.write(summaryJsonRow(row, count === 0));
+      if (html) await html.write((count === 0 ? '' : ',') + reportRowJson(row, reportOptions));
+      count++;
+    }
+    await json.write(summaryJsonTail(count));
+    if (html) await html.write(frame!.tail);
+    for (const w of writers) await w.commit();
+  } catch (e) {
+    await Promise.all(writers.map((w) => w.discard()));
+    throw e;
+  }
+  if (reportFile) o.files.report = reportFile;
+}
+
+/** `o` with its `rows` getter: summary.json's rows, parsed anew at each access. */
+export function withRowsFromSummary(o: Omit<BatchOutcome, 'rows'>): BatchOutcome {
+  return Object.defineProperty(o, 'rows', {
+    get: () => (JSON.parse(fs.readFileSync(o.files.summaryJson, 'utf8')) as { rows: SummaryRow[] }).rows,
+    enumerable: false,
+  }) as BatchOutcome;
+}
+
+/** The folder `rel` paths are relative to (the same rule as listInputs). */
+export function commonInputRoot(args: readonly string[]): string {
+  const roots = args.map((a) => {
+    const abs = path.resolve(a);
+    if (/[*?{[]/.test(a)) {
+      const parts = abs.split(path.sep);
+      return parts.slice(0, parts.findIndex((p) => /[*?{[]/.test(p))).join(path.sep) || path.sep;
+    }
+    return fs.statSync(abs, { throwIfNoEntry: false })?.isDirectory() ? abs : path.dirname(abs);
+  });
+  if (!roots.length) return process.cwd();
+  return roots.reduce((a, b) => {
+    const pa = a.split(path.sep);
+    const pb = b.split(path.sep);
+    let i = 0;
+    while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
+    return pa.slice(0, i).join(path.sep) || path.sep;
+  });
+}
