@@ -2,10 +2,19 @@
 //  1. images/s of `camlens batch` (gradcam, PNG overlays + NPY + JSON written) at batch size 1
 //     vs N on the same generated folder, and onnxruntime forward-only images/s at the same batch
 //     sizes through the same worker (the issue's target: batch/forward >= 0.80).
-//  2. peak RSS (CLI process and worker, VmHWM polled from /proc) for a small vs a 10x larger
-//     folder: must not grow with the image count (bounded queues).
+//  2. peak RSS of the CLI process and of its worker, each measured separately (ru_maxrss reported
+//     by the process itself on exit through bench/lib/rss-probe.cjs; VmHWM polled from /proc as a
+//     fallback), for 500 vs 2,000 images: must not grow with the image count (bounded queues,
+//     summary rows streamed to disk). Also the CLI's growth per extra image in bytes. Then the
+//     same pair with V8's young generation capped (--max-semi-space-size=1): without the cap,
+//     V8 grows its semi-spaces (up to 16 MB each) over the first ~1,000 images whatever the
+//     count, which shows as a bounded rise between 500 and 2,000; capped, what is left is what the
+//     processes retain (BENCH_RSS_CAPPED=0 skips it).
 // Model: the demo model (default) or BENCH_MODEL=resnet50 (DSL ResNet-50 at 224, random weights).
-// Env: BENCH_IMAGES (default 200), BENCH_BATCH (default 16), BENCH_RSS_SMALL/LARGE (100/1000).
+// Env: BENCH_IMAGES (default 200), BENCH_BATCH (default 16), BENCH_RSS_SMALL/LARGE (500/2000),
+// BENCH_ONLY=rss|throughput (one phase), BENCH_SKIP_RSS, BENCH_CLI (another build's
+// bin/camlens.js or dist/cli.js, to compare before/after on the same folders).
+// Memory only, a few minutes with the demo model: BENCH_ONLY=rss node bench/batch.mjs
 // Run after `npm run build`.
 import { createRequire } from 'node:module';
 import { fork, spawn } from 'node:child_process';
@@ -20,8 +29,11 @@ const dir = fs.mkdtempSync(join(tmpdir(), 'camlens-bench-batch-'));
 const emit = (o) => console.log(JSON.stringify({ bench: 'batch', ...o }));
 const N = Number(process.env.BENCH_IMAGES ?? 200);
 const B = Number(process.env.BENCH_BATCH ?? 16);
-const SMALL = Number(process.env.BENCH_RSS_SMALL ?? 100);
-const LARGE = Number(process.env.BENCH_RSS_LARGE ?? 1000);
+const SMALL = Number(process.env.BENCH_RSS_SMALL ?? 500);
+const LARGE = Number(process.env.BENCH_RSS_LARGE ?? 2000);
+const ONLY = process.env.BENCH_ONLY;
+const cli = resolve(process.env.BENCH_CLI ?? join(root, 'bin/camlens.js'));
+const probe = join(root, 'bench/lib/rss-probe.cjs');
 const useResnet = process.env.BENCH_MODEL === 'resnet50';
 
 let modelPath = join(root, 'demo/model.onnx');
@@ -65,9 +77,11 @@ const childrenOf = (pid) => {
 };
 
 /** Runs `camlens batch`; returns its summary.json and the peak RSS of the CLI and the worker. */
-function cliBatch(input, out, extra) {
+function cliBatch(input, out, extra, nodeOptions = '') {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [join(root, 'bin/camlens.js'), 'batch', modelPath, input, '--out', out, '--ep', 'cpu', '--quiet', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const rssLog = join(dir, `rss-${Date.now()}-${Math.random().toString(36).slice(2)}.jsonl`);
+    const env = { ...process.env, CAMLENS_RSS_LOG: rssLog, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${nodeOptions} --require=${probe}`.trim() };
+    const child = spawn(process.execPath, [cli, 'batch', modelPath, input, '--out', out, '--ep', 'cpu', '--quiet', ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
     child.stdout.on('data', () => {});
@@ -80,6 +94,13 @@ function cliBatch(input, out, extra) {
     child.on('exit', (code) => {
       clearInterval(timer);
       if (code !== 0) return rej(new Error(`camlens batch exited ${code}: ${stderr}`));
+      // Exact peaks, as each process reported them on exit (polling can miss the last moments).
+      const reported = fs.existsSync(rssLog) ? fs.readFileSync(rssLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+      for (const r of reported) {
+        if (r.pid === child.pid) peak.cli = Math.max(peak.cli, r.maxRssBytes);
+        else if (r.ppid === child.pid) peak.worker = Math.max(peak.worker, r.maxRssBytes);
+      }
+      peak.reported = reported.length;
       res({ summary: JSON.parse(fs.readFileSync(join(out, 'summary.json'), 'utf8')), wallMs: performance.now() - t0, peak });
     });
   });
@@ -113,6 +134,13 @@ async function forwardOnly(b, images) {
 }
 
 try {
+  if (ONLY !== 'rss') await throughputPhase();
+  if (!process.env.BENCH_SKIP_RSS && ONLY !== 'throughput') await rssPhase();
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+async function throughputPhase() {
   const folder = await makeFolder('throughput', N);
   emit({ phase: 'setup', model: useResnet ? 'resnet50-224 (DSL)' : 'demo (64x64)', images: N, modelBytes: fs.statSync(modelPath).size });
   const rates = {};
@@ -124,17 +152,27 @@ try {
       wallSeconds: +(r.wallMs / 1000).toFixed(2), forwardOnlyImagesPerSecond: +fwd.toFixed(1), ratioToForward: +(r.summary.images_per_s / fwd).toFixed(3) });
   }
   emit({ phase: 'speedup', batchSize: B, speedupVsBatch1: +(rates[B] / rates[1]).toFixed(2) });
-  if (!process.env.BENCH_SKIP_RSS) await rssPhase();
-} finally {
-  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 async function rssPhase() {
   const small = await makeFolder('rss_small', SMALL);
   const large = await makeFolder('rss_large', LARGE);
-  const s = await cliBatch(small, join(dir, 'out_small'), ['--batch-size', String(B)]);
-  const l = await cliBatch(large, join(dir, 'out_large'), ['--batch-size', String(B)]);
+  for (const nodeOptions of process.env.BENCH_RSS_CAPPED === '0' ? [''] : ['', '--max-semi-space-size=1']) {
+    fs.rmSync(join(dir, 'out_small'), { recursive: true, force: true });
+    fs.rmSync(join(dir, 'out_large'), { recursive: true, force: true });
+    const s = await cliBatch(small, join(dir, 'out_small'), ['--batch-size', String(B)], nodeOptions);
+    const l = await cliBatch(large, join(dir, 'out_large'), ['--batch-size', String(B)], nodeOptions);
+    emitRss(nodeOptions ? 'rss-young-gen-capped' : 'rss', nodeOptions, s, l);
+  }
+}
+
+function emitRss(phase, nodeOptions, s, l) {
   const mb = (x) => +(x / 1024 ** 2).toFixed(1);
-  emit({ phase: 'rss', small: SMALL, large: LARGE, cliPeakMB: [mb(s.peak.cli), mb(l.peak.cli)], workerPeakMB: [mb(s.peak.worker), mb(l.peak.worker)],
-    totalRatio: +((l.peak.cli + l.peak.worker) / (s.peak.cli + s.peak.worker)).toFixed(3), imagesPerSecond: [s.summary.images_per_s, l.summary.images_per_s] });
+  emit({ phase, nodeOptions, cli: process.env.BENCH_CLI ? cli : 'bin/camlens.js', batchSize: B, images: [SMALL, LARGE], done: [s.summary.done, l.summary.done],
+    cliPeakMB: [mb(s.peak.cli), mb(l.peak.cli)], workerPeakMB: [mb(s.peak.worker), mb(l.peak.worker)],
+    cliRatio: +(l.peak.cli / s.peak.cli).toFixed(3), workerRatio: +(l.peak.worker / s.peak.worker).toFixed(3),
+    totalRatio: +((l.peak.cli + l.peak.worker) / (s.peak.cli + s.peak.worker)).toFixed(3),
+    cliBytesPerExtraImage: Math.round((l.peak.cli - s.peak.cli) / (LARGE - SMALL)),
+    measuredBy: s.peak.reported && l.peak.reported ? 'ru_maxrss on exit' : 'VmHWM polled every 50 ms',
+    imagesPerSecond: [s.summary.images_per_s, l.summary.images_per_s] });
 }
