@@ -132,7 +132,7 @@ export const mergeCommand: Command = {
     if (!positionals.length) throw usageError(`merge: expected at least one batch output folder.\nUsage: ${this.usage}`);
     if (typeof values.out !== 'string') throw usageError('merge: --out <dir> is required.');
     const o = await mergeBatches(positionals, values.out);
-    io.out(`merged ${positionals.length} folders: ${o.done} images (${o.failed} failed), ${o.rows.length} rows → ${path.relative(process.cwd(), o.files.summaryCsv) || o.files.summaryCsv}\n`);
+    io.out(`merged ${positionals.length} folders: ${o.done} images (${o.failed} failed), ${o.rowCount} rows → ${path.relative(process.cwd(), o.files.summaryCsv) || o.files.summaryCsv}\n`);
     return 0;
   },
 };
