@@ -192,6 +192,21 @@ describe('camlens batch', () => {
     ok(rows.filter((row) => row.split(',')[pointing] === '1').length >= 4, 'Grad-CAM points inside the object on at least half the demo images (random: ~4%)');
   });
 
+  it('adds metric columns on the one-at-a-time path too (eigencam with aug-smooth is not batched)', () => {
+    const out = join(tmp, 'cli-metrics-each');
+    const r = spawnSync(process.execPath, [join(root, 'bin/camlens.js'), 'batch', join(root, 'demo/model.onnx'), join(root, 'demo/images'), '--out', out, '--ep', 'cpu', '--quiet',
+      '--method', 'eigencam', '--aug-smooth', '--metrics', 'localisation'], { encoding: 'utf8' });
+    equal(r.status, 0, r.stderr);
+    const [header, ...rows] = fs.readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n');
+    const iou = header.split(',').indexOf('metric:iou');
+    ok(iou >= 0, 'metric:iou column');
+    equal(rows.length, 8);
+    for (const row of rows) {
+      const v = Number(row.split(',')[iou]);
+      ok(v >= 0 && v <= 1, `an IoU in [0, 1] for every image, got "${row.split(',')[iou]}"`);
+    }
+  });
+
   it('runs from the command line, with --shard and exit code 3 when an image failed', () => {
     const out = join(tmp, 'cli');
     const r = spawnSync(process.execPath, [join(root, 'bin/camlens.js'), 'batch', model, images, '--out', out, '--ep', 'cpu', '--quiet'], { encoding: 'utf8' });

@@ -1,7 +1,7 @@
 // Batch export over a video model: inputs are clips (a folder of frames, an animated GIF), and
 // each clip gets S.strip.png, S.overlay.gif, S.cam.npy [T, H, W], S.cam_raw.npy and S.json with
 // temporal weights; resume checks those files; the CLI finds out by itself that the model takes clips.
-import { deepEqual, equal, ok } from 'node:assert/strict';
+import { deepEqual, equal, ok, rejects } from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,6 +118,11 @@ describe('batch clips: outputs', () => {
     const third = await runBatch(job('out', { resume: true }), local);
     deepEqual([third.resumed, third.done, third.failed], [1, 1, 0]);
     equal((await sharp(gif).metadata()).pages, T);
+  });
+
+  it('refuses metrics for a video model with a clear error instead of leaving the columns out', async () => {
+    await rejects(explainBatch({ modelPath: model, inputs: [join(clips, 'jump.gif')], methods: ['gradcam'], metrics: ['localisation'], provider: { provider: 'cpu' } }, { sessions }),
+      (e: Error) => /Metrics \(localisation\) are defined for image models; this is a video model/.test(e.message));
   });
 
   it('symbolic T: --frames samples every clip to N frames', async () => {

@@ -85,18 +85,40 @@ export async function explainBatch(p: ExplainBatchParams, ctx: ExplainContext): 
   if (!p.methods?.length) throw new CamLensError('BAD_ARGUMENT', 'explainBatch: no method given.');
   if (p.classes && p.classes.length !== p.inputs.length) throw new CamLensError('BAD_ARGUMENT', `explainBatch: ${p.inputs.length} inputs but ${p.classes.length} classes.`);
   const model = loadModel(p.modelPath);
+  if (p.metrics?.length && isVideoModel(model)) {
+    throw new CamLensError('BAD_ARGUMENT', `Metrics (${p.metrics.join(', ')}) are defined for image models; this is a video model ([B, C, T, H, W] input). Run the batch without --metrics.`);
+  }
   if (p.metrics?.length && !batchMetricsProvider()) {
     throw new CamLensError('BAD_ARGUMENT', `Metrics (${p.metrics.join(', ')}) were requested but no metrics provider is available in this build.`);
   }
   // Video models go one clip per run: a clip already is T frames of work, and stacking clips
   // would need every clip sampled to one T plus a per-row [T, H, W] aggregation that explain()
   // already does for one clip.
-  if (isVideoModel(model) || !canBatch(p) || (!hasSymbolicBatch(model) && p.inputs.length > 1)) return explainEach(p, ctx, t0);
+  if (isVideoModel(model) || !canBatch(p) || (!hasSymbolicBatch(model) && p.inputs.length > 1)) return explainEach(p, model, ctx, t0);
   return explainBatched(p, model, ctx, t0);
 }
 
+/**
+ * Metrics for the one-at-a-time path (Score-CAM, aug-smooth, ...): explain() does not hand back
+ * its preprocessed input, so it is prepared again here (a decode; small next to those methods'
+ * own cost) rather than leaving the requested columns out.
+ */
+async function metricsForEach(p: ExplainBatchParams, model: LoadedModel, ctx: ExplainContext, file: string, first: ExplainResult, maps: BatchMap[]): Promise<number> {
+  const t0 = performance.now();
+  const provider = batchMetricsProvider()!;
+  const config = resolveModelConfig(p.modelPath, model.proto, p.configPath, p.labelsPath);
+  const input = await loadModelInput(file, model, config);
+  for (const m of maps) {
+    m.metrics = await provider.compute(p.metrics!, {
+      model, sessions: ctx.sessions, params: p, file, input, method: m.method,
+      classIndex: m.classIndex, cam: m.cam.data, predictions: first.predictions, signal: ctx.signal,
+    });
+  }
+  return performance.now() - t0;
+}
+
 /** The fallback: explain() per image and method (Score-CAM, aug-smooth, fixed batch...). */
-async function explainEach(p: ExplainBatchParams, ctx: ExplainContext, t0: number): Promise<ExplainBatchResult> {
+async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: ExplainContext, t0: number): Promise<ExplainBatchResult> {
   const items: BatchItem[] = [];
   let ep = '';
   const totals = { load: 0, preprocess: 0, run: 0, cam: 0, overlay: 0, total: 0 };
@@ -110,14 +132,15 @@ async function explainEach(p: ExplainBatchParams, ctx: ExplainContext, t0: numbe
       ep = first.ep;
       const sum = (k: keyof ExplainResult['timings_ms']) => results.reduce((a, r) => a + r.timings_ms[k], 0);
       totals.load += sum('load'); totals.preprocess += sum('preprocess'); totals.run += sum('run'); totals.cam += sum('cam');
+      const maps = results.flatMap((r) => r.explanations.map((e): BatchMap => ({
+        method: r.method, classIndex: e.classIndex, label: e.label, cam: e.cam, camRaw: e.camRaw, overlayPng: e.overlayPng,
+        // Per-frame overlay PNGs stay behind: a batch writes the strip and the animation only.
+        ...(e.video ? { video: { frames: e.video.frames, temporalWeights: e.video.temporalWeights, animatedGif: e.video.animatedGif } } : {}),
+      })));
+      const metricsMs = p.metrics?.length ? await metricsForEach(p, model, ctx, input, first, maps) : undefined;
       items.push({
-        input, ok: true, layers: first.layers, predictions: first.predictions,
-        maps: results.flatMap((r) => r.explanations.map((e): BatchMap => ({
-          method: r.method, classIndex: e.classIndex, label: e.label, cam: e.cam, camRaw: e.camRaw, overlayPng: e.overlayPng,
-          // Per-frame overlay PNGs stay behind: a batch writes the strip and the animation only.
-          ...(e.video ? { video: { frames: e.video.frames, temporalWeights: e.video.temporalWeights, animatedGif: e.video.animatedGif } } : {}),
-        }))),
-        timings_ms: { preprocess: sum('preprocess'), run: sum('run'), cam: sum('cam'), overlay: 0 },
+        input, ok: true, layers: first.layers, predictions: first.predictions, maps,
+        timings_ms: { preprocess: sum('preprocess'), run: sum('run'), cam: sum('cam'), overlay: 0, ...(metricsMs !== undefined ? { metrics: metricsMs } : {}) },
         notes: Object.assign({}, ...results.map((r) => r.notes)),
       });
     } catch (e) {
