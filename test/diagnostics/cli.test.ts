@@ -1,4 +1,4 @@
-import { equal, match, ok } from 'node:assert/strict';
+import { deepStrictEqual, equal, match, ok } from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,12 @@ describe('camlens stats / leak-check', () => {
     equal(report.scenarios[0].scenario, 'sessions');
     equal(report.scenarios[0].series.length, 5);
     equal(report.scenarios[0].metrics.find((m: { metric: string }) => m.metric === 'sessionsAlive').last, 0);
+    // The heap diff is on by default: three snapshots, analysed, not kept.
+    deepStrictEqual(report.scenarios[0].heapDiff.stages.map((s: { stage: string }) => s.stage), ['baseline', 'afterRun', 'final']);
+    ok(Array.isArray(report.scenarios[0].heapDiff.grown));
+    const both = camlens('leak-check', modelPath, image, '--heap-diff', '--no-heap-diff');
+    equal(both.status, 2);
+    match(both.stderr, /--heap-diff and --no-heap-diff contradict/);
     const bad = camlens('leak-check', modelPath, image, '--scenario', 'soak');
     equal(bad.status, 2);
     match(bad.stderr, /--scenario: "soak" is not one of explain, taps, sessions, all/);

@@ -89,7 +89,7 @@ describe('leak check in the worker', () => {
   after(() => client.dispose());
 
   it('flags the planted leak (every output tensor kept) with a slope within 10% of what it keeps', async () => {
-    const r = await client.request('leakCheck', { modelPath, input: image, scenario: 'explain', iterations: 20, warmup: 3, plantLeak: true, provider: { provider: 'cpu' } });
+    const r = await client.request('leakCheck', { modelPath, input: image, scenario: 'explain', iterations: 20, warmup: 3, plantLeak: true, heapDiff: true, provider: { provider: 'cpu' } });
     const s = r.scenarios[0];
     ok(s.planted && s.planted.bytesPerIteration > 8 * KiB, `planted ${s.planted?.bytesPerIteration}`);
     equal(s.verdict, 'suspected leak');
@@ -98,6 +98,15 @@ describe('leak check in the worker', () => {
     within(metric(s, 'external').slope, s.planted!.bytesPerIteration, 0.1, 'external slope');
     within(metric(s, 'tensorBytesHeld').slope, s.planted!.bytesPerIteration, 0.1, 'tensorBytesHeld slope');
     equal(metric(s, 'tensorsHeld').verdict, 'suspected leak');
+    // The heap diff sees the kept tensors (two Float32Arrays per explanation at least) and the
+    // array that keeps them: the scenario's `kept` closure variable.
+    const diff = s.heapDiff;
+    ok(diff, 'heap diff requested');
+    const floats = diff.grown.find((g) => g.type === 'Float32Array');
+    ok(floats && floats.newObjects >= 2 * 20 && floats.countGrowth >= 2 * 20, `Float32Array growth: ${JSON.stringify(floats)}`);
+    ok(diff.grown.some((g) => g.retainerPathText?.includes('(closure variable) kept → Array')),
+      diff.grown.map((g) => `${g.type}: ${g.retainerPathText}`).join('\n'));
+    ok(diff.stages.every((st) => st.bytes! > 100_000 && st.file === undefined), 'snapshot sizes reported, files not kept');
     // The planted references are dropped when the check ends.
     const after = await client.request('telemetry.snapshot', {});
     ok(after.sample.tensorBytesHeld < s.planted!.bytesPerIteration * 5, `tensor bytes held after the check: ${after.sample.tensorBytesHeld}`);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CamLensError } from '../../engine/errors';
 import { formatBytes, LEAK_SCENARIOS } from '../../engine/runtime/leakCheck';
+import type { HeapDiffReport } from '../../engine/diagnostics/heapDiff';
 import { WorkerClient } from '../../host/workerClient';
 import { CAM_METHODS, type CamMethodName, type LeakCheckParams, type LeakCheckReport, type LeakScenarioName } from '../../worker/protocol';
 import { usageError, type CliIO, type Command } from '../command';
@@ -36,6 +37,30 @@ const int = (flag: string, text: unknown, min: number): number | undefined => {
 
 const pad = (s: string, n: number) => s.padEnd(n);
 
+/** How many grown types the text summary lists (the JSON report has up to 30). */
+const HEAP_DIFF_ROWS = 10;
+
+const signedBytes = (v: number) => `${v >= 0 ? '+' : ''}${formatBytes(v)}`;
+
+export function formatHeapDiff(d: HeapDiffReport): string[] {
+  const [b, , f] = d.stages;
+  const size = (x: typeof b) => (x.bytes ? `, ${formatBytes(x.bytes)} file` : '');
+  const lines = [`  heap diff (baseline → after run → after GC; ${(d.analysisMs / 1000).toFixed(1)} s to analyse): ` +
+    `${b.reachable} → ${f.reachable} reachable objects, ${formatBytes(b.reachableSize)} → ${formatBytes(f.reachableSize)}${size(f)}`];
+  if (!d.grown.length) return [...lines, '  no object type grew in both count and retained size'];
+  lines.push('    ' + [pad('type', 28), pad('count Δ', 9), pad('new', 14), pad('retained Δ', 12), 'count baseline → run → GC'].join(' '));
+  for (const g of d.grown.slice(0, HEAP_DIFF_ROWS)) {
+    lines.push('    ' + [pad(g.type.length > 28 ? `${g.type.slice(0, 27)}…` : g.type, 28), pad(`+${g.countGrowth}`, 9), pad(g.newHeldByCode ? `${g.newObjects} (${g.newHeldByCode} JIT)` : String(g.newObjects), 14),
+      pad(signedBytes(g.retainedGrowth), 12), g.count.join(' → ')].join(' '));
+  }
+  if (d.grownTypes > HEAP_DIFF_ROWS) lines.push(`    … ${d.grownTypes - HEAP_DIFF_ROWS} more types grew (see --json)`);
+  if (d.grown.some((g) => g.newHeldByCode)) lines.push('    (JIT: new objects held only by V8 code objects — feedback vectors, allocation sites — i.e. the JIT warming up)');
+  const paths = d.grown.filter((g) => g.retainerPathText);
+  if (paths.length) lines.push('  retainer paths (GC roots → one new instance):');
+  for (const g of paths) lines.push(`    ${g.type} (${g.heldThisWay} of ${g.newObjects} new held like this): ${g.retainerPathText}`);
+  return lines;
+}
+
 export function formatLeakReport(r: LeakCheckReport): string {
   const lines: string[] = [];
   const it = r.scenarios[0];
@@ -53,6 +78,7 @@ export function formatLeakReport(r: LeakCheckReport): string {
         pad(`${f(m.before)} → ${f(m.last)}`, 24), m.verdict,
       ].join(' '));
     }
+    if (s.heapDiff) lines.push(...formatHeapDiff(s.heapDiff));
   }
   lines.push('');
   lines.push(`verdict: ${r.verdict}${r.verdict === 'suspected leak' ? ` (${r.scenarios.flatMap((s) => s.metrics.filter((m) => m.verdict === 'suspected leak').map((m) => `${s.scenario}/${m.metric}`)).join(', ')})` : ''}; ${(r.ms / 1000).toFixed(1)} s`);
@@ -62,7 +88,7 @@ export function formatLeakReport(r: LeakCheckReport): string {
 export const leakCheckCommand: Command = {
   name: 'leak-check',
   summary: 'Run a workflow many times in the worker and test whether memory or live objects grow per iteration.',
-  usage: 'camlens leak-check <model.onnx> <image> [--scenario explain|taps|sessions|all] [--iterations N] [--warmup N] [--threshold BYTES] [--json]',
+  usage: 'camlens leak-check <model.onnx> <image> [--scenario explain|taps|sessions|all] [--iterations N] [--warmup N] [--threshold BYTES] [--no-heap-diff] [--keep-snapshots DIR] [--json]',
   details: [
     'Scenarios: explain (one full explanation), taps (register a tap, run, remove it),',
     'sessions (open a session, run, release it); all (default) runs the three in turn.',
@@ -71,6 +97,9 @@ export const leakCheckCommand: Command = {
     'least-squares line per metric gives its slope per iteration with a confidence interval',
     'and R². A metric is a suspected leak when the whole interval lies above the threshold',
     '(counters: above 0 objects/iteration). heapTotal is shown but not judged.',
+    'The heap diff (memlab-style) takes V8 heap snapshots after the warm-up, after the run and',
+    'after one more forced GC, and lists the object types whose count and retained size grew,',
+    'with the retainer path (GC roots → …) of one new instance for the top few types.',
     '',
     'Options:',
     `  --scenario NAME    ${[...LEAK_SCENARIOS, 'all'].join(', ')} (default all)`,
@@ -82,6 +111,9 @@ export const leakCheckCommand: Command = {
     '  --json             print the JSON report (with the measured series)',
     '  --report FILE      also write the JSON report to FILE',
     '  --self-test        plant a leak (keep every output tensor) that the check must flag',
+    '  --heap-diff        diff heap snapshots per scenario (the default)',
+    '  --no-heap-diff     skip the snapshots (faster; no heap diff in the report)',
+    '  --keep-snapshots DIR  keep the .heapsnapshot files in DIR (open them in DevTools)',
     providerHelp,
     '',
     `Exit status: 0 no leak, ${LEAK_EXIT_CODE} suspected leak, 1 error, 2 usage error.`,
@@ -89,7 +121,8 @@ export const leakCheckCommand: Command = {
   options: {
     scenario: { type: 'string' }, iterations: { type: 'string' }, warmup: { type: 'string' }, threshold: { type: 'string' },
     confidence: { type: 'string' }, method: { type: 'string' }, json: { type: 'boolean' }, report: { type: 'string' },
-    'self-test': { type: 'boolean' }, ...providerCliOptions,
+    'self-test': { type: 'boolean' }, 'heap-diff': { type: 'boolean' }, 'no-heap-diff': { type: 'boolean' },
+    'keep-snapshots': { type: 'string' }, ...providerCliOptions,
   },
   async run(positionals, values, io) {
     if (positionals.length !== 2) throw usageError(`leak-check: expected a model and an image, got ${positionals.length} arguments.\nUsage: ${this.usage}`);
@@ -100,12 +133,16 @@ export const leakCheckCommand: Command = {
     if (method !== undefined && !CAM_METHODS.includes(method as CamMethodName)) throw usageError(`--method: "${method}" is not one of ${CAM_METHODS.join(', ')}.`);
     const confidence = values.confidence === undefined ? undefined : Number(values.confidence);
     if (confidence !== undefined && !(confidence > 0 && confidence < 1)) throw usageError(`--confidence: expected a number in (0, 1), got "${values.confidence}".`);
+    if (values['heap-diff'] && values['no-heap-diff']) throw usageError('leak-check: --heap-diff and --no-heap-diff contradict each other.');
+    const keep = values['keep-snapshots'] as string | undefined;
+    if (keep !== undefined && !keep) throw usageError('--keep-snapshots: expected a folder.');
     const params: LeakCheckParams = {
       modelPath, input, scenario: scenario as LeakScenarioName | 'all',
       iterations: int('--iterations', values.iterations, 3), warmup: int('--warmup', values.warmup, 0),
       thresholdBytes: values.threshold === undefined ? undefined : parseBytes('--threshold', values.threshold),
       confidence, method: method as CamMethodName | undefined, provider: providerFromArgs(values),
       series: Boolean(values.json || values.report), plantLeak: Boolean(values['self-test']),
+      heapDiff: !values['no-heap-diff'], ...(keep ? { keepHeapSnapshots: path.resolve(keep) } : {}),
     };
     const { worker, abort, done } = startDiagnosticsWorker();
     try {

@@ -6,6 +6,7 @@ import { CamLensError } from '../errors';
 import type { ProviderOptions } from '../runtime/providers';
 import { LEAK_SCENARIOS, runLeakScenario, settle, type LeakScenario, type LeakScenarioName, type LeakVerdict, type ScenarioReport } from '../runtime/leakCheck';
 import { bufferBytes, trackTensors } from '../runtime/tensorTracker';
+import { LeakHeapSnapshots } from './leakHeapSnapshots';
 import type { CamMethodName, ExplainParams } from '../explainTypes';
 
 export interface LeakCheckParams {
@@ -30,6 +31,16 @@ export interface LeakCheckParams {
    * leak the check must flag (with a slope close to `planted.bytesPerIteration`).
    */
   plantLeak?: boolean;
+  /**
+   * Heap snapshots at baseline, after the run and after a forced GC, diffed per object type with
+   * retainer paths (memlab-style) after all measured iterations (default false here; the CLI and
+   * the VS Code command ask for it).
+   */
+  heapDiff?: boolean;
+  /** Keep the heap snapshots in this folder instead of a temporary one that is deleted. */
+  keepHeapSnapshots?: string;
+  /** Retainer paths for this many of the top grown types (default 5). */
+  heapDiffPaths?: number;
 }
 
 export interface LeakCheckReport {
@@ -129,6 +140,8 @@ export function checkLeakParams(p: LeakCheckParams): Required<Pick<LeakCheckPara
   if (!Number.isInteger(warmup) || warmup < 0) throw bad(`warm-up must be a non-negative integer, got ${warmup}.`);
   if (!(thresholdBytes >= 0) || !Number.isFinite(thresholdBytes)) throw bad(`the threshold must be a non-negative number of bytes, got ${thresholdBytes}.`);
   if (!(confidence > 0 && confidence < 1)) throw bad(`confidence must be in (0, 1), got ${confidence}.`);
+  if (p.keepHeapSnapshots !== undefined && (typeof p.keepHeapSnapshots !== 'string' || !p.keepHeapSnapshots)) throw bad('the folder to keep heap snapshots in must be a non-empty path.');
+  if (p.heapDiffPaths !== undefined && !(Number.isInteger(p.heapDiffPaths) && p.heapDiffPaths >= 0)) throw bad(`heapDiffPaths must be a non-negative integer, got ${p.heapDiffPaths}.`);
   return { iterations, warmup, thresholdBytes, confidence, scenarios: scenario === 'all' ? [...LEAK_SCENARIOS] : [scenario] };
 }
 
@@ -140,14 +153,28 @@ export async function runLeakCheck(p: LeakCheckParams, ops: LeakCheckOps, ctx: L
   const reports: ScenarioReport[] = [];
   const perScenario = checked.warmup + checked.iterations;
   const total = perScenario * checked.scenarios.length;
-  for (const [k, name] of checked.scenarios.entries()) {
-    const report = await runLeakScenario(scenarioFor(name, p, ops, ctx, seen), {
-      ...checked,
-      signal: ctx.signal,
-      progress: (done, _n, message) => ctx.progress?.(k * perScenario + done, total, message),
-    });
-    if (p.series === false) report.series = [];
-    reports.push(report);
+  const snapshots = p.heapDiff || p.keepHeapSnapshots ? new LeakHeapSnapshots(p.keepHeapSnapshots) : undefined;
+  try {
+    for (const [k, name] of checked.scenarios.entries()) {
+      const report = await runLeakScenario(scenarioFor(name, p, ops, ctx, seen), {
+        ...checked,
+        signal: ctx.signal,
+        progress: (done, _n, message) => ctx.progress?.(k * perScenario + done, total, message),
+        ...(snapshots ? { heapSnapshot: (stage) => snapshots.take(name, stage) } : {}),
+      });
+      if (p.series === false) report.series = [];
+      reports.push(report);
+    }
+    // Only now, with every reading taken, parse and diff the snapshots.
+    if (snapshots && p.heapDiff) {
+      const check = () => { if (ctx.signal?.aborted) throw Object.assign(new Error('The leak check was cancelled.'), { name: 'AbortError' }); };
+      for (const report of reports) {
+        ctx.progress?.(total, total, `heap diff: ${report.scenario}`);
+        report.heapDiff = snapshots.diff(report.scenario, { paths: p.heapDiffPaths, check });
+      }
+    }
+  } finally {
+    snapshots?.dispose();
   }
   // Collect what the scenarios (and a planted leak) dropped, so telemetry after the check is clean.
   await settle();

@@ -6,6 +6,7 @@
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { fitLine, type LineFit } from '../diagnostics/regression';
+import type { HeapDiffReport, HeapStage } from '../diagnostics/heapDiff';
 import { counters } from './accounting';
 
 export type LeakScenarioName = 'explain' | 'taps' | 'sessions';
@@ -84,6 +85,8 @@ export interface ScenarioReport {
   series: LeakSample[];
   /** Self-test only: what the planted leak retained per iteration (fitted like the metrics). */
   planted?: { bytesPerIteration: number };
+  /** Heap snapshots diffed (baseline → after the run → after a forced GC), when asked for. */
+  heapDiff?: HeapDiffReport;
 }
 
 export interface LeakCheckOptions {
@@ -96,6 +99,13 @@ export interface LeakCheckOptions {
   confidence?: number;
   signal?: AbortSignal;
   progress?: (done: number, total: number, message?: string) => void;
+  /**
+   * Takes a heap snapshot at each stage: 'baseline' after the warm-up, just before the first
+   * measured iteration; 'afterRun' after the last reading; 'final' after one more forced GC, before
+   * the scenario's finish() (which drops a planted leak). Outside the measured readings, so the
+   * snapshots' own memory cannot tilt the slopes.
+   */
+  heapSnapshot?: (stage: HeapStage) => Promise<void> | void;
 }
 
 export interface LeakScenario {
@@ -163,26 +173,39 @@ export async function runLeakScenario(scenario: LeakScenario, options: LeakCheck
   const total = warmup + iterations;
   const gcForced = await settle();
   const before = readLeakSample();
-  const series: LeakSample[] = [];
-  const planted: number[] = [];
+  // Readings go into arrays allocated up front: a growing array of sample objects would itself
+  // be a (small) heap growth per iteration, in heapUsed and in the heap diff.
+  const keys = Object.keys(before) as LeakMetric[];
+  const readings = new Float64Array(iterations * keys.length);
+  const planted = scenario.plantedBytes ? new Float64Array(iterations) : undefined;
   let measuredMs = 0;
   try {
     for (let i = 0; i < total; i++) {
       if (options.signal?.aborted) throw cancelled();
+      if (i === warmup) await options.heapSnapshot?.('baseline');
       const t0 = performance.now();
       await scenario.step(i);
       const t1 = performance.now();
       await settle();
       if (i >= warmup) {
         measuredMs += t1 - t0;
-        series.push(readLeakSample());
-        if (scenario.plantedBytes) planted.push(scenario.plantedBytes());
+        const sample = readLeakSample();
+        const row = (i - warmup) * keys.length;
+        for (let k = 0; k < keys.length; k++) readings[row + k] = sample[keys[k]];
+        if (planted) planted[i - warmup] = scenario.plantedBytes!();
       }
       options.progress?.(i + 1, total, `${scenario.name}: ${i < warmup ? 'warm-up' : 'iteration'} ${i < warmup ? i + 1 : i + 1 - warmup}/${i < warmup ? warmup : iterations}`);
+    }
+    if (options.heapSnapshot) {
+      await options.heapSnapshot('afterRun');
+      await settle();
+      await options.heapSnapshot('final');
     }
   } finally {
     await scenario.finish?.();
   }
+  const series: LeakSample[] = Array.from({ length: iterations }, (_, j) =>
+    Object.fromEntries(keys.map((key, k) => [key, readings[j * keys.length + k]])) as unknown as LeakSample);
   const metrics = LEAK_METRICS.map((spec) => judgeMetric(spec, before[spec.metric], series.map((s) => s[spec.metric]), options));
   const x = series.map((_, i) => i);
   return {
@@ -194,7 +217,7 @@ export async function runLeakScenario(scenario: LeakScenario, options: LeakCheck
     verdict: metrics.some((m) => m.verdict === 'suspected leak') ? 'suspected leak' : 'no leak',
     metrics,
     series,
-    ...(planted.length ? { planted: { bytesPerIteration: fitLine(x, planted).slope } } : {}),
+    ...(planted ? { planted: { bytesPerIteration: fitLine(x, [...planted]).slope } } : {}),
   };
 }
 
