@@ -158,7 +158,26 @@ export function memorySection(h: H, send: (m: WebviewToHost) => void, button: (i
             h('td', {}, `${s.scenario} (${s.iterations}×)`), h('td', {}, m.metric), h('td', {}, m.verdict), h('td', {}, u(m.slope)),
             h('td', {}, `${u(m.ci[0])} … ${u(m.ci[1])}`), h('td', {}, num(m.r2, 2)), h('td', {}, m.unit === 'bytes' ? mib(m.growth) : num(m.growth, 0)));
         })))),
+      heapDiffTable(r),
     ]);
+  }
+
+  /** The heap diff's top grown object types per scenario, with a retainer path for the first few. */
+  function heapDiffTable(r: LeakReportView): HTMLElement | string {
+    const rows = r.scenarios.flatMap((s) => (s.heapDiff?.grown ?? []).map((g) => ({ s, g })));
+    if (!r.scenarios.some((s) => s.heapDiff)) return '';
+    if (!rows.length) return h('p', { class: 'muted', id: 'heap-diff-none' }, 'Heap diff: no object type grew in both count and retained size.');
+    const kib = (b: number) => `${b >= 0 ? '+' : ''}${(b / 1024).toFixed(1)} KiB`;
+    return h('div', { id: 'heap-diff' },
+      h('h3', {}, 'Heap diff (baseline → after the run and a forced GC)'),
+      h('table', { class: 'grid', id: 'heap-diff-table' },
+        h('thead', {}, h('tr', {}, ...['Scenario', 'Type', 'Count Δ', 'New', 'Retained Δ', 'Retainer path (GC roots → one new instance)'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, ...rows.map(({ s, g }) => h('tr', { title: `count ${g.count.join(' → ')}; retained ${g.retainedSize.join(' → ')} B` },
+          h('td', {}, s.scenario), h('td', {}, g.type), h('td', {}, `+${g.countGrowth}`),
+          h('td', { title: 'Objects the baseline did not have; "JIT": held only by V8 code objects (feedback vectors, allocation sites)' }, g.newHeldByCode ? `${g.newObjects} (${g.newHeldByCode} JIT)` : String(g.newObjects)),
+          h('td', {}, kib(g.retainedGrowth)),
+          h('td', { class: 'muted' }, g.retainerPathText ?? '—')))),
+      ));
   }
 
   keyboardCursor(chartBox, () => chart);

@@ -17,9 +17,17 @@ const SCENARIOS: Array<{ label: LeakScenarioName | 'all'; detail: string }> = [
   { label: 'all', detail: 'The three scenarios one after another' },
 ];
 
-/** The report without its measured series (what the panel shows). */
+/** Grown heap types the panel lists per scenario (the log has them all). */
+const PANEL_HEAP_TYPES = 8;
+
+/** The report without its measured series, heap diffs cut to their top types (what the panel shows). */
 export function leakReportView(r: LeakCheckReport): LeakReportView {
-  return { ...r, scenarios: r.scenarios.map(({ series: _series, ...rest }) => rest) };
+  return {
+    ...r,
+    scenarios: r.scenarios.map(({ series: _series, heapDiff, ...rest }) => ({
+      ...rest, ...(heapDiff ? { heapDiff: { ...heapDiff, grown: heapDiff.grown.slice(0, PANEL_HEAP_TYPES) } } : {}),
+    })),
+  };
 }
 
 export interface LeakCheckTarget {
@@ -27,6 +35,8 @@ export interface LeakCheckTarget {
   image?: vscode.Uri;
   scenario?: LeakScenarioName | 'all';
   iterations?: number;
+  /** Heap snapshots diffed per scenario (default true). */
+  heapDiff?: boolean;
 }
 
 /**
@@ -66,7 +76,7 @@ export async function runLeakCheck(
       const ac = new AbortController();
       token.onCancellationRequested(() => ac.abort());
       let last = 0;
-      return worker.request('leakCheck', { modelPath: model.fsPath, input: image.fsPath, scenario, iterations, provider: providerOptions() }, {
+      return worker.request('leakCheck', { modelPath: model.fsPath, input: image.fsPath, scenario, iterations, heapDiff: target.heapDiff ?? true, provider: providerOptions() }, {
         signal: ac.signal, timeoutMs: 0,
         onProgress: (done, total, message) => {
           const pct = total > 0 ? (done / total) * 100 : 0;
@@ -80,6 +90,10 @@ export async function runLeakCheck(
     for (const s of report.scenarios) {
       output.info(`leak check ${s.scenario}: ${s.verdict} (${s.iterations} iterations, ${s.msPerIteration.toFixed(1)} ms each)`);
       for (const m of s.metrics) output.info(`  ${m.metric}: ${m.verdict} — ${m.summary}`);
+      for (const g of s.heapDiff?.grown ?? []) {
+        output.info(`  heap: ${g.type} count +${g.countGrowth} (${g.newObjects} new${g.newHeldByCode ? `, ${g.newHeldByCode} held only by JIT code objects` : ''}), retained +${g.retainedGrowth} B` +
+          (g.retainerPathText ? `; path: ${g.retainerPathText}` : ''));
+      }
     }
     const leaks = report.scenarios.flatMap((s) => s.metrics.filter((m) => m.verdict === 'suspected leak').map((m) => `${s.scenario}/${m.metric}`));
     const msg = report.verdict === 'no leak'
