@@ -100,12 +100,15 @@ export interface LeakCheckOptions {
   signal?: AbortSignal;
   progress?: (done: number, total: number, message?: string) => void;
   /**
-   * Takes a heap snapshot at each stage: 'baseline' after the warm-up, just before the first
-   * measured iteration; 'afterRun' after the last reading; 'final' after one more forced GC, before
-   * the scenario's finish() (which drops a planted leak). Outside the measured readings, so the
-   * snapshots' own memory cannot tilt the slopes.
+   * Takes a heap snapshot at each stage of a second run of the (by then warm) scenario, after the
+   * measured readings: 'baseline', then `heapDiffIterations` more steps, 'afterRun', one more
+   * forced GC and 'final', all before the scenario's finish() (which drops a planted leak).
+   * Writing a snapshot raises rss by tens of MB for a while; in a run of its own it cannot tilt
+   * the measured slopes.
    */
   heapSnapshot?: (stage: HeapStage) => Promise<void> | void;
+  /** Steps between the baseline and after-run snapshots (default min(iterations, 100)). */
+  heapDiffIterations?: number;
 }
 
 export interface LeakScenario {
@@ -182,7 +185,6 @@ export async function runLeakScenario(scenario: LeakScenario, options: LeakCheck
   try {
     for (let i = 0; i < total; i++) {
       if (options.signal?.aborted) throw cancelled();
-      if (i === warmup) await options.heapSnapshot?.('baseline');
       const t0 = performance.now();
       await scenario.step(i);
       const t1 = performance.now();
@@ -197,6 +199,14 @@ export async function runLeakScenario(scenario: LeakScenario, options: LeakCheck
       options.progress?.(i + 1, total, `${scenario.name}: ${i < warmup ? 'warm-up' : 'iteration'} ${i < warmup ? i + 1 : i + 1 - warmup}/${i < warmup ? warmup : iterations}`);
     }
     if (options.heapSnapshot) {
+      const steps = options.heapDiffIterations ?? Math.min(iterations, 100);
+      await options.heapSnapshot('baseline');
+      for (let j = 0; j < steps; j++) {
+        if (options.signal?.aborted) throw cancelled();
+        await scenario.step(total + j);
+        await settle();
+        options.progress?.(total, total, `${scenario.name}: heap diff ${j + 1}/${steps}`);
+      }
       await options.heapSnapshot('afterRun');
       await settle();
       await options.heapSnapshot('final');
