@@ -2,7 +2,7 @@
 import { deepStrictEqual, equal, ok, throws } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  aggregateLayers, finalCam, fuseScales, minMaxInPlace, nchwToNhwc, nhwcToNchw, resizeBilinear,
+  aggregateLayers, finalCam, fuseScales, minMaxInPlace, nchwToNhwc, nhwcToNchw, reluInPlace, reluMaps, resizeBilinear,
   scaleCamImage, tokenGrid, tokensToNchw, toFeatureMaps, upsampleAlignCorners, videoToFrames, type Maps,
 } from '../../src/engine/cam';
 
@@ -140,5 +140,31 @@ describe('layout adapters', () => {
     deepStrictEqual(toFeatureMaps(x, 'NHWC'), nchw);
     deepStrictEqual(toFeatureMaps(tokens(1, 5, 3), 'tokens').shape, [1, 3, 2, 2]);
     throws(() => toFeatureMaps(tokens(1, 5, 3), 'NCHW'), /rank 4/);
+  });
+});
+
+describe('the one-layer fast path of aggregateLayers', () => {
+  it('gives exactly the values of relu → min-max → resize → relu → min-max done step by step', () => {
+    let seed = 3;
+    const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+    const cases: Array<{ shape: [number, number, number]; size: [number, number]; fill?: (i: number) => number }> = [
+      { shape: [1, 7, 7], size: [224, 224] },
+      { shape: [2, 16, 12], size: [512, 384] },
+      { shape: [1, 5, 9], size: [3, 4] }, // downsampling
+      { shape: [1, 4, 4], size: [10, 10], fill: () => 0.5 }, // constant map
+      { shape: [1, 4, 4], size: [9, 9], fill: (i) => (i === 5 ? NaN : i === 6 ? -Infinity : rand()) },
+      { shape: [1, 3, 3], size: [8, 8], fill: () => -1 }, // all negative: relu → zeros
+    ];
+    for (const { shape, size, fill } of cases) {
+      const layer: Maps = { data: Float32Array.from({ length: shape[0] * shape[1] * shape[2] }, (_, i) => (fill ? fill(i) : rand())), shape };
+      const want = scaleCamImage(reluMaps(layer), size);
+      reluInPlace(want.data);
+      for (let b = 0; b < shape[0]; b++) minMaxInPlace(want.data, b * size[0] * size[1], size[0] * size[1]);
+      const got = aggregateLayers([layer], size);
+      deepStrictEqual(got.shape, [shape[0], ...size]);
+      let diff = 0;
+      for (let i = 0; i < got.data.length; i++) if (!Object.is(got.data[i], want.data[i])) diff++;
+      equal(diff, 0, `[${shape}] → [${size}]: ${diff} values differ`);
+    }
   });
 });

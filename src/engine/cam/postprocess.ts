@@ -27,6 +27,11 @@ export function minMaxInPlace(data: Float32Array, offset = 0, length = data.leng
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
+  normalizeInPlace(data, offset, end, lo, hi);
+}
+
+/** The second half of minMaxInPlace, for callers that found min and max on the way. */
+function normalizeInPlace(data: Float32Array, offset: number, end: number, lo: number, hi: number): void {
   const scale = 1 / (MINMAX_EPS + (hi - lo));
   for (let i = offset; i < end; i++) data[i] = (data[i] - lo) * scale;
 }
@@ -71,7 +76,7 @@ function alignCornerTaps(inSize: number, outSize: number): Taps {
 function separableResize(
   src: Float32Array, srcOffset: number, h: number, w: number,
   dst: Float32Array, dstOffset: number, H: number, W: number,
-  ty: Taps, tx: Taps, rows: Float64Array,
+  ty: Taps, tx: Taps, rows: Float64Array, reluRange?: Float64Array,
 ): void {
   // Horizontal pass once per source row (h rows of W, kept in float64), then a vertical blend
   // per output row: upsampling 16x16 → 512x512 costs one lerp per output pixel instead of three.
@@ -87,6 +92,10 @@ function separableResize(
       rows[o + x] = a + fx[x] * (src[s + i1[x]] - a);
     }
   }
+  if (reluRange) {
+    verticalReluRange(rows, dst, dstOffset, H, W, ty, reluRange);
+    return;
+  }
   for (let y = 0; y < H; y++) {
     const r0 = ty.i0[y] * W;
     const r1 = ty.i1[y] * W;
@@ -101,6 +110,32 @@ function separableResize(
       }
     }
   }
+}
+
+/**
+ * The vertical pass fused with the ReLU that follows the resize and the min/max scan of the final
+ * min-max: the stored (float32) values are ReLU'd and their range written to `range` = [lo, hi].
+ * Same values as resize → reluInPlace → minMaxInPlace's scan, in one pass instead of three.
+ */
+function verticalReluRange(rows: Float64Array, dst: Float32Array, dstOffset: number, H: number, W: number, ty: Taps, range: Float64Array): void {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let y = 0; y < H; y++) {
+    const r0 = ty.i0[y] * W;
+    const r1 = ty.i1[y] * W;
+    const fy = ty.t[y];
+    const o = dstOffset + y * W;
+    for (let x = 0; x < W; x++) {
+      const top = rows[r0 + x];
+      let v = Math.fround(top + fy * (rows[r1 + x] - top));
+      if (!(v > 0)) v = 0;
+      dst[o + x] = v;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  range[0] = lo;
+  range[1] = hi;
 }
 
 /** cv2.resize(m, (W, H), INTER_LINEAR) of every [h, w] map in a batch. */
@@ -166,6 +201,7 @@ export function aggregateLayers(lowresPerLayer: readonly Maps[], size: Size): Ma
   if (lowresPerLayer.length === 0) throw new CamLensError('BAD_ARGUMENT', 'no layer maps to aggregate');
   const n = lowresPerLayer[0].shape[0];
   const [H, W] = checkSize(size);
+  if (lowresPerLayer.length === 1) return finalOfOneLayer(lowresPerLayer[0], H, W);
   let sum: Float32Array | undefined;
   for (const [i, layer] of lowresPerLayer.entries()) {
     checkTensor(layer, 3, `layer ${i} map`);
@@ -184,6 +220,29 @@ export function aggregateLayers(lowresPerLayer: readonly Maps[], size: Size): Ma
     for (let j = 0; j < out.length; j++) out[j] *= inv;
   }
   for (let b = 0; b < n; b++) minMaxInPlace(out, b * H * W, H * W);
+  return { data: out, shape: [n, H, W] };
+}
+
+/**
+ * aggregateLayers for the common single layer, the same values in fewer passes over the
+ * full-size map (this runs on every explanation): relu → min-max at layer resolution, then the
+ * resize with the ReLU and the min/max scan fused into its last pass, then the normalisation.
+ * (The mean over one layer is the map itself.)
+ */
+function finalOfOneLayer(layer: Maps, H: number, W: number): Maps {
+  checkTensor(layer, 3, 'layer 0 map');
+  const [n, h, w] = layer.shape;
+  const small = reluMaps(layer).data;
+  for (let b = 0; b < n; b++) minMaxInPlace(small, b * h * w, h * w);
+  const out = new Float32Array(n * H * W);
+  const ty = halfPixelTaps(h, H);
+  const tx = halfPixelTaps(w, W);
+  const rows = new Float64Array(h * W);
+  const range = new Float64Array(2);
+  for (let b = 0; b < n; b++) {
+    separableResize(small, b * h * w, h, w, out, b * H * W, H, W, ty, tx, rows, range);
+    normalizeInPlace(out, b * H * W, (b + 1) * H * W, range[0], range[1]);
+  }
   return { data: out, shape: [n, H, W] };
 }
 

@@ -77,6 +77,10 @@ function sessionOptions(provider: Exclude<ProviderChoice, 'auto'>, options: Prov
     // Failures reach the user through our typed errors; onnxruntime's own stderr log is noise.
     logSeverityLevel: 4,
     ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
+    // onnxruntime's pool threads spin for a while after each run by default. The CAM tail
+    // (upsampling, colormap, PNG) runs on this process right after the run and would share the
+    // cores with spinning threads: 2-4x slower on a 2-core machine.
+    extra: { session: { intra_op: { allow_spinning: process.env.CAMLENS_ORT_SPINNING === '1' ? '1' : '0' } } },
   };
 }
 
