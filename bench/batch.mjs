@@ -96,9 +96,13 @@ function cliBatch(input, out, extra, nodeOptions = '') {
       if (code !== 0) return rej(new Error(`camlens batch exited ${code}: ${stderr}`));
       // Exact peaks, as each process reported them on exit (polling can miss the last moments).
       const reported = fs.existsSync(rssLog) ? fs.readFileSync(rssLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
-      for (const r of reported) {
-        if (r.pid === child.pid) peak.cli = Math.max(peak.cli, r.maxRssBytes);
-        else if (r.ppid === child.pid) peak.worker = Math.max(peak.worker, r.maxRssBytes);
+      // bin/camlens.js runs a batch in a child node (capped young generation): that child is
+      // "the CLI"; the launcher itself only waits. The worker is the process running worker.js.
+      const cliRow = reported.find((r) => r.batchChild) ?? reported.find((r) => r.pid === child.pid);
+      const workerRows = reported.filter((r) => r.script === 'worker.js');
+      if (cliRow && workerRows.length) {
+        peak.cli = cliRow.maxRssBytes;
+        peak.worker = Math.max(...workerRows.map((r) => r.maxRssBytes));
       }
       peak.reported = reported.length;
       res({ summary: JSON.parse(fs.readFileSync(join(out, 'summary.json'), 'utf8')), wallMs: performance.now() - t0, peak });

@@ -20,6 +20,14 @@ export const WORKER_MALLOC_ENV: Readonly<Record<string, string>> = {
   MALLOC_TRIM_THRESHOLD_: '131072',
 };
 
+/**
+ * V8 options for the worker. A capped young generation: by default V8 keeps growing the
+ * semi-spaces (up to 16 MB each) over a long run, so a batch of 8,000 images peaked ~25 MB
+ * higher than one of 2,000 with the same live heap. 2 MB semi-spaces keep the peak flat
+ * (138.8 vs 139.1 MB) at the same throughput; the worker's tensors live outside the JS heap.
+ */
+export const WORKER_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=2'];
+
 export class WorkerRequestError extends Error {
   constructor(readonly code: WireError['code'], message: string) {
     super(message);
@@ -129,7 +137,7 @@ export class WorkerClient extends EventEmitter {
     this.everStarted = true;
     const child = fork(this.options.workerPath, [], {
       serialization: 'advanced',
-      execArgv: this.options.execArgv ?? [],
+      execArgv: this.options.execArgv ?? [...WORKER_EXEC_ARGV],
       env: { ...WORKER_MALLOC_ENV, ...(this.options.env ?? process.env) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -88,8 +88,18 @@ export const batchCommand: Command = {
     startWorkerHandlers.forEach((l) => process.removeListener('SIGINT', l));
     worker.on('restart', (n: number) => io.err(`camlens batch: the worker stopped and was restarted (${n}); continuing.\n`));
     const controller = new AbortController();
-    const onSigint = () => controller.abort();
-    process.once('SIGINT', onSigint);
+    // The first Ctrl+C cancels cleanly; one more than a second later quits at once. (A press
+    // can arrive twice: from the terminal and forwarded by bin/camlens.js's launcher.)
+    let firstSigint = 0;
+    const onSigint = () => {
+      if (!firstSigint) {
+        firstSigint = Date.now();
+        controller.abort();
+      } else if (Date.now() - firstSigint > 1000) {
+        process.exit(130);
+      }
+    };
+    process.on('SIGINT', onSigint);
     let lastPrint = 0;
     try {
       // The model's input rank decides what an input is: an image, or a clip of frames.
