@@ -98,7 +98,7 @@ function cliBatch(input, out, extra, nodeOptions = '') {
       const reported = fs.existsSync(rssLog) ? fs.readFileSync(rssLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
       // bin/camlens.js runs a batch in a child node (capped young generation): that child is
       // "the CLI"; the launcher itself only waits. The worker is the process running worker.js.
-      const cliRow = reported.find((r) => r.batchChild) ?? reported.find((r) => r.pid === child.pid);
+      const cliRow = reported.find((r) => r.batchChild && r.script !== 'worker.js') ?? reported.find((r) => r.pid === child.pid);
       const workerRows = reported.filter((r) => r.script === 'worker.js');
       if (cliRow && workerRows.length) {
         peak.cli = cliRow.maxRssBytes;
