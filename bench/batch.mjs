@@ -112,7 +112,9 @@ function cliBatch(input, out, extra, nodeOptions = '') {
 
 /** Forward-only images/s through the worker's `run` method at batch size `b`. */
 async function forwardOnly(b, images) {
-  const worker = fork(resolve('dist/worker.js'), [], { serialization: 'advanced' });
+  // Forked with the worker's production settings, as the CLI's own worker is.
+  const { WORKER_EXEC_ARGV, WORKER_MALLOC_ENV } = require(resolve('dist/bench/lib.js'));
+  const worker = fork(resolve('dist/worker.js'), [], { serialization: 'advanced', execArgv: [...WORKER_EXEC_ARGV], env: { ...WORKER_MALLOC_ENV, ...process.env } });
   let nextId = 1;
   const pending = new Map();
   worker.on('message', (m) => {

@@ -1,11 +1,18 @@
 // What the benchmarks share: a minimal client for the real worker (dist/worker.js) and a
 // seeded float32 .npy writer. Benchmarks measure through the worker so IPC is included.
 import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+
+const require = createRequire(import.meta.url);
 
 /** Starts dist/worker.js; `call(method, params)` resolves with the result. */
 export function startWorker(options = {}) {
-  const worker = fork(resolve('dist/worker.js'), [], { serialization: 'advanced', ...options });
+  // Forked as the extension and the CLI fork it (src/host/workerClient.ts).
+  const { WORKER_EXEC_ARGV, WORKER_MALLOC_ENV } = require(resolve('dist/bench/lib.js'));
+  const worker = fork(resolve('dist/worker.js'), [], {
+    serialization: 'advanced', execArgv: [...WORKER_EXEC_ARGV], env: { ...WORKER_MALLOC_ENV, ...process.env }, ...options,
+  });
   let nextId = 1;
   const pending = new Map();
   worker.on('message', (m) => {
