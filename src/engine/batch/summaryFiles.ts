@@ -38,6 +38,7 @@ export function summaryMeta(o: BatchOutcome, job: Pick<BatchJob, 'modelPath' | '
     model: path.resolve(job.modelPath), inputs: job.inputs.map((i) => path.resolve(i)), methods: job.methods,
     shard: job.shard ? `${job.shard.index}/${job.shard.count}` : null, total: o.total, done: o.done, failed: o.failed, resumed: o.resumed,
     cancelled: o.cancelled, batch_size: o.batchSize, batched: o.batched, elapsed_ms: Math.round(o.elapsedMs), images_per_s: Math.round(o.imagesPerSecond * 100) / 100,
+    ...(o.steadyImagesPerSecond !== undefined ? { steady_images_per_s: Math.round(o.steadyImagesPerSecond * 100) / 100 } : {}),
   };
 }
 
