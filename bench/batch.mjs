@@ -17,7 +17,8 @@
 // Memory only, a few minutes with the demo model: BENCH_ONLY=rss node bench/batch.mjs
 // Run after `npm run build`.
 import { createRequire } from 'node:module';
-import { fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { startWorker } from './lib/client.mjs';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -113,17 +114,7 @@ function cliBatch(input, out, extra, nodeOptions = '') {
 /** Forward-only images/s through the worker's `run` method at batch size `b`. */
 async function forwardOnly(b, images) {
   // Forked with the worker's production settings, as the CLI's own worker is.
-  const { WORKER_EXEC_ARGV, WORKER_MALLOC_ENV } = require(resolve('dist/bench/lib.js'));
-  const worker = fork(resolve('dist/worker.js'), [], { serialization: 'advanced', execArgv: [...WORKER_EXEC_ARGV], env: { ...WORKER_MALLOC_ENV, ...process.env } });
-  let nextId = 1;
-  const pending = new Map();
-  worker.on('message', (m) => {
-    if (m.kind !== 'response') return;
-    const p = pending.get(m.id);
-    pending.delete(m.id);
-    m.ok ? p.resolve(m.result) : p.reject(new Error(m.error.message));
-  });
-  const call = (method, params) => new Promise((ok, no) => { const id = nextId++; pending.set(id, { resolve: ok, reject: no }); worker.send({ kind: 'request', id, method, params }); });
+  const { worker, call } = startWorker();
   try {
     const { summary } = await call('layers', { modelPath });
     const name = summary.inputs[0].name;

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CamLensError } from '../errors';
 import { isAnimationFile, isStillFrameFile } from '../video/clipFiles';
-import { commonDir, DEFAULT_EXCLUDES, globToRegExp, isGlob, walk, type BatchInput } from './inputs';
+import { DEFAULT_EXCLUDES, globMatches, globToRegExp, isGlob, namedFromCommonRoot, walk, type BatchInput } from './inputs';
 
 const toPosix = (p: string) => p.split(path.sep).join('/');
 const isNpy = (f: string) => path.extname(f).toLowerCase() === '.npy';
@@ -47,16 +47,9 @@ export function listClips(args: readonly string[], options: { exclude?: readonly
   for (const arg of args) {
     const abs = path.resolve(cwd, arg);
     if (isGlob(arg)) {
-      const parts = toPosix(abs).split('/');
-      const firstGlob = parts.findIndex(isGlob);
-      const root = parts.slice(0, firstGlob).join('/') || '/';
-      const re = globToRegExp(parts.slice(firstGlob).join('/'));
-      if (!fs.existsSync(root)) throw new CamLensError('BAD_ARGUMENT', `No such folder ${root} (from the pattern ${arg}).`);
-      const files = [...walk(root, skip)].filter((f) => {
-        const rel = toPosix(path.relative(root, f));
-        return re.test(rel) && !excluded(rel, f);
-      });
-      const clips = clipsOf(files);
+      const matched = globMatches(arg, abs, skip);
+      const root = matched.root;
+      const clips = clipsOf(matched.files.filter((f) => !excluded(toPosix(path.relative(root, f)), f)));
       if (!clips.length) throw new CamLensError('BAD_ARGUMENT', `The pattern ${arg} matches no clip (a frame of a folder of frames, an animated .gif/.webp or a .npy clip).`);
       found.push(...clips.map((file) => ({ file, root })));
       continue;
@@ -69,14 +62,5 @@ export function listClips(args: readonly string[], options: { exclude?: readonly
       found.push(...clips.map((file) => ({ file, root })));
     } else found.push({ file: abs, root: path.dirname(abs) });
   }
-  const common = found.length ? found.map((f) => f.root).reduce(commonDir) : cwd;
-  const seen = new Set<string>();
-  const out: BatchInput[] = [];
-  for (const f of found) {
-    const rel = toPosix(path.relative(common, f.file));
-    if (seen.has(rel) || excluded(rel, f.file)) continue;
-    seen.add(rel);
-    out.push({ file: f.file, rel });
-  }
-  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return namedFromCommonRoot(found, cwd, excluded);
 }

@@ -77,16 +77,9 @@ export function listInputs(args: readonly string[], options: { exclude?: readonl
   for (const arg of args) {
     const abs = path.resolve(cwd, arg);
     if (isGlob(arg)) {
-      const parts = toPosix(abs).split('/');
-      const firstGlob = parts.findIndex(isGlob);
-      const root = parts.slice(0, firstGlob).join('/') || '/';
-      const re = globToRegExp(parts.slice(firstGlob).join('/'));
-      if (!fs.existsSync(root)) throw new CamLensError('BAD_ARGUMENT', `No such folder ${root} (from the pattern ${arg}).`);
-      let any = false;
-      for (const f of walk(root, skip)) {
-        if (re.test(toPosix(path.relative(root, f)))) { found.push({ file: f, root }); any = true; }
-      }
-      if (!any) throw new CamLensError('BAD_ARGUMENT', `The pattern ${arg} matches no file.`);
+      const { root, files } = globMatches(arg, abs, skip);
+      if (!files.length) throw new CamLensError('BAD_ARGUMENT', `The pattern ${arg} matches no file.`);
+      found.push(...files.map((file) => ({ file, root })));
       continue;
     }
     const stat = fs.statSync(abs, { throwIfNoEntry: false });
@@ -95,12 +88,33 @@ export function listInputs(args: readonly string[], options: { exclude?: readonl
       for (const f of walk(abs, skip)) if (IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase())) found.push({ file: f, root: abs });
     } else found.push({ file: abs, root: path.dirname(abs) });
   }
+  return namedFromCommonRoot(found, cwd, (rel, file) => excludes.some((re) => re.test(rel) || re.test(path.basename(file))));
+}
+
+/**
+ * The files below a glob's fixed leading folders whose path under that folder matches the rest
+ * of the pattern, and that folder (the root their names are taken from).
+ */
+export function globMatches(arg: string, abs: string, skip: Set<string>): { root: string; files: string[] } {
+  const parts = toPosix(abs).split('/');
+  const firstGlob = parts.findIndex(isGlob);
+  const root = parts.slice(0, firstGlob).join('/') || '/';
+  const re = globToRegExp(parts.slice(firstGlob).join('/'));
+  if (!fs.existsSync(root)) throw new CamLensError('BAD_ARGUMENT', `No such folder ${root} (from the pattern ${arg}).`);
+  return { root, files: [...walk(root, skip)].filter((f) => re.test(toPosix(path.relative(root, f)))) };
+}
+
+/**
+ * Names every found file by its path from the roots' common folder (so outputs of different
+ * arguments cannot collide), drops duplicates and excluded names, and sorts by name.
+ */
+export function namedFromCommonRoot(found: ReadonlyArray<{ file: string; root: string }>, cwd: string, excluded: (rel: string, file: string) => boolean): BatchInput[] {
   const common = found.length ? found.map((f) => f.root).reduce(commonDir) : cwd;
   const seen = new Set<string>();
   const out: BatchInput[] = [];
   for (const f of found) {
     const rel = toPosix(path.relative(common, f.file));
-    if (seen.has(rel) || excludes.some((re) => re.test(rel) || re.test(path.basename(f.file)))) continue;
+    if (seen.has(rel) || excluded(rel, f.file)) continue;
     seen.add(rel);
     out.push({ file: f.file, rel });
   }
