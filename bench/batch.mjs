@@ -104,6 +104,7 @@ function cliBatch(input, out, extra, nodeOptions = '') {
       if (cliRow && workerRows.length) {
         peak.cli = cliRow.maxRssBytes;
         peak.worker = Math.max(...workerRows.map((r) => r.maxRssBytes));
+        peak.cpuMs = { cli: cliRow.cpuMs, worker: workerRows.reduce((a, r) => a + (r.cpuMs ?? 0), 0) };
       }
       peak.reported = reported.length;
       res({ summary: JSON.parse(fs.readFileSync(join(out, 'summary.json'), 'utf8')), wallMs: performance.now() - t0, peak });
@@ -153,9 +154,18 @@ async function throughputPhase() {
       wallSeconds: +(r.wallMs / 1000).toFixed(2), forwardOnlyImagesPerSecond: +fwd.toFixed(1), forwardOnlyBeforeAfter: [+before.toFixed(1), +after.toFixed(1)], ratioToForward: +(r.summary.images_per_s / fwd).toFixed(3),
       // Without the start-up (model load, backward graph, sessions) the batch run pays once and
       // the warm forward-only loop does not: images after the first batch / time after it.
-      steadyImagesPerSecond: r.summary.steady_images_per_s, steadyRatioToForward: +(r.summary.steady_images_per_s / fwd).toFixed(3) });
+      steadyImagesPerSecond: r.summary.steady_images_per_s, steadyRatioToForward: +(r.summary.steady_images_per_s / fwd).toFixed(3),
+      // Where the time goes: CPU seconds of each process over the run's wall time (2 cores here),
+      // and the per-image stage means the worker measured.
+      cpuSeconds: r.peak.cpuMs && { cli: r.peak.cpuMs.cli / 1000, worker: r.peak.cpuMs.worker / 1000 }, stageMeansMs: stageMeans(r.summary) });
   }
   emit({ phase: 'speedup', batchSize: B, speedupVsBatch1: +(rates[B] / rates[1]).toFixed(2) });
+}
+
+function stageMeans(summary) {
+  const rows = (summary.rows ?? []).filter((x) => !x.error);
+  const mean = (k) => rows.length ? +(rows.reduce((a, x) => a + (x[k] ?? 0), 0) / rows.length).toFixed(2) : null;
+  return { preprocess: mean('preprocess_ms'), run: mean('run_ms'), cam: mean('cam_ms'), overlay: mean('overlay_ms') };
 }
 
 async function rssPhase() {

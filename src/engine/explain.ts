@@ -20,7 +20,7 @@ import { multiScaleError, resizeInput, scaledSize, withFlexibleSpatialDims } fro
 import { detectLayout } from './pipeline/layout';
 import { camMethod } from './pipeline/methods';
 import { ablationCamTable, classColumn, scoreCamTable, type ChannelScoreTable } from './pipeline/channelScores';
-import { predictionsFrom, softmax } from './pipeline/predictions';
+import { predictionsFrom, softmax, topIndices } from './pipeline/predictions';
 import type { ProviderAttempt } from './runtime/providers';
 import type { SessionCache } from './runtime/sessions';
 import { modelKeyOf, runWithTaps, toOrt, toPlain, type PlainTensor } from './runtime/tapRunner';
@@ -144,7 +144,7 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
     const mask = await loadRegionMask(params.regionMask, map.dims[2], map.dims[3]);
     scores = regionScores(map, mask);
     classes?.forEach((c) => checkClass(c, scores.length));
-    const wanted = classes ?? rank(scores).slice(0, Math.min(topk, scores.length));
+    const wanted = classes ?? topIndices(scores, topk);
     provider = forward.provider;
     fallbacks = forward.fallbacks;
     for (const c of wanted) {
@@ -159,7 +159,7 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
     const first = await runGradient(model, ctx, params, spec(!classes), input, classes?.[0], k);
     ({ provider, fallbacks } = first);
     scores = first.tensors.scores;
-    const wanted = classes ?? rank(scores).slice(0, Math.min(topk, scores.length));
+    const wanted = classes ?? topIndices(scores, topk);
     chosen.push(...wanted);
     perClass.push(first.tensors);
     for (let i = 1; i < wanted.length; i++) {
@@ -173,7 +173,7 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
     scores = run.outputs[output].data as Float32Array;
     classes?.forEach((c) => checkClass(c, scores.length));
     const tensors = { scores, activations: Object.fromEntries(run.taps.map((t) => [t.value, t.tensor!])), gradients: {} };
-    chosen.push(...(classes ?? rank(scores).slice(0, Math.min(topk, scores.length))));
+    chosen.push(...(classes ?? topIndices(scores, topk)));
     chosen.forEach(() => perClass.push(tensors));
     if (cam.id === 'scorecam' || cam.id === 'ablationcam') {
       channelTables = await channelScoreTables(cam.id, model, ctx, params, layers, output, input, size, tensors);
@@ -337,7 +337,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       label: labels?.[m.classIndex] ?? String(m.classIndex),
       cam: { data: m.final, height: input.size[0], width: input.size[1] },
       camRaw: { data: m.raw.data, height: m.raw.shape[1], width: m.raw.shape[2] },
-      overlayPng: await overlayPng(input.rgb, m.final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5),
+      ...(params.overlay !== false ? { overlayPng: await overlayPng(input.rgb, m.final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5) } : {}),
       ...(params.saveTensors ? { activation: m.activation, gradient: m.gradient } : {}),
     });
   }
@@ -370,6 +370,5 @@ function classCount(model: LoadedModel, output: string): number {
   return k;
 }
 
-const rank = (scores: Float32Array): number[] => Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a]);
 
 export { softmax };

@@ -45,6 +45,12 @@ export interface ExplainParams {
   labelsPath?: string;
   colormap?: ColormapChoice;
   alpha?: number;
+  /**
+   * Encode each map's overlay PNG (default true). The panel draws overlays itself (its colormap
+   * and opacity change without a round trip) and asks for none: blending and encoding are most
+   * of an explanation's cost after the model run. Video explanations always carry their pictures.
+   */
+  overlay?: boolean;
   /** Return the layer's activation and gradient tensors too. */
   saveTensors?: boolean;
   provider?: ProviderOptions;
@@ -80,7 +86,8 @@ export interface Explanation {
   cam: MapData;
   /** First layer's map at layer resolution after ReLU, before normalisation/upsampling. */
   camRaw: MapData;
-  overlayPng: Uint8Array;
+  /** The heatmap over the preprocessed image; absent when the request said `overlay: false`. */
+  overlayPng?: Uint8Array;
   /** With saveTensors: the first layer's activation and gradient in the model's layout. */
   activation?: PlainTensor;
   gradient?: PlainTensor;

@@ -43,6 +43,13 @@ export function decodeNpy(buf: Uint8Array, source = 'array.npy'): NpyArray {
   if (/'fortran_order':\s*True/.test(header)) throw new CamLensError('BAD_ARGUMENT', `${source}: Fortran-order arrays are not supported; save with numpy.ascontiguousarray.`);
   const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   const count = shape.reduce((a, c) => a * c, 1);
+  const offset = b.byteOffset + start + headerLen;
+  // float32 read in place when the file is the whole buffer (readFileSync's own) and the data is
+  // 4-byte aligned (numpy pads the header to 64 bytes): no copy of a large input. A view into a
+  // shared or larger buffer would keep (and send over IPC) all of it, so that case copies.
+  if (dtype === '<f4' && b.byteOffset === 0 && b.buffer.byteLength === b.length && offset % 4 === 0 && b.length - offset >= count * 4) {
+    return { shape, data: new Float32Array(b.buffer, offset, count) };
+  }
   const payload = new Uint8Array(b.subarray(start + headerLen)).buffer;
   const need = (size: number) => {
     if (payload.byteLength < count * size) throw new CamLensError('BAD_ARGUMENT', `${source}: truncated (${payload.byteLength} bytes for ${count} values).`);

@@ -302,8 +302,18 @@ export class CamPanel {
     // Video maps are [T, H, W] (frame-major), image maps [H, W].
     const frames = e.cam.data.length / (e.cam.height * e.cam.width);
     const shape = frames > 1 ? [frames, e.cam.height, e.cam.width] : [e.cam.height, e.cam.width];
-    await writeFile(target.fsPath, kind === 'overlay' ? e.overlayPng : encodeNpy(e.cam.data, shape));
+    await writeFile(target.fsPath, kind === 'overlay' ? await this.overlayAsShown(e) : encodeNpy(e.cam.data, shape));
     void vscode.window.showInformationMessage(`CamLens: saved ${vscode.workspace.asRelativePath(target)}`);
+  }
+
+  /**
+   * The overlay PNG as the panel shows it now: the colormap and opacity the user has set, which
+   * may differ from those of the request. A clip's strip comes with the explanation.
+   */
+  private async overlayAsShown(e: ExplainResult['explanations'][number]): Promise<Uint8Array> {
+    if (e.video && e.overlayPng) return e.overlayPng;
+    const { png } = await this.deps.worker.request('overlay', { image: this.last!.image, cam: e.cam.data, colormap: this.state.colormap, alpha: this.state.alpha });
+    return png;
   }
 
   /** Resolves with the next finished explanation (tests and the command's return value). */
@@ -370,6 +380,8 @@ export class CamPanel {
       scales: s.multiScale ? [1, 0.75, 0.5] : undefined,
       scaleWeights: s.multiScale ? [0.6, 0.3, 0.1] : undefined,
       colormap: s.colormap, alpha: s.alpha,
+      // The webview draws the overlay; "Save overlay" asks the worker for one when needed.
+      overlay: false,
       provider: providerOptions(),
     };
   }

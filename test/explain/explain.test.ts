@@ -1,4 +1,4 @@
-import { equal, ok, rejects } from 'node:assert/strict';
+import { deepEqual, equal, ok, rejects } from 'node:assert/strict';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -31,10 +31,19 @@ describe('explain pipeline', () => {
     const e = r.explanations[0];
     equal(e.cam.data.length, e.cam.height * e.cam.width);
     ok(e.cam.data.every((v) => v >= 0 && v <= 1 + 1e-6));
-    ok(e.overlayPng.byteLength > 100);
+    ok(e.overlayPng && e.overlayPng.byteLength > 100);
     equal(r.predictions[0].index, e.classIndex);
     ok(Math.abs(r.predictions.reduce((s, p) => s + p.prob, 0) - 1) < 0.05 || r.predictions.length < 5);
     equal(r.ep, 'cpu');
+  });
+
+  it('leaves the overlay PNG out when asked (the panel draws its own), with the same map', async () => {
+    const withPng = await explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png' }, { sessions });
+    const without = await explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png', overlay: false }, { sessions });
+    equal(without.explanations[0].overlayPng, undefined);
+    ok(withPng.explanations[0].overlayPng);
+    deepEqual(without.explanations[0].cam.data, withPng.explanations[0].cam.data);
+    deepEqual(without.image.data, withPng.image.data);
   });
 
   it('smooths over test-time augmentations and fuses input scales', async () => {

@@ -88,6 +88,18 @@ describe('image pipeline', () => {
     const back = decodeNpy(encodeNpy(data, [2, 3]));
     deepStrictEqual(back.shape, [2, 3]);
     deepStrictEqual(Array.from(back.data), Array.from(data));
+    // Read in place from a file's own buffer; copied out of a shared one (a view would keep all of it).
+    const file = encodeNpy(data, [2, 3]);
+    const own = new Uint8Array(file.byteLength);
+    own.set(file);
+    const inPlace = decodeNpy(own);
+    equal(inPlace.data.buffer, own.buffer);
+    deepStrictEqual(Array.from(inPlace.data), Array.from(data));
+    const shared = new Uint8Array(file.byteLength + 64);
+    shared.set(file, 64);
+    const copied = decodeNpy(shared.subarray(64));
+    ok(copied.data.buffer !== shared.buffer && copied.data.buffer.byteLength === data.byteLength);
+    deepStrictEqual(Array.from(copied.data), Array.from(data));
     const near = (a: ArrayLike<number>, b: number[], tol: number) => b.every((v, i) => Math.abs(a[i] - v) <= tol);
     ok(near(colormapTable('jet').subarray(0, 3), [0, 0, 128], 2), 'jet starts dark blue');
     ok(near(colormapTable('jet').subarray(765, 768), [128, 0, 0], 2), 'jet ends dark red');

@@ -100,7 +100,7 @@ export function writeExplanation(outDir: string, stem: string, r: ExplainResult)
     const frames = (m: { data: Float32Array; height: number; width: number }) => (e.video ? [m.data.length / (m.height * m.width)] : []);
     write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
     write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
-    write(`${prefix}.overlay.png`, e.overlayPng);
+    write(`${prefix}.overlay.png`, e.overlayPng!); // the CLI never asks for overlay: false
     if (e.video) write(`${prefix}.overlay.gif`, e.video.animatedGif);
     if (e.activation) write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
     if (e.gradient) write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));

@@ -127,13 +127,13 @@ async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: Expla
     const cls = p.classes?.[i] ?? p.classIndex ?? undefined;
     try {
       const results: ExplainResult[] = [];
-      for (const method of p.methods) results.push(await explain({ ...p, input, method, classIndex: cls ?? undefined }, ctx));
+      for (const method of p.methods) results.push(await explain({ ...p, input, method, classIndex: cls ?? undefined, overlay: true }, ctx));
       const first = results[0];
       ep = first.ep;
       const sum = (k: keyof ExplainResult['timings_ms']) => results.reduce((a, r) => a + r.timings_ms[k], 0);
       totals.load += sum('load'); totals.preprocess += sum('preprocess'); totals.run += sum('run'); totals.cam += sum('cam');
       const maps = results.flatMap((r) => r.explanations.map((e): BatchMap => ({
-        method: r.method, classIndex: e.classIndex, label: e.label, cam: e.cam, camRaw: e.camRaw, overlayPng: e.overlayPng,
+        method: r.method, classIndex: e.classIndex, label: e.label, cam: e.cam, camRaw: e.camRaw, overlayPng: e.overlayPng!, // asked for above
         // Per-frame overlay PNGs stay behind: a batch writes the strip and the animation only.
         ...(e.video ? { video: { frames: e.video.frames, temporalWeights: e.video.temporalWeights, animatedGif: e.video.animatedGif } } : {}),
       })));

@@ -2,8 +2,8 @@
 // batch runner writes. Pure types: the extension host imports them through the protocol.
 import type { CamMethodName, ExplainParams, MapData, Prediction } from '../explainTypes';
 
-/** Everything of ExplainParams except the per-image parts. */
-export type BatchBaseParams = Omit<ExplainParams, 'input' | 'method' | 'classIndex'>;
+/** Everything of ExplainParams except the per-image parts (and `overlay`: a batch always writes them). */
+export type BatchBaseParams = Omit<ExplainParams, 'input' | 'method' | 'classIndex' | 'overlay'>;
 
 export interface ExplainBatchParams extends BatchBaseParams {
   inputs: string[];

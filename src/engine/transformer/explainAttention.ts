@@ -103,14 +103,14 @@ export async function explainRollout(params: ExplainParams, ctx: ExplainContext)
     classes = Array.from(s.keys()).sort((a, b) => s[b] - s[a]).slice(0, Math.max(1, params.topk ?? 1));
   }
   const labels = config.labels;
-  const overlay = await overlayPng(input.rgb, att.final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5);
+  const overlay = params.overlay !== false ? await overlayPng(input.rgb, att.final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5) : undefined;
   // Rollout does not depend on the class: every requested class gets the same map.
   const explanations: Explanation[] = classes.map((c) => ({
     classIndex: c,
     label: labels?.[c] ?? String(c),
     cam: { data: att.final, height: input.size[0], width: input.size[1] },
     camRaw: { data: att.rollout.map, height: att.rollout.grid.h, width: att.rollout.grid.w },
-    overlayPng: overlay,
+    ...(overlay ? { overlayPng: overlay } : {}),
   }));
   const t4 = performance.now();
   return {
