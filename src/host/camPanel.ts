@@ -310,7 +310,7 @@ export class CamPanel {
    * The overlay PNG as the panel shows it now: the colormap and opacity the user has set, which
    * may differ from those of the request. A clip's strip comes with the explanation.
    */
-  private async overlayAsShown(e: ExplainResult['explanations'][number]): Promise<Uint8Array> {
+  async overlayAsShown(e: ExplainResult['explanations'][number]): Promise<Uint8Array> {
     if (e.video && e.overlayPng) return e.overlayPng;
     const { png } = await this.deps.worker.request('overlay', { image: this.last!.image, cam: e.cam.data, colormap: this.state.colormap, alpha: this.state.alpha });
     return png;

@@ -101,7 +101,17 @@ test('explain opens the CAM panel with a map at the input size', async () => {
   assert.equal(e.cam.data.length, e.cam.width * e.cam.height);
   assert.equal(e.cam.width, r.image.width);
   assert.ok(r.predictions.length > 0);
-  assert.ok(api.panel(model()), 'no panel');
+  const panel = api.panel(model());
+  assert.ok(panel, 'no panel');
+  // The panel draws the overlay itself; "Save overlay" has the worker encode it as shown.
+  assert.equal(e.overlayPng, undefined, 'the panel asked for no overlay PNG');
+  panel.state.colormap = 'viridis';
+  const png = Buffer.from(await panel.overlayAsShown(e));
+  assert.equal(png.toString('latin1', 1, 4), 'PNG');
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [r.image.width, r.image.height]);
+  panel.state.colormap = 'jet';
+  const jet = Buffer.from(await panel.overlayAsShown(e));
+  assert.ok(!jet.equals(png), 'the colormap shown is the one saved');
 });
 
 test('switching the method changes the map', async () => {

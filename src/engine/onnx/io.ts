@@ -59,7 +59,29 @@ function checkSubgraphDepth(graph: GraphProto, source: string): void {
 }
 
 export function serializeModel(model: ModelProto): Uint8Array {
-  return ModelType.encode(model as unknown as protobuf.Message).finish();
+  // protobufjs grows its buffer by doubling, copying everything written so far each time, and
+  // copies the result once more at the end: for a 100 MB model most of the time went there.
+  // Reserving the tensor bytes (plus slack) up front and taking the written part as it is
+  // leaves one buffer, written once (nested lengths still shift their content once).
+  const writer = protobuf.Writer.create() as protobuf.Writer & { _reserve?(n: number): void };
+  const tensorBytes = tensorPayloadBytes(model.graph);
+  if (tensorBytes > 1 << 20 && typeof writer._reserve === 'function') writer._reserve(tensorBytes + (tensorBytes >> 6) + (1 << 20));
+  const bytes = ModelType.encode(model as unknown as protobuf.Message, writer).finish(true);
+  // The slack stays allocated as long as the bytes live: past a few percent, copy them out.
+  return bytes.buffer.byteLength - bytes.byteLength > (1 << 20) + (bytes.byteLength >> 5) ? new Uint8Array(bytes) : bytes;
+}
+
+/** Bytes of tensor data in a graph's initializers (and its nodes' tensor attributes), roughly. */
+function tensorPayloadBytes(graph: GraphProto | undefined): number {
+  if (!graph) return 0;
+  let n = 0;
+  const add = (t: TensorProto | undefined) => {
+    if (!t) return;
+    n += (t.rawData?.byteLength ?? 0) + 4 * (t.floatData?.length ?? 0) + 8 * ((t.int64Data?.length ?? 0) + (t.doubleData?.length ?? 0)) + 4 * (t.int32Data?.length ?? 0);
+  };
+  for (const t of graph.initializer ?? []) add(t);
+  for (const node of graph.node ?? []) for (const a of node.attribute ?? []) { add(a.t); if (a.g) n += tensorPayloadBytes(a.g); }
+  return n;
 }
 
 export function serializeTensor(tensor: TensorProto): Uint8Array {
