@@ -1,7 +1,8 @@
 // The heatmap over the image, as pytorch-grad-cam's show_cam_on_image does it:
 // out = alpha · colormap(cam) + (1 − alpha) · image, then PNG.
 import { applyColormap, colormapTable, type ColormapName } from './colormap';
-import { encodePng, type RgbImage } from './decode';
+import type { RgbImage } from './decode';
+import { encodeRgbPng } from './png';
 
 /**
  * round(alpha·colour + (1 − alpha)·pixel) for every colour channel of the colormap (256 × 3) and
@@ -42,9 +43,9 @@ export function blendOverlay(image: RgbImage, cam: Float32Array, colormap: Color
 }
 
 export async function overlayPng(image: RgbImage, cam: Float32Array, colormap: ColormapName = 'jet', alpha = 0.5): Promise<Buffer> {
-  return encodePng(blendOverlay(image, cam, colormap, alpha), image.width, image.height);
+  return encodeRgbPng(blendOverlay(image, cam, colormap, alpha), image.width, image.height);
 }
 
 export async function heatmapPng(cam: Float32Array, width: number, height: number, colormap: ColormapName = 'jet'): Promise<Buffer> {
-  return encodePng(applyColormap(cam, colormap), width, height);
+  return encodeRgbPng(applyColormap(cam, colormap), width, height);
 }
