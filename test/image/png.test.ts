@@ -15,6 +15,12 @@ describe('RGB PNG writer', () => {
       const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
       equal(`${info.width}x${info.height}x${info.channels}`, `${w}x${h}x3`);
       ok(Buffer.from(rgb).equals(data), `${w}x${h} pixels`);
+      // zlib itself checks the stream (block lengths, Adler-32): rows of filter byte 0 + pixels.
+      const idatLength = png.readUInt32BE(33);
+      equal(png.toString('latin1', 37, 41), 'IDAT');
+      const rows = zlib.inflateSync(png.subarray(41, 41 + idatLength));
+      equal(rows.length, h * (w * 3 + 1));
+      equal(crc32Js(png.subarray(37, 41 + idatLength)), png.readUInt32BE(41 + idatLength), 'IDAT CRC');
     }
   });
 
