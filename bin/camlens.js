@@ -17,10 +17,9 @@ const capped = process.execArgv.some((a) => a.startsWith('--max-semi-space-size'
 if (process.argv[2] === 'batch' && !capped && process.env.CAMLENS_BATCH_CHILD !== '1') {
   const { spawn } = require('node:child_process');
   const child = spawn(process.execPath, ['--max-semi-space-size=2', '--expose-gc', ...process.execArgv, __filename, ...process.argv.slice(2)], {
-    // glibc malloc settings as the worker gets them (WORKER_MALLOC_ENV in src/host/workerClient.ts);
-    // values the user set win.
+    // glibc malloc settings as the worker gets them; values the user set win.
     stdio: 'inherit',
-    env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072', ...process.env, CAMLENS_BATCH_CHILD: '1' },
+    env: { ...require(bundle).WORKER_MALLOC_ENV, ...process.env, CAMLENS_BATCH_CHILD: '1' },
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('error', (e) => {

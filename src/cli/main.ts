@@ -24,6 +24,9 @@ const usage = () =>
     'Run "camlens <command> --help" for the options of a command.',
   ].join('\n') + '\n';
 
+// The launcher (bin/camlens.js) starts `camlens batch` in a child node with the worker's malloc settings.
+export { WORKER_MALLOC_ENV } from '../host/workerClient';
+
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {

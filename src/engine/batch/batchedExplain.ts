@@ -3,8 +3,9 @@
 // input, and one forward+backward run of the gradient model gives every row's activations and
 // per-row gradients (top-1 in-graph, or a fed one-hot cotangent per row). Every requested
 // gradient method (and EigenCAM) is computed from that one run. Model runs are serialised per
-// process (runLock) so a second request in flight decodes and encodes overlays while this one
-// runs. What cannot be batched (Score-CAM/Ablation-CAM, aug-smooth, multi-scale, top-k > 1,
+// process (runLock) so a second request in flight is decoded (on the thread pool) while this one
+// runs; onnxruntime-node's run() holds the JS thread, so CAM math and overlays take turns with
+// the runs. What cannot be batched (Score-CAM/Ablation-CAM, aug-smooth, multi-scale, top-k > 1,
 // saved tensors, a model with a fixed batch of 1 and N > 1) goes through explain() per image.
 import { camMethod } from '../pipeline/methods';
 import { toFeatureMaps } from '../cam/layout';
@@ -20,7 +21,7 @@ import { loadModel, type LoadedModel } from '../model';
 import { buildGradientModel, gradientVariantKey, type GradientModel, type GradientModelSpec } from '../pipeline/gradientModel';
 import { loadModelInput, type ModelInput } from '../pipeline/input';
 import { detectLayout } from '../pipeline/layout';
-import { predictionsFrom } from '../pipeline/predictions';
+import { predictionsFrom, topIndices } from '../pipeline/predictions';
 import { modelKeyOf, toOrt, toPlain, type PlainTensor } from '../runtime/tapRunner';
 import { checkTappable } from '../surgery/taps';
 import type { CamMethodName, ExplainResult } from '../explainTypes';
@@ -226,7 +227,8 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ex
     ep = run.provider;
     const cs = performance.now();
     const n = group.length;
-    const classes = group.map((r, i) => classOf(r) ?? argmax(run.scores, i, run.scores.length / n));
+    const kk = run.scores.length / n;
+    const classes = group.map((r, i) => classOf(r) ?? topIndices(run.scores.subarray(i * kk, (i + 1) * kk), 1)[0]);
     const size = group[0].input.size;
     const layouts = Object.fromEntries(layers.map((l) => [l, detectLayout(l, run.activations[l].dims, size)]));
     const perMethod = cams.map(({ id, cam }) => {
@@ -238,9 +240,8 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ex
     });
     const camMs = performance.now() - cs;
     totals.cam += camMs;
-    // Overlays (PNG encoding on the thread pool) and metrics overlap the next group's run.
+    // Each row's overlay and metrics, awaited at the end: the next group's run is not held up by them.
     pending.push(...group.map(async (r, i) => {
-      const kk = run.scores.length / n;
       const rowScores = run.scores.subarray(i * kk, (i + 1) * kk);
       const predictions = predictionsFrom(rowScores, labels, 5, Boolean(p.softmaxTarget));
       const os = performance.now();
@@ -330,12 +331,6 @@ const asFloat = (t: PlainTensor) => {
   if (!(t.data instanceof Float32Array)) throw new CamLensError('BAD_ARGUMENT', `CAM layers must be float32; got ${t.dtype}.`);
   return { data: t.data, shape: t.dims };
 };
-
-function argmax(scores: Float32Array, row: number, k: number): number {
-  let best = 0;
-  for (let c = 1; c < k; c++) if (scores[row * k + c] > scores[row * k + best]) best = c;
-  return best;
-}
 
 function classCount(model: LoadedModel, output: string): number | undefined {
   const shape = model.shapes.get(output)?.shape;
