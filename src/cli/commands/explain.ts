@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CamLensError } from '../../engine/errors';
 import { COLORMAPS } from '../../engine/image/colormap';
 import { encodeNpy } from '../../engine/npy';
 import { CAM_METHODS, type CamMethodName, type ColormapChoice, type ExplainParams, type ExplainResult } from '../../worker/protocol';

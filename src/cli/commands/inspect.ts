@@ -1,4 +1,3 @@
-import { CamLensError } from '../../engine/errors';
 import { usageError, type Command } from '../command';
 import { providerCliOptions, providerFromArgs, providerHelp, asCliError, startWorker } from '../worker';
 

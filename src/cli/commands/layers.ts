@@ -1,4 +1,3 @@
-import { CamLensError } from '../../engine/errors';
 import { formatShape, listLayers, suggestCamLayer } from '../../engine/layers';
 import { loadModel } from '../../engine/model';
 import { usageError, type Command } from '../command';

@@ -31,6 +31,7 @@ let installed = false;
 export function installInt64Codec(): void {
   if (installed) return;
   installed = true;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- protobufjs types LongBits as a class we patch in place
   const util = protobuf.util as unknown as { Long: unknown; LongBits: any };
   // Without a Long class protobufjs reads int64 through LongBits.toNumber() and keeps field
   // defaults as plain 0, which is what we want; we only make toNumber exact.
