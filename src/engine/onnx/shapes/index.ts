@@ -2,7 +2,8 @@
 // order. Besides types it tracks the contents of small integer tensors (shape arithmetic) so
 // that Reshape/Expand/Slice/Resize/Pad targets computed in the graph get static shapes, with
 // symbolic dims (e.g. `batch`) kept by name. Where nothing can be decided, dims are null or the
-// shape is undefined — never guessed.
+// shape is undefined — never guessed. This is CamLens's only shape inference: the layer listing
+// reads its types, the autodiff asks its result (inference.ts) for types, ranks and constants.
 import { CamLensError } from '../../errors';
 import type { Graph, GraphNode } from '../graph';
 import { tensorDims } from '../tensor';
