@@ -105,6 +105,55 @@ describe('autodiff: graph construction', () => {
   });
 });
 
+describe('autodiff: static facts from the one shape inference', () => {
+  /** y = Transpose(Reshape(x, target)) where the Reshape target is fed at run time. */
+  function runtimeReshape() {
+    const b = ModelBuilder.create(17);
+    b.input('x', DataType.FLOAT, [2, 3, 4]);
+    b.input('target', DataType.INT64, [null]);
+    b.op('Reshape', ['x', 'target'], {}, { outputs: ['flat'] });
+    b.op('Transpose', ['flat'], {}, { outputs: ['y'] });
+    b.output('y');
+    return b.build();
+  }
+
+  it('takes the caller\'s known types where the graph alone leaves a rank unknown', async () => {
+    throws(() => buildGradientGraph(runtimeReshape(), { target: 'y', wrt: ['x'] }),
+      (e: unknown) => e instanceof CamLensError && e.code === 'UNSUPPORTED_OP' && /rank of "flat"/.test(e.message));
+    const g = buildGradientGraph(runtimeReshape(), {
+      target: 'y', wrt: ['x'], shapes: new Map([['flat', { dtype: DataType.FLOAT, shape: [2, 12] }]]),
+    });
+    const s = await ort.InferenceSession.create(serializeModel(g.model));
+    try {
+      const v = Float32Array.from({ length: 24 }, (_, i) => i);
+      const out = await s.run({
+        x: new ort.Tensor('float32', new Float32Array(24), [2, 3, 4]),
+        target: new ort.Tensor('int64', BigInt64Array.from([2n, 12n]), [2]),
+        [g.cotangent]: new ort.Tensor('float32', v, [12, 2]),
+      });
+      const grad = out[g.gradients.x];
+      deepStrictEqual([...grad.dims], [2, 3, 4]);
+      // d/dx sum(v · transpose(reshape(x))) = reshape(transpose(v)): element (i, j) of flat is v[j, i]
+      deepStrictEqual(Array.from(grad.data as Float32Array), Array.from({ length: 24 }, (_, k) => v[(k % 12) * 2 + Math.floor(k / 12)]));
+    } finally {
+      await s.release();
+    }
+  });
+
+  it('is not stopped by a contradiction elsewhere in the model (shape inference records it)', () => {
+    const b = ModelBuilder.create(17);
+    b.input('x', DataType.FLOAT, ['N', 3]);
+    b.input('u', DataType.FLOAT, [2, 3]);
+    b.input('w', DataType.FLOAT, [4, 3]);
+    b.op('Add', ['u', 'w'], {}, { outputs: ['broken'] });
+    b.op('Transpose', [b.op('Relu', ['x'])], {}, { outputs: ['y'] });
+    b.output('y');
+    b.output('broken');
+    const g = buildGradientGraph(b.build(), { target: 'y', wrt: ['x'] });
+    ok(g.model.graph!.output.some((o) => o.name === g.gradients.x));
+  });
+});
+
 function smallCnnOn(b: ModelBuilder, dt: DataType): string {
   const c1 = b.op('Conv', ['x', weight(b, dt, 'w1', [3, 2, 3, 3], 1)], { pads: attr.ints([1, 1, 1, 1]) });
   const r1 = b.op('Relu', [c1], {}, { outputs: ['relu1'] });

@@ -1,18 +1,19 @@
 // The node-emitting side of autodiff: a ModelBuilder over the copy of the model plus the helpers
 // every rule needs (runtime shapes, typed constants, opset-correct Reduce/Squeeze forms,
-// reducing a broadcast gradient back to an input's shape). Static facts (ShapeInfo) are used
-// where they are certain; otherwise the emitted graph computes the shape at run time, so
-// symbolic dimensions (batch) keep working.
+// reducing a broadcast gradient back to an input's shape). Static facts come from the project's
+// one shape inference (onnx/shapes) and are used where they are certain; otherwise the emitted
+// graph computes the shape at run time, so symbolic dimensions (batch) keep working.
 import { CamLensError } from '../errors';
 import type { AttrValue, ModelBuilder } from '../onnx/builder';
 import { attr } from '../onnx/builder';
 import type { GraphNode } from '../onnx/graph';
 import { makeTensor } from '../onnx/tensor';
 import { DataType, type NodeProto } from '../onnx/types';
-import type { ShapeDim, ShapeInfo } from './shapeInfo';
+import type { ShapeDim, ShapeInference } from '../onnx/shapes';
 
 export class Emitter {
-  private readonly shapes = new Map<string, string>();
+  /** One runtime Shape node per forward value. */
+  private readonly shapeNodes = new Map<string, string>();
   private readonly consts = new Map<string, string>();
   private readonly replaced = new Map<NodeProto, NodeProto>();
 
@@ -22,10 +23,10 @@ export class Emitter {
    */
   defaultDtype: number = DataType.FLOAT;
 
-  constructor(readonly builder: ModelBuilder, readonly info: ShapeInfo, private readonly upgradeOpset: (version: number, why: string) => void) {}
+  constructor(readonly builder: ModelBuilder, readonly shapes: ShapeInference, private readonly upgradeOpset: (version: number, why: string) => void) {}
 
   private dtypeOf(value: string): number {
-    return this.info.dtype(value) || this.defaultDtype;
+    return this.shapes.dtype(value) || this.defaultDtype;
   }
 
   get opset(): number {
@@ -47,16 +48,16 @@ export class Emitter {
 
   /** Runtime shape of a forward value (one Shape node per value). */
   shapeOf(value: string): string {
-    let s = this.shapes.get(value);
-    if (!s) this.shapes.set(value, (s = this.op('Shape', [value])));
+    let s = this.shapeNodes.get(value);
+    if (!s) this.shapeNodes.set(value, (s = this.op('Shape', [value])));
     return s;
   }
 
   /** Runtime dims [start, end) of a value's shape, as a 1-D int64 tensor. */
   dimsOf(value: string, start: number, end?: number): string {
-    const rank = this.info.rank(value);
+    const rank = this.shapes.rank(value);
     const e = end ?? rank;
-    const st = this.info.shape(value);
+    const st = this.shapes.shape(value);
     if (st && e !== undefined) {
       const part = st.slice(start < 0 ? st.length + start : start, e < 0 ? st.length + e : e);
       if (part.every((d) => typeof d === 'number')) return this.ints(part as number[]);
@@ -154,7 +155,7 @@ export class Emitter {
 
   /** Reshape to the runtime shape of `value`. */
   reshapeLike(x: string, value: string): string {
-    const st = this.info.staticShape(value);
+    const st = this.shapes.staticShape(value);
     return this.op('Reshape', [x, st ? this.ints(st) : this.shapeOf(value)]);
   }
 
@@ -163,8 +164,8 @@ export class Emitter {
    * `value` was broadcast so that the result has `value`'s shape.
    */
   reduceToShapeOf(grad: string, value: string, gradShape?: string | readonly ShapeDim[]): string {
-    const sx = this.info.shape(value);
-    const sy = typeof gradShape === 'string' ? this.info.shape(gradShape) : gradShape;
+    const sx = this.shapes.shape(value);
+    const sy = typeof gradShape === 'string' ? this.shapes.shape(gradShape) : gradShape;
     if (sx && sy && sy.length >= sx.length) {
       const lead = sy.length - sx.length;
       let g = this.reduceSum(grad, range(lead), false);

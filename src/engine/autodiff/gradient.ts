@@ -13,20 +13,23 @@ import { CamLensError, closestNames } from '../errors';
 import { ModelBuilder, valueInfo } from '../onnx/builder';
 import { Graph, type GraphNode } from '../onnx/graph';
 import { isFloatType } from '../onnx/tensor';
-import { analyseShapes, type ShapeInference } from '../onnx/shapes';
+import { analyseShapes } from '../onnx/shapes';
 import type { ShapeMap } from '../onnx/shapes/types';
 import type { ModelProto } from '../onnx/types';
 import { Emitter } from './emitter';
 import { RuleContext } from './rule';
 import { GRADIENT_RULES } from './rules';
-import { ShapeInfo } from './shapeInfo';
 
 export interface GradientRequest {
   /** The value whose weighted sum is differentiated (a model output or any value). */
   target: string;
   /** Values to differentiate with respect to (taps). */
   wrt: readonly string[];
-  /** Known shapes (from shape inference); optional, improves static decisions. */
+  /**
+   * Types already inferred for the model this one extends (e.g. LoadedModel.shapes); optional.
+   * The graph is analysed anyway (the rules need folded constants too); these fill dims that
+   * analysis leaves unknown.
+   */
   shapes?: ShapeMap;
 }
 
@@ -72,7 +75,9 @@ export function buildGradientGraph(model: ModelProto, request: GradientRequest):
   }
   if (wrt.length === 0) throw new CamLensError('BAD_ARGUMENT', 'buildGradientGraph: `wrt` is empty; name at least one value to differentiate with respect to.');
 
-  const info = new ShapeInfo(graph, ...staticFacts(graph, request.shapes));
+  // A contradiction found here is not fatal: its values stay unknown and the rules fall back to
+  // shapes computed at run time (onnxruntime has the last word on whether the model runs).
+  const shapes = analyseShapes(graph, { known: request.shapes, contradictions: 'record' });
   const builder = ModelBuilder.extend(model);
   let opset = graph.opset('');
   if (opset === 0) throw new CamLensError('MODEL_INVALID', 'autodiff: the model does not import the ai.onnx opset.');
@@ -90,12 +95,12 @@ export function buildGradientGraph(model: ModelProto, request: GradientRequest):
     opset = version;
   };
   if (opset < 13) raiseOpset(13, 'the backward graph');
-  const emitter = new Emitter(builder, info, raiseOpset);
+  const emitter = new Emitter(builder, shapes, raiseOpset);
 
   // Values that depend differentiably on some wrt value...
   const fromWrt = new Set<string>(wrt);
   const differentiable = (value: string) => {
-    const dt = info.dtype(value);
+    const dt = shapes.dtype(value);
     return dt === 0 || isFloatType(dt);
   };
   for (const node of graph.nodes) {
@@ -112,7 +117,7 @@ export function buildGradientGraph(model: ModelProto, request: GradientRequest):
   }
   const active = (v: string) => !!v && fromWrt.has(v) && toTarget.has(v);
 
-  const targetType = { dtype: info.dtype(target) || 1, shape: info.shape(target) };
+  const targetType = { dtype: shapes.dtype(target) || 1, shape: shapes.shape(target) };
   emitter.defaultDtype = targetType.dtype;
   // uniqueName reserves the name; the value info is added directly (input() would re-claim it).
   const cotangent = builder.uniqueName(`${target}_cotangent`);
@@ -157,25 +162,10 @@ export function buildGradientGraph(model: ModelProto, request: GradientRequest):
     const identity = builder.node('Identity', [g], {}, { name: builder.uniqueName(`grad/output/${w}`) });
     builder.graph.node[builder.graph.node.length - 1].output = [name];
     void identity;
-    builder.output(name, info.dtype(w) || targetType.dtype, info.shape(w));
+    builder.output(name, shapes.dtype(w) || targetType.dtype, shapes.shape(w));
     gradients[w] = name;
   }
   return { model: builder.build(), gradients, cotangent };
-}
-
-/**
- * Shapes from the project's shape inference (or the caller's), overlaid on autodiff's own
- * propagation. Inference that fails (a contradiction in the model) is not fatal here: rules then
- * fall back to runtime shape arithmetic.
- */
-function staticFacts(graph: Graph, given?: ShapeMap): [ShapeMap | undefined, ShapeInference['values'] | undefined] {
-  if (given) return [given, undefined];
-  try {
-    const analysis = analyseShapes(graph);
-    return [analysis.types, analysis.values];
-  } catch {
-    return [undefined, undefined];
-  }
 }
 
 function unsupportedNode(node: GraphNode): CamLensError {

@@ -5,7 +5,7 @@ import { attrFloat, attrInt, attrInts, attrString } from '../onnx/attributes';
 import type { GraphNode } from '../onnx/graph';
 import { CamLensError } from '../errors';
 import type { Emitter } from './emitter';
-import type { ShapeInfo } from './shapeInfo';
+import type { ShapeInference } from '../onnx/shapes';
 
 export class RuleContext {
   constructor(
@@ -18,7 +18,8 @@ export class RuleContext {
 
   get inputs(): readonly string[] { return this.node.inputs; }
   get outputs(): readonly string[] { return this.node.outputs; }
-  get info(): ShapeInfo { return this.b.info; }
+  /** The forward graph's shape inference: element types, shapes, known small tensors. */
+  get shapes(): ShapeInference { return this.b.shapes; }
   /** The gradient of output 0 (the common case). */
   get gy(): string {
     const g = this.grads[0];
@@ -37,9 +38,14 @@ export class RuleContext {
   string(name: string, fallback: string): string { return attrString(this.node.proto, name, fallback); }
 
   rank(value: string): number {
-    const r = this.info.rank(value);
+    const r = this.shapes.rank(value);
     if (r === undefined) throw this.unsupported(`the rank of "${value}" is not known statically`);
     return r;
+  }
+
+  /** An axis attribute or input normalised against `rank` (negative counts from the back). */
+  axis(axis: number, rank: number): number {
+    return axis < 0 ? axis + rank : axis;
   }
 
   /** A typed error for a variant of the op this rule cannot differentiate. */

@@ -14,7 +14,7 @@ function windowOf(ctx: RuleContext, kernelFrom?: string): Window {
   const spatial = ctx.rank(x) - 2;
   let kernel = ctx.ints('kernel_shape');
   if (!kernel && kernelFrom) {
-    const w = ctx.info.shape(kernelFrom);
+    const w = ctx.shapes.shape(kernelFrom);
     if (w && w.slice(2).every((d) => typeof d === 'number')) kernel = w.slice(2) as number[];
   }
   if (!kernel) throw ctx.unsupported('the kernel shape is not known statically');
@@ -24,7 +24,7 @@ function windowOf(ctx: RuleContext, kernelFrom?: string): Window {
   const autoPad = ctx.string('auto_pad', 'NOTSET');
   if (autoPad === 'VALID') pads = new Array(2 * spatial).fill(0);
   else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-    const sx = ctx.info.shape(x);
+    const sx = ctx.shapes.shape(x);
     const dims = sx?.slice(2);
     if (!dims || !dims.every((d) => typeof d === 'number')) throw ctx.unsupported(`auto_pad ${autoPad} needs static spatial sizes`);
     pads = new Array(2 * spatial).fill(0);
@@ -48,7 +48,7 @@ const outSize = (w: Window, i: number, d: number) =>
  * for a forward window op described by `w` (floor mode).
  */
 export function transposedWindow(b: Emitter, g: string, weight: string, like: string, w: Window, group: number, outDims?: readonly number[]): string {
-  const dims = b.info.shape(like)?.slice(2);
+  const dims = b.shapes.shape(like)?.slice(2);
   const common = {
     strides: attr.ints(w.strides), dilations: attr.ints(w.dilations), pads: attr.ints(w.pads), group,
     kernel_shape: attr.ints(w.kernel),
@@ -79,7 +79,7 @@ export function transposedWindow(b: Emitter, g: string, weight: string, like: st
 
 /** Zero-pads `x` at the end of its spatial axes (2..) up to the runtime spatial size of `like`. */
 export function padEndTo(b: Emitter, x: string, like: string): string {
-  const rank = b.info.rank(like)!;
+  const rank = b.shapes.rank(like)!;
   const own = b.opset >= 15 ? b.op('Shape', [x], { start: 2 }) : b.op('Slice', [b.op('Shape', [x]), b.ints([2]), b.ints([rank])]);
   const missing = b.op('Sub', [b.dimsOf(like, 2), own]);
   const pads = b.op('Concat', [b.ints(new Array(rank + 2).fill(0)), missing], { axis: 0 });
@@ -100,7 +100,7 @@ export const ConvTranspose: GradientRule = (ctx) => {
   }
   const [, w] = ctx.inputs;
   const spatial = ctx.rank(ctx.inputs[0]) - 2;
-  const ws = ctx.info.shape(w);
+  const ws = ctx.shapes.shape(w);
   const kernel = ctx.ints('kernel_shape') ?? (ws && ws.slice(2).every((d) => typeof d === 'number') ? (ws.slice(2) as number[]) : undefined);
   if (!kernel) throw ctx.unsupported('the kernel shape is not known statically');
   // ConvTranspose is the adjoint of Conv with the same attributes; the output_padding rows are

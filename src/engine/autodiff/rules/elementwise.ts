@@ -34,7 +34,7 @@ export const Pow: GradientRule = (ctx) => {
   const [a, e] = ctx.inputs;
   const y = ctx.outputs[0];
   // The exponent may have another element type (Pow-12+): bring it to the base's.
-  const exp = () => (ctx.info.dtype(e) !== ctx.info.dtype(a) ? b.op('Cast', [e], { to: ctx.info.dtype(a) || 1 }) : e);
+  const exp = () => (ctx.shapes.dtype(e) !== ctx.shapes.dtype(a) ? b.op('Cast', [e], { to: ctx.shapes.dtype(a) || 1 }) : e);
   return [
     when(ctx, 0, () => {
       const ex = exp();

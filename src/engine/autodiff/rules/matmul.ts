@@ -1,7 +1,7 @@
 // Matrix products. MatMul follows numpy: 1-D operands get a unit axis, batch axes broadcast
 // (their gradient is summed back to each operand's batch shape).
 import { attr } from '../../onnx/builder';
-import type { ShapeDim } from '../shapeInfo';
+import type { ShapeDim } from '../../onnx/shapes';
 import type { GradientRule } from '../rule';
 import { range } from '../emitter';
 
@@ -40,9 +40,9 @@ export const MatMul: GradientRule = (ctx) => {
   const ra2 = Math.max(ra, 2);
   const rm2 = Math.max(rm, 2);
   const swap = (r: number) => [...range(r - 2), r - 1, r - 2];
-  const sy = ctx.info.shape(y);
-  const sa = ctx.info.shape(a);
-  const sm = ctx.info.shape(m);
+  const sy = ctx.shapes.shape(y);
+  const sa = ctx.shapes.shape(a);
+  const sm = ctx.shapes.shape(m);
   const batch: ShapeDim[] | undefined = sy && sa && sm ? sy.slice(0, Math.max(ra2, rm2) - 2) : undefined;
   const out: (string | undefined)[] = [undefined, undefined];
   if (ctx.needs(0)) {

@@ -43,7 +43,7 @@ export const LayerNormalization: GradientRule = (ctx) => {
   if (ctx.grads.slice(1).some((g) => g)) throw ctx.unsupported('gradients through its Mean/InvStdDev outputs are not supported');
   const [x, scale] = ctx.inputs;
   const axis = ctx.int('axis', -1);
-  const r = ctx.info.rank(x);
+  const r = ctx.shapes.rank(x);
   // negative axes need no rank: [axis, ..., -1]
   const axes = axis < 0 ? range(-axis, axis) : r !== undefined ? range(r - axis, axis) : undefined;
   if (!axes) throw ctx.unsupported('a non-negative axis needs the input rank, which is not known');

@@ -29,8 +29,8 @@ export const AveragePool: GradientRule = (ctx) => {
   const padded = win.pads.some((p) => p !== 0);
   const area = win.kernel.reduce((p, k) => p * k, 1);
   const ones = b.tensor([1, 1, ...win.kernel], new Array(area).fill(1), x);
-  const staticOut = ctx.info.staticShape(y)?.slice(2);
-  const staticIn = ctx.info.staticShape(x)?.slice(2);
+  const staticOut = ctx.shapes.staticShape(y)?.slice(2);
+  const staticIn = ctx.shapes.staticShape(x)?.slice(2);
   if (ceil && (!staticOut || !staticIn)) throw ctx.unsupported('ceil_mode needs static spatial sizes');
 
   // Fold (N, C) into the batch axis so that one single-channel kernel serves every plane.
@@ -41,7 +41,7 @@ export const AveragePool: GradientRule = (ctx) => {
   } else {
     // divisor_o = |valid window o| / AveragePool(ones)_o, which holds for every padding mode.
     const plane = b.op('ConstantOfShape', [b.op('Concat', [b.ints([1, 1]), b.dimsOf(x, 2)], { axis: 0 })], {
-      value: attr.tensor(oneTensor(b.info.dtype(x))),
+      value: attr.tensor(oneTensor(b.shapes.dtype(x))),
     });
     const ratio = b.op('AveragePool', [plane], Object.fromEntries(ctx.node.proto.attribute.map((a) => [a.name!, attrValue(a)])));
     let pads = win.pads;
@@ -66,12 +66,12 @@ export const AveragePool: GradientRule = (ctx) => {
 export const GlobalAveragePool: GradientRule = (ctx) => {
   const { b } = ctx;
   const [x] = ctx.inputs;
-  const spatial = ctx.info.shape(x)?.slice(2);
+  const spatial = ctx.shapes.shape(x)?.slice(2);
   let count: string;
   if (spatial && spatial.every((d) => typeof d === 'number')) {
     count = b.scalar(1 / (spatial as number[]).reduce((p, d) => p * d, 1), x);
   } else {
-    const n = b.op('Cast', [b.op('ReduceProd', [b.dimsOf(x, 2)], { keepdims: 0 })], { to: ctx.info.dtype(x) || 1 });
+    const n = b.op('Cast', [b.op('ReduceProd', [b.dimsOf(x, 2)], { keepdims: 0 })], { to: ctx.shapes.dtype(x) || 1 });
     count = b.op('Reciprocal', [n]);
   }
   return [b.op('Mul', [b.op('Expand', [ctx.gy, b.shapeOf(x)]), count])];

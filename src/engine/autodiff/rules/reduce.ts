@@ -1,20 +1,19 @@
 // Reductions and softmax.
 import { range } from '../emitter';
 import type { GradientRule, RuleContext } from '../rule';
-import { normAxis } from '../shapeInfo';
 
 /** The reduced axes (normalised), or 'all'. */
 function reducedAxes(ctx: RuleContext): number[] | 'all' | 'none' {
   const x = ctx.inputs[0];
   let axes = ctx.ints('axes');
   if (!axes && ctx.inputs[1]) {
-    axes = ctx.info.constant(ctx.inputs[1]);
+    axes = ctx.shapes.numbers(ctx.inputs[1]);
     if (!axes) throw ctx.unsupported(`its axes ("${ctx.inputs[1]}") are computed at run time`);
   }
   if (!axes || axes.length === 0) return ctx.int('noop_with_empty_axes', 0) ? 'none' : 'all';
-  const r = ctx.info.rank(x);
+  const r = ctx.shapes.rank(x);
   if (axes.some((a) => a < 0) && r === undefined) throw ctx.unsupported('negative axes need the input rank, which is not known');
-  return axes.map((a) => normAxis(a, r ?? 0));
+  return axes.map((a) => ctx.axis(a, r ?? 0));
 }
 
 /** The output gradient with the reduced axes restored (size 1), broadcastable against x. */
@@ -34,13 +33,13 @@ export const ReduceMean: GradientRule = (ctx) => {
   const axes = reducedAxes(ctx);
   if (axes === 'none') return [ctx.gy, undefined];
   const x = ctx.inputs[0];
-  const sx = ctx.info.shape(x);
+  const sx = ctx.shapes.shape(x);
   const dims = sx && (axes === 'all' ? sx : axes.map((a) => sx[a]));
   let scale: string;
   if (dims && dims.every((d) => typeof d === 'number')) {
     scale = b.scalar(1 / (dims as number[]).reduce((p, d) => p * d, 1), x);
   } else {
-    const dtype = ctx.info.dtype(x) || 1;
+    const dtype = ctx.shapes.dtype(x) || 1;
     const size = (v: string) => b.op('Cast', [b.op('Size', [v])], { to: dtype });
     scale = b.op('Div', [size(ctx.outputs[0]), size(x)]);
   }

@@ -14,10 +14,10 @@ export const Resize: GradientRule = (ctx) => {
   if (ctx.string('coordinate_transformation_mode', 'half_pixel') === 'tf_crop_and_resize') throw ctx.unsupported('coordinate_transformation_mode tf_crop_and_resize is not supported');
   if (ctx.ints('axes')) throw ctx.unsupported('the axes attribute is not supported');
   const r = ctx.rank(x);
-  const sx = ctx.info.shape(x);
+  const sx = ctx.shapes.shape(x);
   const y = ctx.outputs[0];
-  const sy = ctx.info.shape(y);
-  const scaleValues = scales ? ctx.info.floatConstant(scales) : undefined;
+  const sy = ctx.shapes.shape(y);
+  const scaleValues = scales ? ctx.shapes.numbers(scales) : undefined;
   if (scales && !scaleValues && !sizes) throw ctx.unsupported(`its scales ("${scales}") are computed at run time`);
   const resized = range(r).filter((a) => {
     if (scaleValues) return scaleValues[a] !== 1;
@@ -28,7 +28,7 @@ export const Resize: GradientRule = (ctx) => {
     if (a.name === 'axes' || a.name === 'keep_aspect_ratio_policy') continue;
     attrs[a.name!] = new TypedAttr(a.type!, a.type === 1 ? a.f : a.type === 2 ? a.i : a.type === 3 ? new TextDecoder().decode(a.s) : a.ints);
   }
-  const dtype = ctx.info.dtype(x) || DataType.FLOAT;
+  const dtype = ctx.shapes.dtype(x) || DataType.FLOAT;
   const zero = makeTensor('', dtype === DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT, [1], [0]);
   delete zero.name;
   let g = ctx.gy;

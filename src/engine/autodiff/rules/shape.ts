@@ -5,16 +5,15 @@ import { makeTensor } from '../../onnx/tensor';
 import { DataType } from '../../onnx/types';
 import { range } from '../emitter';
 import type { GradientRule, RuleContext } from '../rule';
-import { normAxis } from '../shapeInfo';
 
 export const Identity: GradientRule = (ctx) => [ctx.gy];
 /** Inference-mode Dropout is the identity (the mask output carries no gradient). */
 export const Dropout: GradientRule = (ctx) => [ctx.gy];
 
 export const Cast: GradientRule = (ctx) => {
-  const to = ctx.info.dtype(ctx.inputs[0]);
+  const to = ctx.shapes.dtype(ctx.inputs[0]);
   if (!to) throw ctx.unsupported(`the element type of its input "${ctx.inputs[0]}" is not known`);
-  return [to === ctx.info.dtype(ctx.outputs[0]) ? ctx.gy : ctx.b.op('Cast', [ctx.gy], { to })];
+  return [to === ctx.shapes.dtype(ctx.outputs[0]) ? ctx.gy : ctx.b.op('Cast', [ctx.gy], { to })];
 };
 
 const reshapeBack: GradientRule = (ctx) => [ctx.b.reshapeLike(ctx.gy, ctx.inputs[0])];
@@ -35,8 +34,8 @@ export const Expand: GradientRule = (ctx) => [ctx.b.reduceToShapeOf(ctx.gy, ctx.
 export const Concat: GradientRule = (ctx) => {
   const { b } = ctx;
   const first = ctx.inputs[0];
-  const axis = normAxis(ctx.int('axis', 0), ctx.rank(first));
-  const sizes = ctx.inputs.map((x) => ctx.info.shape(x)?.[axis]);
+  const axis = ctx.axis(ctx.int('axis', 0), ctx.rank(first));
+  const sizes = ctx.inputs.map((x) => ctx.shapes.shape(x)?.[axis]);
   const split = sizes.every((d) => typeof d === 'number')
     ? b.ints(sizes as number[])
     : b.op('Concat', ctx.inputs.map((x) => b.dimsOf(x, axis, axis + 1)), { axis: 0 });
@@ -46,7 +45,7 @@ export const Concat: GradientRule = (ctx) => {
 
 export const Split: GradientRule = (ctx) => {
   const { b } = ctx;
-  const axis = normAxis(ctx.int('axis', 0), ctx.rank(ctx.inputs[0]));
+  const axis = ctx.axis(ctx.int('axis', 0), ctx.rank(ctx.inputs[0]));
   const parts = ctx.outputs.map((o, i) => ctx.grads[i] ?? b.zerosLike(o));
   return [b.op('Concat', parts, { axis }), undefined];
 };
@@ -55,7 +54,7 @@ export const Split: GradientRule = (ctx) => {
 function constInput(ctx: RuleContext, i: number, what: string): number[] | undefined {
   const v = ctx.inputs[i];
   if (!v) return undefined;
-  const c = ctx.info.constant(v);
+  const c = ctx.shapes.numbers(v);
   if (!c) throw ctx.unsupported(`its ${what} ("${v}") are computed at run time; only constant ${what} are supported`);
   return c;
 }
@@ -64,8 +63,8 @@ export const Slice: GradientRule = (ctx) => {
   const { b } = ctx;
   const [x, starts, ends] = ctx.inputs;
   const r = ctx.rank(x);
-  const count = ctx.info.constant(starts)?.length ?? ctx.info.staticShape(starts)?.[0];
-  const axes = constInput(ctx, 3, 'axes')?.map((a) => normAxis(a, r)) ?? (count !== undefined ? range(count) : undefined);
+  const count = ctx.shapes.numbers(starts)?.length ?? ctx.shapes.staticShape(starts)?.[0];
+  const axes = constInput(ctx, 3, 'axes')?.map((a) => ctx.axis(a, r)) ?? (count !== undefined ? range(count) : undefined);
   if (!axes) throw ctx.unsupported('the number of sliced axes is not known');
   const steps = ctx.inputs[4] || undefined;
   // For each sliced axis, the selected positions are Slice(Range(0, dim)) (ORT resolves the
@@ -87,11 +86,11 @@ export const Slice: GradientRule = (ctx) => {
 };
 
 function cast64(ctx: RuleContext, v: string): string {
-  return ctx.info.dtype(ctx.inputs[1]) === DataType.INT32 ? ctx.b.op('Cast', [v], { to: DataType.INT64 }) : v;
+  return ctx.shapes.dtype(ctx.inputs[1]) === DataType.INT32 ? ctx.b.op('Cast', [v], { to: DataType.INT64 }) : v;
 }
 
 function zerosOfShape(ctx: RuleContext, shape: string): string {
-  const dtype = ctx.info.dtype(ctx.inputs[0]) || DataType.FLOAT;
+  const dtype = ctx.shapes.dtype(ctx.inputs[0]) || DataType.FLOAT;
   const t = makeZero(dtype);
   const z = ctx.b.op('ConstantOfShape', [shape], { value: attr.tensor(t) });
   return dtype === DataType.FLOAT || dtype === DataType.DOUBLE ? z : ctx.b.op('Cast', [z], { to: dtype });
@@ -109,7 +108,7 @@ export const Gather: GradientRule = (ctx) => {
   const [x, indices] = ctx.inputs;
   const r = ctx.rank(x);
   const q = ctx.rank(indices);
-  const axis = normAxis(ctx.int('axis', 0), r);
+  const axis = ctx.axis(ctx.int('axis', 0), r);
   // gy: x[:axis] + idx + x[axis+1:] → idx + x[:axis] + x[axis+1:]
   const perm = [...range(q, axis), ...range(axis), ...range(r - 1 - axis, axis + q)];
   const gt = b.transpose(ctx.gy, perm);
@@ -117,7 +116,7 @@ export const Gather: GradientRule = (ctx) => {
   if (axis > 0) parts.push(b.dimsOf(x, 0, axis));
   if (axis + 1 < r) parts.push(b.dimsOf(x, axis + 1, r));
   const zeros = zerosOfShape(ctx, parts.length > 1 ? b.op('Concat', parts, { axis: 0 }) : parts[0]);
-  let idx = ctx.info.dtype(indices) === DataType.INT64 ? indices : b.op('Cast', [indices], { to: DataType.INT64 });
+  let idx = ctx.shapes.dtype(indices) === DataType.INT64 ? indices : b.op('Cast', [indices], { to: DataType.INT64 });
   const dim = b.squeeze(b.dimsOf(x, axis, axis + 1), [0]);
   idx = b.op('Where', [b.op('Less', [idx, b.int(0)]), b.op('Add', [idx, dim]), idx]);
   const scattered = b.op('ScatterND', [zeros, b.unsqueeze(idx, [-1]), gt], { reduction: 'add' });
@@ -134,7 +133,7 @@ export const Pad: GradientRule = (ctx) => {
   const r = ctx.rank(x);
   const pads = ctx.ints('pads') ?? constInput(ctx, 1, 'pads');
   if (!pads) throw ctx.unsupported('its pads are not known');
-  const axes = constInput(ctx, 3, 'axes')?.map((a) => normAxis(a, r)) ?? range(r);
+  const axes = constInput(ctx, 3, 'axes')?.map((a) => ctx.axis(a, r)) ?? range(r);
   const n = axes.length;
   if (pads.some((p) => p < 0)) throw ctx.unsupported('negative pads (cropping) are not supported');
   const begins = pads.slice(0, n);

@@ -2,69 +2,48 @@
 // order. Besides types it tracks the contents of small integer tensors (shape arithmetic) so
 // that Reshape/Expand/Slice/Resize/Pad targets computed in the graph get static shapes, with
 // symbolic dims (e.g. `batch`) kept by name. Where nothing can be decided, dims are null or the
-// shape is undefined — never guessed.
+// shape is undefined — never guessed. This is CamLens's only shape inference: the layer listing
+// reads its types, the autodiff asks its result (inference.ts) for types, ranks and constants.
 import { CamLensError } from '../../errors';
 import type { Graph, GraphNode } from '../graph';
 import { tensorDims } from '../tensor';
-import { NodeContext, type RuleOutput, type ValueSource } from './context';
+import { NodeContext, type RuleOutput } from './context';
 import { declaredType, mergeDeclared } from './dims';
+import { ShapeInference } from './inference';
 import { ruleFor } from './registry';
-import { SymbolTable } from './symbolic';
 import type { ShapeDim, ShapeMap, ValueType } from './types';
-import { decodeSmallTensor, type KnownTensor } from './values';
 
 export type { ShapeDim, ShapeMap, ValueType } from './types';
 export type { KnownTensor } from './values';
+export { ShapeInference, type RuleError } from './inference';
 export { evaluateDim } from './symbolic';
 export { supportedOps } from './registry';
 
 /** The default-domain opset assumed when a model does not import one. */
 const LATEST_OPSET = 21;
 
-export interface RuleError {
-  node: string;
-  opType: string;
-  message: string;
-}
-
-export interface ShapeInference {
-  /** Every value of the main graph: inputs, initializers, node outputs. */
-  readonly types: ShapeMap;
-  /** Known contents of small tensors (folded shape arithmetic, small constants). */
-  readonly values: ReadonlyMap<string, KnownTensor>;
+export interface AnalyseOptions {
   /**
-   * Nodes whose rule could not make sense of them (e.g. a malformed attribute); their outputs
-   * got unknown shapes. Contradictions are thrown instead (SHAPE_INFERENCE).
+   * Types the caller already knows (e.g. from an analysis of the model this graph extends);
+   * they count as declarations: a rule's numbers win, these fill what it leaves unknown.
    */
-  readonly ruleErrors: readonly RuleError[];
+  known?: ShapeMap;
+  /**
+   * 'throw' (default): a contradiction in the model throws SHAPE_INFERENCE. 'record': it is
+   * kept in ruleErrors and the node's outputs stay unknown, for consumers that want the facts
+   * that can be had (the autodiff then falls back to shapes computed at run time).
+   */
+  contradictions?: 'throw' | 'record';
 }
 
 export function inferShapes(graph: Graph): ShapeMap {
   return analyseShapes(graph).types;
 }
 
-export function analyseShapes(graph: Graph): ShapeInference {
-  const types: ShapeMap = new Map();
-  const values = new Map<string, KnownTensor>();
-  const decoded = new Set<string>();
-  const ruleErrors: RuleError[] = [];
-  const source: ValueSource = {
-    symbols: new SymbolTable(),
-    typeOf: (name) => types.get(name),
-    valueOf: (name) => {
-      const v = values.get(name);
-      if (v || decoded.has(name)) return v;
-      // Initializers are decoded on first use only, and only when small (never weights).
-      const init = graph.initializers.get(name);
-      if (!init) return undefined;
-      decoded.add(name);
-      const small = decodeSmallTensor(init);
-      if (small) values.set(name, small);
-      return small;
-    },
-  };
-
-  const declared = declarations(graph);
+export function analyseShapes(graph: Graph, options: AnalyseOptions = {}): ShapeInference {
+  const result = new ShapeInference(graph);
+  const { types } = result;
+  const declared = declarations(graph, options.known);
   for (const name of graph.inputs) {
     types.set(name, mergeDeclared(undefined, declared.get(name)));
   }
@@ -74,17 +53,18 @@ export function analyseShapes(graph: Graph): ShapeInference {
   }
 
   const opset = graph.opset('') || LATEST_OPSET;
+  const record = options.contradictions === 'record';
   for (const node of graph.nodes) {
-    const outputs = runRule(node, node.domain === '' ? opset : graph.opset(node.domain), source, ruleErrors);
+    const outputs = runRule(node, node.domain === '' ? opset : graph.opset(node.domain), result, record);
     node.outputs.forEach((name, i) => {
       if (!name) return;
       const out = outputs[i];
       const rule: ValueType | undefined = out ? { dtype: out.dtype || 0, ...(out.shape ? { shape: sanitize(out.shape) } : {}) } : undefined;
       types.set(name, mergeDeclared(rule, declared.get(name)));
-      if (out?.value) values.set(name, out.value);
+      if (out?.value) result.values.set(name, out.value);
     });
   }
-  return { types, values, ruleErrors };
+  return result;
 }
 
 /**
@@ -92,7 +72,7 @@ export function analyseShapes(graph: Graph): ShapeInference {
  * once (e.g. an output without a shape that also has a value_info with one) gets what all of
  * its declarations say together.
  */
-function declarations(graph: Graph): Map<string, ValueType> {
+function declarations(graph: Graph, known?: ShapeMap): Map<string, ValueType> {
   const out = new Map<string, ValueType>();
   const { input, valueInfo, output } = graph.proto;
   for (const list of [input, valueInfo, output]) {
@@ -103,20 +83,24 @@ function declarations(graph: Graph): Map<string, ValueType> {
       out.set(v.name, prev ? mergeDeclared(prev, type) : type);
     }
   }
+  for (const [name, type] of known ?? []) {
+    const prev = out.get(name);
+    out.set(name, prev ? mergeDeclared(prev, type) : type);
+  }
   return out;
 }
 
-function runRule(node: GraphNode, opset: number, source: ValueSource, errors: RuleError[]): Array<RuleOutput | undefined> {
+function runRule(node: GraphNode, opset: number, source: ShapeInference, recordContradictions: boolean): Array<RuleOutput | undefined> {
   const rule = ruleFor(node.domain, node.opType);
   if (!rule) return [];
   try {
     const result = rule(new NodeContext(node, opset, source));
     return Array.isArray(result) ? result : [result];
   } catch (e) {
-    if (e instanceof CamLensError && e.code === 'SHAPE_INFERENCE') throw e;
+    if (e instanceof CamLensError && e.code === 'SHAPE_INFERENCE' && !recordContradictions) throw e;
     // A rule tripping over something unexpected must not take model loading down: the
     // outputs stay unknown and the error is kept for diagnostics.
-    errors.push({ node: node.name, opType: node.opType, message: e instanceof Error ? e.message : String(e) });
+    source.ruleErrors.push({ node: node.name, opType: node.opType, message: e instanceof Error ? e.message : String(e) });
     return [];
   }
 }
