@@ -8,7 +8,7 @@ const require = createRequire(import.meta.url);
 
 /** Starts dist/worker.js; `call(method, params)` resolves with the result. */
 export function startWorker(options = {}) {
-  // Forked as the extension and the CLI fork it (src/host/workerClient.ts).
+  // Forked as the extension and the CLI fork it (src/worker/client.ts).
   const { WORKER_EXEC_ARGV, WORKER_MALLOC_ENV } = require(resolve('dist/bench/lib.js'));
   const worker = fork(resolve('dist/worker.js'), [], {
     serialization: 'advanced', execArgv: [...WORKER_EXEC_ARGV], env: { ...WORKER_MALLOC_ENV, ...process.env }, ...options,

@@ -9,4 +9,4 @@ export { blendOverlay } from '../../src/engine/image/overlay';
 export { buildGradientModel } from '../../src/engine/pipeline/gradientModel';
 export { loadModel } from '../../src/engine/model';
 // The worker's production settings (V8 flags, malloc environment), so benchmarks fork it the same way.
-export { WORKER_EXEC_ARGV, WORKER_MALLOC_ENV } from '../../src/host/workerClient';
+export { WORKER_EXEC_ARGV, WORKER_MALLOC_ENV } from '../../src/worker/client';

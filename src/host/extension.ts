@@ -12,7 +12,7 @@ import { LayerTree, type LayerNode } from './layerTree';
 import { MODEL_EDITOR_VIEW_TYPE, ModelEditorProvider } from './modelEditor';
 import { TapStore } from './taps';
 import { errorText, formatShape, providerOptions, requireTrust } from './util';
-import { WorkerClient } from './workerClient';
+import { WorkerClient } from '../worker/client';
 
 export interface CamLensApi {
   worker: WorkerClient;

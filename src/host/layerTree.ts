@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { Result } from '../worker/protocol';
 import type { TapStore } from './taps';
 import { errorText, formatShape } from './util';
-import type { WorkerClient } from './workerClient';
+import type { WorkerClient } from '../worker/client';
 
 type LayersResult = Result<'layers'>;
 export type LayerInfo = LayersResult['layers'][number];

@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import { takesClips } from '../../engine/batch/clipInputs';
 import { runBatch, type BatchTarget } from '../../engine/batch/runner';
 import { CAM_METHODS, type CamMethodName } from '../../worker/protocol';
-import { WorkerRequestError, type WorkerClient } from '../workerClient';
+import { WorkerRequestError, type WorkerClient } from '../../worker/client';
 
 export const BATCH_EXPORT_COMMAND = 'camlens.batchExport';
 

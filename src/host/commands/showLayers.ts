@@ -1,7 +1,7 @@
 // "CamLens: Show Model Layers": a searchable list of every value of a model, with the suggested
 // CAM layer first; picking one copies its name (the layer tree view comes with a later issue).
 import * as vscode from 'vscode';
-import { WorkerRequestError, type WorkerClient } from '../workerClient';
+import { WorkerRequestError, type WorkerClient } from '../../worker/client';
 
 const formatShape = (shape: Array<number | string | null> | null) =>
   shape === null ? '?' : `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
