@@ -15,6 +15,9 @@ export type LayerNode =
   | { kind: 'value'; layer: LayerInfo; label: string }
   | { kind: 'message'; text: string };
 
+/** The value a layer-tree command was invoked on (its context menu), if it was a value row. */
+export const layerOf = (node?: LayerNode): LayerInfo | undefined => (node?.kind === 'value' ? node.layer : undefined);
+
 interface ScopeIndex {
   scopes: Map<string, string[]>; // scope path → child scope paths (sorted by first appearance)
   values: Map<string, LayerInfo[]>; // scope path → values directly in it
