@@ -118,7 +118,7 @@ function cliBatch(input, out, extra, nodeOptions = '') {
 /** Forward-only images/s through the worker's `run` method at batch size `b`. */
 async function forwardOnly(b, images) {
   // Forked with the worker's production settings, as the CLI's own worker is.
-  const { worker, call } = startWorker();
+  const { call, kill } = startWorker();
   try {
     const { summary } = await call('layers', { modelPath });
     const name = summary.inputs[0].name;
@@ -130,7 +130,7 @@ async function forwardOnly(b, images) {
     for (let i = 0; i < runs; i++) await run();
     return (runs * b) / ((performance.now() - t0) / 1000);
   } finally {
-    worker.kill();
+    kill();
   }
 }
 

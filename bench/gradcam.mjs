@@ -18,7 +18,7 @@ const repeats = Number(process.env.BENCH_REPEATS ?? 11);
 const emit = (o) => console.log(JSON.stringify({ bench: 'gradcam', ...o }));
 
 
-const { worker, call } = startWorker();
+const { call, kill } = startWorker();
 const pairRatio = (num, den) => Math.round(median(num.map((v, i) => v / den[i])) * 1000) / 1000;
 
 /**
@@ -95,5 +95,5 @@ try {
     await call('releaseAll', {});
   }
 } finally {
-  worker.kill();
+  kill();
 }

@@ -17,7 +17,7 @@ const emit = (o) => console.log(JSON.stringify({ bench: 'metrics', ...o }));
 const size = Number(process.env.BENCH_SIZE ?? 224);
 
 
-const { worker, call } = startWorker();
+const { call, kill } = startWorker();
 
 try {
   const modelPath = join(dir, `resnet50_${size}.onnx`);
@@ -51,5 +51,5 @@ try {
     });
   }
 } finally {
-  worker.kill();
+  kill();
 }

@@ -11,7 +11,7 @@ if (!existsSync(modelPath)) {
   console.log(JSON.stringify({ bench: 'taps', skipped: `model not found: ${modelPath}` }));
   process.exit(0);
 }
-const { worker, call } = startWorker();
+const { call, kill } = startWorker();
 const emit = (figure, value, unit, extra = {}) => console.log(JSON.stringify({ bench: 'taps', model: modelPath.split('/').pop(), figure, value: Math.round(value * 100) / 100, unit, ...extra }));
 
 async function timeRuns(params, n = 7) {
@@ -57,5 +57,5 @@ try {
   const stats = await call('stats', {});
   emit('sessions_alive_after', stats.counters.sessionsAlive, 'count');
 } finally {
-  worker.kill();
+  kill();
 }

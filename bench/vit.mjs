@@ -24,7 +24,7 @@ function readNpyF32(file) {
   return new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
 }
 
-const { worker, call } = startWorker();
+const { call, kill } = startWorker();
 
 try {
   const data = readNpyF32(inputPath);
@@ -56,5 +56,5 @@ try {
   }
   await call('releaseAll', {});
 } finally {
-  worker.kill();
+  kill();
 }

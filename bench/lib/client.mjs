@@ -1,33 +1,21 @@
-// What the benchmarks share: a minimal client for the real worker (dist/worker.js) and a
-// seeded float32 .npy writer. Benchmarks measure through the worker so IPC is included.
-import { fork } from 'node:child_process';
+// What the benchmarks share: the worker client the extension and the CLI use (src/worker/client.ts,
+// bundled into dist/bench/lib.js) and a seeded float32 .npy writer. Benchmarks measure through
+// the worker so IPC is included.
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 
 const require = createRequire(import.meta.url);
 
-/** Starts dist/worker.js; `call(method, params)` resolves with the result. */
+/**
+ * Starts dist/worker.js as the extension and the CLI start it (same V8 flags, malloc settings
+ * and IPC); `call(method, params)` resolves with the result, `kill()` shuts the worker down.
+ * No request timeout: a benchmark may hold one request for minutes.
+ */
 export function startWorker(options = {}) {
-  // Forked as the extension and the CLI fork it (src/host/workerClient.ts).
-  const { WORKER_EXEC_ARGV, WORKER_MALLOC_ENV } = require(resolve('dist/bench/lib.js'));
-  const worker = fork(resolve('dist/worker.js'), [], {
-    serialization: 'advanced', execArgv: [...WORKER_EXEC_ARGV], env: { ...WORKER_MALLOC_ENV, ...process.env }, ...options,
-  });
-  let nextId = 1;
-  const pending = new Map();
-  worker.on('message', (m) => {
-    if (m.kind !== 'response') return;
-    const p = pending.get(m.id);
-    pending.delete(m.id);
-    if (m.ok) p.resolve(m.result);
-    else p.reject(new Error(m.error.message));
-  });
-  const call = (method, params) => new Promise((res, rej) => {
-    const id = nextId++;
-    pending.set(id, { resolve: res, reject: rej });
-    worker.send({ kind: 'request', id, method, params });
-  });
-  return { worker, call, kill: () => worker.kill() };
+  const { WorkerClient } = require(resolve('dist/bench/lib.js'));
+  const client = new WorkerClient({ workerPath: resolve('dist/worker.js'), defaultTimeoutMs: 0, ...options });
+  const call = (method, params) => client.request(method, params);
+  return { client, call, kill: () => client.dispose() };
 }
 
 /** A .npy file's bytes: float32 values in [-1, 1) from a seeded LCG. */

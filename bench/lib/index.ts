@@ -8,5 +8,5 @@ export { blendOverlay } from '../../src/engine/image/overlay';
 // The model an explanation runs (forward + backward), for comparing run times with the forward model.
 export { buildGradientModel } from '../../src/engine/pipeline/gradientModel';
 export { loadModel } from '../../src/engine/model';
-// The worker's production settings (V8 flags, malloc environment), so benchmarks fork it the same way.
-export { WORKER_EXEC_ARGV, WORKER_MALLOC_ENV } from '../../src/host/workerClient';
+// The client the extension and the CLI use, so benchmarks start and talk to the worker the same way.
+export { WorkerClient } from '../../src/worker/client';

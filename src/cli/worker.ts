@@ -1,6 +1,6 @@
 // The CLI runs models in the same worker process the extension uses.
 import * as path from 'node:path';
-import { WorkerClient } from '../host/workerClient';
+import { WorkerClient } from '../worker/client';
 import { PROVIDER_CHOICES, type ProviderChoice, type ProviderOptions } from '../engine/runtime/providers';
 import { CamLensError } from '../engine/errors';
 

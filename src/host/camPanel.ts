@@ -10,7 +10,7 @@ import type { LayerTree } from './layerTree';
 import type { TapStore } from './taps';
 import { videoView } from './videoView';
 import { errorCode, errorText, providerOptions, UNTRUSTED_MESSAGE, webviewHtml } from './util';
-import type { WorkerClient } from './workerClient';
+import type { WorkerClient } from '../worker/client';
 
 export const CAM_VIEW_TYPE = 'camlens.camPanel';
 const COLORMAPS = ['jet', 'turbo', 'viridis', 'inferno'] as const;

@@ -1,18 +1,31 @@
-// Activation stays thin: create the worker client lazily, register contributions, and push
-// every disposable to context.subscriptions. The worker process starts on the first request.
+// Activation stays thin: create the worker client (its process starts on the first request),
+// the tap store, the layer tree and the status bar, then register each contribution from its
+// own file. Every register…() returns a Disposable that goes to context.subscriptions.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ExplainResult } from '../worker/protocol';
+import { WorkerClient } from '../worker/client';
 import { CAM_VIEW_TYPE, CamPanel, type PanelDeps } from './camPanel';
-import { pickImages } from './commands/explainModel';
 import { registerBatchExport } from './commands/batchExport';
+import { registerClearFilter } from './commands/clearFilter';
+import { registerCopyName } from './commands/copyName';
+import type { CommandDeps } from './commands/deps';
+import { pickImages } from './commands/explainModel';
+import { registerFilterByOpType } from './commands/filterByOpType';
 import { runLeakCheck, type LeakCheckTarget } from './commands/leakCheck';
+import { registerOpenLayerTree } from './commands/openLayerTree';
+import { registerPickExecutionProvider } from './commands/pickExecutionProvider';
+import { registerRestartWorker } from './commands/restartWorker';
 import { pickModel, registerShowLayers } from './commands/showLayers';
-import { LayerTree, type LayerNode } from './layerTree';
+import { registerShowOutput } from './commands/showOutput';
+import { registerShowStatistics } from './commands/showStatistics';
+import { LayerTree, layerOf, type LayerNode } from './layerTree';
 import { MODEL_EDITOR_VIEW_TYPE, ModelEditorProvider } from './modelEditor';
+import { followRequestTimeout, requestTimeoutMs } from './requestTimeout';
+import { WorkerStatusBar } from './statusBar';
 import { TapStore } from './taps';
-import { errorText, formatShape, providerOptions, requireTrust } from './util';
-import { WorkerClient } from './workerClient';
+import { errorText, requireTrust } from './util';
+import { logWorkerLifecycle } from './workerLog';
 
 export interface CamLensApi {
   worker: WorkerClient;
@@ -24,44 +37,60 @@ export interface CamLensApi {
   panel(model: vscode.Uri): CamPanel | undefined;
 }
 
-const PROVIDERS = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'] as const;
-
 export function activate(context: vscode.ExtensionContext): CamLensApi {
   const started = performance.now();
   const output = vscode.window.createOutputChannel('CamLens', { log: true });
-  const timeoutMs = () => vscode.workspace.getConfiguration('camlens').get<number>('requestTimeoutSeconds', 300) * 1000;
-  const worker = new WorkerClient({ workerPath: path.join(context.extensionPath, 'dist', 'worker.js'), defaultTimeoutMs: timeoutMs() });
+  const worker = new WorkerClient({ workerPath: path.join(context.extensionPath, 'dist', 'worker.js'), defaultTimeoutMs: requestTimeoutMs() });
   const taps = new TapStore(worker, context.workspaceState);
   const tree = new LayerTree(worker, taps, output);
+  const status = new WorkerStatusBar(worker);
+  const deps: CommandDeps = { context, worker, taps, tree, output, status };
+  const panels = camPanels(deps);
 
-  const status = vscode.window.createStatusBarItem('camlens.status', vscode.StatusBarAlignment.Left, 10);
-  status.name = 'CamLens worker';
-  status.command = 'camlens.pickExecutionProvider';
-  let ep = '';
-  let workerState = 'idle';
-  const renderStatus = () => {
-    const configured = vscode.workspace.getConfiguration('camlens').get<string>('executionProvider', 'auto');
-    status.text = `$(${workerState === 'restarted' ? 'warning' : 'pulse'}) CamLens: ${workerState}${ep ? ` · ${ep}` : ''}`;
-    status.tooltip = `CamLens worker ${worker.pid ? `pid ${worker.pid}` : 'not running'}; execution provider: ${ep || 'not yet used'} (setting: ${configured}). Click to choose the provider.`;
-    status.show();
-  };
-  renderStatus();
+  context.subscriptions.push(
+    output, status, taps, tree,
+    { dispose: () => void worker.dispose() },
+    logWorkerLifecycle(worker, output),
+    followRequestTimeout(worker),
+    registerShowLayers(deps),
+    registerBatchExport(deps),
+    registerOpenLayerTree(deps),
+    registerFilterByOpType(deps),
+    registerClearFilter(deps),
+    registerCopyName(),
+    registerShowStatistics(deps),
+    registerPickExecutionProvider(deps),
+    registerShowOutput(deps),
+    registerRestartWorker(deps),
+    registerModelEditor(deps),
+    panels.register(),
+  );
+  const activationMs = performance.now() - started;
+  output.info(`CamLens activated in ${activationMs.toFixed(1)} ms`);
+  return { worker, taps, tree, activationMs, explain: panels.explain, panel: (m) => CamPanel.panels.get(m.fsPath) };
+}
 
-  worker.on('ready', () => { workerState = 'running'; renderStatus(); });
-  worker.on('restart', (n: number) => {
-    workerState = 'restarted';
-    renderStatus();
-    output.warn(`worker restarted (${n} restart${n === 1 ? '' : 's'} this session)`);
+export function deactivate(): void {
+  // Disposables in context.subscriptions stop the worker.
+}
+
+/** The model summary opened as a custom editor on .onnx files. */
+function registerModelEditor({ context, worker, output }: Pick<CommandDeps, 'context' | 'worker' | 'output'>): vscode.Disposable {
+  return vscode.window.registerCustomEditorProvider(MODEL_EDITOR_VIEW_TYPE, new ModelEditorProvider(context.extensionUri, worker, output), {
+    supportsMultipleEditorsPerDocument: true,
+    webviewOptions: { retainContextWhenHidden: false },
   });
-  worker.on('exit', ({ code, signal }: { code: number | null; signal: string | null }) => {
-    workerState = code === 0 ? 'idle' : 'stopped';
-    renderStatus();
-    if (code !== 0) output.warn(`worker exited (${signal ?? `code ${code}`}); it starts again on the next request`);
-  });
+}
 
+/**
+ * What reaches into CamPanel: the API's explain(), the commands that open or drive a panel
+ * (Explain Model, Use as CAM Layer, Run Leak Check) and the serializer that revives panels.
+ * These move to host/panel/ with the panel registry.
+ */
+function camPanels({ context, worker, taps, tree, output, status }: CommandDeps) {
   const deps: PanelDeps = {
     extensionUri: context.extensionUri, worker, taps, tree, output,
-    onResult: (r) => { ep = r.ep; workerState = 'running'; renderStatus(); },
+    onResult: (r) => status.ranOn(r.ep),
   };
 
   const explain = async (model: vscode.Uri, images: vscode.Uri[]): Promise<ExplainResult> => {
@@ -70,17 +99,7 @@ export function activate(context: vscode.ExtensionContext): CamLensApi {
     return panel.nextResult();
   };
 
-  const valueArg = (node?: LayerNode) => (node?.kind === 'value' ? node.layer : undefined);
-
-  context.subscriptions.push(
-    output, status, taps, tree,
-    { dispose: () => void worker.dispose() },
-    vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('camlens.requestTimeoutSeconds')) worker.timeoutMs = timeoutMs();
-      if (e.affectsConfiguration('camlens')) renderStatus();
-    }),
-    registerShowLayers(worker, output),
-    registerBatchExport(context, worker, output),
+  const register = (): vscode.Disposable => vscode.Disposable.from(
     vscode.commands.registerCommand('camlens.explainModel', async (uri?: vscode.Uri, uris?: vscode.Uri[]) => {
       const models = (uris?.length ? uris : uri ? [uri] : []).filter((u) => u.fsPath.toLowerCase().endsWith('.onnx'));
       const model = models[0] ?? (await pickModel(uri));
@@ -91,29 +110,8 @@ export function activate(context: vscode.ExtensionContext): CamLensApi {
       if (tree.model?.fsPath !== model.fsPath) void tree.open(model);
       return explain(model, images).catch((e) => { output.error(errorText(e)); return undefined; });
     }),
-    vscode.commands.registerCommand('camlens.openLayerTree', async (uri?: vscode.Uri) => {
-      const model = uri?.fsPath.toLowerCase().endsWith('.onnx') ? uri : await pickModel(uri);
-      if (!model) return undefined;
-      await vscode.commands.executeCommand('camlens.layers.focus');
-      const r = await tree.open(model);
-      await tree.revealSuggested();
-      return r ? { layers: r.layers.length, suggestion: r.suggestion?.value ?? null } : undefined;
-    }),
-    vscode.commands.registerCommand('camlens.filterByOpType', async () => {
-      if (!tree.data) return void vscode.window.showInformationMessage('CamLens: open a model in the layer tree first.');
-      const counts = [...tree.opCounts().entries()].sort((a, b) => b[1] - a[1]);
-      const picks = await vscode.window.showQuickPick(counts.map(([op, n]) => ({ label: op, description: `${n} value${n === 1 ? '' : 's'}` })), {
-        canPickMany: true, title: 'CamLens: show only the outputs of these op types', placeHolder: 'Op types',
-      });
-      if (picks) tree.setOpFilter(picks.map((p) => p.label));
-    }),
-    vscode.commands.registerCommand('camlens.clearFilter', () => tree.setOpFilter(undefined)),
-    vscode.commands.registerCommand('camlens.copyName', async (node?: LayerNode) => {
-      const l = valueArg(node);
-      if (l) await vscode.env.clipboard.writeText(l.name);
-    }),
     vscode.commands.registerCommand('camlens.useAsCamLayer', async (node?: LayerNode) => {
-      const l = valueArg(node);
+      const l = layerOf(node);
       const model = tree.model;
       if (!l || !model) return;
       const panel = CamPanel.panels.get(model.fsPath);
@@ -126,40 +124,6 @@ export function activate(context: vscode.ExtensionContext): CamLensApi {
       panel.panel.reveal(undefined, true);
       await panel.explain();
     }),
-    vscode.commands.registerCommand('camlens.showStatistics', async (node?: LayerNode) => {
-      const l = valueArg(node);
-      const model = tree.model;
-      if (!l || !model || !requireTrust('run models')) return undefined;
-      try {
-        const r = await vscode.window.withProgress({ location: { viewId: 'camlens.layers' }, title: 'Running the model' }, () =>
-          worker.request('run', { modelPath: model.fsPath, taps: [l.name], stats: true, tensors: false, provider: providerOptions() }));
-        const s = r.taps.find((t) => t.value === l.name)?.stats;
-        if (!s) throw new Error(`no statistics came back for ${l.name}`);
-        const max = Math.max(...s.histogram.counts, 1);
-        const bars = s.histogram.counts.map((c) => '▁▂▃▄▅▆▇█'[Math.min(7, Math.floor((c / max) * 7.999))]).join('');
-        const md = [
-          `# ${l.name}`, '', `${l.op} · ${s.dtype} ${formatShape(s.shape)} · ${s.count} values · ${r.provider}`, '',
-          '| min | max | mean | std | zeros | NaN | Inf |', '|---|---|---|---|---|---|---|',
-          `| ${s.min.toPrecision(5)} | ${s.max.toPrecision(5)} | ${s.mean.toPrecision(5)} | ${s.std.toPrecision(5)} | ${(s.zeroFraction * 100).toFixed(1)}% | ${s.nanCount} | ${s.infCount} |`,
-          '', `Histogram (${s.histogram.min.toPrecision(4)} … ${s.histogram.max.toPrecision(4)}):`, '', '```', bars, '```', '',
-          '_Computed on an all-zeros input: the worker\'s `run` method takes tensors, not images._',
-        ].join('\n');
-        const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: md });
-        await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
-        return s;
-      } catch (e) {
-        void vscode.window.showErrorMessage(`CamLens: statistics of ${l.name} failed: ${errorText(e)}`);
-        return undefined;
-      }
-    }),
-    vscode.commands.registerCommand('camlens.pickExecutionProvider', async () => {
-      const current = vscode.workspace.getConfiguration('camlens').get<string>('executionProvider', 'auto');
-      const pick = await vscode.window.showQuickPick(PROVIDERS.map((p) => ({ label: p, description: p === current ? 'current setting' : p === ep ? 'in use' : undefined })), {
-        title: `CamLens: execution provider (in use: ${ep || 'not yet run'})`,
-      });
-      if (pick) await vscode.workspace.getConfiguration('camlens').update('executionProvider', pick.label, vscode.ConfigurationTarget.Global);
-    }),
-    vscode.commands.registerCommand('camlens.showOutput', () => output.show()),
     vscode.commands.registerCommand('camlens.runLeakCheck', async (model?: vscode.Uri, image?: vscode.Uri, options?: Omit<LeakCheckTarget, 'model' | 'image'>) => {
       // from the palette: the model of the active CAM panel (and its image), else ask
       if (!model || !(model instanceof vscode.Uri)) {
@@ -170,24 +134,10 @@ export function activate(context: vscode.ExtensionContext): CamLensApi {
       }
       return runLeakCheck(worker, output, { model, image, ...options }, (m, report, running) => CamPanel.panels.get(m)?.leakStatus(report, running));
     }),
-    vscode.commands.registerCommand('camlens.restartWorker', async () => {
-      await worker.request('releaseAll', {}).catch(() => undefined);
-      const pid = worker.pid;
-      if (pid) process.kill(pid, 'SIGKILL');
-    }),
-    vscode.window.registerCustomEditorProvider(MODEL_EDITOR_VIEW_TYPE, new ModelEditorProvider(context.extensionUri, worker, output), {
-      supportsMultipleEditorsPerDocument: true,
-      webviewOptions: { retainContextWhenHidden: false },
-    }),
     vscode.window.registerWebviewPanelSerializer(CAM_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state) => CamPanel.revive(deps, panel, state),
     }),
   );
-  const activationMs = performance.now() - started;
-  output.info(`CamLens activated in ${activationMs.toFixed(1)} ms`);
-  return { worker, taps, tree, activationMs, explain, panel: (m) => CamPanel.panels.get(m.fsPath) };
-}
 
-export function deactivate(): void {
-  // Disposables in context.subscriptions stop the worker.
+  return { explain, register };
 }

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { Result } from '../worker/protocol';
 import type { TapStore } from './taps';
 import { errorText, formatShape } from './util';
-import type { WorkerClient } from './workerClient';
+import type { WorkerClient } from '../worker/client';
 
 type LayersResult = Result<'layers'>;
 export type LayerInfo = LayersResult['layers'][number];
@@ -14,6 +14,9 @@ export type LayerNode =
   | { kind: 'scope'; path: string; name: string }
   | { kind: 'value'; layer: LayerInfo; label: string }
   | { kind: 'message'; text: string };
+
+/** The value a layer-tree command was invoked on (its context menu), if it was a value row. */
+export const layerOf = (node?: LayerNode): LayerInfo | undefined => (node?.kind === 'value' ? node.layer : undefined);
 
 interface ScopeIndex {
   scopes: Map<string, string[]>; // scope path → child scope paths (sorted by first appearance)

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { parseFromWebview } from './camPanel';
 import { errorText, webviewHtml } from './util';
-import type { WorkerClient } from './workerClient';
+import type { WorkerClient } from '../worker/client';
 
 export const MODEL_EDITOR_VIEW_TYPE = 'camlens.modelEditor';
 

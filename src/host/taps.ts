@@ -1,7 +1,7 @@
 // The tap set of each model: registered in the worker, persisted in workspace state, and
 // re-registered whenever the worker is new (a restart loses its taps).
 import * as vscode from 'vscode';
-import type { WorkerClient } from './workerClient';
+import type { WorkerClient } from '../worker/client';
 
 const key = (modelPath: string) => `camlens.taps:${modelPath}`;
 

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ProviderOptions } from '../worker/protocol';
-import { WorkerRequestError } from './workerClient';
+import { WorkerRequestError } from '../worker/client';
 
 export const nonce = (): string => randomBytes(18).toString('base64').replace(/[^A-Za-z0-9]/g, '');
 

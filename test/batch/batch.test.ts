@@ -12,7 +12,7 @@ import { mergeBatches, runBatch, type BatchBackend, type BatchJob } from '../../
 import { explain } from '../../src/engine/explain';
 import { decodeNpy } from '../../src/engine/npy';
 import { SessionCache } from '../../src/engine/runtime/sessions';
-import { WorkerClient } from '../../src/host/workerClient';
+import { WorkerClient } from '../../src/worker/client';
 
 const root = resolve(__dirname, '../../..');
 const model = join(root, 'demo/model.onnx');

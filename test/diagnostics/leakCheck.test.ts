@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { serializeModel } from '../../src/engine/onnx/io';
 import { judgeMetric, runLeakScenario, type LeakCheckOptions } from '../../src/engine/runtime/leakCheck';
-import { WorkerClient, WorkerRequestError } from '../../src/host/workerClient';
+import { WorkerClient, WorkerRequestError } from '../../src/worker/client';
 import type { LeakCheckReport, MetricReport } from '../../src/worker/protocol';
 import { rng, tinyCnn } from '../helpers/models';
 

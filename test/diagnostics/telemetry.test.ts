@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { serializeModel } from '../../src/engine/onnx/io';
 import { GpuMemoryProbe, SampleRing, Telemetry, type TelemetrySample } from '../../src/engine/runtime/telemetry';
-import { WorkerClient } from '../../src/host/workerClient';
+import { WorkerClient } from '../../src/worker/client';
 import type { EventMessage } from '../../src/worker/protocol';
 import { tinyCnn } from '../helpers/models';
 

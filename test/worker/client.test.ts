@@ -1,16 +1,26 @@
-import { equal, match, ok, rejects } from 'node:assert/strict';
+import { equal, ok, rejects } from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { serializeModel } from '../../src/engine/onnx/io';
-import { WORKER_MALLOC_ENV, WorkerClient, WorkerRequestError } from '../../src/host/workerClient';
+import { WORKER_MALLOC_ENV, WorkerClient, WorkerRequestError, type WorkerExit } from '../../src/worker/client';
 import { tinyCnn } from '../helpers/models';
 
 const workerPath = resolve(__dirname, '../../worker.js');
 const dir = mkdtempSync(join(tmpdir(), 'camlens-worker-'));
 const modelPath = join(dir, 'tiny.onnx');
 writeFileSync(modelPath, serializeModel(tinyCnn()));
+
+/** Signal 0 checks that a process exists without touching it. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('worker client', () => {
   const client = new WorkerClient({ workerPath, defaultTimeoutMs: 30_000 });
@@ -21,9 +31,7 @@ describe('worker client', () => {
     const { pid } = await c.request('ping', {});
     await c.request('run', { modelPath, tensors: false });
     await c.dispose();
-    let alive = true;
-    try { process.kill(pid, 0); } catch { alive = false; }
-    equal(alive, false, 'worker process is gone');
+    equal(isAlive(pid), false, 'worker process is gone');
   });
 
   it('answers requests from a forked worker', async () => {
@@ -72,21 +80,40 @@ describe('worker client', () => {
     process.kill(first.pid, 'SIGKILL');
     await rejects(pending, (e: unknown) => e instanceof WorkerRequestError && (e.code === 'WORKER_CRASHED' || e.code === 'INTERNAL'));
     const again = await client.request('ping', {});
-    ok(again.pid !== first.pid);
+    ok(again.pid !== first.pid && isAlive(again.pid));
+    equal(isAlive(first.pid), false, 'the killed worker is gone');
     equal(client.restarts, 1);
   });
 
-  it('times out and cancels', async () => {
+  it('cancels a request without costing the worker', async () => {
+    const before = await client.request('ping', {});
+    const restarts = client.restarts;
     const controller = new AbortController();
     const p = client.request('sleep', { ms: 10_000 }, { signal: controller.signal });
     controller.abort();
     await rejects(p, (e: unknown) => e instanceof WorkerRequestError && e.code === 'CANCELLED');
+    const after = await client.request('ping', {});
+    equal(after.pid, before.pid, 'the same worker answers after a cancel');
+    equal(client.pid, after.pid);
+    equal(client.restarts, restarts);
+  });
+
+  it('kills a worker that does not answer in time and starts a new one on the next request', async () => {
     const late = new WorkerClient({ workerPath, defaultTimeoutMs: 1 });
     try {
-      await rejects(late.request('sleep', { ms: 5_000 }), (e: unknown) => e instanceof WorkerRequestError && /did not answer/.test((e as Error).message));
+      const stuck = late.request('sleep', { ms: 5_000 });
+      const stuckPid = late.pid;
+      ok(stuckPid !== undefined && stuckPid !== process.pid && isAlive(stuckPid), 'a live worker process of its own');
+      const exited = new Promise<WorkerExit>((r) => late.once('exit', r));
+      await rejects(stuck, (e: unknown) => e instanceof WorkerRequestError && e.code === 'TIMEOUT' && /did not answer/.test((e as Error).message));
+      equal((await exited).signal, 'SIGKILL');
+      equal(isAlive(stuckPid), false, 'the stuck worker is gone');
+      const next = await late.request('ping', {}, { timeoutMs: 30_000 });
+      ok(next.pid !== stuckPid && next.pid !== process.pid && isAlive(next.pid), 'a new live worker answers');
+      equal(late.pid, next.pid);
+      equal(late.restarts, 1);
     } finally {
       await late.dispose();
     }
-    match((await client.request('ping', {})).pid.toString(), /\d+/);
   });
 });

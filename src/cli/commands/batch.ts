@@ -86,7 +86,7 @@ export const batchCommand: Command = {
     // Ctrl+C cancels cleanly (summary and report of what is done) instead of exiting at once.
     const startWorkerHandlers = process.listeners('SIGINT').filter((l) => !before.has(l));
     startWorkerHandlers.forEach((l) => process.removeListener('SIGINT', l));
-    worker.on('restart', (n: number) => io.err(`camlens batch: the worker stopped and was restarted (${n}); continuing.\n`));
+    worker.on('restart', (n) => io.err(`camlens batch: the worker stopped and was restarted (${n}); continuing.\n`));
     const controller = new AbortController();
     // The first Ctrl+C cancels cleanly; one more than a second later quits at once. (A press
     // can arrive twice: from the terminal and forwarded by bin/camlens.js's launcher.)

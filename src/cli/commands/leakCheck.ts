@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { CamLensError } from '../../engine/errors';
 import { formatBytes, LEAK_SCENARIOS } from '../../engine/runtime/leakCheck';
 import type { HeapDiffReport } from '../../engine/diagnostics/heapDiff';
-import { WorkerClient } from '../../host/workerClient';
+import { WorkerClient } from '../../worker/client';
 import { CAM_METHODS, type CamMethodName, type LeakCheckParams, type LeakCheckReport, type LeakScenarioName } from '../../worker/protocol';
 import { usageError, type CliIO, type Command } from '../command';
 import { providerCliOptions, providerFromArgs, providerHelp, asCliError } from '../worker';

@@ -68,7 +68,7 @@ export const statsCommand: Command = {
     try {
       let subscriptionId: number | undefined;
       if (watch > 0 || interval !== undefined) {
-        worker.on('telemetry', (s: TelemetrySample) => {
+        worker.on('telemetry', (s) => {
           streamed.push(s);
           if (!values.json) io.out(`${new Date(s.time).toISOString().slice(11, 23)} ${s.reason === 'interval' ? '' : `[${s.reason} ${s.request?.method ?? ''}] `}${formatSample(s)}\n`);
         });

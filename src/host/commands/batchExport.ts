@@ -3,15 +3,13 @@
 // worker does the model runs). Choices are remembered per model; re-running the command on the
 // same output folder resumes (complete outputs are skipped). Progress shows done/total,
 // images/s and ETA; Cancel stops cleanly and the summary/report cover what was finished.
-//
-// Not registered here on purpose: extension.ts calls registerBatchExport(context, worker, output)
-// and package.json contributes the command (see the batch export report for the exact lines).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { takesClips } from '../../engine/batch/clipInputs';
 import { runBatch, type BatchTarget } from '../../engine/batch/runner';
 import { CAM_METHODS, type CamMethodName } from '../../worker/protocol';
-import { WorkerRequestError, type WorkerClient } from '../workerClient';
+import { WorkerRequestError, type WorkerClient } from '../../worker/client';
+import type { CommandDeps } from './deps';
 
 export const BATCH_EXPORT_COMMAND = 'camlens.batchExport';
 
@@ -128,7 +126,6 @@ export async function batchExport(context: vscode.ExtensionContext, worker: Work
 
 const formatSeconds = (s: number) => (s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
 
-/** For extension.ts: `context.subscriptions.push(registerBatchExport(context, worker, output));` */
-export function registerBatchExport(context: vscode.ExtensionContext, worker: WorkerClient, output: vscode.LogOutputChannel): vscode.Disposable {
+export function registerBatchExport({ context, worker, output }: Pick<CommandDeps, 'context' | 'worker' | 'output'>): vscode.Disposable {
   return vscode.commands.registerCommand(BATCH_EXPORT_COMMAND, (uri?: vscode.Uri) => batchExport(context, worker, output, uri));
 }

@@ -8,7 +8,7 @@ import type { LeakCheckReport, LeakScenarioName } from '../../worker/protocol';
 import { pickImages } from './explainModel';
 import { pickModel } from './showLayers';
 import { errorCode, errorText, providerOptions, requireTrust } from '../util';
-import type { WorkerClient } from '../workerClient';
+import type { WorkerClient } from '../../worker/client';
 
 const SCENARIOS: Array<{ label: LeakScenarioName | 'all'; detail: string }> = [
   { label: 'explain', detail: 'One full explanation per iteration' },

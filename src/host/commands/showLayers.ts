@@ -1,7 +1,8 @@
 // "CamLens: Show Model Layers": a searchable list of every value of a model, with the suggested
 // CAM layer first; picking one copies its name (the layer tree view comes with a later issue).
 import * as vscode from 'vscode';
-import { WorkerRequestError, type WorkerClient } from '../workerClient';
+import { WorkerRequestError } from '../../worker/client';
+import type { CommandDeps } from './deps';
 
 const formatShape = (shape: Array<number | string | null> | null) =>
   shape === null ? '?' : `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
@@ -22,7 +23,7 @@ export async function pickModel(uri?: vscode.Uri): Promise<vscode.Uri | undefine
   return item?.uri;
 }
 
-export function registerShowLayers(worker: WorkerClient, output: vscode.LogOutputChannel): vscode.Disposable {
+export function registerShowLayers({ worker, output }: Pick<CommandDeps, 'worker' | 'output'>): vscode.Disposable {
   return vscode.commands.registerCommand('camlens.showLayers', async (uri?: vscode.Uri) => {
     const model = await pickModel(uri);
     if (!model) return undefined;

@@ -1,9 +1,9 @@
-// The host's (and CLI's) handle on the worker process. Pure Node: no 'vscode' import, so the
-// CLI and tests use it too. A worker that dies fails every pending request with a clear error
-// and is started again on the next request.
+// The one handle on the worker process, used by the extension host, the CLI, bench and tests.
+// Pure Node: no 'vscode' import. A worker that dies fails every pending request with a clear
+// error and is started again on the next request.
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import type { Method, Params, Result, WireError, WorkerToHost } from '../worker/protocol';
+import type { EventMessage, Method, Params, Result, TelemetrySample, WireError, WorkerToHost } from './protocol';
 
 /**
  * glibc malloc settings for the worker (a value the user sets wins). Without them rss creeps up
@@ -58,7 +58,32 @@ export interface WorkerClientOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export class WorkerClient extends EventEmitter {
+/** How a worker process ended (the arguments of the child's 'exit'). */
+export interface WorkerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** What the client emits, event name → payload; `on`/`off`/`once` listeners get these types. */
+export interface WorkerClientEvents {
+  /** The worker process is up (its pid). */
+  ready: number;
+  /** A worker died and is being replaced: how many times that happened this session. */
+  restart: number;
+  /** A worker process ended, cleanly (code 0 after `shutdown`) or not. */
+  exit: WorkerExit;
+  /** The child process could not be started or signalled (not 'error': see ensureWorker). */
+  'worker-error': Error;
+  /** Any event the worker pushed without a request. */
+  event: EventMessage;
+  /** A `telemetry` event's sample (after `telemetry.subscribe`). */
+  telemetry: TelemetrySample;
+}
+
+/** WorkerClientEvents as node's typed EventEmitter wants it: one argument per event. */
+type EmitterArgs = { [E in keyof WorkerClientEvents]: [WorkerClientEvents[E]] };
+
+export class WorkerClient extends EventEmitter<EmitterArgs> {
   private child: ChildProcess | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
