@@ -80,7 +80,7 @@ describe('configs and labels are validated', () => {
     const huge = JSON.parse('{"input": {"mean": 1e400}}') as unknown; // Infinity
     throws(parse(huge), error('BAD_ARGUMENT', /"input\.mean" must be a finite number/));
     throws(parse({ input: { mean: [0, 0, 1e9] } }), error('BAD_ARGUMENT', /"input\.mean" must be within/));
-    throws(parse({ input: { std: 1e-320 } }), error('BAD_ARGUMENT', /"input\.std" must be non-zero/));
+    throws(parse({ input: { std: 1e-320 } }), error('BAD_ARGUMENT', /"input\.std" must be between/));
     throws(parse({ input: { std: [0.2, 0, 0.2] } }), error('BAD_ARGUMENT', /"input\.std"/));
     throws(parse({ input: { scale: Infinity } }), error('BAD_ARGUMENT', /"input\.scale"/));
     throws(parse({ input: { size: [12000, 12000] } }), error('BAD_ARGUMENT', /"input\.size" \[12000,12000\] is larger than 8192/));

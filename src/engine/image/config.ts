@@ -78,7 +78,11 @@ export function parseModelConfig(json: unknown, source: string, baseDir: string)
   }
   if (i.mean !== undefined) input.mean = triple(source, 'mean', i.mean, (x) => Math.abs(x) <= MAX_MEAN, `within ±${MAX_MEAN}`);
   if (i.std !== undefined) {
-    input.std = triple(source, 'std', i.std, (x) => Math.abs(x) >= MIN_STD && Math.abs(x) <= MAX_STD, `non-zero, between ${MIN_STD} and ${MAX_STD} in magnitude`);
+    input.std = triple(source, 'std', i.std, () => true, '');
+    if (input.std.some((x) => x === 0)) fail(source, '"input.std" must not contain 0.');
+    if (input.std.some((x) => Math.abs(x) < MIN_STD || Math.abs(x) > MAX_STD)) {
+      fail(source, `"input.std" must be between ${MIN_STD} and ${MAX_STD} in magnitude; got ${JSON.stringify(i.std)}.`);
+    }
   }
   if (i.channels !== undefined) {
     if (i.channels !== 'RGB' && i.channels !== 'BGR') fail(source, '"input.channels" must be "RGB" or "BGR".');
