@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CamLensError } from '../errors';
 import type { ModelProto } from '../onnx/types';
+import { FILE_LIMITS, readUserText } from '../userFiles';
 
 export type ResizeMode = 'stretch' | 'shorter-side-then-center-crop';
 
@@ -37,20 +38,34 @@ function fail(source: string, message: string): never {
   throw new CamLensError('BAD_ARGUMENT', `${source}: ${message}`);
 }
 
-function triple(source: string, key: string, v: unknown): [number, number, number] {
-  if (typeof v === 'number') return [v, v, v];
-  if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x))) return v as [number, number, number];
-  return fail(source, `"input.${key}" must be a number or three numbers.`);
+/** Bounds that keep x = (pixel / scale − mean) / std finite and meaningful (JSON's 1e400 is Infinity). */
+const MAX_MEAN = 1e6;
+const MIN_STD = 1e-6;
+const MAX_STD = 1e6;
+/** Larger inputs are for issue-sized budgets, not a config typo: 8192² floats are 800 MB per tensor. */
+export const MAX_INPUT_SIDE = 8192;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function triple(source: string, key: string, v: unknown, ok: (x: number) => boolean, range: string): [number, number, number] {
+  const t = typeof v === 'number' ? [v, v, v] : v;
+  if (!Array.isArray(t) || t.length !== 3 || !t.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+    return fail(source, `"input.${key}" must be a finite number or three finite numbers.`);
+  }
+  if (!t.every(ok)) fail(source, `"input.${key}" must be ${range}; got ${JSON.stringify(v)}.`);
+  return t as [number, number, number];
 }
 
 export function parseModelConfig(json: unknown, source: string, baseDir: string): ModelConfig {
-  if (!json || typeof json !== 'object') fail(source, 'expected a JSON object.');
-  const o = json as Record<string, unknown>;
+  if (!isObject(json)) fail(source, `expected a JSON object ({"input": {...}, "labels": ...}), got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}.`);
+  const o = json;
+  if (o.input !== undefined && !isObject(o.input)) fail(source, '"input" must be an object such as {"size": [224, 224], "mean": [...], "std": [...]}.');
   const i = (o.input ?? {}) as Record<string, unknown>;
   const input: PreprocessConfig = { ...IMAGENET_DEFAULTS };
   if (i.size !== undefined) {
     const s = i.size;
     if (!Array.isArray(s) || s.length !== 2 || !s.every((x) => Number.isInteger(x) && x > 0)) fail(source, '"input.size" must be [H, W] with positive integers.');
+    if (s.some((x: number) => x > MAX_INPUT_SIDE)) fail(source, `"input.size" ${JSON.stringify(s)} is larger than ${MAX_INPUT_SIDE} on a side.`);
     input.size = [s[0], s[1]];
   }
   if (i.resize !== undefined) {
@@ -58,13 +73,16 @@ export function parseModelConfig(json: unknown, source: string, baseDir: string)
     input.resize = i.resize;
   }
   if (i.scale !== undefined) {
-    if (typeof i.scale !== 'number' || !(i.scale > 0)) fail(source, '"input.scale" must be a positive number (255 for inputs in 0–1, 1 for 0–255).');
+    if (typeof i.scale !== 'number' || !(i.scale > 0) || !Number.isFinite(i.scale)) fail(source, '"input.scale" must be a positive number (255 for inputs in 0–1, 1 for 0–255).');
     input.scale = i.scale;
   }
-  if (i.mean !== undefined) input.mean = triple(source, 'mean', i.mean);
+  if (i.mean !== undefined) input.mean = triple(source, 'mean', i.mean, (x) => Math.abs(x) <= MAX_MEAN, `within ±${MAX_MEAN}`);
   if (i.std !== undefined) {
-    input.std = triple(source, 'std', i.std);
+    input.std = triple(source, 'std', i.std, () => true, '');
     if (input.std.some((x) => x === 0)) fail(source, '"input.std" must not contain 0.');
+    if (input.std.some((x) => Math.abs(x) < MIN_STD || Math.abs(x) > MAX_STD)) {
+      fail(source, `"input.std" must be between ${MIN_STD} and ${MAX_STD} in magnitude; got ${JSON.stringify(i.std)}.`);
+    }
   }
   if (i.channels !== undefined) {
     if (i.channels !== 'RGB' && i.channels !== 'BGR') fail(source, '"input.channels" must be "RGB" or "BGR".');
@@ -76,20 +94,48 @@ export function parseModelConfig(json: unknown, source: string, baseDir: string)
   }
   let labels: string[] | undefined;
   if (Array.isArray(o.labels)) labels = o.labels.map(String);
-  else if (typeof o.labels === 'string') labels = readLabelsFile(path.resolve(baseDir, o.labels));
+  else if (typeof o.labels === 'string') labels = readLabelsFile(labelsPathInside(baseDir, o.labels, source));
   else if (o.labels !== undefined) fail(source, '"labels" must be an array of names or a path to a text file.');
   return { input, labels, source };
 }
 
-export function readLabelsFile(file: string): string[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new CamLensError('BAD_ARGUMENT', `Cannot read labels file ${file}.`);
+/**
+ * A config's labels path, resolved against the config's folder and refused when it leaves it
+ * (a workspace's config must not read files elsewhere, as for external tensor data); symlinks
+ * are resolved before the check. `--labels` on the command line is the user's own choice and
+ * is not restricted.
+ */
+function labelsPathInside(baseDir: string, relative: string, source: string): string {
+  const file = path.resolve(baseDir, relative);
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const inside = (dir: string, p: string) => {
+    const rel = path.relative(dir, p);
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  };
+  if (!inside(baseDir, file) || !inside(real(baseDir), real(file))) {
+    fail(source, `"labels" ${JSON.stringify(relative)} points outside the config's folder ${baseDir}; keep the labels file beside the config (or pass it with --labels).`);
   }
-  const trimmed = text.trim();
-  if (trimmed.startsWith('[')) return (JSON.parse(trimmed) as unknown[]).map(String);
+  return file;
+}
+
+export function readLabelsFile(file: string): string[] {
+  const trimmed = readUserText(file, { what: 'labels file', maxBytes: FILE_LIMITS.labels }).trim();
+  if (trimmed.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch (e) {
+      throw new CamLensError('BAD_ARGUMENT', `Labels file ${file} starts with "[" but is not valid JSON (${(e as Error).message}); use a JSON array of names or one name per line.`);
+    }
+    if (!Array.isArray(parsed)) throw new CamLensError('BAD_ARGUMENT', `Labels file ${file}: expected a JSON array of names.`);
+    return parsed.map(String);
+  }
   return trimmed.split(/\r?\n/).map((l) => l.trim());
 }
 
@@ -118,11 +164,12 @@ export function resolveModelConfig(modelPath: string, model: ModelProto, explici
   let config: ModelConfig = { input: { ...IMAGENET_DEFAULTS }, source: 'defaults' };
   const file = explicitPath ?? (fs.existsSync(sidecarPathOf(modelPath)) ? sidecarPathOf(modelPath) : undefined);
   if (file) {
+    const text = readUserText(file, { what: 'config', maxBytes: FILE_LIMITS.config });
     let json: unknown;
     try {
-      json = JSON.parse(fs.readFileSync(file, 'utf8'));
+      json = JSON.parse(text);
     } catch (e) {
-      throw new CamLensError('BAD_ARGUMENT', `Cannot read config ${file}: ${(e as Error).message}`);
+      throw new CamLensError('BAD_ARGUMENT', `Config ${file} is not valid JSON: ${(e as Error).message}`);
     }
     config = parseModelConfig(json, file, path.dirname(file));
   }

@@ -1,8 +1,8 @@
 // Decoding images with sharp: PNG, JPEG, WebP, TIFF, GIF (first frame), AVIF; grayscale,
 // alpha and 16-bit inputs become 8-bit sRGB; EXIF orientation is applied.
-import * as fs from 'node:fs';
 import sharp from 'sharp';
 import { CamLensError } from '../errors';
+import { FILE_LIMITS, readUserFile } from '../userFiles';
 
 // libvips' operation cache keeps recent results (up to 50 MB / 100 operations) for reuse; every
 // image CamLens sees is new, so the cache only grows the worker's memory (leak-check rss slope).
@@ -19,14 +19,7 @@ export interface RgbImage {
 }
 
 export async function decodeImage(file: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<RgbImage> {
-  let input: Buffer;
-  try {
-    input = fs.readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CamLensError('BAD_ARGUMENT', `Cannot read image ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : String(e)}.`);
-  }
-  return decodeImageBuffer(input, file, maxPixels);
+  return decodeImageBuffer(readUserFile(file, { what: 'image', maxBytes: FILE_LIMITS.image }), file, maxPixels);
 }
 
 export async function decodeImageBuffer(input: Uint8Array, name: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<RgbImage> {

@@ -1,8 +1,8 @@
 // Reading and writing ModelProto. Parsing never copies tensor bytes: protobufjs hands out
 // `bytes` fields as views into the buffer it was given, so a 100 MB model costs ~100 MB.
-import * as fs from 'node:fs';
 import * as protobuf from 'protobufjs';
 import { CamLensError } from '../errors';
+import { FILE_LIMITS, readUserFile } from '../userFiles';
 import { installInt64Codec } from './int64';
 import { ONNX_PROTO } from './schema';
 import type { GraphProto, ModelProto, TensorProto } from './types';
@@ -89,13 +89,5 @@ export function serializeTensor(tensor: TensorProto): Uint8Array {
 }
 
 export function readModelFile(path: string): ModelProto {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : String(e);
-    throw new CamLensError('MODEL_READ', `Cannot read model ${path}: ${why}.`);
-  }
-  return parseModel(bytes, path);
+  return parseModel(readUserFile(path, { what: 'model', maxBytes: FILE_LIMITS.model, code: 'MODEL_READ' }), path);
 }

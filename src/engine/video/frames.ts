@@ -10,6 +10,7 @@ import type { PreprocessConfig } from '../image/config';
 import { DEFAULT_MAX_PIXELS, decodeImage, resizeRgb, type RgbImage } from '../image/decode';
 import { rgbToTensor } from '../image/preprocess';
 import { readNpy } from '../npy';
+import { FILE_LIMITS, readUserText } from '../userFiles';
 import { FRAME_EXTENSIONS, isAnimationFile, isFrameFile } from './clipFiles';
 /** Frames used when neither the model nor the caller fixes T. */
 export const DEFAULT_MAX_FRAMES = 64;
@@ -32,7 +33,7 @@ export async function frameSource(input: string): Promise<FrameSource> {
     const ext = path.extname(input).toLowerCase();
     if (ext === '.txt') {
       const base = path.dirname(input);
-      const files = fs.readFileSync(input, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+      const files = readUserText(input, { what: 'frame list', maxBytes: FILE_LIMITS.list }).split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
         .map((l) => path.resolve(base, l));
       if (!files.length) throw new CamLensError('BAD_ARGUMENT', `${input}: the frame list is empty.`);
       return { kind: 'files', files, description: `list ${input}` };
