@@ -4,15 +4,15 @@
 //
 // Opset policy: the backward nodes are emitted in the form of the model's own ai.onnx opset
 // (e.g. ReduceMean with an axes attribute before 18, an axes input from 18). Opset 13 is the
-// minimum (axes/split as inputs). Some rules need a newer op version (ScatterElements/ScatterND
-// with reduction='add' need 16, for MaxPool and Gather). In those cases the model's opset import
-// is raised, but only when no node in the model uses an operator whose meaning changes between
-// the model's version and the new one (OPSET_BREAKS below); otherwise UNSUPPORTED_OP is raised
-// and the caller can re-export the model with a newer opset.
+// minimum (axes/split as inputs): an older model is upgraded node by node first
+// (onnx/opsetUpgrade.ts: one adapter per real change in the operator definitions). Some rules
+// need a newer op version (ScatterElements/ScatterND with reduction='add' need 16, for MaxPool
+// and Gather); then the graph built so far is upgraded the same way.
 import { CamLensError, closestNames } from '../errors';
 import { ModelBuilder, valueInfo } from '../onnx/builder';
 import { Graph, type GraphNode } from '../onnx/graph';
 import { isFloatType } from '../onnx/tensor';
+import { aiOnnxOpset, upgradeGraph, upgradeOpset } from '../onnx/opsetUpgrade';
 import { analyseShapes } from '../onnx/shapes';
 import type { ShapeMap } from '../onnx/shapes/types';
 import type { ModelProto } from '../onnx/types';
@@ -49,21 +49,10 @@ const STOPS = new Set([
   'Xor', 'IsNaN', 'IsInf', 'TopK', 'OneHot', 'Mod', 'BitShift', 'QuantizeLinear', 'DynamicQuantizeLinear',
 ]);
 
-/**
- * Operators whose definition changed incompatibly at an opset version (version → ops). Raising
- * a model's opset across one of these versions is only safe when the model does not use them.
- */
-const OPSET_BREAKS: Record<number, string[]> = {
-  10: ['Slice', 'TopK', 'Upsample', 'Dropout'],
-  11: ['Pad', 'Clip', 'Resize', 'Concat', 'Gather', 'Scatter', 'Squeeze', 'Unsqueeze', 'Flatten', 'ReduceSum', 'ReduceMean', 'ReduceMax', 'ArgMax', 'Split', 'Softmax', 'LogSoftmax', 'Hardmax', 'AveragePool', 'MaxPool', 'Conv', 'ConvTranspose', 'Round', 'Range'],
-  12: ['Dropout', 'ArgMax', 'ArgMin', 'ReduceMax', 'ReduceMin', 'MaxPool', 'GatherND', 'Clip'],
-  13: ['Split', 'Squeeze', 'Unsqueeze', 'ReduceSum', 'Softmax', 'LogSoftmax', 'Hardmax', 'Resize', 'Pad'],
-  14: ['BatchNormalization', 'Reshape'],
-  15: ['BatchNormalization', 'Shape'],
-  16: ['RoiAlign', 'GridSample'],
-};
-
-export function buildGradientGraph(model: ModelProto, request: GradientRequest): GradientGraph {
+export function buildGradientGraph(original: ModelProto, request: GradientRequest): GradientGraph {
+  // Models from the wild come at opset 7–12; the backward graph is written in opset 13 forms.
+  // The forward part is upgraded first so that every rule sees the semantics it is written for.
+  const model = aiOnnxOpset(original) > 0 && aiOnnxOpset(original) < 13 ? upgradeOpset(original, 13).model : original;
   const graph = Graph.fromModel(model);
   const { target, wrt } = request;
   const all = new Set(graph.allValues());
@@ -81,20 +70,14 @@ export function buildGradientGraph(model: ModelProto, request: GradientRequest):
   const builder = ModelBuilder.extend(model);
   let opset = graph.opset('');
   if (opset === 0) throw new CamLensError('MODEL_INVALID', 'autodiff: the model does not import the ai.onnx opset.');
-  const raiseOpset = (version: number, why: string) => {
-    const blockers: string[] = [];
-    const used = new Set(graph.nodes.filter((n) => n.domain === '').map((n) => n.opType));
-    for (const [v, ops] of Object.entries(OPSET_BREAKS)) {
-      if (Number(v) > opset && Number(v) <= version) for (const op of ops) if (used.has(op)) blockers.push(`${op} (changed in opset ${v})`);
-    }
-    if (blockers.length) {
-      throw new CamLensError('UNSUPPORTED_OP',
-        `The model uses ai.onnx opset ${opset}; ${why} needs opset ${version}, and raising it would change the meaning of ${[...new Set(blockers)].join(', ')}. Re-export the model with opset ${version} or newer.`);
-    }
+  // Some rules need newer ops (ScatterElements with reduction='add' needs 16): the graph built so
+  // far, forward and backward nodes alike, is rewritten into that opset's forms.
+  const raiseOpset = (version: number) => {
+    if (version <= opset) return;
+    upgradeGraph(builder.graph, opset, version, { dtype: (v) => shapes.dtype(v), rank: (v) => shapes.rank(v) }, builder);
     builder.useOpset('', version);
     opset = version;
   };
-  if (opset < 13) raiseOpset(13, 'the backward graph');
   const emitter = new Emitter(builder, shapes, raiseOpset);
 
   // Values that depend differentiably on some wrt value...

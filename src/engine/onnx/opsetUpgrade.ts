@@ -322,50 +322,74 @@ function adaptSubgraph(sub: GraphProto, from: number, to: number, ctx: AdaptCont
   return copy;
 }
 
-/**
- * `model` with its ai.onnx opset raised to `to`, each node whose operator changed meaning or
- * form on the way rewritten into the new form. The input model is not modified. A model
- * already at `to` or newer is returned as it is.
- */
-export function upgradeOpset(model: ModelProto, to: number, facts: ValueFacts = valueFactsOf(model)): OpsetUpgrade {
-  const entry = model.opsetImport.find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
-  const from = Number(entry?.version ?? 0);
-  if (!entry || from >= to) return { model, from, to: Math.max(from, to), changes: [] };
-  if (from < 7) {
-    throw new CamLensError('UNSUPPORTED_OP', `The model uses ai.onnx opset ${from}; CamLens reads opset 7 and newer (opset 1–6 ops such as experimental Upsample have no defined upgrade). Convert it with onnx.version_converter first.`);
-  }
-  const graph: GraphProto = { ...model.graph!, node: [...model.graph!.node], initializer: [...model.graph!.initializer] };
+/** Names the upgrade may not reuse; `uniqueName` hands out fresh ones and records them. */
+export interface NameSource {
+  uniqueName(hint: string): string;
+}
+
+function namesOf(graph: GraphProto): NameSource {
   const taken = new Set<string>();
   for (const n of graph.node) {
     if (n.name) taken.add(n.name);
     for (const o of n.output) taken.add(o);
   }
   for (const v of [...graph.input, ...graph.output, ...graph.initializer]) taken.add(v.name ?? '');
-  const uniqueName = (hint: string) => {
-    let name = hint;
-    for (let k = 1; taken.has(name); k++) name = `${hint}_${k}`;
-    taken.add(name);
-    return name;
+  return {
+    uniqueName: (hint) => {
+      let name = hint;
+      for (let k = 1; taken.has(name); k++) name = `${hint}_${k}`;
+      taken.add(name);
+      return name;
+    },
   };
+}
+
+/**
+ * Rewrites, in place, the nodes of `graph` (an ai.onnx opset `from` graph) into their opset `to`
+ * form; new constants are appended to its initializers. For a builder that goes on adding nodes,
+ * pass its own name source so that later names cannot collide.
+ */
+export function upgradeGraph(graph: GraphProto, from: number, to: number, facts: ValueFacts, names: NameSource = namesOf(graph)): OpsetChange[] {
+  if (from >= to) return [];
+  if (from < 7) {
+    throw new CamLensError('UNSUPPORTED_OP', `The model uses ai.onnx opset ${from}; CamLens reads opset 7 and newer (opset 1–6 ops such as experimental Upsample have no defined upgrade). Convert it with onnx.version_converter first.`);
+  }
   const addInitializer = (t: TensorProto) => {
     graph.initializer.push(t);
     return t.name!;
   };
+  const { uniqueName } = names;
   const ctx: AdaptContext = {
     facts,
     uniqueName,
     int64s: (hint, values, dims = [values.length]) => addInitializer(makeTensor(uniqueName(hint), DataType.INT64, dims, values)),
     floats: (hint, values) => addInitializer(makeTensor(uniqueName(hint), DataType.FLOAT, [values.length], values)),
-    scalarLike: (hint, value, like) => {
-      const dtype = facts.dtype(like) || DataType.FLOAT;
-      return addInitializer(makeTensor(uniqueName(hint), dtype, [], [value]));
-    },
+    scalarLike: (hint, value, like) => addInitializer(makeTensor(uniqueName(hint), facts.dtype(like) || DataType.FLOAT, [], [value])),
     fail: (node, why) => {
       throw new CamLensError('UNSUPPORTED_OP', `Cannot raise the model from ai.onnx opset ${from} to ${to}: node "${node.name || node.output[0]}" (${node.opType}): ${why}.`);
     },
   };
   const changes: OpsetChange[] = [];
   adaptGraph(graph, from, to, ctx, changes);
-  const opsetImport = model.opsetImport.map((o) => (o === entry ? { ...o, version: to } : o));
+  return changes;
+}
+
+/** The ai.onnx opset a model imports (0 when it imports none). */
+export function aiOnnxOpset(model: ModelProto): number {
+  const entry = model.opsetImport.find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
+  return Number(entry?.version ?? 0);
+}
+
+/**
+ * `model` with its ai.onnx opset raised to `to`, each node whose operator changed meaning or
+ * form on the way rewritten into the new form. The input model is not modified. A model
+ * already at `to` or newer is returned as it is.
+ */
+export function upgradeOpset(model: ModelProto, to: number, facts: ValueFacts = valueFactsOf(model)): OpsetUpgrade {
+  const from = aiOnnxOpset(model);
+  if (from === 0 || from >= to) return { model, from, to: Math.max(from, to), changes: [] };
+  const graph: GraphProto = { ...model.graph!, node: [...model.graph!.node], initializer: [...model.graph!.initializer] };
+  const changes = upgradeGraph(graph, from, to, facts);
+  const opsetImport = model.opsetImport.map((o) => ((o.domain ?? '') === '' || o.domain === 'ai.onnx' ? { ...o, version: to } : o));
   return { model: { ...model, graph, opsetImport }, from, to, changes };
 }
