@@ -292,22 +292,24 @@ function adaptGraph(graph: GraphProto, from: number, to: number, ctx: AdaptConte
       nodes.push(original);
       continue;
     }
-    const node: NodeWithAfter = { ...original, input: [...original.input], output: [...original.output], attribute: original.attribute.map((a) => ({ ...a })) };
+    // In place: a builder extending this graph keeps references to its nodes.
+    const node: NodeWithAfter = original;
     for (const a of node.attribute) {
-      if (a.g) a.g = adaptSubgraph(a.g, from, to, ctx, changes);
-      if (a.graphs?.length) a.graphs = a.graphs.map((sub) => adaptSubgraph(sub, from, to, ctx, changes));
+      if (a.g) adaptGraph(a.g, from, to, ctx, changes);
+      for (const sub of a.graphs ?? []) adaptGraph(sub, from, to, ctx, changes);
     }
     const after: NodeProto[] = [];
     // Version by version, looking the op up again each time: Upsample becomes Resize at 10 and
     // must then take Resize's own change at 11.
     for (const version of VERSIONS) {
       if (version <= from || version > to) continue;
-      const adapter = ADAPTERS[node.opType ?? '']?.find((a) => a.version === version);
+      const op = node.opType ?? '';
+      const adapter = ADAPTERS[op]?.find((a) => a.version === version);
       const before = adapter?.adapt(node, ctx);
       if (!adapter || !before) continue;
       nodes.push(...before);
       if (node.after) after.push(...node.after.splice(0));
-      changes.push({ node: original.name || `(${original.opType} → ${original.output[0]})`, op: original.opType ?? '', version, change: adapter.change });
+      changes.push({ node: node.name || `(${op} → ${node.output[0]})`, op, version, change: adapter.change });
     }
     trimInputs(node);
     delete node.after;
@@ -316,10 +318,18 @@ function adaptGraph(graph: GraphProto, from: number, to: number, ctx: AdaptConte
   graph.node = nodes;
 }
 
-function adaptSubgraph(sub: GraphProto, from: number, to: number, ctx: AdaptContext, changes: OpsetChange[]): GraphProto {
-  const copy: GraphProto = { ...sub, node: [...sub.node], initializer: [...sub.initializer] };
-  adaptGraph(copy, from, to, ctx, changes);
-  return copy;
+/** A copy of `graph` whose nodes (and subgraphs) can be rewritten without touching the original. */
+function copyGraph(graph: GraphProto): GraphProto {
+  return {
+    ...graph,
+    initializer: [...graph.initializer],
+    node: graph.node.map((n) => ({
+      ...n,
+      input: [...n.input],
+      output: [...n.output],
+      attribute: n.attribute.map((a) => ({ ...a, ...(a.g ? { g: copyGraph(a.g) } : {}), ...(a.graphs?.length ? { graphs: a.graphs.map(copyGraph) } : {}) })),
+    })),
+  };
 }
 
 /** Names the upgrade may not reuse; `uniqueName` hands out fresh ones and records them. */
@@ -388,7 +398,7 @@ export function aiOnnxOpset(model: ModelProto): number {
 export function upgradeOpset(model: ModelProto, to: number, facts: ValueFacts = valueFactsOf(model)): OpsetUpgrade {
   const from = aiOnnxOpset(model);
   if (from === 0 || from >= to) return { model, from, to: Math.max(from, to), changes: [] };
-  const graph: GraphProto = { ...model.graph!, node: [...model.graph!.node], initializer: [...model.graph!.initializer] };
+  const graph = copyGraph(model.graph!);
   const changes = upgradeGraph(graph, from, to, facts);
   const opsetImport = model.opsetImport.map((o) => ((o.domain ?? '') === '' || o.domain === 'ai.onnx' ? { ...o, version: to } : o));
   return { model: { ...model, graph, opsetImport }, from, to, changes };
