@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CamLensError } from '../../engine/errors';
-import { formatBytes, LEAK_SCENARIOS } from '../../engine/runtime/leakCheck';
+import { formatBytes, LEAK_SCENARIOS } from '../../engine/diagnostics/leakCheck';
 import type { HeapDiffReport } from '../../engine/diagnostics/heapDiff';
 import { WorkerClient } from '../../host/workerClient';
 import { CAM_METHODS, type CamMethodName, type LeakCheckParams, type LeakCheckReport, type LeakScenarioName } from '../../worker/protocol';

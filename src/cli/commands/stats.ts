@@ -1,4 +1,4 @@
-import { formatBytes } from '../../engine/runtime/leakCheck';
+import { formatBytes } from '../../engine/diagnostics/leakCheck';
 import type { TelemetrySample, TelemetrySnapshot } from '../../worker/protocol';
 import { usageError, type Command } from '../command';
 import { providerCliOptions, providerFromArgs, providerHelp } from '../worker';
