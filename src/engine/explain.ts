@@ -10,11 +10,11 @@ import { CamLensError, throwIfCancelled } from './errors';
 import type { ColormapName } from './image/colormap';
 import { resolveModelConfig } from './image/config';
 import { overlayPng } from './image/overlay';
-import { suggestCamLayer } from './layers';
 import { loadModel, type LoadedModel } from './model';
 import type { GradientModelSpec } from './pipeline/gradientModel';
 import { checkClassIndex, requireClassCount, runGradient } from './pipeline/gradientRun';
 import { AUGMENTATIONS, augmentInput, deaugmentMap } from './pipeline/augment';
+import { camLayers, scoreOutput } from './pipeline/camLayers';
 import { loadModelInput } from './pipeline/input';
 import { loadRegionMask, regionCotangent, regionScores } from './pipeline/region';
 import { multiScaleError, resizeInput, scaledSize, withFlexibleSpatialDims } from './pipeline/multiscale';
@@ -23,7 +23,6 @@ import { CHANNEL_RUNS, classColumn, type ChannelScoreTable } from './pipeline/ch
 import { predictionsFrom, softmax, topIndices } from './pipeline/predictions';
 import type { ProviderAttempt } from './runtime/providers';
 import { runWithTaps, type PlainTensor } from './runtime/tapRunner';
-import { checkTappable } from './surgery/taps';
 import type { ExplainContext, ExplainParams, ExplainResult, Explanation } from './explainTypes';
 import { aggregateVideo, temporalWeights } from './video/temporal';
 import { renderVideo } from './video/render';
@@ -184,13 +183,8 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   const cam = info.create();
   const model = loadModel(params.modelPath);
   const config = resolveModelConfig(params.modelPath, model.proto, params.configPath, params.labelsPath);
-  const output = params.output ?? model.graph.outputs[0];
-  if (!model.graph.outputs.includes(output)) {
-    throw new CamLensError('UNKNOWN_VALUE', `The model has no output "${output}"; its outputs are ${model.graph.outputs.map((o) => `"${o}"`).join(', ')}.`);
-  }
-  const layers = params.layers?.length ? params.layers : [suggestCamLayer(model)?.value ?? ''];
-  if (!layers[0]) throw new CamLensError('BAD_ARGUMENT', 'No CAM layer could be suggested for this model; name one with --layer (see `camlens layers`).');
-  for (const layer of layers) checkTappable(model.graph, layer);
+  const output = scoreOutput(model, params.output);
+  const layers = camLayers(model, params.layers);
   const scales = params.scales ?? [1];
   const scaleWeights = params.scaleWeights ?? (params.scales ? [...DEFAULT_SCALE_WEIGHTS].slice(0, scales.length) : [1]);
   if (scaleWeights.length !== scales.length) {

@@ -15,15 +15,14 @@ import { explain } from '../explain';
 import { resolveModelConfig, type ModelConfig } from '../image/config';
 import type { ColormapName } from '../image/colormap';
 import { overlayPng } from '../image/overlay';
-import { suggestCamLayer } from '../layers';
 import { loadModel, type LoadedModel } from '../model';
 import type { GradientModelSpec } from '../pipeline/gradientModel';
 import { runGradient, requireClassCount, staticClassCount, type GradientRun } from '../pipeline/gradientRun';
+import { camLayers, scoreOutput } from '../pipeline/camLayers';
 import { loadModelInput, type ModelInput } from '../pipeline/input';
 import { detectLayout, layerFeatureMaps } from '../pipeline/layout';
 import { predictionsFrom, topIndices } from '../pipeline/predictions';
 import type { PlainTensor } from '../runtime/tapRunner';
-import { checkTappable } from '../surgery/taps';
 import type { ExplainContext, ExplainResult } from '../explainTypes';
 import type { BatchMetricsProvider } from './metricsHook';
 import type { BatchItem, BatchMap, ExplainBatchParams, ExplainBatchResult } from './types';
@@ -152,13 +151,8 @@ interface Prepared { index: number; input: ModelInput; ms: number }
 
 async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: BatchContext, t0: number): Promise<ExplainBatchResult> {
   const config = resolveModelConfig(p.modelPath, model.proto, p.configPath, p.labelsPath);
-  const output = p.output ?? model.graph.outputs[0];
-  if (!model.graph.outputs.includes(output)) {
-    throw new CamLensError('UNKNOWN_VALUE', `The model has no output "${output}"; its outputs are ${model.graph.outputs.map((o) => `"${o}"`).join(', ')}.`);
-  }
-  const layers = p.layers?.length ? p.layers : [suggestCamLayer(model)?.value ?? ''];
-  if (!layers[0]) throw new CamLensError('BAD_ARGUMENT', 'No CAM layer could be suggested for this model; name one with --layer (see `camlens layers`).');
-  for (const layer of layers) checkTappable(model.graph, layer);
+  const output = scoreOutput(model, p.output);
+  const layers = camLayers(model, p.layers);
   const cams = p.methods.map((m) => ({ id: m, cam: layerCam(m).create() }));
   const t1 = performance.now();
 
