@@ -20,6 +20,34 @@ export class CamLensError extends Error {
 
 export const isCamLensError = (e: unknown): e is CamLensError => e instanceof CamLensError;
 
+/**
+ * What every engine operation throws when its caller has given up: an error named 'AbortError'
+ * (the worker answers it with the CANCELLED code; the batch lets it through instead of failing
+ * a row) whose message says what stopped. The signal's reason rides along as `cause`.
+ */
+export class CancelledError extends Error {
+  constructor(what: string, reason?: unknown) {
+    super(`${what} was cancelled.`, { cause: reason });
+    this.name = 'AbortError';
+  }
+}
+
+/**
+ * `signal.throwIfAborted()`, with the reason mapped to a CancelledError: the bare call throws
+ * whatever the aborter passed (by default a DOMException saying only "This operation was
+ * aborted"), and callers and tests rely on the AbortError name and a message naming the work.
+ */
+export function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
+  try {
+    signal?.throwIfAborted();
+  } catch (reason) {
+    throw new CancelledError(what, reason);
+  }
+}
+
+/** Whether `e` is a cancellation (ours or a platform AbortError), which must not be reported as a failure. */
+export const isCancellation = (e: unknown): boolean => (e as { name?: unknown } | null)?.name === 'AbortError';
+
 /** Levenshtein distance; used to suggest the closest names when a user mistypes one. */
 export function editDistance(a: string, b: string): number {
   const prev = new Array<number>(b.length + 1);

@@ -2,99 +2,39 @@
 // engine's parts (see DESIGN.md, "The flow of one explanation"); each step lives in its own
 // module and this file only sequences them and times them.
 import type { ActivationLayout } from './cam/layout';
-import { toFeatureMaps } from './cam/layout';
 import { aggregateLayers, DEFAULT_SCALE_WEIGHTS, fuseScales, reluMaps, resizeBilinear } from './cam/postprocess';
 import type { BaseCam } from './cam/base';
+import { layerCam, type LayerCamInfo } from './cam/registry';
 import type { Maps } from './cam/tensor';
-import { CamLensError } from './errors';
+import { CamLensError, throwIfCancelled } from './errors';
 import type { ColormapName } from './image/colormap';
 import { resolveModelConfig } from './image/config';
 import { overlayPng } from './image/overlay';
-import { suggestCamLayer } from './layers';
 import { loadModel, type LoadedModel } from './model';
-import { buildGradientModel, gradientVariantKey, type GradientModel, type GradientModelSpec } from './pipeline/gradientModel';
+import type { GradientModelSpec } from './pipeline/gradientModel';
+import { checkClassIndex, requireClassCount, runGradient } from './pipeline/gradientRun';
 import { AUGMENTATIONS, augmentInput, deaugmentMap } from './pipeline/augment';
+import { camLayers, scoreOutput } from './pipeline/camLayers';
 import { loadModelInput } from './pipeline/input';
 import { loadRegionMask, regionCotangent, regionScores } from './pipeline/region';
 import { multiScaleError, resizeInput, scaledSize, withFlexibleSpatialDims } from './pipeline/multiscale';
-import { detectLayout } from './pipeline/layout';
-import { camMethod } from './pipeline/methods';
-import { ablationCamTable, classColumn, scoreCamTable, type ChannelScoreTable } from './pipeline/channelScores';
+import { detectLayout, layerFeatureMaps } from './pipeline/layout';
+import { CHANNEL_RUNS, classColumn, type ChannelScoreTable } from './pipeline/channelScores';
 import { predictionsFrom, softmax, topIndices } from './pipeline/predictions';
 import type { ProviderAttempt } from './runtime/providers';
-import type { SessionCache } from './runtime/sessions';
-import { modelKeyOf, runWithTaps, toOrt, toPlain, type PlainTensor } from './runtime/tapRunner';
-import { checkTappable } from './surgery/taps';
-import type { ExplainParams, ExplainResult, Explanation } from './explainTypes';
+import { runWithTaps, type PlainTensor } from './runtime/tapRunner';
+import type { ExplainContext, ExplainParams, ExplainResult, Explanation } from './explainTypes';
 import { aggregateVideo, temporalWeights } from './video/temporal';
 import { renderVideo } from './video/render';
 import { attentionRollout, checkAttentionParams, explainRollout, guideByAttention, rolloutNotes, type AttentionRun } from './transformer/explainAttention';
 
-export interface ExplainContext {
-  sessions: SessionCache;
-  signal?: AbortSignal;
-  progress?: (done: number, total: number, message?: string) => void;
-}
+export type { ExplainContext };
 
 interface LayerTensors {
   activations: Record<string, PlainTensor>;
   gradients: Record<string, PlainTensor>;
   scores: Float32Array;
 }
-
-const gradientModels = new Map<string, Omit<GradientModel, 'bytes'>>();
-
-function checkCancelled(signal?: AbortSignal): void {
-  if (signal?.aborted) throw Object.assign(new Error('The explanation was cancelled.'), { name: 'AbortError' });
-}
-
-/** One forward (+ backward) run; `cotangentRow` = class to explain, or undefined for in-graph top-1. */
-async function runGradient(model: LoadedModel, ctx: ExplainContext, params: ExplainParams, spec: GradientModelSpec, input: PlainTensor, classIndex?: number, k?: number, cotangent?: PlainTensor): Promise<{ tensors: LayerTensors; provider: string; fallbacks: readonly ProviderAttempt[] }> {
-  const variantKey = gradientVariantKey(spec);
-  const key = `${modelKeyOf(model)}\n${variantKey}`;
-  const lease = await ctx.sessions.acquire({
-    modelKey: modelKeyOf(model),
-    purpose: spec.top1InGraph ? 'explain-top1' : 'explain',
-    variantKey,
-    options: params.provider ?? {},
-    build: () => {
-      const built = buildGradientModel(model, spec);
-      const { bytes, ...names } = built;
-      gradientModels.set(key, names);
-      return bytes;
-    },
-  });
-  try {
-    let names = gradientModels.get(key);
-    if (!names) {
-      const { bytes: _unused, ...rebuilt } = buildGradientModel(model, spec);
-      gradientModels.set(key, (names = rebuilt));
-    }
-    const feeds: Record<string, ReturnType<typeof toOrt>> = { [model.graph.inputs[0]]: toOrt(input) };
-    if (names.cotangent && cotangent) {
-      feeds[names.cotangent] = toOrt(cotangent);
-    } else if (names.cotangent) {
-      if (classIndex === undefined || k === undefined) throw new Error('a fed cotangent needs a class');
-      const co = new Float32Array(input.dims[0] * k);
-      for (let n = 0; n < input.dims[0]; n++) co[n * k + classIndex] = 1;
-      feeds[names.cotangent] = toOrt({ dtype: 'float32', dims: [input.dims[0], k], data: co });
-    }
-    const out = await lease.session.run(feeds);
-    const tensors: LayerTensors = { activations: {}, gradients: {}, scores: out[names.scores].data as Float32Array };
-    for (const layer of spec.layers) {
-      tensors.activations[layer] = toPlain(out[names.activations[layer]]);
-      tensors.gradients[layer] = toPlain(out[names.gradients[layer]]);
-    }
-    return { tensors, provider: lease.provider, fallbacks: lease.fallbacks };
-  } finally {
-    lease.release();
-  }
-}
-
-const asFloat = (t: PlainTensor): { data: Float32Array; shape: number[] } => {
-  if (!(t.data instanceof Float32Array)) throw new CamLensError('BAD_ARGUMENT', `CAM layers must be float32; got ${t.dtype}.`);
-  return { data: t.data, shape: t.dims };
-};
 
 interface ClassMaps {
   classIndex: number;
@@ -122,7 +62,7 @@ interface CamRun {
  * Runs the model on one input tensor and makes the maps for the wanted classes: `classes`
  * fixed, or undefined for the model's top-k (k = `topk`).
  */
-async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainParams, cam: BaseCam, layers: string[], output: string,
+async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainParams, method: LayerCamInfo, cam: BaseCam, layers: string[], output: string,
   input: PlainTensor, size: [number, number], classes: number[] | undefined, topk: number): Promise<CamRun> {
   const t0 = performance.now();
   const perClass: LayerTensors[] = [];
@@ -131,52 +71,51 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
   let provider: string;
   let fallbacks: readonly ProviderAttempt[];
   let channelTables: Record<string, ChannelScoreTable> | undefined;
+  const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal };
   const spec = (top1InGraph: boolean): GradientModelSpec => ({ output, layers, softmax: Boolean(params.softmaxTarget), top1InGraph });
-  const checkClass = (c: number, k: number) => {
-    if (!Number.isInteger(c) || c < 0 || c >= k) throw new CamLensError('BAD_ARGUMENT', `Class ${c} is out of range: the model has ${k} classes (0–${k - 1}).`);
-  };
+  /** The same class for every row of `input` (one image, or one clip). */
+  const rowsOf = (c: number) => Array<number>(input.dims[0]).fill(c);
   const outputRank = model.shapes.get(output)?.shape?.length ?? 2;
-  if (cam.needsGradients && outputRank >= 3) {
+  if (method.needsGradients && outputRank >= 3) {
     // Segmentation output: scores are sums over the region; one forward run picks the classes.
     const forward = await runWithTaps(model, ctx.sessions, { [model.graph.inputs[0]]: input }, { taps: [], stats: false, provider: params.provider, purpose: 'explain-taps', signal: ctx.signal });
     const map = forward.outputs[output];
     if (map.dims.length !== 4) throw new CamLensError('BAD_ARGUMENT', `Output "${output}" has shape [${map.dims.join(', ')}]; region targets need [N, K, h, w].`);
     const mask = await loadRegionMask(params.regionMask, map.dims[2], map.dims[3]);
     scores = regionScores(map, mask);
-    classes?.forEach((c) => checkClass(c, scores.length));
+    classes?.forEach((c) => checkClassIndex(c, scores.length));
     const wanted = classes ?? topIndices(scores, topk);
     provider = forward.provider;
     fallbacks = forward.fallbacks;
     for (const c of wanted) {
-      checkCancelled(ctx.signal);
-      const run = await runGradient(model, ctx, params, spec(false), input, c, scores.length, regionCotangent(map.dims, c, mask));
-      perClass.push({ ...run.tensors, scores });
+      const run = await runGradient(model, runCtx, spec(false), input, { cotangent: regionCotangent(map.dims, c, mask) });
+      perClass.push({ ...run, scores });
     }
     chosen.push(...wanted);
-  } else if (cam.needsGradients) {
-    const k = classes ? classCount(model, output) : undefined;
-    if (classes && k !== undefined) classes.forEach((c) => checkClass(c, k));
-    const first = await runGradient(model, ctx, params, spec(!classes), input, classes?.[0], k);
+  } else if (method.needsGradients) {
+    // A fixed class is fed as a one-hot cotangent, which needs the class count; top-1 is chosen in the graph.
+    const k = classes ? requireClassCount(model, output) : undefined;
+    if (classes && k !== undefined) classes.forEach((c) => checkClassIndex(c, k));
+    const first = await runGradient(model, runCtx, spec(!classes), input, classes && k !== undefined ? { classes: rowsOf(classes[0]), classCount: k } : undefined);
     ({ provider, fallbacks } = first);
-    scores = first.tensors.scores;
+    scores = first.scores;
     const wanted = classes ?? topIndices(scores, topk);
     chosen.push(...wanted);
-    perClass.push(first.tensors);
+    perClass.push(first);
     for (let i = 1; i < wanted.length; i++) {
-      checkCancelled(ctx.signal);
       ctx.progress?.(i, wanted.length, `class ${wanted[i]}`);
-      perClass.push((await runGradient(model, ctx, params, spec(false), input, wanted[i], scores.length)).tensors);
+      perClass.push(await runGradient(model, runCtx, spec(false), input, { classes: rowsOf(wanted[i]), classCount: scores.length }));
     }
   } else {
     const run = await runWithTaps(model, ctx.sessions, { [model.graph.inputs[0]]: input }, { taps: layers, stats: false, provider: params.provider, purpose: 'explain-taps', signal: ctx.signal });
     ({ provider, fallbacks } = run);
     scores = run.outputs[output].data as Float32Array;
-    classes?.forEach((c) => checkClass(c, scores.length));
+    classes?.forEach((c) => checkClassIndex(c, scores.length));
     const tensors = { scores, activations: Object.fromEntries(run.taps.map((t) => [t.value, t.tensor!])), gradients: {} };
     chosen.push(...(classes ?? topIndices(scores, topk)));
     chosen.forEach(() => perClass.push(tensors));
-    if (cam.id === 'scorecam' || cam.id === 'ablationcam') {
-      channelTables = await channelScoreTables(cam.id, model, ctx, params, layers, output, input, size, tensors);
+    if (method.channelRuns !== 'none') {
+      channelTables = await channelScoreTables(method.channelRuns, model, ctx, params, layers, output, input, size, tensors);
     }
   }
   const t1 = performance.now();
@@ -185,8 +124,8 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
   const maps = chosen.map((classIndex, i) => {
     const tensors = perClass[i];
     const lowres: Maps[] = layers.map((layer) => {
-      const a = toFeatureMaps(asFloat(tensors.activations[layer]), layouts[layer]);
-      const g = tensors.gradients[layer] ? toFeatureMaps(asFloat(tensors.gradients[layer]), layouts[layer]) : undefined;
+      const a = layerFeatureMaps(tensors.activations[layer], layouts[layer]);
+      const g = tensors.gradients[layer] ? layerFeatureMaps(tensors.gradients[layer], layouts[layer]) : undefined;
       const table = channelTables?.[layer];
       const extra = table ? { channelScores: classColumn(table, classIndex), baseScores: Float32Array.of(tensors.scores[classIndex]) } : {};
       return cam.lowres({ activations: a, gradients: g, ...extra }, { eigenSmooth: params.eigenSmooth }).lowres;
@@ -204,17 +143,14 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
 }
 
 /** Score-CAM / Ablation-CAM: the per-channel score tables of every CAM layer. */
-async function channelScoreTables(id: 'scorecam' | 'ablationcam', model: LoadedModel, ctx: ExplainContext, params: ExplainParams, layers: string[],
+async function channelScoreTables(runs: keyof typeof CHANNEL_RUNS, model: LoadedModel, ctx: ExplainContext, params: ExplainParams, layers: string[],
   output: string, input: PlainTensor, size: [number, number], tensors: LayerTensors): Promise<Record<string, ChannelScoreTable>> {
   const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal, batchSize: params.batchSize ?? 32, progress: ctx.progress };
-  const config = resolveModelConfig(params.modelPath, model.proto, params.configPath, params.labelsPath);
+  const inputLayout = resolveModelConfig(params.modelPath, model.proto, params.configPath, params.labelsPath).input.layout;
   const out: Record<string, ChannelScoreTable> = {};
   for (const layer of layers) {
     const raw = tensors.activations[layer];
-    const layout = detectLayout(layer, raw.dims, size);
-    out[layer] = id === 'scorecam'
-      ? await scoreCamTable(model, runCtx, input, toFeatureMaps(asFloat(raw), layout), output, config.input.layout)
-      : await ablationCamTable(model, runCtx, layer, raw, layout, output, tensors.scores);
+    out[layer] = await CHANNEL_RUNS[runs](model, runCtx, { layer, raw, layout: detectLayout(layer, raw.dims, size), input, inputLayout, output, scores: tensors.scores });
   }
   return out;
 }
@@ -242,16 +178,13 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   const method = params.method ?? 'gradcam';
   if (method === 'attention-rollout') return explainRollout(params, ctx);
   if (method === 'attention-gradcam') checkAttentionParams(params);
-  const cam = camMethod(method === 'attention-gradcam' ? 'gradcam' : method);
+  // attention-gradcam is Grad-CAM's map, guided by the rollout at the end.
+  const info = layerCam(method === 'attention-gradcam' ? 'gradcam' : method);
+  const cam = info.create();
   const model = loadModel(params.modelPath);
   const config = resolveModelConfig(params.modelPath, model.proto, params.configPath, params.labelsPath);
-  const output = params.output ?? model.graph.outputs[0];
-  if (!model.graph.outputs.includes(output)) {
-    throw new CamLensError('UNKNOWN_VALUE', `The model has no output "${output}"; its outputs are ${model.graph.outputs.map((o) => `"${o}"`).join(', ')}.`);
-  }
-  const layers = params.layers?.length ? params.layers : [suggestCamLayer(model)?.value ?? ''];
-  if (!layers[0]) throw new CamLensError('BAD_ARGUMENT', 'No CAM layer could be suggested for this model; name one with --layer (see `camlens layers`).');
-  for (const layer of layers) checkTappable(model.graph, layer);
+  const output = scoreOutput(model, params.output);
+  const layers = camLayers(model, params.layers);
   const scales = params.scales ?? [1];
   const scaleWeights = params.scaleWeights ?? (params.scales ? [...DEFAULT_SCALE_WEIGHTS].slice(0, scales.length) : [1]);
   if (scaleWeights.length !== scales.length) {
@@ -266,19 +199,19 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   const inputTensor: PlainTensor = { dtype: 'float32', dims: input.dims, data: input.tensor };
   const layout = config.input.layout;
   const t2 = performance.now();
-  checkCancelled(ctx.signal);
+  throwIfCancelled(ctx.signal, 'The explanation');
 
   const topk = Math.max(1, params.topk ?? 1);
   const fixed = params.classIndex !== undefined ? [params.classIndex] : undefined;
-  const base = await camsFor(model, ctx, params, cam, layers, output, inputTensor, input.size, fixed, topk);
+  const base = await camsFor(model, ctx, params, info, cam, layers, output, inputTensor, input.size, fixed, topk);
   const classes = base.classes;
   const atSize = async (m: LoadedModel, t: PlainTensor, size: [number, number]) => {
-    checkCancelled(ctx.signal);
-    const r = await camsFor(m, ctx, params, cam, layers, output, t, size, classes, topk);
-    if (params.augSmooth) await augmentSmooth(r, (x) => camsFor(m, ctx, params, cam, layers, output, x, size, classes, topk), t, layout, size);
+    throwIfCancelled(ctx.signal, 'The explanation');
+    const r = await camsFor(m, ctx, params, info, cam, layers, output, t, size, classes, topk);
+    if (params.augSmooth) await augmentSmooth(r, (x) => camsFor(m, ctx, params, info, cam, layers, output, x, size, classes, topk), t, layout, size);
     return r;
   };
-  if (params.augSmooth) await augmentSmooth(base, (x) => camsFor(model, ctx, params, cam, layers, output, x, input.size, classes, topk), inputTensor, layout, input.size);
+  if (params.augSmooth) await augmentSmooth(base, (x) => camsFor(model, ctx, params, info, cam, layers, output, x, input.size, classes, topk), inputTensor, layout, input.size);
   if (scales.length > 1 || scales[0] !== 1) {
     const flexibleModel = withFlexibleSpatialDims(model, layout);
     const perScale: Float32Array[][] = [];
@@ -362,13 +295,5 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     },
   };
 }
-
-function classCount(model: LoadedModel, output: string): number {
-  const shape = model.shapes.get(output)?.shape;
-  const k = shape?.[shape.length - 1];
-  if (typeof k !== 'number') throw new CamLensError('BAD_ARGUMENT', `The number of classes of output "${output}" is not known statically; explain the top-1 class instead.`);
-  return k;
-}
-
 
 export { softmax };

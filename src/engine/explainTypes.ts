@@ -1,17 +1,23 @@
 // What an explanation takes and gives: the pipeline's contract, shared by the engine, the worker
-// protocol (which re-exports it), the CLI and the panel. Plain data only.
+// protocol (which re-exports it), the CLI and the panel. Plain data only, but for ExplainContext:
+// what the engine's caller lends an explanation (the worker's sessions, its cancellation).
 import type { ProviderAttempt, ProviderOptions } from './runtime/providers';
+import type { SessionCache } from './runtime/sessions';
 import type { PlainTensor } from './runtime/tapRunner';
 
-export type CamMethodName =
-  | 'gradcam' | 'hirescam' | 'gradcam-elementwise' | 'gradcam++' | 'xgradcam'
-  | 'layercam' | 'eigencam' | 'eigengradcam' | 'scorecam' | 'ablationcam'
-  | 'attention-rollout' | 'attention-gradcam';
-
-export const CAM_METHODS: readonly CamMethodName[] = [
+/** The layer-CAM methods: one class each in engine/cam, whose registry says what each needs. */
+export const LAYER_CAM_METHODS = [
   'gradcam', 'hirescam', 'gradcam-elementwise', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam', 'scorecam', 'ablationcam',
-  'attention-rollout', 'attention-gradcam',
-];
+] as const;
+export type LayerCamMethod = (typeof LAYER_CAM_METHODS)[number];
+
+/** The attention methods (engine/transformer): the rollout map alone, or Grad-CAM guided by it. */
+export const ATTENTION_METHODS = ['attention-rollout', 'attention-gradcam'] as const;
+export type AttentionMethod = (typeof ATTENTION_METHODS)[number];
+
+/** Every method `explain` takes, as the CLI and the panel spell it. */
+export type CamMethodName = LayerCamMethod | AttentionMethod;
+export const CAM_METHODS: readonly CamMethodName[] = [...LAYER_CAM_METHODS, ...ATTENTION_METHODS];
 
 export type ColormapChoice = 'jet' | 'turbo' | 'viridis' | 'inferno';
 
@@ -126,4 +132,11 @@ export interface ExplainResult {
   timings_ms: { load: number; preprocess: number; run: number; cam: number; total: number };
   /** Extra facts (e.g. Score-CAM channels skipped). */
   notes: Record<string, number | string>;
+}
+
+/** What the caller lends an explanation: the session cache, a cancellation signal, a progress sink. */
+export interface ExplainContext {
+  sessions: SessionCache;
+  signal?: AbortSignal;
+  progress?: (done: number, total: number, message?: string) => void;
 }

@@ -2,7 +2,6 @@
 import { CamLensError } from '../engine/errors';
 import { resolveModelConfig } from '../engine/image/config';
 import { loadModelInput } from '../engine/pipeline/input';
-import { setBatchMetricsProvider } from '../engine/batch/metricsHook';
 import { batchMetricsProvider } from '../engine/metrics/batchProvider';
 import { listLayers, suggestCamLayer } from '../engine/layers';
 import { loadModel, type LoadedModel } from '../engine/model';
@@ -23,9 +22,6 @@ import { Telemetry } from '../engine/runtime/telemetry';
 import { modelKeyOf } from '../engine/runtime/tapRunner';
 import { runLeakCheck, type LeakCheckOps } from '../engine/diagnostics/scenarios';
 import { takeHeapSnapshot } from '../engine/diagnostics/heapSnapshot';
-
-// Batch rows get metrics from the metrics module (the batch engine only defines the seam).
-setBatchMetricsProvider(batchMetricsProvider);
 
 export interface HandlerContext {
   signal: AbortSignal;
@@ -158,7 +154,8 @@ export const handlers: { [M in Method]: Handler<M> } = {
     return { png: await overlayPng(image, cam, colormap ?? 'jet', alpha ?? 0.5) };
   },
   evaluate: (params, { signal, progress }) => evaluateExplanation(params, { sessions, signal, progress }),
-  explainBatch: (params, { signal, progress }) => explainBatch(params, { sessions, signal, progress }),
+  // Batch rows get metrics from the metrics module (the batch engine only defines the seam).
+  explainBatch: (params, { signal, progress }) => explainBatch(params, { sessions, signal, progress, metrics: batchMetricsProvider }),
   stats: () => ({ pid: process.pid, counters: { ...counters }, memory: sampleMemory(), sessions: sessions.list() }),
   releaseAll: async () => ({ released: await releaseEverything() }),
   'telemetry.subscribe': ({ intervalMs, history }) => {

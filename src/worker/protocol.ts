@@ -16,7 +16,7 @@ export type { PlainTensor, TapReadout, ProviderOptions };
 export type { ExplainBatchParams, ExplainBatchResult };
 export type { EvaluateParams, EvaluateResult };
 export type { TelemetrySample, GpuMemory, LeakCheckParams, LeakCheckReport, HeapSnapshotResult };
-export type { MetricReport, ScenarioReport, LeakSample, LeakVerdict, LeakScenarioName } from '../engine/runtime/leakCheck';
+export type { MetricReport, ScenarioReport, LeakSample, LeakVerdict, LeakScenarioName } from '../engine/diagnostics/leakCheck';
 
 export * from '../engine/explainTypes';
 import type { ColormapChoice, ExplainParams, ExplainResult } from '../engine/explainTypes';

@@ -3,8 +3,9 @@
 import { deepStrictEqual, equal, ok, throws } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  CAM_METHOD_IDS, CAM_METHODS, camMethod, createCam, type CamInput, type FeatureMaps,
+  LAYER_CAMS, layerCam, createCam, isBatchable, type CamInput, type FeatureMaps,
 } from '../../src/engine/cam';
+import { ATTENTION_METHODS, CAM_METHODS, LAYER_CAM_METHODS } from '../../src/engine/explainTypes';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -160,20 +161,31 @@ describe('CAM method formulas', () => {
 
 describe('CAM method registry', () => {
   it('lists every method id with its class and needs', () => {
-    deepStrictEqual(CAM_METHOD_IDS, ['gradcam', 'hirescam', 'gradcam-elementwise', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam', 'scorecam', 'ablationcam']);
-    for (const id of CAM_METHOD_IDS) {
-      const info = CAM_METHODS[id];
+    deepStrictEqual(LAYER_CAM_METHODS, ['gradcam', 'hirescam', 'gradcam-elementwise', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam', 'scorecam', 'ablationcam']);
+    deepStrictEqual(Object.keys(LAYER_CAMS), LAYER_CAM_METHODS);
+    for (const id of LAYER_CAM_METHODS) {
+      const info = LAYER_CAMS[id];
+      equal(info.id, id);
       const cam = info.create();
       equal(cam.id, id);
       equal(cam.needsGradients, info.needsGradients, id);
       equal(cam.referenceName, info.referenceName, id);
     }
-    deepStrictEqual(CAM_METHOD_IDS.filter((id) => !CAM_METHODS[id].needsGradients), ['eigencam', 'scorecam', 'ablationcam']);
-    equal(CAM_METHODS.scorecam.runs, 'masked-inputs');
-    equal(CAM_METHODS.ablationcam.runs, 'ablations');
+    deepStrictEqual(LAYER_CAM_METHODS.filter((id) => !LAYER_CAMS[id].needsGradients), ['eigencam', 'scorecam', 'ablationcam']);
+    equal(LAYER_CAMS.scorecam.channelRuns, 'masked-inputs');
+    equal(LAYER_CAMS.ablationcam.channelRuns, 'ablations');
+    deepStrictEqual(LAYER_CAM_METHODS.filter((id) => LAYER_CAMS[id].channelRuns !== 'none'), ['scorecam', 'ablationcam']);
+  });
+
+  it('says which methods one stacked run serves (batch export): not those with channel runs, not the attention methods', () => {
+    deepStrictEqual(CAM_METHODS.filter(isBatchable), ['gradcam', 'hirescam', 'gradcam-elementwise', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam']);
+  });
+
+  it('is the whole method list but for the attention methods', () => {
+    deepStrictEqual(CAM_METHODS.filter((m) => !(ATTENTION_METHODS as readonly string[]).includes(m)), LAYER_CAM_METHODS);
   });
 
   it('rejects an unknown id with the closest name', () => {
-    throws(() => camMethod('gradcampp'), (e: Error) => /unknown CAM method 'gradcampp'/.test(e.message) && /valid: gradcam/.test(e.message));
+    throws(() => layerCam('gradcampp'), (e: Error) => /unknown CAM method 'gradcampp'/.test(e.message) && /valid: gradcam/.test(e.message));
   });
 });

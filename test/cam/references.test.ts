@@ -19,10 +19,17 @@ const GRADIENT_METHODS = [
 
 const ALL_REFS = ['GradCAM', 'GradCAMPlusPlus', 'XGradCAM', 'HiResCAM', 'LayerCAM', 'EigenCAM', 'ScoreCAM', 'AblationCAM'];
 
+/** What a case's index.json says; `methods[M].cam` is null where the final map was not saved (size budget). */
+interface CaseIndex {
+  activation_layout: string;
+  scores: number[];
+  methods: Record<string, { cam?: string | null; cam_not_saved?: string }>;
+}
+
 interface Case {
   name: string;
   dir: string;
-  index: { activation_layout: string; scores: number[] };
+  index: CaseIndex;
   input: CamInput;
   n: number;
 }
@@ -74,6 +81,21 @@ function relErrUpToSign(a: Float32Array, b: Float32Array, n: number, hw: number)
   return { err: worst, flipped };
 }
 
+/**
+ * The final map `cam_<M>.npy` of a case: undefined where its index says it was not saved (the
+ * caller says so in a diagnostic); a file the index names but the folder lacks is a failure.
+ */
+function finalMapFile(dir: string, index: CaseIndex, m: string): string | undefined {
+  const entry = index.methods[m];
+  ok(entry, `${dir}/index.json has no entry for ${m}`);
+  if (entry.cam === null) return undefined;
+  const path = join(dir, entry.cam ?? `cam_${m}.npy`);
+  ok(existsSync(path), `${path} is missing from the fixtures`);
+  return path;
+}
+
+const notSaved = (index: CaseIndex, m: string) => `${m} final map not saved (${(index.methods[m].cam_not_saved ?? 'index says null').split(';')[0]})`;
+
 function eachCase(t: TestContext, body: (c: Case, t: TestContext) => void): void {
   if (!fixtures(t)) return;
   for (const name of caseNames()) body(loadCase(join(FIXTURES_DIR!, 'refs', name), name), t);
@@ -110,9 +132,9 @@ describe('CAM methods vs pytorch-grad-cam references', () => {
       const [, h, w] = lowres.shape;
       const ref = loadNpy(join(c.dir, 'cam_EigenCAM_lowres.npy'));
       const { err, flipped } = relErrUpToSign(lowres.data, ref.data, c.n, h * w);
-      let finalMsg = '';
-      const camPath = join(c.dir, 'cam_EigenCAM.npy');
-      if (existsSync(camPath)) {
+      let finalMsg = `; ${notSaved(c.index, 'EigenCAM')}`;
+      const camPath = finalMapFile(c.dir, c.index, 'EigenCAM');
+      if (camPath) {
         // with numpy's sign, our lowres goes through the pipeline to the stored final map
         const refCam = loadNpy(camPath);
         const [, H, W] = refCam.shape;
@@ -176,11 +198,12 @@ describe('CAM methods vs pytorch-grad-cam references', () => {
     if (!fixtures(t)) return;
     for (const name of caseNames()) {
       const dir = join(FIXTURES_DIR!, 'refs', name);
+      const index: CaseIndex = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
       const parts: string[] = [];
       let worst = 0;
       for (const m of ALL_REFS) {
-        const camPath = join(dir, `cam_${m}.npy`);
-        if (!existsSync(camPath)) continue;
+        const camPath = finalMapFile(dir, index, m);
+        if (!camPath) { parts.push(notSaved(index, m)); continue; }
         const ref = loadNpy(camPath);
         const low = loadNpy(join(dir, `cam_${m}_lowres.npy`));
         const ours = finalCam(low as unknown as Maps, [ref.shape[1], ref.shape[2]]);
@@ -197,8 +220,8 @@ describe('CAM methods vs pytorch-grad-cam references', () => {
     eachCase(t, (c) => {
       const parts: string[] = [];
       for (const m of GRADIENT_METHODS) {
-        const camPath = join(c.dir, `cam_${m.ref}.npy`);
-        if (!existsSync(camPath)) continue;
+        const camPath = finalMapFile(c.dir, c.index, m.ref);
+        if (!camPath) { parts.push(notSaved(c.index, m.ref)); continue; }
         const ref = loadNpy(camPath);
         const [, H, W] = ref.shape;
         const res = createCam(m.id).compute(c.input, [H, W]);
@@ -207,7 +230,7 @@ describe('CAM methods vs pytorch-grad-cam references', () => {
         // XGradCAM's weights are the least stable (README); its map may move a little more.
         ok(d <= (m.ref === 'XGradCAM' ? 2e-3 : 1e-3), `${c.name} ${m.ref}: final map max abs diff ${d}`);
       }
-      if (parts.length) t.diagnostic(`${c.name}: end-to-end final map max abs diff ${parts.join(', ')}`);
+      t.diagnostic(`${c.name}: end-to-end final map max abs diff ${parts.join(', ')}`);
     });
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { serializeModel } from '../../src/engine/onnx/io';
-import { judgeMetric, runLeakScenario, type LeakCheckOptions } from '../../src/engine/runtime/leakCheck';
+import { judgeMetric, runLeakScenario, type LeakCheckOptions } from '../../src/engine/diagnostics/leakCheck';
 import { WorkerClient, WorkerRequestError } from '../../src/worker/client';
 import type { LeakCheckReport, MetricReport } from '../../src/worker/protocol';
 import { rng, tinyCnn } from '../helpers/models';

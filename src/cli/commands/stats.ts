@@ -1,45 +1,8 @@
-import { formatBytes } from '../../engine/runtime/leakCheck';
-import type { TelemetrySample, TelemetrySnapshot } from '../../worker/protocol';
+import type { TelemetrySample } from '../../worker/protocol';
 import { usageError, type Command } from '../command';
+import { formatSample, formatSnapshot } from '../diagnosticsReports';
 import { providerCliOptions, providerFromArgs, providerHelp } from '../worker';
 import { startDiagnosticsWorker } from './leakCheck';
-
-const gpuText = (s: TelemetrySample) =>
-  s.gpu.available ? `${formatBytes(s.gpu.usedBytes)} (${s.gpu.scope}, nvidia-smi)` : s.gpu.reason;
-
-export function formatSample(s: TelemetrySample): string {
-  return [
-    `rss ${formatBytes(s.rss)}`, `heap ${formatBytes(s.heapUsed)}/${formatBytes(s.heapTotal)}`, `external ${formatBytes(s.external)}`,
-    `arrayBuffers ${formatBytes(s.arrayBuffers)}`, `sessions ${s.sessionsAlive} (${formatBytes(s.sessionBytes)})`, `taps ${s.tapHandlesAlive}`,
-    `tensors ${s.tensorsHeld} (${formatBytes(s.tensorBytesHeld)})`, `in flight ${s.requestsInFlight}`, `gpu ${gpuText(s)}`,
-  ].join('  ');
-}
-
-export function formatSnapshot(snap: TelemetrySnapshot): string {
-  const s = snap.sample;
-  const rows: Array<[string, string]> = [
-    ['worker pid', `${snap.pid} (up ${(snap.uptimeMs / 1000).toFixed(1)} s; sampling every ${snap.intervalMs} ms, ${snap.capacity} samples kept)`],
-    ['rss', formatBytes(s.rss)],
-    ['heapUsed', formatBytes(s.heapUsed)],
-    ['heapTotal', formatBytes(s.heapTotal)],
-    ['external', formatBytes(s.external)],
-    ['arrayBuffers', formatBytes(s.arrayBuffers)],
-    ['live sessions', `${s.sessionsAlive} (models ${formatBytes(s.sessionBytes)})`],
-    ['live tap handles', `${s.tapHandlesAlive}`],
-    ['tensors held', `${s.tensorsHeld} (${formatBytes(s.tensorBytesHeld)}; counted until garbage-collected)`],
-    ['requests in flight', `${s.requestsInFlight}`],
-    ['GPU memory', gpuText(s)],
-  ];
-  const lines = rows.map(([k, v]) => `${k.padEnd(20)}${v}`);
-  if (snap.sessions.length) {
-    lines.push('', 'sessions:');
-    for (const x of snap.sessions) {
-      const taps = x.variantKey.startsWith('taps:') ? x.variantKey.slice(5).split('\n').filter(Boolean) : [];
-      lines.push(`  ${x.modelKey.split('#')[0]}  [${x.purpose}]  ${x.provider}  ${formatBytes(x.bytes)}  ${taps.length ? `taps: ${taps.join(', ')}` : x.purpose.startsWith('explain') ? '' : 'no taps'}`.trimEnd());
-    }
-  }
-  return lines.join('\n') + '\n';
-}
 
 export const statsCommand: Command = {
   name: 'stats',

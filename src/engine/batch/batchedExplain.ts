@@ -7,33 +7,31 @@
 // runs; onnxruntime-node's run() holds the JS thread, so CAM math and overlays take turns with
 // the runs. What cannot be batched (Score-CAM/Ablation-CAM, aug-smooth, multi-scale, top-k > 1,
 // saved tensors, a model with a fixed batch of 1 and N > 1) goes through explain() per image.
-import { camMethod } from '../pipeline/methods';
-import { toFeatureMaps } from '../cam/layout';
 import { aggregateLayers, reluMaps } from '../cam/postprocess';
+import { isBatchable, layerCam } from '../cam/registry';
 import type { Maps } from '../cam/tensor';
-import { CamLensError, isCamLensError } from '../errors';
-import { explain, type ExplainContext } from '../explain';
+import { CamLensError, isCamLensError, isCancellation, throwIfCancelled } from '../errors';
+import { explain } from '../explain';
 import { resolveModelConfig, type ModelConfig } from '../image/config';
 import type { ColormapName } from '../image/colormap';
 import { overlayPng } from '../image/overlay';
-import { suggestCamLayer } from '../layers';
 import { loadModel, type LoadedModel } from '../model';
-import { buildGradientModel, gradientVariantKey, type GradientModel, type GradientModelSpec } from '../pipeline/gradientModel';
+import type { GradientModelSpec } from '../pipeline/gradientModel';
+import { runGradient, requireClassCount, staticClassCount, type GradientRun } from '../pipeline/gradientRun';
+import { camLayers, scoreOutput } from '../pipeline/camLayers';
 import { loadModelInput, type ModelInput } from '../pipeline/input';
-import { detectLayout } from '../pipeline/layout';
+import { detectLayout, layerFeatureMaps } from '../pipeline/layout';
 import { predictionsFrom, topIndices } from '../pipeline/predictions';
-import { modelKeyOf, toOrt, toPlain, type PlainTensor } from '../runtime/tapRunner';
-import { checkTappable } from '../surgery/taps';
-import type { CamMethodName, ExplainResult } from '../explainTypes';
-import { batchMetricsProvider } from './metricsHook';
+import type { PlainTensor } from '../runtime/tapRunner';
+import type { ExplainContext, ExplainResult } from '../explainTypes';
+import type { BatchMetricsProvider } from './metricsHook';
 import type { BatchItem, BatchMap, ExplainBatchParams, ExplainBatchResult } from './types';
 
-/** Methods whose maps come from activations (+ gradients) of one run. */
-export const BATCHABLE_METHODS: ReadonlySet<CamMethodName> = new Set([
-  'gradcam', 'hirescam', 'gradcam-elementwise', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam',
-]);
-
-const names = new Map<string, Omit<GradientModel, 'bytes'>>();
+/** What the batch is lent besides the explain context: the metrics seam (see metricsHook.ts). */
+export interface BatchContext extends ExplainContext {
+  /** Computes the requested metrics per row; a request for metrics without one fails up front. */
+  metrics?: BatchMetricsProvider;
+}
 
 let runChain: Promise<unknown> = Promise.resolve();
 /** One model run at a time in this process; the caller's other work overlaps it. */
@@ -61,10 +59,6 @@ const errorOf = (e: unknown): { code: string; message: string } => ({
   message: (e as Error)?.message ?? String(e),
 });
 
-function checkCancelled(signal?: AbortSignal): void {
-  if (signal?.aborted) throw Object.assign(new Error('The batch was cancelled.'), { name: 'AbortError' });
-}
-
 /** Whether a model's first input takes any batch size (its batch dim is symbolic). */
 export function hasSymbolicBatch(model: LoadedModel): boolean {
   const shape = model.shapes.get(model.graph.inputs[0])?.shape;
@@ -77,11 +71,11 @@ export function isVideoModel(model: LoadedModel): boolean {
 }
 
 export function canBatch(p: ExplainBatchParams): boolean {
-  return p.methods.every((m) => BATCHABLE_METHODS.has(m)) && !p.augSmooth && !p.saveTensors && (p.topk ?? 1) <= 1
+  return p.methods.every(isBatchable) && !p.augSmooth && !p.saveTensors && (p.topk ?? 1) <= 1
     && (!p.scales || (p.scales.length === 1 && p.scales[0] === 1));
 }
 
-export async function explainBatch(p: ExplainBatchParams, ctx: ExplainContext): Promise<ExplainBatchResult> {
+export async function explainBatch(p: ExplainBatchParams, ctx: BatchContext): Promise<ExplainBatchResult> {
   const t0 = performance.now();
   if (!p.methods?.length) throw new CamLensError('BAD_ARGUMENT', 'explainBatch: no method given.');
   if (p.classes && p.classes.length !== p.inputs.length) throw new CamLensError('BAD_ARGUMENT', `explainBatch: ${p.inputs.length} inputs but ${p.classes.length} classes.`);
@@ -89,7 +83,7 @@ export async function explainBatch(p: ExplainBatchParams, ctx: ExplainContext): 
   if (p.metrics?.length && isVideoModel(model)) {
     throw new CamLensError('BAD_ARGUMENT', `Metrics (${p.metrics.join(', ')}) are defined for image models; this is a video model ([B, C, T, H, W] input). Run the batch without --metrics.`);
   }
-  if (p.metrics?.length && !batchMetricsProvider()) {
+  if (p.metrics?.length && !ctx.metrics) {
     throw new CamLensError('BAD_ARGUMENT', `Metrics (${p.metrics.join(', ')}) were requested but no metrics provider is available in this build.`);
   }
   // Video models go one clip per run: a clip already is T frames of work, and stacking clips
@@ -104,9 +98,9 @@ export async function explainBatch(p: ExplainBatchParams, ctx: ExplainContext): 
  * its preprocessed input, so it is prepared again here (a decode; small next to those methods'
  * own cost) rather than leaving the requested columns out.
  */
-async function metricsForEach(p: ExplainBatchParams, model: LoadedModel, ctx: ExplainContext, file: string, first: ExplainResult, maps: BatchMap[]): Promise<number> {
+async function metricsForEach(p: ExplainBatchParams, model: LoadedModel, ctx: BatchContext, file: string, first: ExplainResult, maps: BatchMap[]): Promise<number> {
   const t0 = performance.now();
-  const provider = batchMetricsProvider()!;
+  const provider = ctx.metrics!; // checked in explainBatch
   const config = resolveModelConfig(p.modelPath, model.proto, p.configPath, p.labelsPath);
   const input = await loadModelInput(file, model, config);
   for (const m of maps) {
@@ -119,12 +113,12 @@ async function metricsForEach(p: ExplainBatchParams, model: LoadedModel, ctx: Ex
 }
 
 /** The fallback: explain() per image and method (Score-CAM, aug-smooth, fixed batch...). */
-async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: ExplainContext, t0: number): Promise<ExplainBatchResult> {
+async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: BatchContext, t0: number): Promise<ExplainBatchResult> {
   const items: BatchItem[] = [];
   let ep = '';
   const totals = { load: 0, preprocess: 0, run: 0, cam: 0, overlay: 0, total: 0 };
   for (const [i, input] of p.inputs.entries()) {
-    checkCancelled(ctx.signal);
+    throwIfCancelled(ctx.signal, 'The batch');
     const cls = p.classes?.[i] ?? p.classIndex ?? undefined;
     try {
       const results: ExplainResult[] = [];
@@ -145,7 +139,7 @@ async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: Expla
         notes: Object.assign({}, ...results.map((r) => r.notes)),
       });
     } catch (e) {
-      if ((e as Error)?.name === 'AbortError') throw e;
+      if (isCancellation(e)) throw e;
       items.push({ input, ok: false, error: errorOf(e) });
     }
   }
@@ -155,22 +149,17 @@ async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: Expla
 
 interface Prepared { index: number; input: ModelInput; ms: number }
 
-async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: ExplainContext, t0: number): Promise<ExplainBatchResult> {
+async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: BatchContext, t0: number): Promise<ExplainBatchResult> {
   const config = resolveModelConfig(p.modelPath, model.proto, p.configPath, p.labelsPath);
-  const output = p.output ?? model.graph.outputs[0];
-  if (!model.graph.outputs.includes(output)) {
-    throw new CamLensError('UNKNOWN_VALUE', `The model has no output "${output}"; its outputs are ${model.graph.outputs.map((o) => `"${o}"`).join(', ')}.`);
-  }
-  const layers = p.layers?.length ? p.layers : [suggestCamLayer(model)?.value ?? ''];
-  if (!layers[0]) throw new CamLensError('BAD_ARGUMENT', 'No CAM layer could be suggested for this model; name one with --layer (see `camlens layers`).');
-  for (const layer of layers) checkTappable(model.graph, layer);
-  const cams = p.methods.map((m) => ({ id: m, cam: camMethod(m) }));
+  const output = scoreOutput(model, p.output);
+  const layers = camLayers(model, p.layers);
+  const cams = p.methods.map((m) => ({ id: m, cam: layerCam(m).create() }));
   const t1 = performance.now();
 
   const items: BatchItem[] = new Array(p.inputs.length);
   const prepared: Prepared[] = [];
   await mapLimit(p.inputs, p.jobs ?? 4, async (file, index) => {
-    checkCancelled(ctx.signal);
+    throwIfCancelled(ctx.signal, 'The batch');
     const s = performance.now();
     try {
       prepared.push({ index, input: await loadModelInput(file, model, config), ms: performance.now() - s });
@@ -188,7 +177,8 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ex
     return false;
   });
   const classOf = (r: Prepared): number | null => p.classes?.[r.index] ?? p.classIndex ?? null;
-  const k = classCount(model, output);
+  // Known or not: rows with a fixed class are checked where it is known and fail below where it is not.
+  const k = staticClassCount(model, output);
   for (const r of rows) {
     const c = classOf(r);
     if (c !== null && k !== undefined && (!Number.isInteger(c) || c < 0 || c >= k)) {
@@ -204,20 +194,17 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ex
   const pending: Array<Promise<void>> = [];
   for (const [g, group] of groups.entries()) {
     if (!group.length) continue;
-    checkCancelled(ctx.signal);
+    throwIfCancelled(ctx.signal, 'The batch');
     const fed = g === 1;
-    if (fed && k === undefined) {
-      for (const r of group) items[r.index] = { input: p.inputs[r.index], ok: false, error: { code: 'BAD_ARGUMENT', message: `The number of classes of output "${output}" is not known statically; explain the top-1 class instead.` } };
-      continue;
-    }
     const spec: GradientModelSpec = { output, layers, softmax: Boolean(p.softmaxTarget), top1InGraph: !fed };
     const stacked = stack(group.map((r) => r.input));
     const rs = performance.now();
-    let run: Awaited<ReturnType<typeof runBatch>>;
+    let run: GradientRun;
     try {
-      run = await runLocked(() => runBatch(model, ctx, p, spec, stacked, fed ? group.map((r) => classOf(r)!) : undefined, k));
+      const target = fed ? { classes: group.map((r) => classOf(r)!), classCount: requireClassCount(model, output) } : undefined;
+      run = await runLocked(() => runGradient(model, { sessions: ctx.sessions, provider: p.provider, signal: ctx.signal }, spec, stacked, target));
     } catch (e) {
-      if ((e as Error)?.name === 'AbortError' || !isCamLensError(e)) throw e;
+      if (isCancellation(e) || !isCamLensError(e)) throw e;
       for (const r of group) items[r.index] = { input: p.inputs[r.index], ok: false, error: errorOf(e) };
       continue;
     }
@@ -233,8 +220,8 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ex
     const layouts = Object.fromEntries(layers.map((l) => [l, detectLayout(l, run.activations[l].dims, size)]));
     const perMethod = cams.map(({ id, cam }) => {
       const lowres: Maps[] = layers.map((l) => cam.lowres({
-        activations: toFeatureMaps(asFloat(run.activations[l]), layouts[l]),
-        gradients: cam.needsGradients ? toFeatureMaps(asFloat(run.gradients[l]), layouts[l]) : undefined,
+        activations: layerFeatureMaps(run.activations[l], layouts[l]),
+        gradients: cam.needsGradients ? layerFeatureMaps(run.gradients[l], layouts[l]) : undefined,
       }, { eigenSmooth: p.eigenSmooth }).lowres);
       return { id, final: aggregateLayers(lowres, size), raw: reluMaps(lowres[0]) };
     });
@@ -260,7 +247,7 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ex
       let metricsMs: number | undefined;
       if (p.metrics?.length) {
         const ms = performance.now();
-        const provider = batchMetricsProvider()!;
+        const provider = ctx.metrics!; // checked in explainBatch
         for (const m of maps) {
           m.metrics = await provider.compute(p.metrics, {
             model, sessions: ctx.sessions, params: p, file: p.inputs[r.index], input: r.input, method: m.method,
@@ -286,56 +273,6 @@ function stack(inputs: ModelInput[]): PlainTensor {
   const data = new Float32Array(per * inputs.length);
   inputs.forEach((x, i) => data.set(x.tensor, i * per));
   return { dtype: 'float32', dims: [inputs.length, ...inputs[0].dims.slice(1)], data };
-}
-
-async function runBatch(model: LoadedModel, ctx: ExplainContext, p: ExplainBatchParams, spec: GradientModelSpec, input: PlainTensor, classes: number[] | undefined, k: number | undefined) {
-  checkCancelled(ctx.signal);
-  const variantKey = gradientVariantKey(spec);
-  const key = `${modelKeyOf(model)}\n${variantKey}`;
-  // Same slot and variant as explain(): a batch and a single explanation share the session.
-  const lease = await ctx.sessions.acquire({
-    modelKey: modelKeyOf(model), purpose: spec.top1InGraph ? 'explain-top1' : 'explain', variantKey, options: p.provider ?? {},
-    build: () => {
-      const { bytes, ...rest } = buildGradientModel(model, spec);
-      names.set(key, rest);
-      return bytes;
-    },
-  });
-  try {
-    let n = names.get(key);
-    if (!n) {
-      const { bytes: _unused, ...rest } = buildGradientModel(model, spec);
-      names.set(key, (n = rest));
-    }
-    const feeds: Record<string, ReturnType<typeof toOrt>> = { [model.graph.inputs[0]]: toOrt(input) };
-    if (n.cotangent) {
-      if (!classes || k === undefined) throw new Error('a fed cotangent needs classes');
-      const co = new Float32Array(classes.length * k);
-      classes.forEach((c, row) => { co[row * k + c] = 1; });
-      feeds[n.cotangent] = toOrt({ dtype: 'float32', dims: [classes.length, k], data: co });
-    }
-    const out = await lease.session.run(feeds);
-    const activations: Record<string, PlainTensor> = {};
-    const gradients: Record<string, PlainTensor> = {};
-    for (const layer of spec.layers) {
-      activations[layer] = toPlain(out[n.activations[layer]]);
-      gradients[layer] = toPlain(out[n.gradients[layer]]);
-    }
-    return { scores: out[n.scores].data as Float32Array, activations, gradients, provider: lease.provider };
-  } finally {
-    lease.release();
-  }
-}
-
-const asFloat = (t: PlainTensor) => {
-  if (!(t.data instanceof Float32Array)) throw new CamLensError('BAD_ARGUMENT', `CAM layers must be float32; got ${t.dtype}.`);
-  return { data: t.data, shape: t.dims };
-};
-
-function classCount(model: LoadedModel, output: string): number | undefined {
-  const shape = model.shapes.get(output)?.shape;
-  const k = shape?.[shape.length - 1];
-  return typeof k === 'number' ? k : undefined;
 }
 
 export type { ModelConfig };

@@ -1,7 +1,8 @@
-// The seam through which batch rows get metrics "when requested" (issue 9). The metrics module
-// registers a provider here; the batched explain calls it once per image × map after the map is
-// made, in the worker (where the model and the preprocessed input live). Without a provider a
-// request for metrics fails each image with a clear error rather than silently leaving columns out.
+// The seam through which batch rows get metrics "when requested" (issue 9). The batch engine
+// defines it and the caller passes a provider in (BatchContext.metrics: the worker passes the
+// metrics module's); the batched explain calls it once per image × map after the map is made, in
+// the worker (where the model and the preprocessed input live). A request for metrics without a
+// provider fails with a clear error rather than silently leaving columns out.
 import type { LoadedModel } from '../model';
 import type { ModelInput } from '../pipeline/input';
 import type { SessionCache } from '../runtime/sessions';
@@ -27,14 +28,4 @@ export interface BatchMetricsProvider {
   /** Metric names this provider knows (for error messages and --help). */
   readonly names: readonly string[];
   compute(names: readonly string[], ctx: BatchMetricsContext): Promise<Record<string, number>>;
-}
-
-let provider: BatchMetricsProvider | undefined;
-
-export function setBatchMetricsProvider(p: BatchMetricsProvider | undefined): void {
-  provider = p;
-}
-
-export function batchMetricsProvider(): BatchMetricsProvider | undefined {
-  return provider;
 }

@@ -17,22 +17,20 @@
 // a post-ReLU layer) is left unchanged by the ablation, so s_c = s and w_c = 0 without a run.
 // A constant channel at any other value does change the activation and needs its run.
 import { CamLensError } from '../errors';
-import { BaseCam, checkChannelScores, type CamInput } from './base';
-import { selectedChannels, type ChannelSelection } from './scorecam';
+import type { CamInput } from './base';
+import { checkImage, ChannelScoreCam, selectedChannels, type ChannelSelection } from './channelRuns';
 import { elementCount, type Float32Tensor } from './tensor';
 
 export const ABLATION_VALUE = 1e7;
 
 export type AblationMode = 'constant' | 'pytorch';
 
-export class AblationCam extends BaseCam {
+export class AblationCam extends ChannelScoreCam {
   readonly id = 'ablationcam';
   readonly referenceName = 'AblationCAM';
-  readonly needsGradients = false;
+  protected readonly scoresAre = 'the target score with each channel ablated';
 
-  override weights(input: CamInput): Float32Array {
-    const [n, c] = input.activations.shape;
-    const scores = checkChannelScores(input, 'AblationCAM', 'the target score with each channel ablated');
+  protected weightsFromScores(scores: Float32Array, input: CamInput, n: number, c: number): Float32Array {
     if (!input.baseScores || input.baseScores.length !== n) {
       throw new CamLensError('BAD_ARGUMENT', `AblationCAM needs baseScores: the ${n} unablated target score(s)`);
     }
@@ -67,10 +65,6 @@ function geometry(raw: Float32Tensor, axis: number): Geometry {
   const inner = elementCount(shape.slice(axis + 1));
   const c = shape[axis];
   return { n: shape[0], outer, c, inner, per: outer * c * inner };
-}
-
-function checkImage(image: number, n: number): void {
-  if (!Number.isInteger(image) || image < 0 || image >= n) throw new CamLensError('BAD_ARGUMENT', `image ${image} out of range 0..${n - 1}`);
 }
 
 /** min over one image's activation. */

@@ -5,13 +5,10 @@
 // pipeline (postprocess.ts). A method file says only how its weights (or its element-wise term,
 // or its whole map) are computed.
 import { CamLensError } from '../errors';
+import type { LayerCamMethod } from '../explainTypes';
 import { firstComponentProjection } from './eigen';
 import { finalCam, reluMaps, type Size } from './postprocess';
 import { checkTensor, sameShape, type FeatureMaps, type Maps } from './tensor';
-
-export type CamMethodId =
-  | 'gradcam' | 'hirescam' | 'gradcam-elementwise' | 'gradcam++' | 'xgradcam'
-  | 'layercam' | 'eigencam' | 'eigengradcam' | 'scorecam' | 'ablationcam';
 
 /** What a method reads. Scores come from the runtime for the methods that need model runs. */
 export interface CamInput {
@@ -51,7 +48,7 @@ export interface CamResult extends CamLowres {
 export type ChannelReducer = (a: Float32Array, g: Float32Array | undefined, o: number, hw: number) => number;
 
 export abstract class BaseCam {
-  abstract readonly id: CamMethodId;
+  abstract readonly id: LayerCamMethod;
   /** pytorch-grad-cam's class name (and the fixtures' `<M>`). */
   abstract readonly referenceName: string;
   abstract readonly needsGradients: boolean;
@@ -166,17 +163,4 @@ function weightedChannelSum(a: Float32Array, weights: Float32Array, b: number, c
     const o = (b * c + ch) * hw;
     for (let p = 0; p < hw; p++) acc[p] += wi * a[o + p];
   }
-}
-
-/** Checks an [N, C] per-channel score array against the activations. */
-export function checkChannelScores(input: CamInput, method: string, what: string): Float32Array {
-  const [n, c] = input.activations.shape;
-  const s = input.channelScores;
-  if (!s) {
-    throw new CamLensError('BAD_ARGUMENT', `${method} needs ${what} (channelScores, [${n}, ${c}]) from the runtime`);
-  }
-  if (s.length !== n * c) {
-    throw new CamLensError('BAD_ARGUMENT', `${method}: channelScores has ${s.length} values, expected N·C = ${n}·${c} = ${n * c}`);
-  }
-  return s;
 }

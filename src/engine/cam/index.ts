@@ -12,6 +12,7 @@ export * from './xgradcam';
 export * from './layercam';
 export * from './eigencam';
 export * from './eigengradcam';
+export * from './channelRuns';
 export * from './scorecam';
 export * from './ablationcam';
 export * from './registry';

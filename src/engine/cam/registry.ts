@@ -1,6 +1,9 @@
-// The method table: ids as the CLI and the panel spell them → class and what each needs.
+// The layer-CAM method table: ids as the CLI and the panel spell them → class and what each
+// needs. The pipeline reads it (pipeline/ and batch/ never test a method's id): whether to run
+// the gradient model or a forward run with taps, which channel runs make `channelScores`, and
+// whether one stacked run serves a batch of images.
 import { AblationCam } from './ablationcam';
-import type { BaseCam, CamMethodId } from './base';
+import type { BaseCam } from './base';
 import { EigenCam } from './eigencam';
 import { EigenGradCam } from './eigengradcam';
 import { GradCam } from './gradcam';
@@ -11,42 +14,55 @@ import { LayerCam } from './layercam';
 import { ScoreCam } from './scorecam';
 import { XGradCam } from './xgradcam';
 import { CamLensError, closestNames } from '../errors';
+import { LAYER_CAM_METHODS, type CamMethodName, type LayerCamMethod } from '../explainTypes';
 
-export interface CamMethodInfo {
-  id: CamMethodId;
+/** Extra model runs that produce a method's `channelScores` (pipeline/channelScores.ts). */
+export type ChannelRuns = 'none' | 'masked-inputs' | 'ablations';
+
+export interface LayerCamInfo {
+  id: LayerCamMethod;
   /** pytorch-grad-cam's class name. */
   referenceName: string;
-  /** Needs d score / d activation at the layer (a backward graph). */
+  /** Needs d score / d activation at the layer: the gradient run instead of a forward run with taps. */
   needsGradients: boolean;
-  /** Extra model runs the runtime must do to produce `channelScores`: none, masked inputs, ablated tails. */
-  runs: 'none' | 'masked-inputs' | 'ablations';
+  /** Model runs per channel of the layer: none, masked inputs (Score-CAM), ablated tails (Ablation-CAM). */
+  channelRuns: ChannelRuns;
+  /**
+   * One stacked run of N images gives every row's map (batch export). Methods with channel runs
+   * are not: their runs are per image and per channel already.
+   */
+  batchable: boolean;
   /** Has per-channel weights (so eigen_smooth applies to w·A). */
   hasWeights: boolean;
   create: () => BaseCam;
 }
 
-export const CAM_METHODS: Readonly<Record<CamMethodId, CamMethodInfo>> = {
-  gradcam: { id: 'gradcam', referenceName: 'GradCAM', needsGradients: true, runs: 'none', hasWeights: true, create: () => new GradCam() },
-  hirescam: { id: 'hirescam', referenceName: 'HiResCAM', needsGradients: true, runs: 'none', hasWeights: false, create: () => new HiResCam() },
-  'gradcam-elementwise': { id: 'gradcam-elementwise', referenceName: 'GradCAMElementWise', needsGradients: true, runs: 'none', hasWeights: false, create: () => new GradCamElementWise() },
-  'gradcam++': { id: 'gradcam++', referenceName: 'GradCAMPlusPlus', needsGradients: true, runs: 'none', hasWeights: true, create: () => new GradCamPlusPlus() },
-  xgradcam: { id: 'xgradcam', referenceName: 'XGradCAM', needsGradients: true, runs: 'none', hasWeights: true, create: () => new XGradCam() },
-  layercam: { id: 'layercam', referenceName: 'LayerCAM', needsGradients: true, runs: 'none', hasWeights: false, create: () => new LayerCam() },
-  eigencam: { id: 'eigencam', referenceName: 'EigenCAM', needsGradients: false, runs: 'none', hasWeights: false, create: () => new EigenCam() },
-  eigengradcam: { id: 'eigengradcam', referenceName: 'EigenGradCAM', needsGradients: true, runs: 'none', hasWeights: false, create: () => new EigenGradCam() },
-  scorecam: { id: 'scorecam', referenceName: 'ScoreCAM', needsGradients: false, runs: 'masked-inputs', hasWeights: true, create: () => new ScoreCam() },
-  ablationcam: { id: 'ablationcam', referenceName: 'AblationCAM', needsGradients: false, runs: 'ablations', hasWeights: true, create: () => new AblationCam() },
+const entry = (id: LayerCamMethod, referenceName: string, needsGradients: boolean, channelRuns: ChannelRuns, hasWeights: boolean, create: () => BaseCam): LayerCamInfo =>
+  ({ id, referenceName, needsGradients, channelRuns, batchable: channelRuns === 'none', hasWeights, create });
+
+export const LAYER_CAMS: Readonly<Record<LayerCamMethod, LayerCamInfo>> = {
+  gradcam: entry('gradcam', 'GradCAM', true, 'none', true, () => new GradCam()),
+  hirescam: entry('hirescam', 'HiResCAM', true, 'none', false, () => new HiResCam()),
+  'gradcam-elementwise': entry('gradcam-elementwise', 'GradCAMElementWise', true, 'none', false, () => new GradCamElementWise()),
+  'gradcam++': entry('gradcam++', 'GradCAMPlusPlus', true, 'none', true, () => new GradCamPlusPlus()),
+  xgradcam: entry('xgradcam', 'XGradCAM', true, 'none', true, () => new XGradCam()),
+  layercam: entry('layercam', 'LayerCAM', true, 'none', false, () => new LayerCam()),
+  eigencam: entry('eigencam', 'EigenCAM', false, 'none', false, () => new EigenCam()),
+  eigengradcam: entry('eigengradcam', 'EigenGradCAM', true, 'none', false, () => new EigenGradCam()),
+  scorecam: entry('scorecam', 'ScoreCAM', false, 'masked-inputs', true, () => new ScoreCam()),
+  ablationcam: entry('ablationcam', 'AblationCAM', false, 'ablations', true, () => new AblationCam()),
 };
 
-export const CAM_METHOD_IDS = Object.keys(CAM_METHODS) as CamMethodId[];
-
-export const isCamMethodId = (s: string): s is CamMethodId => Object.prototype.hasOwnProperty.call(CAM_METHODS, s);
+export const isLayerCamMethod = (s: string): s is LayerCamMethod => (LAYER_CAM_METHODS as readonly string[]).includes(s);
 
 /** The method for an id, or a BAD_ARGUMENT error listing the valid ids and the closest one. */
-export function camMethod(id: string): CamMethodInfo {
-  if (isCamMethodId(id)) return CAM_METHODS[id];
-  throw new CamLensError('BAD_ARGUMENT', `unknown CAM method '${id}' (did you mean ${closestNames(id, CAM_METHOD_IDS, 1)[0]}?); ` +
-    `valid: ${CAM_METHOD_IDS.join(', ')}`);
+export function layerCam(id: string): LayerCamInfo {
+  if (isLayerCamMethod(id)) return LAYER_CAMS[id];
+  throw new CamLensError('BAD_ARGUMENT', `unknown CAM method '${id}' (did you mean ${closestNames(id, LAYER_CAM_METHODS, 1)[0]}?); ` +
+    `valid: ${LAYER_CAM_METHODS.join(', ')}`);
 }
 
-export const createCam = (id: string): BaseCam => camMethod(id).create();
+export const createCam = (id: string): BaseCam => layerCam(id).create();
+
+/** Whether one stacked run serves N images for `method` (the attention methods: no). */
+export const isBatchable = (method: CamMethodName): boolean => isLayerCamMethod(method) && LAYER_CAMS[method].batchable;

@@ -14,21 +14,21 @@
 // a numerical accident we do not reproduce. All-zero channels, the common case after a ReLU, are
 // exactly zero in both.)
 import { CamLensError } from '../errors';
-import { BaseCam, checkChannelScores, type CamInput } from './base';
+import type { CamInput } from './base';
+import { checkImage, ChannelScoreCam, selectedChannels, type ChannelSelection } from './channelRuns';
 import { upsampleAlignCorners } from './postprocess';
 import { checkTensor, type FeatureMaps, type Float32Tensor } from './tensor';
 
 /** ScoreCAM's mask normalisation epsilon. */
 export const SCORECAM_EPS = 1e-8;
 
-export class ScoreCam extends BaseCam {
+export class ScoreCam extends ChannelScoreCam {
   readonly id = 'scorecam';
   readonly referenceName = 'ScoreCAM';
-  readonly needsGradients = false;
+  protected readonly scoresAre = 'the target score of each channel-masked input';
 
-  override weights(input: CamInput): Float32Array {
-    const [n, c] = input.activations.shape;
-    return scoreCamWeights(checkChannelScores(input, 'ScoreCAM', 'the target score of each channel-masked input'), n, c);
+  protected weightsFromScores(scores: Float32Array, _input: CamInput, n: number, c: number): Float32Array {
+    return scoreCamWeights(scores, n, c);
   }
 }
 
@@ -71,23 +71,6 @@ export function scoreCamPlan(activations: FeatureMaps, image: number): { run: nu
   const run: number[] = [];
   for (let ch = 0; ch < activations.shape[1]; ch++) if (!isConstant.has(ch)) run.push(ch);
   return { run, constant };
-}
-
-/** Channel list from either an explicit list or a [start, start + count) range. */
-export type ChannelSelection = readonly number[] | { start: number; count: number };
-
-export function selectedChannels(sel: ChannelSelection, c: number): number[] {
-  const list = Array.isArray(sel) ? [...(sel as readonly number[])] : range((sel as { start: number }).start, (sel as { start: number; count: number }).count);
-  for (const ch of list) {
-    if (!Number.isInteger(ch) || ch < 0 || ch >= c) throw new CamLensError('BAD_ARGUMENT', `channel ${ch} out of range 0..${c - 1}`);
-  }
-  return list;
-}
-
-const range = (start: number, count: number) => Array.from({ length: count }, (_, i) => start + i);
-
-function checkImage(image: number, n: number): void {
-  if (!Number.isInteger(image) || image < 0 || image >= n) throw new CamLensError('BAD_ARGUMENT', `image ${image} out of range 0..${n - 1}`);
 }
 
 /**

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { CamLensError } from '../errors';
-import { settle } from '../runtime/leakCheck';
+import { settle } from './leakCheck';
 
 export interface HeapSnapshotResult {
   path: string;

@@ -2,9 +2,9 @@
 // report that combines them. The worker passes its operations in (`LeakCheckOps`) so the check
 // exercises exactly the code paths a user's requests take: the same session cache, tap state
 // and counters.
-import { CamLensError } from '../errors';
+import { CamLensError, throwIfCancelled } from '../errors';
 import type { ProviderOptions } from '../runtime/providers';
-import { LEAK_SCENARIOS, runLeakScenario, settle, type LeakScenario, type LeakScenarioName, type LeakVerdict, type ScenarioReport } from '../runtime/leakCheck';
+import { LEAK_SCENARIOS, runLeakScenario, settle, type LeakScenario, type LeakScenarioName, type LeakVerdict, type ScenarioReport } from './leakCheck';
 import { bufferBytes, trackTensors } from '../runtime/tensorTracker';
 import { LeakHeapSnapshots } from './leakHeapSnapshots';
 import type { CamMethodName, ExplainParams } from '../explainTypes';
@@ -167,7 +167,7 @@ export async function runLeakCheck(p: LeakCheckParams, ops: LeakCheckOps, ctx: L
     }
     // Only now, with every reading taken, parse and diff the snapshots.
     if (snapshots && p.heapDiff) {
-      const check = () => { if (ctx.signal?.aborted) throw Object.assign(new Error('The leak check was cancelled.'), { name: 'AbortError' }); };
+      const check = () => throwIfCancelled(ctx.signal, 'The leak check');
       for (const report of reports) {
         ctx.progress?.(total, total, `heap diff: ${report.scenario}`);
         report.heapDiff = snapshots.diff(report.scenario, { paths: p.heapDiffPaths, check });

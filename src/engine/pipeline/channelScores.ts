@@ -5,14 +5,16 @@
 // One pass serves every target class: each run yields the whole score vector.
 import { channelAxis, type ActivationLayout } from '../cam/layout';
 import { ablatedActivations, ablationSkippableChannels } from '../cam/ablationcam';
+import type { ChannelRuns } from '../cam/registry';
 import { scoreCamMaskedInputs, scoreCamPlan } from '../cam/scorecam';
 import type { FeatureMaps } from '../cam/tensor';
-import { CamLensError } from '../errors';
+import { CamLensError, throwIfCancelled } from '../errors';
 import { analyseModel, type LoadedModel } from '../model';
 import type { SessionCache } from '../runtime/sessions';
 import { runWithTaps, type PlainTensor } from '../runtime/tapRunner';
 import type { ProviderOptions } from '../runtime/providers';
 import { extractModel } from '../surgery/extract';
+import { layerFeatureMaps } from './layout';
 
 export interface ChannelScoreTable {
   /** [C, K]: class scores per channel (rows of skipped channels hold their known answer). */
@@ -37,7 +39,7 @@ function batchable(model: LoadedModel, input: string): boolean {
 }
 
 async function scoresOf(model: LoadedModel, ctx: ChannelRunContext, input: PlainTensor, output: string, purpose: string): Promise<{ data: Float32Array; k: number }> {
-  if (ctx.signal?.aborted) throw Object.assign(new Error('The explanation was cancelled.'), { name: 'AbortError' });
+  throwIfCancelled(ctx.signal, 'The explanation');
   const name = model.graph.inputs[0];
   const r = await runWithTaps(model, ctx.sessions, { [name]: input }, { taps: [], stats: false, provider: ctx.provider, purpose });
   const out = r.outputs[output];
@@ -121,3 +123,23 @@ export function classColumn(table: ChannelScoreTable, classIndex: number): Float
   const c = table.scores.length / table.classes;
   return Float32Array.from({ length: c }, (_, ch) => table.scores[ch * table.classes + classIndex]);
 }
+
+/** One CAM layer's part in its channel runs: the layer's output as the model gives it, and where it came from. */
+export interface ChannelRunLayer {
+  layer: string;
+  /** The layer's activation in the model's layout, and that layout. */
+  raw: PlainTensor;
+  layout: ActivationLayout;
+  /** The model input it came from, and that input's layout. */
+  input: PlainTensor;
+  inputLayout: 'NCHW' | 'NHWC';
+  output: string;
+  /** The unablated scores of `output` for this input. */
+  scores: Float32Array;
+}
+
+/** The runs behind each kind of channel scores (the method registry says which a method needs). */
+export const CHANNEL_RUNS: Readonly<Record<Exclude<ChannelRuns, 'none'>, (model: LoadedModel, ctx: ChannelRunContext, l: ChannelRunLayer) => Promise<ChannelScoreTable>>> = {
+  'masked-inputs': (model, ctx, l) => scoreCamTable(model, ctx, l.input, layerFeatureMaps(l.raw, l.layout), l.output, l.inputLayout),
+  ablations: (model, ctx, l) => ablationCamTable(model, ctx, l.layer, l.raw, l.layout, l.output, l.scores),
+};

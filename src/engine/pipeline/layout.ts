@@ -1,7 +1,9 @@
 // Which layout a CAM layer's activation has, from its shape and the input size: NCHW maps,
 // NHWC maps (Swin, TensorFlow exports), token sequences [N, T, C] (ViT), 5-D video [N, C, T, H, W].
-import type { ActivationLayout } from '../cam/layout';
+import { toFeatureMaps, type ActivationLayout } from '../cam/layout';
+import type { FeatureMaps } from '../cam/tensor';
 import { CamLensError } from '../errors';
+import type { PlainTensor } from '../runtime/tapRunner';
 
 const plausible = (h: number, w: number, H: number, W: number) =>
   h >= 1 && w >= 1 && h <= H && w <= W && Math.abs(Math.log((h / w) / (H / W))) < 0.35;
@@ -23,4 +25,10 @@ export function detectLayout(layer: string, dims: readonly number[], inputSize: 
     return 'NHWC';
   }
   throw new CamLensError('BAD_ARGUMENT', `Layer "${layer}" has shape [${dims.join(', ')}], which is neither a feature map (4-D/5-D) nor a token sequence [N, T, C]; choose another layer.`);
+}
+
+/** A CAM layer's tensor as the [N, C, h, w] maps the CAM methods read (any other dtype is the user's layer choice). */
+export function layerFeatureMaps(t: PlainTensor, layout: ActivationLayout): FeatureMaps {
+  if (!(t.data instanceof Float32Array)) throw new CamLensError('BAD_ARGUMENT', `CAM layers must be float32; got ${t.dtype}.`);
+  return toFeatureMaps({ data: t.data, shape: t.dims }, layout);
 }

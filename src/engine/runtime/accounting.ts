@@ -11,13 +11,20 @@ export interface Counters {
   sessionsReleased: number;
 }
 
-export interface MemorySample {
-  time: number;
+/** What process.memoryUsage() reports. */
+export interface ProcessMemory {
   rss: number;
   heapUsed: number;
   heapTotal: number;
   external: number;
   arrayBuffers: number;
+}
+
+/** What the worker holds now: the counters the leak check judges and telemetry charts. */
+export type HeldCounts = Pick<Counters, 'sessionsAlive' | 'sessionBytes' | 'tapHandlesAlive' | 'tensorsHeld' | 'tensorBytesHeld'>;
+
+export interface MemorySample extends ProcessMemory {
+  time: number;
 }
 
 export const counters: Counters = {
@@ -31,9 +38,18 @@ export const counters: Counters = {
   sessionsReleased: 0,
 };
 
-export function sampleMemory(): MemorySample {
+export function processMemory(): ProcessMemory {
   const m = process.memoryUsage();
-  return { time: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+}
+
+export function heldCounts(): HeldCounts {
+  const c = counters;
+  return { sessionsAlive: c.sessionsAlive, sessionBytes: c.sessionBytes, tapHandlesAlive: c.tapHandlesAlive, tensorsHeld: c.tensorsHeld, tensorBytesHeld: c.tensorBytesHeld };
+}
+
+export function sampleMemory(): MemorySample {
+  return { time: Date.now(), ...processMemory() };
 }
 
 export function snapshotCounters(): Counters {

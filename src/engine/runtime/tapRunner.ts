@@ -1,7 +1,7 @@
 // Running a model with taps: the model that runs is the original plus the tapped values as
 // outputs (built in memory), cached as one session per (model, tap set, provider).
 import * as ort from 'onnxruntime-node';
-import { CamLensError } from '../errors';
+import { CamLensError, throwIfCancelled } from '../errors';
 import type { LoadedModel } from '../model';
 import { serializeModel } from '../onnx/io';
 import { withTapOutputs } from '../surgery/taps';
@@ -73,7 +73,7 @@ export async function runWithTaps(model: LoadedModel, cache: SessionCache, feeds
   try {
     if (outputsByValue.size === 0) outputsByValue = withTapOutputs(model.proto, model.graph, taps).outputs;
     const t1 = performance.now();
-    if (options.signal?.aborted) throw Object.assign(new Error('The run was cancelled.'), { name: 'AbortError' }); // the worker answers CANCELLED
+    throwIfCancelled(options.signal, 'The run'); // the worker answers CANCELLED
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const name of model.graph.inputs) ortFeeds[name] = toOrt(feeds[name]);
     const result = await lease.session.run(ortFeeds);

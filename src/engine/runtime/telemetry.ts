@@ -2,29 +2,19 @@
 // and, with the CUDA provider, GPU memory, sampled on a timer and around each request into a
 // ring buffer that subscribers (the panel's Memory section, `camlens stats --watch`) stream.
 import { execFile } from 'node:child_process';
-import { counters } from './accounting';
+import { counters, heldCounts, processMemory, type HeldCounts, type ProcessMemory } from './accounting';
 
 export type GpuMemory =
   | { available: true; usedBytes: number; scope: 'process' | 'device'; source: 'nvidia-smi'; time: number }
   | { available: false; reason: string };
 
-export interface TelemetrySample {
+/** Process memory and what the worker holds (sessionBytes: bytes of the models behind the live sessions). */
+export interface TelemetrySample extends ProcessMemory, HeldCounts {
   /** Epoch milliseconds. */
   time: number;
   /** Why this sample was taken; request-start/-end samples are the chart's request markers. */
   reason: 'interval' | 'request-start' | 'request-end' | 'manual';
   request?: { id: number; method: string; ms?: number; ok?: boolean };
-  rss: number;
-  heapUsed: number;
-  heapTotal: number;
-  external: number;
-  arrayBuffers: number;
-  sessionsAlive: number;
-  /** Bytes of the models behind the live sessions. */
-  sessionBytes: number;
-  tapHandlesAlive: number;
-  tensorsHeld: number;
-  tensorBytesHeld: number;
   requestsInFlight: number;
   gpu: GpuMemory;
 }
@@ -219,21 +209,12 @@ export class Telemetry {
 
   /** A sample that is neither kept nor sent. */
   read(reason: TelemetrySample['reason'] = 'manual', request?: TelemetrySample['request']): TelemetrySample {
-    const m = process.memoryUsage();
     return {
       time: Date.now(),
       reason,
       ...(request ? { request } : {}),
-      rss: m.rss,
-      heapUsed: m.heapUsed,
-      heapTotal: m.heapTotal,
-      external: m.external,
-      arrayBuffers: m.arrayBuffers,
-      sessionsAlive: counters.sessionsAlive,
-      sessionBytes: counters.sessionBytes,
-      tapHandlesAlive: counters.tapHandlesAlive,
-      tensorsHeld: counters.tensorsHeld,
-      tensorBytesHeld: counters.tensorBytesHeld,
+      ...processMemory(),
+      ...heldCounts(),
       requestsInFlight: counters.requestsInFlight,
       gpu: this.gpu.current(this.providers().includes('cuda')),
     };

@@ -2,8 +2,7 @@
 //   attention-rollout  one forward run tapping every attention Softmax → rollout map (class-agnostic)
 //   attention-gradcam  the Grad-CAM map times the rollout map (both min-max normalised), renormalised
 import { CamLensError } from '../errors';
-import type { ExplainContext } from '../explain';
-import type { ExplainParams, ExplainResult, Explanation } from '../explainTypes';
+import type { ExplainContext, ExplainParams, ExplainResult, Explanation } from '../explainTypes';
 import { minMaxInPlace, resizeBilinear } from '../cam/postprocess';
 import { resolveModelConfig } from '../image/config';
 import type { ColormapName } from '../image/colormap';
@@ -15,10 +14,6 @@ import { runWithTaps, type PlainTensor } from '../runtime/tapRunner';
 import type { ProviderAttempt } from '../runtime/providers';
 import { requireAttention } from './attention';
 import { rollout, type RolloutResult } from './rollout';
-
-export const ATTENTION_METHODS = ['attention-rollout', 'attention-gradcam'] as const;
-export type AttentionMethod = typeof ATTENTION_METHODS[number];
-export const isAttentionMethod = (m: string): m is AttentionMethod => (ATTENTION_METHODS as readonly string[]).includes(m);
 
 export interface AttentionRun {
   rollout: RolloutResult;

@@ -5,27 +5,18 @@
 // supplies the steps (see engine/diagnostics/scenarios.ts) and runs it in its own process.
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { fitLine, type LineFit } from '../diagnostics/regression';
-import type { HeapDiffReport, HeapStage } from '../diagnostics/heapDiff';
-import { counters } from './accounting';
+import { heldCounts, processMemory, type HeldCounts, type ProcessMemory } from '../runtime/accounting';
+import { throwIfCancelled } from '../errors';
+import { fitLine, type LineFit } from './regression';
+import type { HeapDiffReport, HeapStage } from './heapDiff';
 
 export type LeakScenarioName = 'explain' | 'taps' | 'sessions';
 export const LEAK_SCENARIOS: readonly LeakScenarioName[] = ['explain', 'taps', 'sessions'];
 
 export type LeakVerdict = 'no leak' | 'suspected leak';
 
-export interface LeakSample {
-  rss: number;
-  heapUsed: number;
-  heapTotal: number;
-  external: number;
-  arrayBuffers: number;
-  sessionsAlive: number;
-  sessionBytes: number;
-  tapHandlesAlive: number;
-  tensorsHeld: number;
-  tensorBytesHeld: number;
-}
+/** One reading: the process's memory and what the worker holds. */
+export interface LeakSample extends ProcessMemory, HeldCounts {}
 
 export type LeakMetric = keyof LeakSample;
 
@@ -157,16 +148,7 @@ export async function settle(): Promise<boolean> {
 }
 
 export function readLeakSample(): LeakSample {
-  const m = process.memoryUsage();
-  return {
-    rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers,
-    sessionsAlive: counters.sessionsAlive, sessionBytes: counters.sessionBytes, tapHandlesAlive: counters.tapHandlesAlive,
-    tensorsHeld: counters.tensorsHeld, tensorBytesHeld: counters.tensorBytesHeld,
-  };
-}
-
-function cancelled(): Error {
-  return Object.assign(new Error('The leak check was cancelled.'), { name: 'AbortError' });
+  return { ...processMemory(), ...heldCounts() };
 }
 
 export async function runLeakScenario(scenario: LeakScenario, options: LeakCheckOptions): Promise<ScenarioReport> {
@@ -184,7 +166,7 @@ export async function runLeakScenario(scenario: LeakScenario, options: LeakCheck
   let measuredMs = 0;
   try {
     for (let i = 0; i < total; i++) {
-      if (options.signal?.aborted) throw cancelled();
+      throwIfCancelled(options.signal, 'The leak check');
       const t0 = performance.now();
       await scenario.step(i);
       const t1 = performance.now();
@@ -202,7 +184,7 @@ export async function runLeakScenario(scenario: LeakScenario, options: LeakCheck
       const steps = options.heapDiffIterations ?? Math.min(iterations, 100);
       await options.heapSnapshot('baseline');
       for (let j = 0; j < steps; j++) {
-        if (options.signal?.aborted) throw cancelled();
+        throwIfCancelled(options.signal, 'The leak check');
         await scenario.step(total + j);
         await settle();
         options.progress?.(total, total, `${scenario.name}: heap diff ${j + 1}/${steps}`);

@@ -1,0 +1,110 @@
+// The one forward + backward run of the gradient model (pipeline/gradientModel.ts), shared by
+// explain() and the batch: it leases the session, feeds the target's cotangent and hands back the
+// scores and every CAM layer's activation and gradient. A single explanation and a batch lease the
+// same slot and variant, so they share one session.
+import { CamLensError, throwIfCancelled } from '../errors';
+import type { LoadedModel } from '../model';
+import type { ProviderAttempt, ProviderOptions } from '../runtime/providers';
+import type { SessionCache } from '../runtime/sessions';
+import { modelKeyOf, toOrt, toPlain, type PlainTensor } from '../runtime/tapRunner';
+import { buildGradientModel, gradientVariantKey, type GradientModel, type GradientModelSpec } from './gradientModel';
+
+export interface GradientRunContext {
+  sessions: SessionCache;
+  provider?: ProviderOptions;
+  signal?: AbortSignal;
+}
+
+/**
+ * What the fed cotangent says (only for a spec with `top1InGraph: false`): one class per input
+ * row (a one-hot row each over `classCount` classes), or the cotangent itself (region targets).
+ */
+export type GradientTarget =
+  | { classes: readonly number[]; classCount: number }
+  | { cotangent: PlainTensor };
+
+export interface GradientRun {
+  /** The target output's scores, [N, K] flattened (softmax'd when the spec asks). */
+  scores: Float32Array;
+  activations: Record<string, PlainTensor>;
+  gradients: Record<string, PlainTensor>;
+  provider: string;
+  fallbacks: readonly ProviderAttempt[];
+}
+
+/**
+ * Output names of the gradient models built so far, by model and variant. The session cache
+ * keeps only the bytes it was built from; a session built before this process saw the variant
+ * (not possible today, but cheap to survive) has its names rebuilt below.
+ */
+const builtNames = new Map<string, Omit<GradientModel, 'bytes'>>();
+
+export async function runGradient(model: LoadedModel, ctx: GradientRunContext, spec: GradientModelSpec, input: PlainTensor, target?: GradientTarget): Promise<GradientRun> {
+  throwIfCancelled(ctx.signal, 'The gradient run');
+  const modelKey = modelKeyOf(model);
+  const variantKey = gradientVariantKey(spec);
+  const key = `${modelKey}\n${variantKey}`;
+  const lease = await ctx.sessions.acquire({
+    modelKey,
+    purpose: spec.top1InGraph ? 'explain-top1' : 'explain',
+    variantKey,
+    options: ctx.provider ?? {},
+    build: () => {
+      const { bytes, ...names } = buildGradientModel(model, spec);
+      builtNames.set(key, names);
+      return bytes;
+    },
+  });
+  try {
+    let names = builtNames.get(key);
+    if (!names) {
+      const { bytes: _unused, ...rebuilt } = buildGradientModel(model, spec);
+      builtNames.set(key, (names = rebuilt));
+    }
+    const feeds: Record<string, ReturnType<typeof toOrt>> = { [model.graph.inputs[0]]: toOrt(input) };
+    if (names.cotangent) {
+      // A fed-cotangent graph without a target is a caller's mistake, not a user's.
+      if (!target) throw new Error('a gradient model with a fed cotangent needs a target');
+      feeds[names.cotangent] = toOrt('cotangent' in target ? target.cotangent : oneHotRows(target.classes, target.classCount));
+    }
+    const out = await lease.session.run(feeds);
+    const activations: Record<string, PlainTensor> = {};
+    const gradients: Record<string, PlainTensor> = {};
+    for (const layer of spec.layers) {
+      activations[layer] = toPlain(out[names.activations[layer]]);
+      gradients[layer] = toPlain(out[names.gradients[layer]]);
+    }
+    return { scores: out[names.scores].data as Float32Array, activations, gradients, provider: lease.provider, fallbacks: lease.fallbacks };
+  } finally {
+    lease.release();
+  }
+}
+
+/** [rows, k]: row r is one-hot at classes[r]. */
+export function oneHotRows(classes: readonly number[], k: number): PlainTensor {
+  const data = new Float32Array(classes.length * k);
+  classes.forEach((c, row) => { data[row * k + c] = 1; });
+  return { dtype: 'float32', dims: [classes.length, k], data };
+}
+
+/**
+ * The number of classes of `output` (its last dim) when the model states it, else undefined:
+ * a top-1 run needs no count, and the batch checks each row's class only where it is known.
+ */
+export function staticClassCount(model: LoadedModel, output: string): number | undefined {
+  const shape = model.shapes.get(output)?.shape;
+  const k = shape?.[shape.length - 1];
+  return typeof k === 'number' ? k : undefined;
+}
+
+/** The class count where a fixed class must be fed (one-hot): an error that names the output when it is not known. */
+export function requireClassCount(model: LoadedModel, output: string): number {
+  const k = staticClassCount(model, output);
+  if (k === undefined) throw new CamLensError('BAD_ARGUMENT', `The number of classes of output "${output}" is not known statically; explain the top-1 class instead.`);
+  return k;
+}
+
+/** A BAD_ARGUMENT error when class `c` is not one of the model's `k` classes. */
+export function checkClassIndex(c: number, k: number): void {
+  if (!Number.isInteger(c) || c < 0 || c >= k) throw new CamLensError('BAD_ARGUMENT', `Class ${c} is out of range: the model has ${k} classes (0–${k - 1}).`);
+}
