@@ -18,7 +18,8 @@ if (process.argv[2] === 'batch' && !capped && process.env.CAMLENS_BATCH_CHILD !=
   const { spawn } = require('node:child_process');
   const child = spawn(process.execPath, ['--max-semi-space-size=2', '--expose-gc', ...process.execArgv, __filename, ...process.argv.slice(2)], {
     // glibc malloc settings as the worker gets them; values the user set win.
-    stdio: 'inherit',
+    // The IPC channel is how the child learns that this launcher died (kill -9 included).
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...require(bundle).WORKER_MALLOC_ENV, ...process.env, CAMLENS_BATCH_CHILD: '1' },
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
@@ -28,6 +29,15 @@ if (process.argv[2] === 'batch' && !capped && process.env.CAMLENS_BATCH_CHILD !=
   });
   child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 1)));
   return;
+}
+if (process.env.CAMLENS_BATCH_CHILD === '1' && process.channel) {
+  // Our launcher is gone (killed, even with SIGKILL): cancel as Ctrl+C would — finished rows are
+  // kept, the worker is stopped — and make sure this process ends even if cancelling hangs.
+  process.on('disconnect', () => {
+    process.kill(process.pid, 'SIGINT');
+    setTimeout(() => process.exit(130), 10_000).unref();
+  });
+  process.channel.unref(); // the channel alone must not keep the batch alive after it finished
 }
 const { main } = require(bundle);
 main(process.argv.slice(2), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) })
