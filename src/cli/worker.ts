@@ -3,9 +3,15 @@ import * as path from 'node:path';
 import { WorkerClient } from '../worker/client';
 import { PROVIDER_CHOICES, type ProviderChoice, type ProviderOptions } from '../engine/runtime/providers';
 import { CamLensError } from '../engine/errors';
+import { intOption, LIMITS } from './options';
 
-export function startWorker(): WorkerClient {
-  const client = new WorkerClient({ workerPath: path.join(__dirname, 'worker.js'), defaultTimeoutMs: 0 });
+/** Without a limit, a model that never finishes (a Loop with a 1e15 trip count) hangs the CLI. */
+export const DEFAULT_CLI_TIMEOUT_SECONDS = 900;
+
+/** `values` are the command's parsed options: `--timeout SECONDS` (0 = no limit) is read from them. */
+export function startWorker(values: Record<string, unknown> = {}): WorkerClient {
+  const seconds = intOption('--timeout', values.timeout, LIMITS.timeoutSeconds) ?? DEFAULT_CLI_TIMEOUT_SECONDS;
+  const client = new WorkerClient({ workerPath: path.join(__dirname, 'worker.js'), defaultTimeoutMs: seconds * 1000 });
   const stop = () => void client.dispose().then(() => process.exit(130));
   process.once('SIGINT', stop);
   return client;
@@ -15,12 +21,14 @@ export const providerCliOptions = {
   provider: { type: 'string' },
   'device-id': { type: 'string' },
   threads: { type: 'string' },
+  timeout: { type: 'string' },
 } as const;
 
 export const providerHelp = [
   '  --provider NAME  execution provider: auto (default), cpu, cuda, webgpu, dml, coreml',
   '  --device-id N    GPU device id (default 0)',
   '  --threads N      onnxruntime intra-op threads',
+  `  --timeout S      fail a worker request that takes longer than S seconds and restart the worker (default ${DEFAULT_CLI_TIMEOUT_SECONDS}; 0 = no limit)`,
 ].join('\n');
 
 export function providerFromArgs(values: Record<string, unknown>): ProviderOptions {
@@ -28,14 +36,11 @@ export function providerFromArgs(values: Record<string, unknown>): ProviderOptio
   if (!PROVIDER_CHOICES.includes(provider as ProviderChoice)) {
     throw new CamLensError('BAD_ARGUMENT', `--provider: "${provider}" is not one of ${PROVIDER_CHOICES.join(', ')}.`, { usage: true });
   }
-  const int = (name: string) => {
-    const v = values[name];
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new CamLensError('BAD_ARGUMENT', `--${name}: expected a non-negative integer, got "${v}".`, { usage: true });
-    return n;
+  return {
+    provider: provider as ProviderChoice,
+    deviceId: intOption('--device-id', values['device-id'], LIMITS.deviceId),
+    intraOpThreads: intOption('--threads', values.threads, LIMITS.threads),
   };
-  return { provider: provider as ProviderChoice, deviceId: int('device-id'), intraOpThreads: int('threads') };
 }
 
 /**

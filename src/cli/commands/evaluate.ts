@@ -8,6 +8,7 @@ import { CamLensError } from '../../engine/errors';
 import { METRIC_FAMILIES, type EvaluateParams, type EvaluateResult, type MetricFamily } from '../../engine/metrics/evaluate';
 import { parseThreshold } from '../../engine/metrics/localisation';
 import { usageError, type Command } from '../command';
+import { intOption, LIMITS, numberOption } from '../options';
 import { asCliError, startWorker } from '../worker';
 import { explainHelp, explainOptions, explainParamsFromArgs } from './explain';
 
@@ -81,38 +82,24 @@ function parseFamilies(text: unknown): MetricFamily[] | undefined {
   }))];
 }
 
-function positiveInt(values: Record<string, unknown>, flag: string): number | undefined {
-  const v = values[flag];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw usageError(`--${flag}: expected a positive integer, got "${v}".`);
-  return n;
-}
-
 export function evaluateOptionsFromArgs(values: Record<string, unknown>): Omit<EvaluateParams, keyof ReturnType<typeof explainParamsFromArgs>> & Partial<EvaluateParams> {
   const baseline = (flag: string) => {
     const v = values[flag] as string | undefined;
     if (v !== undefined && v !== 'blur' && v !== 'mean') throw usageError(`--${flag}: expected blur or mean, got "${v}".`);
     return v as 'blur' | 'mean' | undefined;
   };
-  const num = (flag: string) => {
-    const v = values[flag];
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw usageError(`--${flag}: expected a non-negative number, got "${v}".`);
-    return n;
-  };
+  const num = (flag: string, max: number) => numberOption(`--${flag}`, values[flag], { min: 0, max });
   if (values.threshold !== undefined) parseThreshold(String(values.threshold));
   const road = values['road-percentiles'] === undefined ? undefined : String(values['road-percentiles']).split(',').map(Number);
   if (road && road.some((q) => !(q > 0 && q < 100))) throw usageError(`--road-percentiles: expected percentiles in (0, 100), got "${values['road-percentiles']}".`);
-  const seed = values.seed === undefined ? undefined : Number(values.seed);
-  if (seed !== undefined && !Number.isInteger(seed)) throw usageError(`--seed: expected an integer, got "${values.seed}".`);
+  const seed = intOption('--seed', values.seed, { min: -(2 ** 31), max: 2 ** 32 - 1 });
   return {
     metrics: parseFamilies(values.metrics), gt: values.gt as string | undefined, threshold: values.threshold as string | undefined,
-    topK: positiveInt(values, 'top-k-pixels'), pointingTolerance: num('pointing-tolerance'), steps: positiveInt(values, 'steps'),
-    deletionBaseline: baseline('deletion-baseline'), insertionBaseline: baseline('insertion-baseline'), blurSigma: num('blur-sigma'),
-    roadPercentiles: road, stabilityDraws: positiveInt(values, 'draws'), stabilitySigma: num('sigma'),
-    sanityCascade: Boolean(values.cascade), seed, metricsBatchSize: positiveInt(values, 'metrics-batch-size'),
+    topK: intOption('--top-k-pixels', values['top-k-pixels'], LIMITS.topKPixels), pointingTolerance: num('pointing-tolerance', 10_000),
+    steps: intOption('--steps', values.steps, LIMITS.steps),
+    deletionBaseline: baseline('deletion-baseline'), insertionBaseline: baseline('insertion-baseline'), blurSigma: num('blur-sigma', 1000),
+    roadPercentiles: road, stabilityDraws: intOption('--draws', values.draws, LIMITS.draws), stabilitySigma: num('sigma', 1000),
+    sanityCascade: Boolean(values.cascade), seed, metricsBatchSize: intOption('--metrics-batch-size', values['metrics-batch-size'], LIMITS.batchSize),
   };
 }
 
@@ -156,7 +143,7 @@ export const evaluateCommand: Command = {
     const images = expandInputs(inputs);
     if (!images.length) throw usageError(`evaluate: no images found in ${inputs.join(', ')}.`);
     const results: EvaluateResult[] = [];
-    const worker = startWorker();
+    const worker = startWorker(values);
     try {
       for (const image of images) {
         const params: EvaluateParams = { ...explainParamsFromArgs(values, modelPath, image), ...options };

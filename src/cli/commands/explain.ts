@@ -4,6 +4,7 @@ import { COLORMAPS } from '../../engine/image/colormap';
 import { encodeNpy } from '../../engine/npy';
 import { CAM_METHODS, type CamMethodName, type ColormapChoice, type ExplainParams, type ExplainResult } from '../../worker/protocol';
 import { usageError, type Command } from '../command';
+import { intOption, LIMITS, numberOption } from '../options';
 import { providerCliOptions, providerFromArgs, providerHelp, asCliError, startWorker } from '../worker';
 
 const numberList = (flag: string, text: unknown): number[] | undefined => {
@@ -13,7 +14,7 @@ const numberList = (flag: string, text: unknown): number[] | undefined => {
   return values;
 };
 
-export function explainParamsFromArgs(values: Record<string, unknown>, modelPath: string, input: string): ExplainParams {
+export function explainParamsFromArgs(values: Record<string, unknown>, modelPath: string, input: string, batchSizeFlag = '--batch-size'): ExplainParams {
   const method = (values.method as string | undefined) ?? 'gradcam';
   if (!CAM_METHODS.includes(method as CamMethodName)) throw usageError(`--method: "${method}" is not one of ${CAM_METHODS.join(', ')}.`);
   const colormap = (values.colormap as string | undefined) ?? 'jet';
@@ -24,19 +25,15 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     classIndex = Number(cls);
     if (!Number.isInteger(classIndex) || classIndex < 0) throw usageError(`--class: expected a class index or "top1", got "${cls}".`);
   }
-  const topk = values.topk === undefined ? undefined : Number(values.topk);
-  if (topk !== undefined && (!Number.isInteger(topk) || topk < 1)) throw usageError(`--topk: expected a positive integer, got "${values.topk}".`);
-  const alpha = values.alpha === undefined ? undefined : Number(values.alpha);
-  if (alpha !== undefined && !(alpha >= 0 && alpha <= 1)) throw usageError(`--alpha: expected a number in [0, 1], got "${values.alpha}".`);
-  const batch = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
-  if (batch !== undefined && (!Number.isInteger(batch) || batch < 1)) throw usageError(`--batch-size: expected a positive integer, got "${values['batch-size']}".`);
+  const topk = intOption('--topk', values.topk, LIMITS.topk);
+  const alpha = numberOption('--alpha', values.alpha, { min: 0, max: 1 });
+  // batch reuses this parser for its --channel-batch-size, so the flag name is passed in
+  const batch = intOption(batchSizeFlag, values['batch-size'], LIMITS.batchSize);
   const provider = providerFromArgs({ ...values, provider: values.ep ?? values.provider });
   const headFusion = values['head-fusion'] as string | undefined;
   if (headFusion !== undefined && !['mean', 'max', 'min'].includes(headFusion)) throw usageError(`--head-fusion: expected mean, max or min, got "${headFusion}".`);
-  const discardRatio = values['discard-ratio'] === undefined ? undefined : Number(values['discard-ratio']);
-  if (discardRatio !== undefined && !(discardRatio >= 0 && discardRatio < 1)) throw usageError(`--discard-ratio: expected a number in [0, 1), got "${values['discard-ratio']}".`);
-  const frames = values.frames === undefined ? undefined : Number(values.frames);
-  if (frames !== undefined && (!Number.isInteger(frames) || frames < 1)) throw usageError(`--frames: expected a positive integer, got "${values.frames}".`);
+  const discardRatio = numberOption('--discard-ratio', values['discard-ratio'], { min: 0, max: 1, maxExclusive: true });
+  const frames = intOption('--frames', values.frames, LIMITS.frames);
   return {
     modelPath, input, method: method as CamMethodName,
     layers: (values.layer as string[] | undefined) ?? undefined,
@@ -134,7 +131,7 @@ export const explainCommand: Command = {
     const [modelPath, ...inputs] = positionals;
     const params = inputs.map((input) => explainParamsFromArgs(values, modelPath, input));
     const stems = new Set<string>();
-    const worker = startWorker();
+    const worker = startWorker(values);
     try {
       for (const p of params) {
         let stem = path.basename(p.input).replace(/\.[^.]+$/, '');

@@ -23,7 +23,7 @@ export const inspectCommand: Command = {
     const taps = (values.tap as string[] | undefined) ?? [];
     const tapOps = typeof values.ops === 'string' ? values.ops.split(',').map((s) => s.trim()).filter(Boolean) : [];
     if (!taps.length && !tapOps.length && !values.all) throw usageError('inspect: name something to tap: --tap VALUE, --ops LIST or --all.');
-    const worker = startWorker();
+    const worker = startWorker(values);
     try {
       const r = await worker.request('run', {
         modelPath: positionals[0], taps, tapOps, tapAll: Boolean(values.all), tensors: false, stats: true, provider: providerFromArgs(values),

@@ -6,6 +6,7 @@ import { WorkerClient } from '../../worker/client';
 import { CAM_METHODS, type CamMethodName, type LeakCheckParams, type LeakScenarioName } from '../../worker/protocol';
 import { usageError, type CliIO, type Command } from '../command';
 import { formatLeakReport } from '../diagnosticsReports';
+import { intOption, LIMITS, numberOption } from '../options';
 import { providerCliOptions, providerFromArgs, providerHelp, asCliError } from '../worker';
 
 /** Exit code when the check ran and found a suspected leak (0: none; 1: error; 2: usage). */
@@ -27,13 +28,6 @@ export function parseBytes(flag: string, text: unknown): number {
   const unit = (m[2] ?? 'b').toLowerCase()[0];
   return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
 }
-
-const int = (flag: string, text: unknown, min: number): number | undefined => {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw usageError(`${flag}: expected an integer ≥ ${min}, got "${text}".`);
-  return n;
-};
 
 export const leakCheckCommand: Command = {
   name: 'leak-check',
@@ -81,14 +75,13 @@ export const leakCheckCommand: Command = {
     if (scenario !== 'all' && !LEAK_SCENARIOS.includes(scenario as LeakScenarioName)) throw usageError(`--scenario: "${scenario}" is not one of ${[...LEAK_SCENARIOS, 'all'].join(', ')}.`);
     const method = values.method as string | undefined;
     if (method !== undefined && !CAM_METHODS.includes(method as CamMethodName)) throw usageError(`--method: "${method}" is not one of ${CAM_METHODS.join(', ')}.`);
-    const confidence = values.confidence === undefined ? undefined : Number(values.confidence);
-    if (confidence !== undefined && !(confidence > 0 && confidence < 1)) throw usageError(`--confidence: expected a number in (0, 1), got "${values.confidence}".`);
+    const confidence = numberOption('--confidence', values.confidence, { min: 0, max: 1, minExclusive: true, maxExclusive: true });
     if (values['heap-diff'] && values['no-heap-diff']) throw usageError('leak-check: --heap-diff and --no-heap-diff contradict each other.');
     const keep = values['keep-snapshots'] as string | undefined;
     if (keep !== undefined && !keep) throw usageError('--keep-snapshots: expected a folder.');
     const params: LeakCheckParams = {
       modelPath, input, scenario: scenario as LeakScenarioName | 'all',
-      iterations: int('--iterations', values.iterations, 3), warmup: int('--warmup', values.warmup, 0),
+      iterations: intOption('--iterations', values.iterations, LIMITS.iterations), warmup: intOption('--warmup', values.warmup, LIMITS.warmup),
       thresholdBytes: values.threshold === undefined ? undefined : parseBytes('--threshold', values.threshold),
       confidence, method: method as CamMethodName | undefined, provider: providerFromArgs(values),
       series: Boolean(values.json || values.report), plantLeak: Boolean(values['self-test']),

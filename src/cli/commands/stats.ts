@@ -1,6 +1,7 @@
 import type { TelemetrySample } from '../../worker/protocol';
 import { usageError, type Command } from '../command';
 import { formatSample, formatSnapshot } from '../diagnosticsReports';
+import { LIMITS, numberOption } from '../options';
 import { providerCliOptions, providerFromArgs, providerHelp } from '../worker';
 import { startDiagnosticsWorker } from './leakCheck';
 
@@ -21,10 +22,8 @@ export const statsCommand: Command = {
   options: { watch: { type: 'string' }, interval: { type: 'string' }, json: { type: 'boolean' }, ...providerCliOptions },
   async run(positionals, values, io) {
     if (positionals.length > 2) throw usageError(`stats: expected at most a model and an image.\nUsage: ${this.usage}`);
-    const watch = values.watch === undefined ? 0 : Number(values.watch);
-    if (!(watch >= 0 && Number.isFinite(watch))) throw usageError(`--watch: expected a number of seconds, got "${values.watch}".`);
-    const interval = values.interval === undefined ? undefined : Number(values.interval);
-    if (interval !== undefined && !(Number.isFinite(interval) && interval >= 10)) throw usageError(`--interval: expected milliseconds ≥ 10, got "${values.interval}".`);
+    const watch = numberOption('--watch', values.watch, LIMITS.watchSeconds) ?? 0;
+    const interval = numberOption('--interval', values.interval, LIMITS.intervalMs);
     const provider = providerFromArgs(values);
     const { worker, abort, done } = startDiagnosticsWorker();
     const streamed: TelemetrySample[] = [];
