@@ -11,11 +11,12 @@ import { after, describe, it } from 'node:test';
 import { explainBatch } from '../../src/engine/batch/batchedExplain';
 import { compareRows, summaryCsv } from '../../src/engine/batch/outputs';
 import { renderReport } from '../../src/engine/batch/report';
-import { mergeBatches, runBatch, type BatchOutcome } from '../../src/engine/batch/runner';
+import { mergeBatches } from '../../src/engine/batch/merge';
+import { runBatch } from '../../src/engine/batch/runner';
 import { summaryMeta, withRowsFromSummary, writeSummaries } from '../../src/engine/batch/summaryFiles';
 import { JOURNAL_NAME, SummaryJournal } from '../../src/engine/batch/summaryJournal';
 import { RowsScanner } from '../../src/engine/batch/summaryJsonReader';
-import type { SummaryRow } from '../../src/engine/batch/types';
+import type { BatchOutcome, SummaryRow } from '../../src/engine/batch/types';
 import { CamLensError } from '../../src/engine/errors';
 import { SessionCache } from '../../src/engine/runtime/sessions';
 

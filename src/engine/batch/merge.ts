@@ -10,10 +10,9 @@ import * as path from 'node:path';
 import { CamLensError } from '../errors';
 import type { CamMethodName } from '../explainTypes';
 import { compareRows } from './outputs';
-import type { BatchOutcome } from './runner';
+import type { BatchOutcome, SummaryRow } from './types';
 import { withRowsFromSummary, writeSummaries } from './summaryFiles';
 import { readSummaryMeta, readSummaryRows } from './summaryJsonReader';
-import type { SummaryRow } from './types';
 
 interface ShardSummary { dir: string; file: string }
 

@@ -8,8 +8,7 @@ import * as path from 'node:path';
 import { AtomicFileWriter } from './atomicFileWriter';
 import { summaryCsvHeader, summaryCsvLine } from './outputs';
 import { reportFrame, reportRowJson, type ReportOptions } from './report';
-import type { BatchJob, BatchOutcome } from './runner';
-import type { SummaryRow } from './types';
+import type { BatchJob, BatchOutcome, SummaryRow } from './types';
 
 export interface SummarySource {
   /** In summary order (path, then method). */
