@@ -100,14 +100,20 @@ describe('camlens batch', () => {
 
   it('resumes: complete outputs are skipped, truncated ones redone', async () => {
     const first = await runBatch(job('run2'), local);
-    const victim = first.rows.find((r) => r.status === 'ok')!;
+    const [victim, shortNpy, npyHeaderOnly] = first.rows.filter((r) => r.status === 'ok');
     const png = join(first.outDir, `${victim.output}.overlay.png`);
     fs.writeFileSync(png, fs.readFileSync(png).subarray(0, 40)); // a killed writer without atomic rename
     equal(completeOutput(join(first.outDir, victim.output!), 'gradcam'), undefined);
+    // A .npy one value short, and one cut inside its header (engine/npy.ts's header reader).
+    const cam = join(first.outDir, `${shortNpy.output}.cam.npy`);
+    fs.writeFileSync(cam, fs.readFileSync(cam).subarray(0, -4));
+    const raw = join(first.outDir, `${npyHeaderOnly.output}.cam_raw.npy`);
+    fs.writeFileSync(raw, fs.readFileSync(raw).subarray(0, 9));
+    for (const r of [shortNpy, npyHeaderOnly]) equal(completeOutput(join(first.outDir, r.output!), 'gradcam'), undefined, r.path);
     const seen: string[][] = [];
     const again = await runBatch({ ...job('run2'), resume: true }, (p, s) => { seen.push(p.inputs); return local(p, s); });
-    equal(again.resumed, imageCount - 2);
-    deepEqual(seen.flat().map((f) => f.slice(images.length + 1)).sort(), [victim.path, 'nested/broken.png'].sort());
+    equal(again.resumed, imageCount - 4);
+    deepEqual(seen.flat().map((f) => f.slice(images.length + 1)).sort(), [victim.path, shortNpy.path, npyHeaderOnly.path, 'nested/broken.png'].sort());
     equal(again.rows.length, imageCount);
     deepEqual(again.rows.map((r) => [r.path, r.predicted_class]), first.rows.map((r) => [r.path, r.predicted_class]));
   });
