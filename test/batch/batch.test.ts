@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { explainBatch } from '../../src/engine/batch/batchedExplain';
-import { globToRegExp, listInputs, shardOf } from '../../src/engine/batch/inputs';
+import { globMatcher, listInputs, shardOf } from '../../src/engine/batch/inputs';
 import { completeOutput } from '../../src/engine/batch/outputs';
 import { mergeBatches } from '../../src/engine/batch/merge';
 import { runBatch } from '../../src/engine/batch/runner';
@@ -43,16 +43,35 @@ const imageCount = demo.length + 3; // + copy, broken, other size (the mask is s
 
 describe('batch inputs', () => {
   it('globs, shards and skips masks', () => {
-    ok(globToRegExp('**/*.png').test('a/b/c.png'));
-    ok(globToRegExp('**/*.png').test('c.png'));
-    ok(!globToRegExp('*.png').test('a/c.png'));
-    ok(globToRegExp('*.{png,jpg}').test('x.jpg'));
+    ok(globMatcher('**/*.png')('a/b/c.png'));
+    ok(globMatcher('**/*.png')('c.png'));
+    ok(!globMatcher('*.png')('a/c.png'));
+    ok(globMatcher('*.{png,jpg}')('x.jpg'));
     const all = listInputs([images]);
     equal(all.length, imageCount);
     ok(all.every((x) => !x.rel.includes('.mask.')));
     ok(all.some((x) => x.rel === 'nested/deeper/copy.png'));
     equal(listInputs([join(images, '**/*.jpg')]).length, 1);
     equal(shardOf('a/b.png', 3), shardOf('a/b.png', 3));
+  });
+
+  it('globs read as paths: ?, classes, braces, dots, and parentheses, | and ! as plain characters', () => {
+    const cases: Array<[glob: string, path: string, matches: boolean]> = [
+      ['img?.png', 'img1.png', true], ['img?.png', 'img10.png', false], ['a?b.png', 'a/b.png', false],
+      ['[ab]*.png', 'b1.png', true], ['[!ab]*.png', 'b1.png', false], ['[!ab]*.png', 'c1.png', true], ['img[0-9].png', 'img7.png', true],
+      ['{cats,dogs}/**/*.jpg', 'dogs/x/y.jpg', true], ['{cats,dogs}/**/*.jpg', 'birds/y.jpg', false], ['data/**/*.jpg', 'data/y.jpg', true],
+      ['*.png', '.hidden.png', true], ['**/*.mask.*', 'a/b/c.mask.png', true], ['**/*_mask.*', 'c_mask.png', true],
+      ['photos (2019)/*.png', 'photos (2019)/a.png', true], ['photos (2019)/*.png', 'photos 2019/a.png', false],
+      ['a|b.png', 'a|b.png', true], ['a|b.png', 'a.png', false], ['!x.png', '!x.png', true], ['!x.png', 'y.png', false],
+      ['+(a).png', '+(a).png', true], ['+(a).png', 'aa.png', false], ['*.PNG', 'x.png', false],
+    ];
+    for (const [glob, path, matches] of cases) equal(globMatcher(glob)(path), matches, `${glob} on ${path}`);
+    // Through listInputs: a glob with a parenthesised folder, an exclude, and a class.
+    const odd = join(tmp, 'odd (1)');
+    fs.mkdirSync(join(odd, 'sub'), { recursive: true });
+    for (const f of ['a1.png', 'b2.png', 'c3.png', 'sub/d4.png']) fs.copyFileSync(join(root, 'demo/images', demo[0]), join(odd, f));
+    deepEqual(listInputs([join(odd, '**/[!b]*.png')], { exclude: ['sub/*'] }).map((x) => x.rel), ['a1.png', 'c3.png']);
+    deepEqual(listInputs([join(odd, '*.png')], { exclude: ['a?.png'] }).map((x) => x.rel), ['b2.png', 'c3.png']);
   });
 });
 

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CamLensError } from '../errors';
 import { isAnimationFile, isStillFrameFile } from '../video/clipFiles';
-import { DEFAULT_EXCLUDES, globMatches, globToRegExp, isGlob, namedFromCommonRoot, walk, type BatchInput } from './inputs';
+import { excludedBy, globMatches, isGlob, namedFromCommonRoot, walk, type BatchInput } from './inputs';
 
 const toPosix = (p: string) => p.split(path.sep).join('/');
 const isNpy = (f: string) => path.extname(f).toLowerCase() === '.npy';
@@ -41,8 +41,7 @@ export function clipsOf(files: readonly string[]): string[] {
 export function listClips(args: readonly string[], options: { exclude?: readonly string[]; skipDirs?: readonly string[]; cwd?: string } = {}): BatchInput[] {
   const cwd = options.cwd ?? process.cwd();
   const skip = new Set((options.skipDirs ?? []).map((d) => path.resolve(cwd, d)));
-  const excludes = [...DEFAULT_EXCLUDES, ...(options.exclude ?? [])].map(globToRegExp);
-  const excluded = (rel: string, file: string) => excludes.some((re) => re.test(rel) || re.test(path.basename(file)));
+  const excluded = excludedBy(options.exclude);
   const found: Array<{ file: string; root: string }> = [];
   for (const arg of args) {
     const abs = path.resolve(cwd, arg);

@@ -3,6 +3,7 @@
 // shard and by exclusion patterns. Pure Node (the extension host uses it too).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import picomatch from 'picomatch';
 import { CamLensError } from '../errors';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.avif', '.npy']);
@@ -18,33 +19,22 @@ export interface BatchInput {
 
 const toPosix = (p: string) => p.split(path.sep).join('/');
 
-/** A glob (`*`, `**`, `?`, `{a,b}`, `[...]`) as a RegExp over forward-slash paths. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        const slash = glob[i + 2] === '/';
-        re += slash ? '(?:.*/)?' : '.*';
-        i += slash ? 2 : 1;
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else if (c === '{') {
-      const end = glob.indexOf('}', i);
-      if (end < 0) { re += '\\{'; continue; }
-      re += `(?:${glob.slice(i + 1, end).split(',').map((s) => s.replace(/[.+^$()|\\]/g, '\\$&').replace(/\*/g, '[^/]*')).join('|')})`;
-      i = end;
-    } else if (c === '[') {
-      const end = glob.indexOf(']', i);
-      if (end < 0) { re += '\\['; continue; }
-      re += `[${glob.slice(i + 1, end).replace(/^!/, '^')}]`;
-      i = end;
-    } else re += c.replace(/[.+^$()|\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
+// picomatch, set to read our globs as paths: `*`, `**`, `?`, `{a,b}`, `[...]` and `[!...]`
+// (`posix` is what makes `[!...]` a negated class); a leading dot is matched like any character
+// (the walk already leaves dot entries out, and an exclude such as `*.png` must not spare
+// `.x.png`); a leading `!` is not a negation and there are no extglobs, since a glob here is a
+// path the user typed. Paths are given with forward slashes on every platform.
+const GLOB_OPTIONS: picomatch.PicomatchOptions = { dot: true, nonegate: true, noextglob: true, posix: true, windows: false };
+
+/**
+ * A test for forward-slash paths against a glob. `(`, `)` and `|` are literal (folder names
+ * such as "photos (2019)"); picomatch would read them as a regular-expression group.
+ */
+export function globMatcher(glob: string): (posixPath: string) => boolean {
+  return picomatch(glob.replace(/[()|]/g, '\\$&'), GLOB_OPTIONS);
 }
 
+/** Which characters make an argument a glob; the folders before the first such part are its root. */
 export const isGlob = (s: string) => /[*?{[]/.test(s);
 
 /** Files under `dir`, sorted, recursively; dot entries and the folders in `skip` left out. */
@@ -72,7 +62,7 @@ export function* walk(dir: string, skip: Set<string>): Generator<string> {
 export function listInputs(args: readonly string[], options: { exclude?: readonly string[]; skipDirs?: readonly string[]; cwd?: string } = {}): BatchInput[] {
   const cwd = options.cwd ?? process.cwd();
   const skip = new Set((options.skipDirs ?? []).map((d) => path.resolve(cwd, d)));
-  const excludes = [...DEFAULT_EXCLUDES, ...(options.exclude ?? [])].map(globToRegExp);
+  const excluded = excludedBy(options.exclude);
   const found: Array<{ file: string; root: string }> = [];
   for (const arg of args) {
     const abs = path.resolve(cwd, arg);
@@ -88,7 +78,16 @@ export function listInputs(args: readonly string[], options: { exclude?: readonl
       for (const f of walk(abs, skip)) if (IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase())) found.push({ file: f, root: abs });
     } else found.push({ file: abs, root: path.dirname(abs) });
   }
-  return namedFromCommonRoot(found, cwd, (rel, file) => excludes.some((re) => re.test(rel) || re.test(path.basename(file))));
+  return namedFromCommonRoot(found, cwd, excluded);
+}
+
+/**
+ * Whether an input is excluded: the default excludes (ground-truth masks) and `extra`, each
+ * tried on the path relative to the input root and on the file name.
+ */
+export function excludedBy(extra: readonly string[] = []): (rel: string, file: string) => boolean {
+  const matchers = [...DEFAULT_EXCLUDES, ...extra].map(globMatcher);
+  return (rel, file) => matchers.some((m) => m(rel) || m(path.basename(file)));
 }
 
 /**
@@ -96,12 +95,17 @@ export function listInputs(args: readonly string[], options: { exclude?: readonl
  * of the pattern, and that folder (the root their names are taken from).
  */
 export function globMatches(arg: string, abs: string, skip: Set<string>): { root: string; files: string[] } {
+  const root = globRoot(abs);
   const parts = toPosix(abs).split('/');
-  const firstGlob = parts.findIndex(isGlob);
-  const root = parts.slice(0, firstGlob).join('/') || '/';
-  const re = globToRegExp(parts.slice(firstGlob).join('/'));
+  const matches = globMatcher(parts.slice(parts.findIndex(isGlob)).join('/'));
   if (!fs.existsSync(root)) throw new CamLensError('BAD_ARGUMENT', `No such folder ${root} (from the pattern ${arg}).`);
-  return { root, files: [...walk(root, skip)].filter((f) => re.test(toPosix(path.relative(root, f)))) };
+  return { root, files: [...walk(root, skip)].filter((f) => matches(toPosix(path.relative(root, f)))) };
+}
+
+/** The folder a glob's matches are named from: its leading parts without a glob character. */
+export function globRoot(abs: string): string {
+  const parts = toPosix(abs).split('/');
+  return path.normalize(parts.slice(0, parts.findIndex(isGlob)).join('/') || '/');
 }
 
 /**

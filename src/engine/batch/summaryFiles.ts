@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AtomicFileWriter } from './atomicFileWriter';
+import { commonDir, globRoot, isGlob } from './inputs';
 import { summaryCsvHeader, summaryCsvLine } from './outputs';
 import { reportFrame, reportRowJson, type ReportOptions } from './report';
 import type { BatchJob, BatchOutcome, SummaryRow } from './types';
@@ -93,18 +94,8 @@ export function withRowsFromSummary(o: Omit<BatchOutcome, 'rows'>): BatchOutcome
 export function commonInputRoot(args: readonly string[]): string {
   const roots = args.map((a) => {
     const abs = path.resolve(a);
-    if (/[*?{[]/.test(a)) {
-      const parts = abs.split(path.sep);
-      return parts.slice(0, parts.findIndex((p) => /[*?{[]/.test(p))).join(path.sep) || path.sep;
-    }
+    if (isGlob(a)) return globRoot(abs);
     return fs.statSync(abs, { throwIfNoEntry: false })?.isDirectory() ? abs : path.dirname(abs);
   });
-  if (!roots.length) return process.cwd();
-  return roots.reduce((a, b) => {
-    const pa = a.split(path.sep);
-    const pb = b.split(path.sep);
-    let i = 0;
-    while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
-    return pa.slice(0, i).join(path.sep) || path.sep;
-  });
+  return roots.length ? roots.reduce(commonDir) : process.cwd();
 }
