@@ -1,4 +1,4 @@
-import { deepEqual, equal, match, ok } from 'node:assert/strict';
+import { deepEqual, equal, match, ok, throws } from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,11 +6,12 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { explainBatch } from '../../src/engine/batch/batchedExplain';
-import { globMatcher, listInputs, shardOf } from '../../src/engine/batch/inputs';
+import { globMatcher, listInputs, readGroundTruth, shardOf } from '../../src/engine/batch/inputs';
 import { completeOutput } from '../../src/engine/batch/outputs';
 import { mergeBatches } from '../../src/engine/batch/merge';
 import { runBatch } from '../../src/engine/batch/runner';
 import type { BatchBackend, BatchJob } from '../../src/engine/batch/types';
+import { CamLensError } from '../../src/engine/errors';
 import { explain } from '../../src/engine/explain';
 import { decodeNpy } from '../../src/engine/npy';
 import { SessionCache } from '../../src/engine/runtime/sessions';
@@ -72,6 +73,17 @@ describe('batch inputs', () => {
     for (const f of ['a1.png', 'b2.png', 'c3.png', 'sub/d4.png']) fs.copyFileSync(join(root, 'demo/images', demo[0]), join(odd, f));
     deepEqual(listInputs([join(odd, '**/[!b]*.png')], { exclude: ['sub/*'] }).map((x) => x.rel), ['a1.png', 'c3.png']);
     deepEqual(listInputs([join(odd, '*.png')], { exclude: ['a?.png'] }).map((x) => x.rel), ['b2.png', 'c3.png']);
+  });
+
+  it('reads the ground-truth CSV: header, BOM, CRLF, quoted commas, quotes and newlines, class names', () => {
+    const csv = join(tmp, 'labels.csv');
+    fs.writeFileSync(csv, '\uFEFFfile,label\r\n"a, b.png",1\r\n\r\n"line\nbreak.png", 2 \r\nsub\\c.png,square\r\n"say ""hi"".png",0\r\nlast.png,3');
+    deepEqual([...readGroundTruth(csv, ['circle', 'square'])], [['a, b.png', 1], ['line\nbreak.png', 2], ['sub/c.png', 1], ['say "hi".png', 0], ['last.png', 3]]);
+    fs.writeFileSync(csv, 'a.png,1\nb.png,dog\n');
+    throws(() => readGroundTruth(csv, ['circle']), (e: unknown) => e instanceof CamLensError && /labels\.csv:2: "dog" is neither a class index/.test(e.message));
+    fs.writeFileSync(csv, 'a.png,1\n"b.png,2\n');
+    throws(() => readGroundTruth(csv), /labels\.csv is not valid CSV/);
+    throws(() => readGroundTruth(join(tmp, 'none.csv')), /Cannot read the ground-truth CSV .*none\.csv: ENOENT/);
   });
 });
 

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import picomatch from 'picomatch';
+import { readCsv } from '../csv';
 import { CamLensError } from '../errors';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.avif', '.npy']);
@@ -176,22 +177,14 @@ export function outputStems(inputs: readonly BatchInput[]): string[] {
  * class name from the model's labels; file matches the input's relative path or its file name.
  */
 export function readGroundTruth(csvPath: string, labels?: readonly string[]): Map<string, number> {
-  let text: string;
-  try {
-    text = fs.readFileSync(csvPath, 'utf8');
-  } catch (e) {
-    throw new CamLensError('BAD_ARGUMENT', `Cannot read the ground-truth CSV ${csvPath}: ${(e as NodeJS.ErrnoException).code ?? e}.`);
-  }
   const out = new Map<string, number>();
-  const lines = text.split(/\r?\n/).filter((l) => l.trim());
-  lines.forEach((line, i) => {
-    const cells = parseCsvLine(line);
-    if (cells.length < 2) throw new CamLensError('BAD_ARGUMENT', `${csvPath}:${i + 1}: expected "file,label".`);
-    const [file, label] = [cells[0].trim(), cells[1].trim()];
+  readCsv(csvPath, 'the ground-truth CSV').forEach(({ cells, line }, i) => {
+    if (cells.length < 2) throw new CamLensError('BAD_ARGUMENT', `${csvPath}:${line}: expected "file,label".`);
+    const [file, label] = cells;
     const cls = /^\d+$/.test(label) ? Number(label) : labels?.indexOf(label) ?? -1;
     if (cls < 0) {
       if (i === 0) return; // a header row
-      throw new CamLensError('BAD_ARGUMENT', `${csvPath}:${i + 1}: "${label}" is neither a class index nor one of the model's labels.`);
+      throw new CamLensError('BAD_ARGUMENT', `${csvPath}:${line}: "${label}" is neither a class index nor one of the model's labels.`);
     }
     out.set(file.replace(/\\/g, '/'), cls);
   });
@@ -200,22 +193,4 @@ export function readGroundTruth(csvPath: string, labels?: readonly string[]): Ma
 
 export function groundTruthOf(gt: ReadonlyMap<string, number>, input: BatchInput): number | undefined {
   return gt.get(input.rel) ?? gt.get(path.basename(input.file)) ?? gt.get(input.file);
-}
-
-export function parseCsvLine(line: string): string[] {
-  const cells: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { cells.push(cur); cur = ''; }
-    else cur += c;
-  }
-  cells.push(cur);
-  return cells;
 }
