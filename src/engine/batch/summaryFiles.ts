@@ -5,6 +5,8 @@
 // JSON.stringify(..., null, 1), renderReport): the tests compare them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { CamLensError } from '../errors';
 import { AtomicFileWriter } from './atomicFileWriter';
 import { commonDir, globRoot, isGlob } from './inputs';
 import { summaryCsvHeader, summaryCsvLine } from './outputs';
@@ -31,6 +33,33 @@ export function summaryJsonRow(row: SummaryRow, first: boolean): string {
 }
 
 export const summaryJsonTail = (rowCount: number): string => (rowCount ? '\n ]\n}\n' : ']\n}\n');
+
+/** The line that opens summary.json's rows: every line before it is a figure. */
+const ROWS_LINE = summaryJsonHead({}).split('\n').pop()!;
+
+/**
+ * The figures at the top of a summary.json (model, inputs, methods, total, ...), read line by
+ * line up to its rows, which are never read: they are in summary.jsonl. Needs the layout
+ * summaryJsonHead writes (JSON strings hold no raw newline, so a line is never inside a value).
+ */
+export async function readSummaryFigures(file: string): Promise<Record<string, unknown>> {
+  const input = fs.createReadStream(file, { encoding: 'utf8' });
+  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  const head: string[] = [];
+  try {
+    for await (const line of lines) {
+      if (line === ROWS_LINE || line === `${ROWS_LINE}]`) return JSON.parse(`${head.join('\n')}\n${ROWS_LINE}]\n}`) as Record<string, unknown>;
+      head.push(line);
+    }
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new CamLensError('BAD_ARGUMENT', `${file}: its figures are not valid JSON (${e.message}).`);
+    throw new CamLensError('BAD_ARGUMENT', `Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+  throw new CamLensError('BAD_ARGUMENT', `${file} is not a summary.json as camlens batch writes it (its figures, then "rows" on a line of its own).`);
+}
 
 /** The figures at the top of summary.json and of the report. */
 export function summaryMeta(o: BatchOutcome, job: Pick<BatchJob, 'modelPath' | 'inputs' | 'methods' | 'shard'>): Record<string, unknown> {
