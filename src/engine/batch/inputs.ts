@@ -18,7 +18,7 @@ export interface BatchInput {
   rel: string;
 }
 
-const toPosix = (p: string) => p.split(path.sep).join('/');
+export const toPosix = (p: string) => p.split(path.sep).join('/');
 
 // picomatch, set to read our globs as paths: `*`, `**`, `?`, `{a,b}`, `[...]` and `[!...]`
 // (`posix` is what makes `[!...]` a negated class); a leading dot is matched like any character
@@ -55,38 +55,69 @@ export function* walk(dir: string, skip: Set<string>): Generator<string> {
   }
 }
 
+/** A file found for an argument, and the folder its output name is taken from. */
+export interface FoundInput {
+  file: string;
+  root: string;
+}
+
+/** Where one kind of input (an image, a clip) is found: among a glob's matches, under a folder. */
+export interface InputKind {
+  fromGlob(arg: string, matched: { root: string; files: string[] }, excluded: Excluded): FoundInput[];
+  fromFolder(folder: string, files: string[], excluded: Excluded): FoundInput[];
+}
+
+export type Excluded = (rel: string, file: string) => boolean;
+
+export interface ListOptions {
+  exclude?: readonly string[];
+  skipDirs?: readonly string[];
+  cwd?: string;
+}
+
 /**
- * Expands folder/glob/file arguments. Each argument's root is the folder (for a folder), the
- * glob's literal prefix (for a glob) or the file's folder; with several arguments, `rel` is taken
- * from their common root so that outputs of different arguments cannot collide.
+ * Expands folder/glob/file arguments into inputs of one kind. Each argument's root is the folder
+ * (for a folder), the glob's literal prefix (for a glob) or the file's folder; with several
+ * arguments, `rel` is taken from their common root so that outputs of different arguments
+ * cannot collide. A file argument is an input whatever its kind would say.
  */
-export function listInputs(args: readonly string[], options: { exclude?: readonly string[]; skipDirs?: readonly string[]; cwd?: string } = {}): BatchInput[] {
+export function expandArguments(args: readonly string[], options: ListOptions, kind: InputKind): BatchInput[] {
   const cwd = options.cwd ?? process.cwd();
   const skip = new Set((options.skipDirs ?? []).map((d) => path.resolve(cwd, d)));
   const excluded = excludedBy(options.exclude);
-  const found: Array<{ file: string; root: string }> = [];
+  const found: FoundInput[] = [];
   for (const arg of args) {
     const abs = path.resolve(cwd, arg);
     if (isGlob(arg)) {
-      const { root, files } = globMatches(arg, abs, skip);
-      if (!files.length) throw new CamLensError('BAD_ARGUMENT', `The pattern ${arg} matches no file.`);
-      found.push(...files.map((file) => ({ file, root })));
+      found.push(...kind.fromGlob(arg, globMatches(arg, abs, skip), excluded));
       continue;
     }
     const stat = fs.statSync(abs, { throwIfNoEntry: false });
     if (!stat) throw new CamLensError('BAD_ARGUMENT', `No such file or folder: ${arg}.`);
-    if (stat.isDirectory()) {
-      for (const f of walk(abs, skip)) if (IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase())) found.push({ file: f, root: abs });
-    } else found.push({ file: abs, root: path.dirname(abs) });
+    if (stat.isDirectory()) found.push(...kind.fromFolder(abs, [...walk(abs, skip)], excluded));
+    else found.push({ file: abs, root: path.dirname(abs) });
   }
   return namedFromCommonRoot(found, cwd, excluded);
+}
+
+const images: InputKind = {
+  fromGlob(arg, { root, files }) {
+    if (!files.length) throw new CamLensError('BAD_ARGUMENT', `The pattern ${arg} matches no file.`);
+    return files.map((file) => ({ file, root }));
+  },
+  fromFolder: (folder, files) => files.filter((f) => IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase())).map((file) => ({ file, root: folder })),
+};
+
+/** The images among folder/glob/file arguments (excluded names are dropped when naming them). */
+export function listInputs(args: readonly string[], options: ListOptions = {}): BatchInput[] {
+  return expandArguments(args, options, images);
 }
 
 /**
  * Whether an input is excluded: the default excludes (ground-truth masks) and `extra`, each
  * tried on the path relative to the input root and on the file name.
  */
-export function excludedBy(extra: readonly string[] = []): (rel: string, file: string) => boolean {
+export function excludedBy(extra: readonly string[] = []): Excluded {
   const matchers = [...DEFAULT_EXCLUDES, ...extra].map(globMatcher);
   return (rel, file) => matchers.some((m) => m(rel) || m(path.basename(file)));
 }
@@ -113,7 +144,7 @@ export function globRoot(abs: string): string {
  * Names every found file by its path from the roots' common folder (so outputs of different
  * arguments cannot collide), drops duplicates and excluded names, and sorts by name.
  */
-export function namedFromCommonRoot(found: ReadonlyArray<{ file: string; root: string }>, cwd: string, excluded: (rel: string, file: string) => boolean): BatchInput[] {
+export function namedFromCommonRoot(found: readonly FoundInput[], cwd: string, excluded: Excluded): BatchInput[] {
   const common = found.length ? found.map((f) => f.root).reduce(commonDir) : cwd;
   const seen = new Set<string>();
   const out: BatchInput[] = [];
