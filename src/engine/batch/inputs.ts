@@ -38,7 +38,11 @@ export function globMatcher(glob: string): (posixPath: string) => boolean {
 /** Which characters make an argument a glob; the folders before the first such part are its root. */
 export const isGlob = (s: string) => /[*?{[]/.test(s);
 
-/** Files under `dir`, sorted, recursively; dot entries and the folders in `skip` left out. */
+/**
+ * Files under `dir`, sorted, recursively; dot entries and the folders in `skip` left out. Our own
+ * walk, with picomatch only matching: `skip` is the output folder, which often lies inside the
+ * input folder and must not be read back as input while the run writes into it.
+ */
 export function* walk(dir: string, skip: Set<string>): Generator<string> {
   let entries: fs.Dirent[];
   try {
