@@ -1,13 +1,25 @@
 // NumPy .npy files: the exchange format for inputs, maps and tensors (loads with numpy.load).
+// The one reader and writer: the CLI, the batch files, the panel's saves and the tests use these.
+// Pure Node with no ONNX code behind it, so the extension host can bundle it.
 import * as fs from 'node:fs';
 import { CamLensError } from './errors';
-import { halfToFloat } from './onnx/tensor';
+import { halfToFloat } from './onnx/float16';
 
 export interface NpyArray {
   shape: number[];
   data: Float32Array;
 }
 
+/** What a .npy header says, and where its data starts. */
+export interface NpyHeader {
+  dtype: string;
+  shape: number[];
+  fortranOrder: boolean;
+  /** Byte offset of the first value. */
+  dataOffset: number;
+}
+
+/** A float32 C-order .npy file's bytes (a Buffer: a Uint8Array that fs and IPC take as is). */
 export function encodeNpy(data: Float32Array, shape: readonly number[]): Buffer {
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) throw new CamLensError('BAD_ARGUMENT', `npy: ${data.length} values do not fill shape [${shape.join(', ')}].`);
@@ -27,8 +39,8 @@ export function writeNpy(path: string, data: Float32Array, shape: readonly numbe
   fs.writeFileSync(path, encodeNpy(data, shape));
 }
 
-/** Reads float32 (or float16/float64, converted) C-order arrays. */
-export function decodeNpy(buf: Uint8Array, source = 'array.npy'): NpyArray {
+/** The header of a .npy file (versions 1 to 3); a typed error when it is not one. */
+export function parseNpyHeader(buf: Uint8Array, source = 'array.npy'): NpyHeader {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (b.length < 10 || b[0] !== 0x93 || b.toString('latin1', 1, 6) !== 'NUMPY') {
     throw new CamLensError('BAD_ARGUMENT', `${source}: not a NumPy .npy file.`);
@@ -40,17 +52,24 @@ export function decodeNpy(buf: Uint8Array, source = 'array.npy'): NpyArray {
   const dtype = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!dtype || shapeText === undefined) throw new CamLensError('BAD_ARGUMENT', `${source}: unreadable .npy header.`);
-  if (/'fortran_order':\s*True/.test(header)) throw new CamLensError('BAD_ARGUMENT', `${source}: Fortran-order arrays are not supported; save with numpy.ascontiguousarray.`);
   const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  return { dtype, shape, fortranOrder: /'fortran_order':\s*True/.test(header), dataOffset: start + headerLen };
+}
+
+/** Reads float32 (or float16/float64, converted) C-order arrays. */
+export function decodeNpy(buf: Uint8Array, source = 'array.npy'): NpyArray {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const { dtype, shape, fortranOrder, dataOffset } = parseNpyHeader(b, source);
+  if (fortranOrder) throw new CamLensError('BAD_ARGUMENT', `${source}: Fortran-order arrays are not supported; save with numpy.ascontiguousarray.`);
   const count = shape.reduce((a, c) => a * c, 1);
-  const offset = b.byteOffset + start + headerLen;
+  const offset = b.byteOffset + dataOffset;
   // float32 read in place when the file is the whole buffer (readFileSync's own) and the data is
   // 4-byte aligned (numpy pads the header to 64 bytes): no copy of a large input. A view into a
   // shared or larger buffer would keep (and send over IPC) all of it, so that case copies.
   if (dtype === '<f4' && b.byteOffset === 0 && b.buffer.byteLength === b.length && offset % 4 === 0 && b.length - offset >= count * 4) {
     return { shape, data: new Float32Array(b.buffer, offset, count) };
   }
-  const payload = new Uint8Array(b.subarray(start + headerLen)).buffer;
+  const payload = new Uint8Array(b.subarray(dataOffset)).buffer;
   const need = (size: number) => {
     if (payload.byteLength < count * size) throw new CamLensError('BAD_ARGUMENT', `${source}: truncated (${payload.byteLength} bytes for ${count} values).`);
   };

@@ -1,4 +1,4 @@
-import { deepEqual, equal, match, ok } from 'node:assert/strict';
+import { deepEqual, equal, match, ok, throws } from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,9 +6,12 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { explainBatch } from '../../src/engine/batch/batchedExplain';
-import { globToRegExp, listInputs, shardOf } from '../../src/engine/batch/inputs';
+import { globMatcher, listInputs, readGroundTruth, shardOf } from '../../src/engine/batch/inputs';
 import { completeOutput } from '../../src/engine/batch/outputs';
-import { mergeBatches, runBatch, type BatchBackend, type BatchJob } from '../../src/engine/batch/runner';
+import { mergeBatches } from '../../src/engine/batch/merge';
+import { runBatch } from '../../src/engine/batch/runner';
+import type { BatchBackend, BatchJob } from '../../src/engine/batch/types';
+import { CamLensError } from '../../src/engine/errors';
 import { explain } from '../../src/engine/explain';
 import { decodeNpy } from '../../src/engine/npy';
 import { SessionCache } from '../../src/engine/runtime/sessions';
@@ -41,16 +44,46 @@ const imageCount = demo.length + 3; // + copy, broken, other size (the mask is s
 
 describe('batch inputs', () => {
   it('globs, shards and skips masks', () => {
-    ok(globToRegExp('**/*.png').test('a/b/c.png'));
-    ok(globToRegExp('**/*.png').test('c.png'));
-    ok(!globToRegExp('*.png').test('a/c.png'));
-    ok(globToRegExp('*.{png,jpg}').test('x.jpg'));
+    ok(globMatcher('**/*.png')('a/b/c.png'));
+    ok(globMatcher('**/*.png')('c.png'));
+    ok(!globMatcher('*.png')('a/c.png'));
+    ok(globMatcher('*.{png,jpg}')('x.jpg'));
     const all = listInputs([images]);
     equal(all.length, imageCount);
     ok(all.every((x) => !x.rel.includes('.mask.')));
     ok(all.some((x) => x.rel === 'nested/deeper/copy.png'));
     equal(listInputs([join(images, '**/*.jpg')]).length, 1);
     equal(shardOf('a/b.png', 3), shardOf('a/b.png', 3));
+  });
+
+  it('globs read as paths: ?, classes, braces, dots, and parentheses, | and ! as plain characters', () => {
+    const cases: Array<[glob: string, path: string, matches: boolean]> = [
+      ['img?.png', 'img1.png', true], ['img?.png', 'img10.png', false], ['a?b.png', 'a/b.png', false],
+      ['[ab]*.png', 'b1.png', true], ['[!ab]*.png', 'b1.png', false], ['[!ab]*.png', 'c1.png', true], ['img[0-9].png', 'img7.png', true],
+      ['{cats,dogs}/**/*.jpg', 'dogs/x/y.jpg', true], ['{cats,dogs}/**/*.jpg', 'birds/y.jpg', false], ['data/**/*.jpg', 'data/y.jpg', true],
+      ['*.png', '.hidden.png', true], ['**/*.mask.*', 'a/b/c.mask.png', true], ['**/*_mask.*', 'c_mask.png', true],
+      ['photos (2019)/*.png', 'photos (2019)/a.png', true], ['photos (2019)/*.png', 'photos 2019/a.png', false],
+      ['a|b.png', 'a|b.png', true], ['a|b.png', 'a.png', false], ['!x.png', '!x.png', true], ['!x.png', 'y.png', false],
+      ['+(a).png', '+(a).png', true], ['+(a).png', 'aa.png', false], ['*.PNG', 'x.png', false],
+    ];
+    for (const [glob, path, matches] of cases) equal(globMatcher(glob)(path), matches, `${glob} on ${path}`);
+    // Through listInputs: a glob with a parenthesised folder, an exclude, and a class.
+    const odd = join(tmp, 'odd (1)');
+    fs.mkdirSync(join(odd, 'sub'), { recursive: true });
+    for (const f of ['a1.png', 'b2.png', 'c3.png', 'sub/d4.png']) fs.copyFileSync(join(root, 'demo/images', demo[0]), join(odd, f));
+    deepEqual(listInputs([join(odd, '**/[!b]*.png')], { exclude: ['sub/*'] }).map((x) => x.rel), ['a1.png', 'c3.png']);
+    deepEqual(listInputs([join(odd, '*.png')], { exclude: ['a?.png'] }).map((x) => x.rel), ['b2.png', 'c3.png']);
+  });
+
+  it('reads the ground-truth CSV: header, BOM, CRLF, quoted commas, quotes and newlines, class names', () => {
+    const csv = join(tmp, 'labels.csv');
+    fs.writeFileSync(csv, '\uFEFFfile,label\r\n"a, b.png",1\r\n\r\n"line\nbreak.png", 2 \r\nsub\\c.png,square\r\n"say ""hi"".png",0\r\nlast.png,3');
+    deepEqual([...readGroundTruth(csv, ['circle', 'square'])], [['a, b.png', 1], ['line\nbreak.png', 2], ['sub/c.png', 1], ['say "hi".png', 0], ['last.png', 3]]);
+    fs.writeFileSync(csv, 'a.png,1\nb.png,dog\n');
+    throws(() => readGroundTruth(csv, ['circle']), (e: unknown) => e instanceof CamLensError && /labels\.csv:2: "dog" is neither a class index/.test(e.message));
+    fs.writeFileSync(csv, 'a.png,1\n"b.png,2\n');
+    throws(() => readGroundTruth(csv), /labels\.csv is not valid CSV/);
+    throws(() => readGroundTruth(join(tmp, 'none.csv')), /Cannot read the ground-truth CSV .*none\.csv: ENOENT/);
   });
 });
 
@@ -98,14 +131,20 @@ describe('camlens batch', () => {
 
   it('resumes: complete outputs are skipped, truncated ones redone', async () => {
     const first = await runBatch(job('run2'), local);
-    const victim = first.rows.find((r) => r.status === 'ok')!;
+    const [victim, shortNpy, npyHeaderOnly] = first.rows.filter((r) => r.status === 'ok');
     const png = join(first.outDir, `${victim.output}.overlay.png`);
     fs.writeFileSync(png, fs.readFileSync(png).subarray(0, 40)); // a killed writer without atomic rename
     equal(completeOutput(join(first.outDir, victim.output!), 'gradcam'), undefined);
+    // A .npy one value short, and one cut inside its header (engine/npy.ts's header reader).
+    const cam = join(first.outDir, `${shortNpy.output}.cam.npy`);
+    fs.writeFileSync(cam, fs.readFileSync(cam).subarray(0, -4));
+    const raw = join(first.outDir, `${npyHeaderOnly.output}.cam_raw.npy`);
+    fs.writeFileSync(raw, fs.readFileSync(raw).subarray(0, 9));
+    for (const r of [shortNpy, npyHeaderOnly]) equal(completeOutput(join(first.outDir, r.output!), 'gradcam'), undefined, r.path);
     const seen: string[][] = [];
     const again = await runBatch({ ...job('run2'), resume: true }, (p, s) => { seen.push(p.inputs); return local(p, s); });
-    equal(again.resumed, imageCount - 2);
-    deepEqual(seen.flat().map((f) => f.slice(images.length + 1)).sort(), [victim.path, 'nested/broken.png'].sort());
+    equal(again.resumed, imageCount - 4);
+    deepEqual(seen.flat().map((f) => f.slice(images.length + 1)).sort(), [victim.path, shortNpy.path, npyHeaderOnly.path, 'nested/broken.png'].sort());
     equal(again.rows.length, imageCount);
     deepEqual(again.rows.map((r) => [r.path, r.predicted_class]), first.rows.map((r) => [r.path, r.predicted_class]));
   });

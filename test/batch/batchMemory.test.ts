@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { runBatch, type BatchBackend } from '../../src/engine/batch/runner';
+import { runBatch } from '../../src/engine/batch/runner';
+import type { BatchBackend } from '../../src/engine/batch/types';
 import type { BatchItem, ExplainBatchResult } from '../../src/engine/batch/types';
 
 // gc() without --expose-gc on the command line: a new context gets it once the flag is set.

@@ -1,6 +1,6 @@
 // The batch summaries are streamed (issue 7: memory must not grow with the image count): rows go
 // to summary.jsonl as they finish and summary.csv / summary.json / report.html are written from
-// it a row at a time; `camlens merge` reads shard summaries a row at a time. These tests pin the
+// it a row at a time; `camlens merge` reads the shards' journals a row at a time. These tests pin the
 // bytes to those of the one-string renderers, so streaming changed nothing a user can see.
 import { deepEqual, equal, match, ok, rejects } from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,11 +11,11 @@ import { after, describe, it } from 'node:test';
 import { explainBatch } from '../../src/engine/batch/batchedExplain';
 import { compareRows, summaryCsv } from '../../src/engine/batch/outputs';
 import { renderReport } from '../../src/engine/batch/report';
-import { mergeBatches, runBatch, type BatchOutcome } from '../../src/engine/batch/runner';
-import { summaryMeta, withRowsFromSummary, writeSummaries } from '../../src/engine/batch/summaryFiles';
-import { JOURNAL_NAME, SummaryJournal } from '../../src/engine/batch/summaryJournal';
-import { RowsScanner } from '../../src/engine/batch/summaryJsonReader';
-import type { SummaryRow } from '../../src/engine/batch/types';
+import { mergeBatches } from '../../src/engine/batch/merge';
+import { runBatch } from '../../src/engine/batch/runner';
+import { readSummaryFigures, summaryMeta, withRowsFromSummary, writeSummaries } from '../../src/engine/batch/summaryFiles';
+import { indexJournal, JOURNAL_NAME, readRowsAt, SummaryJournal } from '../../src/engine/batch/summaryJournal';
+import type { BatchOutcome, SummaryRow } from '../../src/engine/batch/types';
 import { CamLensError } from '../../src/engine/errors';
 import { SessionCache } from '../../src/engine/runtime/sessions';
 
@@ -108,34 +108,19 @@ describe('streamed batch summaries', () => {
     deepEqual([...j.rowsInOrder()], [rows[1], rows[3], rows[2], rows[0]]);
   });
 
-  it('reads summary.json a row at a time, whatever its layout and however it is cut into chunks', () => {
-    const rows = awkwardRows();
-    const doc = { model: 'm "[rows]" {', rows, after: { rows: [1, 2] }, n: [[{}]] };
-    for (const text of [JSON.stringify(doc), JSON.stringify(doc, null, 3), JSON.stringify({ rows, model: 'first' }, null, '\t')]) {
-      for (const size of [1, 2, 7, 64, 1 << 16]) {
-        const got: SummaryRow[] = [];
-        const scanner = new RowsScanner((json) => got.push(JSON.parse(json)));
-        for (let i = 0; i < text.length; i += size) scanner.feed(text.slice(i, i + size));
-        deepEqual(got, rows, `chunk ${size}`);
-        deepEqual(scanner.end('x.json'), { ...JSON.parse(text), rows: [] });
-      }
-    }
-    const notSummary = new RowsScanner(() => undefined);
-    notSummary.feed('{"total": 3}');
-    let error: unknown;
-    try { notSummary.end('y.json'); } catch (e) { error = e; }
-    ok(error instanceof CamLensError && /no "rows" array/.test(error.message));
-  });
-
-  it('merge: summaries in any layout, the first successful row of a path wins, unsorted or missing summaries are typed errors', async () => {
+  it('merge: journals in any order, the first successful row of a path wins; missing, unfinished or old folders are typed errors', async () => {
     const meta = (total: number) => ({ model: '/m.onnx', inputs: ['/data'], methods: ['gradcam'], shard: null, total, done: total, failed: 0, resumed: 0, cancelled: false, batch_size: 4, batched: true, elapsed_ms: 1, images_per_s: 1 });
-    const a = join(tmp, 'merge-a');
-    const b = join(tmp, 'merge-b');
-    fs.mkdirSync(a);
-    fs.mkdirSync(b);
+    /** A batch output folder as camlens batch leaves it: summary.json, and the journal in finishing order. */
+    const shard = (name: string, total: number, rows: SummaryRow[], finishingOrder: number[]) => {
+      const dir = join(tmp, name);
+      fs.mkdirSync(dir);
+      fs.writeFileSync(join(dir, 'summary.json'), JSON.stringify({ ...meta(total), rows }, null, 1) + '\n');
+      fs.writeFileSync(join(dir, JOURNAL_NAME), finishingOrder.map((i) => JSON.stringify(rows[i]) + '\n').join(''));
+      return dir;
+    };
     const failedInA = row('x/2.png', 'gradcam', { status: 'error', output: null, error: 'worker crashed' });
-    fs.writeFileSync(join(a, 'summary.json'), JSON.stringify({ ...meta(2), rows: [row('x/1.png', 'gradcam', { output: 'x/1' }), failedInA] }));
-    fs.writeFileSync(join(b, 'summary.json'), JSON.stringify({ ...meta(2), rows: [row('x/2.png', 'gradcam', { output: 'x/2', metrics: { iou: 0.5 } }), row('y.png', 'gradcam', { output: 'y' })] }, null, 2));
+    const a = shard('merge-a', 2, [row('x/1.png', 'gradcam', { output: 'x/1' }), failedInA], [1, 0]);
+    const b = shard('merge-b', 2, [row('x/2.png', 'gradcam', { output: 'x/2', metrics: { iou: 0.5 } }), row('y.png', 'gradcam', { output: 'y' })], [1, 0]);
     const m = await mergeBatches([a, b], join(tmp, 'merged'));
     deepEqual(m.rows.map((r) => [r.path, r.status, r.output]), [['x/1.png', 'ok', '../merge-a/x/1'], ['x/2.png', 'ok', '../merge-b/x/2'], ['y.png', 'ok', '../merge-b/y']]);
     equal(m.done, 3);
@@ -145,11 +130,42 @@ describe('streamed batch summaries', () => {
     match(fs.readFileSync(m.files.summaryCsv, 'utf8').split('\n')[0], /,metric:iou$/);
     ok(fs.existsSync(join(tmp, 'merged', 'report.html')));
 
-    const unsorted = join(tmp, 'merge-unsorted');
-    fs.mkdirSync(unsorted);
-    fs.writeFileSync(join(unsorted, 'summary.json'), JSON.stringify({ ...meta(2), rows: [row('z.png', 'gradcam'), row('a.png', 'gradcam')] }));
-    await rejects(mergeBatches([a, unsorted], join(tmp, 'merged2')), (e: unknown) => e instanceof CamLensError && e.code === 'BAD_ARGUMENT' && /path order/.test(e.message));
+    // The journal's order does not matter (the runner appends rows as they finish).
+    const unsorted = shard('merge-unsorted', 2, [row('a.png', 'gradcam'), row('z.png', 'gradcam')], [1, 0]);
+    deepEqual((await mergeBatches([a, unsorted], join(tmp, 'merged2'))).rows.map((r) => r.path), ['a.png', 'x/1.png', 'x/2.png', 'z.png']);
     await rejects(mergeBatches([a, join(tmp, 'nowhere')], join(tmp, 'merged3')), (e: unknown) => e instanceof CamLensError && /ENOENT; is .*nowhere a camlens batch output folder/.test(e.message));
+    // A folder of an older CamLens (or a merge's own output): no journal.
+    const old = shard('merge-old', 1, [row('o.png', 'gradcam')], [0]);
+    fs.rmSync(join(old, JOURNAL_NAME));
+    await rejects(mergeBatches([a, old], join(tmp, 'merged4')), (e: unknown) => e instanceof CamLensError && /merge-old has no summary\.jsonl.*--resume/.test(e.message));
+    // A later run killed in that folder: its journal has fewer rows than the summary counts.
+    const killed = shard('merge-killed', 2, [row('k1.png', 'gradcam'), row('k2.png', 'gradcam')], [0]);
+    await rejects(mergeBatches([a, killed], join(tmp, 'merged5')), (e: unknown) => e instanceof CamLensError && /holds 1 rows where .*counts 2 inputs × 1 methods.*--resume/.test(e.message));
+  });
+
+  it('reads summary.json\'s figures up to its rows, and refuses another layout', async () => {
+    const meta = { model: 'm "rows": [ {', inputs: ['/a', '/b'], methods: ['gradcam'], total: 3, cancelled: false, nested: { rows: [1, 2] } };
+    const rows = awkwardRows();
+    for (const [name, text] of [['full.json', JSON.stringify({ ...meta, rows }, null, 1) + '\n'], ['empty.json', JSON.stringify({ ...meta, rows: [] }, null, 1) + '\n']]) {
+      fs.writeFileSync(join(tmp, name), text);
+      deepEqual(await readSummaryFigures(join(tmp, name)), { ...meta, rows: [] }, name);
+    }
+    fs.writeFileSync(join(tmp, 'compact.json'), JSON.stringify({ ...meta, rows }));
+    await rejects(readSummaryFigures(join(tmp, 'compact.json')), (e: unknown) => e instanceof CamLensError && /not a summary\.json as camlens batch writes it/.test(e.message));
+    await rejects(readSummaryFigures(join(tmp, 'absent.json')), (e: unknown) => e instanceof CamLensError && /Cannot read .*absent\.json: ENOENT/.test(e.message));
+  });
+
+  it('indexes a journal in path order: finishing order, a slot written twice, a line cut short', async () => {
+    const rows = awkwardRows();
+    const file = join(tmp, 'index.jsonl');
+    const retried = { ...rows[0], run_ms: 99 };
+    const lines = [rows[4], rows[2], rows[0], rows[3], rows[1], retried].map((r) => JSON.stringify(r));
+    fs.writeFileSync(file, lines.join('\n') + '\n' + JSON.stringify(rows[0]).slice(0, 30));
+    const entries = await indexJournal(file);
+    deepEqual(entries.map((e) => [e.path, e.method]), [...rows].sort(compareRows).map((r) => [r.path, r.method]));
+    deepEqual([...readRowsAt(file, entries)], [retried, rows[1], rows[2], rows[3], rows[4]]);
+    fs.writeFileSync(file, `${lines[0]}\nnot json\n`);
+    await rejects(indexJournal(file), (e: unknown) => e instanceof CamLensError && /index\.jsonl:2: not a JSON row/.test(e.message));
   });
 
   it('a killed run (SIGKILL) leaves whole journal lines, and --resume finishes it', async () => {

@@ -1,6 +1,6 @@
 import { equal, match, ok } from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -64,18 +64,66 @@ describe('camlens CLI', () => {
   });
 });
 
+/**
+ * A preload for every process `camlens` starts (NODE_OPTIONS reaches the worker too): counts the
+ * reads of the model file and the onnxruntime sessions created, and appends them to a file at exit.
+ */
+const COUNTING_PRELOAD = `
+const fs = require('node:fs');
+const Module = require('node:module');
+const counts = { pid: process.pid, script: process.argv[1], modelReads: 0, sessionsCreated: 0 };
+const readFileSync = fs.readFileSync;
+fs.readFileSync = function (file, ...rest) {
+  if (String(file) === process.env.CAMLENS_COUNT_MODEL) counts.modelReads++;
+  return readFileSync.call(this, file, ...rest);
+};
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  const m = load.call(this, request, ...rest);
+  if (request === 'onnxruntime-node' && !m.InferenceSession.create.counted) {
+    const create = m.InferenceSession.create;
+    m.InferenceSession.create = Object.assign(function (...args) { counts.sessionsCreated++; return create.apply(this, args); }, { counted: true });
+  }
+  return m;
+};
+process.on('exit', () => fs.appendFileSync(process.env.CAMLENS_COUNT_FILE, JSON.stringify(counts) + '\\n'));
+`;
+
+interface ProcessCounts { pid: number; script: string; modelReads: number; sessionsCreated: number }
+
+/** Runs bin/camlens.js with the counting preload; the counts of each process it started. */
+function camlensCounting(args: string[]): { status: number | null; stderr: string; processes: ProcessCounts[] } {
+  const preload = join(dir, 'count-loads.cjs');
+  writeFileSync(preload, COUNTING_PRELOAD);
+  const countFile = join(dir, `counts-${Date.now()}-${Math.random()}.jsonl`);
+  const env = { ...process.env, NODE_OPTIONS: `--require ${preload}`, CAMLENS_COUNT_MODEL: modelPath, CAMLENS_COUNT_FILE: countFile };
+  const r = spawnSync(process.execPath, [resolve(__dirname, '../../../bin/camlens.js'), ...args], { encoding: 'utf8', env });
+  const processes = readFileSync(countFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ProcessCounts);
+  return { status: r.status, stderr: r.stderr, processes };
+}
+
+const sum = (ps: ProcessCounts[], k: 'modelReads' | 'sessionsCreated') => ps.reduce((a, p) => a + p[k], 0);
+
 describe('camlens explain', () => {
   it('writes S.json, S.cam.npy, S.cam_raw.npy and S.overlay.png per input, loading the model once', async () => {
-    const { readFileSync, existsSync } = await import('node:fs');
+    const { existsSync } = await import('node:fs');
     const { decodeNpy } = await import('../../src/engine/npy');
     const out = join(dir, 'explained');
-    const bin = resolve(__dirname, '../../../bin/camlens.js');
     const cfg = join(dir, 'tiny.camlens.json');
     writeFileSync(cfg, JSON.stringify({ input: { mean: 0.5, std: 0.25 }, labels: ['a', 'b', 'c', 'd'] }));
     const img = resolve(__dirname, '../../../demo/images/star_1.png');
-    const r = spawnSync(process.execPath, [bin, 'explain', modelPath, img, img, '--out', out, '--method', 'gradcam++', '--save-tensors', '--ep', 'cpu'], { encoding: 'utf8' });
+    const options = ['--out', out, '--method', 'gradcam++', '--save-tensors', '--ep', 'cpu'];
+    const one = camlensCounting(['explain', modelPath, img, ...options]);
+    equal(one.status, 0, one.stderr);
+    const r = camlensCounting(['explain', modelPath, img, img, img, ...options]);
     equal(r.status, 0, r.stderr);
-    for (const stem of ['star_1', 'star_1_2']) {
+    // One worker for every input: the model file is read once, and three inputs build no more
+    // onnxruntime sessions than one does.
+    equal(r.processes.filter((p) => p.script.endsWith('worker.js')).length, 1, JSON.stringify(r.processes));
+    equal(sum(r.processes, 'modelReads'), 1, JSON.stringify(r.processes));
+    ok(sum(one.processes, 'sessionsCreated') >= 1, JSON.stringify(one.processes));
+    equal(sum(r.processes, 'sessionsCreated'), sum(one.processes, 'sessionsCreated'), JSON.stringify(r.processes));
+    for (const stem of ['star_1', 'star_1_2', 'star_1_3']) {
       for (const ext of ['json', 'cam.npy', 'cam_raw.npy', 'overlay.png', 'act.npy', 'grad.npy']) ok(existsSync(join(out, `${stem}.${ext}`)), `${stem}.${ext}`);
     }
     const json = JSON.parse(readFileSync(join(out, 'star_1.json'), 'utf8'));

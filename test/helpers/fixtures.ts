@@ -3,7 +3,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
-import { halfToFloat } from '../../src/engine/onnx/tensor';
 
 function findFixtures(): string | undefined {
   const candidates = [
@@ -38,20 +37,5 @@ export function fixtureModels(): FixtureModel[] {
   }));
 }
 
-export interface Npy { shape: number[]; dtype: string; data: Float32Array }
-
-export function loadNpy(path: string): Npy {
-  const buf = readFileSync(path);
-  if (buf[0] !== 0x93 || buf.toString('latin1', 1, 6) !== 'NUMPY') throw new Error(`${path}: not .npy`);
-  const lenBytes = buf[6] === 1 ? 2 : 4;
-  const headerLen = lenBytes === 2 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-  const start = 8 + lenBytes;
-  const header = buf.toString('latin1', start, start + headerLen);
-  const dtype = /'descr':\s*'([^']+)'/.exec(header)![1];
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)![1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  const count = shape.reduce((a, b) => a * b, 1);
-  const payload = new Uint8Array(buf.subarray(start + headerLen)).buffer;
-  if (dtype === '<f4') return { shape, dtype, data: new Float32Array(payload, 0, count) };
-  if (dtype === '<f2') return { shape, dtype, data: Float32Array.from(new Uint16Array(payload, 0, count), halfToFloat) };
-  throw new Error(`${path}: dtype ${dtype} not handled`);
-}
+// The engine's reader (float32/float16/float64 → Float32Array), under the name the tests use.
+export { readNpy as loadNpy, type NpyArray as Npy } from '../../src/engine/npy';

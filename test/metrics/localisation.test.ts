@@ -107,6 +107,15 @@ describe('ground truth', () => {
     deepEqual(findGroundTruth(join(dir, 'b.png'), join(dir, 'coco.json'))!.boxes, [[0, 0, 4, 4]]);
     equal(findGroundTruth(join(dir, 'zzz.png')), undefined);
   });
+  it('reads box CSVs with a BOM, CRLF, quoted commas and newlines in file names, and several boxes per image', () => {
+    writeFileSync(join(dir, 'quoted.csv'), '\uFEFFfile,x0,y0,x1,y1\r\n"d, e.png",0,0,1,1\r\n\r\n"two\nlines.png",2,2,3,3\r\n"d, e.png", 4 ,4,5,5\r\n');
+    deepEqual(findGroundTruth(join(dir, 'd, e.png'), join(dir, 'quoted.csv'))!.boxes, [[0, 0, 2, 2], [4, 4, 6, 6]]);
+    deepEqual(findGroundTruth(join(dir, 'two\nlines.png'), join(dir, 'quoted.csv'))!.boxes, [[2, 2, 4, 4]]);
+    // A first cell of plain "file" (the BOM is not part of it) is the header, not an image called "\uFEFFfile".
+    equal(findGroundTruth(join(dir, 'file'), join(dir, 'quoted.csv')), undefined);
+    writeFileSync(join(dir, 'open.csv'), 'file,x0,y0,x1,y1\n"b.png,0,0,3,3\n');
+    throws(() => findGroundTruth(join(dir, 'b.png'), join(dir, 'open.csv')), /open\.csv is not valid CSV: Quote Not Closed/);
+  });
   it('maps pixels through a centre crop', () => {
     // 200×100 → 50×50 cover: scale 0.5, resized 100×50, left offset 25.
     const { sx, sy } = sourceCoordinates(200, 100, 50, 50, 'shorter-side-then-center-crop');

@@ -8,7 +8,8 @@ import { CamLensError } from '../../src/engine/errors';
 import { attr, DataType, ModelBuilder } from '../../src/engine/onnx/builder';
 import { serializeModel } from '../../src/engine/onnx/io';
 import { upgradeOpset } from '../../src/engine/onnx/opsetUpgrade';
-import { floatToHalf, halfToFloat, makeTensor, tensorToArray } from '../../src/engine/onnx/tensor';
+import { floatToHalf, halfToFloat } from '../../src/engine/onnx/float16';
+import { makeTensor, tensorToArray } from '../../src/engine/onnx/tensor';
 import type { ModelProto } from '../../src/engine/onnx/types';
 import { randomArray } from '../helpers/models';
 

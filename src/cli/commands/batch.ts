@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { CamLensError } from '../../engine/errors';
 import { takesClips } from '../../engine/batch/clipInputs';
 import { parseShard } from '../../engine/batch/inputs';
-import { mergeBatches, runBatch, type BatchTarget } from '../../engine/batch/runner';
+import { mergeBatches } from '../../engine/batch/merge';
+import { runBatch } from '../../engine/batch/runner';
+import type { BatchTarget } from '../../engine/batch/types';
 import { resolveModelConfig } from '../../engine/image/config';
 import { loadModel } from '../../engine/model';
 import { CAM_METHODS, type CamMethodName } from '../../worker/protocol';
@@ -144,7 +146,12 @@ export const mergeCommand: Command = {
   name: 'merge',
   summary: 'Merge the summaries and reports of several `camlens batch` outputs (e.g. shards) into one folder.',
   usage: 'camlens merge <batch-dir>... --out <dir>',
-  details: ['Per-image files stay where they are; the merged summary and report link to them.', '', 'Options:', '  --out DIR   folder for the merged summary.csv, summary.json and report.html'].join('\n'),
+  details: [
+    'Per-image files stay where they are; the merged summary and report link to them. Reads each',
+    "folder's summary.jsonl (its rows) and summary.json (its figures), as camlens batch leaves them;",
+    'a folder without summary.jsonl or whose last run was killed: re-run its batch command with --resume.',
+    '', 'Options:', '  --out DIR   folder for the merged summary.csv, summary.json and report.html',
+  ].join('\n'),
   options: { out: { type: 'string' } },
   async run(positionals, values, io) {
     if (!positionals.length) throw usageError(`merge: expected at least one batch output folder.\nUsage: ${this.usage}`);

@@ -9,13 +9,11 @@
 // a clip of that frame repeated). A glob selects clips by the files it matches: a matched still
 // frame selects its whole folder. The frames of a clip are sampled to the model's T in the
 // worker (frames.ts). Pure Node, no sharp: the extension host lists clips too.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CamLensError } from '../errors';
 import { isAnimationFile, isStillFrameFile } from '../video/clipFiles';
-import { DEFAULT_EXCLUDES, globMatches, globToRegExp, isGlob, namedFromCommonRoot, walk, type BatchInput } from './inputs';
+import { expandArguments, toPosix, type BatchInput, type InputKind, type ListOptions } from './inputs';
 
-const toPosix = (p: string) => p.split(path.sep).join('/');
 const isNpy = (f: string) => path.extname(f).toLowerCase() === '.npy';
 
 /** Whether a model input of this shape takes clips ([B, C, T, H, W]) rather than images. */
@@ -33,34 +31,24 @@ export function clipsOf(files: readonly string[]): string[] {
   return [...clips];
 }
 
+const clips: InputKind = {
+  fromGlob(arg, { root, files }, excluded) {
+    const found = clipsOf(files.filter((f) => !excluded(toPosix(path.relative(root, f)), f)));
+    if (!found.length) throw new CamLensError('BAD_ARGUMENT', `The pattern ${arg} matches no clip (a frame of a folder of frames, an animated .gif/.webp or a .npy clip).`);
+    return found.map((file) => ({ file, root }));
+  },
+  fromFolder(folder, files, excluded) {
+    const found = clipsOf(files.filter((f) => !excluded(toPosix(path.relative(folder, f)), f)));
+    // A folder argument that is itself a clip is named after its folder (rel "walk", not "").
+    const root = found.includes(folder) ? path.dirname(folder) : folder;
+    return found.map((file) => ({ file, root }));
+  },
+};
+
 /**
  * Expands folder/glob/file arguments into clips, each with its path relative to the common root
- * (the output tree mirrors it, as for images). A folder argument that is itself a clip is named
- * after its folder (rel "walk", not "").
+ * (the output tree mirrors it, as for images).
  */
-export function listClips(args: readonly string[], options: { exclude?: readonly string[]; skipDirs?: readonly string[]; cwd?: string } = {}): BatchInput[] {
-  const cwd = options.cwd ?? process.cwd();
-  const skip = new Set((options.skipDirs ?? []).map((d) => path.resolve(cwd, d)));
-  const excludes = [...DEFAULT_EXCLUDES, ...(options.exclude ?? [])].map(globToRegExp);
-  const excluded = (rel: string, file: string) => excludes.some((re) => re.test(rel) || re.test(path.basename(file)));
-  const found: Array<{ file: string; root: string }> = [];
-  for (const arg of args) {
-    const abs = path.resolve(cwd, arg);
-    if (isGlob(arg)) {
-      const matched = globMatches(arg, abs, skip);
-      const root = matched.root;
-      const clips = clipsOf(matched.files.filter((f) => !excluded(toPosix(path.relative(root, f)), f)));
-      if (!clips.length) throw new CamLensError('BAD_ARGUMENT', `The pattern ${arg} matches no clip (a frame of a folder of frames, an animated .gif/.webp or a .npy clip).`);
-      found.push(...clips.map((file) => ({ file, root })));
-      continue;
-    }
-    const stat = fs.statSync(abs, { throwIfNoEntry: false });
-    if (!stat) throw new CamLensError('BAD_ARGUMENT', `No such file or folder: ${arg}.`);
-    if (stat.isDirectory()) {
-      const clips = clipsOf([...walk(abs, skip)].filter((f) => !excluded(toPosix(path.relative(abs, f)), f)));
-      const root = clips.includes(abs) ? path.dirname(abs) : abs;
-      found.push(...clips.map((file) => ({ file, root })));
-    } else found.push({ file: abs, root: path.dirname(abs) });
-  }
-  return namedFromCommonRoot(found, cwd, excluded);
+export function listClips(args: readonly string[], options: ListOptions = {}): BatchInput[] {
+  return expandArguments(args, options, clips);
 }

@@ -3,6 +3,8 @@
 // shard and by exclusion patterns. Pure Node (the extension host uses it too).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import picomatch from 'picomatch';
+import { readCsv } from '../csv';
 import { CamLensError } from '../errors';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.avif', '.npy']);
@@ -16,38 +18,31 @@ export interface BatchInput {
   rel: string;
 }
 
-const toPosix = (p: string) => p.split(path.sep).join('/');
+export const toPosix = (p: string) => p.split(path.sep).join('/');
 
-/** A glob (`*`, `**`, `?`, `{a,b}`, `[...]`) as a RegExp over forward-slash paths. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        const slash = glob[i + 2] === '/';
-        re += slash ? '(?:.*/)?' : '.*';
-        i += slash ? 2 : 1;
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else if (c === '{') {
-      const end = glob.indexOf('}', i);
-      if (end < 0) { re += '\\{'; continue; }
-      re += `(?:${glob.slice(i + 1, end).split(',').map((s) => s.replace(/[.+^$()|\\]/g, '\\$&').replace(/\*/g, '[^/]*')).join('|')})`;
-      i = end;
-    } else if (c === '[') {
-      const end = glob.indexOf(']', i);
-      if (end < 0) { re += '\\['; continue; }
-      re += `[${glob.slice(i + 1, end).replace(/^!/, '^')}]`;
-      i = end;
-    } else re += c.replace(/[.+^$()|\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
+// picomatch, set to read our globs as paths: `*`, `**`, `?`, `{a,b}`, `[...]` and `[!...]`
+// (`posix` is what makes `[!...]` a negated class); a leading dot is matched like any character
+// (the walk already leaves dot entries out, and an exclude such as `*.png` must not spare
+// `.x.png`); a leading `!` is not a negation and there are no extglobs, since a glob here is a
+// path the user typed. Paths are given with forward slashes on every platform.
+const GLOB_OPTIONS: picomatch.PicomatchOptions = { dot: true, nonegate: true, noextglob: true, posix: true, windows: false };
+
+/**
+ * A test for forward-slash paths against a glob. `(`, `)` and `|` are literal (folder names
+ * such as "photos (2019)"); picomatch would read them as a regular-expression group.
+ */
+export function globMatcher(glob: string): (posixPath: string) => boolean {
+  return picomatch(glob.replace(/[()|]/g, '\\$&'), GLOB_OPTIONS);
 }
 
+/** Which characters make an argument a glob; the folders before the first such part are its root. */
 export const isGlob = (s: string) => /[*?{[]/.test(s);
 
-/** Files under `dir`, sorted, recursively; dot entries and the folders in `skip` left out. */
+/**
+ * Files under `dir`, sorted, recursively; dot entries and the folders in `skip` left out. Our own
+ * walk, with picomatch only matching: `skip` is the output folder, which often lies inside the
+ * input folder and must not be read back as input while the run writes into it.
+ */
 export function* walk(dir: string, skip: Set<string>): Generator<string> {
   let entries: fs.Dirent[];
   try {
@@ -64,31 +59,71 @@ export function* walk(dir: string, skip: Set<string>): Generator<string> {
   }
 }
 
+/** A file found for an argument, and the folder its output name is taken from. */
+export interface FoundInput {
+  file: string;
+  root: string;
+}
+
+/** Where one kind of input (an image, a clip) is found: among a glob's matches, under a folder. */
+export interface InputKind {
+  fromGlob(arg: string, matched: { root: string; files: string[] }, excluded: Excluded): FoundInput[];
+  fromFolder(folder: string, files: string[], excluded: Excluded): FoundInput[];
+}
+
+export type Excluded = (rel: string, file: string) => boolean;
+
+export interface ListOptions {
+  exclude?: readonly string[];
+  skipDirs?: readonly string[];
+  cwd?: string;
+}
+
 /**
- * Expands folder/glob/file arguments. Each argument's root is the folder (for a folder), the
- * glob's literal prefix (for a glob) or the file's folder; with several arguments, `rel` is taken
- * from their common root so that outputs of different arguments cannot collide.
+ * Expands folder/glob/file arguments into inputs of one kind. Each argument's root is the folder
+ * (for a folder), the glob's literal prefix (for a glob) or the file's folder; with several
+ * arguments, `rel` is taken from their common root so that outputs of different arguments
+ * cannot collide. A file argument is an input whatever its kind would say.
  */
-export function listInputs(args: readonly string[], options: { exclude?: readonly string[]; skipDirs?: readonly string[]; cwd?: string } = {}): BatchInput[] {
+export function expandArguments(args: readonly string[], options: ListOptions, kind: InputKind): BatchInput[] {
   const cwd = options.cwd ?? process.cwd();
   const skip = new Set((options.skipDirs ?? []).map((d) => path.resolve(cwd, d)));
-  const excludes = [...DEFAULT_EXCLUDES, ...(options.exclude ?? [])].map(globToRegExp);
-  const found: Array<{ file: string; root: string }> = [];
+  const excluded = excludedBy(options.exclude);
+  const found: FoundInput[] = [];
   for (const arg of args) {
     const abs = path.resolve(cwd, arg);
     if (isGlob(arg)) {
-      const { root, files } = globMatches(arg, abs, skip);
-      if (!files.length) throw new CamLensError('BAD_ARGUMENT', `The pattern ${arg} matches no file.`);
-      found.push(...files.map((file) => ({ file, root })));
+      found.push(...kind.fromGlob(arg, globMatches(arg, abs, skip), excluded));
       continue;
     }
     const stat = fs.statSync(abs, { throwIfNoEntry: false });
     if (!stat) throw new CamLensError('BAD_ARGUMENT', `No such file or folder: ${arg}.`);
-    if (stat.isDirectory()) {
-      for (const f of walk(abs, skip)) if (IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase())) found.push({ file: f, root: abs });
-    } else found.push({ file: abs, root: path.dirname(abs) });
+    if (stat.isDirectory()) found.push(...kind.fromFolder(abs, [...walk(abs, skip)], excluded));
+    else found.push({ file: abs, root: path.dirname(abs) });
   }
-  return namedFromCommonRoot(found, cwd, (rel, file) => excludes.some((re) => re.test(rel) || re.test(path.basename(file))));
+  return namedFromCommonRoot(found, cwd, excluded);
+}
+
+const images: InputKind = {
+  fromGlob(arg, { root, files }) {
+    if (!files.length) throw new CamLensError('BAD_ARGUMENT', `The pattern ${arg} matches no file.`);
+    return files.map((file) => ({ file, root }));
+  },
+  fromFolder: (folder, files) => files.filter((f) => IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase())).map((file) => ({ file, root: folder })),
+};
+
+/** The images among folder/glob/file arguments (excluded names are dropped when naming them). */
+export function listInputs(args: readonly string[], options: ListOptions = {}): BatchInput[] {
+  return expandArguments(args, options, images);
+}
+
+/**
+ * Whether an input is excluded: the default excludes (ground-truth masks) and `extra`, each
+ * tried on the path relative to the input root and on the file name.
+ */
+export function excludedBy(extra: readonly string[] = []): Excluded {
+  const matchers = [...DEFAULT_EXCLUDES, ...extra].map(globMatcher);
+  return (rel, file) => matchers.some((m) => m(rel) || m(path.basename(file)));
 }
 
 /**
@@ -96,19 +131,24 @@ export function listInputs(args: readonly string[], options: { exclude?: readonl
  * of the pattern, and that folder (the root their names are taken from).
  */
 export function globMatches(arg: string, abs: string, skip: Set<string>): { root: string; files: string[] } {
+  const root = globRoot(abs);
   const parts = toPosix(abs).split('/');
-  const firstGlob = parts.findIndex(isGlob);
-  const root = parts.slice(0, firstGlob).join('/') || '/';
-  const re = globToRegExp(parts.slice(firstGlob).join('/'));
+  const matches = globMatcher(parts.slice(parts.findIndex(isGlob)).join('/'));
   if (!fs.existsSync(root)) throw new CamLensError('BAD_ARGUMENT', `No such folder ${root} (from the pattern ${arg}).`);
-  return { root, files: [...walk(root, skip)].filter((f) => re.test(toPosix(path.relative(root, f)))) };
+  return { root, files: [...walk(root, skip)].filter((f) => matches(toPosix(path.relative(root, f)))) };
+}
+
+/** The folder a glob's matches are named from: its leading parts without a glob character. */
+export function globRoot(abs: string): string {
+  const parts = toPosix(abs).split('/');
+  return path.normalize(parts.slice(0, parts.findIndex(isGlob)).join('/') || '/');
 }
 
 /**
  * Names every found file by its path from the roots' common folder (so outputs of different
  * arguments cannot collide), drops duplicates and excluded names, and sorts by name.
  */
-export function namedFromCommonRoot(found: ReadonlyArray<{ file: string; root: string }>, cwd: string, excluded: (rel: string, file: string) => boolean): BatchInput[] {
+export function namedFromCommonRoot(found: readonly FoundInput[], cwd: string, excluded: Excluded): BatchInput[] {
   const common = found.length ? found.map((f) => f.root).reduce(commonDir) : cwd;
   const seen = new Set<string>();
   const out: BatchInput[] = [];
@@ -172,22 +212,14 @@ export function outputStems(inputs: readonly BatchInput[]): string[] {
  * class name from the model's labels; file matches the input's relative path or its file name.
  */
 export function readGroundTruth(csvPath: string, labels?: readonly string[]): Map<string, number> {
-  let text: string;
-  try {
-    text = fs.readFileSync(csvPath, 'utf8');
-  } catch (e) {
-    throw new CamLensError('BAD_ARGUMENT', `Cannot read the ground-truth CSV ${csvPath}: ${(e as NodeJS.ErrnoException).code ?? e}.`);
-  }
   const out = new Map<string, number>();
-  const lines = text.split(/\r?\n/).filter((l) => l.trim());
-  lines.forEach((line, i) => {
-    const cells = parseCsvLine(line);
-    if (cells.length < 2) throw new CamLensError('BAD_ARGUMENT', `${csvPath}:${i + 1}: expected "file,label".`);
-    const [file, label] = [cells[0].trim(), cells[1].trim()];
+  readCsv(csvPath, 'the ground-truth CSV').forEach(({ cells, line }, i) => {
+    if (cells.length < 2) throw new CamLensError('BAD_ARGUMENT', `${csvPath}:${line}: expected "file,label".`);
+    const [file, label] = cells;
     const cls = /^\d+$/.test(label) ? Number(label) : labels?.indexOf(label) ?? -1;
     if (cls < 0) {
       if (i === 0) return; // a header row
-      throw new CamLensError('BAD_ARGUMENT', `${csvPath}:${i + 1}: "${label}" is neither a class index nor one of the model's labels.`);
+      throw new CamLensError('BAD_ARGUMENT', `${csvPath}:${line}: "${label}" is neither a class index nor one of the model's labels.`);
     }
     out.set(file.replace(/\\/g, '/'), cls);
   });
@@ -196,22 +228,4 @@ export function readGroundTruth(csvPath: string, labels?: readonly string[]): Ma
 
 export function groundTruthOf(gt: ReadonlyMap<string, number>, input: BatchInput): number | undefined {
   return gt.get(input.rel) ?? gt.get(path.basename(input.file)) ?? gt.get(input.file);
-}
-
-export function parseCsvLine(line: string): string[] {
-  const cells: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { cells.push(cur); cur = ''; }
-    else cur += c;
-  }
-  cells.push(cur);
-  return cells;
 }

@@ -3,40 +3,67 @@
 // merged rows' `output` points at them relative to `outDir`. A path seen twice keeps its first
 // successful row.
 //
-// Memory does not grow with the rows: every summary.json is already in path order (the runner
-// writes it so), so the merge is a k-way merge of row streams holding one row per folder. It
-// runs twice, once for the figures and metric names that head the files, once to write them.
+// Each folder's rows come from its summary.jsonl (one JSON row a line, in finishing order) and
+// its figures from the top of its summary.json. The journals are indexed first (indexJournal:
+// per row its path, method and byte range, ~100 bytes plus the path; 100,000 rows ≈ 15 MB,
+// never the rows themselves), then merged as k sorted streams that read one row per folder at a
+// time. The merge runs twice, once for the figures and metric names that head the files, once
+// to write them.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CamLensError } from '../errors';
 import type { CamMethodName } from '../explainTypes';
 import { compareRows } from './outputs';
-import type { BatchOutcome } from './runner';
-import { withRowsFromSummary, writeSummaries } from './summaryFiles';
-import { readSummaryMeta, readSummaryRows } from './summaryJsonReader';
-import type { SummaryRow } from './types';
-
-interface ShardSummary { dir: string; file: string }
+import { readSummaryFigures, withRowsFromSummary, writeSummaries } from './summaryFiles';
+import { indexJournal, JOURNAL_NAME, readRowsAt, type JournalEntry } from './summaryJournal';
+import type { BatchOutcome, SummaryRow } from './types';
 
 interface ShardMeta { model?: string; inputs?: string[]; methods?: CamMethodName[]; batch_size?: number; batched?: boolean; total?: number; cancelled?: boolean }
+
+interface Shard { dir: string; journal: string; meta: ShardMeta; entries: JournalEntry[] }
+
+async function readShard(dir: string): Promise<Shard> {
+  const summary = path.join(dir, 'summary.json');
+  let meta: ShardMeta;
+  try {
+    meta = (await readSummaryFigures(summary)) as ShardMeta;
+  } catch (e) {
+    throw new CamLensError('BAD_ARGUMENT', `${(e as Error).message.replace(/\.$/, '')}; is ${dir} a camlens batch output folder?`);
+  }
+  const journal = path.join(dir, JOURNAL_NAME);
+  if (!fs.existsSync(journal)) {
+    throw new CamLensError('BAD_ARGUMENT', `${dir} has no ${JOURNAL_NAME}, the rows merge reads (camlens batch writes it; a merge's own output folder and runs of CamLens before it have none). Merge the original batch folders, or re-run that folder's camlens batch command with --resume (nothing is explained again) to write it.`);
+  }
+  let entries: JournalEntry[];
+  try {
+    entries = await indexJournal(journal);
+  } catch (e) {
+    if (e instanceof CamLensError) throw e;
+    throw new CamLensError('BAD_ARGUMENT', `Cannot read ${journal}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+  }
+  // A run killed after an earlier one finished leaves the earlier summary.json beside its own
+  // partial journal: every input has a row per method in a finished run.
+  const expected = (meta.total ?? 0) * (meta.methods?.length ?? 0);
+  if (!meta.cancelled && entries.length < expected) {
+    throw new CamLensError('BAD_ARGUMENT', `${journal} holds ${entries.length} rows where ${summary} counts ${meta.total} inputs × ${meta.methods!.length} methods: the folder's last run did not finish. Re-run its camlens batch command with --resume, then merge.`);
+  }
+  return { dir, journal, meta, entries };
+}
 
 export async function mergeBatches(dirs: readonly string[], outDirArg: string): Promise<BatchOutcome> {
   const started = performance.now();
   const outDir = path.resolve(outDirArg);
-  const shards: ShardSummary[] = dirs.map((dir) => ({ dir, file: path.join(dir, 'summary.json') }));
+  const shards: Shard[] = [];
   let meta: ShardMeta = {};
   let total = 0;
   let cancelled = false;
-  for (const s of shards) {
-    let m: ShardMeta;
-    try {
-      m = (await readSummaryMeta(s.file)) as ShardMeta;
-    } catch (e) {
-      throw new CamLensError('BAD_ARGUMENT', `${(e as Error).message.replace(/\.$/, '')}; is ${s.dir} a camlens batch output folder?`);
-    }
-    if (meta.model && m.model !== meta.model) throw new CamLensError('BAD_ARGUMENT', `${s.dir} was made with ${m.model}, ${dirs[0]} with ${meta.model}; merge runs of one model.`);
-    meta = meta.model ? meta : m;
-    total += m.total ?? 0;
-    cancelled ||= Boolean(m.cancelled);
+  for (const dir of dirs) {
+    const s = await readShard(dir);
+    if (meta.model && s.meta.model !== meta.model) throw new CamLensError('BAD_ARGUMENT', `${dir} was made with ${s.meta.model}, ${dirs[0]} with ${meta.model}; merge runs of one model.`);
+    meta = meta.model ? meta : s.meta;
+    total += s.meta.total ?? 0;
+    cancelled ||= Boolean(s.meta.cancelled);
+    shards.push(s);
   }
 
   // First pass: the figures and the metric columns.
@@ -46,7 +73,7 @@ export async function mergeBatches(dirs: readonly string[], outDirArg: string): 
   const metricNames = new Set<string>();
   let lastPath: string | undefined;
   let pathFailed = false;
-  for await (const row of mergedRows(shards, outDir)) {
+  for (const row of mergedRows(shards, outDir)) {
     rowCount++;
     for (const name of Object.keys(row.metrics ?? {})) metricNames.add(name);
     if (row.path !== lastPath) {
@@ -69,22 +96,17 @@ export async function mergeBatches(dirs: readonly string[], outDirArg: string): 
   return outcome;
 }
 
-interface RowStream { shard: ShardSummary; rows: AsyncGenerator<SummaryRow>; head: SummaryRow | undefined; index: number }
+interface RowStream { dir: string; rows: Generator<SummaryRow>; head: SummaryRow | undefined }
 
 /** The shards' rows in summary order, one per path and method, `output` relative to outDir. */
-async function* mergedRows(shards: readonly ShardSummary[], outDir: string): AsyncGenerator<SummaryRow> {
-  const streams: RowStream[] = shards.map((shard) => ({ shard, rows: readSummaryRows(shard.file), head: undefined, index: -1 }));
-  const advance = async (s: RowStream) => {
-    const previous = s.head;
-    const next = await s.rows.next();
-    s.index++;
+function* mergedRows(shards: readonly Shard[], outDir: string): Generator<SummaryRow> {
+  const streams: RowStream[] = shards.map((s) => ({ dir: s.dir, rows: readRowsAt(s.journal, s.entries), head: undefined }));
+  const advance = (s: RowStream) => {
+    const next = s.rows.next();
     s.head = next.done ? undefined : next.value;
-    if (previous && s.head && compareRows(previous, s.head) > 0) {
-      throw new CamLensError('BAD_ARGUMENT', `${s.shard.file}: row ${s.index + 1} (${s.head.path}) comes after ${previous.path}; merge needs rows in path order, as camlens batch writes them.`);
-    }
   };
   try {
-    for (const s of streams) await advance(s);
+    for (const s of streams) advance(s);
     for (;;) {
       let key: SummaryRow | undefined;
       for (const s of streams) if (s.head && (!key || compareRows(s.head, key) < 0)) key = s.head;
@@ -93,14 +115,14 @@ async function* mergedRows(shards: readonly ShardSummary[], outDir: string): Asy
       let chosen: { row: SummaryRow; dir: string } | undefined;
       for (const s of streams) {
         while (s.head && compareRows(s.head, key) === 0) {
-          if (!chosen || (chosen.row.status === 'error' && s.head.status !== 'error')) chosen = { row: s.head, dir: s.shard.dir };
-          await advance(s);
+          if (!chosen || (chosen.row.status === 'error' && s.head.status !== 'error')) chosen = { row: s.head, dir: s.dir };
+          advance(s);
         }
       }
       const { row, dir } = chosen!;
       yield { ...row, output: row.output ? path.relative(outDir, path.join(path.resolve(dir), row.output)).split(path.sep).join('/') : null };
     }
   } finally {
-    await Promise.all(streams.map((s) => s.rows.return(undefined)));
+    for (const s of streams) s.rows.return(undefined);
   }
 }

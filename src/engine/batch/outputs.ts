@@ -6,23 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CamMethodName } from '../explainTypes';
+import { encodeNpy, parseNpyHeader } from '../npy';
 import type { BatchItem, BatchMap, SummaryRow } from './types';
 import { completeGif, mapShape, pictureFiles, pictureSuffixes, videoJsonFields } from './videoOutputs';
 
 let tmpCounter = 0;
-
-// float32 .npy, byte for byte what engine/npy.ts writes; kept here so that the extension host,
-// which runs this module, does not pull in the ONNX tensor code behind npy.ts.
-function encodeNpy(data: Float32Array, shape: readonly number[]): Buffer {
-  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1;
-  head.writeUInt16LE(header.length, 8);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
-}
 
 export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
@@ -78,13 +66,14 @@ function completePng(file: string): boolean {
 /** A float32 .npy whose payload is as long as its header's shape says. */
 function completeNpy(file: string): boolean {
   const b = fs.readFileSync(file);
-  if (b.length < 10 || b[0] !== 0x93 || b.toString('latin1', 1, 6) !== 'NUMPY' || b[6] !== 1) return false;
-  const headerLen = b.readUInt16LE(8);
-  const header = b.toString('latin1', 10, 10 + headerLen);
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!/'descr':\s*'<f4'/.test(header) || shape === undefined) return false;
-  const count = shape.split(',').map((x) => x.trim()).filter(Boolean).reduce((a, x) => a * Number(x), 1);
-  return b.length === 10 + headerLen + 4 * count;
+  let header;
+  try {
+    header = parseNpyHeader(b, file);
+  } catch {
+    return false; // not a .npy (e.g. cut short in its header): the image is explained again
+  }
+  const count = header.shape.reduce((a, x) => a * x, 1);
+  return header.dtype === '<f4' && !header.fortranOrder && b.length === header.dataOffset + 4 * count;
 }
 
 export interface PreviousOutput {

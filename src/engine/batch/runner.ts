@@ -18,82 +18,11 @@ import { groundTruthOf, listInputs, outputStems, readGroundTruth, shardOf, type 
 import { completeOutput, explanationJson, writeImageOutputs } from './outputs';
 import { withRowsFromSummary, writeSummaries } from './summaryFiles';
 import { JOURNAL_NAME, SummaryJournal } from './summaryJournal';
-import type { BatchBaseParams, BatchItem, ExplainBatchParams, ExplainBatchResult, SummaryRow } from './types';
+import type { BatchBackend, BatchItem, BatchJob, BatchOutcome, BatchProgress, ExplainBatchParams, ExplainBatchResult, SummaryRow } from './types';
 
-export { mergeBatches } from './merge';
-
-export type BatchTarget = { kind: 'top1' } | { kind: 'class'; index: number } | { kind: 'ground-truth' };
-
-export interface BatchJob {
-  modelPath: string;
-  /** Folders (recursive), globs or files. */
-  inputs: string[];
-  outDir: string;
-  methods: CamMethodName[];
-  /** Explain options shared by every image (layers, colormap, provider...). */
-  params?: Omit<BatchBaseParams, 'modelPath'>;
-  target?: BatchTarget;
-  /** CSV `file,label`: the ground_truth column, and the target when target is 'ground-truth'. */
-  groundTruthCsv?: string;
-  /** Class names, to read label names in the ground-truth CSV. */
-  labels?: string[];
-  /** Images per model run (default by model size). */
-  batchSize?: number;
-  /** Images decoded at once in the worker. */
-  jobs?: number;
-  /** Batches in flight (default 2: one runs while the other is decoded/written). */
-  inflight?: number;
-  shard?: { index: number; count: number };
-  resume?: boolean;
-  exclude?: string[];
-  metrics?: string[];
-  /** Write report.html (default true). */
-  report?: boolean;
-  /**
-   * The model takes clips ([B, C, T, H, W]; clipInputs.takesClips): inputs are listed as clips
-   * (folders of frames, animations, .npy) instead of one input per image file.
-   */
-  clips?: boolean;
-}
-
-export interface BatchProgress {
-  done: number;
-  total: number;
-  failed: number;
-  resumed: number;
-  imagesPerSecond: number;
-  etaSeconds: number | undefined;
-}
-
-export interface BatchOutcome {
-  outDir: string;
-  total: number;
-  /** Images explained in this run (ok or error), not counting resumed ones. */
-  done: number;
-  failed: number;
-  resumed: number;
-  cancelled: boolean;
-  elapsedMs: number;
-  imagesPerSecond: number;
-  /**
-   * Images per second after the first batch finished: the rate without the start-up (model
-   * load, backward graph, session creation), comparable with a warm forward-only throughput.
-   */
-  steadyImagesPerSecond?: number;
-  batchSize: number;
-  batched: boolean;
-  /** Rows written (image × method). The rows themselves are in the files, never in memory. */
-  rowCount: number;
-  /**
-   * The rows, read back from summary.json at each access (tests, small runs; a getter, not
-   * enumerable): the outcome holds none, so a 100,000-image run costs what a 100-image one does.
-   */
-  readonly rows: SummaryRow[];
-  /** journal: summary.jsonl, the rows in finishing order (absent for a merge). */
-  files: { summaryCsv: string; summaryJson: string; report?: string; journal?: string };
-}
-
-export type BatchBackend = (params: ExplainBatchParams, signal: AbortSignal) => Promise<ExplainBatchResult>;
+// The job/outcome types live in types.ts (shared with summaryFiles and merge without an import
+// circle); re-exported because they are runBatch's API.
+export type { BatchBackend, BatchJob, BatchOutcome, BatchProgress, BatchTarget } from './types';
 
 /** Images per run when the caller does not say: smaller models take bigger batches. */
 export function defaultBatchSize(modelBytes: number): number {

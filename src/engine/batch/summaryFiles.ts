@@ -5,11 +5,13 @@
 // JSON.stringify(..., null, 1), renderReport): the tests compare them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { CamLensError } from '../errors';
 import { AtomicFileWriter } from './atomicFileWriter';
+import { commonDir, globRoot, isGlob } from './inputs';
 import { summaryCsvHeader, summaryCsvLine } from './outputs';
 import { reportFrame, reportRowJson, type ReportOptions } from './report';
-import type { BatchJob, BatchOutcome } from './runner';
-import type { SummaryRow } from './types';
+import type { BatchJob, BatchOutcome, SummaryRow } from './types';
 
 export interface SummarySource {
   /** In summary order (path, then method). */
@@ -31,6 +33,33 @@ export function summaryJsonRow(row: SummaryRow, first: boolean): string {
 }
 
 export const summaryJsonTail = (rowCount: number): string => (rowCount ? '\n ]\n}\n' : ']\n}\n');
+
+/** The line that opens summary.json's rows: every line before it is a figure. */
+const ROWS_LINE = summaryJsonHead({}).split('\n').pop()!;
+
+/**
+ * The figures at the top of a summary.json (model, inputs, methods, total, ...), read line by
+ * line up to its rows, which are never read: they are in summary.jsonl. Needs the layout
+ * summaryJsonHead writes (JSON strings hold no raw newline, so a line is never inside a value).
+ */
+export async function readSummaryFigures(file: string): Promise<Record<string, unknown>> {
+  const input = fs.createReadStream(file, { encoding: 'utf8' });
+  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  const head: string[] = [];
+  try {
+    for await (const line of lines) {
+      if (line === ROWS_LINE || line === `${ROWS_LINE}]`) return JSON.parse(`${head.join('\n')}\n${ROWS_LINE}]\n}`) as Record<string, unknown>;
+      head.push(line);
+    }
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new CamLensError('BAD_ARGUMENT', `${file}: its figures are not valid JSON (${e.message}).`);
+    throw new CamLensError('BAD_ARGUMENT', `Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+  throw new CamLensError('BAD_ARGUMENT', `${file} is not a summary.json as camlens batch writes it (its figures, then "rows" on a line of its own).`);
+}
 
 /** The figures at the top of summary.json and of the report. */
 export function summaryMeta(o: BatchOutcome, job: Pick<BatchJob, 'modelPath' | 'inputs' | 'methods' | 'shard'>): Record<string, unknown> {
@@ -94,18 +123,8 @@ export function withRowsFromSummary(o: Omit<BatchOutcome, 'rows'>): BatchOutcome
 export function commonInputRoot(args: readonly string[]): string {
   const roots = args.map((a) => {
     const abs = path.resolve(a);
-    if (/[*?{[]/.test(a)) {
-      const parts = abs.split(path.sep);
-      return parts.slice(0, parts.findIndex((p) => /[*?{[]/.test(p))).join(path.sep) || path.sep;
-    }
+    if (isGlob(a)) return globRoot(abs);
     return fs.statSync(abs, { throwIfNoEntry: false })?.isDirectory() ? abs : path.dirname(abs);
   });
-  if (!roots.length) return process.cwd();
-  return roots.reduce((a, b) => {
-    const pa = a.split(path.sep);
-    const pb = b.split(path.sep);
-    let i = 0;
-    while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
-    return pa.slice(0, i).join(path.sep) || path.sep;
-  });
+  return roots.length ? roots.reduce(commonDir) : process.cwd();
 }

@@ -3,8 +3,12 @@
 // every finished row on disk: each row is one write of a whole line, and a reader drops a last
 // line without its newline. The summaries (summary.csv/json, report.html) are built from it at
 // the end, in path order, through an index of byte offsets: 12 bytes per row instead of the
-// row itself (100,000 rows: 1.2 MB).
+// row itself (100,000 rows: 1.2 MB). `camlens merge` reads the journals of finished runs back
+// (indexJournal, readRowsAt).
 import * as fs from 'node:fs';
+import * as readline from 'node:readline';
+import { CamLensError } from '../errors';
+import { compareRows } from './outputs';
 import type { SummaryRow } from './types';
 
 export const JOURNAL_NAME = 'summary.jsonl';
@@ -63,25 +67,77 @@ export class SummaryJournal {
 
   /** The journalled rows in slot order, read back one at a time (nothing else is kept). */
   *rowsInOrder(): Generator<SummaryRow> {
-    const fd = fs.openSync(this.file, 'r');
-    let buffer = Buffer.alloc(4096);
-    try {
-      for (let slot = 0; slot < this.offsets.length; slot++) {
-        const at = this.offsets[slot];
-        if (at < 0) continue;
-        const length = this.lengths[slot];
-        if (buffer.length < length) buffer = Buffer.alloc(2 * length);
-        let read = 0;
-        while (read < length) {
-          const n = fs.readSync(fd, buffer, read, length - read, at + read);
-          if (n === 0) throw new Error(`summary journal ${this.file} ends before its row at byte ${at}; was it changed during the run?`);
-          read += n;
-        }
-        yield JSON.parse(buffer.toString('utf8', 0, length)) as SummaryRow;
-      }
-    } finally {
-      fs.closeSync(fd);
+    const { offsets, lengths } = this;
+    function* ranges(): Generator<LineRange> {
+      for (let slot = 0; slot < offsets.length; slot++) if (offsets[slot] >= 0) yield { offset: offsets[slot], length: lengths[slot] };
     }
+    yield* readRowsAt(this.file, ranges());
   }
 }
 
+/** Where one line of a journal lies: its first byte and its length without the newline. */
+export interface LineRange {
+  offset: number;
+  length: number;
+}
+
+/** One row of a finished journal: its key and where its line lies. */
+export interface JournalEntry extends LineRange, Pick<SummaryRow, 'path' | 'method'> {}
+
+/** The rows at `ranges` of a journal, read and parsed one at a time. */
+export function* readRowsAt(file: string, ranges: Iterable<LineRange>): Generator<SummaryRow> {
+  const fd = fs.openSync(file, 'r');
+  let buffer = Buffer.alloc(4096);
+  try {
+    for (const { offset, length } of ranges) {
+      if (buffer.length < length) buffer = Buffer.alloc(2 * length);
+      let read = 0;
+      while (read < length) {
+        const n = fs.readSync(fd, buffer, read, length - read, offset + read);
+        if (n === 0) throw new CamLensError('BAD_ARGUMENT', `summary journal ${file} ends before its row at byte ${offset}; was it changed meanwhile?`);
+        read += n;
+      }
+      yield JSON.parse(buffer.toString('utf8', 0, length)) as SummaryRow;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The rows of a finished journal in summary order (path, then method), as keys and byte ranges:
+ * the rows themselves are read again with readRowsAt. A row journalled twice for one path and
+ * method keeps its later line (as SummaryJournal does); a last line without its newline (a
+ * writer killed mid-line) is left out. Costs the keys: ~100 bytes plus the path per row.
+ */
+export async function indexJournal(file: string): Promise<JournalEntry[]> {
+  const size = (await fs.promises.stat(file)).size;
+  const input = fs.createReadStream(file);
+  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  const entries: JournalEntry[] = [];
+  let offset = 0;
+  let lineNumber = 0;
+  try {
+    for await (const line of lines) {
+      lineNumber++;
+      const length = Buffer.byteLength(line, 'utf8');
+      if (offset + length >= size) break; // no newline after it
+      if (line) {
+        let row: Partial<SummaryRow>;
+        try {
+          row = JSON.parse(line) as Partial<SummaryRow>;
+        } catch (e) {
+          throw new CamLensError('BAD_ARGUMENT', `${file}:${lineNumber}: not a JSON row (${(e as Error).message}).`);
+        }
+        if (typeof row.path !== 'string' || typeof row.method !== 'string') throw new CamLensError('BAD_ARGUMENT', `${file}:${lineNumber}: a row without "path" and "method".`);
+        entries.push({ path: row.path, method: row.method, offset, length });
+      }
+      offset += length + 1;
+    }
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+  entries.sort((a, b) => compareRows(a, b) || a.offset - b.offset);
+  return entries.filter((e, i) => i + 1 === entries.length || compareRows(e, entries[i + 1]) !== 0);
+}

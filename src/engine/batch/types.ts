@@ -1,5 +1,6 @@
-// The messages of the batched explain request (worker method `explainBatch`) and the rows the
-// batch runner writes. Pure types: the extension host imports them through the protocol.
+// The messages of the batched explain request (worker method `explainBatch`), the rows the
+// batch runner writes, and the job and outcome of a run (runner, merge and summaryFiles share
+// them). Pure types: the extension host imports them through the protocol.
 import type { CamMethodName, ExplainParams, MapData, Prediction } from '../explainTypes';
 
 /** Everything of ExplainParams except the per-image parts (and `overlay`: a batch always writes them). */
@@ -105,3 +106,76 @@ export interface SummaryRow {
   frames?: number;
   error: string | null;
 }
+
+export type BatchTarget = { kind: 'top1' } | { kind: 'class'; index: number } | { kind: 'ground-truth' };
+
+export interface BatchJob {
+  modelPath: string;
+  /** Folders (recursive), globs or files. */
+  inputs: string[];
+  outDir: string;
+  methods: CamMethodName[];
+  /** Explain options shared by every image (layers, colormap, provider...). */
+  params?: Omit<BatchBaseParams, 'modelPath'>;
+  target?: BatchTarget;
+  /** CSV `file,label`: the ground_truth column, and the target when target is 'ground-truth'. */
+  groundTruthCsv?: string;
+  /** Class names, to read label names in the ground-truth CSV. */
+  labels?: string[];
+  /** Images per model run (default by model size). */
+  batchSize?: number;
+  /** Images decoded at once in the worker. */
+  jobs?: number;
+  /** Batches in flight (default 2: one runs while the other is decoded/written). */
+  inflight?: number;
+  shard?: { index: number; count: number };
+  resume?: boolean;
+  exclude?: string[];
+  metrics?: string[];
+  /** Write report.html (default true). */
+  report?: boolean;
+  /**
+   * The model takes clips ([B, C, T, H, W]; clipInputs.takesClips): inputs are listed as clips
+   * (folders of frames, animations, .npy) instead of one input per image file.
+   */
+  clips?: boolean;
+}
+
+export interface BatchProgress {
+  done: number;
+  total: number;
+  failed: number;
+  resumed: number;
+  imagesPerSecond: number;
+  etaSeconds: number | undefined;
+}
+
+export interface BatchOutcome {
+  outDir: string;
+  total: number;
+  /** Images explained in this run (ok or error), not counting resumed ones. */
+  done: number;
+  failed: number;
+  resumed: number;
+  cancelled: boolean;
+  elapsedMs: number;
+  imagesPerSecond: number;
+  /**
+   * Images per second after the first batch finished: the rate without the start-up (model
+   * load, backward graph, session creation), comparable with a warm forward-only throughput.
+   */
+  steadyImagesPerSecond?: number;
+  batchSize: number;
+  batched: boolean;
+  /** Rows written (image × method). The rows themselves are in the files, never in memory. */
+  rowCount: number;
+  /**
+   * The rows, read back from summary.json at each access (tests, small runs; a getter, not
+   * enumerable): the outcome holds none, so a 100,000-image run costs what a 100-image one does.
+   */
+  readonly rows: SummaryRow[];
+  /** journal: summary.jsonl, the rows in finishing order (absent for a merge). */
+  files: { summaryCsv: string; summaryJson: string; report?: string; journal?: string };
+}
+
+export type BatchBackend = (params: ExplainBatchParams, signal: AbortSignal) => Promise<ExplainBatchResult>;

@@ -8,6 +8,7 @@
 // pixel belongs to the object when its centre lies inside one of them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readCsv } from '../csv';
 import { CamLensError } from '../errors';
 import { decodeImage } from '../image/decode';
 import type { ResizeMode } from '../image/config';
@@ -76,8 +77,7 @@ function fromVoc(file: string): GroundTruth | undefined {
 function fromCsv(file: string, image: string): GroundTruth | undefined {
   const base = path.basename(image);
   const boxes: Box[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split(/\r?\n/)) {
-    const cells = line.split(',').map((c) => c.trim());
+  for (const { cells } of readCsv(file, 'the ground-truth CSV')) {
     if (cells.length < 5) continue;
     const nums = cells.slice(1, 5).map(Number);
     if (!nums.every(Number.isFinite)) continue; // header
