@@ -12,15 +12,9 @@ import { resolveModelConfig } from '../../engine/image/config';
 import { loadModel } from '../../engine/model';
 import { CAM_METHODS, type CamMethodName } from '../../worker/protocol';
 import { usageError, type Command } from '../command';
+import { intOption, LIMITS } from '../options';
 import { asCliError, startWorker } from '../worker';
 import { explainHelp, explainOptions, explainParamsFromArgs } from './explain';
-
-const positiveInt = (flag: string, v: unknown): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw usageError(`${flag}: expected a positive integer, got "${v}".`);
-  return n;
-};
 
 export const batchCommand: Command = {
   name: 'batch',
@@ -70,9 +64,9 @@ export const batchCommand: Command = {
     }
     if (target.kind === 'ground-truth' && !values['ground-truth']) throw usageError('--class gt needs --ground-truth FILE (a CSV of file,label rows).');
     const { input: _i, method: _m, classIndex: _c, modelPath: _p, ...params } = explainParamsFromArgs(
-      { ...values, method: methods[0], class: undefined, 'batch-size': values['channel-batch-size'] }, modelPath, '');
-    const batchSize = positiveInt('--batch-size', values['batch-size']);
-    const jobs = positiveInt('--jobs', values.jobs);
+      { ...values, method: methods[0], class: undefined, 'batch-size': values['channel-batch-size'] }, modelPath, '', '--channel-batch-size');
+    const batchSize = intOption('--batch-size', values['batch-size'], LIMITS.batchSize);
+    const jobs = intOption('--jobs', values.jobs, LIMITS.jobs);
     const shard = values.shard === undefined ? undefined : parseShard(String(values.shard));
     let labels: string[] | undefined;
     if (values['ground-truth']) {
@@ -84,7 +78,7 @@ export const batchCommand: Command = {
       }
     }
     const before = new Set(process.listeners('SIGINT'));
-    const worker = startWorker();
+    const worker = startWorker(values);
     // Ctrl+C cancels cleanly (summary and report of what is done) instead of exiting at once.
     const startWorkerHandlers = process.listeners('SIGINT').filter((l) => !before.has(l));
     startWorkerHandlers.forEach((l) => process.removeListener('SIGINT', l));
