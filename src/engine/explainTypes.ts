@@ -2,6 +2,7 @@
 // protocol (which re-exports it), the CLI and the panel. Plain data only.
 import type { ProviderAttempt, ProviderOptions } from './runtime/providers';
 import type { PlainTensor } from './runtime/tapRunner';
+import type { ColormapName } from './image/colormap';
 
 export type CamMethodName =
   | 'gradcam' | 'hirescam' | 'gradcam-elementwise' | 'gradcam++' | 'xgradcam'
@@ -13,7 +14,7 @@ export const CAM_METHODS: readonly CamMethodName[] = [
   'attention-rollout', 'attention-gradcam',
 ];
 
-export type ColormapChoice = 'jet' | 'turbo' | 'viridis' | 'inferno';
+export type { ColormapName } from './image/colormap';
 
 export interface ExplainParams {
   modelPath: string;
@@ -43,7 +44,7 @@ export interface ExplainParams {
   batchSize?: number;
   configPath?: string;
   labelsPath?: string;
-  colormap?: ColormapChoice;
+  colormap?: ColormapName;
   alpha?: number;
   /**
    * Encode each map's overlay PNG (default true). The panel draws overlays itself (its colormap

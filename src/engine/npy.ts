@@ -1,7 +1,7 @@
 // NumPy .npy files: the exchange format for inputs, maps and tensors (loads with numpy.load).
 import * as fs from 'node:fs';
 import { CamLensError } from './errors';
-import { halfToFloat } from './onnx/tensor';
+import { halfToFloat } from './onnx/half';
 
 export interface NpyArray {
   shape: number[];

@@ -3,7 +3,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ExplainResult } from '../worker/protocol';
-import { CAM_VIEW_TYPE, CamPanel, type PanelDeps } from './camPanel';
+import { CAM_VIEW_TYPE, type CamPanel } from './panel/camPanel';
+import type { PanelDeps } from './panel/context';
+import { PanelRegistry } from './panel/registry';
 import { pickImages } from './commands/explainModel';
 import { registerBatchExport } from './commands/batchExport';
 import { runLeakCheck, type LeakCheckTarget } from './commands/leakCheck';
@@ -64,10 +66,10 @@ export function activate(context: vscode.ExtensionContext): CamLensApi {
     onResult: (r) => { ep = r.ep; workerState = 'running'; renderStatus(); },
   };
 
+  const panels = new PanelRegistry(deps);
   const explain = async (model: vscode.Uri, images: vscode.Uri[]): Promise<ExplainResult> => {
     const preferred = context.workspaceState.get<string>(`camlens.camLayer:${model.fsPath}`);
-    const panel = CamPanel.show(deps, model.fsPath, images.map((i) => i.fsPath), preferred);
-    return panel.nextResult();
+    return panels.show(model.fsPath, images.map((i) => i.fsPath), preferred).result;
   };
 
   const valueArg = (node?: LayerNode) => (node?.kind === 'value' ? node.layer : undefined);
@@ -116,15 +118,14 @@ export function activate(context: vscode.ExtensionContext): CamLensApi {
       const l = valueArg(node);
       const model = tree.model;
       if (!l || !model) return;
-      const panel = CamPanel.panels.get(model.fsPath);
+      const panel = panels.get(model.fsPath);
       if (!panel) {
         void vscode.window.showInformationMessage(`CamLens: ${l.name} will be the CAM layer of the next explanation of ${path.basename(model.fsPath)}.`);
         await context.workspaceState.update(`camlens.camLayer:${model.fsPath}`, l.name);
         return;
       }
-      panel.state.layer = l.name;
-      panel.panel.reveal(undefined, true);
-      await panel.explain();
+      panel.reveal(true);
+      await panel.setLayer(l.name).catch(() => undefined); // the panel shows a failure itself
     }),
     vscode.commands.registerCommand('camlens.showStatistics', async (node?: LayerNode) => {
       const l = valueArg(node);
@@ -163,12 +164,11 @@ export function activate(context: vscode.ExtensionContext): CamLensApi {
     vscode.commands.registerCommand('camlens.runLeakCheck', async (model?: vscode.Uri, image?: vscode.Uri, options?: Omit<LeakCheckTarget, 'model' | 'image'>) => {
       // from the palette: the model of the active CAM panel (and its image), else ask
       if (!model || !(model instanceof vscode.Uri)) {
-        const active = [...CamPanel.panels.values()].find((p) => p.panel.active) ?? (CamPanel.panels.size === 1 ? [...CamPanel.panels.values()][0] : undefined);
-        model = active ? vscode.Uri.file(active.state.modelPath) : undefined;
-        const img = active?.state.images[active.state.imageIndex];
-        image = img ? vscode.Uri.file(img) : undefined;
+        const active = panels.active();
+        model = active ? vscode.Uri.file(active.modelPath) : undefined;
+        image = active?.image ? vscode.Uri.file(active.image) : undefined;
       }
-      return runLeakCheck(worker, output, { model, image, ...options }, (m, report, running) => CamPanel.panels.get(m)?.leakStatus(report, running));
+      return runLeakCheck(worker, output, { model, image, ...options }, (m, report, running) => panels.get(m)?.leakStatus(report, running));
     }),
     vscode.commands.registerCommand('camlens.restartWorker', async () => {
       await worker.request('releaseAll', {}).catch(() => undefined);
@@ -180,12 +180,12 @@ export function activate(context: vscode.ExtensionContext): CamLensApi {
       webviewOptions: { retainContextWhenHidden: false },
     }),
     vscode.window.registerWebviewPanelSerializer(CAM_VIEW_TYPE, {
-      deserializeWebviewPanel: async (panel, state) => CamPanel.revive(deps, panel, state),
+      deserializeWebviewPanel: async (panel, state) => panels.revive(panel, state),
     }),
   );
   const activationMs = performance.now() - started;
   output.info(`CamLens activated in ${activationMs.toFixed(1)} ms`);
-  return { worker, taps, tree, activationMs, explain, panel: (m) => CamPanel.panels.get(m.fsPath) };
+  return { worker, taps, tree, activationMs, explain, panel: (m) => panels.get(m.fsPath) };
 }
 
 export function deactivate(): void {

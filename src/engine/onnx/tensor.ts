@@ -1,8 +1,11 @@
 // Reading TensorProto payloads into typed arrays and making small TensorProtos. Only the
 // element types CamLens computes with are decoded; others are reported, not guessed.
 import { CamLensError } from '../errors';
+import { halfToFloat } from './half';
 import { int64ToNumber } from './int64';
 import { DataLocation, DataType, type TensorProto } from './types';
+
+export { halfToFloat };
 
 export type TypedArray =
   | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array
@@ -42,14 +45,6 @@ export const tensorDims = (t: TensorProto): number[] => t.dims.map(int64ToNumber
 
 export const elementCount = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
 
 /** Aligned copy of `bytes` when a typed-array view would be misaligned, otherwise a view. */
 function view<T>(bytes: Uint8Array, size: number, make: (b: ArrayBuffer, off: number, n: number) => T): T {

@@ -3,7 +3,7 @@
 // section of the model's CAM panel).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { LeakReportView } from '../../../webview/messages';
+import type { LeakReportView } from '../../panel/protocol';
 import type { LeakCheckReport, LeakScenarioName } from '../../worker/protocol';
 import { pickImages } from './explainModel';
 import { pickModel } from './showLayers';

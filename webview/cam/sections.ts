@@ -3,11 +3,10 @@
 // rebuilt when the theme changes. Each section's element carries data attributes the tests wait
 // on: #memory[data-samples][data-sessions][data-leak], #metrics[data-state].
 import uPlot from 'uplot';
-import type { HostToWebview, LeakReportView, MetricsView, SessionRow, WebviewToHost } from './messages';
-import type { TelemetrySample } from '../src/worker/protocol';
-
-type Attrs = Record<string, string | number | boolean | undefined>;
-export type H = (tag: string, attrs?: Attrs, ...kids: Array<Node | string | null | undefined>) => HTMLElement;
+import type { HostToWebview, LeakReportView, MetricsView, SessionRow, TelemetrySample } from '../../src/panel/protocol';
+import { send } from '../api';
+import { button } from '../components/toolkit';
+import { h } from '../dom';
 
 const MiB = 2 ** 20;
 const MAX_SAMPLES = 1200; // 5 minutes at the default 250 ms
@@ -56,7 +55,7 @@ function keyboardCursor(el: HTMLElement, chart: () => uPlot | undefined): void {
 }
 
 // ---------------------------------------------------------------- Memory
-export function memorySection(h: H, send: (m: WebviewToHost) => void, button: (id: string, label: string, onClick: () => void, appearance?: string) => HTMLElement) {
+export function memorySection() {
   const el = h('section', { id: 'memory', class: 'memory', 'aria-label': 'Worker memory', 'data-samples': 0, 'data-sessions': 0 });
   const chartBox = h('div', { id: 'memory-chart', class: 'chart', tabindex: 0, role: 'img', 'aria-label': 'Worker memory over time: rss, heap used and external, with request markers. Arrow keys move the cursor.' });
   const status = h('div', { id: 'memory-status', class: 'muted', 'aria-live': 'polite' }, 'Waiting for the worker’s telemetry…');
@@ -204,7 +203,7 @@ export function memorySection(h: H, send: (m: WebviewToHost) => void, button: (i
 /** Metrics where a lower value is the better explanation (deletion: the score falls fast). */
 const LOWER_IS_BETTER = new Set(['deletion_auc', 'max_sensitivity', 'confidence_drop', 'road_morf', 'sanity_spearman']);
 
-export function metricsSection(h: H, send: (m: WebviewToHost) => void, button: (id: string, label: string, onClick: () => void, appearance?: string) => HTMLElement) {
+export function metricsSection() {
   const el = h('section', { id: 'metrics', class: 'metrics', 'aria-label': 'Explanation metrics', 'data-state': 'idle' });
   const status = h('div', { id: 'metrics-status', class: 'muted', role: 'status', 'aria-live': 'polite' }, 'Faithfulness, stability and (with a mask beside the image) localisation of the current map, each beside a random-map baseline.');
   const cancel = button('cancel-metrics', 'Cancel', () => send({ type: 'cancelMetrics' }));
