@@ -3,7 +3,7 @@
 // the extension host.
 import sharp from 'sharp';
 import type { ColormapName } from '../image/colormap';
-import { blend, stripRgb } from '../image/blend';
+import { blendFrames, stripRgb } from '../image/blend';
 import type { RgbImage } from '../image/decode';
 
 export interface VideoPictures {
@@ -24,8 +24,7 @@ export async function animation(frames: readonly Uint8Array[], width: number, he
 /** `cam` is [T, H, W] in [0, 1], frames are [H, W] RGB. */
 export async function renderVideo(frames: readonly RgbImage[], cam: Float32Array, colormap: ColormapName, alpha: number): Promise<VideoPictures> {
   const { width, height } = frames[0];
-  const hw = width * height;
-  const overlays = frames.map((f, t) => blend(f, { data: cam.subarray(t * hw, (t + 1) * hw), width, height }, colormap, alpha));
+  const overlays = blendFrames(frames, cam, width, height, colormap, alpha);
   const png = (rgb: Uint8Array, w: number, h: number) => sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
   const [frameOverlaysPng, stripPng, animatedGif] = await Promise.all([
     Promise.all(overlays.map((o) => png(o, width, height))),

@@ -1,6 +1,6 @@
 // What the CAM panel's webview gets of an explanation (the `result` message), and the overlay
 // PNG "Save overlay" writes. No 'vscode' import, so node tests check both against the CLI's.
-import { blend, stripRgb } from '../../engine/image/blend';
+import { blendFrames, stripRgb } from '../../engine/image/blend';
 import type { ColormapName } from '../../engine/image/colormap';
 import { encodeRgbPng } from '../../engine/image/png';
 import type { ExplainView, VideoView } from '../../panel/protocol';
@@ -46,8 +46,6 @@ export function overlayPngAsShown(r: ExplainResult, look: { colormap: ColormapNa
   const e = r.explanations[0];
   if (!e) throw new Error('overlay: the result has no explanation');
   const { width, height } = e.cam;
-  const hw = width * height;
-  const pictures = e.video && r.frames ? r.frames : [r.image];
-  const overlays = pictures.map((picture, t) => blend(picture, { data: e.cam.data.subarray(t * hw, (t + 1) * hw), width, height }, look.colormap, look.alpha));
+  const overlays = blendFrames(e.video && r.frames ? r.frames : [r.image], e.cam.data, width, height, look.colormap, look.alpha);
   return overlays.length === 1 ? encodeRgbPng(overlays[0], width, height) : encodeRgbPng(stripRgb(overlays, width, height), width * overlays.length, height);
 }
