@@ -11,7 +11,8 @@ import { loadState, saveState, send } from '../api';
 import { button, checkbox, dropdown, progressRing, radioGroup, registerComponents } from '../components/toolkit';
 import { asF32, asU8, fmt, h, paint, root as rootElement, setRootState } from '../dom';
 import { overlayRgba, pictureRgba, shownAlpha } from './pixels';
-import { memorySection, metricsSection } from './sections';
+import { memorySection } from './memorySection';
+import { metricsSection } from './metricsSection';
 import { videoSection } from './videoSection';
 import { frameSlice } from './videoState';
 
