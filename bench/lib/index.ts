@@ -4,7 +4,7 @@ export { buildResNet50, parameterCount, RESNET50_STAGES, type ResNet50Options } 
 export { parseModel, serializeModel } from '../../src/engine/onnx/io';
 // The CPU tail of an explanation, for bench/gradcam.mjs's in-process breakdown.
 export { aggregateLayers } from '../../src/engine/cam/postprocess';
-export { blendOverlay } from '../../src/engine/image/overlay';
+export { blend } from '../../src/engine/image/blend';
 // The model an explanation runs (forward + backward), for comparing run times with the forward model.
 export { buildGradientModel } from '../../src/engine/pipeline/gradientModel';
 export { loadModel } from '../../src/engine/model';

@@ -4,6 +4,7 @@
 import type { ProviderAttempt, ProviderOptions } from './runtime/providers';
 import type { SessionCache } from './runtime/sessions';
 import type { PlainTensor } from './runtime/tapRunner';
+import type { ColormapName } from './image/colormap';
 
 /** The layer-CAM methods: one class each in engine/cam, whose registry says what each needs. */
 export const LAYER_CAM_METHODS = [
@@ -19,7 +20,7 @@ export type AttentionMethod = (typeof ATTENTION_METHODS)[number];
 export type CamMethodName = LayerCamMethod | AttentionMethod;
 export const CAM_METHODS: readonly CamMethodName[] = [...LAYER_CAM_METHODS, ...ATTENTION_METHODS];
 
-export type ColormapChoice = 'jet' | 'turbo' | 'viridis' | 'inferno';
+export type { ColormapName } from './image/colormap';
 
 export interface ExplainParams {
   modelPath: string;
@@ -49,7 +50,7 @@ export interface ExplainParams {
   batchSize?: number;
   configPath?: string;
   labelsPath?: string;
-  colormap?: ColormapChoice;
+  colormap?: ColormapName;
   alpha?: number;
   /**
    * Encode each map's overlay PNG (default true). The panel draws overlays itself (its colormap

@@ -12,8 +12,6 @@ import { probeShapes, zeroInput } from '../engine/runtime/probe';
 import { runWithTaps, type PlainTensor } from '../engine/runtime/tapRunner';
 import { DataType } from '../engine/onnx/types';
 import { explain } from '../engine/explain';
-import { COLORMAPS } from '../engine/image/colormap';
-import { overlayPng } from '../engine/image/overlay';
 import { evaluateExplanation } from '../engine/metrics/evaluate';
 import { explainBatch } from '../engine/batch/batchedExplain';
 import type { Method, ModelSummary, Params, Result, WorkerEvents } from './protocol';
@@ -144,15 +142,6 @@ export const handlers: { [M in Method]: Handler<M> } = {
     return { shapes: Object.fromEntries(result.shapes), provider: result.provider, ms: result.ms };
   },
   explain: (params, { signal, progress }) => explain(params, { sessions, signal, progress }),
-  overlay: async ({ image, cam, colormap, alpha }) => {
-    if (!image || !(image.data instanceof Uint8Array) || !(cam instanceof Float32Array)) throw new CamLensError('BAD_ARGUMENT', 'overlay: an RGB image and a float32 map are required.');
-    if (image.data.length !== image.width * image.height * 3 || cam.length !== image.width * image.height) {
-      throw new CamLensError('BAD_ARGUMENT', `overlay: the map has ${cam.length} values and the image is ${image.width}x${image.height} (${image.data.length} bytes); they must match.`);
-    }
-    if (colormap !== undefined && !COLORMAPS.includes(colormap)) throw new CamLensError('BAD_ARGUMENT', `overlay: unknown colormap "${colormap}" (${COLORMAPS.join(', ')}).`);
-    if (alpha !== undefined && !(alpha >= 0 && alpha <= 1)) throw new CamLensError('BAD_ARGUMENT', `overlay: alpha must be in [0, 1], got ${alpha}.`);
-    return { png: await overlayPng(image, cam, colormap ?? 'jet', alpha ?? 0.5) };
-  },
   evaluate: (params, { signal, progress }) => evaluateExplanation(params, { sessions, signal, progress }),
   // Batch rows get metrics from the metrics module (the batch engine only defines the seam).
   explainBatch: (params, { signal, progress }) => explainBatch(params, { sessions, signal, progress, metrics: batchMetricsProvider }),

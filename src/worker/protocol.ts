@@ -19,7 +19,7 @@ export type { TelemetrySample, GpuMemory, LeakCheckParams, LeakCheckReport, Heap
 export type { MetricReport, ScenarioReport, LeakSample, LeakVerdict, LeakScenarioName } from '../engine/diagnostics/leakCheck';
 
 export * from '../engine/explainTypes';
-import type { ColormapChoice, ExplainParams, ExplainResult } from '../engine/explainTypes';
+import type { ExplainParams, ExplainResult } from '../engine/explainTypes';
 
 export interface ModelSummary {
   path: string;
@@ -68,11 +68,6 @@ export interface Methods {
   probeShapes: [{ modelPath: string }, { shapes: Record<string, number[]>; provider: string; ms: number }];
   /** A CAM explanation of one input (progress events for the multi-run methods). */
   explain: [ExplainParams, ExplainResult];
-  /**
-   * An overlay PNG of a map over a picture, made when it is needed: the panel's "Save overlay"
-   * (with the colormap and opacity shown at that moment) after an explanation without one.
-   */
-  overlay: [{ image: { data: Uint8Array; width: number; height: number }; cam: Float32Array; colormap?: ColormapChoice; alpha?: number }, { png: Uint8Array }];
   /**
    * Explains one input (ExplainParams) and scores the explanation: the flat `metrics` record
    * (iou, pointing_game, energy_in_mask, topk_intersection, deletion_auc, insertion_auc,

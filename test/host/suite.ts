@@ -2,13 +2,16 @@
 // scripts/e2e.mjs, or desktop VS Code via @vscode/test-electron: npm run test:desktop).
 // No mocha: a tiny runner that prints node-test-runner style lines and a summary, and writes
 // the results to $CAMLENS_TEST_RESULTS when set. The workspace is a copy of demo/.
+// Each test sets up what it needs (the API, the layer tree, the panel and its image and method),
+// so any one of them passes alone or in another order; the panel is changed through its methods.
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { CamLensApi } from '../../src/host/extension';
-import { encodeNpy } from '../../src/host/camPanel';
-import { videoView } from '../../src/host/videoView';
+import { encodeNpy } from '../../src/engine/npy';
+import type { CamPanel } from '../../src/host/panel/camPanel';
+import { videoView } from '../../src/host/panel/explainView';
 import { frameRgb, S, T, tiny3dCnn } from '../video/tiny3d';
 
 type Test = { name: string; fn: () => Promise<void> };
@@ -17,21 +20,49 @@ const test = (name: string, fn: () => Promise<void>) => tests.push({ name, fn })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let api: CamLensApi;
+/** The worker's pid right after activation (whichever test activated the extension). */
+let pidAtActivation: number | undefined;
 const folder = () => vscode.workspace.workspaceFolders![0].uri;
 const model = () => vscode.Uri.joinPath(folder(), 'model.onnx');
 const image = (n = 'circle_1.png') => vscode.Uri.joinPath(folder(), 'images', n);
 
-test('the extension activates quickly and returns its API', async () => {
+/** The extension's API (activates it on first use). */
+async function camlens(): Promise<CamLensApi> {
+  if (api) return api;
   const ext = vscode.extensions.all.find((e) => e.packageJSON?.name === 'camlens' && e.packageJSON?.publisher === 'camlens');
   assert.ok(ext, 'camlens extension not found');
   api = (await ext.activate()) as CamLensApi;
+  pidAtActivation = api?.worker.pid;
+  return api;
+}
+
+/** The demo model's panel, explaining `img` with `method` (opened if it is not). */
+async function demoPanel(img = image(), method: 'gradcam' | 'eigencam' = 'gradcam'): Promise<CamPanel> {
+  const a = await camlens();
+  await a.explain(model(), [img]);
+  const panel = a.panel(model());
+  assert.ok(panel, 'no panel');
+  if (panel.state.layer) await panel.setLayer(undefined);
+  if (panel.state.method !== method) await panel.setMethod(method);
+  return panel;
+}
+
+/** The layer tree showing the demo model. */
+async function demoTree(): Promise<void> {
+  const a = await camlens();
+  if (a.tree.model?.fsPath !== model().fsPath || !a.tree.data) await vscode.commands.executeCommand('camlens.openLayerTree', model());
+}
+
+test('the extension activates quickly and returns its API', async () => {
+  await camlens();
   assert.ok(api?.worker, 'activate() returned no API');
   console.log(`    activation took ${api.activationMs.toFixed(1)} ms`);
   assert.ok(api.activationMs < 1000, `activation took ${api.activationMs} ms`);
-  assert.equal(api.worker.pid, undefined, 'the worker must not start at activation');
+  assert.equal(pidAtActivation, undefined, 'the worker must not start at activation');
 });
 
 test('every CamLens command is registered and in the CamLens category', async () => {
+  await camlens();
   const all = new Set(await vscode.commands.getCommands(true));
   const ext = vscode.extensions.all.find((e) => e.packageJSON?.name === 'camlens')!;
   const contributed = ext.packageJSON.contributes.commands as Array<{ command: string; category: string }>;
@@ -45,6 +76,7 @@ test('every CamLens command is registered and in the CamLens category', async ()
 });
 
 test('the worker answers (ping, layers of the demo model)', async () => {
+  await camlens();
   const pong = await api.worker.request('ping', {});
   assert.ok(pong.pid > 0);
   const r = await api.worker.request('layers', { modelPath: model().fsPath });
@@ -54,6 +86,7 @@ test('the worker answers (ping, layers of the demo model)', async () => {
 });
 
 test('Open Layer Tree shows the model and marks the suggested layer', async () => {
+  await camlens();
   const r = (await vscode.commands.executeCommand('camlens.openLayerTree', model())) as { layers: number; suggestion: string | null };
   assert.ok(r && r.layers > 5, 'openLayerTree returned nothing');
   assert.equal(api.tree.model?.fsPath, model().fsPath);
@@ -64,6 +97,7 @@ test('Open Layer Tree shows the model and marks the suggested layer', async () =
 });
 
 test('filter by op type narrows the tree to those ops', async () => {
+  await demoTree();
   api.tree.setOpFilter(['Relu']);
   const items = api.tree.getChildren();
   assert.ok(items.length > 0 && items.every((n) => n.kind === 'value' && n.layer.op === 'Relu'), 'filter did not apply');
@@ -72,6 +106,7 @@ test('filter by op type narrows the tree to those ops', async () => {
 });
 
 test('taps persist in workspace state and survive a worker restart', async () => {
+  await demoTree();
   const m = model().fsPath;
   const value = api.tree.data!.layers.find((l) => l.op === 'Relu')!.name;
   await api.taps.add(m, value);
@@ -94,6 +129,7 @@ test('taps persist in workspace state and survive a worker restart', async () =>
 });
 
 test('explain opens the CAM panel with a map at the input size', async () => {
+  await camlens();
   const t0 = Date.now();
   const r = await api.explain(model(), [image()]);
   console.log(`    explain: ${r.method} → ${r.explanations[0].label} in ${Date.now() - t0} ms (${r.ep})`);
@@ -103,71 +139,79 @@ test('explain opens the CAM panel with a map at the input size', async () => {
   assert.ok(r.predictions.length > 0);
   const panel = api.panel(model());
   assert.ok(panel, 'no panel');
-  // The panel draws the overlay itself; "Save overlay" has the worker encode it as shown.
+  // The panel draws the overlay itself; "Save overlay" composes it with the look the webview reports.
   assert.equal(e.overlayPng, undefined, 'the panel asked for no overlay PNG');
-  panel.state.colormap = 'viridis';
-  const png = Buffer.from(await panel.overlayAsShown(e));
+  const png = Buffer.from(panel.overlayPng({ colormap: 'viridis', alpha: 0.5 }));
   assert.equal(png.toString('latin1', 1, 4), 'PNG');
   assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [r.image.width, r.image.height]);
-  panel.state.colormap = 'jet';
-  const jet = Buffer.from(await panel.overlayAsShown(e));
+  const jet = Buffer.from(panel.overlayPng({ colormap: 'jet', alpha: 0.5 }));
   assert.ok(!jet.equals(png), 'the colormap shown is the one saved');
 });
 
 test('switching the method changes the map', async () => {
-  const panel = api.panel(model())!;
+  const panel = await demoPanel(image(), 'gradcam');
   const before = panel.last!.explanations[0].cam.data;
-  panel.state.method = 'eigencam';
-  const next = panel.nextResult();
-  await panel.explain();
-  const r = await next;
+  const r = await panel.setMethod('eigencam');
   assert.equal(r.method, 'eigencam');
+  assert.equal(panel.state.method, 'eigencam', 'the host owns the method');
   const after = r.explanations[0].cam.data;
   let diff = 0;
   for (let i = 0; i < after.length; i++) diff += Math.abs(after[i] - before[i]);
   assert.ok(diff / after.length > 1e-3, `maps are the same (mean |Δ| ${diff / after.length})`);
 });
 
+test('Use as CAM Layer explains the open panel on that layer', async () => {
+  const panel = await demoPanel();
+  await demoTree();
+  const relu = api.tree.data!.layers.find((l) => l.op === 'Relu' && !l.suggested && l.shape?.length === 4);
+  assert.ok(relu, 'the demo model has no spatial Relu besides the suggested layer');
+  const next = panel.nextResult();
+  await vscode.commands.executeCommand('camlens.useAsCamLayer', { kind: 'value', layer: relu, label: relu.name });
+  const r = await next;
+  assert.deepEqual(r.layers, [relu.name]);
+  assert.equal(panel.state.layer, relu.name);
+  await panel.setLayer(undefined); // back to the suggested layer
+});
+
 test('a killed worker is restarted by the next explain', async () => {
-  const panel = api.panel(model())!;
+  const panel = await demoPanel();
   const restarts = api.worker.restarts;
   const exited = new Promise((r) => api.worker.once('exit', r));
   process.kill(api.worker.pid!, 'SIGKILL');
   await exited;
-  const next = panel.nextResult();
-  await panel.explain();
-  const r = await next;
+  const r = await panel.explainNow();
   assert.ok(r.explanations.length === 1);
   assert.equal(api.worker.restarts, restarts + 1);
 });
 
 test('an unreadable image is reported, not thrown', async () => {
+  const panel = await demoPanel();
   const bad = vscode.Uri.joinPath(folder(), 'labels.txt');
-  const panel = api.panel(model())!;
-  panel.state.images = [bad.fsPath];
-  panel.state.imageIndex = 0;
-  const next = panel.nextResult().then(() => undefined, (e: Error) => e);
-  await panel.explain();
-  const err = await next;
+  const err = await panel.setImages([bad.fsPath]).then(() => undefined, (e: Error) => e);
   assert.ok(err instanceof Error, 'expected an error');
   assert.ok(panel.lastError && panel.lastError.length > 5, 'no error message kept for the panel');
   console.log(`    panel shows: ${panel.lastError}`);
 });
 
 test('CamLens: Run Leak Check… (explain × 5) reports a verdict per metric and the panel shows it', async () => {
+  const panel = await demoPanel();
   const report = (await vscode.commands.executeCommand('camlens.runLeakCheck', model(), image(), { scenario: 'explain', iterations: 5 })) as
     { verdict: string; scenarios: Array<{ scenario: string; metrics: Array<{ metric: string; verdict: string }> }> } | undefined;
   assert.ok(report, 'no report');
-  assert.ok(['no leak', 'suspected leak'].includes(report.verdict), `verdict ${report.verdict}`);
   assert.ok(report.scenarios[0]?.metrics.some((m) => m.metric === 'rss'), 'no rss metric');
+  // The overall verdict is the metrics' (5 iterations are no real judgement of leaking, but the
+  // report must agree with itself), and the panel of that model shows this very report.
+  const suspected = report.scenarios.some((s) => s.metrics.some((m) => m.verdict === 'suspected leak'));
+  assert.equal(report.verdict, suspected ? 'suspected leak' : 'no leak');
+  for (const s of report.scenarios) for (const m of s.metrics) assert.ok(['no leak', 'suspected leak', 'not judged'].includes(m.verdict), `${s.scenario}/${m.metric}: ${m.verdict}`);
+  assert.notEqual(report.scenarios[0].metrics.find((m) => m.metric === 'rss')?.verdict, 'not judged', 'rss must be judged');
+  assert.equal(panel.leakReport?.verdict, report.verdict, 'the panel shows another report');
+  assert.deepEqual(panel.leakReport?.scenarios.map((s) => s.scenario), report.scenarios.map((s) => s.scenario));
   console.log(`    leak check (5 iterations, not a real judgement): ${report.verdict}`);
 });
 
 test('the panel computes metrics with a random baseline for the current explanation', async () => {
-  const panel = api.panel(model());
-  assert.ok(panel, 'no panel');
-  panel.state.images = [image().fsPath]; // the test before left an unreadable "image" there
-  panel.state.imageIndex = 0;
+  const panel = await demoPanel();
   const v = await panel.computeMetrics();
   assert.ok(v, 'no metrics');
   assert.ok(Number.isFinite(v.metrics.deletion_auc) && Number.isFinite(v.metrics.random_deletion_auc), JSON.stringify(v.metrics));
@@ -176,6 +220,7 @@ test('the panel computes metrics with a random baseline for the current explanat
 });
 
 test('a video model: the panel explains a .npy clip and gets T maps, the frames and the temporal weights', async () => {
+  await camlens();
   const dir = vscode.Uri.joinPath(folder(), 'video-e2e');
   const videoModel = vscode.Uri.joinPath(dir, 'tiny3d.onnx');
   const clip = vscode.Uri.joinPath(dir, 'clip.npy');

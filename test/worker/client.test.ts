@@ -58,18 +58,6 @@ describe('worker client', () => {
     }
   });
 
-  it('makes an overlay on demand equal to the one an explanation encodes, and refuses mismatched input', async () => {
-    const input = resolve(__dirname, '../../../demo/images/star_1.png');
-    const demo = resolve(__dirname, '../../../demo/model.onnx');
-    const full = await client.request('explain', { modelPath: demo, input, colormap: 'viridis', alpha: 0.3 });
-    const lean = await client.request('explain', { modelPath: demo, input, overlay: false });
-    equal(lean.explanations[0].overlayPng, undefined);
-    const { png } = await client.request('overlay', { image: lean.image, cam: lean.explanations[0].cam.data, colormap: 'viridis', alpha: 0.3 });
-    ok(Buffer.from(png).equals(Buffer.from(full.explanations[0].overlayPng!)), 'same bytes as the overlay of the explanation');
-    await rejects(client.request('overlay', { image: lean.image, cam: new Float32Array(7) }), (e: unknown) => e instanceof WorkerRequestError && e.code === 'BAD_ARGUMENT' && /7 values/.test((e as Error).message));
-    await rejects(client.request('overlay', { image: lean.image, cam: lean.explanations[0].cam.data, colormap: 'rainbow' as 'jet' }), /unknown colormap "rainbow"/);
-  });
-
   it('turns engine errors into typed errors', async () => {
     await rejects(client.request('layers', { modelPath: join(dir, 'nope.onnx') }), (e: unknown) => e instanceof WorkerRequestError && e.code === 'MODEL_READ');
   });

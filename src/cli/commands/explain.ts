@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { COLORMAPS } from '../../engine/image/colormap';
 import { encodeNpy } from '../../engine/npy';
-import { CAM_METHODS, type CamMethodName, type ColormapChoice, type ExplainParams, type ExplainResult } from '../../worker/protocol';
+import { CAM_METHODS, type CamMethodName, type ColormapName, type ExplainParams, type ExplainResult } from '../../worker/protocol';
 import { usageError, type Command } from '../command';
 import { intOption, LIMITS, numberOption } from '../options';
 import { providerCliOptions, providerFromArgs, providerHelp, asCliError, startWorker } from '../worker';
@@ -18,7 +18,7 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
   const method = (values.method as string | undefined) ?? 'gradcam';
   if (!CAM_METHODS.includes(method as CamMethodName)) throw usageError(`--method: "${method}" is not one of ${CAM_METHODS.join(', ')}.`);
   const colormap = (values.colormap as string | undefined) ?? 'jet';
-  if (!COLORMAPS.includes(colormap as ColormapChoice)) throw usageError(`--colormap: "${colormap}" is not one of ${COLORMAPS.join(', ')}.`);
+  if (!COLORMAPS.includes(colormap as ColormapName)) throw usageError(`--colormap: "${colormap}" is not one of ${COLORMAPS.join(', ')}.`);
   const cls = values.class as string | undefined;
   let classIndex: number | undefined;
   if (cls !== undefined && cls !== 'top1') {
@@ -42,7 +42,7 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     scales: numberList('--scales', values.scales), scaleWeights: numberList('--scale-weights', values['scale-weights']),
     eigenSmooth: Boolean(values['eigen-smooth']), augSmooth: Boolean(values['aug-smooth']), batchSize: batch,
     configPath: values.config as string | undefined, labelsPath: values.labels as string | undefined,
-    colormap: colormap as ColormapChoice, alpha, saveTensors: Boolean(values['save-tensors']), provider,
+    colormap: colormap as ColormapName, alpha, saveTensors: Boolean(values['save-tensors']), provider,
     ...(headFusion ? { headFusion: headFusion as 'mean' | 'max' | 'min' } : {}),
     ...(discardRatio !== undefined ? { discardRatio } : {}),
     ...(frames !== undefined ? { frames } : {}),

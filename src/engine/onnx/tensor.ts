@@ -5,6 +5,8 @@ import { floatToBfloat16, floatToHalf, halfToFloat } from './float16';
 import { int64ToNumber } from './int64';
 import { DataLocation, DataType, type TensorProto } from './types';
 
+export { halfToFloat };
+
 export type TypedArray =
   | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array
   | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;

@@ -3,24 +3,13 @@
 // the extension host.
 import sharp from 'sharp';
 import type { ColormapName } from '../image/colormap';
+import { blendFrames, stripRgb } from '../image/blend';
 import type { RgbImage } from '../image/decode';
-import { blendOverlay } from '../image/overlay';
 
 export interface VideoPictures {
   frameOverlaysPng: Uint8Array[];
   stripPng: Uint8Array;
   animatedGif: Uint8Array;
-}
-
-/** Frames' RGB laid left to right: one [H, W·T] image. */
-export function stripRgb(frames: readonly Uint8Array[], width: number, height: number): Uint8Array {
-  const T = frames.length;
-  const out = new Uint8Array(height * width * T * 3);
-  const row = width * 3;
-  frames.forEach((f, t) => {
-    for (let y = 0; y < height; y++) out.set(f.subarray(y * row, (y + 1) * row), (y * T + t) * row);
-  });
-  return out;
 }
 
 /** Frames stacked top to bottom with pageHeight = H: libvips' multi-page layout for GIF/WebP. */
@@ -35,8 +24,7 @@ export async function animation(frames: readonly Uint8Array[], width: number, he
 /** `cam` is [T, H, W] in [0, 1], frames are [H, W] RGB. */
 export async function renderVideo(frames: readonly RgbImage[], cam: Float32Array, colormap: ColormapName, alpha: number): Promise<VideoPictures> {
   const { width, height } = frames[0];
-  const hw = width * height;
-  const overlays = frames.map((f, t) => blendOverlay(f, cam.subarray(t * hw, (t + 1) * hw), colormap, alpha));
+  const overlays = blendFrames(frames, cam, width, height, colormap, alpha);
   const png = (rgb: Uint8Array, w: number, h: number) => sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
   const [frameOverlaysPng, stripPng, animatedGif] = await Promise.all([
     Promise.all(overlays.map((o) => png(o, width, height))),

@@ -3,6 +3,7 @@
 import type * as vscode from 'vscode';
 import type { WorkerClient } from '../../worker/client';
 import type { LayerTree } from '../layerTree';
+import type { PanelRegistry } from '../panel/registry';
 import type { WorkerStatusBar } from '../statusBar';
 import type { TapStore } from '../taps';
 
@@ -13,4 +14,6 @@ export interface CommandDeps {
   tree: LayerTree;
   output: vscode.LogOutputChannel;
   status: WorkerStatusBar;
+  /** The open CAM panels, one per model. */
+  panels: PanelRegistry;
 }

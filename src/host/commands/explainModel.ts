@@ -3,7 +3,10 @@
 import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EXCLUDE_GLOB, IMAGE_GLOB } from '../util';
+import type { ExplainResult } from '../../worker/protocol';
+import { EXCLUDE_GLOB, errorText, IMAGE_GLOB, requireTrust } from '../util';
+import type { CommandDeps } from './deps';
+import { pickModel } from './showLayers';
 
 interface ImageItem extends vscode.QuickPickItem {
   uri?: vscode.Uri;
@@ -63,4 +66,26 @@ export async function pickImages(model: vscode.Uri): Promise<vscode.Uri[] | unde
     if (chosen) uris.push(...chosen);
   }
   return uris.length ? uris : undefined;
+}
+
+/** Opens the CAM panel of `model` on `images` (the layer chosen with "Use as CAM Layer" first). */
+export function explainInPanel({ context, panels }: Pick<CommandDeps, 'context' | 'panels'>, model: vscode.Uri, images: vscode.Uri[]): Promise<ExplainResult> {
+  const preferred = context.workspaceState.get<string>(`camlens.camLayer:${model.fsPath}`);
+  return panels.show(model.fsPath, images.map((i) => i.fsPath), preferred).result;
+}
+
+export function registerExplainModel(deps: Pick<CommandDeps, 'context' | 'panels' | 'tree' | 'output'>): vscode.Disposable {
+  return vscode.commands.registerCommand('camlens.explainModel', async (uri?: vscode.Uri, uris?: vscode.Uri[]) => {
+    const models = (uris?.length ? uris : uri ? [uri] : []).filter((u) => u.fsPath.toLowerCase().endsWith('.onnx'));
+    const model = models[0] ?? (await pickModel(uri));
+    if (!model) return undefined;
+    if (!requireTrust('run models')) return undefined;
+    const images = await pickImages(model);
+    if (!images) return undefined;
+    if (deps.tree.model?.fsPath !== model.fsPath) void deps.tree.open(model);
+    return explainInPanel(deps, model, images).catch((e) => {
+      deps.output.error(errorText(e));
+      return undefined;
+    });
+  });
 }

@@ -3,12 +3,13 @@
 // section of the model's CAM panel).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { LeakReportView } from '../../../webview/messages';
+import type { LeakReportView } from '../../panel/protocol';
 import type { LeakCheckReport, LeakScenarioName } from '../../worker/protocol';
 import { pickImages } from './explainModel';
 import { pickModel } from './showLayers';
 import { errorCode, errorText, providerOptions, requireTrust } from '../util';
 import type { WorkerClient } from '../../worker/client';
+import type { CommandDeps } from './deps';
 
 const SCENARIOS: Array<{ label: LeakScenarioName | 'all'; detail: string }> = [
   { label: 'explain', detail: 'One full explanation per iteration' },
@@ -109,4 +110,16 @@ export async function runLeakCheck(
     void vscode.window.showErrorMessage(`CamLens: leak check failed: ${errorText(e)}`);
     return undefined;
   }
+}
+
+export function registerRunLeakCheck({ worker, output, panels }: Pick<CommandDeps, 'worker' | 'output' | 'panels'>): vscode.Disposable {
+  return vscode.commands.registerCommand('camlens.runLeakCheck', async (model?: vscode.Uri, image?: vscode.Uri, options?: Omit<LeakCheckTarget, 'model' | 'image'>) => {
+    // from the palette: the model of the active CAM panel (and its image), else ask
+    if (!model || !(model instanceof vscode.Uri)) {
+      const active = panels.active();
+      model = active ? vscode.Uri.file(active.modelPath) : undefined;
+      image = active?.image ? vscode.Uri.file(active.image) : undefined;
+    }
+    return runLeakCheck(worker, output, { model, image, ...options }, (m, report, running) => panels.get(m)?.leakStatus(report, running));
+  });
 }

@@ -1,10 +1,8 @@
 // The video part of the CAM panel without the DOM: which frame a key selects, the frame label,
-// the temporal-weight bars, one frame's picture and map out of the clip's arrays, and the
-// overlay pixels (for the large view and the thumbnails). Pure, so node tests can check it.
-import type { ExplainView } from './messages';
-
-export interface Picture { data: Uint8Array; width: number; height: number }
-export interface MapPlane { data: Float32Array; width: number; height: number }
+// the temporal-weight bars, and one frame's picture and map out of the clip's arrays (pixels.ts
+// draws them). Pure, so node tests can check it.
+import type { MapPlane, Picture } from '../../src/engine/image/blend';
+import type { ExplainView } from '../../src/panel/protocol';
 
 /** Frames of a view: T for a clip, 1 for an image. */
 export const frameCount = (view: Pick<ExplainView, 'video'>): number => view.video?.count ?? 1;
@@ -56,30 +54,6 @@ export function frameSlice(view: Pick<ExplainView, 'image' | 'cam' | 'video'>, t
     image: { data: video.frames.subarray(k * px, (k + 1) * px), width: image.width, height: image.height },
     cam: { data: cam.data.subarray(k * hw, (k + 1) * hw), width: cam.width, height: cam.height },
   };
-}
-
-/**
- * RGBA of the overlay at `width` × `height` (nearest sampling of both the picture and the map):
- * colour = (1 − alpha)·pixel + alpha·colormap(map), or the colormap alone (heatmap view), or the
- * picture alone (`alpha` 0). `table` is a 256-entry RGB colormap (colormaps.ts).
- */
-export function overlayPixels(image: Picture, cam: MapPlane, table: ArrayLike<number>, alpha: number, heatmapOnly: boolean, width = image.width, height = image.height): Uint8ClampedArray {
-  const out = new Uint8ClampedArray(width * height * 4);
-  for (let y = 0; y < height; y++) {
-    const iy = Math.min(image.height - 1, Math.floor((y * image.height) / height));
-    const cy = Math.min(cam.height - 1, Math.floor((y * cam.height) / height));
-    for (let x = 0; x < width; x++) {
-      const ix = Math.min(image.width - 1, Math.floor((x * image.width) / width));
-      const cx = Math.min(cam.width - 1, Math.floor((x * cam.width) / width));
-      const v = cam.data[cy * cam.width + cx];
-      const k = Math.max(0, Math.min(255, Math.round((Number.isFinite(v) ? v : 0) * 255))) * 3;
-      const i = (y * width + x) * 4;
-      const p = (iy * image.width + ix) * 3;
-      for (let c = 0; c < 3; c++) out[i + c] = heatmapOnly ? table[k + c] : Math.round((1 - alpha) * image.data[p + c] + alpha * table[k + c]);
-      out[i + 3] = 255;
-    }
-  }
-  return out;
 }
 
 /** A thumbnail's size: the longer side `side` px, the aspect kept, at least 1 px. */

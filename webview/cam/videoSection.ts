@@ -2,15 +2,14 @@
 // arrows, PageUp/PageDown, Home/End) labelled "Frame t / T · weight w", play/pause, and a strip
 // of per-frame thumbnails (buttons, one tab stop with the same keys as the slider) that shows
 // each frame's temporal weight as a bar and a number and highlights the selected frame. The
-// large view is main.ts's canvas, drawn for the frame this section selects. Thumbnails are
+// large view is app.ts's canvas, drawn for the frame this section selects. Thumbnails are
 // composed here from the clip's frames and maps, like the large view, so colormap and opacity
 // changes stay local. #video carries data-frame / data-frames for the tests.
-import { lut } from './colormaps';
-import type { Colormap, ExplainView, ViewMode } from './messages';
-import type { H } from './sections';
-import { clampFrame, frameCount, frameForKey, frameLabel, frameSlice, nextFrame, overlayPixels, percent, thumbnailSize, weightBars } from './videoState';
-
-export interface Look { colormap: Colormap; alpha: number; mode: ViewMode }
+import type { ExplainView } from '../../src/panel/protocol';
+import { button } from '../components/toolkit';
+import { h, paint } from '../dom';
+import { overlayRgba, type Look } from './pixels';
+import { clampFrame, frameCount, frameForKey, frameLabel, frameSlice, nextFrame, percent, thumbnailSize, weightBars } from './videoState';
 
 export interface VideoSection {
   el: HTMLElement;
@@ -25,7 +24,7 @@ export interface VideoSection {
 const THUMB_SIDE = 72;
 const PLAY_MS = 125; // the animated GIF's frame delay (engine/video/render.ts)
 
-export function videoSection(h: H, button: (id: string, label: string, onClick: () => void, appearance?: string) => HTMLElement, onFrame: (t: number) => void, saveGif: () => void): VideoSection {
+export function videoSection(onFrame: (t: number) => void, saveGif: () => void): VideoSection {
   const el = h('section', { id: 'video', class: 'video', 'aria-label': 'Frames', hidden: true });
   let view: ExplainView | undefined;
   let frame = 0;
@@ -126,15 +125,11 @@ export function videoSection(h: H, button: (id: string, label: string, onClick: 
     const key = `${next.colormap}|${next.alpha}|${next.mode}`;
     if (key === paintedKey) return;
     paintedKey = key;
-    const table = lut(next.colormap);
     thumbs.forEach((b, t) => {
       const canvas = b.querySelector('canvas')!;
       const { image, cam } = frameSlice(view!, t);
       // The thumbnails always show the overlay (or the heatmap), never the bare frame.
-      const rgba = overlayPixels(image, cam, table, next.alpha, next.mode === 'heatmap', canvas.width, canvas.height);
-      const data = new ImageData(canvas.width, canvas.height);
-      data.data.set(rgba);
-      canvas.getContext('2d')!.putImageData(data, 0, 0);
+      paint(canvas, overlayRgba(image, cam, next, canvas.width, canvas.height), canvas.width, canvas.height);
     });
   }
 

@@ -1,62 +1,16 @@
-// The CAM panel's Memory and Metrics sections. Charts are uPlot (bundled into dist/webview.js,
-// its stylesheet linked from dist/uplot.css), coloured from the VS Code theme variables and
-// rebuilt when the theme changes. Each section's element carries data attributes the tests wait
-// on: #memory[data-samples][data-sessions][data-leak], #metrics[data-state].
+// The CAM panel's Memory section: the worker's memory over time (uPlot), live sessions, the last
+// leak check and its heap diff, and the buttons that act on the worker. Its element carries
+// #memory[data-samples][data-sessions][data-leak] for the tests.
 import uPlot from 'uplot';
-import type { HostToWebview, LeakReportView, MetricsView, SessionRow, WebviewToHost } from './messages';
-import type { TelemetrySample } from '../src/worker/protocol';
+import type { HostToWebview, LeakReportView, SessionRow, TelemetrySample } from '../../src/panel/protocol';
+import { send } from '../api';
+import { button } from '../components/toolkit';
+import { h } from '../dom';
+import { axes, chartWidth, keyboardCursor, MiB, mib, num, theme } from './charts';
 
-type Attrs = Record<string, string | number | boolean | undefined>;
-export type H = (tag: string, attrs?: Attrs, ...kids: Array<Node | string | null | undefined>) => HTMLElement;
-
-const MiB = 2 ** 20;
 const MAX_SAMPLES = 1200; // 5 minutes at the default 250 ms
-const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
-const num = (x: number | undefined, d = 3) => (x === undefined || !Number.isFinite(x) ? '—' : Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(2) : x.toFixed(d));
 
-function themeColor(name: string, fallback: string): string {
-  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
-}
-function theme() {
-  return {
-    fg: themeColor('--vscode-foreground', '#ccc'),
-    muted: themeColor('--vscode-descriptionForeground', '#999'),
-    grid: themeColor('--vscode-editorWidget-border', themeColor('--vscode-panel-border', 'rgba(128,128,128,.35)')),
-    blue: themeColor('--vscode-charts-blue', '#3794ff'),
-    green: themeColor('--vscode-charts-green', '#89d185'),
-    orange: themeColor('--vscode-charts-orange', '#d18616'),
-    red: themeColor('--vscode-charts-red', '#f14c4c'),
-    purple: themeColor('--vscode-charts-purple', '#b180d7'),
-    font: `${themeColor('--vscode-font-size', '12px')} ${themeColor('--vscode-font-family', 'sans-serif')}`,
-  };
-}
-function axes(t: ReturnType<typeof theme>, yLabel: string, yValues?: uPlot.Axis['values']): uPlot.Axis[] {
-  const common = { stroke: t.muted, font: t.font, grid: { stroke: t.grid, width: 1 }, ticks: { stroke: t.grid, width: 1 } };
-  return [{ ...common }, { ...common, label: yLabel, labelFont: t.font, size: 64, values: yValues }];
-}
-const chartWidth = (el: HTMLElement) => Math.max(280, Math.min(960, (el.parentElement?.clientWidth || document.body.clientWidth || 640) - 8));
-
-/** Keyboard access to a chart: arrow keys move the cursor sample by sample (the legend reads it out). */
-function keyboardCursor(el: HTMLElement, chart: () => uPlot | undefined): void {
-  let idx = -1;
-  el.addEventListener('keydown', (e) => {
-    const u = chart();
-    const xs = u?.data[0];
-    if (!u || !xs?.length) return;
-    const step = e.shiftKey ? 10 : 1;
-    if (e.key === 'ArrowLeft') idx = Math.max(0, (idx < 0 ? xs.length : idx) - step);
-    else if (e.key === 'ArrowRight') idx = Math.min(xs.length - 1, (idx < 0 ? xs.length - 1 : idx + step));
-    else if (e.key === 'Home') idx = 0;
-    else if (e.key === 'End') idx = xs.length - 1;
-    else return;
-    e.preventDefault();
-    const y = u.data[1]?.[idx];
-    u.setCursor({ left: u.valToPos(xs[idx], 'x'), top: y == null ? 0 : u.valToPos(y, u.series[1]?.scale ?? 'y') });
-  });
-}
-
-// ---------------------------------------------------------------- Memory
-export function memorySection(h: H, send: (m: WebviewToHost) => void, button: (id: string, label: string, onClick: () => void, appearance?: string) => HTMLElement) {
+export function memorySection() {
   const el = h('section', { id: 'memory', class: 'memory', 'aria-label': 'Worker memory', 'data-samples': 0, 'data-sessions': 0 });
   const chartBox = h('div', { id: 'memory-chart', class: 'chart', tabindex: 0, role: 'img', 'aria-label': 'Worker memory over time: rss, heap used and external, with request markers. Arrow keys move the cursor.' });
   const status = h('div', { id: 'memory-status', class: 'muted', 'aria-live': 'polite' }, 'Waiting for the worker’s telemetry…');
@@ -195,101 +149,6 @@ export function memorySection(h: H, send: (m: WebviewToHost) => void, button: (i
         case 'leakReport': renderLeak(m.report, m.running); return true;
         case 'memoryNote': note.textContent = m.text; return true;
         default: return false;
-      }
-    },
-  };
-}
-
-// ---------------------------------------------------------------- Metrics
-/** Metrics where a lower value is the better explanation (deletion: the score falls fast). */
-const LOWER_IS_BETTER = new Set(['deletion_auc', 'max_sensitivity', 'confidence_drop', 'road_morf', 'sanity_spearman']);
-
-export function metricsSection(h: H, send: (m: WebviewToHost) => void, button: (id: string, label: string, onClick: () => void, appearance?: string) => HTMLElement) {
-  const el = h('section', { id: 'metrics', class: 'metrics', 'aria-label': 'Explanation metrics', 'data-state': 'idle' });
-  const status = h('div', { id: 'metrics-status', class: 'muted', role: 'status', 'aria-live': 'polite' }, 'Faithfulness, stability and (with a mask beside the image) localisation of the current map, each beside a random-map baseline.');
-  const cancel = button('cancel-metrics', 'Cancel', () => send({ type: 'cancelMetrics' }));
-  cancel.hidden = true;
-  const tableBox = h('div', { id: 'metrics-table-box' });
-  const chartBox = h('div', { id: 'curves-chart', class: 'chart', tabindex: 0, role: 'img', 'aria-label': 'Deletion and insertion curves. Arrow keys move the cursor.' });
-  chartBox.hidden = true;
-  el.append(h('div', { class: 'actions' }, button('compute-metrics', 'Compute metrics', () => send({ type: 'computeMetrics' }), 'primary'), cancel), status, tableBox, chartBox);
-  let busyId = 0;
-  let chart: uPlot | undefined;
-  let view: MetricsView | undefined;
-
-  function renderTable(v: MetricsView): void {
-    const keys = Object.keys(v.metrics).filter((k) => !k.startsWith('random_')).sort();
-    tableBox.replaceChildren(h('p', { class: 'muted' }, `${v.method} on ${v.layers.join(', ')} · class ${v.classIndex} (${v.label}) · ${v.input} · ${v.ep} · ${(v.ms / 1000).toFixed(1)} s${v.groundTruth ? ` · ground truth: ${v.groundTruth}` : ' · no ground truth found (localisation skipped)'}`), h('table', { class: 'grid', id: 'metrics-table' },
-      h('thead', {}, h('tr', {}, ...['Metric', 'Value', 'Random map', 'vs random'].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, ...keys.map((k) => {
-        const x = v.metrics[k], r = v.metrics[`random_${k}`];
-        const dir = LOWER_IS_BETTER.has(k) ? -1 : 1;
-        const cmp = r === undefined || !Number.isFinite(x) || !Number.isFinite(r) ? '' : (x - r) * dir > 0 ? 'better' : (x - r) * dir < 0 ? 'worse' : 'equal';
-        return h('tr', { 'data-metric': k },
-          h('th', { scope: 'row' }, h('code', {}, k), LOWER_IS_BETTER.has(k) ? h('span', { class: 'muted' }, ' (lower is better)') : ''),
-          h('td', { class: 'num' }, num(x)), h('td', { class: 'num' }, num(r)), h('td', { class: cmp === 'better' ? 'ok' : cmp === 'worse' ? 'bad' : '' }, cmp || '—'));
-      }))));
-  }
-
-  function buildChart(): void {
-    chart?.destroy();
-    chart = undefined;
-    const v = view;
-    const c = v?.curves;
-    const n = Math.max(c?.deletion?.length ?? 0, c?.insertion?.length ?? 0);
-    chartBox.hidden = !n;
-    if (!v || !c || !n) return;
-    const t = theme();
-    const xs = Array.from({ length: n }, (_, i) => i / (n - 1));
-    const pad = (a?: number[]) => (a ? a : new Array<number | null>(n).fill(null));
-    const fmtV = (_u: uPlot, x: number | null) => (x == null ? '—' : x.toFixed(3));
-    chart = new uPlot({
-      width: chartWidth(chartBox), height: 220,
-      scales: { x: { time: false }, y: { range: [0, 1] } },
-      axes: [{ ...axes(t, '')[0], values: (_u, vals) => vals.map((x) => `${Math.round(x * 100)}%`) }, axes(t, 'class probability')[1]],
-      legend: { live: true },
-      cursor: { drag: { x: false, y: false } },
-      series: [
-        { label: 'pixels removed / inserted', value: (_u, x) => (x == null ? '—' : `${Math.round(x * 100)}%`) },
-        { label: 'deletion', stroke: t.red, width: 2, value: fmtV },
-        { label: 'insertion', stroke: t.green, width: 2, value: fmtV },
-        { label: 'random deletion', stroke: t.red, width: 1, dash: [5, 4], value: fmtV },
-        { label: 'random insertion', stroke: t.green, width: 1, dash: [5, 4], value: fmtV },
-      ],
-    }, [xs, pad(c.deletion), pad(c.insertion), pad(c.random_deletion), pad(c.random_insertion)] as uPlot.AlignedData, chartBox);
-  }
-  keyboardCursor(chartBox, () => chart);
-
-  return {
-    el,
-    rebuild(): void { if (chart) buildChart(); },
-    onMessage(m: HostToWebview): boolean {
-      switch (m.type) {
-        case 'metricsBusy':
-          busyId = m.requestId;
-          el.dataset.state = 'busy';
-          cancel.hidden = false;
-          status.textContent = `Computing metrics: ${m.what}…`;
-          return true;
-        case 'metricsProgress':
-          if (m.requestId === busyId) status.textContent = `Computing metrics: ${m.message ?? 'working'} ${m.done}/${m.total}`;
-          return true;
-        case 'metrics':
-          view = m.view;
-          cancel.hidden = true;
-          status.textContent = `${Object.keys(m.view.metrics).filter((k) => !k.startsWith('random_')).length} metrics in ${(m.view.ms / 1000).toFixed(1)} s.`;
-          renderTable(m.view);
-          buildChart();
-          el.dataset.state = 'done';
-          return true;
-        case 'metricsError':
-          if (m.requestId !== busyId) return true;
-          cancel.hidden = true;
-          status.textContent = m.cancelled ? 'Cancelled.' : `Metrics failed: ${m.message}`;
-          el.dataset.state = view ? 'done' : m.cancelled ? 'idle' : 'error';
-          return true;
-        default:
-          return false;
       }
     },
   };

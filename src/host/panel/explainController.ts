@@ -1,0 +1,130 @@
+// The panel's explanations: one `explain` request at a time in the worker (a newer one aborts
+// the older), its progress and outcome posted to the webview, and replayed when the webview
+// (re)loads: the request starts as soon as the panel is shown, not when the webview is ready.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { HostToWebview } from '../../panel/protocol';
+import type { ExplainParams, ExplainResult } from '../../worker/protocol';
+import { errorCode, errorText, providerOptions, UNTRUSTED_MESSAGE } from '../util';
+import { currentImage, type PanelContext } from './context';
+import { explainView } from './explainView';
+import { configuredLook } from './settings';
+
+export class ExplainController {
+  private seq = 0;
+  private abort: AbortController | undefined;
+  private readonly waiters: Array<(r: ExplainResult | Error) => void> = [];
+  /** What the webview shows of the latest request; posted again when it reloads. */
+  private status: Extract<HostToWebview, { type: 'busy' | 'error' | 'cancelled' }> | undefined;
+  last: ExplainResult | undefined;
+  lastError: string | undefined;
+
+  constructor(private readonly ctx: PanelContext, private readonly onFinished: (r: ExplainResult) => void) {}
+
+  /** Resolves with the next finished explanation, rejects with the next failure. */
+  nextResult(): Promise<ExplainResult> {
+    return new Promise((resolve, reject) => this.waiters.push((r) => (r instanceof Error ? reject(r) : resolve(r))));
+  }
+
+  /** Explains the panel's current state; resolves with this request's result (or a newer one's). */
+  explainNow(): Promise<ExplainResult> {
+    const next = this.nextResult();
+    void this.run();
+    return next;
+  }
+
+  cancel(): void {
+    this.abort?.abort();
+  }
+
+  dispose(): void {
+    this.abort?.abort();
+  }
+
+  /** The webview (re)loaded: the latest result and the latest request's status. */
+  replay(): void {
+    if (this.last) this.postResult(this.seq);
+    if (this.status) this.ctx.post(this.status);
+  }
+
+  private settle(r: ExplainResult | Error): void {
+    for (const w of this.waiters.splice(0)) w(r);
+  }
+
+  private show(m: Extract<HostToWebview, { type: 'busy' | 'error' | 'cancelled' }> | undefined): void {
+    this.status = m;
+    if (m) this.ctx.post(m);
+  }
+
+  async run(): Promise<void> {
+    this.abort?.abort();
+    const ac = new AbortController();
+    this.abort = ac;
+    const id = ++this.seq;
+    const s = this.ctx.state;
+    const input = currentImage(s);
+    if (!vscode.workspace.isTrusted) {
+      this.lastError = UNTRUSTED_MESSAGE;
+      this.show({ type: 'error', requestId: id, message: UNTRUSTED_MESSAGE, code: 'UNTRUSTED' });
+      this.settle(new Error(UNTRUSTED_MESSAGE));
+      return;
+    }
+    if (!input) {
+      this.settle(new Error('CamLens: the panel has no image to explain.'));
+      return;
+    }
+    this.show({ type: 'busy', requestId: id, what: `${s.method} on ${path.basename(input)}` });
+    const started = Date.now();
+    const { deps } = this.ctx;
+    try {
+      await deps.taps.restore(s.modelPath).catch(() => undefined);
+      const r = await deps.worker.request('explain', this.params(input), {
+        signal: ac.signal,
+        onProgress: (done, total, message) => { if (id === this.seq) this.ctx.post({ type: 'progress', requestId: id, done, total, message }); },
+      });
+      if (id !== this.seq) return; // superseded by a newer request
+      this.last = r;
+      this.lastError = undefined;
+      this.status = undefined;
+      deps.output.info(`explain ${path.basename(input)}: ${r.method} on ${r.layers.join(', ')} → ${r.explanations[0]?.label} (${r.ep}, ${r.timings_ms.total.toFixed(0)} ms in the worker, ${Date.now() - started} ms end to end)`);
+      this.postResult(id);
+      deps.onResult(r);
+      this.onFinished(r);
+      this.settle(r);
+    } catch (e) {
+      if (id !== this.seq && errorCode(e) === 'CANCELLED') return;
+      const message = errorText(e);
+      if (errorCode(e) === 'CANCELLED') {
+        this.show({ type: 'cancelled', requestId: id });
+      } else {
+        this.lastError = message;
+        deps.output.error(`explain ${input}: ${message}`);
+        this.show({ type: 'error', requestId: id, message, code: errorCode(e) });
+      }
+      this.settle(e instanceof Error ? e : new Error(message));
+    }
+  }
+
+  /** The explain request of the panel's current state (explain and evaluate share it). */
+  params(input: string): ExplainParams {
+    const s = this.ctx.state;
+    return {
+      modelPath: s.modelPath, input, method: s.method,
+      layers: s.layer ? [s.layer] : undefined,
+      classIndex: s.classIndex,
+      augSmooth: s.augSmooth || undefined,
+      scales: s.multiScale ? [1, 0.75, 0.5] : undefined,
+      scaleWeights: s.multiScale ? [0.6, 0.3, 0.1] : undefined,
+      // Only a clip's pictures (the animated GIF) use these: the webview draws the overlay, and
+      // "Save overlay" composes it with the colormap and opacity shown at that moment.
+      ...configuredLook(),
+      overlay: false,
+      provider: providerOptions(),
+    };
+  }
+
+  private postResult(requestId: number): void {
+    const view = this.last && explainView(this.last, requestId);
+    if (view) this.ctx.post({ type: 'result', view });
+  }
+}

@@ -1,0 +1,51 @@
+// What the CAM panel's webview gets of an explanation (the `result` message), and the overlay
+// PNG "Save overlay" writes. No 'vscode' import, so node tests check both against the CLI's.
+import { blendFrames, stripRgb } from '../../engine/image/blend';
+import type { ColormapName } from '../../engine/image/colormap';
+import { encodeRgbPng } from '../../engine/image/png';
+import type { ExplainView, VideoView } from '../../panel/protocol';
+import type { ExplainResult } from '../../worker/protocol';
+
+/**
+ * A clip's frames as one [T, H, W, 3] array (one transfer; the webview composes every frame's
+ * overlay itself, so opacity and colormap changes stay local for video too).
+ */
+export function videoView(frames: ReadonlyArray<{ data: Uint8Array; width: number; height: number }>, temporalWeights: readonly number[]): VideoView {
+  const { width, height } = frames[0];
+  const size = width * height * 3;
+  const packed = new Uint8Array(size * frames.length);
+  frames.forEach((f, t) => {
+    if (f.width !== width || f.height !== height || f.data.length < size) {
+      throw new Error(`clip frame ${t} is ${f.width}×${f.height}, frame 0 ${width}×${height}: every frame must have the model's size`);
+    }
+    packed.set(f.data.subarray(0, size), t * size);
+  });
+  return { count: frames.length, frames: packed, temporalWeights: [...temporalWeights] };
+}
+
+/** The first explanation of `r` as the panel draws it (copies: the result stays the host's). */
+export function explainView(r: ExplainResult, requestId: number): ExplainView | undefined {
+  const e = r.explanations[0];
+  if (!e) return undefined;
+  return {
+    requestId, method: r.method, layers: r.layers, classIndex: e.classIndex, label: e.label,
+    predictions: r.predictions,
+    image: { data: new Uint8Array(r.image.data), width: r.image.width, height: r.image.height },
+    cam: { data: new Float32Array(e.cam.data), width: e.cam.width, height: e.cam.height },
+    camRaw: { width: e.camRaw.width, height: e.camRaw.height },
+    ep: r.ep, timings: r.timings_ms, notes: r.notes,
+    ...(e.video && r.frames ? { video: videoView(r.frames, e.video.temporalWeights) } : {}),
+  };
+}
+
+/**
+ * The overlay PNG of the first explanation with the colormap and opacity the panel shows: the
+ * same blend as the panel's canvas and the CLI's PNG. A clip's is its frames side by side.
+ */
+export function overlayPngAsShown(r: ExplainResult, look: { colormap: ColormapName; alpha: number }): Uint8Array {
+  const e = r.explanations[0];
+  if (!e) throw new Error('overlay: the result has no explanation');
+  const { width, height } = e.cam;
+  const overlays = blendFrames(e.video && r.frames ? r.frames : [r.image], e.cam.data, width, height, look.colormap, look.alpha);
+  return overlays.length === 1 ? encodeRgbPng(overlays[0], width, height) : encodeRgbPng(stripRgb(overlays, width, height), width * overlays.length, height);
+}

@@ -1,0 +1,197 @@
+// Every message between the extension host and the CamLens webviews (the CAM panel and the model
+// summary), and the validator of what a webview sends. Both sides import this module; it imports
+// neither (only the worker protocol's types and the pure colormap list).
+//
+// One owner per piece of state: the host owns what the panel explains (ExplainState) and pushes
+// it; the webview sends intents (setMethod, setLayer, …) and owns only how the result is shown
+// (ViewSettings), which never travels to the host except inside a save intent.
+import { COLORMAPS, type ColormapName } from '../engine/image/colormap';
+import {
+  CAM_METHODS, type CamMethodName, type LeakCheckReport, type ModelSummary, type Prediction, type TapReadout, type TelemetrySample, type TelemetrySnapshot,
+} from '../worker/protocol';
+
+export type { CamMethodName, ColormapName, ModelSummary, Prediction, TapReadout, TelemetrySample };
+
+export type SessionRow = TelemetrySnapshot['sessions'][number];
+
+/** What the Metrics section shows of an `evaluate` result. */
+export interface MetricsView {
+  requestId: number;
+  method: string;
+  layers: string[];
+  classIndex: number;
+  label: string;
+  input: string;
+  ep: string;
+  metrics: Record<string, number>;
+  curves: { deletion?: number[]; insertion?: number[]; random_deletion?: number[]; random_insertion?: number[] };
+  groundTruth: string | null;
+  ms: number;
+}
+
+/** A leak-check report without its measured series (the panel shows the verdicts). */
+export type LeakReportView = Omit<LeakCheckReport, 'scenarios'> & { scenarios: Array<Omit<LeakCheckReport['scenarios'][number], 'series'>> };
+
+export const VIEW_MODES = ['overlay', 'side-by-side', 'heatmap'] as const;
+export type ViewMode = (typeof VIEW_MODES)[number];
+
+/** What the panel explains. The host's; the webview shows it and keeps a copy for the serializer. */
+export interface ExplainState {
+  modelPath: string;
+  images: string[];
+  imageIndex: number;
+  method: CamMethodName;
+  layer?: string;
+  classIndex?: number;
+  augSmooth: boolean;
+  multiScale: boolean;
+}
+
+/** How the panel shows a result. The webview's (kept in its state across reloads). */
+export interface ViewSettings {
+  colormap: ColormapName;
+  alpha: number;
+  mode: ViewMode;
+  /** 0 = fit to the panel's width. */
+  zoom: number;
+}
+
+/** The CAM webview's persisted state: the serializer revives the panel from `host`. */
+export interface PersistedPanel {
+  host?: ExplainState;
+  view?: ViewSettings;
+}
+
+export interface LayerChoice {
+  value: string;
+  label: string;
+}
+
+export interface ExplainView {
+  requestId: number;
+  method: CamMethodName;
+  layers: string[];
+  classIndex: number;
+  label: string;
+  predictions: Prediction[];
+  image: { data: Uint8Array; width: number; height: number };
+  cam: { data: Float32Array; width: number; height: number };
+  camRaw: { width: number; height: number };
+  ep: string;
+  timings: Record<string, number>;
+  notes: Record<string, number | string>;
+  /** Video models: `cam.data` is then [T, h, w] frame-major and `image` is frame 0. */
+  video?: VideoView;
+}
+
+/** A clip's frames and temporal weights, for the panel's frame slider and strip. */
+export interface VideoView {
+  count: number;
+  /** Every preprocessed frame's RGB, frame-major [T, H, W, 3] (H, W: `image`'s). */
+  frames: Uint8Array;
+  /** Mean map energy per frame, normalised to sum to 1. */
+  temporalWeights: number[];
+}
+
+export type HostToWebview =
+  /** Everything the panel needs after (re)loading; `view` seeds ViewSettings the webview has not stored yet. */
+  | { type: 'init'; state: ExplainState; methods: readonly CamMethodName[]; layerChoices: LayerChoice[]; imageNames: string[]; trusted: boolean; view: Pick<ViewSettings, 'colormap' | 'alpha'> }
+  /** The host changed what is explained (an intent, a command, new taps). */
+  | { type: 'state'; state: ExplainState; layerChoices: LayerChoice[]; imageNames: string[] }
+  | { type: 'busy'; requestId: number; what: string }
+  | { type: 'progress'; requestId: number; done: number; total: number; message?: string }
+  | { type: 'result'; view: ExplainView }
+  | { type: 'error'; requestId: number; message: string; code?: string }
+  | { type: 'cancelled'; requestId: number }
+  | { type: 'notice'; text: string; level: 'info' | 'warning' }
+  | { type: 'tapStats'; taps: TapReadout[]; note: string }
+  | { type: 'summary'; summary: ModelSummary; suggestion: string | null; layerCount: number; ops: Array<[string, number]> }
+  | { type: 'summaryError'; message: string }
+  | { type: 'telemetry'; samples: TelemetrySample[]; reset: boolean; intervalMs?: number }
+  | { type: 'telemetryStopped'; reason: string }
+  | { type: 'sessions'; sessions: SessionRow[]; pid: number; sample: TelemetrySample }
+  | { type: 'leakReport'; report: LeakReportView | null; running?: string }
+  | { type: 'memoryNote'; text: string }
+  | { type: 'metricsBusy'; requestId: number; what: string }
+  | { type: 'metricsProgress'; requestId: number; done: number; total: number; message?: string }
+  | { type: 'metrics'; view: MetricsView }
+  | { type: 'metricsError'; requestId: number; message: string; cancelled: boolean };
+
+/** Intents without a payload. */
+const BARE = [
+  'ready', 'rerun', 'cancel', 'chooseLayerInTree', 'saveNpy', 'saveGif', 'openTree', 'explainModel',
+  'releaseAll', 'leakCheck', 'heapSnapshot', 'computeMetrics', 'cancelMetrics',
+] as const;
+
+export type WebviewToHost =
+  | { type: (typeof BARE)[number] }
+  | { type: 'setMethod'; method: CamMethodName }
+  /** '' = the suggested layer. */
+  | { type: 'setLayer'; layer: string }
+  | { type: 'setImage'; imageIndex: number }
+  /** null = the top prediction. */
+  | { type: 'setClass'; classIndex: number | null }
+  | { type: 'setOptions'; augSmooth?: boolean; multiScale?: boolean }
+  /** The overlay as shown: the colormap and the opacity of the overlay canvas at that moment. */
+  | { type: 'saveOverlay'; colormap: ColormapName; alpha: number }
+  /** A picture the webview composed (the report). */
+  | { type: 'savePng'; png: Uint8Array; name: string };
+
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const isUnit = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
+const isMethod = (v: unknown): v is CamMethodName => (CAM_METHODS as readonly unknown[]).includes(v);
+const isColormap = (v: unknown): v is ColormapName => (COLORMAPS as readonly unknown[]).includes(v);
+const isMode = (v: unknown): v is ViewMode => (VIEW_MODES as readonly unknown[]).includes(v);
+const MAX_PNG_BYTES = 64 * 1024 * 1024;
+
+/** Every message from a webview is checked here; anything else is dropped (undefined). */
+export function parseFromWebview(m: unknown): WebviewToHost | undefined {
+  if (!m || typeof m !== 'object') return undefined;
+  const o = m as Record<string, unknown>;
+  if ((BARE as readonly unknown[]).includes(o.type)) return { type: o.type as (typeof BARE)[number] };
+  switch (o.type) {
+    case 'setMethod': return isMethod(o.method) ? { type: 'setMethod', method: o.method } : undefined;
+    case 'setLayer': return isStr(o.layer) ? { type: 'setLayer', layer: o.layer } : undefined;
+    case 'setImage': return isIndex(o.imageIndex) ? { type: 'setImage', imageIndex: o.imageIndex } : undefined;
+    case 'setClass': return o.classIndex === null || isIndex(o.classIndex) ? { type: 'setClass', classIndex: o.classIndex } : undefined;
+    case 'setOptions':
+      if (o.augSmooth !== undefined && !isBool(o.augSmooth)) return undefined;
+      if (o.multiScale !== undefined && !isBool(o.multiScale)) return undefined;
+      return { type: 'setOptions', augSmooth: o.augSmooth, multiScale: o.multiScale };
+    case 'saveOverlay': return isColormap(o.colormap) && isUnit(o.alpha) ? { type: 'saveOverlay', colormap: o.colormap, alpha: o.alpha } : undefined;
+    case 'savePng':
+      if (!(o.png instanceof Uint8Array) || o.png.byteLength > MAX_PNG_BYTES || !isStr(o.name)) return undefined;
+      return { type: 'savePng', png: o.png, name: o.name };
+    default:
+      return undefined;
+  }
+}
+
+/** The ExplainState in a revived panel's saved webview state, or undefined when it is not one. */
+export function persistedExplainState(saved: unknown): Partial<ExplainState> & Pick<ExplainState, 'modelPath' | 'images'> | undefined {
+  const s = saved && typeof saved === 'object' ? (saved as PersistedPanel).host : undefined;
+  if (!s || typeof s !== 'object' || !isStr(s.modelPath) || !Array.isArray(s.images) || !s.images.every(isStr)) return undefined;
+  return {
+    modelPath: s.modelPath, images: s.images,
+    ...(isIndex(s.imageIndex) && s.imageIndex < s.images.length ? { imageIndex: s.imageIndex } : {}),
+    ...(isMethod(s.method) ? { method: s.method } : {}),
+    ...(isStr(s.layer) ? { layer: s.layer } : {}),
+    ...(isIndex(s.classIndex) ? { classIndex: s.classIndex } : {}),
+    ...(isBool(s.augSmooth) ? { augSmooth: s.augSmooth } : {}),
+    ...(isBool(s.multiScale) ? { multiScale: s.multiScale } : {}),
+  };
+}
+
+/** The webview's stored ViewSettings over `defaults`, each field checked (state from an older version may lack or differ in some). */
+export function persistedViewSettings(saved: unknown, defaults: ViewSettings): ViewSettings {
+  const v = saved && typeof saved === 'object' ? (saved as PersistedPanel).view : undefined;
+  if (!v || typeof v !== 'object') return { ...defaults };
+  return {
+    colormap: isColormap(v.colormap) ? v.colormap : defaults.colormap,
+    alpha: isUnit(v.alpha) ? v.alpha : defaults.alpha,
+    mode: isMode(v.mode) ? v.mode : defaults.mode,
+    zoom: typeof v.zoom === 'number' && v.zoom >= 0 && v.zoom <= 32 ? v.zoom : defaults.zoom,
+  };
+}
