@@ -29,7 +29,6 @@ describe('autodiff: normalisation', () => {
         declared: { x: ['N', ...shape.slice(1)] },
         build: (b, dt) => {
           const norm = shape.slice(axis < 0 ? shape.length + axis : axis);
-          const n = norm.reduce((p, d) => p * d, 1);
           return b.op('LayerNormalization', ['x', weight(b, dt, 'scale', norm, 1), weight(b, dt, 'bias', norm, 2)], { axis, epsilon: attr.float(1e-5) });
         },
       });

@@ -35,8 +35,8 @@ before(async () => {
   fs.writeFileSync(model, tiny3dCnn());
   fs.writeFileSync(modelDyn, tiny3dCnn('T'));
 });
-after(() => {
-  sessions.releaseAll();
+after(async () => {
+  await sessions.releaseAll();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 

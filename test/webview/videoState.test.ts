@@ -92,9 +92,9 @@ describe('panel video state', () => {
 describe('panel video state on a real clip', () => {
   const sessions = new SessionCache();
   const dir = mkdtempSync(join(tmpdir(), 'camlens-panel-video-'));
-  after(() => { sessions.releaseAll(); rmSync(dir, { recursive: true, force: true }); });
+  after(async () => { await sessions.releaseAll(); rmSync(dir, { recursive: true, force: true }); });
 
-  it('each frame the panel draws is the engine\'s overlay of that frame (same map, same colours)', async (t) => {
+  it('each frame the panel draws is the engine\'s overlay of that frame (same map, same colours)', async () => {
     mkdirSync(join(dir, 'frames'));
     for (let f = 0; f < T; f++) await sharp(frameRgb(f), { raw: { width: S, height: S, channels: 3 } }).png().toFile(join(dir, 'frames', `${f}.png`));
     writeFileSync(join(dir, 'tiny3d.onnx'), tiny3dCnn());

@@ -1,7 +1,7 @@
 // Runtime shape probe: fills the shapes static inference left unknown, by one run of the model
 // with every value exposed. Uses its own short-lived session (so it does not evict the user's
 // tapped session) and caches the answer per model.
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import type { LoadedModel } from '../model';
 import { serializeModel } from '../onnx/io';
 import type { ShapeDim } from '../onnx/shapes/types';

@@ -5,7 +5,6 @@ import { CamLensError, throwIfCancelled } from '../errors';
 import type { LoadedModel } from '../model';
 import { serializeModel } from '../onnx/io';
 import { withTapOutputs } from '../surgery/taps';
-import { counters } from './accounting';
 import type { ProviderAttempt, ProviderOptions } from './providers';
 import type { SessionCache } from './sessions';
 import { tensorStats, type TensorStats } from './tensorStats';
