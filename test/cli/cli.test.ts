@@ -72,10 +72,12 @@ const COUNTING_PRELOAD = `
 const fs = require('node:fs');
 const Module = require('node:module');
 const counts = { pid: process.pid, script: process.argv[1], modelReads: 0, sessionsCreated: 0 };
-const readFileSync = fs.readFileSync;
-fs.readFileSync = function (file, ...rest) {
+// Every read of a file starts with an open (readFileSync opens through fs.openSync too, and
+// user files are read from an opened descriptor): opens of the model file are its reads.
+const openSync = fs.openSync;
+fs.openSync = function (file, ...rest) {
   if (String(file) === process.env.CAMLENS_COUNT_MODEL) counts.modelReads++;
-  return readFileSync.call(this, file, ...rest);
+  return openSync.call(this, file, ...rest);
 };
 const load = Module._load;
 Module._load = function (request, ...rest) {
