@@ -35,7 +35,12 @@ const builds = [
 const tests = findTests('test');
 if (tests.length && !production) {
   builds.push({
-    entryPoints: tests, platform: 'node', format: 'cjs', outdir: 'dist/test', outbase: 'test', external,
+    entryPoints: tests,
+    platform: 'node',
+    format: 'cjs',
+    outdir: 'dist/test',
+    outbase: 'test',
+    external,
   });
 }
 

@@ -20,7 +20,10 @@ const arg = (name, fallback) => {
 };
 const SIZE = arg('size', 512);
 const RUNS = arg('runs', 5);
-const emit = (figure, value, unit, extra = {}) => console.log(JSON.stringify({ bench: 'autodiff', model: 'resnet50 (DSL)', input: [1, 3, SIZE, SIZE], figure, value: Math.round(value * 1000) / 1000, unit, ...extra }));
+const emit = (figure, value, unit, extra = {}) =>
+  console.log(
+    JSON.stringify({ bench: 'autodiff', model: 'resnet50 (DSL)', input: [1, 3, SIZE, SIZE], figure, value: Math.round(value * 1000) / 1000, unit, ...extra }),
+  );
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const dir = mkdtempSync(join(tmpdir(), 'camlens-bench-'));
@@ -30,9 +33,15 @@ await esbuild.build({
     contents: `export { buildGradientGraph } from './src/engine/autodiff';
 export { ModelBuilder, DataType, attr } from './src/engine/onnx/builder';
 export { serializeModel } from './src/engine/onnx/io';`,
-    resolveDir: root, loader: 'ts',
+    resolveDir: root,
+    loader: 'ts',
   },
-  bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'warning', external: ['onnxruntime-node'],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  outfile: bundle,
+  logLevel: 'warning',
+  external: ['onnxruntime-node'],
 });
 const require = createRequire(join(root, 'package.json'));
 const { buildGradientGraph, ModelBuilder, DataType, attr, serializeModel } = require(bundle);
@@ -44,7 +53,7 @@ function randomWeights(n, scale) {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     seed = (seed * 1664525 + 1013904223) >>> 0;
-    out[i] = ((seed / 4294967296) - 0.5) * 2 * scale;
+    out[i] = (seed / 4294967296 - 0.5) * 2 * scale;
   }
   return out;
 }
@@ -66,7 +75,12 @@ function buildResNet50() {
   x = b.op('MaxPool', [x], { kernel_shape: attr.ints([3, 3]), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) });
   const blocks = [];
   let cin = 64;
-  [[3, 64], [4, 128], [6, 256], [3, 512]].forEach(([count, width], stage) => {
+  [
+    [3, 64],
+    [4, 128],
+    [6, 256],
+    [3, 512],
+  ].forEach(([count, width], stage) => {
     for (let i = 0; i < count; i++) {
       const stride = i === 0 && stage > 0 ? 2 : 1;
       const cout = width * 4;
@@ -91,8 +105,14 @@ const { model, blocks } = buildResNet50();
 emit('model build', performance.now() - t0, 'ms', { nodes: model.graph.node.length, blocks: blocks.length });
 
 // a second forward-only session shows the noise level of the machine
-const variants = [{ name: 'forward only', model }, { name: 'forward only (control: second session)', model }];
-for (const [name, wrt] of [['last block', [blocks[blocks.length - 1]]], ['every block', blocks]]) {
+const variants = [
+  { name: 'forward only', model },
+  { name: 'forward only (control: second session)', model },
+];
+for (const [name, wrt] of [
+  ['last block', [blocks[blocks.length - 1]]],
+  ['every block', blocks],
+]) {
   const t = performance.now();
   const g = buildGradientGraph(model, { target: 'logits', wrt });
   const ms = performance.now() - t;
@@ -120,6 +140,10 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const base = median(variants[0].times);
 for (const v of variants) {
   const m = median(v.times);
-  emit(`latency: ${v.name}`, m, 'ms', { runs: RUNS, ratio: Math.round((m / base) * 1000) / 1000, ...(v.name.includes('last block') ? { target: '<= 1.10' } : {}) });
+  emit(`latency: ${v.name}`, m, 'ms', {
+    runs: RUNS,
+    ratio: Math.round((m / base) * 1000) / 1000,
+    ...(v.name.includes('last block') ? { target: '<= 1.10' } : {}),
+  });
   await v.session.release();
 }

@@ -59,7 +59,13 @@ async function makeFolder(name, count) {
     for (let v = 0; v < 8; v++) {
       let s = sharp(join(root, 'demo/images', f)).rotate(90 * (v % 4));
       if (v >= 4) s = s.flop();
-      variants.push(await s.modulate({ brightness: 0.8 + 0.05 * v }).resize(size, size).png().toBuffer());
+      variants.push(
+        await s
+          .modulate({ brightness: 0.8 + 0.05 * v })
+          .resize(size, size)
+          .png()
+          .toBuffer(),
+      );
     }
   }
   for (let i = 0; i < count; i++) {
@@ -74,10 +80,16 @@ const readHwm = (pid) => {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 };
 const childrenOf = (pid) => {
-  try { return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 };
 
 /** Runs `camlens batch`; returns its summary.json and the peak RSS of the CLI and the worker. */
@@ -85,9 +97,14 @@ function cliBatch(input, out, extra, nodeOptions = '') {
   return new Promise((res, rej) => {
     const rssLog = join(dir, `rss-${Date.now()}-${Math.random().toString(36).slice(2)}.jsonl`);
     const env = { ...process.env, CAMLENS_RSS_LOG: rssLog, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${nodeOptions} --require=${probe}`.trim() };
-    const child = spawn(process.execPath, [cli, 'batch', modelPath, input, '--out', out, '--ep', 'cpu', '--quiet', ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(process.execPath, [cli, 'batch', modelPath, input, '--out', out, '--ep', 'cpu', '--quiet', ...extra], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
     let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.stdout.on('data', () => {});
     const peak = { cli: 0, worker: 0 };
     const t0 = performance.now();
@@ -99,7 +116,14 @@ function cliBatch(input, out, extra, nodeOptions = '') {
       clearInterval(timer);
       if (code !== 0) return rej(new Error(`camlens batch exited ${code}: ${stderr}`));
       // Exact peaks, as each process reported them on exit (polling can miss the last moments).
-      const reported = fs.existsSync(rssLog) ? fs.readFileSync(rssLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+      const reported = fs.existsSync(rssLog)
+        ? fs
+            .readFileSync(rssLog, 'utf8')
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l))
+        : [];
       // bin/camlens.js runs a batch in a child node (capped young generation): that child is
       // "the CLI"; the launcher itself only waits. The worker is the process running worker.js.
       const cliRow = reported.find((r) => r.batchChild && r.script !== 'worker.js') ?? reported.find((r) => r.pid === child.pid);
@@ -160,18 +184,37 @@ async function throughputPhase() {
       rates[b] = r.summary.images_per_s;
       const ratio = { overall: r.summary.images_per_s / fwd, steady: r.summary.steady_images_per_s / fwd };
       ratios.push(ratio);
-      emit({ phase: 'throughput', batchSize: b, round, images: r.summary.done, batched: r.summary.batched, imagesPerSecond: r.summary.images_per_s,
-        wallSeconds: +(r.wallMs / 1000).toFixed(2), forwardOnlyImagesPerSecond: +fwd.toFixed(1), forwardOnlyBeforeAfter: [+before.toFixed(1), +after.toFixed(1)], ratioToForward: +ratio.overall.toFixed(3),
+      emit({
+        phase: 'throughput',
+        batchSize: b,
+        round,
+        images: r.summary.done,
+        batched: r.summary.batched,
+        imagesPerSecond: r.summary.images_per_s,
+        wallSeconds: +(r.wallMs / 1000).toFixed(2),
+        forwardOnlyImagesPerSecond: +fwd.toFixed(1),
+        forwardOnlyBeforeAfter: [+before.toFixed(1), +after.toFixed(1)],
+        ratioToForward: +ratio.overall.toFixed(3),
         // Without the start-up (model load, backward graph, sessions) the batch run pays once and
         // the warm forward-only loop does not: images after the first batch / time after it.
-        steadyImagesPerSecond: r.summary.steady_images_per_s, steadyRatioToForward: +ratio.steady.toFixed(3),
+        steadyImagesPerSecond: r.summary.steady_images_per_s,
+        steadyRatioToForward: +ratio.steady.toFixed(3),
         // Where the time goes: CPU seconds of each process over the run's wall time (2 cores here),
         // and the per-image stage means the worker measured.
-        cpuSeconds: r.peak.cpuMs && { cli: r.peak.cpuMs.cli / 1000, worker: r.peak.cpuMs.worker / 1000 }, stageMeansMs: stageMeans(r.summary) });
+        cpuSeconds: r.peak.cpuMs && { cli: r.peak.cpuMs.cli / 1000, worker: r.peak.cpuMs.worker / 1000 },
+        stageMeansMs: stageMeans(r.summary),
+      });
     }
     if (ROUNDS > 1) {
       const med = (xs) => +[...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)].toFixed(3);
-      emit({ phase: 'throughput-rounds', batchSize: b, rounds: ROUNDS, medianRatioToForward: med(ratios.map((x) => x.overall)), medianSteadyRatioToForward: med(ratios.map((x) => x.steady)), target: '>= 0.80' });
+      emit({
+        phase: 'throughput-rounds',
+        batchSize: b,
+        rounds: ROUNDS,
+        medianRatioToForward: med(ratios.map((x) => x.overall)),
+        medianSteadyRatioToForward: med(ratios.map((x) => x.steady)),
+        target: '>= 0.80',
+      });
     }
   }
   if (rates[1] && rates[B]) emit({ phase: 'speedup', batchSize: B, speedupVsBatch1: +(rates[B] / rates[1]).toFixed(2) });
@@ -179,7 +222,7 @@ async function throughputPhase() {
 
 function stageMeans(summary) {
   const rows = (summary.rows ?? []).filter((x) => !x.error);
-  const mean = (k) => rows.length ? +(rows.reduce((a, x) => a + (x[k] ?? 0), 0) / rows.length).toFixed(2) : null;
+  const mean = (k) => (rows.length ? +(rows.reduce((a, x) => a + (x[k] ?? 0), 0) / rows.length).toFixed(2) : null);
   return { preprocess: mean('preprocess_ms'), run: mean('run_ms'), cam: mean('cam_ms'), overlay: mean('overlay_ms') };
 }
 
@@ -197,11 +240,20 @@ async function rssPhase() {
 
 function emitRss(phase, nodeOptions, s, l) {
   const mb = (x) => +(x / 1024 ** 2).toFixed(1);
-  emit({ phase, nodeOptions, cli: process.env.BENCH_CLI ? cli : 'bin/camlens.js', batchSize: B, images: [SMALL, LARGE], done: [s.summary.done, l.summary.done],
-    cliPeakMB: [mb(s.peak.cli), mb(l.peak.cli)], workerPeakMB: [mb(s.peak.worker), mb(l.peak.worker)],
-    cliRatio: +(l.peak.cli / s.peak.cli).toFixed(3), workerRatio: +(l.peak.worker / s.peak.worker).toFixed(3),
+  emit({
+    phase,
+    nodeOptions,
+    cli: process.env.BENCH_CLI ? cli : 'bin/camlens.js',
+    batchSize: B,
+    images: [SMALL, LARGE],
+    done: [s.summary.done, l.summary.done],
+    cliPeakMB: [mb(s.peak.cli), mb(l.peak.cli)],
+    workerPeakMB: [mb(s.peak.worker), mb(l.peak.worker)],
+    cliRatio: +(l.peak.cli / s.peak.cli).toFixed(3),
+    workerRatio: +(l.peak.worker / s.peak.worker).toFixed(3),
     totalRatio: +((l.peak.cli + l.peak.worker) / (s.peak.cli + s.peak.worker)).toFixed(3),
     cliBytesPerExtraImage: Math.round((l.peak.cli - s.peak.cli) / (LARGE - SMALL)),
     measuredBy: s.peak.reported && l.peak.reported ? 'ru_maxrss on exit' : 'VmHWM polled every 50 ms',
-    imagesPerSecond: [s.summary.images_per_s, l.summary.images_per_s] });
+    imagesPerSecond: [s.summary.images_per_s, l.summary.images_per_s],
+  });
 }

@@ -16,7 +16,6 @@ const dir = mkdtempSync(join(tmpdir(), 'camlens-bench-metrics-'));
 const emit = (o) => console.log(JSON.stringify({ bench: 'metrics', ...o }));
 const size = Number(process.env.BENCH_SIZE ?? 224);
 
-
 const { call, kill } = startWorker();
 
 try {
@@ -27,7 +26,9 @@ try {
   // A centred square as the ground truth (S.mask.png beside S.npy).
   const mask = Buffer.alloc(size * size);
   for (let y = size / 4; y < (3 * size) / 4; y++) mask.fill(255, y * size + size / 4, y * size + (3 * size) / 4);
-  await sharp(mask, { raw: { width: size, height: size, channels: 1 } }).png().toFile(join(dir, 'input.mask.png'));
+  await sharp(mask, { raw: { width: size, height: size, channels: 1 } })
+    .png()
+    .toFile(join(dir, 'input.mask.png'));
   const { layers } = await call('layers', { modelPath });
   const layer = layers.find((l) => l.suggested).name;
   const base = { modelPath, input, method: 'gradcam', layers: [layer], provider: { provider: 'cpu' } };
@@ -39,14 +40,20 @@ try {
   const explainMs = performance.now() - t1;
   emit({ case: 'explain (gradcam)', size, ms: Math.round(explainMs), ep: e.ep });
   const road = process.env.BENCH_ROAD ? process.env.BENCH_ROAD.split(',').map(Number) : undefined;
-  for (const [name, metrics] of [['default set', undefined], ['full set', ['localisation', 'deletion', 'confidence', 'road', 'stability', 'sanity', 'random']]]) {
+  for (const [name, metrics] of [
+    ['default set', undefined],
+    ['full set', ['localisation', 'deletion', 'confidence', 'road', 'stability', 'sanity', 'random']],
+  ]) {
     const t = performance.now();
     const r = await call('evaluate', { ...base, metrics, roadPercentiles: road });
     const ms = performance.now() - t;
     emit({
-      case: `evaluate ${name}`, size, ms: Math.round(ms),
+      case: `evaluate ${name}`,
+      size,
+      ms: Math.round(ms),
       phases_ms: Object.fromEntries(Object.entries(r.timings_ms).map(([k, v]) => [k, Math.round(v)])),
-      model_runs: r.modelRuns, metrics: Object.keys(r.metrics).length,
+      model_runs: r.modelRuns,
+      metrics: Object.keys(r.metrics).length,
       ratio_to_explain: Math.round((ms / explainMs) * 10) / 10,
     });
   }

@@ -34,7 +34,6 @@ if (process.argv[2] === '--build') {
   process.exit(0);
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Parent
 
@@ -45,8 +44,7 @@ const arg = (name, fallback) => {
 const RUNS = arg('runs', 5);
 const MODEL = 'resnet50 (builder)';
 const round = (v) => (v === null || v === undefined ? null : Math.round(v * 1000) / 1000);
-const emit = (figure, value, unit, extra = {}) =>
-  console.log(JSON.stringify({ bench: 'parse', model: MODEL, figure, value: round(value), unit, ...extra }));
+const emit = (figure, value, unit, extra = {}) => console.log(JSON.stringify({ bench: 'parse', model: MODEL, figure, value: round(value), unit, ...extra }));
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
 const median = (xs) => sorted(xs)[xs.length >> 1];
 const stats = (xs) => ({ median: round(median(xs)), min: round(sorted(xs)[0]), max: round(sorted(xs).at(-1)), runs: xs.length });
@@ -62,18 +60,25 @@ try {
   // (bundled here, once, so that esbuild's own memory never shows in a child's RSS).
   const bundle = join(dir, 'engine.cjs');
   const shapesSource = ['index.ts', 'index.js'].some((f) => existsSync(join(root, 'src/engine/onnx/shapes', f)));
-  const entry = (withShapes) => [
-    "export { parseModel } from './src/engine/onnx/io';",
-    "export { Graph } from './src/engine/onnx/graph';",
-    ...(withShapes ? ["export { inferShapes } from './src/engine/onnx/shapes/index';"] : []),
-  ].join('\n');
+  const entry = (withShapes) =>
+    [
+      "export { parseModel } from './src/engine/onnx/io';",
+      "export { Graph } from './src/engine/onnx/graph';",
+      ...(withShapes ? ["export { inferShapes } from './src/engine/onnx/shapes/index';"] : []),
+    ].join('\n');
   let shapesNote;
   // esbuild is imported here, not at the top: the measuring children run this file too.
-  const build = async (withShapes) => (await import('esbuild')).build({
-    stdin: { contents: entry(withShapes), resolveDir: root, loader: 'ts' },
-    bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: bundle, logLevel: 'silent',
-    external: ['onnxruntime-node', 'sharp', 'vscode'],
-  });
+  const build = async (withShapes) =>
+    (await import('esbuild')).build({
+      stdin: { contents: entry(withShapes), resolveDir: root, loader: 'ts' },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      outfile: bundle,
+      logLevel: 'silent',
+      external: ['onnxruntime-node', 'sharp', 'vscode'],
+    });
   if (shapesSource) {
     try {
       await build(true);
@@ -118,7 +123,10 @@ try {
   const totals = column('totalMs');
   const totalMedian = median(totals);
   emit('read + parse + graph + shapes', totalMedian, 'ms', {
-    ...stats(totals), target: '< 300', meets: totalMedian < 300, includesShapes: shapes.every((v) => v !== null),
+    ...stats(totals),
+    target: '< 300',
+    meets: totalMedian < 300,
+    includesShapes: shapes.every((v) => v !== null),
   });
   const peaks = column('peakRss');
   emit('peak RSS', median(peaks), 'bytes', { ...stats(peaks), source: 'process.resourceUsage().maxRSS' });

@@ -12,7 +12,8 @@ if (!existsSync(modelPath)) {
   process.exit(0);
 }
 const { call, kill } = startWorker();
-const emit = (figure, value, unit, extra = {}) => console.log(JSON.stringify({ bench: 'taps', model: modelPath.split('/').pop(), figure, value: Math.round(value * 100) / 100, unit, ...extra }));
+const emit = (figure, value, unit, extra = {}) =>
+  console.log(JSON.stringify({ bench: 'taps', model: modelPath.split('/').pop(), figure, value: Math.round(value * 100) / 100, unit, ...extra }));
 
 async function timeRuns(params, n = 7) {
   await call('run', params); // warm-up (creates the session)
@@ -45,7 +46,10 @@ try {
   emit('forward_conv_relu_taps_with_stats', withStats, 'ms', { ratio_vs_none: Math.round((withStats / none) * 1000) / 1000 });
   // Session swap: register a new tap, the next run builds the new session and releases the old.
   const swaps = [];
-  const targets = layers.filter((l) => l.op === 'Relu').slice(0, 5).map((l) => l.name);
+  const targets = layers
+    .filter((l) => l.op === 'Relu')
+    .slice(0, 5)
+    .map((l) => l.name);
   for (const value of targets) {
     const { handleId } = await call('taps.register', { modelPath, value });
     const t0 = performance.now();
@@ -53,7 +57,10 @@ try {
     swaps.push(performance.now() - t0);
     await call('taps.remove', { handleId });
   }
-  emit('session_swap_on_tap_add', median(swaps), 'ms', { includes: 'build tapped model + create session + one run', ratio_vs_steady_run: Math.round((median(swaps) / none) * 100) / 100 });
+  emit('session_swap_on_tap_add', median(swaps), 'ms', {
+    includes: 'build tapped model + create session + one run',
+    ratio_vs_steady_run: Math.round((median(swaps) / none) * 100) / 100,
+  });
   const stats = await call('stats', {});
   emit('sessions_alive_after', stats.counters.sessionsAlive, 'count');
 } finally {

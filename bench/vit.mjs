@@ -30,7 +30,8 @@ try {
   const data = readNpyF32(inputPath);
   const provider = { provider: 'cpu' };
   const cases = {
-    forward_only: () => call('run', { modelPath, inputs: { input: { dtype: 'float32', dims: [1, 3, 224, 224], data } }, tensors: false, stats: false, provider }),
+    forward_only: () =>
+      call('run', { modelPath, inputs: { input: { dtype: 'float32', dims: [1, 3, 224, 224], data } }, tensors: false, stats: false, provider }),
     gradcam: () => call('explain', { modelPath, input: inputPath, method: 'gradcam', provider }),
     'attention-rollout': () => call('explain', { modelPath, input: inputPath, method: 'attention-rollout', provider }),
     'attention-gradcam': () => call('explain', { modelPath, input: inputPath, method: 'attention-gradcam', provider }),
@@ -49,9 +50,21 @@ try {
   for (const [k, xs] of Object.entries(times)) {
     const r = last[k];
     emit({
-      model: 'vit_tiny', size: 224, figure: k, value: Math.round(median(xs) * 10) / 10, unit: 'ms', runs: repeats,
-      min: Math.round(Math.min(...xs) * 10) / 10, max: Math.round(Math.max(...xs) * 10) / 10,
-      ...(k === 'forward_only' ? {} : { over_forward: Math.round((median(xs) / fwd) * 100) / 100, layers: r.layers.length, worker_timings_ms: Object.fromEntries(Object.entries(r.timings_ms).map(([a, v]) => [a, Math.round(v * 10) / 10])) }),
+      model: 'vit_tiny',
+      size: 224,
+      figure: k,
+      value: Math.round(median(xs) * 10) / 10,
+      unit: 'ms',
+      runs: repeats,
+      min: Math.round(Math.min(...xs) * 10) / 10,
+      max: Math.round(Math.max(...xs) * 10) / 10,
+      ...(k === 'forward_only'
+        ? {}
+        : {
+            over_forward: Math.round((median(xs) / fwd) * 100) / 100,
+            layers: r.layers.length,
+            worker_timings_ms: Object.fromEntries(Object.entries(r.timings_ms).map(([a, v]) => [a, Math.round(v * 10) / 10])),
+          }),
     });
   }
   await call('releaseAll', {});

@@ -40,5 +40,6 @@ if (process.env.CAMLENS_BATCH_CHILD === '1' && process.channel) {
   process.channel.unref(); // the channel alone must not keep the batch alive after it finished
 }
 const { main } = require(bundle);
-main(process.argv.slice(2), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) })
-  .then((code) => { process.exitCode = code; });
+main(process.argv.slice(2), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }).then((code) => {
+  process.exitCode = code;
+});

@@ -10,7 +10,9 @@ const run = (args) => {
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 
-const images = readdirSync('demo/images').filter((f) => /\.(png|jpe?g|webp)$/i.test(f) && !/\.mask\./.test(f)).map((f) => join('demo/images', f));
+const images = readdirSync('demo/images')
+  .filter((f) => /\.(png|jpe?g|webp)$/i.test(f) && !/\.mask\./.test(f))
+  .map((f) => join('demo/images', f));
 run(['layers', 'demo/model.onnx']);
 run(['explain', 'demo/model.onnx', ...images, '--out', 'demo-output']);
 console.log('\nOutputs (S.json, S.cam.npy, S.cam_raw.npy, S.overlay.png per image) are in demo-output/.');

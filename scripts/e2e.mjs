@@ -27,13 +27,29 @@ if (process.env.CAMLENS_SKIP_E2E === '1') {
 /** Runs a command in its own process group; kills the group on timeout. */
 function run(cmd, args, { timeoutMs, env, quiet } = {}) {
   return new Promise((resolve) => {
-    const p = spawn(cmd, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'], detached: true });
+    const p = spawn(cmd, args, {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'],
+      detached: true,
+    });
     let out = '';
     p.stdout?.on('data', (d) => (out += d));
     p.stderr?.on('data', (d) => (out += d));
-    const kill = (sig) => { try { process.kill(-p.pid, sig); } catch {} };
-    const t = setTimeout(() => { log(`${cmd} ${args.join(' ')}: timed out after ${timeoutMs / 1000}s, killing its process group`); kill('SIGTERM'); setTimeout(() => kill('SIGKILL'), 5000); }, timeoutMs);
-    const onSignal = () => { kill('SIGKILL'); process.exit(130); };
+    const kill = (sig) => {
+      try {
+        process.kill(-p.pid, sig);
+      } catch {}
+    };
+    const t = setTimeout(() => {
+      log(`${cmd} ${args.join(' ')}: timed out after ${timeoutMs / 1000}s, killing its process group`);
+      kill('SIGTERM');
+      setTimeout(() => kill('SIGKILL'), 5000);
+    }, timeoutMs);
+    const onSignal = () => {
+      kill('SIGKILL');
+      process.exit(130);
+    };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     p.on('exit', (code, signal) => {
@@ -53,7 +69,10 @@ if (setup.code === 2) {
   console.log('# e2e SKIPPED: code-server or its browser cannot be installed on this machine (see the CANNOT INSTALL line above)');
   process.exit(0);
 }
-if (setup.code !== 0) { console.log(`# e2e setup failed (exit ${setup.code})\n0 passed, 1 failed`); process.exit(1); }
+if (setup.code !== 0) {
+  console.log(`# e2e setup failed (exit ${setup.code})\n0 passed, 1 failed`);
+  process.exit(1);
+}
 
 if (!existsSync(join(REPO, 'dist/extension.js')) || !existsSync(join(REPO, 'dist/webview.js'))) {
   log('building bundles');
@@ -62,14 +81,24 @@ if (!existsSync(join(REPO, 'dist/extension.js')) || !existsSync(join(REPO, 'dist
 }
 log('bundling the extension-host suite → dist/e2e/suite.js');
 await esbuild.build({
-  entryPoints: { suite: join(REPO, 'test/host/suite.ts') }, outdir: join(REPO, 'dist/e2e'), bundle: true,
-  platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'onnxruntime-node', 'sharp'], sourcemap: 'inline', logLevel: 'warning',
+  entryPoints: { suite: join(REPO, 'test/host/suite.ts') },
+  outdir: join(REPO, 'dist/e2e'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode', 'onnxruntime-node', 'sharp'],
+  sourcemap: 'inline',
+  logLevel: 'warning',
 });
 
 // a workspace like a user's: the demo model, its config and labels, its images, and a non-model file
 const ws = mkdtempSync(join(tmpdir(), 'camlens-ws-'));
 const demo = join(REPO, 'demo');
-if (!existsSync(join(demo, 'model.onnx'))) { console.log('# e2e: demo/model.onnx is missing\n0 passed, 1 failed'); process.exit(1); }
+if (!existsSync(join(demo, 'model.onnx'))) {
+  console.log('# e2e: demo/model.onnx is missing\n0 passed, 1 failed');
+  process.exit(1);
+}
 cpSync(demo, ws, { recursive: true, filter: (src) => !/__pycache__|\.py$/.test(src) });
 writeFileSync(join(ws, 'notes.txt'), 'not a model\n');
 
@@ -79,7 +108,14 @@ if (only !== 'host') {
   vsix = join(OUT, 'camlens-linux-x64.vsix');
   // packaging takes about a minute: reuse the .vsix when nothing that goes into it changed
   const hash = createHash('sha256');
-  for (const f of ['package.json', '.vscodeignore', 'dist/extension.js', 'dist/worker.js', 'dist/webview.js', ...readdirSync(join(REPO, 'media')).map((m) => `media/${m}`)]) {
+  for (const f of [
+    'package.json',
+    '.vscodeignore',
+    'dist/extension.js',
+    'dist/worker.js',
+    'dist/webview.js',
+    ...readdirSync(join(REPO, 'media')).map((m) => `media/${m}`),
+  ]) {
     hash.update(f).update(existsSync(join(REPO, f)) ? readFileSync(join(REPO, f)) : '');
   }
   const digest = hash.digest('hex');
@@ -88,7 +124,25 @@ if (only !== 'host') {
   if (fresh) log(`reusing ${vsix} (its inputs did not change)`);
   else log('packaging the .vsix (vsce package --target linux-x64)');
   const vsce = join(CACHE, 'tools/node_modules/@vscode/vsce/vsce');
-  const p = fresh ? { code: 0, out: '' } : await run(process.execPath, [vsce, 'package', '--target', 'linux-x64', '--no-rewrite-relative-links', '--allow-missing-repository', '--skip-license', '--no-update-package-json', '--no-git-tag-version', '-o', vsix], { timeoutMs: 300_000, quiet: true });
+  const p = fresh
+    ? { code: 0, out: '' }
+    : await run(
+        process.execPath,
+        [
+          vsce,
+          'package',
+          '--target',
+          'linux-x64',
+          '--no-rewrite-relative-links',
+          '--allow-missing-repository',
+          '--skip-license',
+          '--no-update-package-json',
+          '--no-git-tag-version',
+          '-o',
+          vsix,
+        ],
+        { timeoutMs: 300_000, quiet: true },
+      );
   if (p.code !== 0) {
     console.log(p.out.slice(-3000));
     results.push({ name: 'package .vsix', code: p.code });

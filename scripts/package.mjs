@@ -24,7 +24,9 @@ for (const target of targets) {
   const missing = sharpPkgs.filter((p) => !existsSync(join(REPO, 'node_modules', p, 'package.json')));
   if (!existsSync(join(REPO, 'node_modules/onnxruntime-node/bin/napi-v6', os, arch))) missing.push(`onnxruntime-node binaries for ${os}/${arch}`);
   if (missing.length) {
-    console.log(`✖ ${target}: skipped, missing ${missing.join(', ')} (install with: npm install --no-save --force --os=${os} --cpu=${arch} ${sharpPkgs.map((p) => `${p}@0.35.5`).join(' ')})`);
+    console.log(
+      `✖ ${target}: skipped, missing ${missing.join(', ')} (install with: npm install --no-save --force --os=${os} --cpu=${arch} ${sharpPkgs.map((p) => `${p}@0.35.5`).join(' ')})`,
+    );
     failed++;
     continue;
   }
@@ -35,8 +37,30 @@ for (const target of targets) {
   writeFileSync(ignoreFile, ignore);
   const out = join(REPO, 'out', `camlens-${target}-${version}.vsix`);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--no-rewrite-relative-links', '--allow-missing-repository', '--skip-license', '--no-update-package-json', '--no-git-tag-version', '-o', out], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) { console.log(`✖ ${target}: vsce failed (${r.status})\n${r.stdout}`); failed++; continue; }
+  const r = spawnSync(
+    process.execPath,
+    [
+      vsce,
+      'package',
+      '--target',
+      target,
+      '--ignoreFile',
+      ignoreFile,
+      '--no-rewrite-relative-links',
+      '--allow-missing-repository',
+      '--skip-license',
+      '--no-update-package-json',
+      '--no-git-tag-version',
+      '-o',
+      out,
+    ],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (r.status !== 0) {
+    console.log(`✖ ${target}: vsce failed (${r.status})\n${r.stdout}`);
+    failed++;
+    continue;
+  }
   console.log(`✔ ${target}: ${out} (${(statSync(out).size / 1024 / 1024).toFixed(1)} MB, ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
 process.exit(failed ? 1 : 0);

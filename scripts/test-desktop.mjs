@@ -13,8 +13,15 @@ import { runTests } from '@vscode/test-electron';
 const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const VERSION = process.env.VSCODE_VERSION ?? '1.100.3';
 await esbuild.build({
-  entryPoints: { suite: join(REPO, 'test/host/suite.ts') }, outdir: join(REPO, 'dist/e2e'), bundle: true,
-  platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'onnxruntime-node', 'sharp'], sourcemap: 'inline', logLevel: 'warning',
+  entryPoints: { suite: join(REPO, 'test/host/suite.ts') },
+  outdir: join(REPO, 'dist/e2e'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode', 'onnxruntime-node', 'sharp'],
+  sourcemap: 'inline',
+  logLevel: 'warning',
 });
 const executable = process.env.VSCODE_EXECUTABLE;
 if (!executable) {

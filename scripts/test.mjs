@@ -4,10 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const list = (dir) => readdirSync(dir).flatMap((e) => {
-  const p = join(dir, e);
-  return statSync(p).isDirectory() ? list(p) : p.endsWith('.test.js') ? [p] : [];
-});
+const list = (dir) =>
+  readdirSync(dir).flatMap((e) => {
+    const p = join(dir, e);
+    return statSync(p).isDirectory() ? list(p) : p.endsWith('.test.js') ? [p] : [];
+  });
 const only = process.argv.slice(2);
 const files = list('dist/test').filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
 if (files.length === 0) {

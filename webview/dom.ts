@@ -27,12 +27,15 @@ export function setRootState(state: string): void {
 export const fmt = (x: number, d = 4): string =>
   Number.isFinite(x) ? (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(2) : x.toFixed(d).replace(/\.?0+$/, '') || '0') : String(x);
 
-export const asU8 = (x: unknown): Uint8Array => (x instanceof Uint8Array ? x : ArrayBuffer.isView(x) ? new Uint8Array(x.buffer) : new Uint8Array(Object.values(x as object) as number[]));
+export const asU8 = (x: unknown): Uint8Array =>
+  x instanceof Uint8Array ? x : ArrayBuffer.isView(x) ? new Uint8Array(x.buffer) : new Uint8Array(Object.values(x as object) as number[]);
 export const asF32 = (x: unknown): Float32Array => (x instanceof Float32Array ? x : new Float32Array(Object.values(x as object) as number[]));
 
 /** Draws `rgba` (width × height × 4) into the canvas at its own resolution. */
 export function paint(canvas: HTMLCanvasElement, rgba: Uint8Array, width: number, height: number): void {
   canvas.width = width;
   canvas.height = height;
-  canvas.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer as ArrayBuffer, rgba.byteOffset, rgba.byteLength), width, height), 0, 0);
+  canvas
+    .getContext('2d')!
+    .putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer as ArrayBuffer, rgba.byteOffset, rgba.byteLength), width, height), 0, 0);
 }

@@ -23,7 +23,10 @@ export function npyBytes(shape, seed) {
   let a = seed >>> 0;
   const n = shape.reduce((x, y) => x * y, 1);
   const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) { a = (a * 1664525 + 1013904223) >>> 0; data[i] = (a / 2 ** 32 - 0.5) * 2; }
+  for (let i = 0; i < n; i++) {
+    a = (a * 1664525 + 1013904223) >>> 0;
+    data[i] = (a / 2 ** 32 - 0.5) * 2;
+  }
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
   header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
   const head = Buffer.alloc(10);

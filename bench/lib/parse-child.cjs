@@ -32,7 +32,16 @@ try {
 } catch {
   vmHwm = null;
 }
-process.stdout.write(JSON.stringify({
-  readParseMs: t1 - t0, graphMs: t2 - t1, shapesMs, totalMs: t3 - t0, peakRss, vmHwm, baselineRss,
-  nodes: graph.nodes.length, shapesError,
-}));
+process.stdout.write(
+  JSON.stringify({
+    readParseMs: t1 - t0,
+    graphMs: t2 - t1,
+    shapesMs,
+    totalMs: t3 - t0,
+    peakRss,
+    vmHwm,
+    baselineRss,
+    nodes: graph.nodes.length,
+    shapesError,
+  }),
+);

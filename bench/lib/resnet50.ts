@@ -22,7 +22,12 @@ export interface ResNet50Options {
 }
 
 /** Stages of torchvision's resnet50: [blocks, bottleneck width]; outputs are 4x the width. */
-export const RESNET50_STAGES: ReadonlyArray<readonly [number, number]> = [[3, 64], [4, 128], [6, 256], [3, 512]];
+export const RESNET50_STAGES: ReadonlyArray<readonly [number, number]> = [
+  [3, 64],
+  [4, 128],
+  [6, 256],
+  [3, 512],
+];
 
 /** Scale of the last conv of each residual branch, relative to He initialisation. */
 const RESIDUAL_SCALE = 0.2;
@@ -64,18 +69,34 @@ export function buildResNet50(options: ResNet50Options = {}): ModelProto {
     const bias = addFloats(`onnx::Conv_${constant++}`, [cout], uniform(cout, 0.01));
     constant++; // the exporter skips the number of the folded BatchNorm's running variance
     const pad = (kernel - 1) >> 1;
-    return b.op('Conv', [x, w, bias], {
-      dilations: attr.ints([1, 1]), group: attr.int(1), kernel_shape: attr.ints([kernel, kernel]),
-      pads: attr.ints([pad, pad, pad, pad]), strides: attr.ints([stride, stride]),
-    }, { name: `${scope}/Conv` });
+    return b.op(
+      'Conv',
+      [x, w, bias],
+      {
+        dilations: attr.ints([1, 1]),
+        group: attr.int(1),
+        kernel_shape: attr.ints([kernel, kernel]),
+        pads: attr.ints([pad, pad, pad, pad]),
+        strides: attr.ints([stride, stride]),
+      },
+      { name: `${scope}/Conv` },
+    );
   };
   const relu = (scope: string, x: string) => b.op('Relu', [x], {}, { name: `${scope}/Relu` });
 
   const input = b.input('input', DataType.FLOAT, ['batch', 3, height, width]);
   let x = relu('/relu', conv('/conv1', input, 3, 64, 7, 2));
-  x = b.op('MaxPool', [x], {
-    ceil_mode: attr.int(0), kernel_shape: attr.ints([3, 3]), pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 2]),
-  }, { name: '/maxpool/MaxPool' });
+  x = b.op(
+    'MaxPool',
+    [x],
+    {
+      ceil_mode: attr.int(0),
+      kernel_shape: attr.ints([3, 3]),
+      pads: attr.ints([1, 1, 1, 1]),
+      strides: attr.ints([2, 2]),
+    },
+    { name: '/maxpool/MaxPool' },
+  );
 
   let cin = 64;
   RESNET50_STAGES.forEach(([blocks, mid], stage) => {

@@ -9,7 +9,22 @@ const path = require('node:path');
 const log = process.env.CAMLENS_RSS_LOG;
 if (log) {
   process.on('exit', () => {
-    const line = { pid: process.pid, ppid: process.ppid, script: path.basename(process.argv[1] ?? ''), batchChild: process.env.CAMLENS_BATCH_CHILD === '1', maxRssBytes: process.resourceUsage().maxRSS * 1024, cpuMs: (() => { const u = process.cpuUsage(); return Math.round((u.user + u.system) / 1000); })(), atExit: process.memoryUsage() };
-    try { fs.appendFileSync(log, JSON.stringify(line) + '\n'); } catch { /* the bench falls back to polling */ }
+    const line = {
+      pid: process.pid,
+      ppid: process.ppid,
+      script: path.basename(process.argv[1] ?? ''),
+      batchChild: process.env.CAMLENS_BATCH_CHILD === '1',
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      cpuMs: (() => {
+        const u = process.cpuUsage();
+        return Math.round((u.user + u.system) / 1000);
+      })(),
+      atExit: process.memoryUsage(),
+    };
+    try {
+      fs.appendFileSync(log, JSON.stringify(line) + '\n');
+    } catch {
+      /* the bench falls back to polling */
+    }
   });
 }

@@ -43,7 +43,11 @@ export function intOption(flag: string, text: unknown, bounds: IntBounds): numbe
 }
 
 /** A finite number option within [min, max] (bounds inclusive unless said otherwise), or undefined. */
-export function numberOption(flag: string, text: unknown, bounds: { min: number; max: number; minExclusive?: boolean; maxExclusive?: boolean }): number | undefined {
+export function numberOption(
+  flag: string,
+  text: unknown,
+  bounds: { min: number; max: number; minExclusive?: boolean; maxExclusive?: boolean },
+): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   const low = bounds.minExclusive ? n > bounds.min : n >= bounds.min;

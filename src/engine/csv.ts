@@ -27,7 +27,13 @@ export function parseCsv(text: string, source: string): CsvRecord[] {
   try {
     // With `info`, each record comes as { record, info }; csv-parse's types do not say so.
     const records = parse(text, {
-      bom: true, info: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, skip_records_with_empty_values: true, trim: true,
+      bom: true,
+      info: true,
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_empty_lines: true,
+      skip_records_with_empty_values: true,
+      trim: true,
     }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
     return records.map(({ record, info }) => ({ cells: record, line: info.lines }));
   } catch (e) {

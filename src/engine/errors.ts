@@ -2,17 +2,21 @@
 // across IPC, tests match on it) and a message that names the thing and says what to do.
 
 export type CamLensErrorCode =
-  | 'MODEL_READ'          // file missing, unreadable, empty
-  | 'MODEL_PARSE'         // not a valid ONNX protobuf (truncated, random bytes, bad lengths)
-  | 'MODEL_INVALID'       // parses, but the graph is broken (dangling input, cycle, duplicates)
-  | 'EXTERNAL_DATA'       // external tensor data missing, out of range, or outside the model folder
-  | 'UNSUPPORTED_OP'      // an operator CamLens cannot handle here (named, with its node)
-  | 'UNKNOWN_VALUE'       // a layer/value name that does not exist (with suggestions)
-  | 'SHAPE_INFERENCE'     // inconsistent shapes found while inferring
-  | 'BAD_ARGUMENT';       // a CLI or API argument that makes no sense
+  | 'MODEL_READ' // file missing, unreadable, empty
+  | 'MODEL_PARSE' // not a valid ONNX protobuf (truncated, random bytes, bad lengths)
+  | 'MODEL_INVALID' // parses, but the graph is broken (dangling input, cycle, duplicates)
+  | 'EXTERNAL_DATA' // external tensor data missing, out of range, or outside the model folder
+  | 'UNSUPPORTED_OP' // an operator CamLens cannot handle here (named, with its node)
+  | 'UNKNOWN_VALUE' // a layer/value name that does not exist (with suggestions)
+  | 'SHAPE_INFERENCE' // inconsistent shapes found while inferring
+  | 'BAD_ARGUMENT'; // a CLI or API argument that makes no sense
 
 export class CamLensError extends Error {
-  constructor(readonly code: CamLensErrorCode, message: string, readonly details?: Record<string, unknown>) {
+  constructor(
+    readonly code: CamLensErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = 'CamLensError';
   }

@@ -62,8 +62,19 @@ interface CamRun {
  * Runs the model on one input tensor and makes the maps for the wanted classes: `classes`
  * fixed, or undefined for the model's top-k (k = `topk`).
  */
-async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainParams, method: LayerCamInfo, cam: BaseCam, layers: string[], output: string,
-  input: PlainTensor, size: [number, number], classes: number[] | undefined, topk: number): Promise<CamRun> {
+async function camsFor(
+  model: LoadedModel,
+  ctx: ExplainContext,
+  params: ExplainParams,
+  method: LayerCamInfo,
+  cam: BaseCam,
+  layers: string[],
+  output: string,
+  input: PlainTensor,
+  size: [number, number],
+  classes: number[] | undefined,
+  topk: number,
+): Promise<CamRun> {
   const t0 = performance.now();
   const perClass: LayerTensors[] = [];
   const chosen: number[] = [];
@@ -78,9 +89,15 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
   const outputRank = model.shapes.get(output)?.shape?.length ?? 2;
   if (method.needsGradients && outputRank >= 3) {
     // Segmentation output: scores are sums over the region; one forward run picks the classes.
-    const forward = await runWithTaps(model, ctx.sessions, { [model.graph.inputs[0]]: input }, { taps: [], stats: false, provider: params.provider, purpose: 'explain-taps', signal: ctx.signal });
+    const forward = await runWithTaps(
+      model,
+      ctx.sessions,
+      { [model.graph.inputs[0]]: input },
+      { taps: [], stats: false, provider: params.provider, purpose: 'explain-taps', signal: ctx.signal },
+    );
     const map = forward.outputs[output];
-    if (map.dims.length !== 4) throw new CamLensError('BAD_ARGUMENT', `Output "${output}" has shape [${map.dims.join(', ')}]; region targets need [N, K, h, w].`);
+    if (map.dims.length !== 4)
+      throw new CamLensError('BAD_ARGUMENT', `Output "${output}" has shape [${map.dims.join(', ')}]; region targets need [N, K, h, w].`);
     const mask = await loadRegionMask(params.regionMask, map.dims[2], map.dims[3]);
     scores = regionScores(map, mask);
     classes?.forEach((c) => checkClassIndex(c, scores.length));
@@ -96,7 +113,13 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
     // A fixed class is fed as a one-hot cotangent, which needs the class count; top-1 is chosen in the graph.
     const k = classes ? requireClassCount(model, output) : undefined;
     if (classes && k !== undefined) classes.forEach((c) => checkClassIndex(c, k));
-    const first = await runGradient(model, runCtx, spec(!classes), input, classes && k !== undefined ? { classes: rowsOf(classes[0]), classCount: k } : undefined);
+    const first = await runGradient(
+      model,
+      runCtx,
+      spec(!classes),
+      input,
+      classes && k !== undefined ? { classes: rowsOf(classes[0]), classCount: k } : undefined,
+    );
     ({ provider, fallbacks } = first);
     scores = first.scores;
     const wanted = classes ?? topIndices(scores, topk);
@@ -107,7 +130,12 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
       perClass.push(await runGradient(model, runCtx, spec(false), input, { classes: rowsOf(wanted[i]), classCount: scores.length }));
     }
   } else {
-    const run = await runWithTaps(model, ctx.sessions, { [model.graph.inputs[0]]: input }, { taps: layers, stats: false, provider: params.provider, purpose: 'explain-taps', signal: ctx.signal });
+    const run = await runWithTaps(
+      model,
+      ctx.sessions,
+      { [model.graph.inputs[0]]: input },
+      { taps: layers, stats: false, provider: params.provider, purpose: 'explain-taps', signal: ctx.signal },
+    );
     ({ provider, fallbacks } = run);
     scores = run.outputs[output].data as Float32Array;
     classes?.forEach((c) => checkClassIndex(c, scores.length));
@@ -138,25 +166,50 @@ async function camsFor(model: LoadedModel, ctx: ExplainContext, params: ExplainP
       gradient: tensors.gradients[layers[0]],
     };
   });
-  const notes = channelTables ? Object.values(channelTables).reduce((acc, t) => ({ runs: acc.runs + t.runs, skipped: acc.skipped + t.skipped }), { runs: 0, skipped: 0 }) : undefined;
+  const notes = channelTables
+    ? Object.values(channelTables).reduce((acc, t) => ({ runs: acc.runs + t.runs, skipped: acc.skipped + t.skipped }), { runs: 0, skipped: 0 })
+    : undefined;
   return { scores, classes: chosen, maps, provider, fallbacks, runMs: t1 - t0, camMs: performance.now() - t1, channelRuns: notes };
 }
 
 /** Score-CAM / Ablation-CAM: the per-channel score tables of every CAM layer. */
-async function channelScoreTables(runs: keyof typeof CHANNEL_RUNS, model: LoadedModel, ctx: ExplainContext, params: ExplainParams, layers: string[],
-  output: string, input: PlainTensor, size: [number, number], tensors: LayerTensors): Promise<Record<string, ChannelScoreTable>> {
+async function channelScoreTables(
+  runs: keyof typeof CHANNEL_RUNS,
+  model: LoadedModel,
+  ctx: ExplainContext,
+  params: ExplainParams,
+  layers: string[],
+  output: string,
+  input: PlainTensor,
+  size: [number, number],
+  tensors: LayerTensors,
+): Promise<Record<string, ChannelScoreTable>> {
   const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal, batchSize: params.batchSize ?? 32, progress: ctx.progress };
   const inputLayout = resolveModelConfig(params.modelPath, model.proto, params.configPath, params.labelsPath).input.layout;
   const out: Record<string, ChannelScoreTable> = {};
   for (const layer of layers) {
     const raw = tensors.activations[layer];
-    out[layer] = await CHANNEL_RUNS[runs](model, runCtx, { layer, raw, layout: detectLayout(layer, raw.dims, size), input, inputLayout, output, scores: tensors.scores });
+    out[layer] = await CHANNEL_RUNS[runs](model, runCtx, {
+      layer,
+      raw,
+      layout: detectLayout(layer, raw.dims, size),
+      input,
+      inputLayout,
+      output,
+      scores: tensors.scores,
+    });
   }
   return out;
 }
 
 /** Averages the final maps of test-time augmentations (aug_smooth) into `base`, in place. */
-async function augmentSmooth(base: CamRun, run: (input: PlainTensor) => Promise<CamRun>, input: PlainTensor, layout: 'NCHW' | 'NHWC', size: [number, number]): Promise<void> {
+async function augmentSmooth(
+  base: CamRun,
+  run: (input: PlainTensor) => Promise<CamRun>,
+  input: PlainTensor,
+  layout: 'NCHW' | 'NHWC',
+  size: [number, number],
+): Promise<void> {
   const sums = base.maps.map((m) => Float64Array.from(m.final));
   let count = 1;
   for (const aug of AUGMENTATIONS) {
@@ -170,7 +223,9 @@ async function augmentSmooth(base: CamRun, run: (input: PlainTensor) => Promise<
     base.camMs += r.camMs;
     count++;
   }
-  base.maps.forEach((m, i) => { m.final = Float32Array.from(sums[i], (v) => v / count); });
+  base.maps.forEach((m, i) => {
+    m.final = Float32Array.from(sums[i], (v) => v / count);
+  });
 }
 
 export async function explain(params: ExplainParams, ctx: ExplainContext): Promise<ExplainResult> {
@@ -211,12 +266,16 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     if (params.augSmooth) await augmentSmooth(r, (x) => camsFor(m, ctx, params, info, cam, layers, output, x, size, classes, topk), t, layout, size);
     return r;
   };
-  if (params.augSmooth) await augmentSmooth(base, (x) => camsFor(model, ctx, params, info, cam, layers, output, x, input.size, classes, topk), inputTensor, layout, input.size);
+  if (params.augSmooth)
+    await augmentSmooth(base, (x) => camsFor(model, ctx, params, info, cam, layers, output, x, input.size, classes, topk), inputTensor, layout, input.size);
   if (scales.length > 1 || scales[0] !== 1) {
     const flexibleModel = withFlexibleSpatialDims(model, layout);
     const perScale: Float32Array[][] = [];
     for (const scale of scales) {
-      if (scale === 1) { perScale.push(base.maps.map((m) => m.final)); continue; }
+      if (scale === 1) {
+        perScale.push(base.maps.map((m) => m.final));
+        continue;
+      }
       const size = scaledSize(input.size, scale);
       let r: CamRun;
       try {
@@ -230,7 +289,11 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       perScale.push(r.maps.map((m) => resizeBilinear({ data: m.final, shape: [1, size[0], size[1]] }, input.size).data));
     }
     base.maps.forEach((m, i) => {
-      const fused = fuseScales(perScale.map((maps) => ({ data: maps[i], shape: [1, input.size[0], input.size[1]] as const })), scaleWeights, { renormalize: true });
+      const fused = fuseScales(
+        perScale.map((maps) => ({ data: maps[i], shape: [1, input.size[0], input.size[1]] as const })),
+        scaleWeights,
+        { renormalize: true },
+      );
       m.final = fused.data;
     });
   }
@@ -270,7 +333,9 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       label: labels?.[m.classIndex] ?? String(m.classIndex),
       cam: { data: m.final, height: input.size[0], width: input.size[1] },
       camRaw: { data: m.raw.data, height: m.raw.shape[1], width: m.raw.shape[2] },
-      ...(params.overlay !== false ? { overlayPng: await overlayPng(input.rgb, m.final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5) } : {}),
+      ...(params.overlay !== false
+        ? { overlayPng: await overlayPng(input.rgb, m.final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5) }
+        : {}),
       ...(params.saveTensors ? { activation: m.activation, gradient: m.gradient } : {}),
     });
   }

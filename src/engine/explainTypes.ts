@@ -8,7 +8,16 @@ import type { ColormapName } from './image/colormap';
 
 /** The layer-CAM methods: one class each in engine/cam, whose registry says what each needs. */
 export const LAYER_CAM_METHODS = [
-  'gradcam', 'hirescam', 'gradcam-elementwise', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam', 'scorecam', 'ablationcam',
+  'gradcam',
+  'hirescam',
+  'gradcam-elementwise',
+  'gradcam++',
+  'xgradcam',
+  'layercam',
+  'eigencam',
+  'eigengradcam',
+  'scorecam',
+  'ablationcam',
 ] as const;
 export type LayerCamMethod = (typeof LAYER_CAM_METHODS)[number];
 

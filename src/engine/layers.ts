@@ -86,7 +86,12 @@ export function listLayers(model: LoadedModel, options: { includeInitializers?: 
     shape: type?.shape ? [...type.shape] : null,
   });
   const rows: LayerInfo[] = graph.inputs.map((name) => ({
-    name, node: '', op: 'Input', ...describe(shapes.get(name)), scope: '', suggested: name === suggested,
+    name,
+    node: '',
+    op: 'Input',
+    ...describe(shapes.get(name)),
+    scope: '',
+    suggested: name === suggested,
   }));
   if (options.includeInitializers) {
     for (const name of graph.initializers.keys()) {
@@ -97,13 +102,16 @@ export function listLayers(model: LoadedModel, options: { includeInitializers?: 
     for (const name of node.outputs) {
       if (!name) continue;
       rows.push({
-        name, node: node.name, op: node.opType, ...describe(shapes.get(name)),
-        scope: scopePathOf(node).join('/'), suggested: name === suggested,
+        name,
+        node: node.name,
+        op: node.opType,
+        ...describe(shapes.get(name)),
+        scope: scopePathOf(node).join('/'),
+        suggested: name === suggested,
       });
     }
   }
   return rows;
 }
 
-export const formatShape = (shape: ShapeDim[] | null): string =>
-  shape === null ? '?' : `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
+export const formatShape = (shape: ShapeDim[] | null): string => (shape === null ? '?' : `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`);

@@ -52,7 +52,11 @@ export function parseNpyHeader(buf: Uint8Array, source = 'array.npy'): NpyHeader
   const dtype = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!dtype || shapeText === undefined) throw new CamLensError('BAD_ARGUMENT', `${source}: unreadable .npy header.`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   return { dtype, shape, fortranOrder: /'fortran_order':\s*True/.test(header), dataOffset: start + headerLen };
 }
 
@@ -74,10 +78,17 @@ export function decodeNpy(buf: Uint8Array, source = 'array.npy'): NpyArray {
     if (payload.byteLength < count * size) throw new CamLensError('BAD_ARGUMENT', `${source}: truncated (${payload.byteLength} bytes for ${count} values).`);
   };
   switch (dtype) {
-    case '<f4': need(4); return { shape, data: new Float32Array(payload, 0, count) };
-    case '<f2': need(2); return { shape, data: Float32Array.from(new Uint16Array(payload, 0, count), halfToFloat) };
-    case '<f8': need(8); return { shape, data: Float32Array.from(new Float64Array(payload, 0, count)) };
-    default: throw new CamLensError('BAD_ARGUMENT', `${source}: dtype ${dtype} is not supported; use float32.`);
+    case '<f4':
+      need(4);
+      return { shape, data: new Float32Array(payload, 0, count) };
+    case '<f2':
+      need(2);
+      return { shape, data: Float32Array.from(new Uint16Array(payload, 0, count), halfToFloat) };
+    case '<f8':
+      need(8);
+      return { shape, data: Float32Array.from(new Float64Array(payload, 0, count)) };
+    default:
+      throw new CamLensError('BAD_ARGUMENT', `${source}: dtype ${dtype} is not supported; use float32.`);
   }
 }
 

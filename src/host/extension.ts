@@ -49,7 +49,10 @@ export function activate(context: vscode.ExtensionContext): CamLensApi {
   const deps: CommandDeps = { context, worker, taps, tree, output, status, panels };
 
   context.subscriptions.push(
-    output, status, taps, tree,
+    output,
+    status,
+    taps,
+    tree,
     { dispose: () => void worker.dispose() },
     logWorkerLifecycle(worker, output),
     followRequestTimeout(worker),

@@ -10,10 +10,7 @@ import type { WorkerClient } from '../worker/client';
 type LayersResult = Result<'layers'>;
 export type LayerInfo = LayersResult['layers'][number];
 
-export type LayerNode =
-  | { kind: 'scope'; path: string; name: string }
-  | { kind: 'value'; layer: LayerInfo; label: string }
-  | { kind: 'message'; text: string };
+export type LayerNode = { kind: 'scope'; path: string; name: string } | { kind: 'value'; layer: LayerInfo; label: string } | { kind: 'message'; text: string };
 
 /** The value a layer-tree command was invoked on (its context menu), if it was a value row. */
 export const layerOf = (node?: LayerNode): LayerInfo | undefined => (node?.kind === 'value' ? node.layer : undefined);
@@ -55,7 +52,11 @@ export class LayerTree implements vscode.TreeDataProvider<LayerNode>, vscode.Dis
   private readonly disposables: vscode.Disposable[] = [];
   private readonly valueNodes = new Map<string, LayerNode>();
 
-  constructor(private readonly worker: WorkerClient, private readonly taps: TapStore, private readonly output: vscode.LogOutputChannel) {
+  constructor(
+    private readonly worker: WorkerClient,
+    private readonly taps: TapStore,
+    private readonly output: vscode.LogOutputChannel,
+  ) {
     this.view = vscode.window.createTreeView('camlens.layers', { treeDataProvider: this, showCollapseAll: true, manageCheckboxStateManually: true });
     this.disposables.push(
       this.view,
@@ -234,9 +235,10 @@ export class LayerTree implements vscode.TreeDataProvider<LayerNode>, vscode.Dis
     const s = this.data?.layers.find((l) => l.suggested);
     if (!s) return;
     const scope = s.scope;
-    const label = (this.index?.values.get(scope)?.length === 1 && (this.index?.scopes.get(scope)?.length ?? 0) === 0)
-      ? scope.slice(scope.lastIndexOf('/') + 1) || s.name
-      : s.node.slice(s.node.lastIndexOf('/') + 1) || s.name;
+    const label =
+      this.index?.values.get(scope)?.length === 1 && (this.index?.scopes.get(scope)?.length ?? 0) === 0
+        ? scope.slice(scope.lastIndexOf('/') + 1) || s.name
+        : s.node.slice(s.node.lastIndexOf('/') + 1) || s.name;
     const node = this.valueNodes.get(s.name) ?? this.valueNode(s, label);
     await this.view.reveal(node, { select: true, focus: false, expand: false }).then(undefined, () => undefined);
   }

@@ -4,8 +4,7 @@
 import * as vscode from 'vscode';
 import type { WorkerClient } from '../worker/client';
 
-export const requestTimeoutMs = (): number =>
-  vscode.workspace.getConfiguration('camlens').get<number>('requestTimeoutSeconds', 300) * 1000;
+export const requestTimeoutMs = (): number => vscode.workspace.getConfiguration('camlens').get<number>('requestTimeoutSeconds', 300) * 1000;
 
 export function followRequestTimeout(worker: WorkerClient): vscode.Disposable {
   return vscode.workspace.onDidChangeConfiguration((e) => {

@@ -23,9 +23,17 @@ export class WorkerStatusBar implements vscode.Disposable {
     worker.on('exit', onExit);
     this.disposables.push(
       this.item,
-      { dispose: () => { worker.off('ready', onReady); worker.off('restart', onRestart); worker.off('exit', onExit); } },
+      {
+        dispose: () => {
+          worker.off('ready', onReady);
+          worker.off('restart', onRestart);
+          worker.off('exit', onExit);
+        },
+      },
       // the tooltip names the configured provider
-      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('camlens')) this.render(); }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('camlens')) this.render();
+      }),
     );
     this.render();
   }

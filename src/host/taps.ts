@@ -17,7 +17,10 @@ export class TapStore implements vscode.Disposable {
   readonly onDidChange = this.emitter.event;
   private readonly onExit = () => this.handles.clear();
 
-  constructor(private readonly worker: WorkerClient, private readonly state: vscode.Memento) {
+  constructor(
+    private readonly worker: WorkerClient,
+    private readonly state: vscode.Memento,
+  ) {
     worker.on('exit', this.onExit);
   }
 
@@ -48,7 +51,10 @@ export class TapStore implements vscode.Disposable {
       this.handles.get(modelPath)?.delete(value);
       await this.worker.request('taps.remove', { handleId: id }).catch(() => undefined);
     }
-    await this.state.update(key(modelPath), this.list(modelPath).filter((v) => v !== value));
+    await this.state.update(
+      key(modelPath),
+      this.list(modelPath).filter((v) => v !== value),
+    );
     this.emitter.fire({ modelPath, taps: this.list(modelPath) });
   }
 
@@ -71,7 +77,10 @@ export class TapStore implements vscode.Disposable {
     }
     if (dropped.length) {
       const gone = new Set(dropped.map((d) => d.value));
-      await this.state.update(key(modelPath), this.list(modelPath).filter((v) => !gone.has(v)));
+      await this.state.update(
+        key(modelPath),
+        this.list(modelPath).filter((v) => !gone.has(v)),
+      );
       this.emitter.fire({ modelPath, taps: this.list(modelPath) });
     }
     return { restored, dropped };

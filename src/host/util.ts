@@ -4,13 +4,15 @@ import * as vscode from 'vscode';
 import type { ProviderOptions } from '../worker/protocol';
 import { WorkerRequestError } from '../worker/client';
 
-export const nonce = (): string => randomBytes(18).toString('base64').replace(/[^A-Za-z0-9]/g, '');
+export const nonce = (): string =>
+  randomBytes(18)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '');
 
 export const formatShape = (shape: ReadonlyArray<number | string | null> | null | undefined): string =>
   shape == null ? '?' : `[${shape.map((d) => (d === null ? '?' : String(d))).join('×')}]`;
 
-export const errorText = (e: unknown): string =>
-  e instanceof WorkerRequestError || e instanceof Error ? e.message : String(e);
+export const errorText = (e: unknown): string => (e instanceof WorkerRequestError || e instanceof Error ? e.message : String(e));
 
 export const errorCode = (e: unknown): string | undefined => (e instanceof WorkerRequestError ? e.code : undefined);
 
@@ -28,7 +30,10 @@ export function providerOptions(): ProviderOptions {
 export function requireTrust(what: string): boolean {
   if (vscode.workspace.isTrusted) return true;
   void vscode.window
-    .showWarningMessage(`CamLens does not ${what} in an untrusted workspace (a model file can make the runtime do anything it supports). Trust the workspace to continue.`, 'Manage Workspace Trust')
+    .showWarningMessage(
+      `CamLens does not ${what} in an untrusted workspace (a model file can make the runtime do anything it supports). Trust the workspace to continue.`,
+      'Manage Workspace Trust',
+    )
     .then((pick) => pick && vscode.commands.executeCommand('workbench.trust.manage'));
   return false;
 }

@@ -10,5 +10,10 @@ export function logWorkerLifecycle(worker: WorkerClient, output: vscode.LogOutpu
   };
   worker.on('restart', onRestart);
   worker.on('exit', onExit);
-  return { dispose: () => { worker.off('restart', onRestart); worker.off('exit', onExit); } };
+  return {
+    dispose: () => {
+      worker.off('restart', onRestart);
+      worker.off('exit', onExit);
+    },
+  };
 }

@@ -7,7 +7,14 @@
 // (ViewSettings), which never travels to the host except inside a save intent.
 import { COLORMAPS, type ColormapName } from '../engine/image/colormap';
 import {
-  CAM_METHODS, type CamMethodName, type LeakCheckReport, type ModelSummary, type Prediction, type TapReadout, type TelemetrySample, type TelemetrySnapshot,
+  CAM_METHODS,
+  type CamMethodName,
+  type LeakCheckReport,
+  type ModelSummary,
+  type Prediction,
+  type TapReadout,
+  type TelemetrySample,
+  type TelemetrySnapshot,
 } from '../worker/protocol';
 
 export type { CamMethodName, ColormapName, ModelSummary, Prediction, TapReadout, TelemetrySample };
@@ -95,7 +102,15 @@ export interface VideoView {
 
 export type HostToWebview =
   /** Everything the panel needs after (re)loading; `view` seeds ViewSettings the webview has not stored yet. */
-  | { type: 'init'; state: ExplainState; methods: readonly CamMethodName[]; layerChoices: LayerChoice[]; imageNames: string[]; trusted: boolean; view: Pick<ViewSettings, 'colormap' | 'alpha'> }
+  | {
+      type: 'init';
+      state: ExplainState;
+      methods: readonly CamMethodName[];
+      layerChoices: LayerChoice[];
+      imageNames: string[];
+      trusted: boolean;
+      view: Pick<ViewSettings, 'colormap' | 'alpha'>;
+    }
   /** The host changed what is explained (an intent, a command, new taps). */
   | { type: 'state'; state: ExplainState; layerChoices: LayerChoice[]; imageNames: string[] }
   | { type: 'busy'; requestId: number; what: string }
@@ -119,8 +134,19 @@ export type HostToWebview =
 
 /** Intents without a payload. */
 const BARE = [
-  'ready', 'rerun', 'cancel', 'chooseLayerInTree', 'saveNpy', 'saveGif', 'openTree', 'explainModel',
-  'releaseAll', 'leakCheck', 'heapSnapshot', 'computeMetrics', 'cancelMetrics',
+  'ready',
+  'rerun',
+  'cancel',
+  'chooseLayerInTree',
+  'saveNpy',
+  'saveGif',
+  'openTree',
+  'explainModel',
+  'releaseAll',
+  'leakCheck',
+  'heapSnapshot',
+  'computeMetrics',
+  'cancelMetrics',
 ] as const;
 
 export type WebviewToHost =
@@ -152,15 +178,20 @@ export function parseFromWebview(m: unknown): WebviewToHost | undefined {
   const o = m as Record<string, unknown>;
   if ((BARE as readonly unknown[]).includes(o.type)) return { type: o.type as (typeof BARE)[number] };
   switch (o.type) {
-    case 'setMethod': return isMethod(o.method) ? { type: 'setMethod', method: o.method } : undefined;
-    case 'setLayer': return isStr(o.layer) ? { type: 'setLayer', layer: o.layer } : undefined;
-    case 'setImage': return isIndex(o.imageIndex) ? { type: 'setImage', imageIndex: o.imageIndex } : undefined;
-    case 'setClass': return o.classIndex === null || isIndex(o.classIndex) ? { type: 'setClass', classIndex: o.classIndex } : undefined;
+    case 'setMethod':
+      return isMethod(o.method) ? { type: 'setMethod', method: o.method } : undefined;
+    case 'setLayer':
+      return isStr(o.layer) ? { type: 'setLayer', layer: o.layer } : undefined;
+    case 'setImage':
+      return isIndex(o.imageIndex) ? { type: 'setImage', imageIndex: o.imageIndex } : undefined;
+    case 'setClass':
+      return o.classIndex === null || isIndex(o.classIndex) ? { type: 'setClass', classIndex: o.classIndex } : undefined;
     case 'setOptions':
       if (o.augSmooth !== undefined && !isBool(o.augSmooth)) return undefined;
       if (o.multiScale !== undefined && !isBool(o.multiScale)) return undefined;
       return { type: 'setOptions', augSmooth: o.augSmooth, multiScale: o.multiScale };
-    case 'saveOverlay': return isColormap(o.colormap) && isUnit(o.alpha) ? { type: 'saveOverlay', colormap: o.colormap, alpha: o.alpha } : undefined;
+    case 'saveOverlay':
+      return isColormap(o.colormap) && isUnit(o.alpha) ? { type: 'saveOverlay', colormap: o.colormap, alpha: o.alpha } : undefined;
     case 'savePng':
       if (!(o.png instanceof Uint8Array) || o.png.byteLength > MAX_PNG_BYTES || !isStr(o.name)) return undefined;
       return { type: 'savePng', png: o.png, name: o.name };
@@ -170,11 +201,12 @@ export function parseFromWebview(m: unknown): WebviewToHost | undefined {
 }
 
 /** The ExplainState in a revived panel's saved webview state, or undefined when it is not one. */
-export function persistedExplainState(saved: unknown): Partial<ExplainState> & Pick<ExplainState, 'modelPath' | 'images'> | undefined {
+export function persistedExplainState(saved: unknown): (Partial<ExplainState> & Pick<ExplainState, 'modelPath' | 'images'>) | undefined {
   const s = saved && typeof saved === 'object' ? (saved as PersistedPanel).host : undefined;
   if (!s || typeof s !== 'object' || !isStr(s.modelPath) || !Array.isArray(s.images) || !s.images.every(isStr)) return undefined;
   return {
-    modelPath: s.modelPath, images: s.images,
+    modelPath: s.modelPath,
+    images: s.images,
     ...(isIndex(s.imageIndex) && s.imageIndex < s.images.length ? { imageIndex: s.imageIndex } : {}),
     ...(isMethod(s.method) ? { method: s.method } : {}),
     ...(isStr(s.layer) ? { layer: s.layer } : {}),

@@ -29,7 +29,10 @@ export const WORKER_MALLOC_ENV: Readonly<Record<string, string>> = {
 export const WORKER_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=2'];
 
 export class WorkerRequestError extends Error {
-  constructor(readonly code: WireError['code'], message: string) {
+  constructor(
+    readonly code: WireError['code'],
+    message: string,
+  ) {
     super(message);
     this.name = 'WorkerRequestError';
   }
@@ -109,9 +112,7 @@ export class WorkerClient extends EventEmitter<EmitterArgs> {
     const id = this.nextId++;
     return new Promise<Result<M>>((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-      const timer = timeoutMs > 0
-        ? setTimeout(() => this.timedOut(id, method, timeoutMs), timeoutMs)
-        : undefined;
+      const timer = timeoutMs > 0 ? setTimeout(() => this.timedOut(id, method, timeoutMs), timeoutMs) : undefined;
       const onAbort = () => this.fail(id, new WorkerRequestError('CANCELLED', `"${method}" was cancelled.`), true);
       options.signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
@@ -127,7 +128,12 @@ export class WorkerClient extends EventEmitter<EmitterArgs> {
       });
       if (options.signal?.aborted) return onAbort();
       this.sendTo(child, { kind: 'request', id, method, params }, () =>
-        this.fail(id, new WorkerRequestError('WORKER_CRASHED', `The CamLens worker went away while "${method}" was being sent; it will be restarted on the next request.`), false));
+        this.fail(
+          id,
+          new WorkerRequestError('WORKER_CRASHED', `The CamLens worker went away while "${method}" was being sent; it will be restarted on the next request.`),
+          false,
+        ),
+      );
     });
   }
 

@@ -85,7 +85,8 @@ const leakOps: LeakCheckOps = {
   },
   registerTap: (modelPath, value) => registerTap(modelPath, value).id,
   removeTap: (handleId) => void removeTap(handleId),
-  run: async (modelPath, provider, signal) => handlers.run({ modelPath, provider }, { signal: signal ?? new AbortController().signal, progress: () => undefined }),
+  run: async (modelPath, provider, signal) =>
+    handlers.run({ modelPath, provider }, { signal: signal ?? new AbortController().signal, progress: () => undefined }),
   releaseModel: (modelPath) => sessions.releaseModel(modelKeyOf(loadModel(modelPath))),
 };
 
@@ -95,10 +96,14 @@ export const handlers: { [M in Method]: Handler<M> } = {
     new Promise((resolve, reject) => {
       const started = Date.now();
       const timer = setTimeout(() => resolve({ sleptMs: Date.now() - started }), ms);
-      signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        reject(Object.assign(new Error('cancelled'), { name: 'AbortError' }));
-      }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(Object.assign(new Error('cancelled'), { name: 'AbortError' }));
+        },
+        { once: true },
+      );
     }),
   layers: ({ modelPath }) => {
     if (typeof modelPath !== 'string' || !modelPath) throw new CamLensError('BAD_ARGUMENT', 'layers: modelPath is required.');
@@ -134,7 +139,11 @@ export const handlers: { [M in Method]: Handler<M> } = {
       feeds[name] ??= params.inputs?.[name] ?? zeroInput(type?.dtype ?? DataType.FLOAT, type?.shape);
     }
     return runWithTaps(model, sessions, feeds, {
-      taps: [...values], tensors: params.tensors, stats: params.stats, provider: params.provider, signal,
+      taps: [...values],
+      tensors: params.tensors,
+      stats: params.stats,
+      provider: params.provider,
+      signal,
     });
   },
   probeShapes: async ({ modelPath }) => {

@@ -62,7 +62,13 @@ export interface Methods {
       stats?: boolean;
       provider?: ProviderOptions;
     },
-    { outputs: Record<string, PlainTensor>; taps: TapReadout[]; provider: string; fallbacks: readonly ProviderAttempt[]; timings: { sessionMs: number; runMs: number } },
+    {
+      outputs: Record<string, PlainTensor>;
+      taps: TapReadout[];
+      provider: string;
+      fallbacks: readonly ProviderAttempt[];
+      timings: { sessionMs: number; runMs: number };
+    },
   ];
   /** Fills shapes static inference left unknown with one run (cached per model). */
   probeShapes: [{ modelPath: string }, { shapes: Record<string, number[]>; provider: string; ms: number }];
@@ -87,7 +93,10 @@ export interface Methods {
    * `intervalMs`, default 250; setting it changes the worker's sampling interval) and returns
    * the last `history` samples kept in the worker's ring buffer (default all).
    */
-  'telemetry.subscribe': [{ intervalMs?: number; history?: number }, { subscriptionId: number; intervalMs: number; capacity: number; history: TelemetrySample[] }];
+  'telemetry.subscribe': [
+    { intervalMs?: number; history?: number },
+    { subscriptionId: number; intervalMs: number; capacity: number; history: TelemetrySample[] },
+  ];
   /** Stops one subscription's events (events stop when none is left). */
   'telemetry.unsubscribe': [{ subscriptionId: number }, { unsubscribed: boolean; subscribers: number }];
   /** A sample taken now, the live sessions, and the last `history` samples (default 0). */
@@ -137,9 +146,7 @@ export interface WireError {
   message: string;
 }
 
-export type ResponseMessage =
-  | { kind: 'response'; id: number; ok: true; result: unknown }
-  | { kind: 'response'; id: number; ok: false; error: WireError };
+export type ResponseMessage = { kind: 'response'; id: number; ok: true; result: unknown } | { kind: 'response'; id: number; ok: false; error: WireError };
 
 export interface ProgressMessage {
   kind: 'progress';

@@ -5,7 +5,14 @@ import { CamLensError } from '../../src/engine/errors';
 import { attr, DataType, ModelBuilder } from '../../src/engine/onnx/builder';
 import { gradCheck, weight } from './check';
 
-type Case = { name: string; op: string; attrs?: Record<string, number | string>; range?: [number, number]; extra?: 'clip' | 'clipMin' | 'prelu' | 'preluScalar'; opset?: number };
+type Case = {
+  name: string;
+  op: string;
+  attrs?: Record<string, number | string>;
+  range?: [number, number];
+  extra?: 'clip' | 'clipMin' | 'prelu' | 'preluScalar';
+  opset?: number;
+};
 
 const cases: Case[] = [
   { name: 'Relu', op: 'Relu' },
@@ -48,7 +55,10 @@ describe('autodiff: activations', () => {
     b.input('x', DataType.FLOAT, [2, 3]);
     const y = b.op('Clip', ['x'], { min: attr.float(0), max: attr.float(1) });
     b.output(y);
-    throws(() => buildGradientGraph(b.build(), { target: y, wrt: ['x'] }), (e: unknown) => e instanceof CamLensError && e.code === 'UNSUPPORTED_OP' && /opset 6/.test(e.message) && /opset 7 and newer/.test(e.message));
+    throws(
+      () => buildGradientGraph(b.build(), { target: y, wrt: ['x'] }),
+      (e: unknown) => e instanceof CamLensError && e.code === 'UNSUPPORTED_OP' && /opset 6/.test(e.message) && /opset 7 and newer/.test(e.message),
+    );
   });
   it('Relu in an opset-11 model: the opset is raised to 13 (no op whose meaning changes)', async (t) => {
     await gradCheck(t, { opset: 11, inputs: [{ name: 'x', shape: [2, 5] }], build: (b) => b.op('Relu', [b.op('Flatten', ['x'])]) });
@@ -56,7 +66,9 @@ describe('autodiff: activations', () => {
   // Old-opset models whose ops changed form or meaning: upgraded node by node, then differentiated.
   it('opset 9: Clip with min/max attributes, Slice with attributes, Pad with attributes', async (t) => {
     await gradCheck(t, {
-      opset: 9, floatOnly: true, inputs: [{ name: 'x', shape: [1, 2, 5, 4], range: [-2, 2] }],
+      opset: 9,
+      floatOnly: true,
+      inputs: [{ name: 'x', shape: [1, 2, 5, 4], range: [-2, 2] }],
       build: (b) => {
         const c = b.op('Clip', ['x'], { min: attr.float(-0.5), max: attr.float(1) });
         const s = b.op('Slice', [c], { starts: [1], ends: [4], axes: [2] });
@@ -66,13 +78,16 @@ describe('autodiff: activations', () => {
   });
   it('opset 9: Upsample (nearest, scales input) becomes Resize', async (t) => {
     await gradCheck(t, {
-      opset: 9, floatOnly: true, inputs: [{ name: 'x', shape: [1, 2, 3, 3] }],
+      opset: 9,
+      floatOnly: true,
+      inputs: [{ name: 'x', shape: [1, 2, 3, 3] }],
       build: (b) => b.op('Upsample', ['x', b.floats('scales', [4], [1, 1, 2, 2])], { mode: 'nearest' }),
     });
   });
   it('opset 11: Softmax over axis 1 of a rank-4 tensor keeps its 2-D coercion', async (t) => {
     await gradCheck(t, {
-      opset: 11, inputs: [{ name: 'x', shape: [2, 3, 2, 2] }],
+      opset: 11,
+      inputs: [{ name: 'x', shape: [2, 3, 2, 2] }],
       build: (b) => b.op('Mul', [b.op('Softmax', ['x'], { axis: 1 }), b.op('Softmax', ['x'], { axis: 1 })]),
     });
   });
@@ -93,7 +108,10 @@ describe('autodiff: activations', () => {
   });
   it('PRelu slope on the differentiated path', async (t) => {
     await gradCheck(t, {
-      inputs: [{ name: 'x', shape: [2, 3, 4] }, { name: 's', shape: [3, 1], range: [0, 0.5] }],
+      inputs: [
+        { name: 'x', shape: [2, 3, 4] },
+        { name: 's', shape: [3, 1], range: [0, 0.5] },
+      ],
       build: (b) => b.op('PRelu', ['x', 's']),
     });
   });

@@ -42,8 +42,13 @@ export interface CheckSpec {
   seed?: number;
 }
 
-export interface CheckResult { dtype: 'float64' | 'float32'; fd: number; ad: number; relErr: number; nodes: number }
-
+export interface CheckResult {
+  dtype: 'float64' | 'float32';
+  fd: number;
+  ad: number;
+  relErr: number;
+  nodes: number;
+}
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -77,10 +82,17 @@ export async function gradCheck(t: TestContext | undefined, spec: CheckSpec): Pr
   const u = new Map<string, Float64Array>();
   for (const inp of spec.inputs) {
     const n = size(inp.shape);
-    if (inp.int) { x.set(inp.name, BigInt64Array.from(inp.values!.map(BigInt))); continue; }
+    if (inp.int) {
+      x.set(inp.name, BigInt64Array.from(inp.values!.map(BigInt)));
+      continue;
+    }
     const [lo, hi] = inp.range ?? [-1, 1];
     x.set(inp.name, inp.values ? Float64Array.from(inp.values) : Float64Array.from({ length: n }, () => uniform(lo, hi)));
-    if (!inp.constant) u.set(inp.name, Float64Array.from({ length: n }, () => uniform(-1, 1)));
+    if (!inp.constant)
+      u.set(
+        inp.name,
+        Float64Array.from({ length: n }, () => uniform(-1, 1)),
+      );
   }
   const wrtInputs = [...u.keys()];
   const wrt = [...wrtInputs, ...(spec.wrtValues ?? [])];
@@ -100,7 +112,10 @@ export async function gradCheck(t: TestContext | undefined, spec: CheckSpec): Pr
     const f: Record<string, ort.Tensor> = { ...extra };
     for (const inp of spec.inputs) {
       const base = x.get(inp.name)!;
-      if (inp.int) { f[inp.name] = new ort.Tensor('int64', base as BigInt64Array, inp.shape); continue; }
+      if (inp.int) {
+        f[inp.name] = new ort.Tensor('int64', base as BigInt64Array, inp.shape);
+        continue;
+      }
       const dir = u.get(inp.name);
       const v = Float64Array.from(base as Float64Array, (val, i) => val + (dir ? shift * dir[i] : 0));
       f[inp.name] = tensor(dtype, v, inp.shape);
@@ -132,8 +147,16 @@ export async function gradCheck(t: TestContext | undefined, spec: CheckSpec): Pr
       }
       const scale = Math.max(Math.abs(fd), Math.abs(ad), 1e-8);
       const relErr = Math.abs(fd - ad) / scale;
-      const result: CheckResult = { dtype: isDouble ? 'float64' : 'float32', fd, ad, relErr, nodes: grad.model.graph!.node.length - built.model.graph!.node.length };
-      t?.diagnostic(`${result.dtype}: <v,Ju> FD ${fd.toPrecision(10)} vs backward ${ad.toPrecision(10)}; rel err ${relErr.toExponential(2)}; ${result.nodes} backward nodes`);
+      const result: CheckResult = {
+        dtype: isDouble ? 'float64' : 'float32',
+        fd,
+        ad,
+        relErr,
+        nodes: grad.model.graph!.node.length - built.model.graph!.node.length,
+      };
+      t?.diagnostic(
+        `${result.dtype}: <v,Ju> FD ${fd.toPrecision(10)} vs backward ${ad.toPrecision(10)}; rel err ${relErr.toExponential(2)}; ${result.nodes} backward nodes`,
+      );
       ok(relErr <= tol, `finite differences ${fd} vs backward ${ad}: relative error ${relErr.toExponential(2)} > ${tol}`);
       ok(Math.abs(fd) > 1e-9 || Math.abs(ad) > 1e-9 || spec.tol !== undefined, 'degenerate check: both directional derivatives are ~0');
       return result;

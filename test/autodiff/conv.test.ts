@@ -16,10 +16,17 @@ const convCases: ConvCase[] = [
   { name: 'auto_pad SAME_LOWER stride 2, 4x4 kernel', x: [1, 2, 7, 7], w: [2, 2, 4, 4], attrs: { auto_pad: 'SAME_LOWER', strides: [2, 2] } },
   { name: 'auto_pad VALID stride 3', x: [1, 2, 10, 8], w: [2, 2, 3, 2], attrs: { auto_pad: 'VALID', strides: [3, 2] } },
   { name: '1-D conv', x: [2, 2, 11], w: [3, 2, 3], attrs: { strides: [2], pads: [1, 0] } },
-  { name: 'symbolic batch and spatial dims (runtime padding)', x: [2, 2, 8, 9], w: [3, 2, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, declared: ['N', 2, 'H', 'W'] },
+  {
+    name: 'symbolic batch and spatial dims (runtime padding)',
+    x: [2, 2, 8, 9],
+    w: [3, 2, 3, 3],
+    attrs: { strides: [2, 2], pads: [1, 1, 1, 1] },
+    declared: ['N', 2, 'H', 'W'],
+  },
 ];
 
-const toAttrs = (a: Record<string, unknown>) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, Array.isArray(v) ? attr.ints(v as number[]) : v as number | string]));
+const toAttrs = (a: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(a).map(([k, v]) => [k, Array.isArray(v) ? attr.ints(v as number[]) : (v as number | string)]));
 
 describe('autodiff: Conv', () => {
   for (const c of convCases) {

@@ -1,7 +1,14 @@
 import { describe, it } from 'node:test';
 import { gradCheck } from './check';
 
-const binary: Array<{ op: string; a: number[]; b: number[]; range?: [number, number]; rangeB?: [number, number]; declared?: Record<string, (number | string)[]> }> = [
+const binary: Array<{
+  op: string;
+  a: number[];
+  b: number[];
+  range?: [number, number];
+  rangeB?: [number, number];
+  declared?: Record<string, (number | string)[]>;
+}> = [
   { op: 'Add', a: [2, 3, 4], b: [2, 3, 4] },
   { op: 'Add', a: [2, 3, 4], b: [4] },
   { op: 'Add', a: [2, 1, 4], b: [3, 1] },
@@ -23,7 +30,10 @@ describe('autodiff: binary elementwise with broadcasting', () => {
   for (const c of binary) {
     it(`${c.op} [${c.a}] with [${c.b}]${c.declared ? ' (symbolic dims)' : ''}`, async (t) => {
       await gradCheck(t, {
-        inputs: [{ name: 'a', shape: c.a, range: c.range }, { name: 'b', shape: c.b, range: c.rangeB ?? c.range }],
+        inputs: [
+          { name: 'a', shape: c.a, range: c.range },
+          { name: 'b', shape: c.b, range: c.rangeB ?? c.range },
+        ],
         declared: c.declared,
         build: (b) => b.op(c.op, ['a', 'b']),
       });
@@ -37,21 +47,32 @@ describe('autodiff: binary elementwise with broadcasting', () => {
   });
   it('Where (condition from a comparison stops the gradient)', async (t) => {
     await gradCheck(t, {
-      inputs: [{ name: 'a', shape: [2, 3, 4] }, { name: 'b', shape: [3, 1] }],
+      inputs: [
+        { name: 'a', shape: [2, 3, 4] },
+        { name: 'b', shape: [3, 1] },
+      ],
       build: (b, dt) => b.op('Where', [b.op('Greater', ['a', b.initializer('z', dt, [], [0.1])]), 'a', 'b']),
     });
   });
   it('Sum and Mean (variadic, broadcasting)', async (t) => {
     await gradCheck(t, {
-      inputs: [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [3] }, { name: 'c', shape: [2, 1] }],
+      inputs: [
+        { name: 'a', shape: [2, 3] },
+        { name: 'b', shape: [3] },
+        { name: 'c', shape: [2, 1] },
+      ],
       build: (b) => b.op('Mul', [b.op('Sum', ['a', 'b', 'c']), b.op('Mean', ['a', 'b', 'c'])]),
     });
   });
 });
 
 const unary: Array<{ op: string; range?: [number, number] }> = [
-  { op: 'Sqrt', range: [0.5, 3] }, { op: 'Exp', range: [-2, 2] }, { op: 'Log', range: [0.5, 3] }, { op: 'Neg' },
-  { op: 'Reciprocal', range: [0.5, 2] }, { op: 'Abs' },
+  { op: 'Sqrt', range: [0.5, 3] },
+  { op: 'Exp', range: [-2, 2] },
+  { op: 'Log', range: [0.5, 3] },
+  { op: 'Neg' },
+  { op: 'Reciprocal', range: [0.5, 2] },
+  { op: 'Abs' },
 ];
 
 describe('autodiff: unary elementwise', () => {

@@ -28,7 +28,9 @@ function withDelta(model: ModelProto, tensor: string, shape: number[]): { model:
   const b = ModelBuilder.extend(model);
   b.input('camlens_delta', DataType.FLOAT, shape);
   const shifted = b.op('Add', [tensor, 'camlens_delta']);
-  b.graph.node = b.graph.node.map((n) => (n.input.includes(tensor) && n.output[0] !== shifted ? { ...n, input: n.input.map((i) => (i === tensor ? shifted : i)) } : n));
+  b.graph.node = b.graph.node.map((n) =>
+    n.input.includes(tensor) && n.output[0] !== shifted ? { ...n, input: n.input.map((i) => (i === tensor ? shifted : i)) } : n,
+  );
   if (b.graph.output.some((o) => o.name === tensor)) throw new Error('tensor is a graph output');
   return { model: b.build(), shifted };
 }
@@ -56,14 +58,19 @@ async function gradientFor(modelPath: string, tensor: string, input: Float32Arra
   const built = Date.now();
   const grad = buildGradientGraph(model, { target: output, wrt: [wrt] });
   const buildMs = Date.now() - built;
-  const session = await ort.InferenceSession.create(serializeModel(grad.model), { intraOpNumThreads: 2, graphOptimizationLevel: (process.env.CAMLENS_ORT_OPT as 'all' | undefined) ?? 'all' });
+  const session = await ort.InferenceSession.create(serializeModel(grad.model), {
+    intraOpNumThreads: 2,
+    graphOptimizationLevel: (process.env.CAMLENS_ORT_OPT as 'all' | undefined) ?? 'all',
+  });
   try {
     const n = inputShape[0];
     const dims = model.graph!.output[0].type?.tensorType?.shape?.dim ?? [];
     const k = Number(dims[1]?.dimValue ?? 0);
     ok(k > 0, 'logit count is declared');
     const onehot = new Float32Array(n * k);
-    classes.forEach((c, i) => { onehot[i * k + c] = 1; });
+    classes.forEach((c, i) => {
+      onehot[i * k + c] = 1;
+    });
     feeds[grad.cotangent] = new ort.Tensor('float32', onehot, [n, k]);
     const out = await session.run(feeds);
     return { gradient: out[grad.gradients[wrt]], buildMs, nodes: grad.model.graph!.node.length - baseNodes };
@@ -93,7 +100,9 @@ const FORWARD_KINK_FLIPS = new Set(['mobilenet_v2_features14_224']);
 
 describe('autodiff: fixture models match PyTorch gradients', () => {
   if (cases.length === 0) {
-    it('fixture reference gradients', (t) => { fixtures(t); });
+    it('fixture reference gradients', (t) => {
+      fixtures(t);
+    });
     return;
   }
   for (const name of cases) {
@@ -114,8 +123,13 @@ describe('autodiff: fixture models match PyTorch gradients', () => {
       ok(JSON.stringify([...gradient.dims]) === JSON.stringify(ref.shape), `gradient shape [${gradient.dims}] vs reference [${ref.shape}]`);
       const direct = compare(gradient.data as Float32Array, ref.data);
       const act = loadNpy(join(caseDir, 'activation.npy'));
-      const fromAct = compare((await gradientFor(join(dir, index.onnx_model), index.onnx_mapping.tensor, x, shape, classes, act.data)).gradient.data as Float32Array, ref.data);
-      t.diagnostic(`${name}: from input.npy max|ours-ref| = ${direct.maxDiff.toExponential(3)}, max|ref| = ${direct.maxRef.toExponential(3)}, ratio ${direct.rel.toExponential(3)} (limit 1e-4); from PyTorch's activation ratio ${fromAct.rel.toExponential(3)}; backward ${nodes} nodes, built in ${buildMs} ms`);
+      const fromAct = compare(
+        (await gradientFor(join(dir, index.onnx_model), index.onnx_mapping.tensor, x, shape, classes, act.data)).gradient.data as Float32Array,
+        ref.data,
+      );
+      t.diagnostic(
+        `${name}: from input.npy max|ours-ref| = ${direct.maxDiff.toExponential(3)}, max|ref| = ${direct.maxRef.toExponential(3)}, ratio ${direct.rel.toExponential(3)} (limit 1e-4); from PyTorch's activation ratio ${fromAct.rel.toExponential(3)}; backward ${nodes} nodes, built in ${buildMs} ms`,
+      );
       ok(fromAct.rel <= 1e-4, `${name} (from PyTorch's activation): ratio ${fromAct.rel.toExponential(3)} > 1e-4`);
       if (FORWARD_KINK_FLIPS.has(name)) {
         t.diagnostic(`${name}: known forward-noise kink flips (see FORWARD_KINK_FLIPS); the input.npy ratio is reported, not asserted`);
@@ -140,7 +154,7 @@ describe('autodiff: fixture gradients are finite for random inputs', () => {
       let s = 12345;
       const x = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => {
         s = (s * 1103515245 + 12345) >>> 0;
-        return ((s / 2 ** 32) - 0.5) * 6;
+        return (s / 2 ** 32 - 0.5) * 6;
       });
       const { gradient } = await gradientFor(join(dir, index.onnx_model), index.onnx_mapping.tensor, x, shape, [1, 2]);
       const data = gradient.data as Float32Array;
@@ -158,7 +172,10 @@ describe('autodiff: gradient with respect to the model input (whole network)', (
     const dir = fixtures(t);
     if (!dir) return;
     const caseDir = join(dir, 'refs', 'resnet18_layer4_224');
-    if (!existsSync(join(caseDir, 'input_grad.npy'))) { t.skip('input_grad.npy not in this fixture set'); return; }
+    if (!existsSync(join(caseDir, 'input_grad.npy'))) {
+      t.skip('input_grad.npy not in this fixture set');
+      return;
+    }
     const index = JSON.parse(readFileSync(join(caseDir, 'index.json'), 'utf8')) as RefIndex;
     const input = loadNpy(join(caseDir, 'input.npy'));
     const ref = loadNpy(join(caseDir, 'input_grad.npy'));
@@ -172,7 +189,9 @@ describe('autodiff: gradient with respect to the model input (whole network)', (
     // match to 1e-4 of max|ref|.
     let off = 0;
     for (let i = 0; i < ours.length; i++) if (Math.abs(ours[i] - ref.data[i]) > 1e-4 * c.maxRef) off++;
-    t.diagnostic(`resnet18 input gradient: max|ours-ref| = ${c.maxDiff.toExponential(3)}, max|ref| = ${c.maxRef.toExponential(3)}, ratio ${c.rel.toExponential(3)}; ${off} of ${ours.length} values off by more than 1e-4·max|ref|; backward ${nodes} nodes`);
+    t.diagnostic(
+      `resnet18 input gradient: max|ours-ref| = ${c.maxDiff.toExponential(3)}, max|ref| = ${c.maxRef.toExponential(3)}, ratio ${c.rel.toExponential(3)}; ${off} of ${ours.length} values off by more than 1e-4·max|ref|; backward ${nodes} nodes`,
+    );
     ok(off <= ours.length * 1e-3, `${off} values differ by more than 1e-4·max|ref|`);
   });
 
@@ -191,13 +210,16 @@ describe('autodiff: gradient with respect to the model input (whole network)', (
       let s = 99;
       const x = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => {
         s = (s * 1103515245 + 12345) >>> 0;
-        return ((s / 2 ** 32) - 0.5) * 4;
+        return (s / 2 ** 32 - 0.5) * 4;
       });
       const { gradient, nodes } = await gradientFor(join(dir, index.onnx_model), inputName, x, shape, [0, 1]);
       const data = gradient.data as Float32Array;
       let max = 0;
       let bad = 0;
-      for (const v of data) { if (!Number.isFinite(v)) bad++; else max = Math.max(max, Math.abs(v)); }
+      for (const v of data) {
+        if (!Number.isFinite(v)) bad++;
+        else max = Math.max(max, Math.abs(v));
+      }
       t.diagnostic(`${index.onnx_model}: input gradient ${data.length} values, max |g| = ${max.toExponential(3)}, ${nodes} backward nodes`);
       ok(bad === 0 && max > 0, `${index.onnx_model}: ${bad} non-finite values, max ${max}`);
     }

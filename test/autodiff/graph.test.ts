@@ -34,12 +34,18 @@ describe('autodiff: graph construction', () => {
     const { model, r1 } = smallCnn();
     const g = buildGradientGraph(model, { target: 'logits', wrt: [r1] });
     const cot = g.model.graph!.input.find((i) => i.name === g.cotangent)!;
-    deepStrictEqual(cot.type!.tensorType!.shape!.dim.map((d) => d.dimParam ?? d.dimValue), ['N', 4]);
+    deepStrictEqual(
+      cot.type!.tensorType!.shape!.dim.map((d) => d.dimParam ?? d.dimValue),
+      ['N', 4],
+    );
     ok(g.model.graph!.output.some((o) => o.name === g.gradients[r1]));
     // only nodes after the tap are differentiated: no ConvTranspose for conv1 (before the tap)
     const transposes = g.model.graph!.node.filter((n) => n.opType === 'ConvTranspose');
     equal(transposes.length, 1, 'one ConvTranspose (conv2), none for conv1');
-    ok(g.model.graph!.node.every((n) => !n.domain), 'standard ai.onnx ops only');
+    ok(
+      g.model.graph!.node.every((n) => !n.domain),
+      'standard ai.onnx ops only',
+    );
   });
 
   it('sums gradients reaching a value from several consumers (residual) and handles several taps at once', async (t) => {
@@ -63,7 +69,11 @@ describe('autodiff: graph construction', () => {
     const s = await ort.InferenceSession.create(serializeModel(g.model));
     try {
       const v = Float32Array.from([1, 2, 3, 4, 5, 6]);
-      const out = await s.run({ x: new ort.Tensor('float32', new Float32Array(6), [2, 3]), z: new ort.Tensor('float32', new Float32Array(6).fill(1), [2, 3]), [g.cotangent]: new ort.Tensor('float32', v, [2, 3]) });
+      const out = await s.run({
+        x: new ort.Tensor('float32', new Float32Array(6), [2, 3]),
+        z: new ort.Tensor('float32', new Float32Array(6).fill(1), [2, 3]),
+        [g.cotangent]: new ort.Tensor('float32', v, [2, 3]),
+      });
       deepStrictEqual(Array.from(out[g.gradients.z].data as Float32Array), [0, 0, 0, 0, 0, 0]);
       deepStrictEqual(Array.from(out[g.gradients[y]].data as Float32Array), Array.from(v));
     } finally {
@@ -76,8 +86,11 @@ describe('autodiff: graph construction', () => {
     b.input('x', DataType.FLOAT, [2, 3]);
     const y = b.op('Selu', [b.op('Relu', ['x'])], {}, { name: 'my_selu' });
     b.output(y);
-    throws(() => buildGradientGraph(b.build(), { target: y, wrt: ['x'] }),
-      (e: unknown) => e instanceof CamLensError && e.code === 'UNSUPPORTED_OP' && /"my_selu"/.test(e.message) && /Selu/.test(e.message) && /gradient-free/i.test(e.message));
+    throws(
+      () => buildGradientGraph(b.build(), { target: y, wrt: ['x'] }),
+      (e: unknown) =>
+        e instanceof CamLensError && e.code === 'UNSUPPORTED_OP' && /"my_selu"/.test(e.message) && /Selu/.test(e.message) && /gradient-free/i.test(e.message),
+    );
   });
 
   it('does not need rules for ops off the path (before the tap)', () => {
@@ -91,15 +104,72 @@ describe('autodiff: graph construction', () => {
 
   it('reports unknown value names with suggestions', () => {
     const { model } = smallCnn();
-    throws(() => buildGradientGraph(model, { target: 'logits', wrt: ['relu'] }), (e: unknown) => e instanceof CamLensError && e.code === 'UNKNOWN_VALUE' && /relu1/.test(e.message));
+    throws(
+      () => buildGradientGraph(model, { target: 'logits', wrt: ['relu'] }),
+      (e: unknown) => e instanceof CamLensError && e.code === 'UNKNOWN_VALUE' && /relu1/.test(e.message),
+    );
   });
 
   it('has one rule per op of the issue list', () => {
-    const wanted = ['Conv', 'ConvTranspose', 'Relu', 'LeakyRelu', 'PRelu', 'Clip', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Softplus', 'Erf', 'Gelu',
-      'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Gemm', 'MatMul',
-      'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Sqrt', 'Exp', 'Log', 'Neg', 'Reciprocal', 'Abs', 'Min', 'Max', 'Where', 'Identity', 'Dropout', 'Cast', 'Flatten',
-      'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Expand', 'Concat', 'Split', 'Slice', 'Gather', 'Pad', 'ReduceMean', 'ReduceSum', 'ReduceMax',
-      'Softmax', 'LogSoftmax', 'Einsum', 'Resize'];
+    const wanted = [
+      'Conv',
+      'ConvTranspose',
+      'Relu',
+      'LeakyRelu',
+      'PRelu',
+      'Clip',
+      'Sigmoid',
+      'Tanh',
+      'HardSigmoid',
+      'HardSwish',
+      'Softplus',
+      'Erf',
+      'Gelu',
+      'BatchNormalization',
+      'InstanceNormalization',
+      'LayerNormalization',
+      'MaxPool',
+      'AveragePool',
+      'GlobalAveragePool',
+      'GlobalMaxPool',
+      'Gemm',
+      'MatMul',
+      'Add',
+      'Sub',
+      'Mul',
+      'Div',
+      'Pow',
+      'Sqrt',
+      'Exp',
+      'Log',
+      'Neg',
+      'Reciprocal',
+      'Abs',
+      'Min',
+      'Max',
+      'Where',
+      'Identity',
+      'Dropout',
+      'Cast',
+      'Flatten',
+      'Reshape',
+      'Transpose',
+      'Squeeze',
+      'Unsqueeze',
+      'Expand',
+      'Concat',
+      'Split',
+      'Slice',
+      'Gather',
+      'Pad',
+      'ReduceMean',
+      'ReduceSum',
+      'ReduceMax',
+      'Softmax',
+      'LogSoftmax',
+      'Einsum',
+      'Resize',
+    ];
     const missing = wanted.filter((op) => !GRADIENT_RULES[op]);
     deepStrictEqual(missing, []);
   });
@@ -117,11 +187,15 @@ describe('autodiff: static facts from the one shape inference', () => {
     return b.build();
   }
 
-  it('takes the caller\'s known types where the graph alone leaves a rank unknown', async () => {
-    throws(() => buildGradientGraph(runtimeReshape(), { target: 'y', wrt: ['x'] }),
-      (e: unknown) => e instanceof CamLensError && e.code === 'UNSUPPORTED_OP' && /rank of "flat"/.test(e.message));
+  it("takes the caller's known types where the graph alone leaves a rank unknown", async () => {
+    throws(
+      () => buildGradientGraph(runtimeReshape(), { target: 'y', wrt: ['x'] }),
+      (e: unknown) => e instanceof CamLensError && e.code === 'UNSUPPORTED_OP' && /rank of "flat"/.test(e.message),
+    );
     const g = buildGradientGraph(runtimeReshape(), {
-      target: 'y', wrt: ['x'], shapes: new Map([['flat', { dtype: DataType.FLOAT, shape: [2, 12] }]]),
+      target: 'y',
+      wrt: ['x'],
+      shapes: new Map([['flat', { dtype: DataType.FLOAT, shape: [2, 12] }]]),
     });
     const s = await ort.InferenceSession.create(serializeModel(g.model));
     try {
@@ -134,7 +208,10 @@ describe('autodiff: static facts from the one shape inference', () => {
       const grad = out[g.gradients.x];
       deepStrictEqual([...grad.dims], [2, 3, 4]);
       // d/dx sum(v · transpose(reshape(x))) = reshape(transpose(v)): element (i, j) of flat is v[j, i]
-      deepStrictEqual(Array.from(grad.data as Float32Array), Array.from({ length: 24 }, (_, k) => v[(k % 12) * 2 + Math.floor(k / 12)]));
+      deepStrictEqual(
+        Array.from(grad.data as Float32Array),
+        Array.from({ length: 24 }, (_, k) => v[(k % 12) * 2 + Math.floor(k / 12)]),
+      );
     } finally {
       await s.release();
     }

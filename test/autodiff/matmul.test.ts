@@ -15,7 +15,8 @@ describe('autodiff: Gemm', () => {
       const m = v.transB ? [4, 5] : [5, 4];
       await gradCheck(t, {
         inputs: [{ name: 'a', shape: a }, { name: 'm', shape: m }, ...(v.c.length ? [{ name: 'c', shape: v.c }] : [])],
-        build: (b) => b.op('Gemm', v.c.length ? ['a', 'm', 'c'] : ['a', 'm'], { transA: v.transA, transB: v.transB, alpha: attr.float(v.alpha), beta: attr.float(v.beta) }),
+        build: (b) =>
+          b.op('Gemm', v.c.length ? ['a', 'm', 'c'] : ['a', 'm'], { transA: v.transA, transB: v.transB, alpha: attr.float(v.alpha), beta: attr.float(v.beta) }),
       });
     });
   }
@@ -23,8 +24,14 @@ describe('autodiff: Gemm', () => {
 
 describe('autodiff: MatMul', () => {
   const shapes: Array<[number[], number[], string?]> = [
-    [[3, 4], [4, 5]],
-    [[2, 3, 4], [2, 4, 5]],
+    [
+      [3, 4],
+      [4, 5],
+    ],
+    [
+      [2, 3, 4],
+      [2, 4, 5],
+    ],
     [[2, 3, 4], [4, 5], 'broadcast 2-D weight'],
     [[2, 1, 3, 4], [3, 4, 2], 'batch broadcast both ways'],
     [[4], [2, 4, 5], '1-D left'],
@@ -33,12 +40,22 @@ describe('autodiff: MatMul', () => {
   ];
   for (const [a, m, note] of shapes) {
     it(`[${a}] x [${m}]${note ? ` (${note})` : ''}`, async (t) => {
-      await gradCheck(t, { inputs: [{ name: 'a', shape: a }, { name: 'm', shape: m }], build: (b) => b.op('MatMul', ['a', 'm']) });
+      await gradCheck(t, {
+        inputs: [
+          { name: 'a', shape: a },
+          { name: 'm', shape: m },
+        ],
+        build: (b) => b.op('MatMul', ['a', 'm']),
+      });
     });
   }
   it('attention-like, symbolic batch: softmax(q kᵀ) v', async (t) => {
     await gradCheck(t, {
-      inputs: [{ name: 'q', shape: [2, 3, 5, 4] }, { name: 'k', shape: [2, 3, 5, 4] }, { name: 'v', shape: [2, 3, 5, 4] }],
+      inputs: [
+        { name: 'q', shape: [2, 3, 5, 4] },
+        { name: 'k', shape: [2, 3, 5, 4] },
+        { name: 'v', shape: [2, 3, 5, 4] },
+      ],
       declared: { q: ['N', 3, 5, 4], k: ['N', 3, 5, 4], v: ['N', 3, 5, 4] },
       build: (b) => {
         const kt = b.op('Transpose', ['k'], { perm: attr.ints([0, 1, 3, 2]) });
@@ -50,18 +67,47 @@ describe('autodiff: MatMul', () => {
 
 describe('autodiff: Einsum', () => {
   const eqs: Array<[string, number[][]]> = [
-    ['ij,jk->ik', [[3, 4], [4, 5]]],
-    ['bij,bjk->bik', [[2, 3, 4], [2, 4, 5]]],
-    ['bhqd,bhkd->bhqk', [[2, 2, 3, 4], [2, 2, 5, 4]]],
+    [
+      'ij,jk->ik',
+      [
+        [3, 4],
+        [4, 5],
+      ],
+    ],
+    [
+      'bij,bjk->bik',
+      [
+        [2, 3, 4],
+        [2, 4, 5],
+      ],
+    ],
+    [
+      'bhqd,bhkd->bhqk',
+      [
+        [2, 2, 3, 4],
+        [2, 2, 5, 4],
+      ],
+    ],
     ['ij->j', [[3, 4]]],
     ['ij,j->i', [[3, 4], [4]]],
-    ['ik,jk->ijk', [[2, 3], [4, 3]]],
+    [
+      'ik,jk->ijk',
+      [
+        [2, 3],
+        [4, 3],
+      ],
+    ],
   ];
   for (const [eq, shapes] of eqs) {
     it(eq, async (t) => {
       await gradCheck(t, {
         inputs: shapes.map((s, i) => ({ name: `x${i}`, shape: s })),
-        build: (b) => b.op('Einsum', shapes.map((_, i) => `x${i}`), { equation: eq }),
+        build: (b) =>
+          b.op(
+            'Einsum',
+            shapes.map((_, i) => `x${i}`),
+            { equation: eq },
+          ),
       });
     });
   }

@@ -7,13 +7,25 @@ describe('autodiff: normalisation', () => {
     await gradCheck(t, {
       inputs: [{ name: 'x', shape: [2, 3, 4, 5] }],
       declared: { x: ['N', 3, 4, 5] },
-      build: (b, dt) => b.op('BatchNormalization', ['x', weight(b, dt, 'scale', [3], 1), weight(b, dt, 'bias', [3], 2), weight(b, dt, 'mean', [3], 3), weight(b, dt, 'var', [3], 4, 0.5, 2)], { epsilon: attr.float(1e-3) }),
+      build: (b, dt) =>
+        b.op(
+          'BatchNormalization',
+          ['x', weight(b, dt, 'scale', [3], 1), weight(b, dt, 'bias', [3], 2), weight(b, dt, 'mean', [3], 3), weight(b, dt, 'var', [3], 4, 0.5, 2)],
+          { epsilon: attr.float(1e-3) },
+        ),
     });
   });
   it('BatchNormalization on [N, C]', async (t) => {
     await gradCheck(t, {
       inputs: [{ name: 'x', shape: [4, 3] }],
-      build: (b, dt) => b.op('BatchNormalization', ['x', weight(b, dt, 'scale', [3], 1), weight(b, dt, 'bias', [3], 2), weight(b, dt, 'mean', [3], 3), weight(b, dt, 'var', [3], 4, 0.5, 2)]),
+      build: (b, dt) =>
+        b.op('BatchNormalization', [
+          'x',
+          weight(b, dt, 'scale', [3], 1),
+          weight(b, dt, 'bias', [3], 2),
+          weight(b, dt, 'mean', [3], 3),
+          weight(b, dt, 'var', [3], 4, 0.5, 2),
+        ]),
     });
   });
   it('InstanceNormalization', async (t) => {
@@ -22,7 +34,11 @@ describe('autodiff: normalisation', () => {
       build: (b, dt) => b.op('InstanceNormalization', ['x', weight(b, dt, 'scale', [3], 1), weight(b, dt, 'bias', [3], 2)], { epsilon: attr.float(1e-4) }),
     });
   });
-  for (const [axis, shape] of [[-1, [2, 5, 6]], [1, [2, 3, 4]], [-2, [2, 3, 4]]] as Array<[number, number[]]>) {
+  for (const [axis, shape] of [
+    [-1, [2, 5, 6]],
+    [1, [2, 3, 4]],
+    [-2, [2, 3, 4]],
+  ] as Array<[number, number[]]>) {
     it(`LayerNormalization axis ${axis} on [${shape}]`, async (t) => {
       await gradCheck(t, {
         inputs: [{ name: 'x', shape }],

@@ -31,10 +31,23 @@ describe('autodiff: MaxPool', () => {
 const avgCases: PoolCase[] = [
   { name: '2x2 stride 2', x: [2, 3, 6, 6], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
   { name: '3x3 stride 2 pad 1, count_include_pad 0', x: [1, 2, 7, 8], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } },
-  { name: '3x3 stride 2 pad 1, count_include_pad 1', x: [1, 2, 7, 8], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 } },
+  {
+    name: '3x3 stride 2 pad 1, count_include_pad 1',
+    x: [1, 2, 7, 8],
+    attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 },
+  },
   { name: '3x3 stride 2 ceil_mode', x: [1, 2, 8, 8], attrs: { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 } },
-  { name: '3x3 stride 2 ceil_mode pad 1 count_include_pad 1', x: [1, 2, 8, 7], attrs: { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1, pads: [1, 1, 1, 1], count_include_pad: 1 } },
-  { name: 'symbolic batch and spatial dims', x: [2, 2, 7, 6], attrs: { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 0, 0, 1] }, declared: ['N', 2, 'H', 'W'] },
+  {
+    name: '3x3 stride 2 ceil_mode pad 1 count_include_pad 1',
+    x: [1, 2, 8, 7],
+    attrs: { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1, pads: [1, 1, 1, 1], count_include_pad: 1 },
+  },
+  {
+    name: 'symbolic batch and spatial dims',
+    x: [2, 2, 7, 6],
+    attrs: { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 0, 0, 1] },
+    declared: ['N', 2, 'H', 'W'],
+  },
 ];
 
 describe('autodiff: AveragePool', () => {

@@ -30,7 +30,8 @@ describe('autodiff: reductions', () => {
   }
   it('ReduceMean over symbolic dims (runtime count)', async (t) => {
     await gradCheck(t, {
-      inputs: [{ name: 'x', shape: [2, 3, 4] }], declared: { x: ['N', 'T', 4] },
+      inputs: [{ name: 'x', shape: [2, 3, 4] }],
+      declared: { x: ['N', 'T', 4] },
       build: (b) => b.op('ReduceMean', ['x'], { axes: attr.ints([1]), keepdims: 0 }),
     });
   });

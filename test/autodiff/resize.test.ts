@@ -7,9 +7,24 @@ type Case = { name: string; x: number[]; scales?: number[]; sizes?: number[]; at
 const cases: Case[] = [
   { name: 'nearest x2 (scales)', x: [1, 2, 3, 4], scales: [1, 1, 2, 2], attrs: { mode: 'nearest' } },
   { name: 'linear half_pixel x2 (scales)', x: [2, 2, 3, 4], scales: [1, 1, 2, 2], attrs: { mode: 'linear' } },
-  { name: 'linear align_corners to sizes 7x5', x: [1, 2, 3, 4], sizes: [1, 2, 7, 5], attrs: { mode: 'linear', coordinate_transformation_mode: 'align_corners' } },
-  { name: 'linear downsample pytorch_half_pixel', x: [1, 1, 8, 6], sizes: [1, 1, 3, 4], attrs: { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' } },
-  { name: 'nearest asymmetric floor x1.5', x: [1, 2, 4, 4], scales: [1, 1, 1.5, 1.5], attrs: { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' } },
+  {
+    name: 'linear align_corners to sizes 7x5',
+    x: [1, 2, 3, 4],
+    sizes: [1, 2, 7, 5],
+    attrs: { mode: 'linear', coordinate_transformation_mode: 'align_corners' },
+  },
+  {
+    name: 'linear downsample pytorch_half_pixel',
+    x: [1, 1, 8, 6],
+    sizes: [1, 1, 3, 4],
+    attrs: { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' },
+  },
+  {
+    name: 'nearest asymmetric floor x1.5',
+    x: [1, 2, 4, 4],
+    scales: [1, 1, 1.5, 1.5],
+    attrs: { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' },
+  },
   { name: 'cubic x2, symbolic batch', x: [2, 1, 4, 4], scales: [1, 1, 2, 2], attrs: { mode: 'cubic' }, declared: ['N', 1, 4, 4] },
 ];
 

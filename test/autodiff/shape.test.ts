@@ -18,7 +18,8 @@ describe('autodiff: data movement', () => {
   });
   it('Reshape with -1 and 0, symbolic batch', async (t) => {
     await gradCheck(t, {
-      inputs: [{ name: 'x', shape: [2, 3, 4] }], declared: { x: ['N', 3, 4] },
+      inputs: [{ name: 'x', shape: [2, 3, 4] }],
+      declared: { x: ['N', 3, 4] },
       build: (b) => b.op('Reshape', ['x', b.int64s('s', [0, -1, 2])]),
     });
   });
@@ -39,14 +40,20 @@ describe('autodiff: data movement', () => {
   });
   it('Concat of three (one input twice), axis 1, symbolic batch', async (t) => {
     await gradCheck(t, {
-      inputs: [{ name: 'a', shape: [2, 3, 4] }, { name: 'b', shape: [2, 1, 4] }],
+      inputs: [
+        { name: 'a', shape: [2, 3, 4] },
+        { name: 'b', shape: [2, 1, 4] },
+      ],
       declared: { a: ['N', 3, 4], b: ['N', 1, 4] },
       build: (b) => b.op('Concat', ['a', 'b', 'a'], { axis: 1 }),
     });
   });
   it('Concat axis -1 with runtime sizes', async (t) => {
     await gradCheck(t, {
-      inputs: [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [2, 5] }],
+      inputs: [
+        { name: 'a', shape: [2, 3] },
+        { name: 'b', shape: [2, 5] },
+      ],
       declared: { a: ['N', 'A'], b: ['N', 'B'] },
       build: (b) => b.op('Concat', ['a', 'b'], { axis: -1 }),
     });
@@ -83,11 +90,17 @@ describe('autodiff: data movement', () => {
   });
   it('Slice + Concat (cyclic shift, as torch.roll exports)', async (t) => {
     await gradCheck(t, {
-      inputs: [{ name: 'x', shape: [2, 5, 3] }], declared: { x: ['N', 5, 3] },
-      build: (b) => b.op('Concat', [
-        b.op('Slice', ['x', b.int64s('a0', [-2]), b.int64s('a1', [9223372036854775807n]), b.int64s('ax', [1])]),
-        b.op('Slice', ['x', b.int64s('b0', [0]), b.int64s('b1', [-2]), b.int64s('bx', [1])]),
-      ], { axis: 1 }),
+      inputs: [{ name: 'x', shape: [2, 5, 3] }],
+      declared: { x: ['N', 5, 3] },
+      build: (b) =>
+        b.op(
+          'Concat',
+          [
+            b.op('Slice', ['x', b.int64s('a0', [-2]), b.int64s('a1', [9223372036854775807n]), b.int64s('ax', [1])]),
+            b.op('Slice', ['x', b.int64s('b0', [0]), b.int64s('b1', [-2]), b.int64s('bx', [1])]),
+          ],
+          { axis: 1 },
+        ),
     });
   });
   it('Gather scalar index on axis 1 (class token)', async (t) => {
@@ -110,13 +123,15 @@ describe('autodiff: data movement', () => {
   });
   it('Pad constant (pads input, symbolic dims)', async (t) => {
     await gradCheck(t, {
-      inputs: [{ name: 'x', shape: [2, 3, 4] }], declared: { x: ['N', 'C', 4] },
+      inputs: [{ name: 'x', shape: [2, 3, 4] }],
+      declared: { x: ['N', 'C', 4] },
       build: (b) => b.op('Pad', ['x', b.int64s('p', [0, 1, 2, 0, 2, 1])]),
     });
   });
   it('a non-differentiable branch (Shape → Reshape target) stops the gradient', async (t) => {
     await gradCheck(t, {
-      inputs: [{ name: 'x', shape: [2, 3, 4] }], declared: { x: ['N', 3, 4] },
+      inputs: [{ name: 'x', shape: [2, 3, 4] }],
+      declared: { x: ['N', 3, 4] },
       build: (b) => {
         const y = b.op('Relu', ['x']);
         return b.op('Reshape', [b.op('Transpose', [y], { perm: attr.ints([0, 2, 1]) }), b.op('Shape', ['x'])]);

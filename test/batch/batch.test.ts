@@ -33,12 +33,21 @@ before(async () => {
   fs.copyFileSync(join(root, 'demo/images', demo[0].replace('.png', '.mask.png')), join(images, demo[0].replace('.png', '.mask.png')));
   fs.writeFileSync(join(images, 'nested/broken.png'), 'this is not a picture');
   // Another size: the pipeline resizes it to the model's 64x64.
-  await sharp(join(root, 'demo/images', demo[1])).resize(100, 80).jpeg().toFile(join(images, 'nested/deeper/other_size.jpg'));
+  await sharp(join(root, 'demo/images', demo[1]))
+    .resize(100, 80)
+    .jpeg()
+    .toFile(join(images, 'nested/deeper/other_size.jpg'));
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const job = (out: string, extra: Partial<BatchJob> = {}): BatchJob => ({
-  modelPath: model, inputs: [images], outDir: join(tmp, out), methods: ['gradcam'], params: { provider: { provider: 'cpu' } }, batchSize: 4, ...extra,
+  modelPath: model,
+  inputs: [images],
+  outDir: join(tmp, out),
+  methods: ['gradcam'],
+  params: { provider: { provider: 'cpu' } },
+  batchSize: 4,
+  ...extra,
 });
 const imageCount = demo.length + 3; // + copy, broken, other size (the mask is skipped)
 
@@ -58,29 +67,62 @@ describe('batch inputs', () => {
 
   it('globs read as paths: ?, classes, braces, dots, and parentheses, | and ! as plain characters', () => {
     const cases: Array<[glob: string, path: string, matches: boolean]> = [
-      ['img?.png', 'img1.png', true], ['img?.png', 'img10.png', false], ['a?b.png', 'a/b.png', false],
-      ['[ab]*.png', 'b1.png', true], ['[!ab]*.png', 'b1.png', false], ['[!ab]*.png', 'c1.png', true], ['img[0-9].png', 'img7.png', true],
-      ['{cats,dogs}/**/*.jpg', 'dogs/x/y.jpg', true], ['{cats,dogs}/**/*.jpg', 'birds/y.jpg', false], ['data/**/*.jpg', 'data/y.jpg', true],
-      ['*.png', '.hidden.png', true], ['**/*.mask.*', 'a/b/c.mask.png', true], ['**/*_mask.*', 'c_mask.png', true],
-      ['photos (2019)/*.png', 'photos (2019)/a.png', true], ['photos (2019)/*.png', 'photos 2019/a.png', false],
-      ['a|b.png', 'a|b.png', true], ['a|b.png', 'a.png', false], ['!x.png', '!x.png', true], ['!x.png', 'y.png', false],
-      ['+(a).png', '+(a).png', true], ['+(a).png', 'aa.png', false], ['*.PNG', 'x.png', false],
+      ['img?.png', 'img1.png', true],
+      ['img?.png', 'img10.png', false],
+      ['a?b.png', 'a/b.png', false],
+      ['[ab]*.png', 'b1.png', true],
+      ['[!ab]*.png', 'b1.png', false],
+      ['[!ab]*.png', 'c1.png', true],
+      ['img[0-9].png', 'img7.png', true],
+      ['{cats,dogs}/**/*.jpg', 'dogs/x/y.jpg', true],
+      ['{cats,dogs}/**/*.jpg', 'birds/y.jpg', false],
+      ['data/**/*.jpg', 'data/y.jpg', true],
+      ['*.png', '.hidden.png', true],
+      ['**/*.mask.*', 'a/b/c.mask.png', true],
+      ['**/*_mask.*', 'c_mask.png', true],
+      ['photos (2019)/*.png', 'photos (2019)/a.png', true],
+      ['photos (2019)/*.png', 'photos 2019/a.png', false],
+      ['a|b.png', 'a|b.png', true],
+      ['a|b.png', 'a.png', false],
+      ['!x.png', '!x.png', true],
+      ['!x.png', 'y.png', false],
+      ['+(a).png', '+(a).png', true],
+      ['+(a).png', 'aa.png', false],
+      ['*.PNG', 'x.png', false],
     ];
     for (const [glob, path, matches] of cases) equal(globMatcher(glob)(path), matches, `${glob} on ${path}`);
     // Through listInputs: a glob with a parenthesised folder, an exclude, and a class.
     const odd = join(tmp, 'odd (1)');
     fs.mkdirSync(join(odd, 'sub'), { recursive: true });
     for (const f of ['a1.png', 'b2.png', 'c3.png', 'sub/d4.png']) fs.copyFileSync(join(root, 'demo/images', demo[0]), join(odd, f));
-    deepEqual(listInputs([join(odd, '**/[!b]*.png')], { exclude: ['sub/*'] }).map((x) => x.rel), ['a1.png', 'c3.png']);
-    deepEqual(listInputs([join(odd, '*.png')], { exclude: ['a?.png'] }).map((x) => x.rel), ['b2.png', 'c3.png']);
+    deepEqual(
+      listInputs([join(odd, '**/[!b]*.png')], { exclude: ['sub/*'] }).map((x) => x.rel),
+      ['a1.png', 'c3.png'],
+    );
+    deepEqual(
+      listInputs([join(odd, '*.png')], { exclude: ['a?.png'] }).map((x) => x.rel),
+      ['b2.png', 'c3.png'],
+    );
   });
 
   it('reads the ground-truth CSV: header, BOM, CRLF, quoted commas, quotes and newlines, class names', () => {
     const csv = join(tmp, 'labels.csv');
     fs.writeFileSync(csv, '\uFEFFfile,label\r\n"a, b.png",1\r\n\r\n"line\nbreak.png", 2 \r\nsub\\c.png,square\r\n"say ""hi"".png",0\r\nlast.png,3');
-    deepEqual([...readGroundTruth(csv, ['circle', 'square'])], [['a, b.png', 1], ['line\nbreak.png', 2], ['sub/c.png', 1], ['say "hi".png', 0], ['last.png', 3]]);
+    deepEqual(
+      [...readGroundTruth(csv, ['circle', 'square'])],
+      [
+        ['a, b.png', 1],
+        ['line\nbreak.png', 2],
+        ['sub/c.png', 1],
+        ['say "hi".png', 0],
+        ['last.png', 3],
+      ],
+    );
     fs.writeFileSync(csv, 'a.png,1\nb.png,dog\n');
-    throws(() => readGroundTruth(csv, ['circle']), (e: unknown) => e instanceof CamLensError && /labels\.csv:2: "dog" is neither a class index/.test(e.message));
+    throws(
+      () => readGroundTruth(csv, ['circle']),
+      (e: unknown) => e instanceof CamLensError && /labels\.csv:2: "dog" is neither a class index/.test(e.message),
+    );
     fs.writeFileSync(csv, 'a.png,1\n"b.png,2\n');
     throws(() => readGroundTruth(csv), /labels\.csv is not valid CSV/);
     throws(() => readGroundTruth(join(tmp, 'none.csv')), /Cannot read the ground-truth CSV .*none\.csv: ENOENT/);
@@ -116,7 +158,9 @@ describe('camlens batch', () => {
       const single = await explain({ modelPath: model, input: join(images, f), provider: { provider: 'cpu' } }, { sessions });
       const batched = decodeNpy(fs.readFileSync(join(o.outDir, f.replace(/\.png$/, '.cam.npy'))));
       let diff = 0;
-      single.explanations[0].cam.data.forEach((v, i) => { diff = Math.max(diff, Math.abs(v - batched.data[i])); });
+      single.explanations[0].cam.data.forEach((v, i) => {
+        diff = Math.max(diff, Math.abs(v - batched.data[i]));
+      });
       ok(diff < 1e-5, `${f}: max diff ${diff}`);
     }
     const csv = fs.readFileSync(o.files.summaryCsv, 'utf8').trim().split('\n');
@@ -142,11 +186,23 @@ describe('camlens batch', () => {
     fs.writeFileSync(raw, fs.readFileSync(raw).subarray(0, 9));
     for (const r of [shortNpy, npyHeaderOnly]) equal(completeOutput(join(first.outDir, r.output!), 'gradcam'), undefined, r.path);
     const seen: string[][] = [];
-    const again = await runBatch({ ...job('run2'), resume: true }, (p, s) => { seen.push(p.inputs); return local(p, s); });
+    const again = await runBatch({ ...job('run2'), resume: true }, (p, s) => {
+      seen.push(p.inputs);
+      return local(p, s);
+    });
     equal(again.resumed, imageCount - 4);
-    deepEqual(seen.flat().map((f) => f.slice(images.length + 1)).sort(), [victim.path, shortNpy.path, npyHeaderOnly.path, 'nested/broken.png'].sort());
+    deepEqual(
+      seen
+        .flat()
+        .map((f) => f.slice(images.length + 1))
+        .sort(),
+      [victim.path, shortNpy.path, npyHeaderOnly.path, 'nested/broken.png'].sort(),
+    );
     equal(again.rows.length, imageCount);
-    deepEqual(again.rows.map((r) => [r.path, r.predicted_class]), first.rows.map((r) => [r.path, r.predicted_class]));
+    deepEqual(
+      again.rows.map((r) => [r.path, r.predicted_class]),
+      first.rows.map((r) => [r.path, r.predicted_class]),
+    );
   });
 
   it('shards 1/3 + 2/3 + 3/3 cover the run exactly once', async () => {
@@ -154,11 +210,23 @@ describe('camlens batch', () => {
     const parts = [];
     for (let i = 1; i <= 3; i++) parts.push(await runBatch(job(`run3-shard${i}`, { shard: { index: i, count: 3 } }), local));
     const merged = parts.flatMap((p) => p.rows).sort((a, b) => (a.path < b.path ? -1 : 1));
-    equal(parts.reduce((a, p) => a + p.total, 0), whole.total);
-    deepEqual(merged.map((r) => [r.path, r.status, r.predicted_class, r.target_class, r.output]), whole.rows.map((r) => [r.path, r.status, r.predicted_class, r.target_class, r.output]));
+    equal(
+      parts.reduce((a, p) => a + p.total, 0),
+      whole.total,
+    );
+    deepEqual(
+      merged.map((r) => [r.path, r.status, r.predicted_class, r.target_class, r.output]),
+      whole.rows.map((r) => [r.path, r.status, r.predicted_class, r.target_class, r.output]),
+    );
     // camlens merge: one summary whose outputs point into the shard folders.
-    const m = await mergeBatches(parts.map((p) => p.outDir), join(tmp, 'run3-merged'));
-    deepEqual(m.rows.map((r) => [r.path, r.status, r.predicted_class]), whole.rows.map((r) => [r.path, r.status, r.predicted_class]));
+    const m = await mergeBatches(
+      parts.map((p) => p.outDir),
+      join(tmp, 'run3-merged'),
+    );
+    deepEqual(
+      m.rows.map((r) => [r.path, r.status, r.predicted_class]),
+      whole.rows.map((r) => [r.path, r.status, r.predicted_class]),
+    );
     for (const r of m.rows.filter((x) => x.output)) ok(fs.existsSync(join(m.outDir, `${r.output}.overlay.png`)), r.output!);
     ok(fs.existsSync(join(m.outDir, 'report.html')));
     equal(fs.readFileSync(m.files.summaryCsv, 'utf8').trim().split('\n').length, imageCount + 1);
@@ -167,19 +235,31 @@ describe('camlens batch', () => {
   it('cancel stops between batches, leaves only complete outputs, and resume finishes the run', async () => {
     const controller = new AbortController();
     let calls = 0;
-    const o = await runBatch(job('run4', { batchSize: 2, inflight: 1 }), async (p, s) => {
-      const r = await local(p, s);
-      if (++calls === 2) controller.abort();
-      return r;
-    }, { signal: controller.signal });
+    const o = await runBatch(
+      job('run4', { batchSize: 2, inflight: 1 }),
+      async (p, s) => {
+        const r = await local(p, s);
+        if (++calls === 2) controller.abort();
+        return r;
+      },
+      { signal: controller.signal },
+    );
     ok(o.cancelled);
     ok(o.done < o.total && o.done >= 2, `done ${o.done}`);
     const json = JSON.parse(fs.readFileSync(o.files.summaryJson, 'utf8'));
     equal(json.cancelled, true);
-    const written = fs.readdirSync(o.outDir, { recursive: true }).map(String).filter((f) => f.endsWith('.json') && !f.startsWith('summary'));
+    const written = fs
+      .readdirSync(o.outDir, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.json') && !f.startsWith('summary'));
     ok(written.length >= 1);
     for (const f of written) ok(completeOutput(join(o.outDir, f.replace(/\.json$/, '')), 'gradcam'), f);
-    ok(!fs.readdirSync(o.outDir, { recursive: true }).map(String).some((f) => f.includes('.tmp-')));
+    ok(
+      !fs
+        .readdirSync(o.outDir, { recursive: true })
+        .map(String)
+        .some((f) => f.includes('.tmp-')),
+    );
     const rest = await runBatch({ ...job('run4', { batchSize: 2 }), resume: true }, local);
     equal(rest.resumed, written.length);
     equal(rest.rows.filter((r) => r.status !== 'error').length, imageCount - 1);
@@ -188,7 +268,15 @@ describe('camlens batch', () => {
   it('targets: fixed class, ground truth from a CSV, several methods in one run', async () => {
     const csv = join(tmp, 'gt.csv');
     fs.writeFileSync(csv, ['file,label', ...demo.map((f) => `${f},${f.split('_')[0]}`), 'copy.png,2'].join('\n'));
-    const o = await runBatch(job('run5', { target: { kind: 'ground-truth' }, groundTruthCsv: csv, labels: ['circle', 'square', 'triangle', 'star'], methods: ['gradcam', 'layercam'] }), local);
+    const o = await runBatch(
+      job('run5', {
+        target: { kind: 'ground-truth' },
+        groundTruthCsv: csv,
+        labels: ['circle', 'square', 'triangle', 'star'],
+        methods: ['gradcam', 'layercam'],
+      }),
+      local,
+    );
     const rows = o.rows.filter((r) => r.method === 'gradcam');
     equal(o.rows.length, 2 * imageCount);
     const star = rows.find((r) => r.path.endsWith('star_1.png'))!;
@@ -221,7 +309,23 @@ describe('camlens batch', () => {
 
   it('adds metric columns when --metrics is given (the metrics module answers in the worker)', () => {
     const out = join(tmp, 'cli-metrics');
-    const r = spawnSync(process.execPath, [join(root, 'bin/camlens.js'), 'batch', join(root, 'demo/model.onnx'), join(root, 'demo/images'), '--out', out, '--ep', 'cpu', '--quiet', '--metrics', 'localisation'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(root, 'bin/camlens.js'),
+        'batch',
+        join(root, 'demo/model.onnx'),
+        join(root, 'demo/images'),
+        '--out',
+        out,
+        '--ep',
+        'cpu',
+        '--quiet',
+        '--metrics',
+        'localisation',
+      ],
+      { encoding: 'utf8' },
+    );
     equal(r.status, 0, r.stderr);
     const [header, ...rows] = fs.readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n');
     const columns = header.split(',');
@@ -233,8 +337,26 @@ describe('camlens batch', () => {
 
   it('adds metric columns on the one-at-a-time path too (eigencam with aug-smooth is not batched)', () => {
     const out = join(tmp, 'cli-metrics-each');
-    const r = spawnSync(process.execPath, [join(root, 'bin/camlens.js'), 'batch', join(root, 'demo/model.onnx'), join(root, 'demo/images'), '--out', out, '--ep', 'cpu', '--quiet',
-      '--method', 'eigencam', '--aug-smooth', '--metrics', 'localisation'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(root, 'bin/camlens.js'),
+        'batch',
+        join(root, 'demo/model.onnx'),
+        join(root, 'demo/images'),
+        '--out',
+        out,
+        '--ep',
+        'cpu',
+        '--quiet',
+        '--method',
+        'eigencam',
+        '--aug-smooth',
+        '--metrics',
+        'localisation',
+      ],
+      { encoding: 'utf8' },
+    );
     equal(r.status, 0, r.stderr);
     const [header, ...rows] = fs.readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n');
     const iou = header.split(',').indexOf('metric:iou');
@@ -251,7 +373,9 @@ describe('camlens batch', () => {
     const r = spawnSync(process.execPath, [join(root, 'bin/camlens.js'), 'batch', model, images, '--out', out, '--ep', 'cpu', '--quiet'], { encoding: 'utf8' });
     equal(r.status, 3, r.stderr);
     match(r.stdout, new RegExp(`explained ${imageCount} of ${imageCount} images \\(1 failed`));
-    const shard = spawnSync(process.execPath, [join(root, 'bin/camlens.js'), 'batch', model, images, '--out', join(tmp, 'cli2'), '--shard', '4/3'], { encoding: 'utf8' });
+    const shard = spawnSync(process.execPath, [join(root, 'bin/camlens.js'), 'batch', model, images, '--out', join(tmp, 'cli2'), '--shard', '4/3'], {
+      encoding: 'utf8',
+    });
     equal(shard.status, 2);
     match(shard.stderr, /--shard/);
   });

@@ -43,18 +43,33 @@ describe('batch memory', () => {
         const label = Buffer.alloc(LABEL_BYTES, 97 + (serial++ % 26)).toString('latin1');
         const map = { data: new Float32Array(4), height: 2, width: 2 };
         return {
-          input, ok: true, layers: ['conv'], predictions: [{ index: 0, label, score: 1, prob: 1 }],
+          input,
+          ok: true,
+          layers: ['conv'],
+          predictions: [{ index: 0, label, score: 1, prob: 1 }],
           maps: p.methods.map((method) => ({ method, classIndex: 0, label, cam: map, camRaw: map, overlayPng: PNG })),
           timings_ms: { preprocess: 0, run: 0, cam: 0, overlay: 0 },
         };
       });
-      const result: ExplainBatchResult = { items, ep: 'cpu', batched: true, runSizes: [items.length], timings_ms: { load: 0, preprocess: 0, run: 0, cam: 0, overlay: 0, total: 0 } };
+      const result: ExplainBatchResult = {
+        items,
+        ep: 'cpu',
+        batched: true,
+        runSizes: [items.length],
+        timings_ms: { load: 0, preprocess: 0, run: 0, cam: 0, overlay: 0, total: 0 },
+      };
       return result;
     };
-    const o = await runBatch({ modelPath: join(tmp, 'model.onnx'), inputs: [images], outDir: join(tmp, 'out'), methods: ['gradcam'], batchSize: BATCH, inflight: 1, report: false }, backend);
+    const o = await runBatch(
+      { modelPath: join(tmp, 'model.onnx'), inputs: [images], outDir: join(tmp, 'out'), methods: ['gradcam'], batchSize: BATCH, inflight: 1, report: false },
+      backend,
+    );
     ok(o.done === IMAGES && o.failed === 0, `done ${o.done}, failed ${o.failed}`);
     const growth = heap[heap.length - 1] - heap[2];
     const keptPerImage = growth / (BATCH * (heap.length - 3));
-    ok(growth < 1024 ** 2, `heap grew by ${(growth / 1024).toFixed(0)} KB over ${heap.length - 3} batches (${keptPerImage.toFixed(0)} bytes per image; a kept label is ${LABEL_BYTES})`);
+    ok(
+      growth < 1024 ** 2,
+      `heap grew by ${(growth / 1024).toFixed(0)} KB over ${heap.length - 3} batches (${keptPerImage.toFixed(0)} bytes per image; a kept label is ${LABEL_BYTES})`,
+    );
   });
 });

@@ -53,7 +53,9 @@ describe('symmetric eigen-solver', () => {
     ok(residuals(id, n).res < 1e-14);
     ok(residuals(new Float64Array(n * n), n).res === 0);
     const diag = new Float64Array(n * n);
-    [3, 1, 3, 0, -2, 3].forEach((v, i) => { diag[i * n + i] = v; });
+    [3, 1, 3, 0, -2, 3].forEach((v, i) => {
+      diag[i * n + i] = v;
+    });
     const top = topEigenvector(Float64Array.from(diag), n);
     equal(top.value, 3);
     // rank-one plus identity: top eigenvector is the rank-one direction
@@ -74,11 +76,12 @@ describe('symmetric eigen-solver', () => {
       const r = rng(n + gap);
       const b = Float64Array.from({ length: n * n }, r);
       const a = new Float64Array(n * n);
-      for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
-        let s = 0;
-        for (let k = 0; k < n; k++) s += b[i * n + k] * b[j * n + k];
-        a[i * n + j] = a[j * n + i] = s / n;
-      }
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j <= i; j++) {
+          let s = 0;
+          for (let k = 0; k < n; k++) s += b[i * n + k] * b[j * n + k];
+          a[i * n + j] = a[j * n + i] = s / n;
+        }
       const full = symmetricEigen(Float64Array.from(a), n);
       let best = 0;
       for (let i = 1; i < n; i++) if (full.values[i] > full.values[best]) best = i;
@@ -102,7 +105,10 @@ describe('symmetric eigen-solver', () => {
   });
 
   it('both Gram routes (C ≤ hw and C > hw) agree with a long power iteration', () => {
-    for (const [c, hw] of [[5, 30], [30, 5]]) {
+    for (const [c, hw] of [
+      [5, 30],
+      [30, 5],
+    ]) {
       const r = rng(c * 100 + hw);
       const x = new Float32Array(c * hw);
       // a dominant spatial pattern plus noise, so the top component is well separated

@@ -2,9 +2,7 @@
 // naive float64 re-statements of pytorch-grad-cam's definitions and a few values by hand.
 import { deepStrictEqual, equal, ok, throws } from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  LAYER_CAMS, layerCam, createCam, isBatchable, type CamInput, type FeatureMaps,
-} from '../../src/engine/cam';
+import { LAYER_CAMS, layerCam, createCam, isBatchable, type CamInput, type FeatureMaps } from '../../src/engine/cam';
 import { ATTENTION_METHODS, CAM_METHODS, LAYER_CAM_METHODS } from '../../src/engine/explainTypes';
 
 function rng(seed: number): () => number {
@@ -36,8 +34,15 @@ function naive(input: CamInput, method: string): { weights?: number[]; lowres: n
   const lowres: number[] = [];
   for (let b = 0; b < n; b++) {
     for (let ch = 0; ch < c; ch++) {
-      let sumA = 0, sumG = 0, sumGA = 0, pp = 0;
-      for (let p = 0; p < hw; p++) { sumA += A(b, ch, p); sumG += G(b, ch, p); sumGA += G(b, ch, p) * A(b, ch, p); }
+      let sumA = 0,
+        sumG = 0,
+        sumGA = 0,
+        pp = 0;
+      for (let p = 0; p < hw; p++) {
+        sumA += A(b, ch, p);
+        sumG += G(b, ch, p);
+        sumGA += G(b, ch, p) * A(b, ch, p);
+      }
       for (let p = 0; p < hw; p++) {
         const g = G(b, ch, p);
         const aij = g === 0 ? 0 : g ** 2 / (2 * g ** 2 + sumA * g ** 3 + 1e-6);
@@ -48,7 +53,8 @@ function naive(input: CamInput, method: string): { weights?: number[]; lowres: n
     for (let p = 0; p < hw; p++) {
       let s = 0;
       for (let ch = 0; ch < c; ch++) {
-        const a = A(b, ch, p), g = G(b, ch, p);
+        const a = A(b, ch, p),
+          g = G(b, ch, p);
         if (method === 'hirescam') s += g * a;
         else if (method === 'gradcam-elementwise') s += Math.max(g * a, 0);
         else if (method === 'layercam') s += Math.max(g, 0) * a;
@@ -103,7 +109,12 @@ describe('CAM method formulas', () => {
     const r = createCam('eigencam').lowres({ activations: { data, shape: [1, 4, 3, 3] } });
     const mean = pattern.reduce((a, b) => a + b) / 9;
     const norm = Math.hypot(...mix);
-    close(r.lowres.data, pattern.map((v) => (v - mean) * norm), 1e-5, 'eigencam');
+    close(
+      r.lowres.data,
+      pattern.map((v) => (v - mean) * norm),
+      1e-5,
+      'eigencam',
+    );
     // more channels than positions: the hw×hw route gives the same map
     const wide = new Float32Array(40 * 9);
     for (let c = 0; c < 40; c++) for (let p = 0; p < 9; p++) wide[c * 9 + p] = ((c % 7) - 2) * pattern[p];
@@ -114,7 +125,12 @@ describe('CAM method formulas', () => {
     // the channel mean map ∝ Σ_c((c%7)−2)·pattern has the sign of that sum
     let s = 0;
     for (let c = 0; c < 40; c++) s += (c % 7) - 2;
-    close(rw.lowres.data, proj.map((v) => Math.sign(s) * v), 1e-5, 'eigencam wide');
+    close(
+      rw.lowres.data,
+      proj.map((v) => Math.sign(s) * v),
+      1e-5,
+      'eigencam wide',
+    );
   });
 
   it('EigenGradCAM is EigenCAM of G⊙A', () => {
@@ -161,7 +177,18 @@ describe('CAM method formulas', () => {
 
 describe('CAM method registry', () => {
   it('lists every method id with its class and needs', () => {
-    deepStrictEqual(LAYER_CAM_METHODS, ['gradcam', 'hirescam', 'gradcam-elementwise', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam', 'scorecam', 'ablationcam']);
+    deepStrictEqual(LAYER_CAM_METHODS, [
+      'gradcam',
+      'hirescam',
+      'gradcam-elementwise',
+      'gradcam++',
+      'xgradcam',
+      'layercam',
+      'eigencam',
+      'eigengradcam',
+      'scorecam',
+      'ablationcam',
+    ]);
     deepStrictEqual(Object.keys(LAYER_CAMS), LAYER_CAM_METHODS);
     for (const id of LAYER_CAM_METHODS) {
       const info = LAYER_CAMS[id];
@@ -171,21 +198,42 @@ describe('CAM method registry', () => {
       equal(cam.needsGradients, info.needsGradients, id);
       equal(cam.referenceName, info.referenceName, id);
     }
-    deepStrictEqual(LAYER_CAM_METHODS.filter((id) => !LAYER_CAMS[id].needsGradients), ['eigencam', 'scorecam', 'ablationcam']);
+    deepStrictEqual(
+      LAYER_CAM_METHODS.filter((id) => !LAYER_CAMS[id].needsGradients),
+      ['eigencam', 'scorecam', 'ablationcam'],
+    );
     equal(LAYER_CAMS.scorecam.channelRuns, 'masked-inputs');
     equal(LAYER_CAMS.ablationcam.channelRuns, 'ablations');
-    deepStrictEqual(LAYER_CAM_METHODS.filter((id) => LAYER_CAMS[id].channelRuns !== 'none'), ['scorecam', 'ablationcam']);
+    deepStrictEqual(
+      LAYER_CAM_METHODS.filter((id) => LAYER_CAMS[id].channelRuns !== 'none'),
+      ['scorecam', 'ablationcam'],
+    );
   });
 
   it('says which methods one stacked run serves (batch export): not those with channel runs, not the attention methods', () => {
-    deepStrictEqual(CAM_METHODS.filter(isBatchable), ['gradcam', 'hirescam', 'gradcam-elementwise', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam']);
+    deepStrictEqual(CAM_METHODS.filter(isBatchable), [
+      'gradcam',
+      'hirescam',
+      'gradcam-elementwise',
+      'gradcam++',
+      'xgradcam',
+      'layercam',
+      'eigencam',
+      'eigengradcam',
+    ]);
   });
 
   it('is the whole method list but for the attention methods', () => {
-    deepStrictEqual(CAM_METHODS.filter((m) => !(ATTENTION_METHODS as readonly string[]).includes(m)), LAYER_CAM_METHODS);
+    deepStrictEqual(
+      CAM_METHODS.filter((m) => !(ATTENTION_METHODS as readonly string[]).includes(m)),
+      LAYER_CAM_METHODS,
+    );
   });
 
   it('rejects an unknown id with the closest name', () => {
-    throws(() => layerCam('gradcampp'), (e: Error) => /unknown CAM method 'gradcampp'/.test(e.message) && /valid: gradcam/.test(e.message));
+    throws(
+      () => layerCam('gradcampp'),
+      (e: Error) => /unknown CAM method 'gradcampp'/.test(e.message) && /valid: gradcam/.test(e.message),
+    );
   });
 });

@@ -2,8 +2,22 @@
 import { deepStrictEqual, equal, ok, throws } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  aggregateLayers, finalCam, fuseScales, minMaxInPlace, nchwToNhwc, nhwcToNchw, reluInPlace, reluMaps, resizeBilinear,
-  scaleCamImage, tokenGrid, tokensToNchw, toFeatureMaps, upsampleAlignCorners, videoToFrames, type Maps,
+  aggregateLayers,
+  finalCam,
+  fuseScales,
+  minMaxInPlace,
+  nchwToNhwc,
+  nhwcToNchw,
+  reluInPlace,
+  reluMaps,
+  resizeBilinear,
+  scaleCamImage,
+  tokenGrid,
+  tokensToNchw,
+  toFeatureMaps,
+  upsampleAlignCorners,
+  videoToFrames,
+  type Maps,
 } from '../../src/engine/cam';
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what = 'value') => {
@@ -17,12 +31,7 @@ describe('cv2-style bilinear resize (half-pixel centres, clamped borders)', () =
     // cv2.resize(np.float32([[0, 1]]), (4, 1)) == [0, 0.25, 0.75, 1]
     close(resizeBilinear(maps([0, 1], [1, 1, 2]), [1, 4]).data, [0, 0.25, 0.75, 1], 1e-7);
     // cv2.resize(np.float32([[0, 1], [2, 3]]), (4, 4))
-    close(resizeBilinear(maps([0, 1, 2, 3], [1, 2, 2]), [4, 4]).data, [
-      0, 0.25, 0.75, 1,
-      0.5, 0.75, 1.25, 1.5,
-      1.5, 1.75, 2.25, 2.5,
-      2, 2.25, 2.75, 3,
-    ], 1e-6);
+    close(resizeBilinear(maps([0, 1, 2, 3], [1, 2, 2]), [4, 4]).data, [0, 0.25, 0.75, 1, 0.5, 0.75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2, 2.25, 2.75, 3], 1e-6);
   });
 
   it('keeps constants constant, is the identity at the same size, averages 2x2 blocks at half size', () => {
@@ -58,7 +67,10 @@ describe('normalisation and the final map', () => {
     const z = Float32Array.of(3, 3);
     minMaxInPlace(z);
     deepStrictEqual([...z], [0, 0]);
-    deepStrictEqual([...scaleCamImage(maps([1, 3, 5, 9], [2, 1, 2])).data].map((v) => Math.round(v * 1e6) / 1e6), [0, 1, 0, 1]);
+    deepStrictEqual(
+      [...scaleCamImage(maps([1, 3, 5, 9], [2, 1, 2])).data].map((v) => Math.round(v * 1e6) / 1e6),
+      [0, 1, 0, 1],
+    );
   });
 
   it('finalCam = relu → min-max → resize → min-max', () => {
@@ -66,8 +78,13 @@ describe('normalisation and the final map', () => {
     const f = finalCam(low, [4, 4]);
     const relu = [0, 1, 3, 2].map((v) => v / (3 + 1e-7));
     const up = resizeBilinear(maps(relu, [1, 2, 2]), [4, 4]).data;
-    const lo = Math.min(...up), hi = Math.max(...up);
-    close(f.data, [...up].map((v) => (v - lo) / (1e-7 + hi - lo)), 1e-6);
+    const lo = Math.min(...up),
+      hi = Math.max(...up);
+    close(
+      f.data,
+      [...up].map((v) => (v - lo) / (1e-7 + hi - lo)),
+      1e-6,
+    );
   });
 
   it('aggregates layers of different resolutions: per layer relu/min-max/resize, mean, min-max', () => {
@@ -77,8 +94,13 @@ describe('normalisation and the final map', () => {
     const sa = scaleCamImage(maps([0, 1, 2, 3], [1, 2, 2]), [6, 6]).data;
     const sb = scaleCamImage(maps([5, 0, 0, 2, 2, 2, 0, 0, 1], [1, 3, 3]), [6, 6]).data;
     const mean = sa.map((v, i) => (v + sb[i]) / 2);
-    const lo = Math.min(...mean), hi = Math.max(...mean);
-    close(agg.data, [...mean].map((v) => (v - lo) / (1e-7 + hi - lo)), 1e-6);
+    const lo = Math.min(...mean),
+      hi = Math.max(...mean);
+    close(
+      agg.data,
+      [...mean].map((v) => (v - lo) / (1e-7 + hi - lo)),
+      1e-6,
+    );
     deepStrictEqual(aggregateLayers([a], [6, 6]).data, finalCam(a, [6, 6]).data);
     throws(() => aggregateLayers([a, maps([1, 2], [2, 1, 1])], [6, 6]), /images/);
     throws(() => aggregateLayers([], [6, 6]), /no layer/);
@@ -107,9 +129,11 @@ describe('layout adapters', () => {
     const r = tokensToNchw(x);
     deepStrictEqual(r.shape, [2, 3, 2, 2]);
     // image b, channel c, patch p  ←  token 1 + p
-    for (let b = 0; b < 2; b++) for (let c = 0; c < 3; c++) for (let p = 0; p < 4; p++) {
-      equal(r.data[((b * 3 + c) * 4) + p], x.data[(b * 5 + 1 + p) * 3 + c]);
-    }
+    for (let b = 0; b < 2; b++)
+      for (let c = 0; c < 3; c++)
+        for (let p = 0; p < 4; p++) {
+          equal(r.data[(b * 3 + c) * 4 + p], x.data[(b * 5 + 1 + p) * 3 + c]);
+        }
   });
 
   it('grid inference: s², 1+s², k+s², explicit grid, and refusal', () => {

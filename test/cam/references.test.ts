@@ -4,9 +4,7 @@ import { ok } from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import {
-  createCam, finalCam, nhwcToNchw, tokensToNchw, type CamInput, type FeatureMaps, type Maps,
-} from '../../src/engine/cam';
+import { createCam, finalCam, nhwcToNchw, tokensToNchw, type CamInput, type FeatureMaps, type Maps } from '../../src/engine/cam';
 import { FIXTURES_DIR, fixtures, loadNpy, type Npy } from '../helpers/fixtures';
 
 const GRADIENT_METHODS = [
@@ -74,7 +72,10 @@ function relErrUpToSign(a: Float32Array, b: Float32Array, n: number, hw: number)
     const x = a.subarray(k * hw, (k + 1) * hw);
     const y = b.subarray(k * hw, (k + 1) * hw);
     const plus = relErr(x, y);
-    const minus = relErr(x.map((v) => -v), y);
+    const minus = relErr(
+      x.map((v) => -v),
+      y,
+    );
     if (minus < plus) flipped++;
     worst = Math.max(worst, Math.min(plus, minus));
   }
@@ -174,7 +175,9 @@ describe('CAM methods vs pytorch-grad-cam references', () => {
       const ablated = new Float64Array(n * ch);
       for (let i = 0; i < n * ch; i++) ablated[i] = base[Math.floor(i / ch)] * (1 - wa.data[i]);
       const ab = createCam('ablationcam').lowres({
-        activations: c.input.activations, baseScores: base, channelScores: Float32Array.from(ablated),
+        activations: c.input.activations,
+        baseScores: base,
+        channelScores: Float32Array.from(ablated),
       });
       const refA = loadNpy(join(c.dir, 'cam_AblationCAM_lowres.npy'));
       const eA = relErr(ab.lowres.data, refA.data, n * h * w);
@@ -203,7 +206,10 @@ describe('CAM methods vs pytorch-grad-cam references', () => {
       let worst = 0;
       for (const m of ALL_REFS) {
         const camPath = finalMapFile(dir, index, m);
-        if (!camPath) { parts.push(notSaved(index, m)); continue; }
+        if (!camPath) {
+          parts.push(notSaved(index, m));
+          continue;
+        }
         const ref = loadNpy(camPath);
         const low = loadNpy(join(dir, `cam_${m}_lowres.npy`));
         const ours = finalCam(low as unknown as Maps, [ref.shape[1], ref.shape[2]]);
@@ -221,7 +227,10 @@ describe('CAM methods vs pytorch-grad-cam references', () => {
       const parts: string[] = [];
       for (const m of GRADIENT_METHODS) {
         const camPath = finalMapFile(c.dir, c.index, m.ref);
-        if (!camPath) { parts.push(notSaved(c.index, m.ref)); continue; }
+        if (!camPath) {
+          parts.push(notSaved(c.index, m.ref));
+          continue;
+        }
         const ref = loadNpy(camPath);
         const [, H, W] = ref.shape;
         const res = createCam(m.id).compute(c.input, [H, W]);

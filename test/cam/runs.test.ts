@@ -3,9 +3,19 @@
 import { deepStrictEqual, equal, ok, throws } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  ablatedActivations, ablationCamWeights, ablationSkippableChannels, ablationValue, assembleAblationScores,
-  assembleScoreCamScores, constantChannels, createCam, scoreCamMaskedInputs, scoreCamPlan, scoreCamWeights,
-  upsampleAlignCorners, type FeatureMaps,
+  ablatedActivations,
+  ablationCamWeights,
+  ablationSkippableChannels,
+  ablationValue,
+  assembleAblationScores,
+  assembleScoreCamScores,
+  constantChannels,
+  createCam,
+  scoreCamMaskedInputs,
+  scoreCamPlan,
+  scoreCamWeights,
+  upsampleAlignCorners,
+  type FeatureMaps,
 } from '../../src/engine/cam';
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what = 'value') => {
@@ -28,8 +38,30 @@ describe('ScoreCAM', () => {
   const input = { data: Float32Array.from({ length: 2 * 2 * 9 }, (_, i) => 1 + (i % 7)), shape: [2, 2, 3, 3] };
   const act: FeatureMaps = {
     data: Float32Array.of(
-      0, 1, 2, 3, /**/ 5, 5, 5, 5, /**/ 4, 0, 0, 0, // image 0: channel 1 constant
-      0, 0, 0, 0, /**/ 1, 2, 1, 2, /**/ -1, -1, -1, -1, // image 1: channels 0 and 2 constant
+      0,
+      1,
+      2,
+      3,
+      /**/ 5,
+      5,
+      5,
+      5,
+      /**/ 4,
+      0,
+      0,
+      0, // image 0: channel 1 constant
+      0,
+      0,
+      0,
+      0,
+      /**/ 1,
+      2,
+      1,
+      2,
+      /**/ -1,
+      -1,
+      -1,
+      -1, // image 1: channels 0 and 2 constant
     ),
     shape: [2, 3, 2, 2],
   };
@@ -40,12 +72,17 @@ describe('ScoreCAM', () => {
     for (const c of [0, 2]) {
       const up = new Float32Array(9);
       upsampleAlignCorners(act.data, c * 4, 2, 2, up, 0, 3, 3);
-      const lo = Math.min(...up), hi = Math.max(...up);
+      const lo = Math.min(...up),
+        hi = Math.max(...up);
       const mask = [...up].map((v) => (v - lo) / (hi - lo + 1e-8));
       const k = c;
       for (let ci = 0; ci < 2; ci++) {
-        close(batch.data.subarray((k * 2 + ci) * 9, (k * 2 + ci + 1) * 9),
-          mask.map((m, p) => m * input.data[ci * 9 + p]), 1e-6, `channel ${c}`);
+        close(
+          batch.data.subarray((k * 2 + ci) * 9, (k * 2 + ci + 1) * 9),
+          mask.map((m, p) => m * input.data[ci * 9 + p]),
+          1e-6,
+          `channel ${c}`,
+        );
       }
     }
     // channel 0 of image 0 is [[0,1],[2,3]] → mask [[0,.5,1/3·..]] hits 0 and 1 at the corners
@@ -61,7 +98,7 @@ describe('ScoreCAM', () => {
     throws(() => scoreCamMaskedInputs(input, act, 0, [3]), /channel 3 out of range/);
   });
 
-  it('constant channels are planned without a masked run; their score is the zero input\'s', () => {
+  it("constant channels are planned without a masked run; their score is the zero input's", () => {
     deepStrictEqual(constantChannels(act, 0), [1]);
     deepStrictEqual(constantChannels(act, 1), [0, 2]);
     deepStrictEqual(scoreCamPlan(act, 1), { run: [1], constant: [0, 2] });
@@ -77,7 +114,8 @@ describe('AblationCAM', () => {
     close(ablationCamWeights([2, -1], [1, 2, 3, -0.5, -1, -2], 2, 3), [0.5, 0, -0.5, 0.5, 0, -1], 1e-7);
     const cam = createCam('ablationcam').lowres({
       activations: { data: Float32Array.of(1, 2, 10, 20), shape: [1, 2, 1, 2] },
-      baseScores: Float32Array.of(4), channelScores: Float32Array.of(3, 2),
+      baseScores: Float32Array.of(4),
+      channelScores: Float32Array.of(3, 2),
     });
     close(cam.weights!, [0.25, 0.5], 1e-7);
     close(cam.lowres.data, [0.25 + 5, 0.5 + 10], 1e-6);

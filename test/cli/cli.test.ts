@@ -91,7 +91,12 @@ Module._load = function (request, ...rest) {
 process.on('exit', () => fs.appendFileSync(process.env.CAMLENS_COUNT_FILE, JSON.stringify(counts) + '\\n'));
 `;
 
-interface ProcessCounts { pid: number; script: string; modelReads: number; sessionsCreated: number }
+interface ProcessCounts {
+  pid: number;
+  script: string;
+  modelReads: number;
+  sessionsCreated: number;
+}
 
 /** Runs bin/camlens.js with the counting preload; the counts of each process it started. */
 function camlensCounting(args: string[]): { status: number | null; stderr: string; processes: ProcessCounts[] } {
@@ -100,7 +105,10 @@ function camlensCounting(args: string[]): { status: number | null; stderr: strin
   const countFile = join(dir, `counts-${Date.now()}-${Math.random()}.jsonl`);
   const env = { ...process.env, NODE_OPTIONS: `--require ${preload}`, CAMLENS_COUNT_MODEL: modelPath, CAMLENS_COUNT_FILE: countFile };
   const r = spawnSync(process.execPath, [resolve(__dirname, '../../../bin/camlens.js'), ...args], { encoding: 'utf8', env });
-  const processes = readFileSync(countFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ProcessCounts);
+  const processes = readFileSync(countFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as ProcessCounts);
   return { status: r.status, stderr: r.stderr, processes };
 }
 
@@ -146,7 +154,11 @@ describe('camlens explain', () => {
     const bad = spawnSync(process.execPath, [bin, 'explain', modelPath, join(dir, 'nothing.png'), '--out', join(dir, 'o2')], { encoding: 'utf8' });
     equal(bad.status, 1);
     match(bad.stderr, /nothing\.png: no such file/);
-    const layer = spawnSync(process.execPath, [bin, 'explain', modelPath, resolve(__dirname, '../../../demo/images/star_1.png'), '--layer', '/block2/relu/Relu_outpt_0', '--out', join(dir, 'o3')], { encoding: 'utf8' });
+    const layer = spawnSync(
+      process.execPath,
+      [bin, 'explain', modelPath, resolve(__dirname, '../../../demo/images/star_1.png'), '--layer', '/block2/relu/Relu_outpt_0', '--out', join(dir, 'o3')],
+      { encoding: 'utf8' },
+    );
     equal(layer.status, 1);
     match(layer.stderr, /Did you mean "\/block2\/relu\/Relu_output_0"/);
   });

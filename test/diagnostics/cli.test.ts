@@ -24,7 +24,22 @@ describe('camlens stats / leak-check', () => {
   });
 
   it('runs a leak check and prints the JSON report; usage errors exit 2', () => {
-    const r = camlens('leak-check', modelPath, image, '--scenario', 'sessions', '--iterations', '5', '--warmup', '1', '--threshold', '2KiB', '--provider', 'cpu', '--json');
+    const r = camlens(
+      'leak-check',
+      modelPath,
+      image,
+      '--scenario',
+      'sessions',
+      '--iterations',
+      '5',
+      '--warmup',
+      '1',
+      '--threshold',
+      '2KiB',
+      '--provider',
+      'cpu',
+      '--json',
+    );
     const report = JSON.parse(r.stdout);
     // rss is judged too, and 5 readings against 2 KiB can go either way on a busy machine: the
     // exit status must follow the verdict printed (the two tests below pin each verdict).
@@ -37,7 +52,10 @@ describe('camlens stats / leak-check', () => {
     equal(report.scenarios[0].series.length, 5);
     equal(report.scenarios[0].metrics.find((m: { metric: string }) => m.metric === 'sessionsAlive').last, 0);
     // The heap diff is on by default: three snapshots, analysed, not kept.
-    deepStrictEqual(report.scenarios[0].heapDiff.stages.map((s: { stage: string }) => s.stage), ['baseline', 'afterRun', 'final']);
+    deepStrictEqual(
+      report.scenarios[0].heapDiff.stages.map((s: { stage: string }) => s.stage),
+      ['baseline', 'afterRun', 'final'],
+    );
     ok(Array.isArray(report.scenarios[0].heapDiff.grown));
     const both = camlens('leak-check', modelPath, image, '--heap-diff', '--no-heap-diff');
     equal(both.status, 2);
@@ -48,7 +66,22 @@ describe('camlens stats / leak-check', () => {
   });
 
   it('exits 3 on a planted leak (every output tensor kept): the tensor counter grows by the same count each iteration', () => {
-    const r = camlens('leak-check', modelPath, image, '--scenario', 'explain', '--self-test', '--iterations', '8', '--warmup', '2', '--no-heap-diff', '--provider', 'cpu', '--json');
+    const r = camlens(
+      'leak-check',
+      modelPath,
+      image,
+      '--scenario',
+      'explain',
+      '--self-test',
+      '--iterations',
+      '8',
+      '--warmup',
+      '2',
+      '--no-heap-diff',
+      '--provider',
+      'cpu',
+      '--json',
+    );
     equal(r.status, 3, r.stderr);
     const report = JSON.parse(r.stdout);
     equal(report.verdict, 'suspected leak');
@@ -57,11 +90,28 @@ describe('camlens stats / leak-check', () => {
   });
 
   it('exits 0 on a clean scenario when no byte count can pass the threshold (only counters, exact, decide)', () => {
-    const r = camlens('leak-check', modelPath, image, '--scenario', 'sessions', '--iterations', '8', '--warmup', '2', '--threshold', '1GiB', '--no-heap-diff', '--provider', 'cpu', '--json');
+    const r = camlens(
+      'leak-check',
+      modelPath,
+      image,
+      '--scenario',
+      'sessions',
+      '--iterations',
+      '8',
+      '--warmup',
+      '2',
+      '--threshold',
+      '1GiB',
+      '--no-heap-diff',
+      '--provider',
+      'cpu',
+      '--json',
+    );
     equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout);
     equal(report.verdict, 'no leak');
     equal(report.thresholdBytes, 1024 ** 3);
-    for (const name of ['sessionsAlive', 'tapHandlesAlive', 'tensorsHeld']) equal(report.scenarios[0].metrics.find((m: { metric: string }) => m.metric === name).verdict, 'no leak', name);
+    for (const name of ['sessionsAlive', 'tapHandlesAlive', 'tensorsHeld'])
+      equal(report.scenarios[0].metrics.find((m: { metric: string }) => m.metric === name).verdict, 'no leak', name);
   });
 });

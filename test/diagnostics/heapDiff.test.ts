@@ -21,7 +21,10 @@ type N = { name: string; type: string; self: number; edges: Array<[string, strin
 function tinySnapshot(nodes: Record<string, N>) {
   const keys = Object.keys(nodes);
   const strings: string[] = [];
-  const str = (s: string) => { const i = strings.indexOf(s); return i >= 0 ? i : strings.push(s) - 1; };
+  const str = (s: string) => {
+    const i = strings.indexOf(s);
+    return i >= 0 ? i : strings.push(s) - 1;
+  };
   const fields = ['id', 'type', 'name', 'edge_count', 'self_size'];
   const flat: number[] = [];
   const edges: number[] = [];
@@ -34,7 +37,9 @@ function tinySnapshot(nodes: Record<string, N>) {
   });
   return {
     snapshot: { meta: { node_fields: fields, node_types: [null, NODE_TYPES], edge_fields: ['type', 'name_or_index', 'to_node'], edge_types: [EDGE_TYPES] } },
-    nodes: flat, edges, strings,
+    nodes: flat,
+    edges,
+    strings,
   };
 }
 
@@ -44,10 +49,35 @@ function tinySnapshot(nodes: Record<string, N>) {
 //   A ─(weak)─► G(Ghost,100): held only weakly, so unreachable.
 const diamond = tinySnapshot({
   root: { name: '', type: 'synthetic', self: 0, edges: [['shortcut', 'a', 'A']] },
-  A: { name: 'Foo', type: 'object', self: 10, edges: [['property', 'left', 'B'], ['property', 'right', 'C'], ['weak', 'ghost', 'G']] },
-  B: { name: 'Foo', type: 'object', self: 20, edges: [['property', 'down', 'D'], ['internal', 'meta', 'H']] },
+  A: {
+    name: 'Foo',
+    type: 'object',
+    self: 10,
+    edges: [
+      ['property', 'left', 'B'],
+      ['property', 'right', 'C'],
+      ['weak', 'ghost', 'G'],
+    ],
+  },
+  B: {
+    name: 'Foo',
+    type: 'object',
+    self: 20,
+    edges: [
+      ['property', 'down', 'D'],
+      ['internal', 'meta', 'H'],
+    ],
+  },
   C: { name: 'Bar', type: 'object', self: 30, edges: [['element', 0, 'D']] },
-  D: { name: '', type: 'array', self: 40, edges: [['element', 3, 'E'], ['property', 'owner', 'A']] },
+  D: {
+    name: '',
+    type: 'array',
+    self: 40,
+    edges: [
+      ['element', 3, 'E'],
+      ['property', 'owner', 'A'],
+    ],
+  },
   E: { name: 'hello', type: 'string', self: 5, edges: [['internal', 'next', 'F']] },
   F: { name: 'onTick', type: 'closure', self: 7, edges: [] },
   H: { name: 'system / Meta', type: 'hidden', self: 1, edges: [] },
@@ -84,7 +114,7 @@ describe('heap snapshot parsing and dominators', () => {
     deepStrictEqual(['F', 'E', 'D', 'H', 'B', 'C', 'A', 'root'].map(retained), [7, 12, 52, 1, 21, 30, 113, 113]);
   });
 
-  it('groups by type like DevTools and counts a type\'s retained size once', () => {
+  it("groups by type like DevTools and counts a type's retained size once", () => {
     const stats = aggregateTypes(g, d, indexTypes(g));
     // B is inside A's retained size: Foo retains 113, not 113 + 21.
     deepStrictEqual(stats.get('Foo'), { count: 2, selfSize: 30, retainedSize: 113 });
@@ -104,17 +134,26 @@ describe('heap snapshot parsing and dominators', () => {
   });
 
   it('rejects what is not a heap snapshot with a typed error', () => {
-    throws(() => heapGraphFromJson({ nodes: [] } as never), (e: Error & { code?: string }) => e.code === 'BAD_ARGUMENT' && /not a V8 heap snapshot/.test(e.message));
+    throws(
+      () => heapGraphFromJson({ nodes: [] } as never),
+      (e: Error & { code?: string }) => e.code === 'BAD_ARGUMENT' && /not a V8 heap snapshot/.test(e.message),
+    );
     const file = join(dir, 'cut.heapsnapshot');
     writeFileSync(file, JSON.stringify(diamond).slice(0, 100));
-    throws(() => readHeapSnapshotFile(file), (e: Error & { code?: string }) => e.code === 'BAD_ARGUMENT' && /not JSON/.test(e.message));
+    throws(
+      () => readHeapSnapshotFile(file),
+      (e: Error & { code?: string }) => e.code === 'BAD_ARGUMENT' && /not JSON/.test(e.message),
+    );
     const cut = { ...diamond, edges: diamond.edges.slice(0, -3) };
     throws(() => heapGraphFromJson(cut), /declare 10 edges but 9 are stored/);
   });
 });
 
 class PlantedLeak {
-  constructor(readonly index: number, readonly payload = [index, index + 1]) {}
+  constructor(
+    readonly index: number,
+    readonly payload = [index, index + 1],
+  ) {}
 }
 class NotKept {
   constructor(readonly index: number) {}
@@ -147,7 +186,11 @@ describe('heap diff of real snapshots of this process', () => {
       ok(leak.retainerPathText?.endsWith('→ PlantedLeak'), leak.retainerPathText);
       ok(leak.retainerPathText?.includes('.camlensPlantedLeaks → Array'), leak.retainerPathText);
       equal(leak.heldThisWay, 2000);
-      equal(r.grown.find((x) => x.type === 'NotKept'), undefined, 'dropped objects are garbage by the final snapshot');
+      equal(
+        r.grown.find((x) => x.type === 'NotKept'),
+        undefined,
+        'dropped objects are garbage by the final snapshot',
+      );
       equal(r.stages.length, 3);
       ok(r.stages[2].reachable > r.stages[0].reachable + 2000);
     } finally {

@@ -23,7 +23,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('leak verdicts on synthetic series', () => {
   const bytes = { metric: 'external' as const, unit: 'bytes' as const, judged: true };
-  const noise = (seed: number, amplitude: number) => { const r = rng(seed); return () => (r() * 2 - 1) * amplitude; };
+  const noise = (seed: number, amplitude: number) => {
+    const r = rng(seed);
+    return () => (r() * 2 - 1) * amplitude;
+  };
 
   it('flags 64 KiB/iteration under noise and measures the slope', () => {
     const z = noise(3, 200 * KiB);
@@ -36,7 +39,15 @@ describe('leak verdicts on synthetic series', () => {
 
   it('calls noise without a trend, and warm-up that levels off, "no leak"', () => {
     const z = noise(4, 300 * KiB);
-    equal(judgeMetric(bytes, 0, Array.from({ length: 40 }, () => 80e6 + z()), {}).verdict, 'no leak');
+    equal(
+      judgeMetric(
+        bytes,
+        0,
+        Array.from({ length: 40 }, () => 80e6 + z()),
+        {},
+      ).verdict,
+      'no leak',
+    );
     const warm = Array.from({ length: 40 }, (_, i) => 80e6 + 4e6 * (1 - Math.exp(-i / 2)));
     const m = judgeMetric(bytes, 0, warm, {});
     equal(m.verdict, 'no leak', m.summary);
@@ -46,10 +57,23 @@ describe('leak verdicts on synthetic series', () => {
   it('judges counters: constant is clean, one more object per iteration is a leak', () => {
     const counter = { metric: 'sessionsAlive' as const, unit: 'objects' as const, judged: true };
     equal(judgeMetric(counter, 0, new Array(20).fill(1), {}).verdict, 'no leak');
-    const m = judgeMetric(counter, 0, Array.from({ length: 20 }, (_, i) => 1 + i), {});
+    const m = judgeMetric(
+      counter,
+      0,
+      Array.from({ length: 20 }, (_, i) => 1 + i),
+      {},
+    );
     equal(m.verdict, 'suspected leak');
     equal(m.growth, 19);
-    equal(judgeMetric({ ...bytes, judged: false }, 0, Array.from({ length: 20 }, (_, i) => i * 1e6), {}).verdict, 'not judged');
+    equal(
+      judgeMetric(
+        { ...bytes, judged: false },
+        0,
+        Array.from({ length: 20 }, (_, i) => i * 1e6),
+        {},
+      ).verdict,
+      'not judged',
+    );
   });
 });
 
@@ -58,7 +82,15 @@ describe('leak check runner (in process)', () => {
 
   it('flags a step that retains 64 KiB per iteration, within 10% of the planted size', async () => {
     const kept: Uint8Array[] = [];
-    const r = await runLeakScenario({ name: 'planted', step: async () => { kept.push(new Uint8Array(64 * KiB).fill(1)); } }, options);
+    const r = await runLeakScenario(
+      {
+        name: 'planted',
+        step: async () => {
+          kept.push(new Uint8Array(64 * KiB).fill(1));
+        },
+      },
+      options,
+    );
     equal(r.verdict, 'suspected leak');
     ok(r.gcForced, 'a full GC is available (global.gc or the V8 flag)');
     for (const name of ['arrayBuffers', 'external']) {
@@ -71,7 +103,15 @@ describe('leak check runner (in process)', () => {
 
   it('does not flag a step whose 64 KiB buffers are garbage', async () => {
     let sink = 0;
-    const r = await runLeakScenario({ name: 'garbage', step: async () => { sink += new Uint8Array(64 * KiB).fill(1)[5]; } }, options);
+    const r = await runLeakScenario(
+      {
+        name: 'garbage',
+        step: async () => {
+          sink += new Uint8Array(64 * KiB).fill(1)[5];
+        },
+      },
+      options,
+    );
     for (const name of ['arrayBuffers', 'external', 'tensorsHeld']) equal(metric(r, name).verdict, 'no leak', metric(r, name).summary);
     ok(sink > 0);
   });
@@ -79,7 +119,18 @@ describe('leak check runner (in process)', () => {
   it('stops when cancelled', async () => {
     const controller = new AbortController();
     let n = 0;
-    await rejects(runLeakScenario({ name: 'x', step: async () => { if (++n === 4) controller.abort(); } }, { ...options, signal: controller.signal }), /cancelled/);
+    await rejects(
+      runLeakScenario(
+        {
+          name: 'x',
+          step: async () => {
+            if (++n === 4) controller.abort();
+          },
+        },
+        { ...options, signal: controller.signal },
+      ),
+      /cancelled/,
+    );
     equal(n, 4);
   });
 });
@@ -89,7 +140,16 @@ describe('leak check in the worker', () => {
   after(() => client.dispose());
 
   it('flags the planted leak (every output tensor kept) with a slope within 10% of what it keeps', async () => {
-    const r = await client.request('leakCheck', { modelPath, input: image, scenario: 'explain', iterations: 20, warmup: 3, plantLeak: true, heapDiff: true, provider: { provider: 'cpu' } });
+    const r = await client.request('leakCheck', {
+      modelPath,
+      input: image,
+      scenario: 'explain',
+      iterations: 20,
+      warmup: 3,
+      plantLeak: true,
+      heapDiff: true,
+      provider: { provider: 'cpu' },
+    });
     const s = r.scenarios[0];
     ok(s.planted && s.planted.bytesPerIteration > 8 * KiB, `planted ${s.planted?.bytesPerIteration}`);
     equal(s.verdict, 'suspected leak');
@@ -104,9 +164,14 @@ describe('leak check in the worker', () => {
     ok(diff, 'heap diff requested');
     const floats = diff.grown.find((g) => g.type === 'Float32Array');
     ok(floats && floats.newObjects >= 2 * 20 && floats.countGrowth >= 2 * 20, `Float32Array growth: ${JSON.stringify(floats)}`);
-    ok(diff.grown.some((g) => g.retainerPathText?.includes('(closure variable) kept → Array')),
-      diff.grown.map((g) => `${g.type}: ${g.retainerPathText}`).join('\n'));
-    ok(diff.stages.every((st) => st.bytes! > 100_000 && st.file === undefined), 'snapshot sizes reported, files not kept');
+    ok(
+      diff.grown.some((g) => g.retainerPathText?.includes('(closure variable) kept → Array')),
+      diff.grown.map((g) => `${g.type}: ${g.retainerPathText}`).join('\n'),
+    );
+    ok(
+      diff.stages.every((st) => st.bytes! > 100_000 && st.file === undefined),
+      'snapshot sizes reported, files not kept',
+    );
     // The planted references are dropped when the check ends.
     const after = await client.request('telemetry.snapshot', {});
     ok(after.sample.tensorBytesHeld < s.planted!.bytesPerIteration * 5, `tensor bytes held after the check: ${after.sample.tensorBytesHeld}`);
@@ -114,9 +179,15 @@ describe('leak check in the worker', () => {
 
   it('finds no leak in the real scenarios (explain, taps, sessions) on a tiny model', async (t) => {
     const progress: number[] = [];
-    const r: LeakCheckReport = await client.request('leakCheck', { modelPath, input: image, scenario: 'all', iterations: 30, warmup: 15, provider: { provider: 'cpu' } },
-      { onProgress: (done) => progress.push(done) });
-    deepStrictEqual(r.scenarios.map((s) => s.scenario), ['explain', 'taps', 'sessions']);
+    const r: LeakCheckReport = await client.request(
+      'leakCheck',
+      { modelPath, input: image, scenario: 'all', iterations: 30, warmup: 15, provider: { provider: 'cpu' } },
+      { onProgress: (done) => progress.push(done) },
+    );
+    deepStrictEqual(
+      r.scenarios.map((s) => s.scenario),
+      ['explain', 'taps', 'sessions'],
+    );
     equal(progress.at(-1), 3 * 45);
     for (const s of r.scenarios) {
       ok(s.gcForced);
@@ -133,8 +204,16 @@ describe('leak check in the worker', () => {
 
   it('cancels a running leak check', async () => {
     const controller = new AbortController();
-    const p = client.request('leakCheck', { modelPath, input: image, scenario: 'sessions', iterations: 1000, warmup: 0, provider: { provider: 'cpu' } },
-      { signal: controller.signal, onProgress: (done) => { if (done === 3) controller.abort(); } });
+    const p = client.request(
+      'leakCheck',
+      { modelPath, input: image, scenario: 'sessions', iterations: 1000, warmup: 0, provider: { provider: 'cpu' } },
+      {
+        signal: controller.signal,
+        onProgress: (done) => {
+          if (done === 3) controller.abort();
+        },
+      },
+    );
     await rejects(p, (e: unknown) => e instanceof WorkerRequestError && e.code === 'CANCELLED');
     await rejects(client.request('leakCheck', { modelPath, input: image, scenario: 'nope' as never }), /unknown scenario "nope"/);
     await rejects(client.request('leakCheck', { modelPath, input: image, iterations: 2 }), /iterations must be an integer ≥ 3/);

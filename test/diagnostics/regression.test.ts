@@ -28,14 +28,20 @@ describe('leak-check statistics', () => {
 
   it('fits an exact line: slope, intercept, R² = 1, zero-width interval', () => {
     const x = [0, 1, 2, 3, 4, 5];
-    const f = fitLine(x, x.map((v) => 3 + 2 * v));
+    const f = fitLine(
+      x,
+      x.map((v) => 3 + 2 * v),
+    );
     close(f.slope, 2, 1e-12);
     close(f.intercept, 3, 1e-12);
     close(f.r2, 1, 1e-12);
     close(f.ci[0], 2, 1e-9);
     close(f.ci[1], 2, 1e-9);
     equal(f.df, 4);
-    const flat = fitLine(x, x.map(() => 7));
+    const flat = fitLine(
+      x,
+      x.map(() => 7),
+    );
     equal(flat.slope, 0);
     equal(flat.r2, 0);
     equal(flat.ci[0], 0);
@@ -60,7 +66,10 @@ describe('leak-check statistics', () => {
     const trials = 400;
     for (let k = 0; k < trials; k++) {
       const x = Array.from({ length: 30 }, (_, i) => i);
-      const f = fitLine(x, x.map((v) => 1000 + 64 * v + 500 * z()));
+      const f = fitLine(
+        x,
+        x.map((v) => 1000 + 64 * v + 500 * z()),
+      );
       if (f.ci[0] <= 64 && 64 <= f.ci[1]) covered++;
     }
     const rate = covered / trials;
@@ -69,8 +78,25 @@ describe('leak-check statistics', () => {
 
   it('refuses degenerate input', () => {
     let threw = 0;
-    for (const [x, y] of [[[1, 2], [1, 2]], [[1, 1, 1], [1, 2, 3]], [[1, 2, 3], [1, 2]]] as Array<[number[], number[]]>) {
-      try { fitLine(x, y); } catch { threw++; }
+    for (const [x, y] of [
+      [
+        [1, 2],
+        [1, 2],
+      ],
+      [
+        [1, 1, 1],
+        [1, 2, 3],
+      ],
+      [
+        [1, 2, 3],
+        [1, 2],
+      ],
+    ] as Array<[number[], number[]]>) {
+      try {
+        fitLine(x, y);
+      } catch {
+        threw++;
+      }
     }
     equal(threw, 3);
   });

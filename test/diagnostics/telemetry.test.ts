@@ -18,7 +18,10 @@ describe('telemetry', () => {
   it('keeps the last samples in a ring buffer, oldest first', () => {
     const t = new Telemetry({ capacity: 3 });
     const taken = [1, 2, 3, 4, 5].map(() => t.sample('manual'));
-    deepStrictEqual(t.history().map((s) => s.time), taken.slice(2).map((s) => s.time));
+    deepStrictEqual(
+      t.history().map((s) => s.time),
+      taken.slice(2).map((s) => s.time),
+    );
     deepStrictEqual(t.history(2), taken.slice(3));
     equal(t.history(0).length, 0);
     const ring = new SampleRing(2);
@@ -30,22 +33,27 @@ describe('telemetry', () => {
   it('samples process memory, counters and says when GPU memory is not available', () => {
     const s = new Telemetry().read();
     ok(s.rss > 0 && s.heapUsed > 0 && s.heapTotal >= s.heapUsed && s.external >= 0 && s.arrayBuffers >= 0);
-    for (const k of ['sessionsAlive', 'sessionBytes', 'tapHandlesAlive', 'tensorsHeld', 'tensorBytesHeld', 'requestsInFlight'] as const) ok(Number.isFinite(s[k]), k);
+    for (const k of ['sessionsAlive', 'sessionBytes', 'tapHandlesAlive', 'tensorsHeld', 'tensorBytesHeld', 'requestsInFlight'] as const)
+      ok(Number.isFinite(s[k]), k);
     deepStrictEqual(s.gpu, { available: false, reason: 'not available: the CUDA provider is not in use' });
   });
 
   it('reads GPU memory from nvidia-smi (process, device fallback, missing tool)', async () => {
     const calls: string[][] = [];
-    const fake = (apps: string, devices = '') => async (_file: string, args: string[]) => {
-      calls.push(args);
-      return args[0].startsWith('--query-compute-apps') ? apps : devices;
-    };
+    const fake =
+      (apps: string, devices = '') =>
+      async (_file: string, args: string[]) => {
+        calls.push(args);
+        return args[0].startsWith('--query-compute-apps') ? apps : devices;
+      };
     const own = await new GpuMemoryProbe(42, fake('17, 100\n42, 512\n')).refresh();
     deepStrictEqual({ ...own, time: 0 }, { available: true, usedBytes: 512 * 2 ** 20, scope: 'process', source: 'nvidia-smi', time: 0 });
     const device = await new GpuMemoryProbe(42, fake('17, 100\n', '1000\n24\n')).refresh();
     equal(device.available && device.scope, 'device');
     equal(device.available && device.usedBytes, 1024 * 2 ** 20);
-    const missing = new GpuMemoryProbe(42, async () => { throw Object.assign(new Error('spawn nvidia-smi ENOENT'), { code: 'ENOENT' }); });
+    const missing = new GpuMemoryProbe(42, async () => {
+      throw Object.assign(new Error('spawn nvidia-smi ENOENT'), { code: 'ENOENT' });
+    });
     await missing.refresh();
     deepStrictEqual(missing.current(true), { available: false, reason: 'not available: nvidia-smi not found' });
     equal(new GpuMemoryProbe(42, fake('')).current(false).available, false);
@@ -100,6 +108,9 @@ describe('telemetry from the worker', () => {
   });
 
   it('rejects a bad interval', async () => {
-    await client.request('telemetry.subscribe', { intervalMs: 1 }).then(() => ok(false), (e: Error) => ok(/between 10 and 600000/.test(e.message)));
+    await client.request('telemetry.subscribe', { intervalMs: 1 }).then(
+      () => ok(false),
+      (e: Error) => ok(/between 10 and 600000/.test(e.message)),
+    );
   });
 });

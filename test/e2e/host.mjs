@@ -15,7 +15,9 @@ const TIMEOUT = Number(process.env.EXT_TEST_TIMEOUT_MS ?? 240_000);
 const t0 = Date.now();
 mkdirSync(OUT, { recursive: true });
 const resultsFile = join(OUT, 'host-results.json');
-try { (await import('node:fs')).rmSync(resultsFile, { force: true }); } catch {}
+try {
+  (await import('node:fs')).rmSync(resultsFile, { force: true });
+} catch {}
 
 const cs = await startCodeServer({ folder: FOLDER, env: { CAMLENS_TEST_RESULTS: resultsFile } });
 const { context, close } = await launchChromium();

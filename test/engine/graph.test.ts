@@ -16,7 +16,10 @@ describe('Graph', () => {
     deepStrictEqual(g.inputs, ['input']);
     deepStrictEqual(g.outputs, ['logits']);
     equal(g.producerOf('logits')!.opType, 'Gemm');
-    deepStrictEqual(g.consumersOf('input').map((n) => n.name), ['/block1/conv/Conv']);
+    deepStrictEqual(
+      g.consumersOf('input').map((n) => n.name),
+      ['/block1/conv/Conv'],
+    );
     equal(g.kindOf('conv1.weight'), 'initializer');
     equal(g.kindOf('input'), 'input');
     equal(g.kindOf('logits'), 'activation');
@@ -44,10 +47,16 @@ describe('Graph', () => {
     const model = b.build();
     model.graph!.node[0].name = '';
     model.graph!.node[1].name = '';
-    deepStrictEqual(Graph.fromModel(model).nodes.map((n) => n.name), ['Relu_0', 'Relu_1']);
+    deepStrictEqual(
+      Graph.fromModel(model).nodes.map((n) => n.name),
+      ['Relu_0', 'Relu_1'],
+    );
     model.graph!.node[0].name = 'same';
     model.graph!.node[1].name = 'same';
-    deepStrictEqual(Graph.fromModel(model).nodes.map((n) => n.name), ['same', 'same#2']);
+    deepStrictEqual(
+      Graph.fromModel(model).nodes.map((n) => n.name),
+      ['same', 'same#2'],
+    );
   });
 
   it('rejects dangling inputs, cycles and duplicate producers with typed errors', () => {
@@ -79,20 +88,35 @@ describe('Graph', () => {
     b.output('y');
     const g = Graph.fromModel(b.build());
     deepStrictEqual(g.node('if')!.implicitInputs, ['outer']);
-    deepStrictEqual(g.consumersOf('outer').map((n) => n.name), ['if']);
+    deepStrictEqual(
+      g.consumersOf('outer').map((n) => n.name),
+      ['if'],
+    );
     equal(g.nodes.length, 2, 'subgraph nodes are not flattened into the main graph');
     equal(g.node('if')!.subgraphs.length, 2);
   });
 
   it('builds the scope hierarchy from exporter node names', (t) => {
     const tree = buildScopeTree(Graph.fromModel(tinyCnn()));
-    deepStrictEqual(tree.children.map((c) => c.name), ['block1', 'block2', 'pool', 'fc']);
-    deepStrictEqual(tree.children[0].children.map((c) => c.path), ['block1/conv', 'block1/relu']);
-    deepStrictEqual(tree.nodes.map((n) => n.name), ['/Flatten']);
+    deepStrictEqual(
+      tree.children.map((c) => c.name),
+      ['block1', 'block2', 'pool', 'fc'],
+    );
+    deepStrictEqual(
+      tree.children[0].children.map((c) => c.path),
+      ['block1/conv', 'block1/relu'],
+    );
+    deepStrictEqual(
+      tree.nodes.map((n) => n.name),
+      ['/Flatten'],
+    );
     if (!fixtures(t)) return;
     const resnet = buildScopeTree(Graph.fromModel(readModelFile(fixtureModels().find((m) => m.name === 'resnet18')!.path)));
     const layer4 = resnet.children.find((c) => c.name === 'layer4')!;
-    deepStrictEqual(layer4.children.map((c) => c.name), ['layer4.0', 'layer4.1']);
+    deepStrictEqual(
+      layer4.children.map((c) => c.name),
+      ['layer4.0', 'layer4.1'],
+    );
     ok(layer4.children[1].children.some((c) => c.name === 'conv2'));
   });
 });

@@ -10,7 +10,10 @@ describe('layer listing and CAM layer suggestion', () => {
     const rows = listLayers(analyseModel(tinyCnn(), 'tiny'));
     deepStrictEqual(rows[0], { name: 'input', node: '', op: 'Input', dtype: 'float32', shape: ['batch', 3, 32, 32], scope: '', suggested: false });
     const relu2 = rows.find((r) => r.node === '/block2/relu/Relu')!;
-    deepStrictEqual({ ...relu2, name: '' }, { name: '', node: '/block2/relu/Relu', op: 'Relu', dtype: 'float32', shape: ['batch', 16, 16, 16], scope: 'block2/relu', suggested: true });
+    deepStrictEqual(
+      { ...relu2, name: '' },
+      { name: '', node: '/block2/relu/Relu', op: 'Relu', dtype: 'float32', shape: ['batch', 16, 16, 16], scope: 'block2/relu', suggested: true },
+    );
     equal(rows.filter((r) => r.suggested).length, 1);
   });
 

@@ -13,16 +13,34 @@ const sessions = new SessionCache();
 after(() => sessions.releaseAll());
 
 function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ma = 0, mb = 0;
-  for (let i = 0; i < a.length; i++) { ma += a[i]; mb += b[i]; }
-  ma /= a.length; mb /= b.length;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < a.length; i++) { const x = a[i] - ma, y = b[i] - mb; sab += x * y; saa += x * x; sbb += y * y; }
+  let ma = 0,
+    mb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= a.length;
+  mb /= b.length;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] - ma,
+      y = b[i] - mb;
+    sab += x * y;
+    saa += x * x;
+    sbb += y * y;
+  }
   return sab / Math.sqrt(saa * sbb || 1e-30);
 }
 
 const REFERENCE_NAMES: Partial<Record<CamMethodName, string>> = {
-  gradcam: 'GradCAM', hirescam: 'HiResCAM', 'gradcam++': 'GradCAMPlusPlus', xgradcam: 'XGradCAM', layercam: 'LayerCAM', eigencam: 'EigenCAM',
+  gradcam: 'GradCAM',
+  hirescam: 'HiResCAM',
+  'gradcam++': 'GradCAMPlusPlus',
+  xgradcam: 'XGradCAM',
+  layercam: 'LayerCAM',
+  eigencam: 'EigenCAM',
 };
 
 describe('explain pipeline', () => {
@@ -56,17 +74,25 @@ describe('explain pipeline', () => {
       const a = r.explanations[0].cam.data;
       ok(a.every((v) => v >= 0 && v <= 1 + 1e-6));
       ok(pearson(a, plain.explanations[0].cam.data) > 0.3, 'still about the same object');
-      ok(a.some((v, i) => Math.abs(v - plain.explanations[0].cam.data[i]) > 1e-3), 'and not identical to the plain map');
+      ok(
+        a.some((v, i) => Math.abs(v - plain.explanations[0].cam.data[i]) > 1e-3),
+        'and not identical to the plain map',
+      );
     }
     equal(fused.notes.scales, '1,0.75,0.5');
-    await rejects(explain({ modelPath: 'demo/model.onnx', input: 'demo/images/circle_1.png', scales: [1, 0.5], scaleWeights: [1] }, { sessions }), /2 scales but 1 scale weights/);
+    await rejects(
+      explain({ modelPath: 'demo/model.onnx', input: 'demo/images/circle_1.png', scales: [1, 0.5], scaleWeights: [1] }, { sessions }),
+      /2 scales but 1 scale weights/,
+    );
   });
 
   it('refuses multi-scale with a clear error when the graph fixes the input size', async (t) => {
     const root = fixtures(t);
     if (!root) return;
-    await rejects(explain({ modelPath: join(root, 'models/vit_tiny.onnx'), input: join(root, 'images/cat.jpg'), scales: [1, 0.5] }, { sessions }),
-      (e: unknown) => e instanceof CamLensError && /Multi-scale fusion needs the model to accept other input sizes.*\/encoder\/Add/.test(e.message));
+    await rejects(
+      explain({ modelPath: join(root, 'models/vit_tiny.onnx'), input: join(root, 'images/cat.jpg'), scales: [1, 0.5] }, { sessions }),
+      (e: unknown) => e instanceof CamLensError && /Multi-scale fusion needs the model to accept other input sizes.*\/encoder\/Add/.test(e.message),
+    );
   });
 
   it('runs Score-CAM and Ablation-CAM (batched channel runs) matching pytorch-grad-cam', async (t) => {
@@ -80,14 +106,23 @@ describe('explain pipeline', () => {
     ];
     for (const [caseName, method, ref] of cases) {
       const index = JSON.parse(readFileSync(join(root, 'refs', caseName, 'index.json'), 'utf8'));
-      const r = await explain({
-        modelPath: join(root, index.onnx_model), input: join(root, 'refs', caseName, 'input.npy'), method,
-        layers: [index.onnx_mapping.tensor], classIndex: index.target_classes[0], batchSize: 64,
-      }, { sessions });
+      const r = await explain(
+        {
+          modelPath: join(root, index.onnx_model),
+          input: join(root, 'refs', caseName, 'input.npy'),
+          method,
+          layers: [index.onnx_mapping.tensor],
+          classIndex: index.target_classes[0],
+          batchSize: 64,
+        },
+        { sessions },
+      );
       const lowres = loadNpy(join(root, 'refs', caseName, `cam_${ref}_lowres.npy`)).data.map((v) => Math.max(0, v));
       const rawCorr = pearson(r.explanations[0].camRaw.data, lowres);
       const finalCorr = pearson(r.explanations[0].cam.data, loadNpy(join(root, 'refs', caseName, `cam_${ref}.npy`)).data);
-      t.diagnostic(`${caseName} ${method}: raw r=${rawCorr.toFixed(6)} final r=${finalCorr.toFixed(6)}; ${r.notes.channelRuns} runs, ${r.notes.channelsSkipped} channels skipped, ${r.timings_ms.run.toFixed(0)} ms`);
+      t.diagnostic(
+        `${caseName} ${method}: raw r=${rawCorr.toFixed(6)} final r=${finalCorr.toFixed(6)}; ${r.notes.channelRuns} runs, ${r.notes.channelsSkipped} channels skipped, ${r.timings_ms.run.toFixed(0)} ms`,
+      );
       ok(rawCorr >= 0.999 && finalCorr >= 0.99, `${caseName} ${method}`);
     }
   });
@@ -114,27 +149,40 @@ describe('explain pipeline', () => {
     const r1 = b.op('Relu', [c1], {}, { name: '/enc/Relu' });
     b.op('Conv', [r1, b.floats('w2', [4, 8, 1, 1], randomArray(32, 4))], {}, { name: '/head/Conv', outputs: ['seg'] });
     b.output('seg', DataType.FLOAT, [1, 4, 16, 16]);
-    const dir = mkdtempSync(join((tmpdir()), 'camlens-seg-'));
+    const dir = mkdtempSync(join(tmpdir(), 'camlens-seg-'));
     const modelPath = join(dir, 'seg.onnx');
     writeFileSync(modelPath, serializeModel(b.build()));
     const maskPath = join(dir, 'left.png');
     const mask = Buffer.alloc(16 * 16);
     for (let y = 0; y < 16; y++) for (let xx = 0; xx < 8; xx++) mask[y * 16 + xx] = 255;
-    await sharp(mask, { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(maskPath);
+    await sharp(mask, { raw: { width: 16, height: 16, channels: 1 } })
+      .png()
+      .toFile(maskPath);
     const imagePath = join(dir, 'img.png');
-    await sharp(Buffer.from(randomArray(16 * 16 * 3, 5).map((v) => Math.round((v + 0.5) * 255))), { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(imagePath);
-    const r = await explain({ modelPath, input: imagePath, method: 'hirescam', layers: ['/enc/Relu_output_0'], regionMask: maskPath, classIndex: 2 }, { sessions });
+    await sharp(Buffer.from(randomArray(16 * 16 * 3, 5).map((v) => Math.round((v + 0.5) * 255))), { raw: { width: 16, height: 16, channels: 3 } })
+      .png()
+      .toFile(imagePath);
+    const r = await explain(
+      { modelPath, input: imagePath, method: 'hirescam', layers: ['/enc/Relu_output_0'], regionMask: maskPath, classIndex: 2 },
+      { sessions },
+    );
     const raw = r.explanations[0].camRaw;
     equal(raw.width, 16);
     let right = 0;
     for (let y = 0; y < 16; y++) for (let xx = 8; xx < 16; xx++) right += Math.abs(raw.data[y * 16 + xx]);
     equal(right, 0, 'no gradient reaches the pixels outside the region through a 1x1 head');
-    ok(raw.data.some((v) => v > 0), 'the region has evidence');
+    ok(
+      raw.data.some((v) => v > 0),
+      'the region has evidence',
+    );
     equal(r.predictions.length, 4);
   });
 
   it('gives clear errors for a bad layer, class or image', async () => {
-    await rejects(explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png', layers: ['nope'] }, { sessions }), (e: unknown) => e instanceof CamLensError && e.code === 'UNKNOWN_VALUE');
+    await rejects(
+      explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png', layers: ['nope'] }, { sessions }),
+      (e: unknown) => e instanceof CamLensError && e.code === 'UNKNOWN_VALUE',
+    );
     await rejects(explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png', classIndex: 99 }, { sessions }), /out of range.*0–3/);
     await rejects(explain({ modelPath: 'demo/model.onnx', input: 'package.json' }, { sessions }), /could not be decoded/);
   });
@@ -149,16 +197,27 @@ describe('explain pipeline', () => {
         // The fixtures are here: a missing reference is a broken fixture set, not a pass.
         const lowresPath = join(root, 'refs', caseName, `cam_${ref}_lowres.npy`);
         ok(existsSync(lowresPath), `${lowresPath} is missing from the fixtures`);
-        const r = await explain({
-          modelPath: join(root, index.onnx_model), input: join(root, 'refs', caseName, 'input.npy'),
-          method: method as CamMethodName, layers: [index.onnx_mapping.tensor], classIndex: index.target_classes[0],
-        }, { sessions });
+        const r = await explain(
+          {
+            modelPath: join(root, index.onnx_model),
+            input: join(root, 'refs', caseName, 'input.npy'),
+            method: method as CamMethodName,
+            layers: [index.onnx_mapping.tensor],
+            classIndex: index.target_classes[0],
+          },
+          { sessions },
+        );
         const e = r.explanations[0];
         let signed = loadNpy(lowresPath).data;
         let final = loadNpy(join(root, 'refs', caseName, `cam_${ref}.npy`)).data;
         // The sign of EigenCAM's principal component is arbitrary: where ours is numpy's opposite,
         // the reference is flipped and its final map remade by the same postprocess, then compared.
-        const flipped = method === 'eigencam' && pearson(e.camRaw.data, signed.map((v) => Math.max(0, v))) < 0;
+        const flipped =
+          method === 'eigencam' &&
+          pearson(
+            e.camRaw.data,
+            signed.map((v) => Math.max(0, v)),
+          ) < 0;
         if (flipped) {
           signed = signed.map((v) => -v);
           final = finalCam({ data: signed, shape: [1, e.camRaw.height, e.camRaw.width] }, [e.cam.height, e.cam.width]).data;
@@ -166,7 +225,9 @@ describe('explain pipeline', () => {
         const lowres = signed.map((v) => Math.max(0, v));
         const rawCorr = pearson(e.camRaw.data, lowres);
         const finalCorr = pearson(e.cam.data, final);
-        t.diagnostic(`${caseName} ${method}: raw r=${rawCorr.toFixed(5)} final r=${finalCorr.toFixed(5)}${flipped ? ' (against the sign-flipped reference)' : ''}`);
+        t.diagnostic(
+          `${caseName} ${method}: raw r=${rawCorr.toFixed(5)} final r=${finalCorr.toFixed(5)}${flipped ? ' (against the sign-flipped reference)' : ''}`,
+        );
         ok(rawCorr >= 0.999, `${caseName} ${method}: raw correlation ${rawCorr}`);
         ok(finalCorr >= 0.99, `${caseName} ${method}: final correlation ${finalCorr}`);
       }

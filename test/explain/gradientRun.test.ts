@@ -46,7 +46,10 @@ describe('the gradient run', () => {
     await rejects(runGradient(model, ctx, spec(false), input), /needs a target/);
     const controller = new AbortController();
     controller.abort();
-    await rejects(runGradient(model, { ...ctx, signal: controller.signal }, spec(true), input), (e: Error) => e.name === 'AbortError' && /cancelled/.test(e.message));
+    await rejects(
+      runGradient(model, { ...ctx, signal: controller.signal }, spec(true), input),
+      (e: Error) => e.name === 'AbortError' && /cancelled/.test(e.message),
+    );
   });
 
   it('one-hot rows: row r is 1 at classes[r]', () => {
@@ -59,14 +62,17 @@ describe('the gradient run', () => {
 describe('the class count', () => {
   const symbolic = { shapes: new Map([['scores', { dtype: 1, shape: ['batch', 'classes'] }]]) } as unknown as LoadedModel;
 
-  it('is the output\'s last dim where the model states it', () => {
+  it("is the output's last dim where the model states it", () => {
     equal(staticClassCount(model, 'logits'), 4);
     equal(requireClassCount(model, 'logits'), 4);
   });
 
   it('is undefined where it is optional (top-1 runs, batch row checks) and an error naming the output where a class is fed', () => {
     equal(staticClassCount(symbolic, 'scores'), undefined);
-    throws(() => requireClassCount(symbolic, 'scores'),
-      (e: unknown) => e instanceof CamLensError && e.code === 'BAD_ARGUMENT' && /classes of output "scores" is not known statically; explain the top-1 class/.test(e.message));
+    throws(
+      () => requireClassCount(symbolic, 'scores'),
+      (e: unknown) =>
+        e instanceof CamLensError && e.code === 'BAD_ARGUMENT' && /classes of output "scores" is not known statically; explain the top-1 class/.test(e.message),
+    );
   });
 });

@@ -27,13 +27,21 @@ export function fixtures(t: TestContext): string | undefined {
   return FIXTURES_DIR;
 }
 
-export interface FixtureModel { name: string; file: string; path: string; bytes: number }
+export interface FixtureModel {
+  name: string;
+  file: string;
+  path: string;
+  bytes: number;
+}
 
 export function fixtureModels(): FixtureModel[] {
   if (!FIXTURES_DIR) return [];
   const manifest = JSON.parse(readFileSync(join(FIXTURES_DIR, 'manifest.json'), 'utf8'));
   return Object.entries<{ file: string; bytes: number }>(manifest.models).map(([name, m]) => ({
-    name, file: m.file, path: join(FIXTURES_DIR!, m.file), bytes: m.bytes,
+    name,
+    file: m.file,
+    path: join(FIXTURES_DIR!, m.file),
+    bytes: m.bytes,
   }));
 }
 

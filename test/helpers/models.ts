@@ -39,7 +39,12 @@ export function tinyTokenModel(): ModelProto {
   const patches = b.op('Conv', [x, w], { kernel_shape: [4, 4], strides: [4, 4] }, { name: '/patch/Conv' });
   const flat = b.op('Reshape', [patches, b.int64s('shape', [1, 8, 16])], {}, { name: '/Reshape' });
   const tokens = b.op('Transpose', [flat], { perm: [0, 2, 1] }, { name: '/Transpose' });
-  const norm = b.op('LayerNormalization', [tokens, b.floats('ln.w', [8], new Float32Array(8).fill(1)), b.floats('ln.b', [8], new Float32Array(8))], { axis: -1 }, { name: '/ln/LayerNormalization' });
+  const norm = b.op(
+    'LayerNormalization',
+    [tokens, b.floats('ln.w', [8], new Float32Array(8).fill(1)), b.floats('ln.b', [8], new Float32Array(8))],
+    { axis: -1 },
+    { name: '/ln/LayerNormalization' },
+  );
   const pooled = b.op('ReduceMean', [norm], { axes: [1], keepdims: 0 }, { name: '/ReduceMean' }); // opset 17: axes is an attribute
   b.op('Gemm', [pooled, b.floats('head.w', [3, 8], randomArray(24, 6))], { transB: 1 }, { name: '/head/Gemm', outputs: ['logits'] });
   b.output('logits', DataType.FLOAT, [1, 3]);

@@ -70,7 +70,15 @@ test('every CamLens command is registered and in the CamLens category', async ()
     assert.ok(all.has(c.command), `${c.command} not registered`);
     assert.equal(c.category, 'CamLens');
   }
-  for (const id of ['camlens.explainModel', 'camlens.openLayerTree', 'camlens.filterByOpType', 'camlens.useAsCamLayer', 'camlens.showStatistics', 'camlens.copyName', 'camlens.batchExport']) {
+  for (const id of [
+    'camlens.explainModel',
+    'camlens.openLayerTree',
+    'camlens.filterByOpType',
+    'camlens.useAsCamLayer',
+    'camlens.showStatistics',
+    'camlens.copyName',
+    'camlens.batchExport',
+  ]) {
     assert.ok(all.has(id), `${id} missing`);
   }
 });
@@ -112,7 +120,10 @@ test('taps persist in workspace state and survive a worker restart', async () =>
   await api.taps.add(m, value);
   assert.ok(api.taps.list(m).includes(value), 'not persisted');
   let listed = await api.worker.request('taps.list', { modelPath: m });
-  assert.ok(listed.taps.some((t) => t.value === value), 'not registered in the worker');
+  assert.ok(
+    listed.taps.some((t) => t.value === value),
+    'not registered in the worker',
+  );
   const restartsBefore = api.worker.restarts;
   const exited = new Promise((r) => api.worker.once('exit', r));
   process.kill(api.worker.pid!, 'SIGKILL');
@@ -121,7 +132,10 @@ test('taps persist in workspace state and survive a worker restart', async () =>
   assert.deepEqual(restored, [value]);
   assert.equal(api.worker.restarts, restartsBefore + 1);
   listed = await api.worker.request('taps.list', { modelPath: m });
-  assert.ok(listed.taps.some((t) => t.value === value), 'not re-registered after the restart');
+  assert.ok(
+    listed.taps.some((t) => t.value === value),
+    'not re-registered after the restart',
+  );
   await api.taps.remove(m, value);
   assert.ok(!api.taps.list(m).includes(value));
   listed = await api.worker.request('taps.list', { modelPath: m });
@@ -187,7 +201,10 @@ test('a killed worker is restarted by the next explain', async () => {
 test('an unreadable image is reported, not thrown', async () => {
   const panel = await demoPanel();
   const bad = vscode.Uri.joinPath(folder(), 'labels.txt');
-  const err = await panel.setImages([bad.fsPath]).then(() => undefined, (e: Error) => e);
+  const err = await panel.setImages([bad.fsPath]).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   assert.ok(err instanceof Error, 'expected an error');
   assert.ok(panel.lastError && panel.lastError.length > 5, 'no error message kept for the panel');
   console.log(`    panel shows: ${panel.lastError}`);
@@ -198,15 +215,22 @@ test('CamLens: Run Leak Check… (explain × 5) reports a verdict per metric and
   const report = (await vscode.commands.executeCommand('camlens.runLeakCheck', model(), image(), { scenario: 'explain', iterations: 5 })) as
     { verdict: string; scenarios: Array<{ scenario: string; metrics: Array<{ metric: string; verdict: string }> }> } | undefined;
   assert.ok(report, 'no report');
-  assert.ok(report.scenarios[0]?.metrics.some((m) => m.metric === 'rss'), 'no rss metric');
+  assert.ok(
+    report.scenarios[0]?.metrics.some((m) => m.metric === 'rss'),
+    'no rss metric',
+  );
   // The overall verdict is the metrics' (5 iterations are no real judgement of leaking, but the
   // report must agree with itself), and the panel of that model shows this very report.
   const suspected = report.scenarios.some((s) => s.metrics.some((m) => m.verdict === 'suspected leak'));
   assert.equal(report.verdict, suspected ? 'suspected leak' : 'no leak');
-  for (const s of report.scenarios) for (const m of s.metrics) assert.ok(['no leak', 'suspected leak', 'not judged'].includes(m.verdict), `${s.scenario}/${m.metric}: ${m.verdict}`);
+  for (const s of report.scenarios)
+    for (const m of s.metrics) assert.ok(['no leak', 'suspected leak', 'not judged'].includes(m.verdict), `${s.scenario}/${m.metric}: ${m.verdict}`);
   assert.notEqual(report.scenarios[0].metrics.find((m) => m.metric === 'rss')?.verdict, 'not judged', 'rss must be judged');
   assert.equal(panel.leakReport?.verdict, report.verdict, 'the panel shows another report');
-  assert.deepEqual(panel.leakReport?.scenarios.map((s) => s.scenario), report.scenarios.map((s) => s.scenario));
+  assert.deepEqual(
+    panel.leakReport?.scenarios.map((s) => s.scenario),
+    report.scenarios.map((s) => s.scenario),
+  );
   console.log(`    leak check (5 iterations, not a real judgement): ${report.verdict}`);
 });
 
@@ -216,7 +240,9 @@ test('the panel computes metrics with a random baseline for the current explanat
   assert.ok(v, 'no metrics');
   assert.ok(Number.isFinite(v.metrics.deletion_auc) && Number.isFinite(v.metrics.random_deletion_auc), JSON.stringify(v.metrics));
   assert.ok((v.curves.deletion?.length ?? 0) > 2, 'no deletion curve');
-  console.log(`    deletion AUC ${v.metrics.deletion_auc.toFixed(3)} (random ${v.metrics.random_deletion_auc.toFixed(3)}), insertion AUC ${v.metrics.insertion_auc?.toFixed(3)} in ${v.ms} ms`);
+  console.log(
+    `    deletion AUC ${v.metrics.deletion_auc.toFixed(3)} (random ${v.metrics.random_deletion_auc.toFixed(3)}), insertion AUC ${v.metrics.insertion_auc?.toFixed(3)} in ${v.ms} ms`,
+  );
 });
 
 test('a video model: the panel explains a .npy clip and gets T maps, the frames and the temporal weights', async () => {
@@ -228,7 +254,8 @@ test('a video model: the panel explains a .npy clip and gets T maps, the frames 
   try {
     await vscode.workspace.fs.writeFile(videoModel, tiny3dCnn());
     // The tiny model's clip, normalised as ImageNet models expect (no sharp in the extension host).
-    const mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225];
+    const mean = [0.485, 0.456, 0.406],
+      std = [0.229, 0.224, 0.225];
     const x = new Float32Array(3 * T * S * S);
     for (let t = 0; t < T; t++) {
       const rgb = frameRgb(t);
@@ -261,11 +288,16 @@ export async function run(): Promise<void> {
   for (const t of tests) {
     const s = Date.now();
     try {
-      await Promise.race([t.fn(), sleep(60_000).then(() => { throw new Error('timed out after 60 s'); })]);
+      await Promise.race([
+        t.fn(),
+        sleep(60_000).then(() => {
+          throw new Error('timed out after 60 s');
+        }),
+      ]);
       results.push({ title: t.name, state: 'passed', ms: Date.now() - s });
       console.log(`✔ ${t.name} (${Date.now() - s}ms)`);
     } catch (e) {
-      const error = e instanceof Error ? e.stack ?? e.message : String(e);
+      const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
       results.push({ title: t.name, state: 'failed', error, ms: Date.now() - s });
       console.log(`✖ ${t.name} (${Date.now() - s}ms)\n  ${error.split('\n').join('\n  ')}`);
     }

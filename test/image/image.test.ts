@@ -37,7 +37,10 @@ describe('image pipeline', () => {
 
   it('applies EXIF orientation', async () => {
     const raw = Buffer.alloc(4 * 2 * 3, 255);
-    const rotated = await sharp(raw, { raw: { width: 4, height: 2, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const rotated = await sharp(raw, { raw: { width: 4, height: 2, channels: 3 } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
     const img = await decodeImageBuffer(rotated, 'exif.jpg');
     deepStrictEqual([img.width, img.height], [2, 4]);
   });
@@ -47,7 +50,9 @@ describe('image pipeline', () => {
     writeFileSync(junk, 'not an image at all');
     await rejects(decodeImage(junk), badArgument(/junk\.png could not be decoded/));
     await rejects(decodeImage(join(dir, 'missing.jpg')), badArgument(/no such file/));
-    const big = await sharp({ create: { width: 400, height: 300, channels: 3, background: 'black' } }).png().toBuffer();
+    const big = await sharp({ create: { width: 400, height: 300, channels: 3, background: 'black' } })
+      .png()
+      .toBuffer();
     await rejects(decodeImageBuffer(big, 'big.png', 1000), badArgument(/more than 1,000 pixels/));
   });
 
@@ -62,7 +67,15 @@ describe('image pipeline', () => {
   });
 
   it('parses the config contract and rejects bad values', () => {
-    const c = parseModelConfig({ input: { size: [64, 48], resize: 'shorter-side-then-center-crop', scale: 1, mean: 0.5, std: [1, 2, 3], channels: 'BGR', layout: 'NHWC' }, labels: ['a', 'b'], extra: true }, 'cfg.json', dir);
+    const c = parseModelConfig(
+      {
+        input: { size: [64, 48], resize: 'shorter-side-then-center-crop', scale: 1, mean: 0.5, std: [1, 2, 3], channels: 'BGR', layout: 'NHWC' },
+        labels: ['a', 'b'],
+        extra: true,
+      },
+      'cfg.json',
+      dir,
+    );
     deepStrictEqual(c.input.size, [64, 48]);
     deepStrictEqual(c.input.mean, [0.5, 0.5, 0.5]);
     deepStrictEqual(c.labels, ['a', 'b']);
@@ -72,7 +85,7 @@ describe('image pipeline', () => {
     throws(() => inputSize(IMAGENET_DEFAULTS, ['batch', 3, 'h', 'w']), badArgument(/does not fix the image size/));
   });
 
-  it('matches the fixtures\' OpenCV preprocessing for a 224x224 photo', async (t) => {
+  it("matches the fixtures' OpenCV preprocessing for a 224x224 photo", async (t) => {
     const root = fixtures(t);
     if (!root) return;
     const ref = loadNpy(join(root, 'refs/resnet18_layer4_224/input.npy'));

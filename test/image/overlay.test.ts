@@ -40,10 +40,12 @@ describe('overlay blending', () => {
     for (let i = 0; i < 8; i++) deepEqual([...rgba.subarray(i * 4, i * 4 + 4)], [...rgb.subarray(i * 3, i * 3 + 3), 255]);
     // twice the size: every output pixel is its source pixel's blend
     const big = blend(image, cam, 'turbo', 0.4, { width: 8, height: 4, channels: 3 });
-    for (let y = 0; y < 4; y++) for (let x = 0; x < 8; x++) {
-      const o = (y * 8 + x) * 3, p = ((y >> 1) * 4 + (x >> 1)) * 3;
-      deepEqual([...big.subarray(o, o + 3)], [...rgb.subarray(p, p + 3)]);
-    }
+    for (let y = 0; y < 4; y++)
+      for (let x = 0; x < 8; x++) {
+        const o = (y * 8 + x) * 3,
+          p = ((y >> 1) * 4 + (x >> 1)) * 3;
+        deepEqual([...big.subarray(o, o + 3)], [...rgb.subarray(p, p + 3)]);
+      }
     // a map smaller than the picture (the panel's clip frames, a raw map) is sampled, not refused
     const coarse = blend(image, { data: Float32Array.of(0, 1), width: 2, height: 1 }, 'jet', 1);
     deepEqual([...coarse.subarray(0, 3)], [...colormapTable('jet').subarray(0, 3)]);
@@ -56,16 +58,44 @@ describe('colormap tables', () => {
   // Reference bytes: OpenCV 4.6's applyColorMap (jet, turbo; RGB order) and matplotlib 3.6's
   // Colormap(i, bytes=True) (viridis, inferno) at entries 0, 64, 128, 192 and 255.
   const REFERENCE: Record<ColormapName, number[][]> = {
-    jet: [[0, 0, 128], [0, 128, 255], [130, 255, 126], [255, 124, 0], [128, 0, 0]],
-    turbo: [[48, 18, 59], [40, 188, 235], [164, 252, 60], [251, 126, 33], [122, 4, 3]],
-    viridis: [[68, 1, 84], [58, 82, 139], [32, 144, 140], [94, 201, 97], [253, 231, 36]],
-    inferno: [[0, 0, 3], [87, 15, 109], [187, 55, 84], [249, 142, 8], [252, 254, 164]],
+    jet: [
+      [0, 0, 128],
+      [0, 128, 255],
+      [130, 255, 126],
+      [255, 124, 0],
+      [128, 0, 0],
+    ],
+    turbo: [
+      [48, 18, 59],
+      [40, 188, 235],
+      [164, 252, 60],
+      [251, 126, 33],
+      [122, 4, 3],
+    ],
+    viridis: [
+      [68, 1, 84],
+      [58, 82, 139],
+      [32, 144, 140],
+      [94, 201, 97],
+      [253, 231, 36],
+    ],
+    inferno: [
+      [0, 0, 3],
+      [87, 15, 109],
+      [187, 55, 84],
+      [249, 142, 8],
+      [252, 254, 164],
+    ],
   };
-  it('hold the reference tools\' bytes', () => {
+  it("hold the reference tools' bytes", () => {
     for (const name of COLORMAPS) {
       const table = colormapTable(name);
       equal(table.length, 768);
-      deepEqual([0, 64, 128, 192, 255].map((i) => [...table.subarray(i * 3, i * 3 + 3)]), REFERENCE[name], name);
+      deepEqual(
+        [0, 64, 128, 192, 255].map((i) => [...table.subarray(i * 3, i * 3 + 3)]),
+        REFERENCE[name],
+        name,
+      );
     }
   });
 });

@@ -9,7 +9,12 @@ const pattern = (w: number, h: number) => Uint8Array.from({ length: w * h * 3 },
 describe('RGB PNG writer', () => {
   it('decodes (libvips) to exactly the pixels written, one row to many deflate blocks', async () => {
     // 1x1; odd widths; 300x300 is 270 KB of rows: several 64 KB stored blocks.
-    for (const [w, h] of [[1, 1], [7, 3], [224, 224], [300, 300]]) {
+    for (const [w, h] of [
+      [1, 1],
+      [7, 3],
+      [224, 224],
+      [300, 300],
+    ]) {
       const rgb = pattern(w, h);
       const png = encodeRgbPng(rgb, w, h);
       const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });

@@ -14,17 +14,31 @@ const sessions = new SessionCache();
 after(() => sessions.releaseAll());
 const dir = mkdtempSync(join(tmpdir(), 'camlens-eval-test-'));
 const SHAPES_CONFIG = join(dir, 'shapes.camlens.json');
-writeFileSync(SHAPES_CONFIG, JSON.stringify({
-  input: { size: [96, 96], resize: 'stretch', scale: 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], channels: 'RGB', layout: 'NCHW' },
-  labels: ['circle', 'square', 'triangle', 'cross'],
-}));
+writeFileSync(
+  SHAPES_CONFIG,
+  JSON.stringify({
+    input: { size: [96, 96], resize: 'stretch', scale: 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], channels: 'RGB', layout: 'NCHW' },
+    labels: ['circle', 'square', 'triangle', 'cross'],
+  }),
+);
 const mean = (rs: EvaluateResult[], k: string) => rs.reduce((s, r) => s + r.metrics[k], 0) / rs.length;
 
 describe('evaluate end to end', () => {
   it('demo model: finds the mask beside the image, computes every default family, batches the perturbations', async () => {
     const r = await evaluateExplanation({ modelPath: 'demo/model.onnx', input: 'demo/images/circle_1.png', steps: 10, stabilityDraws: 2 }, { sessions });
     equal(r.groundTruth?.kind, 'mask');
-    for (const k of ['iou', 'pointing_game', 'energy_in_mask', 'topk_intersection', 'deletion_auc', 'insertion_auc', 'confidence_drop', 'region_confidence', 'stability', 'max_sensitivity']) {
+    for (const k of [
+      'iou',
+      'pointing_game',
+      'energy_in_mask',
+      'topk_intersection',
+      'deletion_auc',
+      'insertion_auc',
+      'confidence_drop',
+      'region_confidence',
+      'stability',
+      'max_sensitivity',
+    ]) {
       ok(Number.isFinite(r.metrics[k]), k);
       if (k !== 'stability' && k !== 'max_sensitivity') ok(Number.isFinite(r.metrics[`random_${k}`]), `random_${k}`);
     }
@@ -37,7 +51,10 @@ describe('evaluate end to end', () => {
   });
 
   it('demo model: the sanity check changes the map when the layers after the CAM layer are re-drawn', async () => {
-    const r = await evaluateExplanation({ modelPath: 'demo/model.onnx', input: 'demo/images/square_1.png', metrics: ['sanity'], sanityCascade: true }, { sessions });
+    const r = await evaluateExplanation(
+      { modelPath: 'demo/model.onnx', input: 'demo/images/square_1.png', metrics: ['sanity'], sanityCascade: true },
+      { sessions },
+    );
     const cascade = r.details.sanity_cascade as Array<{ layer: string; spearman: number }>;
     ok(cascade.length >= 1);
     ok(r.metrics.sanity_spearman < 0.9, `spearman ${r.metrics.sanity_spearman}`);
@@ -48,14 +65,24 @@ describe('evaluate end to end', () => {
     if (!root) return;
     const results: EvaluateResult[] = [];
     for (const name of ['00000', '00001', '00002', '00003']) {
-      results.push(await evaluateExplanation({
-        modelPath: join(root, 'models/shapes_cnn.onnx'), input: join(root, `images/shapes_dev/${name}.png`), configPath: SHAPES_CONFIG,
-        metrics: ['localisation', 'deletion', 'random'], steps: 10,
-      }, { sessions }));
+      results.push(
+        await evaluateExplanation(
+          {
+            modelPath: join(root, 'models/shapes_cnn.onnx'),
+            input: join(root, `images/shapes_dev/${name}.png`),
+            configPath: SHAPES_CONFIG,
+            metrics: ['localisation', 'deletion', 'random'],
+            steps: 10,
+          },
+          { sessions },
+        ),
+      );
     }
     ok(results.every((r) => r.groundTruth?.kind === 'mask'));
     const m = (k: string) => mean(results, k);
-    t.diagnostic(`pointing ${m('pointing_game')} vs ${m('random_pointing_game')}; iou ${m('iou').toFixed(3)} vs ${m('random_iou').toFixed(3)}; deletion ${m('deletion_auc').toFixed(3)} vs ${m('random_deletion_auc').toFixed(3)}; insertion ${m('insertion_auc').toFixed(3)} vs ${m('random_insertion_auc').toFixed(3)}`);
+    t.diagnostic(
+      `pointing ${m('pointing_game')} vs ${m('random_pointing_game')}; iou ${m('iou').toFixed(3)} vs ${m('random_iou').toFixed(3)}; deletion ${m('deletion_auc').toFixed(3)} vs ${m('random_deletion_auc').toFixed(3)}; insertion ${m('insertion_auc').toFixed(3)} vs ${m('random_insertion_auc').toFixed(3)}`,
+    );
     ok(m('pointing_game') > m('random_pointing_game'));
     ok(m('iou') > m('random_iou'));
     ok(m('energy_in_mask') > m('random_energy_in_mask'));
@@ -67,7 +94,25 @@ describe('evaluate end to end', () => {
     const cli = resolve(__dirname, '../../../bin/camlens.js');
     if (!existsSync(resolve(__dirname, '../../cli.js'))) throw new Error('dist/cli.js missing: build first');
     const out = join(dir, 'out');
-    const r = spawnSync(process.execPath, [cli, 'evaluate', 'demo/model.onnx', 'demo/images/star_1.png', '--metrics', 'localisation,deletion', '--steps', '4', '--threshold', 'otsu', '--out', out, '--json'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        cli,
+        'evaluate',
+        'demo/model.onnx',
+        'demo/images/star_1.png',
+        '--metrics',
+        'localisation,deletion',
+        '--steps',
+        '4',
+        '--threshold',
+        'otsu',
+        '--out',
+        out,
+        '--json',
+      ],
+      { encoding: 'utf8' },
+    );
     equal(r.status, 0, r.stderr);
     const json = JSON.parse(r.stdout);
     equal(json.images.length, 1);
@@ -76,7 +121,9 @@ describe('evaluate end to end', () => {
     const csv = readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n');
     equal(csv.length, 2);
     ok(csv[0].startsWith('image,method,class,label,iou,pointing_game'));
-    const bad = spawnSync(process.execPath, [cli, 'evaluate', 'demo/model.onnx', 'demo/images/star_1.png', '--json', '--metrics', 'vibes'], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [cli, 'evaluate', 'demo/model.onnx', 'demo/images/star_1.png', '--json', '--metrics', 'vibes'], {
+      encoding: 'utf8',
+    });
     equal(bad.status, 2);
     ok(/--metrics: "vibes"/.test(bad.stderr));
   });

@@ -14,11 +14,16 @@ const close = (a: number, b: number, tol = 1e-6) => ok(Math.abs(a - b) <= tol, `
 
 // A 1-channel 8×8 image: a bright 3×3 object on a dark background. The "model" is the share of
 // the object's brightness that survives: a perfect map should delete it fastest.
-const H = 8, W = 8;
+const H = 8,
+  W = 8;
 const object = new Uint8Array(H * W);
 for (let y = 2; y < 5; y++) for (let x = 3; x < 6; x++) object[y * W + x] = 1;
 const image: ImageTensor = { data: Float32Array.from(object, (v) => (v ? 1 : 0)), dims: [1, 1, H, W], layout: 'NCHW' };
-const model = (x: Float32Array) => { let s = 0; for (let i = 0; i < x.length; i++) if (object[i]) s += Math.max(0, x[i]); return s / 9; };
+const model = (x: Float32Array) => {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) if (object[i]) s += Math.max(0, x[i]);
+  return s / 9;
+};
 
 describe('faithfulness on a synthetic model', () => {
   it('deletion/insertion curves and AUC: the object map beats a random one', () => {
@@ -71,7 +76,8 @@ describe('faithfulness on a synthetic model', () => {
   it('blur keeps a constant image constant and spreads a point', () => {
     const flat = new Float32Array(64).fill(2);
     ok(blurPlanar(flat, 1, 8, 8, 1.5).every((v) => Math.abs(v - 2) < 1e-5));
-    const dot = new Float32Array(64); dot[27] = 1;
+    const dot = new Float32Array(64);
+    dot[27] = 1;
     const b = blurPlanar(dot, 1, 8, 8, 1);
     ok(b[27] < 1 && b[28] > 0 && Math.abs(b.reduce((a, c) => a + c, 0) - 1) < 1e-5);
   });
@@ -85,7 +91,8 @@ describe('stability and parameter randomisation', () => {
     close(s.stability, 1 - (0 + 0.6 + 1) / 3);
     close(s.max_sensitivity, 1);
     const x = Float32Array.from([0, 1, 2, 10]);
-    const a = noisyInputs(x, 2, 0.01, 5), b = noisyInputs(x, 2, 0.01, 5);
+    const a = noisyInputs(x, 2, 0.01, 5),
+      b = noisyInputs(x, 2, 0.01, 5);
     close(a.sigma, 0.1);
     deepEqual(a.seeds, [5, 6]);
     deepEqual([...a.inputs[1]], [...b.inputs[1]]);
@@ -95,7 +102,10 @@ describe('stability and parameter randomisation', () => {
   it('finds the parameterised layers after a value, top-down, and re-draws only those', () => {
     const m = analyseModel(tinyCnn(), 'tiny-cnn');
     const layers = layersAfter(m, m.graph.node('/block1/relu/Relu')!.outputs[0]);
-    deepEqual(layers.map((l) => l.node), ['/fc/Gemm', '/block2/conv/Conv']);
+    deepEqual(
+      layers.map((l) => l.node),
+      ['/fc/Gemm', '/block2/conv/Conv'],
+    );
     deepEqual(layers[0].initializers, ['fc.weight', 'fc.bias']);
     const proto = randomiseInitializers(m, new Set(['fc.weight']), 1);
     const byName = (p: typeof proto, n: string) => tensorToArray(p.graph!.initializer.find((t) => t.name === n)!) as Float32Array;

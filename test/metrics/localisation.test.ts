@@ -32,15 +32,20 @@ describe('localisation metrics on hand-made maps', () => {
     const level = otsuLevel(map);
     ok(level >= Math.trunc(0.14 * 255) && level < Math.trunc(0.8 * 255), `level ${level}`);
     const { mask } = binarise(map, { kind: 'otsu' });
-    equal(mask.reduce((a, b) => a + b, 0), 40);
+    equal(
+      mask.reduce((a, b) => a + b, 0),
+      40,
+    );
     ok(mask.slice(60).every((v) => v === 1));
     // cv2 on [0,0,255,255]: threshold 0 (everything above the first level is foreground).
     equal(otsuLevel([0, 0, 1, 1]), 0);
   });
 
   it('pointing game, with and without tolerance', () => {
-    const inside = new Float32Array(16); inside[5] = 1;
-    const outside = new Float32Array(16); outside[10] = 1;
+    const inside = new Float32Array(16);
+    inside[5] = 1;
+    const outside = new Float32Array(16);
+    outside[10] = 1;
     equal(pointingGame(inside, GT, 4), 1);
     equal(pointingGame(outside, GT, 4), 0);
     equal(pointingGame(outside, GT, 4, 1.5), 1); // (2,2) is √2 from (1,1)
@@ -79,7 +84,8 @@ describe('metric helpers', () => {
     close(spearman([1, 2, 3, 4], [10, 20, 30, 1000]), 1);
     close(spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1);
     close(percentile([1, 2, 3, 4, 5], 80), 4.2);
-    const a = rng(7), b = rng(7);
+    const a = rng(7),
+      b = rng(7);
     equal(a(), b());
   });
 });
@@ -89,7 +95,9 @@ describe('ground truth', () => {
   it('finds S.mask.png / S_mask.png beside the image and resamples it', async () => {
     const px = new Uint8Array(8 * 8 * 3);
     for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) px.fill(255, (y * 8 + x) * 3, (y * 8 + x) * 3 + 3);
-    await sharp(px, { raw: { width: 8, height: 8, channels: 3 } }).png().toFile(join(dir, 'a_mask.png'));
+    await sharp(px, { raw: { width: 8, height: 8, channels: 3 } })
+      .png()
+      .toFile(join(dir, 'a_mask.png'));
     writeFileSync(join(dir, 'a.png'), '');
     const gt = findGroundTruth(join(dir, 'a.png'))!;
     equal(gt.kind, 'mask');
@@ -109,7 +117,10 @@ describe('ground truth', () => {
   });
   it('reads box CSVs with a BOM, CRLF, quoted commas and newlines in file names, and several boxes per image', () => {
     writeFileSync(join(dir, 'quoted.csv'), '\uFEFFfile,x0,y0,x1,y1\r\n"d, e.png",0,0,1,1\r\n\r\n"two\nlines.png",2,2,3,3\r\n"d, e.png", 4 ,4,5,5\r\n');
-    deepEqual(findGroundTruth(join(dir, 'd, e.png'), join(dir, 'quoted.csv'))!.boxes, [[0, 0, 2, 2], [4, 4, 6, 6]]);
+    deepEqual(findGroundTruth(join(dir, 'd, e.png'), join(dir, 'quoted.csv'))!.boxes, [
+      [0, 0, 2, 2],
+      [4, 4, 6, 6],
+    ]);
     deepEqual(findGroundTruth(join(dir, 'two\nlines.png'), join(dir, 'quoted.csv'))!.boxes, [[2, 2, 4, 4]]);
     // A first cell of plain "file" (the BOM is not part of it) is the header, not an image called "\uFEFFfile".
     equal(findGroundTruth(join(dir, 'file'), join(dir, 'quoted.csv')), undefined);
@@ -119,6 +130,7 @@ describe('ground truth', () => {
   it('maps pixels through a centre crop', () => {
     // 200×100 → 50×50 cover: scale 0.5, resized 100×50, left offset 25.
     const { sx, sy } = sourceCoordinates(200, 100, 50, 50, 'shorter-side-then-center-crop');
-    close(sx[0], 51); close(sy[0], 1);
+    close(sx[0], 51);
+    close(sy[0], 1);
   });
 });

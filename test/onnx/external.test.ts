@@ -6,16 +6,21 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CamLensError } from '../../src/engine/errors';
 import { attr, DataType, ModelBuilder } from '../../src/engine/onnx/builder';
-import {
-  externalDataInfo, hasExternalData, loadExternalTensors, modelDirOf, resolveExternalData, withResolvedData,
-} from '../../src/engine/onnx/external';
+import { externalDataInfo, hasExternalData, loadExternalTensors, modelDirOf, resolveExternalData, withResolvedData } from '../../src/engine/onnx/external';
 import { Graph } from '../../src/engine/onnx/graph';
 import { parseModel, readModelFile, serializeModel, serializeTensor } from '../../src/engine/onnx/io';
 import { emptyTensor, tensorToArray } from '../../src/engine/onnx/tensor';
 import { DataLocation, type ModelProto, type TensorProto } from '../../src/engine/onnx/types';
 
 /** An EXTERNAL float tensor pointing at `location` (entries omitted when undefined). */
-function externalTensor(name: string, dims: number[], location: string | undefined, offset?: number | string, length?: number | string, checksum?: string): TensorProto {
+function externalTensor(
+  name: string,
+  dims: number[],
+  location: string | undefined,
+  offset?: number | string,
+  length?: number | string,
+  checksum?: string,
+): TensorProto {
   const externalData = [];
   if (location !== undefined) externalData.push({ key: 'location', value: location });
   if (offset !== undefined) externalData.push({ key: 'offset', value: String(offset) });
@@ -38,12 +43,14 @@ function writeModel(dir: string, w: TensorProto): ModelProto {
 
 const floatsBytes = (values: number[]) => new Uint8Array(Float32Array.from(values).buffer);
 
-const externalError = (...patterns: RegExp[]) => (e: unknown) => {
-  ok(e instanceof CamLensError, `expected CamLensError, got ${String(e)}`);
-  equal(e.code, 'EXTERNAL_DATA');
-  for (const p of patterns) ok(p.test(e.message), `message ${JSON.stringify(e.message)} should match ${p}`);
-  return true;
-};
+const externalError =
+  (...patterns: RegExp[]) =>
+  (e: unknown) => {
+    ok(e instanceof CamLensError, `expected CamLensError, got ${String(e)}`);
+    equal(e.code, 'EXTERNAL_DATA');
+    for (const p of patterns) ok(p.test(e.message), `message ${JSON.stringify(e.message)} should match ${p}`);
+    return true;
+  };
 
 describe('external tensor data', () => {
   let root: string;
@@ -167,8 +174,14 @@ describe('external tensor data', () => {
   });
 
   it('refuses a symlink (file or folder) whose real path is outside the model folder', () => {
-    throws(() => resolveExternalData(externalTensor('W', [2, 3], 'link-out.bin', 0, 24), dir), externalError(/"W"/, /link-out\.bin/, /outside the model folder/));
-    throws(() => resolveExternalData(externalTensor('W', [2, 3], 'dir-out/w.bin', 0, 24), dir), externalError(/"W"/, /dir-out\/w\.bin/, /outside the model folder/));
+    throws(
+      () => resolveExternalData(externalTensor('W', [2, 3], 'link-out.bin', 0, 24), dir),
+      externalError(/"W"/, /link-out\.bin/, /outside the model folder/),
+    );
+    throws(
+      () => resolveExternalData(externalTensor('W', [2, 3], 'dir-out/w.bin', 0, 24), dir),
+      externalError(/"W"/, /dir-out\/w\.bin/, /outside the model folder/),
+    );
   });
 
   it('reports a missing file, a missing location and a folder', () => {

@@ -128,8 +128,12 @@ function parseWire(bytes: Uint8Array, start: number, end: number, depth: number,
         next = v[1];
         break;
       }
-      case 1: next = afterTag + 8; break;
-      case 5: next = afterTag + 4; break;
+      case 1:
+        next = afterTag + 8;
+        break;
+      case 5:
+        next = afterTag + 4;
+        break;
       case 2: {
         const len = readVarint(bytes, afterTag, end);
         if (!len) return undefined;
@@ -140,7 +144,8 @@ function parseWire(bytes: Uint8Array, start: number, end: number, depth: number,
         if (len[0] > 0 && depth < 48 && !bulk.has(dataStart)) children = parseWire(bytes, dataStart, next, depth + 1, bulk);
         break;
       }
-      default: return undefined;
+      default:
+        return undefined;
     }
     if (next > end) return undefined;
     fields.push({ field, wireType, start: pos, lenPos, dataStart, end: next, value: bytes.subarray(dataStart, next), children });
@@ -213,12 +218,13 @@ function tensorsOf(model: ModelProto): TensorProto[] {
   const out: TensorProto[] = [];
   const visit = (g: GraphProto) => {
     out.push(...g.initializer);
-    for (const n of g.node) for (const a of n.attribute) {
-      if (a.t) out.push(a.t);
-      out.push(...a.tensors);
-      if (a.g) visit(a.g);
-      for (const s of a.graphs) visit(s);
-    }
+    for (const n of g.node)
+      for (const a of n.attribute) {
+        if (a.t) out.push(a.t);
+        out.push(...a.tensors);
+        if (a.g) visit(a.g);
+        for (const s of a.graphs) visit(s);
+      }
   };
   if (model.graph) visit(model.graph);
   return out;
@@ -254,7 +260,11 @@ function makeSubject(name: string, file: Uint8Array, variants: number): Subject 
   };
   walk(tree);
   return {
-    name, bytes, variants, tree, all,
+    name,
+    bytes,
+    variants,
+    tree,
+    all,
     messages: all.filter((f) => f.children && f.children.length > 0),
     lengthFields: all.filter((f) => f.wireType === 2),
     leaves: all.filter((f) => f.wireType === 2 && !f.children && f.value.length < 256),
@@ -285,7 +295,11 @@ function cnnModel(rng: Rng): ModelProto {
   const fb = b.floats('fc.bias', [5], seededFloats(rng, 5));
   b.op('Gemm', [flat, fw, fb], { alpha: attr.float(1), beta: attr.float(1), transB: 1 }, { name: '/fc/Gemm', outputs: ['logits'] });
   b.output('logits', DataType.FLOAT, ['batch', 5]);
-  b.graph.valueInfo.push({ name: p, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 4 }, { dimValue: 8 }, { dimValue: 8 }] } } }, metadataProps: [] });
+  b.graph.valueInfo.push({
+    name: p,
+    type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 4 }, { dimValue: 8 }, { dimValue: 8 }] } } },
+    metadataProps: [],
+  });
   return b.build();
 }
 
@@ -340,13 +354,26 @@ function miscModel(): ModelProto {
     values: emptyTensor({ name: 'sparse', dataType: DataType.FLOAT, dims: [2], rawData: new Uint8Array(8) }),
     indices: emptyTensor({ name: 'sparse_idx', dataType: DataType.INT64, dims: [2], rawData: new Uint8Array(16) }),
   });
-  model.graph!.initializer.push(emptyTensor({
-    name: 'words', dataType: DataType.STRING, dims: [2], stringData: [new TextEncoder().encode('a'), new TextEncoder().encode('bc')], segment: { begin: 0, end: 2 },
-  }));
+  model.graph!.initializer.push(
+    emptyTensor({
+      name: 'words',
+      dataType: DataType.STRING,
+      dims: [2],
+      stringData: [new TextEncoder().encode('a'), new TextEncoder().encode('bc')],
+      segment: { begin: 0, end: 2 },
+    }),
+  );
   model.functions.push({
-    name: 'CustomOp', domain: 'local', input: ['a'], output: ['b'], attribute: ['mode'], attributeProto: [],
+    name: 'CustomOp',
+    domain: 'local',
+    input: ['a'],
+    output: ['b'],
+    attribute: ['mode'],
+    attributeProto: [],
     node: [{ input: ['a'], output: ['b'], opType: 'Relu', attribute: [], metadataProps: [], deviceConfigurations: [] }],
-    opsetImport: [{ version: 21 }], valueInfo: [], metadataProps: [],
+    opsetImport: [{ version: 21 }],
+    valueInfo: [],
+    metadataProps: [],
   });
   return model;
 }
@@ -378,7 +405,10 @@ class Scratch {
 const scratch = new Scratch();
 const joinParts = (parts: readonly (Uint8Array | number[])[], input: Uint8Array) => concat(parts, undefined, (n) => scratch.take(n, input));
 
-interface Variant { bytes: Uint8Array; desc: string }
+interface Variant {
+  bytes: Uint8Array;
+  desc: string;
+}
 
 function structuralOffset(rng: Rng, s: Subject, limit: number): number {
   if (s.structuralSize === 0 || rng.chance(0.15)) return rng.int(limit);
@@ -394,12 +424,18 @@ function structuralOffset(rng: Rng, s: Subject, limit: number): number {
 function inflatedLength(rng: Rng, f: WireField, total: number): number {
   const len = f.end - f.dataStart;
   switch (rng.int(6)) {
-    case 0: return len + 1 + rng.int(16);
-    case 1: return total + rng.int(1 << 20);
-    case 2: return 2 ** 31 - 1;
-    case 3: return 2 ** 32 - 1;
-    case 4: return 2 ** 32 + rng.int(1000);
-    default: return 2 ** 53 - 1 - rng.int(1000);
+    case 0:
+      return len + 1 + rng.int(16);
+    case 1:
+      return total + rng.int(1 << 20);
+    case 2:
+      return 2 ** 31 - 1;
+    case 3:
+      return 2 ** 32 - 1;
+    case 4:
+      return 2 ** 32 + rng.int(1000);
+    default:
+      return 2 ** 53 - 1 - rng.int(1000);
   }
 }
 
@@ -453,7 +489,10 @@ function byteMutation(rng: Rng, s: Subject, input: Uint8Array, others: readonly 
       const olen = Math.min(rng.range(1, 512), o.bytes.length - oa);
       const at = structuralOffset(rng, s, n);
       const cut = Math.min(rng.int(512), n - at);
-      return { bytes: joinParts([input.subarray(0, at), o.bytes.subarray(oa, oa + olen), input.subarray(at + cut)], input), desc: `splice ${o.name}[${oa}+${olen}]@${at}-${cut}` };
+      return {
+        bytes: joinParts([input.subarray(0, at), o.bytes.subarray(oa, oa + olen), input.subarray(at + cut)], input),
+        desc: `splice ${o.name}[${oa}+${olen}]@${at}-${cut}`,
+      };
     }
     default: {
       // a whole length-delimited record repeated (bytes only, enclosing lengths left stale)
@@ -538,7 +577,12 @@ function treeMutation(rng: Rng, s: Subject): Variant {
         const field = rng.chance(0.5) ? f.field : rng.range(1, 30);
         const wireType = rng.chance(0.5) ? f.wireType : rng.pick([0, 1, 2, 5]);
         const value = f.wireType === wireType ? f.value : wireType === 1 ? f.value.subarray(0, 8) : wireType === 5 ? f.value.subarray(0, 4) : f.value;
-        const fixed = wireType === 1 || wireType === 5 ? concat([value, new Uint8Array(wireType === 1 ? 8 : 4)]).subarray(0, wireType === 1 ? 8 : 4) : wireType === 0 ? Uint8Array.from(varint(f.value.length)) : value;
+        const fixed =
+          wireType === 1 || wireType === 5
+            ? concat([value, new Uint8Array(wireType === 1 ? 8 : 4)]).subarray(0, wireType === 1 ? 8 : 4)
+            : wireType === 0
+              ? Uint8Array.from(varint(f.value.length))
+              : value;
         edits.set(f, [{ ...f, field, wireType, value: fixed, children: wireType === 2 && f.wireType === 2 ? f.children : undefined }]);
         descs.push(`retag f${f.field}/${f.wireType}->f${field}/${wireType}@${f.start}`);
       }
@@ -565,7 +609,12 @@ function mutate(rng: Rng, s: Subject, others: readonly Subject[]): Variant {
 
 type Expect = 'parsed' | 'MODEL_PARSE' | 'MODEL_INVALID' | 'typed';
 
-interface Crafted { name: string; bytes: Uint8Array; expect: Expect; message?: RegExp }
+interface Crafted {
+  name: string;
+  bytes: Uint8Array;
+  expect: Expect;
+  message?: RegExp;
+}
 
 const text = (s: string) => new TextEncoder().encode(s);
 const lenField = (field: number, payload: Uint8Array | number[]) => [...varint(field * 8 + 2), ...varint(payload.length), ...payload];
@@ -592,9 +641,15 @@ function nestedIfModel(depth: number): Uint8Array {
     const nodeSize = nodeHead.length + varint(5 * 8 + 2).length + varint(attrSize).length + attrSize;
     const graphHead = [...strField(2, `g_${k}`), ...(k === 0 ? lenField(11, valueInfo('cond')) : []), ...lenField(12, valueInfo(`y_${k}`))];
     prefixes[k] = [
-      ...graphHead, ...varint(1 * 8 + 2), ...varint(nodeSize),
-      ...nodeHead, ...varint(5 * 8 + 2), ...varint(attrSize),
-      ...attrHead, ...varint(6 * 8 + 2), ...varint(inner),
+      ...graphHead,
+      ...varint(1 * 8 + 2),
+      ...varint(nodeSize),
+      ...nodeHead,
+      ...varint(5 * 8 + 2),
+      ...varint(attrSize),
+      ...attrHead,
+      ...varint(6 * 8 + 2),
+      ...varint(inner),
     ];
     inner = graphHead.length + varint(1 * 8 + 2).length + varint(nodeSize).length + nodeSize;
   }
@@ -617,7 +672,16 @@ function nestedTypeModel(depth: number): Uint8Array {
   const valueInfoSize = name.length + varint(2 * 8 + 2).length + varint(inner).length + inner;
   const output = lenField(12, name);
   const graphSize = varint(11 * 8 + 2).length + varint(valueInfoSize).length + valueInfoSize + output.length;
-  const head = [...intField(1, 8), ...varint(7 * 8 + 2), ...varint(graphSize), ...varint(11 * 8 + 2), ...varint(valueInfoSize), ...name, ...varint(2 * 8 + 2), ...varint(inner)];
+  const head = [
+    ...intField(1, 8),
+    ...varint(7 * 8 + 2),
+    ...varint(graphSize),
+    ...varint(11 * 8 + 2),
+    ...varint(valueInfoSize),
+    ...name,
+    ...varint(2 * 8 + 2),
+    ...varint(inner),
+  ];
   return concat([head, ...prefixes, innermost, output]);
 }
 
@@ -631,7 +695,13 @@ function graphModel(edit: (b: ModelBuilder) => void, extra?: (g: GraphProto) => 
 }
 
 const rawNode = (opType: string, input: string[], output: string[], name?: string): NodeProto => ({
-  input, output, opType, ...(name ? { name } : {}), attribute: [], metadataProps: [], deviceConfigurations: [],
+  input,
+  output,
+  opType,
+  ...(name ? { name } : {}),
+  attribute: [],
+  metadataProps: [],
+  deviceConfigurations: [],
 });
 
 function craftedModels(): Crafted[] {
@@ -647,18 +717,30 @@ function craftedModels(): Crafted[] {
     bytes: concat([Uint8Array.from([...intField(1, 8)]), new Uint8Array(100_000).fill(15 * 8 + 3)]),
     expect: 'MODEL_PARSE',
   });
-  out.push({ name: 'graph length 2^32-1', bytes: Uint8Array.from([...intField(1, 8), ...varint(7 * 8 + 2), ...varint(2 ** 32 - 1), 0, 0]), expect: 'MODEL_PARSE' });
-  out.push({ name: 'graph length 2^53-1', bytes: Uint8Array.from([...intField(1, 8), ...varint(7 * 8 + 2), ...varint(2 ** 53 - 1), 0, 0]), expect: 'MODEL_PARSE' });
+  out.push({
+    name: 'graph length 2^32-1',
+    bytes: Uint8Array.from([...intField(1, 8), ...varint(7 * 8 + 2), ...varint(2 ** 32 - 1), 0, 0]),
+    expect: 'MODEL_PARSE',
+  });
+  out.push({
+    name: 'graph length 2^53-1',
+    bytes: Uint8Array.from([...intField(1, 8), ...varint(7 * 8 + 2), ...varint(2 ** 53 - 1), 0, 0]),
+    expect: 'MODEL_PARSE',
+  });
 
   out.push({
-    name: 'dangling input', expect: 'MODEL_INVALID', message: /"ghost".*no node, input or initializer/,
+    name: 'dangling input',
+    expect: 'MODEL_INVALID',
+    message: /"ghost".*no node, input or initializer/,
     bytes: graphModel((b) => {
       b.op('Add', ['x', 'ghost'], {}, { outputs: ['y'] });
       b.output('y');
     }),
   });
   out.push({
-    name: 'dangling outer-scope read in a subgraph', expect: 'MODEL_INVALID', message: /"ghost"/,
+    name: 'dangling outer-scope read in a subgraph',
+    expect: 'MODEL_INVALID',
+    message: /"ghost"/,
     bytes: graphModel((b) => {
       const then = ModelBuilder.create(17, 'then');
       then.op('Identity', ['ghost'], {}, { outputs: ['t'] });
@@ -668,48 +750,78 @@ function craftedModels(): Crafted[] {
     }),
   });
   out.push({
-    name: 'graph output nobody produces', expect: 'MODEL_INVALID', message: /"nothing"/,
+    name: 'graph output nobody produces',
+    expect: 'MODEL_INVALID',
+    message: /"nothing"/,
     bytes: graphModel((b) => {
       b.op('Relu', ['x'], {}, { outputs: ['y'] });
       b.output('nothing');
     }),
   });
   out.push({
-    name: 'two-node cycle', expect: 'MODEL_INVALID', message: /cycle/,
-    bytes: graphModel((b) => b.output('a'), (g) => {
-      g.node.push(rawNode('Relu', ['b'], ['a'], 'first'), rawNode('Relu', ['a'], ['b'], 'second'));
-    }),
+    name: 'two-node cycle',
+    expect: 'MODEL_INVALID',
+    message: /cycle/,
+    bytes: graphModel(
+      (b) => b.output('a'),
+      (g) => {
+        g.node.push(rawNode('Relu', ['b'], ['a'], 'first'), rawNode('Relu', ['a'], ['b'], 'second'));
+      },
+    ),
   });
   out.push({
-    name: 'self cycle', expect: 'MODEL_INVALID', message: /cycle/,
-    bytes: graphModel((b) => b.output('a'), (g) => {
-      g.node.push(rawNode('Add', ['x', 'a'], ['a'], 'loop'));
-    }),
+    name: 'self cycle',
+    expect: 'MODEL_INVALID',
+    message: /cycle/,
+    bytes: graphModel(
+      (b) => b.output('a'),
+      (g) => {
+        g.node.push(rawNode('Add', ['x', 'a'], ['a'], 'loop'));
+      },
+    ),
   });
   out.push({
-    name: 'duplicate producers', expect: 'MODEL_INVALID', message: /produced twice/,
-    bytes: graphModel((b) => b.output('y'), (g) => {
-      g.node.push(rawNode('Relu', ['x'], ['y'], 'one'), rawNode('Sigmoid', ['x'], ['y'], 'two'));
-    }),
+    name: 'duplicate producers',
+    expect: 'MODEL_INVALID',
+    message: /produced twice/,
+    bytes: graphModel(
+      (b) => b.output('y'),
+      (g) => {
+        g.node.push(rawNode('Relu', ['x'], ['y'], 'one'), rawNode('Sigmoid', ['x'], ['y'], 'two'));
+      },
+    ),
   });
   out.push({
-    name: 'node writes a graph input', expect: 'MODEL_INVALID', message: /already a graph input/,
-    bytes: graphModel((b) => b.output('x'), (g) => {
-      g.node.push(rawNode('Relu', ['x'], ['x'], 'overwrite'));
-    }),
+    name: 'node writes a graph input',
+    expect: 'MODEL_INVALID',
+    message: /already a graph input/,
+    bytes: graphModel(
+      (b) => b.output('x'),
+      (g) => {
+        g.node.push(rawNode('Relu', ['x'], ['x'], 'overwrite'));
+      },
+    ),
   });
   // (Graph building was quadratic in the width of a graph: 50,000 readers took minutes)
   out.push({
-    name: '50,000 nodes reading one input', expect: 'parsed',
-    bytes: graphModel((b) => b.output('y0'), (g) => {
-      for (let i = 0; i < 50_000; i++) g.node.push(rawNode('Relu', ['x'], [`y${i}`]));
-    }),
+    name: '50,000 nodes reading one input',
+    expect: 'parsed',
+    bytes: graphModel(
+      (b) => b.output('y0'),
+      (g) => {
+        for (let i = 0; i < 50_000; i++) g.node.push(rawNode('Relu', ['x'], [`y${i}`]));
+      },
+    ),
   });
   out.push({
-    name: '20,000-node chain, in reverse file order', expect: 'parsed',
-    bytes: graphModel((b) => b.output('y19999'), (g) => {
-      for (let i = 19_999; i >= 0; i--) g.node.push(rawNode('Relu', [i === 0 ? 'x' : `y${i - 1}`], [`y${i}`]));
-    }),
+    name: '20,000-node chain, in reverse file order',
+    expect: 'parsed',
+    bytes: graphModel(
+      (b) => b.output('y19999'),
+      (g) => {
+        for (let i = 19_999; i >= 0; i--) g.node.push(rawNode('Relu', [i === 0 ? 'x' : `y${i - 1}`], [`y${i}`]));
+      },
+    ),
   });
   return out;
 }
@@ -719,7 +831,13 @@ function craftedModels(): Crafted[] {
 
 type Outcome = 'parsed' | 'MODEL_PARSE' | 'MODEL_INVALID';
 
-interface Failure { subject: string; variant: number; desc: string; error: string; file?: string }
+interface Failure {
+  subject: string;
+  variant: number;
+  desc: string;
+  error: string;
+  file?: string;
+}
 
 interface FuzzReport {
   seed: number;
@@ -763,11 +881,22 @@ function runFuzz(seed: number, progress: Int32Array, current: Uint8Array): FuzzR
   const fixtures: string[] = [];
   for (const m of fixtureModels().filter((f) => FIXTURE_NAMES.includes(f.name) && existsSync(f.path))) {
     fixtures.push(m.name);
-    { const bytes = readFileSync(m.path); subjects.push(makeSubject(m.name, bytes, bytes.byteLength > 4_000_000 ? VARIANTS_PER_LARGE_FIXTURE : VARIANTS_PER_FIXTURE)); }
+    {
+      const bytes = readFileSync(m.path);
+      subjects.push(makeSubject(m.name, bytes, bytes.byteLength > 4_000_000 ? VARIANTS_PER_LARGE_FIXTURE : VARIANTS_PER_FIXTURE));
+    }
   }
 
   const report: FuzzReport = {
-    seed, fixtures, elapsedMs: 0, total: 0, counts: {}, perSubject: {}, subjectMs: {}, slowest: { ms: 0, subject: '', desc: '' }, failures: [],
+    seed,
+    fixtures,
+    elapsedMs: 0,
+    total: 0,
+    counts: {},
+    perSubject: {},
+    subjectMs: {},
+    slowest: { ms: 0, subject: '', desc: '' },
+    failures: [],
   };
   const encoder = new TextEncoder();
   const started = performance.now();
@@ -788,14 +917,19 @@ function runFuzz(seed: number, progress: Int32Array, current: Uint8Array): FuzzR
       const per = (report.perSubject[subject] ??= {});
       per[result.outcome] = (per[result.outcome] ?? 0) + 1;
       // 'typed': either outcome is right (where the line falls depends on protobufjs's depth limit)
-      if (expect && expect !== 'typed' && expect !== result.outcome) problem = `expected ${expect}, got ${result.outcome}${result.message ? `: ${result.message}` : ''}`;
+      if (expect && expect !== 'typed' && expect !== result.outcome)
+        problem = `expected ${expect}, got ${result.outcome}${result.message ? `: ${result.message}` : ''}`;
       else if (message && !message.test(result.message ?? '')) problem = `message ${JSON.stringify(result.message)} does not match ${message}`;
     }
     if (problem) {
       const failure: Failure = { subject, variant, desc: v.desc, error: problem };
       if (report.failures.length < 20) {
         failure.file = join(tmpdir(), `camlens-fuzz-${seed}-${report.failures.length}.onnx`);
-        try { writeFileSync(failure.file, v.bytes); } catch { delete failure.file; }
+        try {
+          writeFileSync(failure.file, v.bytes);
+        } catch {
+          delete failure.file;
+        }
       }
       report.failures.push(failure);
     }
@@ -839,7 +973,11 @@ function runInWorker(seed: number): Promise<FuzzReport> {
         const label = new TextDecoder().decode(current).replace(/\0+$/, '');
         clearInterval(watchdog);
         void worker.terminate();
-        reject(new Error(`fuzz loop ${stuck ? `made no progress for ${STALL_MS} ms` : `ran past ${2 * TIME_LIMIT_MS} ms`} (seed ${seed}, ${now} variants done); stuck on ${label}`));
+        reject(
+          new Error(
+            `fuzz loop ${stuck ? `made no progress for ${STALL_MS} ms` : `ran past ${2 * TIME_LIMIT_MS} ms`} (seed ${seed}, ${now} variants done); stuck on ${label}`,
+          ),
+        );
       }
     }, 500);
     worker.once('message', (report: FuzzReport) => {
@@ -877,8 +1015,13 @@ if (!isMainThread && workerData?.camlensFuzz) {
       }
       t.diagnostic(`slowest variant: ${report.slowest.ms.toFixed(1)} ms (${report.slowest.subject}: ${report.slowest.desc})`);
 
-      const shown = report.failures.slice(0, 5).map((f) => `- ${f.subject}#${f.variant} [${f.desc}]${f.file ? ` (bytes in ${f.file})` : ''}\n  ${f.error.replace(/\n/g, '\n  ')}`);
-      ok(report.failures.length === 0, `${report.failures.length} variants ended in something other than a typed MODEL_PARSE/MODEL_INVALID error (seed ${seed}):\n${shown.join('\n')}`);
+      const shown = report.failures
+        .slice(0, 5)
+        .map((f) => `- ${f.subject}#${f.variant} [${f.desc}]${f.file ? ` (bytes in ${f.file})` : ''}\n  ${f.error.replace(/\n/g, '\n  ')}`);
+      ok(
+        report.failures.length === 0,
+        `${report.failures.length} variants ended in something other than a typed MODEL_PARSE/MODEL_INVALID error (seed ${seed}):\n${shown.join('\n')}`,
+      );
       ok(report.total >= 2000, `only ${report.total} variants ran`);
       ok(report.elapsedMs < TIME_LIMIT_MS, `the fuzz loop took ${report.elapsedMs.toFixed(0)} ms (limit ${TIME_LIMIT_MS} ms)`);
     });

@@ -51,28 +51,60 @@ describe('ONNX model IO', () => {
       indices: { ...model.graph!.initializer[0], name: 'sparse_idx', dims: [2], rawData: new Uint8Array(16) },
     });
     model.graph!.initializer.push({
-      ...model.graph!.initializer[0], name: 'half', dataType: DataType.FLOAT16, dims: [2], rawData: Uint8Array.of(0, 0x3c, 0, 0xc0),
+      ...model.graph!.initializer[0],
+      name: 'half',
+      dataType: DataType.FLOAT16,
+      dims: [2],
+      rawData: Uint8Array.of(0, 0x3c, 0, 0xc0),
       metadataProps: [{ key: 'k', value: 'v' }],
     });
     model.graph!.initializer.push({
-      ...model.graph!.initializer[0], name: 'f8', dataType: DataType.FLOAT8E4M3FN, dims: [2], rawData: Uint8Array.of(1, 2),
+      ...model.graph!.initializer[0],
+      name: 'f8',
+      dataType: DataType.FLOAT8E4M3FN,
+      dims: [2],
+      rawData: Uint8Array.of(1, 2),
     });
     model.graph!.initializer.push({
-      ...model.graph!.initializer[0], name: 'words', dataType: DataType.STRING, dims: [2], rawData: undefined,
-      stringData: [new TextEncoder().encode('a'), new TextEncoder().encode('bc')], segment: { begin: 0, end: 2 },
+      ...model.graph!.initializer[0],
+      name: 'words',
+      dataType: DataType.STRING,
+      dims: [2],
+      rawData: undefined,
+      stringData: [new TextEncoder().encode('a'), new TextEncoder().encode('bc')],
+      segment: { begin: 0, end: 2 },
     });
     delete model.graph!.initializer[model.graph!.initializer.length - 1].rawData;
     model.graph!.node[0].overload = 'o1';
-    model.graph!.node[0].attribute.push(
-      { name: 'note', type: 3, s: new TextEncoder().encode('x'), floats: [], ints: [], strings: [], tensors: [], graphs: [], sparseTensors: [], typeProtos: [] },
-    );
+    model.graph!.node[0].attribute.push({
+      name: 'note',
+      type: 3,
+      s: new TextEncoder().encode('x'),
+      floats: [],
+      ints: [],
+      strings: [],
+      tensors: [],
+      graphs: [],
+      sparseTensors: [],
+      typeProtos: [],
+    });
     model.functions.push({
-      name: 'MyRelu', domain: 'local', input: ['a'], output: ['b'], attribute: [], attributeProto: [],
+      name: 'MyRelu',
+      domain: 'local',
+      input: ['a'],
+      output: ['b'],
+      attribute: [],
+      attributeProto: [],
       node: [{ input: ['a'], output: ['b'], opType: 'Relu', attribute: [], metadataProps: [], deviceConfigurations: [] }],
-      opsetImport: [{ version: 21 }], valueInfo: [], metadataProps: [{ key: 'f', value: '1' }], overload: 'x',
+      opsetImport: [{ version: 21 }],
+      valueInfo: [],
+      metadataProps: [{ key: 'f', value: '1' }],
+      overload: 'x',
     });
     model.trainingInfo.push({
-      algorithm: { ...model.graph!, node: [] }, initializationBinding: [], updateBinding: [{ key: 'w', value: 'w2' }],
+      algorithm: { ...model.graph!, node: [] },
+      initializationBinding: [],
+      updateBinding: [{ key: 'w', value: 'w2' }],
     });
     const parsed = roundTrip(serializeModel(model));
     deepStrictEqual(parsed.graph!.initializer[1].int64Data.length, 0);
@@ -95,12 +127,18 @@ describe('ONNX model IO', () => {
   it('gives a typed error for empty, random and truncated input', () => {
     const bad = [new Uint8Array(0), Uint8Array.from({ length: 64 }, (_, i) => (i * 97 + 13) & 255), Uint8Array.of(0x3a, 0xff, 0xff, 0x0f)];
     for (const bytes of bad) {
-      throws(() => parseModel(bytes), (e: unknown) => e instanceof CamLensError && e.code === 'MODEL_PARSE');
+      throws(
+        () => parseModel(bytes),
+        (e: unknown) => e instanceof CamLensError && e.code === 'MODEL_PARSE',
+      );
     }
   });
 
   it('reports a missing file as MODEL_READ', () => {
-    throws(() => readModelFile('/nonexistent/model.onnx'), (e: unknown) => e instanceof CamLensError && e.code === 'MODEL_READ' && /no such file/.test(e.message));
+    throws(
+      () => readModelFile('/nonexistent/model.onnx'),
+      (e: unknown) => e instanceof CamLensError && e.code === 'MODEL_READ' && /no such file/.test(e.message),
+    );
   });
 });
 

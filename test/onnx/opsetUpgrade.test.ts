@@ -26,40 +26,61 @@ interface Case {
 
 const CASES: Case[] = [
   {
-    name: 'Upsample-7 nearest (scales attribute) → Resize', opset: 7, input: [1, 2, 3, 4], changed: ['Upsample'],
+    name: 'Upsample-7 nearest (scales attribute) → Resize',
+    opset: 7,
+    input: [1, 2, 3, 4],
+    changed: ['Upsample'],
     build: (b, x) => b.op('Upsample', [x], { mode: 'nearest', scales: attr.floats([1, 1, 2, 3]) }),
   },
   {
-    name: 'Upsample-9 linear (scales input) → Resize', opset: 9, input: [1, 2, 3, 4], changed: ['Upsample'],
+    name: 'Upsample-9 linear (scales input) → Resize',
+    opset: 9,
+    input: [1, 2, 3, 4],
+    changed: ['Upsample'],
     build: (b, x) => b.op('Upsample', [x, b.floats('scales', [4], [1, 1, 2, 2])], { mode: 'linear' }),
   },
   {
-    name: 'Resize-10 nearest and linear', opset: 10, input: [1, 2, 5, 4], changed: ['Resize'],
+    name: 'Resize-10 nearest and linear',
+    opset: 10,
+    input: [1, 2, 5, 4],
+    changed: ['Resize'],
     build: (b, x) => {
       const a = b.op('Resize', [x, b.floats('s1', [4], [1, 1, 1.5, 2])], { mode: 'nearest' });
       return b.op('Resize', [a, b.floats('s2', [4], [1, 1, 0.5, 1.25])], { mode: 'linear' });
     },
   },
   {
-    name: 'Slice-9 (starts/ends/axes attributes)', opset: 9, input: [2, 3, 6, 5], changed: ['Slice'],
+    name: 'Slice-9 (starts/ends/axes attributes)',
+    opset: 9,
+    input: [2, 3, 6, 5],
+    changed: ['Slice'],
     build: (b, x) => {
       const a = b.op('Slice', [x], { starts: [1, -4], ends: [1000, -1], axes: [2, 3] });
       return b.op('Slice', [a], { starts: [0, 1], ends: [1, 3] });
     },
   },
   {
-    name: 'TopK-9 (k attribute)', opset: 9, input: [2, 7], changed: ['TopK'],
+    name: 'TopK-9 (k attribute)',
+    opset: 9,
+    input: [2, 7],
+    changed: ['TopK'],
     build: (b, x) => b.node('TopK', [x], { k: 3, axis: 1 }, { outputCount: 2 })[0],
   },
   {
-    name: 'Pad-10 (pads and value attributes), constant and reflect', opset: 10, input: [1, 2, 4, 4], changed: ['Pad'],
+    name: 'Pad-10 (pads and value attributes), constant and reflect',
+    opset: 10,
+    input: [1, 2, 4, 4],
+    changed: ['Pad'],
     build: (b, x) => {
       const a = b.op('Pad', [x], { pads: [0, 0, 1, 2, 0, 0, 2, 1], value: attr.float(0.75) });
       return b.op('Pad', [a], { pads: [0, 0, 1, 1, 0, 0, 1, 1], mode: 'reflect' });
     },
   },
   {
-    name: 'Clip-6 (min/max attributes), and one with max only', opset: 9, input: [2, 8], changed: ['Clip'],
+    name: 'Clip-6 (min/max attributes), and one with max only',
+    opset: 9,
+    input: [2, 8],
+    changed: ['Clip'],
     build: (b, x) => {
       const a = b.op('Clip', [x], { min: attr.float(-0.2), max: attr.float(0.3) });
       const c = b.op('Clip', [x], { max: attr.float(0.1) });
@@ -67,22 +88,39 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'Dropout-10 (ratio attribute) is identity in inference', opset: 10, input: [2, 5], changed: ['Dropout'],
+    name: 'Dropout-10 (ratio attribute) is identity in inference',
+    opset: 10,
+    input: [2, 5],
+    changed: ['Dropout'],
     build: (b, x) => b.op('Dropout', [x], { ratio: attr.float(0.3) }),
   },
   {
-    name: 'BatchNormalization-7 (spatial=1)', opset: 7, input: [2, 3, 4, 4], changed: ['BatchNormalization'],
-    build: (b, x) => b.op('BatchNormalization', [x, b.floats('g', [3], [1, 2, 0.5]), b.floats('be', [3], [0.1, -0.2, 0.3]), b.floats('m', [3], [0, 0.1, -0.1]), b.floats('v', [3], [1, 0.5, 2])], { spatial: 1, epsilon: attr.float(1e-5) }),
+    name: 'BatchNormalization-7 (spatial=1)',
+    opset: 7,
+    input: [2, 3, 4, 4],
+    changed: ['BatchNormalization'],
+    build: (b, x) =>
+      b.op(
+        'BatchNormalization',
+        [x, b.floats('g', [3], [1, 2, 0.5]), b.floats('be', [3], [0.1, -0.2, 0.3]), b.floats('m', [3], [0, 0.1, -0.1]), b.floats('v', [3], [1, 0.5, 2])],
+        { spatial: 1, epsilon: attr.float(1e-5) },
+      ),
   },
   {
-    name: 'Squeeze/Unsqueeze-11 (axes attributes)', opset: 11, input: [2, 1, 5], changed: ['Squeeze', 'Unsqueeze'],
+    name: 'Squeeze/Unsqueeze-11 (axes attributes)',
+    opset: 11,
+    input: [2, 1, 5],
+    changed: ['Squeeze', 'Unsqueeze'],
     build: (b, x) => {
       const a = b.op('Squeeze', [x], { axes: [1] });
       return b.op('Unsqueeze', [a], { axes: [0, 3] });
     },
   },
   {
-    name: 'Split-11 (split attribute) and an even split', opset: 11, input: [2, 6], changed: ['Split'],
+    name: 'Split-11 (split attribute) and an even split',
+    opset: 11,
+    input: [2, 6],
+    changed: ['Split'],
     build: (b, x) => {
       const [p, q] = b.node('Split', [x], { axis: 1, split: [2, 4] }, { outputCount: 2 });
       const [r, s] = b.node('Split', [q], { axis: 1 }, { outputCount: 2 });
@@ -90,18 +128,27 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'ReduceSum-11 (axes attribute) and ReduceMean (changes at 18)', opset: 11, input: [2, 3, 4], changed: ['ReduceSum'],
+    name: 'ReduceSum-11 (axes attribute) and ReduceMean (changes at 18)',
+    opset: 11,
+    input: [2, 3, 4],
+    changed: ['ReduceSum'],
     build: (b, x) => {
       const a = b.op('ReduceSum', [x], { axes: [2], keepdims: 1 });
       return b.op('ReduceMean', [a], { axes: [1], keepdims: 0 });
     },
   },
   {
-    name: 'Softmax-11 over axis 1 of a rank-4 tensor (coerced to 2-D)', opset: 11, input: [2, 3, 2, 2], changed: ['Softmax'],
+    name: 'Softmax-11 over axis 1 of a rank-4 tensor (coerced to 2-D)',
+    opset: 11,
+    input: [2, 3, 2, 2],
+    changed: ['Softmax'],
     build: (b, x) => b.op('Softmax', [x], { axis: 1 }),
   },
   {
-    name: 'LogSoftmax-11 default axis on [N, C] (last axis) and Hardmax', opset: 11, input: [3, 5], changed: ['LogSoftmax', 'Hardmax'],
+    name: 'LogSoftmax-11 default axis on [N, C] (last axis) and Hardmax',
+    opset: 11,
+    input: [3, 5],
+    changed: ['LogSoftmax', 'Hardmax'],
     build: (b, x) => b.op('Add', [b.op('LogSoftmax', [x]), b.op('Hardmax', [x], { axis: 0 })]),
   },
 ];
@@ -162,9 +209,23 @@ describe('opset upgrade: outputs equal the original model in onnxruntime', () =>
   it('refuses what has no equivalent, naming the node, op and versions', () => {
     const b = ModelBuilder.create(7);
     const x = b.input('x', F, [2, 3, 4]);
-    b.op('BatchNormalization', [x, b.floats('g', [3, 4], new Array(12).fill(1)), b.floats('be', [3, 4], new Array(12).fill(0)), b.floats('m', [3, 4], new Array(12).fill(0)), b.floats('v', [3, 4], new Array(12).fill(1))], { spatial: 0 }, { name: 'bn0', outputs: ['y'] });
+    b.op(
+      'BatchNormalization',
+      [
+        x,
+        b.floats('g', [3, 4], new Array(12).fill(1)),
+        b.floats('be', [3, 4], new Array(12).fill(0)),
+        b.floats('m', [3, 4], new Array(12).fill(0)),
+        b.floats('v', [3, 4], new Array(12).fill(1)),
+      ],
+      { spatial: 0 },
+      { name: 'bn0', outputs: ['y'] },
+    );
     b.output('y', F);
-    throws(() => upgradeOpset(b.build(), 13), (e: unknown) => e instanceof CamLensError && e.code === 'UNSUPPORTED_OP' && /opset 7 to 13: node "bn0" \(BatchNormalization\): spatial=0/.test(e.message));
+    throws(
+      () => upgradeOpset(b.build(), 13),
+      (e: unknown) => e instanceof CamLensError && e.code === 'UNSUPPORTED_OP' && /opset 7 to 13: node "bn0" \(BatchNormalization\): spatial=0/.test(e.message),
+    );
     const old = ModelBuilder.create(6);
     old.op('Relu', [old.input('x', F, [1])], {}, { outputs: ['y'] });
     old.output('y', F);
@@ -189,7 +250,10 @@ describe('opset upgrade: outputs equal the original model in onnxruntime', () =>
   it('float16 and bfloat16 tensors round-trip through makeTensor', () => {
     const values = [0, 1, -2.5, 65504, 1e-7, 0.1];
     const half = tensorToArray(makeTensor('h', DataType.FLOAT16, [6], values));
-    deepStrictEqual(Array.from(half as Float32Array).map((v) => Number(v.toPrecision(3))), [0, 1, -2.5, 65500, 1.19e-7, 0.1]);
+    deepStrictEqual(
+      Array.from(half as Float32Array).map((v) => Number(v.toPrecision(3))),
+      [0, 1, -2.5, 65500, 1.19e-7, 0.1],
+    );
     const bf = tensorToArray(makeTensor('b', DataType.BFLOAT16, [6], values));
     deepStrictEqual(Array.from(bf as Float32Array).slice(0, 3), [0, 1, -2.5]);
   });

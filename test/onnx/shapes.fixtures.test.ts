@@ -53,7 +53,12 @@ describe('shape inference on the fixture models (checked against onnxruntime)', 
       const unknown = activations.filter((v) => !isKnownShape(types.get(v)?.shape));
       t.diagnostic(
         `${m.name}: ${fullFloats.length}/${floats.length} float activations and ${full.length}/${activations.length} node outputs fully inferred` +
-        (unknown.length ? `; unknown: ${unknown.slice(0, 5).map((v) => `${v} ${show(types.get(v)?.shape)}`).join(', ')}` : ''),
+          (unknown.length
+            ? `; unknown: ${unknown
+                .slice(0, 5)
+                .map((v) => `${v} ${show(types.get(v)?.shape)}`)
+                .join(', ')}`
+            : ''),
       );
       // Every float activation of these exports is statically inferable (the only symbol is the
       // batch); anything less is a regression. Shape-arithmetic values may in general stay unknown.
@@ -99,7 +104,8 @@ describe('shape inference on the fixture models (checked against onnxruntime)', 
               const want = evaluateDim(e, BINDINGS);
               checkedValues++;
               // INT64 sentinels (slice to the end) are folded clamped to +-(2^53 - 1).
-              const sentinel = want !== undefined && Math.abs(want) === Number.MAX_SAFE_INTEGER && Math.sign(want) === Math.sign(data[i]) && Math.abs(data[i]) >= want;
+              const sentinel =
+                want !== undefined && Math.abs(want) === Number.MAX_SAFE_INTEGER && Math.sign(want) === Math.sign(data[i]) && Math.abs(data[i]) >= want;
               const close = sentinel || (want !== undefined && Math.abs(want - data[i]) <= 1e-6 * Math.max(1, Math.abs(want)));
               if (!close) mismatches.push(`${name}: folded value [${i}] = ${e}, ORT ${data[i]}`);
             });

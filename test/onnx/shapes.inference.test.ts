@@ -68,7 +68,7 @@ describe('shape inference: lookups', () => {
 });
 
 describe('shape inference: what the caller already knows', () => {
-  it('fills what the rules leave unknown from `known`, and keeps a rule\'s numbers over it', () => {
+  it("fills what the rules leave unknown from `known`, and keeps a rule's numbers over it", () => {
     const build = (b: ModelBuilder) => {
       b.input('x', F, ['batch', 3, 8, 8]);
       b.input('target', I64, [null]);
@@ -89,13 +89,16 @@ describe('shape inference: what the caller already knows', () => {
     deepStrictEqual(r.shape('z'), [1, 3, 8, 8]);
   });
 
-  it('lets the model\'s own declarations win over `known`', () => {
-    const r = analyse((b) => {
-      b.input('x', F, ['batch', 3]);
-      b.input('target', I64, [2]);
-      b.op('Reshape', ['x', 'target'], {}, { outputs: ['y'] });
-      b.output('y', F, [null, 3]);
-    }, { known: new Map([['y', { dtype: F, shape: [2, 9] }]]) });
+  it("lets the model's own declarations win over `known`", () => {
+    const r = analyse(
+      (b) => {
+        b.input('x', F, ['batch', 3]);
+        b.input('target', I64, [2]);
+        b.op('Reshape', ['x', 'target'], {}, { outputs: ['y'] });
+        b.output('y', F, [null, 3]);
+      },
+      { known: new Map([['y', { dtype: F, shape: [2, 9] }]]) },
+    );
     deepStrictEqual(r.shape('y'), [2, 3]);
   });
 });
@@ -112,7 +115,10 @@ describe('shape inference: contradictions', () => {
   };
 
   it('throws SHAPE_INFERENCE naming the node by default', () => {
-    throws(() => analyse(build), (e: unknown) => e instanceof CamLensError && e.code === 'SHAPE_INFERENCE' && /\(Add\)/.test(e.message));
+    throws(
+      () => analyse(build),
+      (e: unknown) => e instanceof CamLensError && e.code === 'SHAPE_INFERENCE' && /\(Add\)/.test(e.message),
+    );
   });
 
   it('with contradictions: "record", keeps it in ruleErrors, leaves that node\'s outputs unknown and goes on', () => {

@@ -175,7 +175,13 @@ describe('shape rules agree with onnxruntime', () => {
       try {
         const dims = types.get('x')!.shape!.map((d) => evaluateDim(d, BINDINGS)!);
         const n = dims.reduce((a, d) => a * d, 1);
-        const results = await session.run({ x: new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => Math.sin(i)), dims) });
+        const results = await session.run({
+          x: new ort.Tensor(
+            'float32',
+            Float32Array.from({ length: n }, (_, i) => Math.sin(i)),
+            dims,
+          ),
+        });
         for (const [name, tensor] of Object.entries(results)) {
           const inferred = types.get(name)!;
           const shape = inferred.shape!.map((d) => evaluateDim(d, BINDINGS));

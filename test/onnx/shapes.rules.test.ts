@@ -24,8 +24,10 @@ function infer(build: (b: ModelBuilder) => void, opset = 17) {
 
 /** One node on inputs of the given shapes; returns the type of each output. */
 function op(
-  opType: string, inputs: Array<Dims | { init: number[]; dims?: number[]; type?: DataType } | { dtype: DataType; shape?: Dims } | ''>,
-  attrs: Record<string, AttrValue | undefined> = {}, opts: { opset?: number; outputs?: number } = {},
+  opType: string,
+  inputs: Array<Dims | { init: number[]; dims?: number[]; type?: DataType } | { dtype: DataType; shape?: Dims } | ''>,
+  attrs: Record<string, AttrValue | undefined> = {},
+  opts: { opset?: number; outputs?: number } = {},
 ): ValueType[] {
   const outNames = Array.from({ length: opts.outputs ?? 1 }, (_, i) => `y${i}`);
   const r = infer((b) => {
@@ -169,7 +171,12 @@ describe('shape inference: Conv and ConvTranspose', () => {
 
   it('ConvTranspose: strides, pads, output_padding, output_shape, auto_pad, groups', () => {
     deepStrictEqual(shapeOf('ConvTranspose', [['batch', 16, 7, 7], w([16, 8, 4, 4])], { strides: [2, 2], pads: [1, 1, 1, 1] }), ['batch', 8, 14, 14]);
-    deepStrictEqual(shapeOf('ConvTranspose', [['batch', 16, 7, 7], w([16, 8, 3, 3])], { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] }), ['batch', 8, 14, 14]);
+    deepStrictEqual(shapeOf('ConvTranspose', [['batch', 16, 7, 7], w([16, 8, 3, 3])], { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] }), [
+      'batch',
+      8,
+      14,
+      14,
+    ]);
     deepStrictEqual(shapeOf('ConvTranspose', [['batch', 16, 7, 7], w([16, 4, 3, 3])], { group: 2, strides: [2, 2] }), ['batch', 8, 15, 15]);
     deepStrictEqual(shapeOf('ConvTranspose', [['batch', 16, 7, 7], w([16, 8, 3, 3])], { strides: [2, 2], output_shape: [14, 15] }), ['batch', 8, 14, 15]);
     deepStrictEqual(shapeOf('ConvTranspose', [['batch', 16, 7, 7], w([16, 8, 3, 3])], { strides: [3, 3], auto_pad: 'SAME_UPPER' }), ['batch', 8, 21, 21]);
@@ -211,11 +218,16 @@ describe('shape inference: normalisation', () => {
     deepStrictEqual(shapeOf('BatchNormalization', [['batch', 3, 8, 8], c, c, c, c]), ['batch', 3, 8, 8]);
     contradiction(() => op('BatchNormalization', [['batch', 4, 8, 8], c, c, c, c]));
     const train = op('BatchNormalization', [['batch', 3, 8, 8], c, c, c, c], { training_mode: 1 }, { outputs: 3 });
-    deepStrictEqual(train.map((t) => t.shape), [['batch', 3, 8, 8], [3], [3]]);
+    deepStrictEqual(
+      train.map((t) => t.shape),
+      [['batch', 3, 8, 8], [3], [3]],
+    );
     deepStrictEqual(shapeOf('InstanceNormalization', [['batch', 3, 8, 8], c, c]), ['batch', 3, 8, 8]);
     const ln = op('LayerNormalization', [['batch', 197, 192], { init: [0], dims: [1], type: F }], { axis: 1 }, { outputs: 3 });
     deepStrictEqual(ln, [
-      { dtype: F, shape: ['batch', 197, 192] }, { dtype: F, shape: ['batch', 1, 1] }, { dtype: F, shape: ['batch', 1, 1] },
+      { dtype: F, shape: ['batch', 197, 192] },
+      { dtype: F, shape: ['batch', 1, 1] },
+      { dtype: F, shape: ['batch', 1, 1] },
     ]);
     deepStrictEqual(op('LayerNormalization', [['batch', 197, 192], { init: [0], dims: [1], type: F }], {}, { outputs: 2 })[1].shape, ['batch', 197, 1]);
   });
@@ -223,34 +235,101 @@ describe('shape inference: normalisation', () => {
 
 describe('shape inference: elementwise', () => {
   it('unary ops keep shape and type; Cast/CastLike/Dropout/Not set theirs', () => {
-    for (const o of ['Relu', 'Sigmoid', 'Tanh', 'LeakyRelu', 'HardSigmoid', 'HardSwish', 'Softplus', 'Erf', 'Gelu', 'Sqrt', 'Exp', 'Log', 'Neg', 'Abs', 'Reciprocal', 'Identity', 'Floor', 'Ceil', 'Round', 'Sign']) {
+    for (const o of [
+      'Relu',
+      'Sigmoid',
+      'Tanh',
+      'LeakyRelu',
+      'HardSigmoid',
+      'HardSwish',
+      'Softplus',
+      'Erf',
+      'Gelu',
+      'Sqrt',
+      'Exp',
+      'Log',
+      'Neg',
+      'Abs',
+      'Reciprocal',
+      'Identity',
+      'Floor',
+      'Ceil',
+      'Round',
+      'Sign',
+    ]) {
       deepStrictEqual(op(o, [['batch', 3, 'h']])[0], { dtype: F, shape: ['batch', 3, 'h'] }, o);
     }
     deepStrictEqual(op('Clip', [['batch', 3], { init: [0], dims: [], type: F }, { init: [6], dims: [], type: F }])[0].shape, ['batch', 3]);
     deepStrictEqual(op('Cast', [['batch', 3]], { to: I64 })[0], { dtype: I64, shape: ['batch', 3] });
     deepStrictEqual(op('CastLike', [['batch', 3], { dtype: DataType.FLOAT16, shape: [1] }])[0], { dtype: DataType.FLOAT16, shape: ['batch', 3] });
-    deepStrictEqual(op('Dropout', [['batch', 3]], {}, { outputs: 2 }), [{ dtype: F, shape: ['batch', 3] }, { dtype: DataType.BOOL, shape: ['batch', 3] }]);
+    deepStrictEqual(op('Dropout', [['batch', 3]], {}, { outputs: 2 }), [
+      { dtype: F, shape: ['batch', 3] },
+      { dtype: DataType.BOOL, shape: ['batch', 3] },
+    ]);
     deepStrictEqual(op('Not', [{ dtype: DataType.BOOL, shape: [4] }])[0], { dtype: DataType.BOOL, shape: [4] });
     deepStrictEqual(op('PRelu', [['batch', 8, 4, 4], { init: new Array(8).fill(0.1), dims: [8, 1, 1], type: F }])[0].shape, ['batch', 8, 4, 4]);
     contradiction(() => op('Cast', [['batch', 3]]), /"to"/);
   });
 
   it('numpy broadcasting with symbolic and unknown dims', () => {
-    deepStrictEqual(shapeOf('Add', [['batch', 1, 5], [3, 1]]), ['batch', 3, 5]);
-    deepStrictEqual(shapeOf('Mul', [['batch', 4], [1, 4]]), ['batch', 4]);
-    deepStrictEqual(shapeOf('Sub', [['batch', 4], [6, 4]]), [6, 4]);
-    deepStrictEqual(shapeOf('Div', [['a', 4], ['b', 4]]), [null, 4]);
+    deepStrictEqual(
+      shapeOf('Add', [
+        ['batch', 1, 5],
+        [3, 1],
+      ]),
+      ['batch', 3, 5],
+    );
+    deepStrictEqual(
+      shapeOf('Mul', [
+        ['batch', 4],
+        [1, 4],
+      ]),
+      ['batch', 4],
+    );
+    deepStrictEqual(
+      shapeOf('Sub', [
+        ['batch', 4],
+        [6, 4],
+      ]),
+      [6, 4],
+    );
+    deepStrictEqual(
+      shapeOf('Div', [
+        ['a', 4],
+        ['b', 4],
+      ]),
+      [null, 4],
+    );
     deepStrictEqual(shapeOf('Pow', [[null, 4], [1]]), [null, 4]);
     deepStrictEqual(shapeOf('Add', [[], [2, 3]]), [2, 3]);
     contradiction(() => op('Add', [[2, 3], [4]]), /broadcast/);
   });
 
   it('comparison and logic give bool; Where and variadic ops broadcast all inputs', () => {
-    deepStrictEqual(op('Equal', [['batch', 1], [1, 5]])[0], { dtype: DataType.BOOL, shape: ['batch', 5] });
+    deepStrictEqual(
+      op('Equal', [
+        ['batch', 1],
+        [1, 5],
+      ])[0],
+      { dtype: DataType.BOOL, shape: ['batch', 5] },
+    );
     deepStrictEqual(op('Less', [[3], [3]])[0].dtype, DataType.BOOL);
-    deepStrictEqual(op('And', [{ dtype: DataType.BOOL, shape: [2, 1] }, { dtype: DataType.BOOL, shape: [3] }])[0], { dtype: DataType.BOOL, shape: [2, 3] });
+    deepStrictEqual(
+      op('And', [
+        { dtype: DataType.BOOL, shape: [2, 1] },
+        { dtype: DataType.BOOL, shape: [3] },
+      ])[0],
+      { dtype: DataType.BOOL, shape: [2, 3] },
+    );
     deepStrictEqual(op('Where', [{ dtype: DataType.BOOL, shape: [1, 5] }, ['batch', 1], [1]])[0], { dtype: F, shape: ['batch', 5] });
-    deepStrictEqual(shapeOf('Sum', [[3, 1], [1, 4], [2, 1, 1]]), [2, 3, 4]);
+    deepStrictEqual(
+      shapeOf('Sum', [
+        [3, 1],
+        [1, 4],
+        [2, 1, 1],
+      ]),
+      [2, 3, 4],
+    );
     deepStrictEqual(shapeOf('Max', [['batch', 3], [3]]), ['batch', 3]);
     deepStrictEqual(shapeOf('Mod', [[4, 4], [4]], { fmod: 1 }), [4, 4]);
   });
@@ -258,28 +337,123 @@ describe('shape inference: elementwise', () => {
 
 describe('shape inference: Gemm, MatMul, Einsum', () => {
   it('Gemm with transA/transB', () => {
-    deepStrictEqual(shapeOf('Gemm', [['batch', 512], [512, 1000]]), ['batch', 1000]);
-    deepStrictEqual(shapeOf('Gemm', [['batch', 512], [1000, 512]], { transB: 1 }), ['batch', 1000]);
-    deepStrictEqual(shapeOf('Gemm', [[512, 'batch'], [512, 10]], { transA: 1 }), ['batch', 10]);
-    deepStrictEqual(shapeOf('Gemm', [[512, 'batch'], [10, 512]], { transA: 1, transB: 1 }), ['batch', 10]);
-    contradiction(() => op('Gemm', [['batch', 512], [1000, 511]], { transB: 1 }), /inner/);
+    deepStrictEqual(
+      shapeOf('Gemm', [
+        ['batch', 512],
+        [512, 1000],
+      ]),
+      ['batch', 1000],
+    );
+    deepStrictEqual(
+      shapeOf(
+        'Gemm',
+        [
+          ['batch', 512],
+          [1000, 512],
+        ],
+        { transB: 1 },
+      ),
+      ['batch', 1000],
+    );
+    deepStrictEqual(
+      shapeOf(
+        'Gemm',
+        [
+          [512, 'batch'],
+          [512, 10],
+        ],
+        { transA: 1 },
+      ),
+      ['batch', 10],
+    );
+    deepStrictEqual(
+      shapeOf(
+        'Gemm',
+        [
+          [512, 'batch'],
+          [10, 512],
+        ],
+        { transA: 1, transB: 1 },
+      ),
+      ['batch', 10],
+    );
+    contradiction(
+      () =>
+        op(
+          'Gemm',
+          [
+            ['batch', 512],
+            [1000, 511],
+          ],
+          { transB: 1 },
+        ),
+      /inner/,
+    );
   });
 
   it('MatMul: batched, broadcast, 1-D operands', () => {
-    deepStrictEqual(shapeOf('MatMul', [['batch', 2, 3, 4], [4, 5]]), ['batch', 2, 3, 5]);
-    deepStrictEqual(shapeOf('MatMul', [['batch', 1, 3, 4], [6, 4, 5]]), ['batch', 6, 3, 5]);
+    deepStrictEqual(
+      shapeOf('MatMul', [
+        ['batch', 2, 3, 4],
+        [4, 5],
+      ]),
+      ['batch', 2, 3, 5],
+    );
+    deepStrictEqual(
+      shapeOf('MatMul', [
+        ['batch', 1, 3, 4],
+        [6, 4, 5],
+      ]),
+      ['batch', 6, 3, 5],
+    );
     deepStrictEqual(shapeOf('MatMul', [[4], [4, 5]]), [5]);
     deepStrictEqual(shapeOf('MatMul', [[2, 3, 4], [4]]), [2, 3]);
     deepStrictEqual(shapeOf('MatMul', [[4], [4]]), []);
-    contradiction(() => op('MatMul', [[2, 3], [4, 5]]), /inner/);
+    contradiction(
+      () =>
+        op('MatMul', [
+          [2, 3],
+          [4, 5],
+        ]),
+      /inner/,
+    );
   });
 
   it('Einsum with explicit and implicit outputs and ellipses', () => {
-    deepStrictEqual(shapeOf('Einsum', [['batch', 3, 4], ['batch', 4, 5]], { equation: 'bij,bjk->bik' }), ['batch', 3, 5]);
-    deepStrictEqual(shapeOf('Einsum', [[3, 4], [4, 5]], { equation: 'ij,jk' }), [3, 5]);
+    deepStrictEqual(
+      shapeOf(
+        'Einsum',
+        [
+          ['batch', 3, 4],
+          ['batch', 4, 5],
+        ],
+        { equation: 'bij,bjk->bik' },
+      ),
+      ['batch', 3, 5],
+    );
+    deepStrictEqual(
+      shapeOf(
+        'Einsum',
+        [
+          [3, 4],
+          [4, 5],
+        ],
+        { equation: 'ij,jk' },
+      ),
+      [3, 5],
+    );
     deepStrictEqual(shapeOf('Einsum', [['batch', 7, 3, 4]], { equation: '...ij->...ji' }), ['batch', 7, 4, 3]);
     deepStrictEqual(shapeOf('Einsum', [[3, 3]], { equation: 'ii->i' }), [3]);
-    contradiction(() => op('Einsum', [[3, 4], [5, 6]], { equation: 'ij,jk->ik' }));
+    contradiction(() =>
+      op(
+        'Einsum',
+        [
+          [3, 4],
+          [5, 6],
+        ],
+        { equation: 'ij,jk->ik' },
+      ),
+    );
   });
 });
 
@@ -347,19 +521,97 @@ describe('shape inference: Concat, Split, Slice, Gather, Pad', () => {
   const MIN = -9223372036854775808n;
 
   it('Concat adds the axis (symbolically too) and checks the rest', () => {
-    deepStrictEqual(shapeOf('Concat', [['batch', 1, 192], ['batch', 196, 192]], { axis: 1 }), ['batch', 197, 192]);
-    deepStrictEqual(shapeOf('Concat', [['batch', 3], ['batch', 3]], { axis: 0 }), ['2*batch', 3]);
-    deepStrictEqual(shapeOf('Concat', [[null, 3], [2, 3]], { axis: -1 }), [2, 6]);
-    contradiction(() => op('Concat', [[2, 3], [3, 3]], { axis: 1 }));
-    contradiction(() => op('Concat', [[2, 3], [2, 3]]), /axis/);
+    deepStrictEqual(
+      shapeOf(
+        'Concat',
+        [
+          ['batch', 1, 192],
+          ['batch', 196, 192],
+        ],
+        { axis: 1 },
+      ),
+      ['batch', 197, 192],
+    );
+    deepStrictEqual(
+      shapeOf(
+        'Concat',
+        [
+          ['batch', 3],
+          ['batch', 3],
+        ],
+        { axis: 0 },
+      ),
+      ['2*batch', 3],
+    );
+    deepStrictEqual(
+      shapeOf(
+        'Concat',
+        [
+          [null, 3],
+          [2, 3],
+        ],
+        { axis: -1 },
+      ),
+      [2, 6],
+    );
+    contradiction(() =>
+      op(
+        'Concat',
+        [
+          [2, 3],
+          [3, 3],
+        ],
+        { axis: 1 },
+      ),
+    );
+    contradiction(
+      () =>
+        op('Concat', [
+          [2, 3],
+          [2, 3],
+        ]),
+      /axis/,
+    );
   });
 
   it('Split by attribute (opset < 13), input (13+), num_outputs (18)', () => {
-    deepStrictEqual(op('Split', [['batch', 10]], { axis: 1, split: [3, 7] }, { opset: 11, outputs: 2 }).map((t) => t.shape), [['batch', 3], ['batch', 7]]);
-    deepStrictEqual(op('Split', [['batch', 10], i64([4, 6])], { axis: -1 }, { outputs: 2 }).map((t) => t.shape), [['batch', 4], ['batch', 6]]);
-    deepStrictEqual(op('Split', [['batch', 9]], { axis: 1 }, { outputs: 3 }).map((t) => t.shape), [['batch', 3], ['batch', 3], ['batch', 3]]);
-    deepStrictEqual(op('Split', [['batch', 10]], { axis: 1, num_outputs: 3 }, { opset: 18, outputs: 3 }).map((t) => t.shape), [['batch', 4], ['batch', 4], ['batch', 2]]);
-    deepStrictEqual(op('Split', [['2*batch', 4]], {}, { outputs: 2 }).map((t) => t.shape), [[null, 4], [null, 4]]);
+    deepStrictEqual(
+      op('Split', [['batch', 10]], { axis: 1, split: [3, 7] }, { opset: 11, outputs: 2 }).map((t) => t.shape),
+      [
+        ['batch', 3],
+        ['batch', 7],
+      ],
+    );
+    deepStrictEqual(
+      op('Split', [['batch', 10], i64([4, 6])], { axis: -1 }, { outputs: 2 }).map((t) => t.shape),
+      [
+        ['batch', 4],
+        ['batch', 6],
+      ],
+    );
+    deepStrictEqual(
+      op('Split', [['batch', 9]], { axis: 1 }, { outputs: 3 }).map((t) => t.shape),
+      [
+        ['batch', 3],
+        ['batch', 3],
+        ['batch', 3],
+      ],
+    );
+    deepStrictEqual(
+      op('Split', [['batch', 10]], { axis: 1, num_outputs: 3 }, { opset: 18, outputs: 3 }).map((t) => t.shape),
+      [
+        ['batch', 4],
+        ['batch', 4],
+        ['batch', 2],
+      ],
+    );
+    deepStrictEqual(
+      op('Split', [['2*batch', 4]], {}, { outputs: 2 }).map((t) => t.shape),
+      [
+        [null, 4],
+        [null, 4],
+      ],
+    );
     contradiction(() => op('Split', [['batch', 10], i64([4, 5])], { axis: 1 }, { outputs: 2 }), /add up/);
   });
 
@@ -409,7 +661,10 @@ describe('shape inference: Resize, Upsample', () => {
     deepStrictEqual(shapeOf('Resize', [['batch', 3, 7, 7], f32([]), f32([]), { init: [2, 3, 20, 30] }]), [2, 3, 20, 30]);
     deepStrictEqual(shapeOf('Resize', [['batch', 3, 7, 7], f32([1, 1, 3, 3])], {}, { opset: 10 }), ['batch', 3, 21, 21]);
     deepStrictEqual(shapeOf('Resize', [['batch', 3, 7, 7], '', '', { init: [14, 21] }], { axes: [2, 3] }, { opset: 18 }), ['batch', 3, 14, 21]);
-    deepStrictEqual(shapeOf('Resize', [['batch', 3, 10, 20], '', '', { init: [30, 30] }], { axes: [2, 3], keep_aspect_ratio_policy: 'not_larger' }, { opset: 18 }), ['batch', 3, 15, 30]);
+    deepStrictEqual(
+      shapeOf('Resize', [['batch', 3, 10, 20], '', '', { init: [30, 30] }], { axes: [2, 3], keep_aspect_ratio_policy: 'not_larger' }, { opset: 18 }),
+      ['batch', 3, 15, 30],
+    );
     deepStrictEqual(shapeOf('Resize', [['batch', 3, 7, 7], '', { dtype: F, shape: [4] }]), [null, null, null, null]);
     deepStrictEqual(shapeOf('Upsample', [['batch', 3, 7, 7], f32([1, 1, 2, 2])], {}, { opset: 9 }), ['batch', 3, 14, 14]);
     deepStrictEqual(shapeOf('Upsample', [['batch', 3, 7, 7]], { scales: attr.floats([1, 1, 2, 3]) }, { opset: 7 }), ['batch', 3, 14, 21]);
@@ -440,7 +695,10 @@ describe('shape inference: reductions, softmax, ArgMax, TopK', () => {
     deepStrictEqual(shapeOf('Trilu', [['batch', 4, 4]]), ['batch', 4, 4]);
     deepStrictEqual(op('ArgMax', [['batch', 10]], { axis: 1, keepdims: 0 })[0], { dtype: I64, shape: ['batch'] });
     deepStrictEqual(op('ArgMin', [['batch', 10]], { axis: -1 })[0], { dtype: I64, shape: ['batch', 1] });
-    deepStrictEqual(op('TopK', [['batch', 10], i64([3])], {}, { outputs: 2 }), [{ dtype: F, shape: ['batch', 3] }, { dtype: I64, shape: ['batch', 3] }]);
+    deepStrictEqual(op('TopK', [['batch', 10], i64([3])], {}, { outputs: 2 }), [
+      { dtype: F, shape: ['batch', 3] },
+      { dtype: I64, shape: ['batch', 3] },
+    ]);
     deepStrictEqual(op('TopK', [['batch', 10], { dtype: I64, shape: [1] }], { axis: 0 }, { outputs: 2 })[0].shape, [null, 10]);
     contradiction(() => op('TopK', [['batch', 10], i64([11])], {}, { outputs: 2 }), /exceeds/);
   });
@@ -534,7 +792,13 @@ describe('shape inference: folding the shape arithmetic PyTorch exports', () => 
       const padH = b.op('Mod', [b.op('Sub', [b.int64s('seven', [7], []), b.op('Mod', [h, 'seven'])]), 'seven']);
       const pads = b.op('Concat', [b.int64s('z4', [0, 0, 0, 0, 0, 0]), b.op('Unsqueeze', [padH, b.int64s('axes', [0])]), b.int64s('z1', [0])], { axis: 0 });
       // reorder [b0, e0, b1, e1, ...] → [b..., e...] as the exporter does
-      const flipped = b.op('Slice', [b.op('Reshape', [pads, b.int64s('s42', [-1, 2])]), b.int64s('st', [-1]), b.int64s('en', [-9223372036854775807n]), b.int64s('ax', [0]), b.int64s('stp', [-1])]);
+      const flipped = b.op('Slice', [
+        b.op('Reshape', [pads, b.int64s('s42', [-1, 2])]),
+        b.int64s('st', [-1]),
+        b.int64s('en', [-9223372036854775807n]),
+        b.int64s('ax', [0]),
+        b.int64s('stp', [-1]),
+      ]);
       const order = b.op('Reshape', [b.op('Transpose', [flipped], { perm: [1, 0] }), b.int64s('flat', [-1])]);
       b.node('Pad', ['x', order], {}, { outputs: ['y'] });
       b.node('Range', [b.int64s('r0', [0], []), h, b.int64s('r1', [1], [])], {}, { outputs: ['r'] });
@@ -555,8 +819,16 @@ describe('shape inference: robustness', () => {
       { axis: attr.float(1.5), axes: attr.floats([0.5]), kernel_shape: attr.ints([3, 3]), value: 3, mode: 'bogus', auto_pad: 'SAME_UPPER', group: 0 },
     ];
     const inputSets: Array<Array<Dims | { dtype: DataType; shape?: Dims }>> = [
-      [], [['batch', 3, 8, 8]], [['batch', 3, 8, 8], [4, 3, 3, 3]], [[2], [2], [2], [2], [2]],
-      [{ dtype: F }, { dtype: I64 }], [[], []], [[0, 0], [0]],
+      [],
+      [['batch', 3, 8, 8]],
+      [
+        ['batch', 3, 8, 8],
+        [4, 3, 3, 3],
+      ],
+      [[2], [2], [2], [2], [2]],
+      [{ dtype: F }, { dtype: I64 }],
+      [[], []],
+      [[0, 0], [0]],
     ];
     let checked = 0;
     for (const opType of supportedOps()) {
@@ -566,7 +838,10 @@ describe('shape inference: robustness', () => {
             try {
               op(opType, inputs, attrs, { opset, outputs: 2 });
             } catch (e) {
-              ok(e instanceof CamLensError && e.code === 'SHAPE_INFERENCE' && e.message.includes(`(${opType})`), `${opType} ${JSON.stringify(attrs)} threw ${e}`);
+              ok(
+                e instanceof CamLensError && e.code === 'SHAPE_INFERENCE' && e.message.includes(`(${opType})`),
+                `${opType} ${JSON.stringify(attrs)} threw ${e}`,
+              );
             }
             checked++;
           }
@@ -610,14 +885,23 @@ describe('shape inference: speed', () => {
     let id = 0;
     const convBn = (input: string, cin: number, cout: number, k: number, stride: number, relu: boolean) => {
       const i = id++;
-      let y = b.op('Conv', [input, weight(`w${i}`, [cout, cin, k, k])], { kernel_shape: [k, k], strides: [stride, stride], pads: new Array(4).fill((k - 1) >> 1) });
+      let y = b.op('Conv', [input, weight(`w${i}`, [cout, cin, k, k])], {
+        kernel_shape: [k, k],
+        strides: [stride, stride],
+        pads: new Array(4).fill((k - 1) >> 1),
+      });
       y = b.op('BatchNormalization', [y, weight(`g${i}`, [cout]), weight(`b${i}`, [cout]), weight(`m${i}`, [cout]), weight(`v${i}`, [cout])]);
       return relu ? b.op('Relu', [y]) : y;
     };
     x = convBn(x, 3, 64, 7, 2, true);
     x = b.op('MaxPool', [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
     let cin = 64;
-    [[3, 64], [4, 128], [6, 256], [3, 512]].forEach(([blocks, width], stage) => {
+    [
+      [3, 64],
+      [4, 128],
+      [6, 256],
+      [3, 512],
+    ].forEach(([blocks, width], stage) => {
       for (let k = 0; k < blocks; k++) {
         const stride = k === 0 && stage > 0 ? 2 : 1;
         let y = convBn(x, cin, width, 1, 1, true);
@@ -645,7 +929,9 @@ describe('shape inference: speed', () => {
     }
     times.sort((a, c) => a - c);
     const median = times[times.length >> 1];
-    t.diagnostic(`ResNet-50 (${graph.nodes.length} nodes, ${(bytes / 1e6).toFixed(0)} MB weights): inferShapes median ${median.toFixed(2)} ms, min ${times[0].toFixed(2)} ms`);
+    t.diagnostic(
+      `ResNet-50 (${graph.nodes.length} nodes, ${(bytes / 1e6).toFixed(0)} MB weights): inferShapes median ${median.toFixed(2)} ms, min ${times[0].toFixed(2)} ms`,
+    );
     // A guard against accidental quadratic work, not a benchmark (bench/parse.mjs has the figure).
     ok(median < 250, `inferShapes took ${median.toFixed(1)} ms (median)`);
   });

@@ -26,8 +26,10 @@ const ctx = { signal: new AbortController().signal, progress: () => undefined };
 describe('taps', () => {
   it('refuses unknown values and suggests the closest names', () => {
     const taps = new TapSet(loadModel(modelPath).graph);
-    throws(() => taps.register('/block2/relu/Relu_outptu_0'), (e: unknown) =>
-      e instanceof CamLensError && e.code === 'UNKNOWN_VALUE' && /Did you mean "\/block2\/relu\/Relu_output_0"/.test(e.message));
+    throws(
+      () => taps.register('/block2/relu/Relu_outptu_0'),
+      (e: unknown) => e instanceof CamLensError && e.code === 'UNKNOWN_VALUE' && /Did you mean "\/block2\/relu\/Relu_output_0"/.test(e.message),
+    );
     const h = taps.register('/block1/relu/Relu_output_0');
     taps.register('/block1/relu/Relu_output_0');
     deepStrictEqual(taps.values(), ['/block1/relu/Relu_output_0']);
@@ -63,14 +65,21 @@ describe('taps', () => {
 
   it('taps graph inputs through an Identity and reads statistics', async () => {
     const cache = new SessionCache();
-    const r = await runWithTaps(loadModel(modelPath), cache, input(1), { taps: ['input', '/block1/relu/Relu_output_0'], tensors: false, provider: { provider: 'cpu' } });
+    const r = await runWithTaps(loadModel(modelPath), cache, input(1), {
+      taps: ['input', '/block1/relu/Relu_output_0'],
+      tensors: false,
+      provider: { provider: 'cpu' },
+    });
     const inp = r.taps.find((x) => x.value === 'input')!;
     const relu = r.taps.find((x) => x.value === '/block1/relu/Relu_output_0')!;
     equal(inp.value, 'input');
     equal(inp.tensor, undefined);
     deepStrictEqual(inp.stats!.shape, [1, 3, 32, 32]);
     ok(relu.stats!.min >= 0 && relu.stats!.zeroFraction > 0.05, 'ReLU output has zeros');
-    equal(relu.stats!.histogram.counts.reduce((a, b) => a + b, 0), relu.stats!.count);
+    equal(
+      relu.stats!.histogram.counts.reduce((a, b) => a + b, 0),
+      relu.stats!.count,
+    );
     await cache.releaseAll();
   });
 
@@ -105,7 +114,9 @@ describe('taps', () => {
     equal(counters.tapHandlesAlive, baseHandles);
     global.gc?.();
     const rssAfter = process.memoryUsage().rss;
-    t.diagnostic(`rss before ${(rssBefore / 2 ** 20).toFixed(1)} MiB, after 500 cycles ${(rssAfter / 2 ** 20).toFixed(1)} MiB; sessions created ${counters.sessionsCreated}, released ${counters.sessionsReleased}`);
+    t.diagnostic(
+      `rss before ${(rssBefore / 2 ** 20).toFixed(1)} MiB, after 500 cycles ${(rssAfter / 2 ** 20).toFixed(1)} MiB; sessions created ${counters.sessionsCreated}, released ${counters.sessionsReleased}`,
+    );
   });
 
   it('runs the debug mode: every Conv/Relu output with statistics in one run', async () => {

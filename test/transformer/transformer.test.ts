@@ -19,11 +19,24 @@ const sessions = new SessionCache();
 after(() => sessions.releaseAll());
 
 function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ma = 0, mb = 0;
-  for (let i = 0; i < a.length; i++) { ma += a[i]; mb += b[i]; }
-  ma /= a.length; mb /= b.length;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < a.length; i++) { const x = a[i] - ma, y = b[i] - mb; sab += x * y; saa += x * x; sbb += y * y; }
+  let ma = 0,
+    mb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= a.length;
+  mb /= b.length;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] - ma,
+      y = b[i] - mb;
+    sab += x * y;
+    saa += x * x;
+    sbb += y * y;
+  }
   return sab / Math.sqrt(saa * sbb || 1e-30);
 }
 
@@ -32,12 +45,17 @@ function referenceRollout(layers: { data: Float32Array; heads: number; n: number
   const n = layers[0].n;
   let result: number[][] = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
   for (const l of layers) {
-    const a = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => {
-      const vals = Array.from({ length: l.heads }, (_, h) => l.data[h * n * n + i * n + j]);
-      return fusion === 'mean' ? vals.reduce((s, v) => s + v, 0) / l.heads : fusion === 'max' ? Math.max(...vals) : Math.min(...vals);
-    }));
+    const a = Array.from({ length: n }, (_, i) =>
+      Array.from({ length: n }, (_, j) => {
+        const vals = Array.from({ length: l.heads }, (_, h) => l.data[h * n * n + i * n + j]);
+        return fusion === 'mean' ? vals.reduce((s, v) => s + v, 0) / l.heads : fusion === 'max' ? Math.max(...vals) : Math.min(...vals);
+      }),
+    );
     const m = a.map((row, i) => row.map((v, j) => (v + (i === j ? 1 : 0)) / 2));
-    const norm = m.map((row) => { const s = row.reduce((x, y) => x + y, 0); return row.map((v) => v / s); });
+    const norm = m.map((row) => {
+      const s = row.reduce((x, y) => x + y, 0);
+      return row.map((v) => v / s);
+    });
     result = norm.map((row) => result[0].map((_, j) => row.reduce((s, v, k) => s + v * result[k][j], 0)));
   }
   return Float64Array.from(result[0]);
@@ -45,13 +63,14 @@ function referenceRollout(layers: { data: Float32Array; heads: number; n: number
 
 function randomAttention(heads: number, n: number, seed: number): Float32Array {
   let s = seed;
-  const r = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const r = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const out = new Float32Array(heads * n * n);
-  for (let h = 0; h < heads; h++) for (let i = 0; i < n; i++) {
-    let sum = 0;
-    for (let j = 0; j < n; j++) sum += (out[(h * n + i) * n + j] = Math.exp(3 * r()));
-    for (let j = 0; j < n; j++) out[(h * n + i) * n + j] /= sum;
-  }
+  for (let h = 0; h < heads; h++)
+    for (let i = 0; i < n; i++) {
+      let sum = 0;
+      for (let j = 0; j < n; j++) sum += out[(h * n + i) * n + j] = Math.exp(3 * r());
+      for (let j = 0; j < n; j++) out[(h * n + i) * n + j] /= sum;
+    }
   return out;
 }
 
@@ -59,8 +78,18 @@ function randomAttention(heads: number, n: number, seed: number): Float32Array {
 function tinyAttentionModel(withAttention = true) {
   const b = ModelBuilder.create(17);
   const x = b.input('tokens', DataType.FLOAT, [1, 5, 4]);
-  const w = (name: string, seed: number) => b.floats(name, [4, 4], Float32Array.from({ length: 16 }, (_, i) => Math.sin(i * seed)));
-  const ln = b.op('LayerNormalization', [x, b.floats('g', [4], new Float32Array(4).fill(1)), b.floats('bb', [4], new Float32Array(4))], { axis: -1 }, { name: '/blk/ln_1' });
+  const w = (name: string, seed: number) =>
+    b.floats(
+      name,
+      [4, 4],
+      Float32Array.from({ length: 16 }, (_, i) => Math.sin(i * seed)),
+    );
+  const ln = b.op(
+    'LayerNormalization',
+    [x, b.floats('g', [4], new Float32Array(4).fill(1)), b.floats('bb', [4], new Float32Array(4))],
+    { axis: -1 },
+    { name: '/blk/ln_1' },
+  );
   const q = b.op('MatMul', [ln, w('wq', 1)]);
   const k = b.op('MatMul', [ln, w('wk', 2)]);
   const v = b.op('MatMul', [ln, w('wv', 3)]);
@@ -82,7 +111,10 @@ describe('transformer: attention discovery', () => {
   it('finds the Softmax feeding P·V (through Dropout) and reports the others as considered', () => {
     const m = tinyAttentionModel();
     const d = findAttentionSoftmax(m);
-    deepEqual(d.attention.map((a) => a.node), ['/blk/attn/Softmax']);
+    deepEqual(
+      d.attention.map((a) => a.node),
+      ['/blk/attn/Softmax'],
+    );
     ok(d.considered.some((c) => c.node === '/head/Softmax' && /rank 2/.test(c.reason)));
     const s = suggestCamLayer(m)!;
     equal(m.graph.producerOf(s.value)!.name, '/blk/ln_1');
@@ -91,24 +123,37 @@ describe('transformer: attention discovery', () => {
 
   it('fails with an error naming every Softmax considered when no attention is found', () => {
     const m = tinyAttentionModel(false);
-    throws(() => requireAttention(m), (e: unknown) => e instanceof CamLensError &&
-      /No attention probabilities found/.test(e.message) && /"\/blk\/gate\/Softmax" \(softmax over axis 1/.test(e.message) && /"\/head\/Softmax"/.test(e.message));
+    throws(
+      () => requireAttention(m),
+      (e: unknown) =>
+        e instanceof CamLensError &&
+        /No attention probabilities found/.test(e.message) &&
+        /"\/blk\/gate\/Softmax" \(softmax over axis 1/.test(e.message) &&
+        /"\/head\/Softmax"/.test(e.message),
+    );
   });
 });
 
 describe('transformer: rollout', () => {
   it('matches a full-matrix reference for mean, max and min head fusion', () => {
-    const n = 5, heads = 3;
+    const n = 5,
+      heads = 3;
     const layers = [1, 2, 3].map((s) => ({ data: randomAttention(heads, n, s), heads, n }));
     for (const fusion of ['mean', 'max', 'min'] as const) {
-      const r = rollout(layers.map((l) => ({ data: l.data, shape: [1, heads, n, n] })), { headFusion: fusion });
+      const r = rollout(
+        layers.map((l) => ({ data: l.data, shape: [1, heads, n, n] })),
+        { headFusion: fusion },
+      );
       const ref = referenceRollout(layers, fusion);
       deepEqual(r.grid, { extraTokens: 1, h: 2, w: 2 });
       for (let j = 0; j < n; j++) ok(Math.abs(r.row[j] - ref[j]) < 1e-6, `${fusion} token ${j}: ${r.row[j]} vs ${ref[j]}`);
       equal(Math.max(...r.map), 1);
     }
     // [B·heads, N, N] layout gives the same answer.
-    const flat = rollout(layers.map((l) => ({ data: l.data, shape: [heads, n, n] })), { heads });
+    const flat = rollout(
+      layers.map((l) => ({ data: l.data, shape: [heads, n, n] })),
+      { heads },
+    );
     const four = rollout(layers.map((l) => ({ data: l.data, shape: [1, heads, n, n] })));
     deepEqual(Array.from(flat.map), Array.from(four.map));
   });
@@ -132,7 +177,14 @@ describe('transformer: rollout', () => {
     deepEqual(Array.from(fuseHeads(t, 'max')), [5, 2, 7, 4]);
     deepEqual(Array.from(fuseHeads(t, 'min')), [1, 0, 3, 1]);
     deepEqual(Array.from(fuseHeads(t, 'mean')), [3, 1, 5, 2.5]);
-    throws(() => rollout([{ data: new Float32Array(16), shape: [1, 1, 4, 4] }, { data: new Float32Array(25), shape: [1, 1, 5, 5] }]), /disagree on the token count/);
+    throws(
+      () =>
+        rollout([
+          { data: new Float32Array(16), shape: [1, 1, 4, 4] },
+          { data: new Float32Array(25), shape: [1, 1, 5, 5] },
+        ]),
+      /disagree on the token count/,
+    );
   });
 });
 
@@ -144,7 +196,10 @@ describe('transformer: vit_tiny fixture', () => {
     equal(suggestCamLayer(m)!.value, '/encoder/layers/encoder_layer_3/ln_1/LayerNormalization_output_0');
     const att = requireAttention(m);
     equal(att.length, 4);
-    ok(att.every((a, i) => a.node.includes(`encoder_layer_${i}/`)), att.map((a) => a.node).join(', '));
+    ok(
+      att.every((a, i) => a.node.includes(`encoder_layer_${i}/`)),
+      att.map((a) => a.node).join(', '),
+    );
   });
 
   it('gradcam on the suggested layer matches pytorch-grad-cam; rollout and attention-gradcam end to end', async (t) => {
@@ -155,7 +210,10 @@ describe('transformer: vit_tiny fixture', () => {
     const input = join(ref, 'input.npy');
     const g = await explain({ modelPath, input, classIndex: 3, saveTensors: true }, { sessions });
     const lowres = loadNpy(join(ref, 'cam_GradCAM_lowres.npy'));
-    const c = pearson(g.explanations[0].camRaw.data, lowres.data.map((v) => Math.max(v, 0))); // reference lowres is before ReLU
+    const c = pearson(
+      g.explanations[0].camRaw.data,
+      lowres.data.map((v) => Math.max(v, 0)),
+    ); // reference lowres is before ReLU
     ok(c >= 0.999, `gradcam raw correlation ${c}`);
     const cf = pearson(g.explanations[0].cam.data, loadNpy(join(ref, 'cam_GradCAM.npy')).data);
     ok(cf >= 0.99, `gradcam final correlation ${cf}`);
@@ -170,7 +228,12 @@ describe('transformer: vit_tiny fixture', () => {
     const { runWithTaps } = await import('../../src/engine/runtime/tapRunner');
     const m = loadModel(modelPath);
     const npy = loadNpy(input);
-    const taps = await runWithTaps(m, sessions, { [m.graph.inputs[0]]: { dtype: 'float32', dims: npy.shape, data: npy.data } }, { taps: r.layers, stats: false });
+    const taps = await runWithTaps(
+      m,
+      sessions,
+      { [m.graph.inputs[0]]: { dtype: 'float32', dims: npy.shape, data: npy.data } },
+      { taps: r.layers, stats: false },
+    );
     const layers = r.layers.map((v) => {
       const tt = taps.taps.find((x) => x.value === v)!.tensor!;
       const heads = tt.dims.length === 4 ? tt.dims[1] : tt.dims[0];
@@ -196,10 +259,16 @@ describe('transformer: vit_tiny fixture', () => {
     const root = fixtures(t);
     if (!root) return;
     const ref = join(root, 'refs/swin_mini_norm_224');
-    const r = await explain({ modelPath: join(root, 'models/swin_mini.onnx'), input: join(ref, 'input.npy'), classIndex: 8, layers: ['/norm/LayerNormalization_output_0'] }, { sessions });
+    const r = await explain(
+      { modelPath: join(root, 'models/swin_mini.onnx'), input: join(ref, 'input.npy'), classIndex: 8, layers: ['/norm/LayerNormalization_output_0'] },
+      { sessions },
+    );
     const lowres = loadNpy(join(ref, 'cam_GradCAM_lowres.npy'));
     equal(r.explanations[0].camRaw.width, 14);
-    const c = pearson(r.explanations[0].camRaw.data, lowres.data.map((v) => Math.max(v, 0)));
+    const c = pearson(
+      r.explanations[0].camRaw.data,
+      lowres.data.map((v) => Math.max(v, 0)),
+    );
     ok(c >= 0.999, `swin gradcam raw correlation ${c}`);
     const fin = loadNpy(join(ref, 'cam_GradCAM.npy'));
     const cf = pearson(r.explanations[0].cam.data, fin.data);
@@ -211,8 +280,10 @@ describe('transformer: vit_tiny fixture', () => {
     const root = fixtures(t);
     if (!root) return;
     const modelPath = join(root, 'models/swin_mini.onnx');
-    await rejects(explain({ modelPath, input: join(root, 'refs/swin_mini_norm_224/input.npy'), method: 'attention-rollout' }, { sessions }),
-      (e: unknown) => e instanceof CamLensError && /class token|token count/.test(e.message));
+    await rejects(
+      explain({ modelPath, input: join(root, 'refs/swin_mini_norm_224/input.npy'), method: 'attention-rollout' }, { sessions }),
+      (e: unknown) => e instanceof CamLensError && /class token|token count/.test(e.message),
+    );
   });
 });
 
@@ -224,7 +295,8 @@ describe('transformer: camlens explain', () => {
     const model = join(root, 'models/vit_tiny.onnx');
     const input = join(root, 'refs/vit_tiny_block3_ln1_224/input.npy');
     const bin = resolve(__dirname, '../../../bin/camlens.js');
-    const cli = (...args: string[]) => spawnSync(process.execPath, [bin, 'explain', model, input, '--method', 'attention-rollout', ...args, '--out', out], { encoding: 'utf8' });
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [bin, 'explain', model, input, '--method', 'attention-rollout', ...args, '--out', out], { encoding: 'utf8' });
     const r = cli('--head-fusion', 'max', '--discard-ratio', '0.5');
     equal(r.status, 0, r.stderr);
     const json = JSON.parse(readFileSync(join(out, 'input.json'), 'utf8'));
@@ -238,4 +310,3 @@ describe('transformer: camlens explain', () => {
     ok(bad2.status !== 0 && /--discard-ratio/.test(bad2.stderr), bad2.stderr);
   });
 });
-

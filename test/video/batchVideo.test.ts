@@ -28,7 +28,10 @@ before(async () => {
   fs.mkdirSync(join(clips, 'walk'), { recursive: true });
   fs.mkdirSync(join(clips, 'notes'));
   const frames = Array.from({ length: T }, (_, t) => frameRgb(t));
-  for (let t = 0; t < T; t++) await sharp(frames[t], { raw: { width: S, height: S, channels: 3 } }).png().toFile(join(clips, 'walk', `frame_${t + 1}.png`));
+  for (let t = 0; t < T; t++)
+    await sharp(frames[t], { raw: { width: S, height: S, channels: 3 } })
+      .png()
+      .toFile(join(clips, 'walk', `frame_${t + 1}.png`));
   // The same motion backwards, as one animated GIF.
   fs.writeFileSync(join(clips, 'jump.gif'), await animation([...frames].reverse(), S, S, 'gif'));
   fs.writeFileSync(join(clips, 'notes', 'readme.txt'), 'not a clip\n');
@@ -41,8 +44,14 @@ after(async () => {
 });
 
 const job = (out: string, extra: Partial<BatchJob> = {}): BatchJob => ({
-  modelPath: model, inputs: [clips], outDir: join(tmp, out), methods: ['gradcam'], target: { kind: 'class', index: 0 },
-  params: { provider: { provider: 'cpu' } }, clips: true, ...extra,
+  modelPath: model,
+  inputs: [clips],
+  outDir: join(tmp, out),
+  methods: ['gradcam'],
+  target: { kind: 'class', index: 0 },
+  params: { provider: { provider: 'cpu' } },
+  clips: true,
+  ...extra,
 });
 
 /** Frames (of T) whose map maximum lies inside the moving square; `reversed` for jump.gif. */
@@ -61,11 +70,20 @@ function framesFollowed(cam: Float32Array, reversed: boolean): number {
 
 describe('batch clips: listing', () => {
   it('a folder of frames is one clip, an animated GIF another; folders without frames are not clips', () => {
-    deepEqual(listClips([clips]).map((c) => c.rel), ['jump.gif', 'walk']);
+    deepEqual(
+      listClips([clips]).map((c) => c.rel),
+      ['jump.gif', 'walk'],
+    );
     // The frames folder itself as the argument: named after itself.
-    deepEqual(listClips([join(clips, 'walk')]).map((c) => c.rel), ['walk']);
+    deepEqual(
+      listClips([join(clips, 'walk')]).map((c) => c.rel),
+      ['walk'],
+    );
     // A glob that matches frames selects their folder.
-    deepEqual(listClips([join(clips, '**/*.png')]).map((c) => c.rel), ['walk']);
+    deepEqual(
+      listClips([join(clips, '**/*.png')]).map((c) => c.rel),
+      ['walk'],
+    );
     // A GIF beside still frames is one of the frames (as `camlens explain <folder>` reads it).
     deepEqual(clipsOf(['/d/a.png', '/d/b.gif', '/e/c.gif', '/e/x.npy']).sort(), ['/d', '/e/c.gif', '/e/x.npy']);
     ok(takesClips([1, 3, 8, 32, 32]) && !takesClips([1, 3, 32, 32]) && !takesClips(null));
@@ -78,7 +96,13 @@ describe('batch clips: outputs', () => {
     equal(o.total, 2);
     equal(o.failed, 0, JSON.stringify(o.rows.map((r) => r.error)));
     equal(o.batched, false); // one clip per run
-    deepEqual(o.rows.map((r) => [r.path, r.status, r.frames]), [['jump.gif', 'ok', T], ['walk', 'ok', T]]);
+    deepEqual(
+      o.rows.map((r) => [r.path, r.status, r.frames]),
+      [
+        ['jump.gif', 'ok', T],
+        ['walk', 'ok', T],
+      ],
+    );
     for (const r of o.rows) {
       const prefix = join(o.outDir, r.output!);
       const strip = await sharp(`${prefix}.strip.png`).metadata();
@@ -106,13 +130,22 @@ describe('batch clips: outputs', () => {
     const report = fs.readFileSync(o.files.report!, 'utf8');
     ok(report.includes('"overlay":"walk.overlay.gif"') && report.includes('"image":"walk.strip.png"'), 'report thumbnails are the animation and the strip');
     const summary = JSON.parse(fs.readFileSync(o.files.summaryJson, 'utf8'));
-    deepEqual(summary.rows.map((r: { frames: number }) => r.frames), [T, T]);
+    deepEqual(
+      summary.rows.map((r: { frames: number }) => r.frames),
+      [T, T],
+    );
   });
 
   it('--resume skips complete clips and redoes one whose GIF was cut short', async () => {
     const again = await runBatch(job('out', { resume: true }), local);
     deepEqual([again.resumed, again.done], [2, 0]);
-    deepEqual(again.rows.map((r) => [r.status, r.frames]), [['resumed', T], ['resumed', T]]);
+    deepEqual(
+      again.rows.map((r) => [r.status, r.frames]),
+      [
+        ['resumed', T],
+        ['resumed', T],
+      ],
+    );
     const gif = join(tmp, 'out', 'walk.overlay.gif');
     fs.writeFileSync(gif, fs.readFileSync(gif).subarray(0, 200));
     const third = await runBatch(job('out', { resume: true }), local);
@@ -121,8 +154,13 @@ describe('batch clips: outputs', () => {
   });
 
   it('refuses metrics for a video model with a clear error instead of leaving the columns out', async () => {
-    await rejects(explainBatch({ modelPath: model, inputs: [join(clips, 'jump.gif')], methods: ['gradcam'], metrics: ['localisation'], provider: { provider: 'cpu' } }, { sessions }),
-      (e: Error) => /Metrics \(localisation\) are defined for image models; this is a video model/.test(e.message));
+    await rejects(
+      explainBatch(
+        { modelPath: model, inputs: [join(clips, 'jump.gif')], methods: ['gradcam'], metrics: ['localisation'], provider: { provider: 'cpu' } },
+        { sessions },
+      ),
+      (e: Error) => /Metrics \(localisation\) are defined for image models; this is a video model/.test(e.message),
+    );
   });
 
   it('symbolic T: --frames samples every clip to N frames', async () => {
@@ -144,7 +182,8 @@ describe('batch clips: camlens batch', () => {
     const r = spawnSync(process.execPath, [bin, 'batch', model, clips, '--out', out, '--class', '0', '--provider', 'cpu', '--quiet'], { encoding: 'utf8' });
     equal(r.status, 0, r.stderr + r.stdout);
     for (const stem of ['walk', 'jump']) {
-      for (const suffix of ['.strip.png', '.overlay.gif', '.cam.npy', '.cam_raw.npy', '.json']) ok(fs.existsSync(join(out, `${stem}${suffix}`)), `${stem}${suffix}`);
+      for (const suffix of ['.strip.png', '.overlay.gif', '.cam.npy', '.cam_raw.npy', '.json'])
+        ok(fs.existsSync(join(out, `${stem}${suffix}`)), `${stem}${suffix}`);
     }
     equal(fs.readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n').length, 3);
   });

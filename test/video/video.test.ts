@@ -28,13 +28,18 @@ before(async () => {
   mkdirSync(join(dir, 'frames'));
   const frames = Array.from({ length: T }, (_, t) => frameRgb(t));
   for (let t = 0; t < T; t++) {
-    await sharp(frames[t], { raw: { width: S, height: S, channels: 3 } }).png().toFile(join(dir, 'frames', `frame_${t + 1}.png`)); // natural order: 1..8
+    await sharp(frames[t], { raw: { width: S, height: S, channels: 3 } })
+      .png()
+      .toFile(join(dir, 'frames', `frame_${t + 1}.png`)); // natural order: 1..8
   }
   writeFileSync(join(dir, 'clip.gif'), await animation(frames, S, S, 'gif'));
   writeFileSync(join(dir, 'list.txt'), Array.from({ length: T }, (_, t) => `frames/frame_${t + 1}.png`).join('\n') + '\n');
   // A 16-frame clip (each frame twice) for uniform sampling to 8.
   mkdirSync(join(dir, 'long'));
-  for (let t = 0; t < 2 * T; t++) await sharp(frames[t >> 1], { raw: { width: S, height: S, channels: 3 } }).png().toFile(join(dir, 'long', `${String(t).padStart(3, '0')}.png`));
+  for (let t = 0; t < 2 * T; t++)
+    await sharp(frames[t >> 1], { raw: { width: S, height: S, channels: 3 } })
+      .png()
+      .toFile(join(dir, 'long', `${String(t).padStart(3, '0')}.png`));
   writeFileSync(join(dir, 'tiny3d.onnx'), tiny3dCnn());
   writeFileSync(join(dir, 'tiny3d_dyn.onnx'), tiny3dCnn('T'));
 });
@@ -102,7 +107,9 @@ describe('video: tiny 3-D CNN with a moving bright object', () => {
       equal(e.camRaw.data.length, T * (S / 2) * (S / 2));
       const inside = Array.from({ length: T }, (_, t) => argmaxInside(e.cam.data, t)).filter(Boolean).length;
       ok(inside / T >= 0.9, `${input}: argmax inside the object in ${inside}/${T} frames`);
-      t.diagnostic(`${input.endsWith('.gif') ? 'GIF' : 'folder'}: argmax inside the moving object in ${inside}/${T} frames; temporal weights ${e.video!.temporalWeights.map((w) => w.toFixed(3)).join(' ')}`);
+      t.diagnostic(
+        `${input.endsWith('.gif') ? 'GIF' : 'folder'}: argmax inside the moving object in ${inside}/${T} frames; temporal weights ${e.video!.temporalWeights.map((w) => w.toFixed(3)).join(' ')}`,
+      );
       equal(e.video!.temporalWeights.length, T);
       ok(Math.abs(e.video!.temporalWeights.reduce((a, b) => a + b, 0) - 1) < 1e-9);
       equal(e.video!.frameOverlaysPng.length, T);
@@ -131,7 +138,9 @@ describe('video: tiny 3-D CNN with a moving bright object', () => {
     const fromNpy = await explain({ modelPath, input: join(dir, 'clip.npy'), classIndex: 0 }, { sessions });
     equal(fromNpy.frames!.length, T);
     let d = 0;
-    fromNpy.explanations[0].cam.data.forEach((v, i) => { d = Math.max(d, Math.abs(v - fromFolder.explanations[0].cam.data[i])); });
+    fromNpy.explanations[0].cam.data.forEach((v, i) => {
+      d = Math.max(d, Math.abs(v - fromFolder.explanations[0].cam.data[i]));
+    });
     ok(d < 1e-5, `npy vs folder ${d}`);
   });
 });
@@ -140,7 +149,9 @@ describe('video: camlens explain', () => {
   it('writes [T, H, W] maps, the overlay strip, an animated GIF and temporal weights', async () => {
     const out = join(dir, 'out');
     const bin = resolve(__dirname, '../../../bin/camlens.js');
-    const r = spawnSync(process.execPath, [bin, 'explain', join(dir, 'tiny3d_dyn.onnx'), join(dir, 'long'), '--frames', '8', '--class', '0', '--out', out], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [bin, 'explain', join(dir, 'tiny3d_dyn.onnx'), join(dir, 'long'), '--frames', '8', '--class', '0', '--out', out], {
+      encoding: 'utf8',
+    });
     equal(r.status, 0, r.stderr);
     deepEqual(loadNpy(join(out, 'long.cam.npy')).shape, [8, S, S]);
     deepEqual(loadNpy(join(out, 'long.cam_raw.npy')).shape, [8, S / 2, S / 2]);
@@ -148,8 +159,9 @@ describe('video: camlens explain', () => {
     const json = JSON.parse(readFileSync(join(out, 'long.json'), 'utf8'));
     equal(json.explanations[0].frames, 8);
     equal(json.explanations[0].temporal_weights.length, 8);
-    const bad = spawnSync(process.execPath, [bin, 'explain', join(dir, 'tiny3d_dyn.onnx'), join(dir, 'long'), '--frames', '0', '--out', out], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [bin, 'explain', join(dir, 'tiny3d_dyn.onnx'), join(dir, 'long'), '--frames', '0', '--out', out], {
+      encoding: 'utf8',
+    });
     ok(bad.status !== 0 && /--frames/.test(bad.stderr), bad.stderr);
   });
 });
-

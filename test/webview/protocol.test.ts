@@ -16,22 +16,41 @@ describe('panel protocol', () => {
     const png = new Uint8Array(8);
     deepEqual(parseFromWebview({ type: 'savePng', png, name: 'r' }), { type: 'savePng', png, name: 'r' });
     for (const bad of [
-      null, 'ready', { type: 'nope' }, { type: 'setMethod', method: 'rainbowcam' }, { type: 'setLayer', layer: 3 },
-      { type: 'setImage', imageIndex: -1 }, { type: 'setImage', imageIndex: 1.5 }, { type: 'setClass', classIndex: '3' },
-      { type: 'setOptions', augSmooth: 'yes' }, { type: 'saveOverlay', colormap: 'rainbow', alpha: 0.5 }, { type: 'saveOverlay', colormap: 'jet', alpha: 1.2 },
+      null,
+      'ready',
+      { type: 'nope' },
+      { type: 'setMethod', method: 'rainbowcam' },
+      { type: 'setLayer', layer: 3 },
+      { type: 'setImage', imageIndex: -1 },
+      { type: 'setImage', imageIndex: 1.5 },
+      { type: 'setClass', classIndex: '3' },
+      { type: 'setOptions', augSmooth: 'yes' },
+      { type: 'saveOverlay', colormap: 'rainbow', alpha: 0.5 },
+      { type: 'saveOverlay', colormap: 'jet', alpha: 1.2 },
       { type: 'savePng', png: [1, 2], name: 'r' },
       // the webview no longer sets what is explained, nor reports its look outside a save
-      { type: 'explain', method: 'gradcam' }, { type: 'ui', colormap: 'jet', alpha: 0.5, mode: 'overlay', zoom: 1 },
-    ]) equal(parseFromWebview(bad), undefined, JSON.stringify(bad));
+      { type: 'explain', method: 'gradcam' },
+      { type: 'ui', colormap: 'jet', alpha: 0.5, mode: 'overlay', zoom: 1 },
+    ])
+      equal(parseFromWebview(bad), undefined, JSON.stringify(bad));
   });
 
   it('reads a saved panel state field by field', () => {
     equal(persistedExplainState(undefined), undefined);
     equal(persistedExplainState({ host: { modelPath: 'm.onnx', images: [1] } }), undefined);
-    deepEqual(persistedExplainState({ host: { modelPath: 'm.onnx', images: ['a.png'], imageIndex: 4, method: 'gradcam++', layer: 'x', augSmooth: 'no' } }),
-      { modelPath: 'm.onnx', images: ['a.png'], method: 'gradcam++', layer: 'x' });
+    deepEqual(persistedExplainState({ host: { modelPath: 'm.onnx', images: ['a.png'], imageIndex: 4, method: 'gradcam++', layer: 'x', augSmooth: 'no' } }), {
+      modelPath: 'm.onnx',
+      images: ['a.png'],
+      method: 'gradcam++',
+      layer: 'x',
+    });
     const defaults: ViewSettings = { colormap: 'jet', alpha: 0.5, mode: 'overlay', zoom: 0 };
-    deepEqual(persistedViewSettings({ view: { colormap: 'inferno', alpha: 0.8, mode: 'heatmap', zoom: 2 } }, defaults), { colormap: 'inferno', alpha: 0.8, mode: 'heatmap', zoom: 2 });
+    deepEqual(persistedViewSettings({ view: { colormap: 'inferno', alpha: 0.8, mode: 'heatmap', zoom: 2 } }, defaults), {
+      colormap: 'inferno',
+      alpha: 0.8,
+      mode: 'heatmap',
+      zoom: 2,
+    });
     deepEqual(persistedViewSettings({ view: { colormap: 'rainbow', alpha: 7, mode: 'x', zoom: -1 } }, defaults), defaults);
     deepEqual(persistedViewSettings({}, defaults), defaults);
   });

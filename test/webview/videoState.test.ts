@@ -23,7 +23,14 @@ type Slicable = Pick<ExplainView, 'image' | 'cam' | 'video'>;
 function clip(count: number): Slicable {
   const frames = Array.from({ length: count }, (_, t) => ({ data: Uint8Array.from({ length: 12 }, (_, i) => 10 * t + (i % 3)), width: 2, height: 2 }));
   const cam = Float32Array.from({ length: count * 4 }, (_, i) => Math.floor(i / 4) / 10);
-  return { image: frames[0], cam: { data: cam, width: 2, height: 2 }, video: videoView(frames, Array.from({ length: count }, () => 1 / count)) };
+  return {
+    image: frames[0],
+    cam: { data: cam, width: 2, height: 2 },
+    video: videoView(
+      frames,
+      Array.from({ length: count }, () => 1 / count),
+    ),
+  };
 }
 
 describe('panel video state', () => {
@@ -82,21 +89,43 @@ describe('panel video state', () => {
   });
 
   it('the host packs frames in clip order and refuses frames of another size', () => {
-    const v = videoView([{ data: new Uint8Array(12).fill(1), width: 2, height: 2 }, { data: new Uint8Array(12).fill(2), width: 2, height: 2 }], [0.25, 0.75]);
+    const v = videoView(
+      [
+        { data: new Uint8Array(12).fill(1), width: 2, height: 2 },
+        { data: new Uint8Array(12).fill(2), width: 2, height: 2 },
+      ],
+      [0.25, 0.75],
+    );
     deepEqual([v.count, v.frames.length, v.frames[0], v.frames[12]], [2, 24, 1, 2]);
     deepEqual(v.temporalWeights, [0.25, 0.75]);
-    throws(() => videoView([{ data: new Uint8Array(12), width: 2, height: 2 }, { data: new Uint8Array(27), width: 3, height: 3 }], [0.5, 0.5]), /frame 1 is 3×3/);
+    throws(
+      () =>
+        videoView(
+          [
+            { data: new Uint8Array(12), width: 2, height: 2 },
+            { data: new Uint8Array(27), width: 3, height: 3 },
+          ],
+          [0.5, 0.5],
+        ),
+      /frame 1 is 3×3/,
+    );
   });
 });
 
 describe('panel video state on a real clip', () => {
   const sessions = new SessionCache();
   const dir = mkdtempSync(join(tmpdir(), 'camlens-panel-video-'));
-  after(async () => { await sessions.releaseAll(); rmSync(dir, { recursive: true, force: true }); });
+  after(async () => {
+    await sessions.releaseAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-  it('each frame the panel draws is the engine\'s overlay of that frame (same map, same colours)', async () => {
+  it("each frame the panel draws is the engine's overlay of that frame (same map, same colours)", async () => {
     mkdirSync(join(dir, 'frames'));
-    for (let f = 0; f < T; f++) await sharp(frameRgb(f), { raw: { width: S, height: S, channels: 3 } }).png().toFile(join(dir, 'frames', `${f}.png`));
+    for (let f = 0; f < T; f++)
+      await sharp(frameRgb(f), { raw: { width: S, height: S, channels: 3 } })
+        .png()
+        .toFile(join(dir, 'frames', `${f}.png`));
     writeFileSync(join(dir, 'tiny3d.onnx'), tiny3dCnn());
     const r = await explain({ modelPath: join(dir, 'tiny3d.onnx'), input: join(dir, 'frames'), classIndex: 0, colormap: 'jet', alpha: 0.5 }, { sessions });
     const e = r.explanations[0];

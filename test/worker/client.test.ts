@@ -43,20 +43,30 @@ describe('worker client', () => {
     ok(layers.suggestion?.value.includes('block2'));
   });
 
-  it('starts the worker with the glibc malloc settings that keep rss flat, unless the user set them', { skip: process.platform !== 'linux' && 'reads /proc/<pid>/environ (Linux only)' }, async () => {
-    const environOf = (pid: number) => new Map(readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-    const { pid } = await client.request('ping', {});
-    const env = environOf(pid);
-    for (const [k, v] of Object.entries(WORKER_MALLOC_ENV)) equal(env.get(k), process.env[k] ?? v, k);
-    const custom = new WorkerClient({ workerPath, env: { ...process.env, MALLOC_ARENA_MAX: '4' } });
-    try {
-      const other = environOf((await custom.request('ping', {})).pid);
-      equal(other.get('MALLOC_ARENA_MAX'), '4', 'the user\'s value wins');
-      equal(other.get('MALLOC_MMAP_THRESHOLD_'), process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072');
-    } finally {
-      await custom.dispose();
-    }
-  });
+  it(
+    'starts the worker with the glibc malloc settings that keep rss flat, unless the user set them',
+    { skip: process.platform !== 'linux' && 'reads /proc/<pid>/environ (Linux only)' },
+    async () => {
+      const environOf = (pid: number) =>
+        new Map(
+          readFileSync(`/proc/${pid}/environ`, 'latin1')
+            .split('\0')
+            .filter(Boolean)
+            .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+        );
+      const { pid } = await client.request('ping', {});
+      const env = environOf(pid);
+      for (const [k, v] of Object.entries(WORKER_MALLOC_ENV)) equal(env.get(k), process.env[k] ?? v, k);
+      const custom = new WorkerClient({ workerPath, env: { ...process.env, MALLOC_ARENA_MAX: '4' } });
+      try {
+        const other = environOf((await custom.request('ping', {})).pid);
+        equal(other.get('MALLOC_ARENA_MAX'), '4', "the user's value wins");
+        equal(other.get('MALLOC_MMAP_THRESHOLD_'), process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072');
+      } finally {
+        await custom.dispose();
+      }
+    },
+  );
 
   it('turns engine errors into typed errors', async () => {
     await rejects(client.request('layers', { modelPath: join(dir, 'nope.onnx') }), (e: unknown) => e instanceof WorkerRequestError && e.code === 'MODEL_READ');

@@ -4,7 +4,13 @@
 // itself with the engine's blend. The root's data-state says where it is: loading | busy | done |
 // error | cancelled (tests wait on it).
 import {
-  persistedViewSettings, type ExplainState, type ExplainView, type HostToWebview, type LayerChoice, type ViewMode, type ViewSettings,
+  persistedViewSettings,
+  type ExplainState,
+  type ExplainView,
+  type HostToWebview,
+  type LayerChoice,
+  type ViewMode,
+  type ViewSettings,
 } from '../../src/panel/protocol';
 import { COLORMAPS, type ColormapName } from '../../src/engine/image/colormap';
 import { loadState, saveState, send } from '../api';
@@ -16,7 +22,11 @@ import { metricsSection } from './metricsSection';
 import { videoSection } from './videoSection';
 import { frameSlice } from './videoState';
 
-const MODES: ReadonlyArray<readonly [ViewMode, string]> = [['overlay', 'Overlay'], ['side-by-side', 'Side by side'], ['heatmap', 'Heatmap only']];
+const MODES: ReadonlyArray<readonly [ViewMode, string]> = [
+  ['overlay', 'Overlay'],
+  ['side-by-side', 'Side by side'],
+  ['heatmap', 'Heatmap only'],
+];
 const FIT: ViewSettings = { colormap: 'jet', alpha: 0.5, mode: 'overlay', zoom: 0 };
 
 export function camApp(): void {
@@ -37,7 +47,12 @@ export function camApp(): void {
   let frame = 0;
 
   const persist = () => saveState({ host: state, view: look });
-  const changeLook = (next: Partial<ViewSettings>) => { look = { ...look, ...next }; lookStored = true; persist(); draw(); };
+  const changeLook = (next: Partial<ViewSettings>) => {
+    look = { ...look, ...next };
+    lookStored = true;
+    persist();
+    draw();
+  };
 
   const header = h('header', { class: 'header' });
   const notices = h('div', { id: 'notices', role: 'status', 'aria-live': 'polite' });
@@ -47,7 +62,12 @@ export function camApp(): void {
   const display = h('section', { class: 'display', 'aria-label': 'Heatmap' });
   const canvases = h('div', { class: 'canvases' });
   const original = h('canvas', { id: 'original', class: 'img', tabindex: 0, 'aria-label': 'Input image' });
-  const overlay = h('canvas', { id: 'overlay', class: 'img', tabindex: 0, 'aria-label': 'CAM overlay; arrow keys move the probe, the value under it is read out below' });
+  const overlay = h('canvas', {
+    id: 'overlay',
+    class: 'img',
+    tabindex: 0,
+    'aria-label': 'CAM overlay; arrow keys move the probe, the value under it is read out below',
+  });
   const hover = h('div', { id: 'hover', class: 'muted', 'aria-live': 'polite' }, 'Hover the map (or focus it and use the arrow keys) to read CAM values.');
   const bars = h('section', { id: 'predictions', class: 'predictions', 'aria-label': 'Predictions: choose a class to explain it' });
   const tapsBox = h('section', { id: 'taps', class: 'taps', 'aria-label': 'Tap statistics' });
@@ -55,29 +75,65 @@ export function camApp(): void {
   const facts = h('div', { id: 'facts', class: 'muted' });
   const metrics = metricsSection();
   const memory = memorySection();
-  const video = videoSection((t) => {
-    frame = t;
-    root.dataset.frame = String(t);
-    draw();
-  }, () => send({ type: 'saveGif' }));
-  root.replaceChildren(header, notices, controls, progress, errorBox, display, video.el, facts, h('h2', {}, 'Predictions'), bars, h('h2', {}, 'Tap statistics'), tapsBox, exportsBox,
-    h('h2', {}, 'Metrics'), metrics.el, h('h2', {}, 'Memory'), memory.el);
+  const video = videoSection(
+    (t) => {
+      frame = t;
+      root.dataset.frame = String(t);
+      draw();
+    },
+    () => send({ type: 'saveGif' }),
+  );
+  root.replaceChildren(
+    header,
+    notices,
+    controls,
+    progress,
+    errorBox,
+    display,
+    video.el,
+    facts,
+    h('h2', {}, 'Predictions'),
+    bars,
+    h('h2', {}, 'Tap statistics'),
+    tapsBox,
+    exportsBox,
+    h('h2', {}, 'Metrics'),
+    metrics.el,
+    h('h2', {}, 'Memory'),
+    memory.el,
+  );
   // charts take their colours from the theme: rebuild them when it (the body's class) changes
-  new MutationObserver(() => { metrics.rebuild(); memory.rebuild(); }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+  new MutationObserver(() => {
+    metrics.rebuild();
+    memory.rebuild();
+  }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
   function renderControls(): void {
     if (!state) return;
     const s = state;
-    header.replaceChildren(
-      h('h1', {}, `CamLens · ${s.modelPath.split(/[\\/]/).pop()}`),
-      h('div', { class: 'muted' }, imageNames[s.imageIndex] ?? ''),
-    );
+    header.replaceChildren(h('h1', {}, `CamLens · ${s.modelPath.split(/[\\/]/).pop()}`), h('div', { class: 'muted' }, imageNames[s.imageIndex] ?? ''));
     const layerOpts = [...layerChoices, { value: '__tree__', label: 'Choose in tree…' }];
     const current = s.layer ?? layerChoices[0]?.value ?? '';
     // Each control asks the host; what it shows comes back with the host's next 'state'.
     controls.replaceChildren(
-      imageNames.length > 1 ? dropdown('image', 'Image', imageNames.map((n, i) => ({ value: String(i), label: n })), String(s.imageIndex), (v) => send({ type: 'setImage', imageIndex: Number(v) })) : h('span'),
-      dropdown('method', 'Method', methods.map((m) => ({ value: m, label: m })), s.method, (v) => { if (v !== s.method) send({ type: 'setMethod', method: v as ExplainState['method'] }); }),
+      imageNames.length > 1
+        ? dropdown(
+            'image',
+            'Image',
+            imageNames.map((n, i) => ({ value: String(i), label: n })),
+            String(s.imageIndex),
+            (v) => send({ type: 'setImage', imageIndex: Number(v) }),
+          )
+        : h('span'),
+      dropdown(
+        'method',
+        'Method',
+        methods.map((m) => ({ value: m, label: m })),
+        s.method,
+        (v) => {
+          if (v !== s.method) send({ type: 'setMethod', method: v as ExplainState['method'] });
+        },
+      ),
       dropdown('layer', 'Layer', layerOpts, current, (v) => {
         if (v === '__tree__') send({ type: 'chooseLayerInTree' });
         else if (v !== current) send({ type: 'setLayer', layer: v });
@@ -100,9 +156,17 @@ export function camApp(): void {
     zoomOut.setAttribute('aria-label', 'Zoom out');
     zoomIn.setAttribute('aria-label', 'Zoom in');
     displayControls.replaceChildren(
-      radioGroup('mode', 'View', MODES, look.mode, (v) => { if (v !== look.mode) changeLook({ mode: v as ViewMode }); }),
+      radioGroup('mode', 'View', MODES, look.mode, (v) => {
+        if (v !== look.mode) changeLook({ mode: v as ViewMode });
+      }),
       h('label', { class: 'field' }, h('span', { class: 'field-label' }, 'Opacity'), alpha),
-      dropdown('colormap', 'Colormap', COLORMAPS.map((c) => ({ value: c, label: c })), look.colormap, (v) => changeLook({ colormap: v as ColormapName })),
+      dropdown(
+        'colormap',
+        'Colormap',
+        COLORMAPS.map((c) => ({ value: c, label: c })),
+        look.colormap,
+        (v) => changeLook({ colormap: v as ColormapName }),
+      ),
       h('span', { class: 'field' }, h('span', { class: 'field-label' }, 'Zoom'), h('span', { class: 'zoom' }, zoomOut, zoomFit, zoomIn)),
     );
   }
@@ -122,7 +186,8 @@ export function camApp(): void {
     if (!view) return;
     // A clip shows one frame at a time: that frame's picture and map.
     const { image, cam } = frameSlice(view, frame);
-    const W = image.width, H = image.height;
+    const W = image.width,
+      H = image.height;
     paint(original, pictureRgba(image), W, H);
     paint(overlay, overlayRgba(image, cam, look), W, H);
     const z = currentZoom();
@@ -130,7 +195,11 @@ export function camApp(): void {
       cv.style.width = `${Math.round(W * z)}px`;
       cv.style.height = `${Math.round(H * z)}px`;
     }
-    canvases.replaceChildren(...(look.mode === 'side-by-side' ? [figure(original, 'Image'), figure(overlay, 'Overlay')] : [figure(overlay, look.mode === 'heatmap' ? 'Heatmap' : 'Overlay')]));
+    canvases.replaceChildren(
+      ...(look.mode === 'side-by-side'
+        ? [figure(original, 'Image'), figure(overlay, 'Overlay')]
+        : [figure(overlay, look.mode === 'heatmap' ? 'Heatmap' : 'Overlay')]),
+    );
     root.dataset.mode = look.mode;
     root.dataset.colormap = look.colormap;
     video.repaint(look);
@@ -169,14 +238,21 @@ export function camApp(): void {
     if (!view) return;
     const v = view;
     const max = Math.max(...v.predictions.map((p) => p.prob), 1e-9);
-    bars.replaceChildren(...v.predictions.map((p) => {
-      const fill = h('span', { class: 'bar-fill' });
-      fill.style.width = `${(p.prob / max) * 100}%`;
-      const b = h('button', { class: 'bar', 'data-class': p.index, 'aria-pressed': String(p.index === v.classIndex), title: `Explain class ${p.index} (${p.label})` },
-        h('span', { class: 'bar-label' }, `${p.label}`), h('span', { class: 'bar-track' }, fill), h('span', { class: 'bar-value' }, `${(p.prob * 100).toFixed(1)}%`));
-      b.addEventListener('click', () => send({ type: 'setClass', classIndex: p.index }));
-      return b;
-    }));
+    bars.replaceChildren(
+      ...v.predictions.map((p) => {
+        const fill = h('span', { class: 'bar-fill' });
+        fill.style.width = `${(p.prob / max) * 100}%`;
+        const b = h(
+          'button',
+          { class: 'bar', 'data-class': p.index, 'aria-pressed': String(p.index === v.classIndex), title: `Explain class ${p.index} (${p.label})` },
+          h('span', { class: 'bar-label' }, `${p.label}`),
+          h('span', { class: 'bar-track' }, fill),
+          h('span', { class: 'bar-value' }, `${(p.prob * 100).toFixed(1)}%`),
+        );
+        b.addEventListener('click', () => send({ type: 'setClass', classIndex: p.index }));
+        return b;
+      }),
+    );
   }
 
   function renderExports(): void {
@@ -190,39 +266,73 @@ export function camApp(): void {
   async function saveReport(): Promise<void> {
     if (!view) return;
     // the report image: the views side by side plus the prediction list
-    const W = view.image.width, H = view.image.height, scale = Math.max(1, Math.round(256 / W));
+    const W = view.image.width,
+      H = view.image.height,
+      scale = Math.max(1, Math.round(256 / W));
     const c = document.createElement('canvas');
-    c.width = W * scale * 2 + 30; c.height = H * scale + 24 + 18 * view.predictions.length + 10;
+    c.width = W * scale * 2 + 30;
+    c.height = H * scale + 24 + 18 * view.predictions.length + 10;
     const g = c.getContext('2d')!;
-    g.fillStyle = '#fff'; g.fillRect(0, 0, c.width, c.height);
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, c.width, c.height);
     g.imageSmoothingEnabled = true;
     g.drawImage(original, 10, 10, W * scale, H * scale);
     g.drawImage(overlay, 20 + W * scale, 10, W * scale, H * scale);
-    g.fillStyle = '#000'; g.font = '13px sans-serif';
-    view.predictions.forEach((p, i) => g.fillText(`${p.index === view!.classIndex ? '▶ ' : ''}${p.label}: ${(p.prob * 100).toFixed(1)}%`, 10, H * scale + 30 + 18 * i));
+    g.fillStyle = '#000';
+    g.font = '13px sans-serif';
+    view.predictions.forEach((p, i) =>
+      g.fillText(`${p.index === view!.classIndex ? '▶ ' : ''}${p.label}: ${(p.prob * 100).toFixed(1)}%`, 10, H * scale + 30 + 18 * i),
+    );
     const blob = await new Promise<Blob | null>((r) => c.toBlob(r, 'image/png'));
-    if (blob) send({ type: 'savePng', png: new Uint8Array(await blob.arrayBuffer()), name: `${(imageNames[state?.imageIndex ?? 0] ?? 'report').split('/').pop()}-${view.method}-report` });
+    if (blob)
+      send({
+        type: 'savePng',
+        png: new Uint8Array(await blob.arrayBuffer()),
+        name: `${(imageNames[state?.imageIndex ?? 0] ?? 'report').split('/').pop()}-${view.method}-report`,
+      });
   }
 
   function renderTaps(list: Extract<HostToWebview, { type: 'tapStats' }>): void {
-    tapsBox.replaceChildren(h('p', { class: 'muted' }, list.note), ...list.taps.map((t) => {
-      const s = t.stats;
-      if (!s) return h('div', { class: 'tap' }, h('code', {}, t.value), ' (no statistics)');
-      const max = Math.max(...s.histogram.counts, 1);
-      const hist = h('div', { class: 'hist', role: 'img', 'aria-label': `Histogram of ${t.value} from ${fmt(s.histogram.min)} to ${fmt(s.histogram.max)}` });
-      for (const c of s.histogram.counts) { const b = h('span'); b.style.height = `${(c / max) * 100}%`; hist.append(b); }
-      return h('div', { class: 'tap', 'data-tap': t.value },
-        h('div', {}, h('code', {}, t.value), h('span', { class: 'muted' }, `  ${s.dtype} [${s.shape.join('×')}]`)),
-        h('div', { class: 'stats' }, `min ${fmt(s.min)} · max ${fmt(s.max)} · mean ${fmt(s.mean)} · std ${fmt(s.std)} · zeros ${(s.zeroFraction * 100).toFixed(1)}% · NaN ${s.nanCount} · Inf ${s.infCount}`),
-        hist);
-    }));
+    tapsBox.replaceChildren(
+      h('p', { class: 'muted' }, list.note),
+      ...list.taps.map((t) => {
+        const s = t.stats;
+        if (!s) return h('div', { class: 'tap' }, h('code', {}, t.value), ' (no statistics)');
+        const max = Math.max(...s.histogram.counts, 1);
+        const hist = h('div', { class: 'hist', role: 'img', 'aria-label': `Histogram of ${t.value} from ${fmt(s.histogram.min)} to ${fmt(s.histogram.max)}` });
+        for (const c of s.histogram.counts) {
+          const b = h('span');
+          b.style.height = `${(c / max) * 100}%`;
+          hist.append(b);
+        }
+        return h(
+          'div',
+          { class: 'tap', 'data-tap': t.value },
+          h('div', {}, h('code', {}, t.value), h('span', { class: 'muted' }, `  ${s.dtype} [${s.shape.join('×')}]`)),
+          h(
+            'div',
+            { class: 'stats' },
+            `min ${fmt(s.min)} · max ${fmt(s.max)} · mean ${fmt(s.mean)} · std ${fmt(s.std)} · zeros ${(s.zeroFraction * 100).toFixed(1)}% · NaN ${s.nanCount} · Inf ${s.infCount}`,
+          ),
+          hist,
+        );
+      }),
+    );
     root.dataset.taps = String(list.taps.length);
   }
 
   function showProgress(text: string | undefined, cancellable: boolean): void {
-    if (!text) { progress.hidden = true; progress.replaceChildren(); return; }
+    if (!text) {
+      progress.hidden = true;
+      progress.replaceChildren();
+      return;
+    }
     progress.hidden = false;
-    progress.replaceChildren(progressRing(), h('span', { id: 'progress-text' }, text), cancellable ? button('cancel', 'Cancel', () => send({ type: 'cancel' })) : h('span'));
+    progress.replaceChildren(
+      progressRing(),
+      h('span', { id: 'progress-text' }, text),
+      cancellable ? button('cancel', 'Cancel', () => send({ type: 'cancel' })) : h('span'),
+    );
   }
 
   function notice(text: string, level: string): void {
@@ -237,16 +347,29 @@ export function camApp(): void {
     if (metrics.onMessage(m) || memory.onMessage(m)) return;
     switch (m.type) {
       case 'init':
-        state = m.state; methods = m.methods; layerChoices = m.layerChoices; imageNames = m.imageNames;
+        state = m.state;
+        methods = m.methods;
+        layerChoices = m.layerChoices;
+        imageNames = m.imageNames;
         // the user's settings seed the look until the user changes it here
         if (!lookStored) look = { ...look, ...m.view };
-        persist(); renderControls(); renderDisplayControls(); renderExports(); draw();
-        if (!m.trusted) { errorBox.hidden = false; errorBox.textContent = 'This workspace is not trusted, so CamLens does not run models here.'; }
+        persist();
+        renderControls();
+        renderDisplayControls();
+        renderExports();
+        draw();
+        if (!m.trusted) {
+          errorBox.hidden = false;
+          errorBox.textContent = 'This workspace is not trusted, so CamLens does not run models here.';
+        }
         if (!view) setRootState('loading');
         return;
       case 'state':
-        state = m.state; layerChoices = m.layerChoices; imageNames = m.imageNames;
-        persist(); renderControls();
+        state = m.state;
+        layerChoices = m.layerChoices;
+        imageNames = m.imageNames;
+        persist();
+        renderControls();
         return;
       case 'busy':
         busyId = m.requestId;
@@ -261,14 +384,21 @@ export function camApp(): void {
       case 'result': {
         const v = m.view;
         view = {
-          ...v, image: { ...v.image, data: asU8(v.image.data) }, cam: { ...v.cam, data: asF32(v.cam.data) },
+          ...v,
+          image: { ...v.image, data: asU8(v.image.data) },
+          cam: { ...v.cam, data: asF32(v.cam.data) },
           video: v.video ? { ...v.video, frames: asU8(v.video.frames) } : undefined,
         };
         showProgress(undefined, false);
         errorBox.hidden = true;
         // A clip keeps the frame being looked at (same clip, another method or class).
         if (view.video) video.setView(view, frame);
-        else { video.setView(undefined, 0); frame = 0; delete root.dataset.frame; draw(); }
+        else {
+          video.setView(undefined, 0);
+          frame = 0;
+          delete root.dataset.frame;
+          draw();
+        }
         renderPredictions();
         let sum = 0;
         for (const x of view.cam.data) sum += x;
@@ -305,7 +435,10 @@ export function camApp(): void {
   window.addEventListener('resize', () => {
     if (look.zoom === 0) draw();
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(() => { metrics.rebuild(); memory.rebuild(); }, 150);
+    resizeTimer = setTimeout(() => {
+      metrics.rebuild();
+      memory.rebuild();
+    }, 150);
   });
   renderDisplayControls();
   if (state) renderControls();

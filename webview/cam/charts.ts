@@ -5,7 +5,8 @@ import type uPlot from 'uplot';
 
 export const MiB = 2 ** 20;
 export const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
-export const num = (x: number | undefined, d = 3) => (x === undefined || !Number.isFinite(x) ? '—' : Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(2) : x.toFixed(d));
+export const num = (x: number | undefined, d = 3) =>
+  x === undefined || !Number.isFinite(x) ? '—' : Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(2) : x.toFixed(d);
 
 export function themeColor(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
@@ -38,7 +39,7 @@ export function keyboardCursor(el: HTMLElement, chart: () => uPlot | undefined):
     if (!u || !xs?.length) return;
     const step = e.shiftKey ? 10 : 1;
     if (e.key === 'ArrowLeft') idx = Math.max(0, (idx < 0 ? xs.length : idx) - step);
-    else if (e.key === 'ArrowRight') idx = Math.min(xs.length - 1, (idx < 0 ? xs.length - 1 : idx + step));
+    else if (e.key === 'ArrowRight') idx = Math.min(xs.length - 1, idx < 0 ? xs.length - 1 : idx + step);
     else if (e.key === 'Home') idx = 0;
     else if (e.key === 'End') idx = xs.length - 1;
     else return;

@@ -60,13 +60,19 @@ export function videoSection(onFrame: (t: number) => void, saveGif: () => void):
   function pause(): void {
     if (timer !== undefined) clearInterval(timer);
     timer = undefined;
-    if (playButton) { playButton.textContent = 'Play'; playButton.setAttribute('aria-pressed', 'false'); }
+    if (playButton) {
+      playButton.textContent = 'Play';
+      playButton.setAttribute('aria-pressed', 'false');
+    }
     el.dataset.playing = 'false';
   }
   function play(): void {
     if (timer !== undefined || count() < 2) return;
     timer = setInterval(() => select(nextFrame(frame, count())), PLAY_MS);
-    if (playButton) { playButton.textContent = 'Pause'; playButton.setAttribute('aria-pressed', 'true'); }
+    if (playButton) {
+      playButton.textContent = 'Pause';
+      playButton.setAttribute('aria-pressed', 'true');
+    }
     el.dataset.playing = 'true';
   }
 
@@ -75,9 +81,18 @@ export function videoSection(onFrame: (t: number) => void, saveGif: () => void):
     if (!view || !v) return;
     const T = v.count;
     slider = h('input', {
-      id: 'frame', type: 'range', min: 0, max: T - 1, step: 1, value: frame, 'aria-label': 'Frame',
+      id: 'frame',
+      type: 'range',
+      min: 0,
+      max: T - 1,
+      step: 1,
+      value: frame,
+      'aria-label': 'Frame',
     }) as HTMLInputElement;
-    slider.addEventListener('input', () => { pause(); select(Number(slider!.value)); });
+    slider.addEventListener('input', () => {
+      pause();
+      select(Number(slider!.value));
+    });
     label = h('span', { id: 'frame-label', class: 'frame-label', 'aria-hidden': 'true' });
     playButton = button('play', 'Play', () => (timer === undefined ? play() : pause()));
     playButton.setAttribute('aria-pressed', 'false');
@@ -88,15 +103,28 @@ export function videoSection(onFrame: (t: number) => void, saveGif: () => void):
       const canvas = h('canvas', { class: 'thumb-img', width: size.width, height: size.height, 'aria-hidden': 'true' });
       const fill = h('span', { class: 'thumb-bar-fill' });
       fill.style.height = `${Math.round(bars[t] * 100)}%`;
-      const b = h('button', {
-        class: 'thumb', 'data-frame': t, 'aria-pressed': 'false', tabindex: -1,
-        'aria-label': `${frameLabel(t, T, v.temporalWeights[t])}`, title: `${frameLabel(t, T, v.temporalWeights[t])}`,
-      },
-      canvas,
-      h('span', { class: 'thumb-meta' },
-        h('span', { class: 'thumb-bar', 'aria-hidden': 'true' }, fill),
-        h('span', { class: 'thumb-weight', 'aria-hidden': 'true' }, percent(v.temporalWeights[t]))));
-      b.addEventListener('click', () => { pause(); select(t); });
+      const b = h(
+        'button',
+        {
+          class: 'thumb',
+          'data-frame': t,
+          'aria-pressed': 'false',
+          tabindex: -1,
+          'aria-label': `${frameLabel(t, T, v.temporalWeights[t])}`,
+          title: `${frameLabel(t, T, v.temporalWeights[t])}`,
+        },
+        canvas,
+        h(
+          'span',
+          { class: 'thumb-meta' },
+          h('span', { class: 'thumb-bar', 'aria-hidden': 'true' }, fill),
+          h('span', { class: 'thumb-weight', 'aria-hidden': 'true' }, percent(v.temporalWeights[t])),
+        ),
+      );
+      b.addEventListener('click', () => {
+        pause();
+        select(t);
+      });
       b.addEventListener('keydown', (e) => {
         const k = frameForKey(e.key, frame, T);
         if (k === undefined) return;
@@ -106,11 +134,20 @@ export function videoSection(onFrame: (t: number) => void, saveGif: () => void):
       });
       return b;
     });
-    const strip = h('div', { id: 'frame-strip', class: 'frame-strip', role: 'group', 'aria-label': 'Frames with their temporal weights; arrow keys choose a frame' }, ...thumbs);
+    const strip = h(
+      'div',
+      { id: 'frame-strip', class: 'frame-strip', role: 'group', 'aria-label': 'Frames with their temporal weights; arrow keys choose a frame' },
+      ...thumbs,
+    );
     el.replaceChildren(
-      h('div', { class: 'frame-controls' },
+      h(
+        'div',
+        { class: 'frame-controls' },
         h('label', { class: 'field' }, h('span', { class: 'field-label' }, 'Frame'), slider),
-        label, playButton, button('save-gif', 'Save animated GIF', saveGif)),
+        label,
+        playButton,
+        button('save-gif', 'Save animated GIF', saveGif),
+      ),
       strip,
     );
     el.dataset.frames = String(T);

@@ -17,13 +17,22 @@ export const clampFrame = (t: number, count: number): number => Math.max(0, Math
 export function frameForKey(key: string, current: number, count: number): number | undefined {
   const page = Math.max(1, Math.round(count / 10));
   switch (key) {
-    case 'ArrowLeft': case 'ArrowDown': return clampFrame(current - 1, count);
-    case 'ArrowRight': case 'ArrowUp': return clampFrame(current + 1, count);
-    case 'PageUp': return clampFrame(current + page, count);
-    case 'PageDown': return clampFrame(current - page, count);
-    case 'Home': return 0;
-    case 'End': return count - 1;
-    default: return undefined;
+    case 'ArrowLeft':
+    case 'ArrowDown':
+      return clampFrame(current - 1, count);
+    case 'ArrowRight':
+    case 'ArrowUp':
+      return clampFrame(current + 1, count);
+    case 'PageUp':
+      return clampFrame(current + page, count);
+    case 'PageDown':
+      return clampFrame(current - page, count);
+    case 'Home':
+      return 0;
+    case 'End':
+      return count - 1;
+    default:
+      return undefined;
   }
 }
 

@@ -2,7 +2,15 @@
 // build, each a toolkit element with the value/checked/change behaviour the apps rely on.
 // Moving to the toolkit's successor changes this folder only.
 import {
-  provideVSCodeDesignSystem, vsCodeButton, vsCodeCheckbox, vsCodeDivider, vsCodeDropdown, vsCodeOption, vsCodeProgressRing, vsCodeRadio, vsCodeRadioGroup,
+  provideVSCodeDesignSystem,
+  vsCodeButton,
+  vsCodeCheckbox,
+  vsCodeDivider,
+  vsCodeDropdown,
+  vsCodeOption,
+  vsCodeProgressRing,
+  vsCodeRadio,
+  vsCodeRadioGroup,
 } from '@vscode/webview-ui-toolkit';
 import { h } from '../dom';
 
@@ -11,7 +19,16 @@ let registered = false;
 export function registerComponents(): void {
   if (registered) return;
   registered = true;
-  provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeDivider(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing(), vsCodeRadio(), vsCodeRadioGroup());
+  provideVSCodeDesignSystem().register(
+    vsCodeButton(),
+    vsCodeCheckbox(),
+    vsCodeDivider(),
+    vsCodeDropdown(),
+    vsCodeOption(),
+    vsCodeProgressRing(),
+    vsCodeRadio(),
+    vsCodeRadioGroup(),
+  );
 }
 
 export type Appearance = 'primary' | 'secondary' | 'icon';
@@ -29,7 +46,13 @@ export function checkbox(id: string, label: string, checked: boolean, onChange: 
 }
 
 /** A labelled dropdown; the element with `id` is the dropdown itself (tests click it). */
-export function dropdown(id: string, label: string, options: Array<{ value: string; label: string }>, value: string | undefined, onChange: (value: string) => void): HTMLElement {
+export function dropdown(
+  id: string,
+  label: string,
+  options: Array<{ value: string; label: string }>,
+  value: string | undefined,
+  onChange: (value: string) => void,
+): HTMLElement {
   const dd = h('vscode-dropdown', { id, 'aria-label': label, position: 'below' });
   for (const o of options) dd.append(h('vscode-option', { value: o.value }, o.label));
   if (value !== undefined) queueMicrotask(() => ((dd as unknown as { value: string }).value = value));
@@ -38,7 +61,13 @@ export function dropdown(id: string, label: string, options: Array<{ value: stri
 }
 
 /** Radio buttons (`vscode-radio[value=…]`); onChange gets the newly checked value. */
-export function radioGroup(id: string, label: string, options: ReadonlyArray<readonly [value: string, label: string]>, value: string, onChange: (value: string) => void): HTMLElement {
+export function radioGroup(
+  id: string,
+  label: string,
+  options: ReadonlyArray<readonly [value: string, label: string]>,
+  value: string,
+  onChange: (value: string) => void,
+): HTMLElement {
   const group = h('vscode-radio-group', { id, 'aria-label': label }, h('label', { slot: 'label' }, label));
   for (const [v, l] of options) group.append(h('vscode-radio', { value: v, checked: value === v }, l));
   group.addEventListener('change', () => {

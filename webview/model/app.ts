@@ -23,13 +23,25 @@ export function modelApp(): void {
     const io = (list: typeof s.inputs) => h('ul', {}, ...list.map((i) => h('li', {}, h('code', {}, i.name), ` ${i.dtype} ${shape(i.shape)}`)));
     root.replaceChildren(
       h('h1', {}, s.path.split(/[\\/]/).pop() ?? s.path),
-      h('div', { class: 'actions' }, button('explain', 'Explain…', () => send({ type: 'explainModel' }), 'primary'), button('open-tree', 'Open Layer Tree', () => send({ type: 'openTree' }))),
-      h('table', { class: 'summary' },
+      h(
+        'div',
+        { class: 'actions' },
+        button('explain', 'Explain…', () => send({ type: 'explainModel' }), 'primary'),
+        button('open-tree', 'Open Layer Tree', () => send({ type: 'openTree' })),
+      ),
+      h(
+        'table',
+        { class: 'summary' },
         row('Path', s.path),
         row('File size', `${(s.fileBytes / 1024 / 1024).toFixed(2)} MB`),
         row('Producer', s.producer || '—'),
         row('IR version', String(s.irVersion)),
-        row('Opsets', Object.entries(s.opsets).map(([d, v]) => `${d} ${v}`).join(', ')),
+        row(
+          'Opsets',
+          Object.entries(s.opsets)
+            .map(([d, v]) => `${d} ${v}`)
+            .join(', '),
+        ),
         row('Inputs', io(s.inputs)),
         row('Outputs', io(s.outputs)),
         row('Nodes', String(s.nodeCount)),

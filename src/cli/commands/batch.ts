@@ -41,18 +41,32 @@ export const batchCommand: Command = {
     '  each .npy; a file argument is one clip. Per clip: S.strip.png (per-frame overlays), S.overlay.gif,',
     '  S.cam.npy [T, H, W], S.cam_raw.npy and S.json with the temporal weights (--frames N samples N frames).',
     'Exit code: 0 when every image was explained, 3 when some failed (see the error column), 130 when cancelled.',
-    explainHelp.split('\n').filter((l) => !/--class |--batch-size|--method |^\s+eigencam, eigengradcam/.test(l)).join('\n'),
+    explainHelp
+      .split('\n')
+      .filter((l) => !/--class |--batch-size|--method |^\s+eigencam, eigengradcam/.test(l))
+      .join('\n'),
   ].join('\n'),
   options: {
-    ...explainOptions, out: { type: 'string' }, jobs: { type: 'string' }, shard: { type: 'string' }, resume: { type: 'boolean' },
-    'ground-truth': { type: 'string' }, 'channel-batch-size': { type: 'string' }, exclude: { type: 'string', multiple: true },
-    metrics: { type: 'string' }, 'no-report': { type: 'boolean' }, quiet: { type: 'boolean' },
+    ...explainOptions,
+    out: { type: 'string' },
+    jobs: { type: 'string' },
+    shard: { type: 'string' },
+    resume: { type: 'boolean' },
+    'ground-truth': { type: 'string' },
+    'channel-batch-size': { type: 'string' },
+    exclude: { type: 'string', multiple: true },
+    metrics: { type: 'string' },
+    'no-report': { type: 'boolean' },
+    quiet: { type: 'boolean' },
   },
   async run(positionals, values, io) {
     if (positionals.length < 2) throw usageError(`batch: expected a model and at least one folder, glob or image.\nUsage: ${this.usage}`);
     if (typeof values.out !== 'string') throw usageError('batch: --out <dir> is required.');
     const [modelPath, ...inputs] = positionals;
-    const methods = String(values.method ?? 'gradcam').split(',').map((m) => m.trim()).filter(Boolean);
+    const methods = String(values.method ?? 'gradcam')
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean);
     for (const m of methods) if (!CAM_METHODS.includes(m as CamMethodName)) throw usageError(`--method: "${m}" is not one of ${CAM_METHODS.join(', ')}.`);
     const cls = values.class as string | undefined;
     let target: BatchTarget = { kind: 'top1' };
@@ -63,8 +77,18 @@ export const batchCommand: Command = {
       target = { kind: 'class', index };
     }
     if (target.kind === 'ground-truth' && !values['ground-truth']) throw usageError('--class gt needs --ground-truth FILE (a CSV of file,label rows).');
-    const { input: _i, method: _m, classIndex: _c, modelPath: _p, ...params } = explainParamsFromArgs(
-      { ...values, method: methods[0], class: undefined, 'batch-size': values['channel-batch-size'] }, modelPath, '', '--channel-batch-size');
+    const {
+      input: _i,
+      method: _m,
+      classIndex: _c,
+      modelPath: _p,
+      ...params
+    } = explainParamsFromArgs(
+      { ...values, method: methods[0], class: undefined, 'batch-size': values['channel-batch-size'] },
+      modelPath,
+      '',
+      '--channel-batch-size',
+    );
     const batchSize = intOption('--batch-size', values['batch-size'], LIMITS.batchSize);
     const jobs = intOption('--jobs', values.jobs, LIMITS.jobs);
     const shard = values.shard === undefined ? undefined : parseShard(String(values.shard));
@@ -103,29 +127,53 @@ export const batchCommand: Command = {
     // around image 2,500 that made a run of 2,000 images peak higher than one of 500).
     let batchesDone = 0;
     const gc = (globalThis as { gc?: () => void }).gc;
-    const collectNowAndThen = () => { if (gc && ++batchesDone % 32 === 0) gc(); };
+    const collectNowAndThen = () => {
+      if (gc && ++batchesDone % 32 === 0) gc();
+    };
     try {
       // The model's input rank decides what an input is: an image, or a clip of frames.
       const clips = takesClips((await worker.request('layers', { modelPath })).summary.inputs[0]?.shape);
-      const outcome = await runBatch({
-        modelPath, inputs, outDir: values.out, methods: methods as CamMethodName[], params, target,
-        groundTruthCsv: values['ground-truth'] as string | undefined, labels, batchSize, jobs, shard,
-        resume: Boolean(values.resume), exclude: values.exclude as string[] | undefined,
-        metrics: values.metrics ? String(values.metrics).split(',').map((s) => s.trim()).filter(Boolean) : undefined,
-        report: !values['no-report'], clips,
-      }, (p, signal) => worker.request('explainBatch', p, { signal }), {
-        signal: controller.signal,
-        onLog: (line) => io.err(`camlens batch: ${line}\n`),
-        onProgress: (p) => {
-          collectNowAndThen();
-          const now = Date.now();
-          if (values.quiet || (now - lastPrint < 1000 && p.done < p.total)) return;
-          lastPrint = now;
-          const eta = p.etaSeconds === undefined ? '' : `, ETA ${Math.round(p.etaSeconds)} s`;
-          io.err(`${p.done}/${p.total} images (${p.failed} failed, ${p.resumed} resumed), ${p.imagesPerSecond.toFixed(1)} images/s${eta}\n`);
+      const outcome = await runBatch(
+        {
+          modelPath,
+          inputs,
+          outDir: values.out,
+          methods: methods as CamMethodName[],
+          params,
+          target,
+          groundTruthCsv: values['ground-truth'] as string | undefined,
+          labels,
+          batchSize,
+          jobs,
+          shard,
+          resume: Boolean(values.resume),
+          exclude: values.exclude as string[] | undefined,
+          metrics: values.metrics
+            ? String(values.metrics)
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+            : undefined,
+          report: !values['no-report'],
+          clips,
         },
-      });
-      io.out(`${outcome.cancelled ? 'cancelled after' : 'explained'} ${outcome.done} of ${outcome.total} images (${outcome.failed} failed, ${outcome.resumed} resumed) in ${(outcome.elapsedMs / 1000).toFixed(1)} s, ${outcome.imagesPerSecond.toFixed(1)} images/s, batch size ${outcome.batchSize}${outcome.batched ? '' : ' (not batched: one image per run)'} → ${path.relative(process.cwd(), outcome.files.summaryCsv) || outcome.files.summaryCsv}${outcome.files.report ? `, ${path.relative(process.cwd(), outcome.files.report)}` : ''}\n`);
+        (p, signal) => worker.request('explainBatch', p, { signal }),
+        {
+          signal: controller.signal,
+          onLog: (line) => io.err(`camlens batch: ${line}\n`),
+          onProgress: (p) => {
+            collectNowAndThen();
+            const now = Date.now();
+            if (values.quiet || (now - lastPrint < 1000 && p.done < p.total)) return;
+            lastPrint = now;
+            const eta = p.etaSeconds === undefined ? '' : `, ETA ${Math.round(p.etaSeconds)} s`;
+            io.err(`${p.done}/${p.total} images (${p.failed} failed, ${p.resumed} resumed), ${p.imagesPerSecond.toFixed(1)} images/s${eta}\n`);
+          },
+        },
+      );
+      io.out(
+        `${outcome.cancelled ? 'cancelled after' : 'explained'} ${outcome.done} of ${outcome.total} images (${outcome.failed} failed, ${outcome.resumed} resumed) in ${(outcome.elapsedMs / 1000).toFixed(1)} s, ${outcome.imagesPerSecond.toFixed(1)} images/s, batch size ${outcome.batchSize}${outcome.batched ? '' : ' (not batched: one image per run)'} → ${path.relative(process.cwd(), outcome.files.summaryCsv) || outcome.files.summaryCsv}${outcome.files.report ? `, ${path.relative(process.cwd(), outcome.files.report)}` : ''}\n`,
+      );
       return outcome.cancelled ? 130 : outcome.failed ? 3 : 0;
     } catch (e) {
       throw asCliError(e);
@@ -144,14 +192,18 @@ export const mergeCommand: Command = {
     'Per-image files stay where they are; the merged summary and report link to them. Reads each',
     "folder's summary.jsonl (its rows) and summary.json (its figures), as camlens batch leaves them;",
     'a folder without summary.jsonl or whose last run was killed: re-run its batch command with --resume.',
-    '', 'Options:', '  --out DIR   folder for the merged summary.csv, summary.json and report.html',
+    '',
+    'Options:',
+    '  --out DIR   folder for the merged summary.csv, summary.json and report.html',
   ].join('\n'),
   options: { out: { type: 'string' } },
   async run(positionals, values, io) {
     if (!positionals.length) throw usageError(`merge: expected at least one batch output folder.\nUsage: ${this.usage}`);
     if (typeof values.out !== 'string') throw usageError('merge: --out <dir> is required.');
     const o = await mergeBatches(positionals, values.out);
-    io.out(`merged ${positionals.length} folders: ${o.done} images (${o.failed} failed), ${o.rowCount} rows → ${path.relative(process.cwd(), o.files.summaryCsv) || o.files.summaryCsv}\n`);
+    io.out(
+      `merged ${positionals.length} folders: ${o.done} images (${o.failed} failed), ${o.rowCount} rows → ${path.relative(process.cwd(), o.files.summaryCsv) || o.files.summaryCsv}\n`,
+    );
     return 0;
   },
 };

@@ -20,15 +20,32 @@ export function expandInputs(inputs: string[]): string[] {
   return inputs.flatMap((p) => {
     if (!fs.existsSync(p)) throw new CamLensError('BAD_ARGUMENT', `evaluate: ${p} does not exist.`);
     if (!fs.statSync(p).isDirectory()) return [p];
-    return fs.readdirSync(p).filter((f) => IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase()) && !isMask(f)).sort().map((f) => path.join(p, f));
+    return fs
+      .readdirSync(p)
+      .filter((f) => IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase()) && !isMask(f))
+      .sort()
+      .map((f) => path.join(p, f));
   });
 }
 
 /** Column order of summary.csv: the issue's keys first, then the rest, then the random baselines. */
 export const METRIC_ORDER = [
-  'iou', 'pointing_game', 'energy_in_mask', 'topk_intersection', 'deletion_auc', 'insertion_auc', 'confidence_drop',
-  'confidence_change', 'confidence_increase', 'region_confidence', 'road_morf', 'road_lerf', 'road_combined',
-  'stability', 'max_sensitivity', 'sanity_spearman',
+  'iou',
+  'pointing_game',
+  'energy_in_mask',
+  'topk_intersection',
+  'deletion_auc',
+  'insertion_auc',
+  'confidence_drop',
+  'confidence_change',
+  'confidence_increase',
+  'region_confidence',
+  'road_morf',
+  'road_lerf',
+  'road_combined',
+  'stability',
+  'max_sensitivity',
+  'sanity_spearman',
 ];
 
 export function metricColumns(rows: ReadonlyArray<Record<string, number>>): string[] {
@@ -61,9 +78,18 @@ export function summaryCsv(results: readonly EvaluateResult[]): string {
 export function summaryJson(results: readonly EvaluateResult[]) {
   return {
     images: results.map((r) => ({
-      image: r.input, model: r.model, method: r.method, layers: r.layers, class: r.classIndex, label: r.label, ep: r.ep,
+      image: r.input,
+      model: r.model,
+      method: r.method,
+      layers: r.layers,
+      class: r.classIndex,
+      label: r.label,
+      ep: r.ep,
       ...r.metrics,
-      ground_truth: r.groundTruth, details: r.details, curves: r.curves, model_runs: r.modelRuns,
+      ground_truth: r.groundTruth,
+      details: r.details,
+      curves: r.curves,
+      model_runs: r.modelRuns,
       timings_ms: Object.fromEntries(Object.entries(r.timings_ms).map(([k, v]) => [k, Math.round(v * 10) / 10])),
     })),
     mean: meanMetrics(results.map((r) => r.metrics)),
@@ -72,17 +98,34 @@ export function summaryJson(results: readonly EvaluateResult[]) {
 
 function parseFamilies(text: unknown): MetricFamily[] | undefined {
   if (text === undefined) return undefined;
-  const aliases: Record<string, MetricFamily> = { insertion: 'deletion', faithfulness: 'deletion', localization: 'localisation', pointing: 'localisation', iou: 'localisation', randomisation: 'sanity', randomization: 'sanity' };
-  const names = String(text).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const aliases: Record<string, MetricFamily> = {
+    insertion: 'deletion',
+    faithfulness: 'deletion',
+    localization: 'localisation',
+    pointing: 'localisation',
+    iou: 'localisation',
+    randomisation: 'sanity',
+    randomization: 'sanity',
+  };
+  const names = String(text)
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   if (names.includes('all')) return [...METRIC_FAMILIES];
-  return [...new Set(names.map((n) => {
-    const f = (aliases[n] ?? n) as MetricFamily;
-    if (!METRIC_FAMILIES.includes(f)) throw usageError(`--metrics: "${n}" is not one of ${METRIC_FAMILIES.join(', ')}, all.`);
-    return f;
-  }))];
+  return [
+    ...new Set(
+      names.map((n) => {
+        const f = (aliases[n] ?? n) as MetricFamily;
+        if (!METRIC_FAMILIES.includes(f)) throw usageError(`--metrics: "${n}" is not one of ${METRIC_FAMILIES.join(', ')}, all.`);
+        return f;
+      }),
+    ),
+  ];
 }
 
-export function evaluateOptionsFromArgs(values: Record<string, unknown>): Omit<EvaluateParams, keyof ReturnType<typeof explainParamsFromArgs>> & Partial<EvaluateParams> {
+export function evaluateOptionsFromArgs(
+  values: Record<string, unknown>,
+): Omit<EvaluateParams, keyof ReturnType<typeof explainParamsFromArgs>> & Partial<EvaluateParams> {
   const baseline = (flag: string) => {
     const v = values[flag] as string | undefined;
     if (v !== undefined && v !== 'blur' && v !== 'mean') throw usageError(`--${flag}: expected blur or mean, got "${v}".`);
@@ -91,15 +134,25 @@ export function evaluateOptionsFromArgs(values: Record<string, unknown>): Omit<E
   const num = (flag: string, max: number) => numberOption(`--${flag}`, values[flag], { min: 0, max });
   if (values.threshold !== undefined) parseThreshold(String(values.threshold));
   const road = values['road-percentiles'] === undefined ? undefined : String(values['road-percentiles']).split(',').map(Number);
-  if (road && road.some((q) => !(q > 0 && q < 100))) throw usageError(`--road-percentiles: expected percentiles in (0, 100), got "${values['road-percentiles']}".`);
+  if (road && road.some((q) => !(q > 0 && q < 100)))
+    throw usageError(`--road-percentiles: expected percentiles in (0, 100), got "${values['road-percentiles']}".`);
   const seed = intOption('--seed', values.seed, { min: -(2 ** 31), max: 2 ** 32 - 1 });
   return {
-    metrics: parseFamilies(values.metrics), gt: values.gt as string | undefined, threshold: values.threshold as string | undefined,
-    topK: intOption('--top-k-pixels', values['top-k-pixels'], LIMITS.topKPixels), pointingTolerance: num('pointing-tolerance', 10_000),
+    metrics: parseFamilies(values.metrics),
+    gt: values.gt as string | undefined,
+    threshold: values.threshold as string | undefined,
+    topK: intOption('--top-k-pixels', values['top-k-pixels'], LIMITS.topKPixels),
+    pointingTolerance: num('pointing-tolerance', 10_000),
     steps: intOption('--steps', values.steps, LIMITS.steps),
-    deletionBaseline: baseline('deletion-baseline'), insertionBaseline: baseline('insertion-baseline'), blurSigma: num('blur-sigma', 1000),
-    roadPercentiles: road, stabilityDraws: intOption('--draws', values.draws, LIMITS.draws), stabilitySigma: num('sigma', 1000),
-    sanityCascade: Boolean(values.cascade), seed, metricsBatchSize: intOption('--metrics-batch-size', values['metrics-batch-size'], LIMITS.batchSize),
+    deletionBaseline: baseline('deletion-baseline'),
+    insertionBaseline: baseline('insertion-baseline'),
+    blurSigma: num('blur-sigma', 1000),
+    roadPercentiles: road,
+    stabilityDraws: intOption('--draws', values.draws, LIMITS.draws),
+    stabilitySigma: num('sigma', 1000),
+    sanityCascade: Boolean(values.cascade),
+    seed,
+    metricsBatchSize: intOption('--metrics-batch-size', values['metrics-batch-size'], LIMITS.batchSize),
   };
 }
 
@@ -128,11 +181,23 @@ export const evaluateCommand: Command = {
     explainHelp,
   ].join('\n'),
   options: {
-    out: { type: 'string' }, json: { type: 'boolean' }, metrics: { type: 'string' }, gt: { type: 'string' }, threshold: { type: 'string' },
-    'top-k-pixels': { type: 'string' }, 'pointing-tolerance': { type: 'string' }, steps: { type: 'string' },
-    'deletion-baseline': { type: 'string' }, 'insertion-baseline': { type: 'string' }, 'blur-sigma': { type: 'string' },
-    'road-percentiles': { type: 'string' }, draws: { type: 'string' }, sigma: { type: 'string' }, cascade: { type: 'boolean' },
-    seed: { type: 'string' }, 'metrics-batch-size': { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean' },
+    metrics: { type: 'string' },
+    gt: { type: 'string' },
+    threshold: { type: 'string' },
+    'top-k-pixels': { type: 'string' },
+    'pointing-tolerance': { type: 'string' },
+    steps: { type: 'string' },
+    'deletion-baseline': { type: 'string' },
+    'insertion-baseline': { type: 'string' },
+    'blur-sigma': { type: 'string' },
+    'road-percentiles': { type: 'string' },
+    draws: { type: 'string' },
+    sigma: { type: 'string' },
+    cascade: { type: 'boolean' },
+    seed: { type: 'string' },
+    'metrics-batch-size': { type: 'string' },
     ...explainOptions,
   },
   async run(positionals, values, io) {
@@ -150,7 +215,8 @@ export const evaluateCommand: Command = {
         const r = await worker.request('evaluate', params);
         results.push(r);
         if (!values.json) {
-          const shown = ['iou', 'pointing_game', 'deletion_auc', 'insertion_auc', 'stability'].filter((k) => k in r.metrics)
+          const shown = ['iou', 'pointing_game', 'deletion_auc', 'insertion_auc', 'stability']
+            .filter((k) => k in r.metrics)
             .map((k) => `${k} ${r.metrics[k].toFixed(3)}${`random_${k}` in r.metrics ? ` (random ${r.metrics[`random_${k}`].toFixed(3)})` : ''}`);
           io.out(`${image}: class ${r.classIndex} (${r.label}) ${shown.join(', ')}; ${r.timings_ms.total.toFixed(0)} ms\n`);
         }
@@ -169,7 +235,12 @@ export const evaluateCommand: Command = {
     if (values.json) io.out(JSON.stringify(summary, null, 1) + '\n');
     else {
       const m = summary.mean;
-      io.out(`mean over ${results.length} image(s): ${Object.entries(m).filter(([k]) => !k.startsWith('random_')).map(([k, v]) => `${k} ${v.toFixed(3)}${`random_${k}` in m ? ` (random ${m[`random_${k}`].toFixed(3)})` : ''}`).join(', ')}\n`);
+      io.out(
+        `mean over ${results.length} image(s): ${Object.entries(m)
+          .filter(([k]) => !k.startsWith('random_'))
+          .map(([k, v]) => `${k} ${v.toFixed(3)}${`random_${k}` in m ? ` (random ${m[`random_${k}`].toFixed(3)})` : ''}`)
+          .join(', ')}\n`,
+      );
       if (typeof values.out === 'string') io.out(`wrote ${path.join(values.out, 'summary.csv')} and summary.json\n`);
     }
     return 0;

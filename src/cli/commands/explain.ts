@@ -9,8 +9,11 @@ import { providerCliOptions, providerFromArgs, providerHelp, asCliError, startWo
 
 const numberList = (flag: string, text: unknown): number[] | undefined => {
   if (text === undefined) return undefined;
-  const values = String(text).split(',').map((s) => Number(s.trim()));
-  if (!values.length || values.some((v) => !Number.isFinite(v) || v <= 0)) throw usageError(`${flag}: expected positive numbers separated by commas, got "${text}".`);
+  const values = String(text)
+    .split(',')
+    .map((s) => Number(s.trim()));
+  if (!values.length || values.some((v) => !Number.isFinite(v) || v <= 0))
+    throw usageError(`${flag}: expected positive numbers separated by commas, got "${text}".`);
   return values;
 };
 
@@ -31,18 +34,31 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
   const batch = intOption(batchSizeFlag, values['batch-size'], LIMITS.batchSize);
   const provider = providerFromArgs({ ...values, provider: values.ep ?? values.provider });
   const headFusion = values['head-fusion'] as string | undefined;
-  if (headFusion !== undefined && !['mean', 'max', 'min'].includes(headFusion)) throw usageError(`--head-fusion: expected mean, max or min, got "${headFusion}".`);
+  if (headFusion !== undefined && !['mean', 'max', 'min'].includes(headFusion))
+    throw usageError(`--head-fusion: expected mean, max or min, got "${headFusion}".`);
   const discardRatio = numberOption('--discard-ratio', values['discard-ratio'], { min: 0, max: 1, maxExclusive: true });
   const frames = intOption('--frames', values.frames, LIMITS.frames);
   return {
-    modelPath, input, method: method as CamMethodName,
+    modelPath,
+    input,
+    method: method as CamMethodName,
     layers: (values.layer as string[] | undefined) ?? undefined,
-    classIndex, topk, output: values.output as string | undefined, softmaxTarget: Boolean(values.softmax),
+    classIndex,
+    topk,
+    output: values.output as string | undefined,
+    softmaxTarget: Boolean(values.softmax),
     regionMask: values['region-mask'] as string | undefined,
-    scales: numberList('--scales', values.scales), scaleWeights: numberList('--scale-weights', values['scale-weights']),
-    eigenSmooth: Boolean(values['eigen-smooth']), augSmooth: Boolean(values['aug-smooth']), batchSize: batch,
-    configPath: values.config as string | undefined, labelsPath: values.labels as string | undefined,
-    colormap: colormap as ColormapName, alpha, saveTensors: Boolean(values['save-tensors']), provider,
+    scales: numberList('--scales', values.scales),
+    scaleWeights: numberList('--scale-weights', values['scale-weights']),
+    eigenSmooth: Boolean(values['eigen-smooth']),
+    augSmooth: Boolean(values['aug-smooth']),
+    batchSize: batch,
+    configPath: values.config as string | undefined,
+    labelsPath: values.labels as string | undefined,
+    colormap: colormap as ColormapName,
+    alpha,
+    saveTensors: Boolean(values['save-tensors']),
+    provider,
     ...(headFusion ? { headFusion: headFusion as 'mean' | 'max' | 'min' } : {}),
     ...(discardRatio !== undefined ? { discardRatio } : {}),
     ...(frames !== undefined ? { frames } : {}),
@@ -50,11 +66,27 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
 }
 
 export const explainOptions = {
-  method: { type: 'string' }, layer: { type: 'string', multiple: true }, class: { type: 'string' }, topk: { type: 'string' },
-  output: { type: 'string' }, softmax: { type: 'boolean' }, 'region-mask': { type: 'string' }, scales: { type: 'string' }, 'scale-weights': { type: 'string' },
-  'eigen-smooth': { type: 'boolean' }, 'aug-smooth': { type: 'boolean' }, 'batch-size': { type: 'string' }, ep: { type: 'string' },
-  config: { type: 'string' }, labels: { type: 'string' }, colormap: { type: 'string' }, alpha: { type: 'string' },
-  'save-tensors': { type: 'boolean' }, 'head-fusion': { type: 'string' }, 'discard-ratio': { type: 'string' }, frames: { type: 'string' },
+  method: { type: 'string' },
+  layer: { type: 'string', multiple: true },
+  class: { type: 'string' },
+  topk: { type: 'string' },
+  output: { type: 'string' },
+  softmax: { type: 'boolean' },
+  'region-mask': { type: 'string' },
+  scales: { type: 'string' },
+  'scale-weights': { type: 'string' },
+  'eigen-smooth': { type: 'boolean' },
+  'aug-smooth': { type: 'boolean' },
+  'batch-size': { type: 'string' },
+  ep: { type: 'string' },
+  config: { type: 'string' },
+  labels: { type: 'string' },
+  colormap: { type: 'string' },
+  alpha: { type: 'string' },
+  'save-tensors': { type: 'boolean' },
+  'head-fusion': { type: 'string' },
+  'discard-ratio': { type: 'string' },
+  frames: { type: 'string' },
   ...providerCliOptions,
 } as const;
 
@@ -103,13 +135,18 @@ export function writeExplanation(outDir: string, stem: string, r: ExplainResult)
   });
   const round = (x: number) => Math.round(x * 100) / 100;
   const json = {
-    model: r.model, input: r.input, method: r.method, layers: r.layers,
+    model: r.model,
+    input: r.input,
+    method: r.method,
+    layers: r.layers,
     class: r.explanations[0].classIndex,
     predictions: r.predictions,
     ep: r.ep,
     timings_ms: Object.fromEntries(Object.entries(r.timings_ms).map(([k, v]) => [k, round(v)])),
     explanations: r.explanations.map((e, i) => ({
-      class: e.classIndex, label: e.label, files: i === 0 ? stem : `${stem}.class${e.classIndex}`,
+      class: e.classIndex,
+      label: e.label,
+      files: i === 0 ? stem : `${stem}.class${e.classIndex}`,
       ...(e.video ? { frames: e.video.frames, temporal_weights: e.video.temporalWeights.map((w) => Math.round(w * 1e4) / 1e4) } : {}),
     })),
     ...(r.fallbacks.length ? { ep_fallbacks: r.fallbacks } : {}),
@@ -140,7 +177,9 @@ export const explainCommand: Command = {
         const r = await worker.request('explain', p);
         writeExplanation(values.out, stem, r);
         const top = r.predictions[0];
-        io.out(`${p.input}: ${r.method} on ${r.layers.join(' + ')} → class ${r.explanations[0].classIndex} (${r.explanations[0].label}); top-1 ${top.label} ${(top.prob * 100).toFixed(1)}%; ${r.ep}; ${r.timings_ms.total.toFixed(0)} ms → ${path.join(values.out, stem)}.*\n`);
+        io.out(
+          `${p.input}: ${r.method} on ${r.layers.join(' + ')} → class ${r.explanations[0].classIndex} (${r.explanations[0].label}); top-1 ${top.label} ${(top.prob * 100).toFixed(1)}%; ${r.ep}; ${r.timings_ms.total.toFixed(0)} ms → ${path.join(values.out, stem)}.*\n`,
+        );
       }
       return 0;
     } catch (e) {

@@ -21,12 +21,24 @@ export const inspectCommand: Command = {
   async run(positionals, values, io) {
     if (positionals.length !== 1) throw usageError(`inspect: expected one model path.\nUsage: ${this.usage}`);
     const taps = (values.tap as string[] | undefined) ?? [];
-    const tapOps = typeof values.ops === 'string' ? values.ops.split(',').map((s) => s.trim()).filter(Boolean) : [];
+    const tapOps =
+      typeof values.ops === 'string'
+        ? values.ops
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [];
     if (!taps.length && !tapOps.length && !values.all) throw usageError('inspect: name something to tap: --tap VALUE, --ops LIST or --all.');
     const worker = startWorker(values);
     try {
       const r = await worker.request('run', {
-        modelPath: positionals[0], taps, tapOps, tapAll: Boolean(values.all), tensors: false, stats: true, provider: providerFromArgs(values),
+        modelPath: positionals[0],
+        taps,
+        tapOps,
+        tapAll: Boolean(values.all),
+        tensors: false,
+        stats: true,
+        provider: providerFromArgs(values),
       });
       if (values.json) {
         io.out(JSON.stringify({ provider: r.provider, fallbacks: r.fallbacks, timings: r.timings, taps: r.taps }, null, 1) + '\n');
@@ -34,11 +46,19 @@ export const inspectCommand: Command = {
       }
       for (const t of r.taps) {
         const s = t.stats;
-        if (!s) { io.out(`${t.value}: (no statistics for this element type)\n`); continue; }
-        io.out(`${t.value}  [${s.shape.join(', ')}] ${s.dtype}  min ${fmt(s.min)}  max ${fmt(s.max)}  mean ${fmt(s.mean)}  std ${fmt(s.std)}  zeros ${(s.zeroFraction * 100).toFixed(1)}%` +
-          (s.nanCount || s.infCount ? `  NaN ${s.nanCount}  Inf ${s.infCount}` : '') + '\n');
+        if (!s) {
+          io.out(`${t.value}: (no statistics for this element type)\n`);
+          continue;
+        }
+        io.out(
+          `${t.value}  [${s.shape.join(', ')}] ${s.dtype}  min ${fmt(s.min)}  max ${fmt(s.max)}  mean ${fmt(s.mean)}  std ${fmt(s.std)}  zeros ${(s.zeroFraction * 100).toFixed(1)}%` +
+            (s.nanCount || s.infCount ? `  NaN ${s.nanCount}  Inf ${s.infCount}` : '') +
+            '\n',
+        );
       }
-      io.out(`\n${r.taps.length} taps; provider ${r.provider}${r.fallbacks.length ? ` (after ${r.fallbacks.map((f) => `${f.provider}: ${f.error}`).join('; ')})` : ''}; session ${r.timings.sessionMs.toFixed(0)} ms, run ${r.timings.runMs.toFixed(1)} ms\n`);
+      io.out(
+        `\n${r.taps.length} taps; provider ${r.provider}${r.fallbacks.length ? ` (after ${r.fallbacks.map((f) => `${f.provider}: ${f.error}`).join('; ')})` : ''}; session ${r.timings.sessionMs.toFixed(0)} ms, run ${r.timings.runMs.toFixed(1)} ms\n`,
+      );
       return 0;
     } catch (e) {
       throw asCliError(e);

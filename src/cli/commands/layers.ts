@@ -36,13 +36,19 @@ export const layersCommand: Command = {
     const header = ['', 'value', 'op', 'dtype', 'shape', 'node'];
     const table = rows.map((r) => [r.suggested ? '*' : '', r.name, r.op, r.dtype, formatShape(r.shape), r.node]);
     const widths = header.map((h, i) => Math.min(80, Math.max(h.length, ...table.map((row) => row[i].length))));
-    const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+    const line = (cells: string[]) =>
+      cells
+        .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd();
     io.out([line(header), ...table.map(line)].join('\n') + '\n');
     const suggestion = suggestCamLayer(model);
     const graph = model.graph;
     io.out(
       `\n${rows.length} values, ${graph.nodes.length} nodes, opset ${graph.opset()}; ` +
-        (suggestion ? `suggested CAM layer: ${suggestion.value} (${suggestion.reason})\n` : 'no CAM layer could be suggested (no spatial feature map or token sequence found)\n'),
+        (suggestion
+          ? `suggested CAM layer: ${suggestion.value} (${suggestion.reason})\n`
+          : 'no CAM layer could be suggested (no spatial feature map or token sequence found)\n'),
     );
     return 0;
   },

@@ -18,7 +18,14 @@ export function startDiagnosticsWorker(): { worker: WorkerClient; abort: AbortCo
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);
-  return { worker, abort, done: async () => { process.off('SIGINT', onSigint); await worker.dispose(); } };
+  return {
+    worker,
+    abort,
+    done: async () => {
+      process.off('SIGINT', onSigint);
+      await worker.dispose();
+    },
+  };
 }
 
 /** Bytes: a plain number, or with a unit (B, KB/KiB, MB/MiB; k = 1024). */
@@ -32,7 +39,8 @@ export function parseBytes(flag: string, text: unknown): number {
 export const leakCheckCommand: Command = {
   name: 'leak-check',
   summary: 'Run a workflow many times in the worker and test whether memory or live objects grow per iteration.',
-  usage: 'camlens leak-check <model.onnx> <image> [--scenario explain|taps|sessions|all] [--iterations N] [--warmup N] [--threshold BYTES] [--no-heap-diff] [--keep-snapshots DIR] [--json]',
+  usage:
+    'camlens leak-check <model.onnx> <image> [--scenario explain|taps|sessions|all] [--iterations N] [--warmup N] [--threshold BYTES] [--no-heap-diff] [--keep-snapshots DIR] [--json]',
   details: [
     'Scenarios: explain (one full explanation), taps (register a tap, run, remove it),',
     'sessions (open a session, run, release it); all (default) runs the three in turn.',
@@ -63,29 +71,47 @@ export const leakCheckCommand: Command = {
     `Exit status: 0 no leak, ${LEAK_EXIT_CODE} suspected leak, 1 error, 2 usage error.`,
   ].join('\n'),
   options: {
-    scenario: { type: 'string' }, iterations: { type: 'string' }, warmup: { type: 'string' }, threshold: { type: 'string' },
-    confidence: { type: 'string' }, method: { type: 'string' }, json: { type: 'boolean' }, report: { type: 'string' },
-    'self-test': { type: 'boolean' }, 'heap-diff': { type: 'boolean' }, 'no-heap-diff': { type: 'boolean' },
-    'keep-snapshots': { type: 'string' }, ...providerCliOptions,
+    scenario: { type: 'string' },
+    iterations: { type: 'string' },
+    warmup: { type: 'string' },
+    threshold: { type: 'string' },
+    confidence: { type: 'string' },
+    method: { type: 'string' },
+    json: { type: 'boolean' },
+    report: { type: 'string' },
+    'self-test': { type: 'boolean' },
+    'heap-diff': { type: 'boolean' },
+    'no-heap-diff': { type: 'boolean' },
+    'keep-snapshots': { type: 'string' },
+    ...providerCliOptions,
   },
   async run(positionals, values, io) {
     if (positionals.length !== 2) throw usageError(`leak-check: expected a model and an image, got ${positionals.length} arguments.\nUsage: ${this.usage}`);
     const [modelPath, input] = positionals;
     const scenario = (values.scenario as string | undefined) ?? 'all';
-    if (scenario !== 'all' && !LEAK_SCENARIOS.includes(scenario as LeakScenarioName)) throw usageError(`--scenario: "${scenario}" is not one of ${[...LEAK_SCENARIOS, 'all'].join(', ')}.`);
+    if (scenario !== 'all' && !LEAK_SCENARIOS.includes(scenario as LeakScenarioName))
+      throw usageError(`--scenario: "${scenario}" is not one of ${[...LEAK_SCENARIOS, 'all'].join(', ')}.`);
     const method = values.method as string | undefined;
-    if (method !== undefined && !CAM_METHODS.includes(method as CamMethodName)) throw usageError(`--method: "${method}" is not one of ${CAM_METHODS.join(', ')}.`);
+    if (method !== undefined && !CAM_METHODS.includes(method as CamMethodName))
+      throw usageError(`--method: "${method}" is not one of ${CAM_METHODS.join(', ')}.`);
     const confidence = numberOption('--confidence', values.confidence, { min: 0, max: 1, minExclusive: true, maxExclusive: true });
     if (values['heap-diff'] && values['no-heap-diff']) throw usageError('leak-check: --heap-diff and --no-heap-diff contradict each other.');
     const keep = values['keep-snapshots'] as string | undefined;
     if (keep !== undefined && !keep) throw usageError('--keep-snapshots: expected a folder.');
     const params: LeakCheckParams = {
-      modelPath, input, scenario: scenario as LeakScenarioName | 'all',
-      iterations: intOption('--iterations', values.iterations, LIMITS.iterations), warmup: intOption('--warmup', values.warmup, LIMITS.warmup),
+      modelPath,
+      input,
+      scenario: scenario as LeakScenarioName | 'all',
+      iterations: intOption('--iterations', values.iterations, LIMITS.iterations),
+      warmup: intOption('--warmup', values.warmup, LIMITS.warmup),
       thresholdBytes: values.threshold === undefined ? undefined : parseBytes('--threshold', values.threshold),
-      confidence, method: method as CamMethodName | undefined, provider: providerFromArgs(values),
-      series: Boolean(values.json || values.report), plantLeak: Boolean(values['self-test']),
-      heapDiff: !values['no-heap-diff'], ...(keep ? { keepHeapSnapshots: path.resolve(keep) } : {}),
+      confidence,
+      method: method as CamMethodName | undefined,
+      provider: providerFromArgs(values),
+      series: Boolean(values.json || values.report),
+      plantLeak: Boolean(values['self-test']),
+      heapDiff: !values['no-heap-diff'],
+      ...(keep ? { keepHeapSnapshots: path.resolve(keep) } : {}),
     };
     const { worker, abort, done } = startDiagnosticsWorker();
     try {

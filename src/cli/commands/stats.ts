@@ -32,7 +32,10 @@ export const statsCommand: Command = {
       if (watch > 0 || interval !== undefined) {
         worker.on('telemetry', (s) => {
           streamed.push(s);
-          if (!values.json) io.out(`${new Date(s.time).toISOString().slice(11, 23)} ${s.reason === 'interval' ? '' : `[${s.reason} ${s.request?.method ?? ''}] `}${formatSample(s)}\n`);
+          if (!values.json)
+            io.out(
+              `${new Date(s.time).toISOString().slice(11, 23)} ${s.reason === 'interval' ? '' : `[${s.reason} ${s.request?.method ?? ''}] `}${formatSample(s)}\n`,
+            );
         });
         ({ subscriptionId } = await worker.request('telemetry.subscribe', { intervalMs: interval, history: 0 }));
       }
@@ -42,7 +45,14 @@ export const statsCommand: Command = {
       if (watch > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, watch * 1000);
-          abort.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+          abort.signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
         });
       }
       if (subscriptionId !== undefined) await worker.request('telemetry.unsubscribe', { subscriptionId });

@@ -23,7 +23,11 @@ export class Emitter {
    */
   defaultDtype: number = DataType.FLOAT;
 
-  constructor(readonly builder: ModelBuilder, readonly shapes: ShapeInference, private readonly upgradeOpset: (version: number, why: string) => void) {}
+  constructor(
+    readonly builder: ModelBuilder,
+    readonly shapes: ShapeInference,
+    private readonly upgradeOpset: (version: number, why: string) => void,
+  ) {}
 
   private dtypeOf(value: string): number {
     return this.shapes.dtype(value) || this.defaultDtype;
@@ -173,7 +177,10 @@ export class Emitter {
       let undecided = false;
       sx.forEach((dx, i) => {
         const dy = sy[i + lead];
-        if (dx === 1) { if (dy !== 1) axes.push(i); return; }
+        if (dx === 1) {
+          if (dy !== 1) axes.push(i);
+          return;
+        }
         if (typeof dx === 'number' || (typeof dx === 'string' && dx === dy)) return;
         undecided = true;
       });

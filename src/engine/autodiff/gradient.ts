@@ -43,10 +43,42 @@ export interface GradientGraph {
 
 /** Ops whose outputs carry no gradient (integer/boolean results or piecewise constant). */
 const STOPS = new Set([
-  'Shape', 'Size', 'Constant', 'ConstantOfShape', 'EyeLike', 'Range', 'RandomNormal', 'RandomUniform',
-  'RandomNormalLike', 'RandomUniformLike', 'Bernoulli', 'Multinomial', 'ArgMax', 'ArgMin', 'NonZero', 'Sign',
-  'Floor', 'Ceil', 'Round', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or',
-  'Xor', 'IsNaN', 'IsInf', 'TopK', 'OneHot', 'Mod', 'BitShift', 'QuantizeLinear', 'DynamicQuantizeLinear',
+  'Shape',
+  'Size',
+  'Constant',
+  'ConstantOfShape',
+  'EyeLike',
+  'Range',
+  'RandomNormal',
+  'RandomUniform',
+  'RandomNormalLike',
+  'RandomUniformLike',
+  'Bernoulli',
+  'Multinomial',
+  'ArgMax',
+  'ArgMin',
+  'NonZero',
+  'Sign',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Equal',
+  'Less',
+  'Greater',
+  'LessOrEqual',
+  'GreaterOrEqual',
+  'Not',
+  'And',
+  'Or',
+  'Xor',
+  'IsNaN',
+  'IsInf',
+  'TopK',
+  'OneHot',
+  'Mod',
+  'BitShift',
+  'QuantizeLinear',
+  'DynamicQuantizeLinear',
 ]);
 
 export function buildGradientGraph(original: ModelProto, request: GradientRequest): GradientGraph {
@@ -59,7 +91,10 @@ export function buildGradientGraph(original: ModelProto, request: GradientReques
   for (const name of [target, ...wrt]) {
     if (!all.has(name)) {
       const near = closestNames(name, all);
-      throw new CamLensError('UNKNOWN_VALUE', `No value named "${name}" in the model${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : '.'}`);
+      throw new CamLensError(
+        'UNKNOWN_VALUE',
+        `No value named "${name}" in the model${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : '.'}`,
+      );
     }
   }
   if (wrt.length === 0) throw new CamLensError('BAD_ARGUMENT', 'buildGradientGraph: `wrt` is empty; name at least one value to differentiate with respect to.');
@@ -153,7 +188,9 @@ export function buildGradientGraph(original: ModelProto, request: GradientReques
 
 function unsupportedNode(node: GraphNode): CamLensError {
   const where = node.domain ? `${node.domain}::${node.opType}` : node.opType;
-  return new CamLensError('UNSUPPORTED_OP',
+  return new CamLensError(
+    'UNSUPPORTED_OP',
     `Cannot differentiate node "${node.name}" (${where}): no gradient rule for ${where}. Gradient-free CAM methods (EigenCAM, ScoreCAM, AblationCAM) still work on this model.`,
-    { opType: node.opType, node: node.name, domain: node.domain });
+    { opType: node.opType, node: node.name, domain: node.domain },
+  );
 }

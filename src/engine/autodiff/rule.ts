@@ -16,10 +16,16 @@ export class RuleContext {
     readonly b: Emitter,
   ) {}
 
-  get inputs(): readonly string[] { return this.node.inputs; }
-  get outputs(): readonly string[] { return this.node.outputs; }
+  get inputs(): readonly string[] {
+    return this.node.inputs;
+  }
+  get outputs(): readonly string[] {
+    return this.node.outputs;
+  }
   /** The forward graph's shape inference: element types, shapes, known small tensors. */
-  get shapes(): ShapeInference { return this.b.shapes; }
+  get shapes(): ShapeInference {
+    return this.b.shapes;
+  }
   /** The gradient of output 0 (the common case). */
   get gy(): string {
     const g = this.grads[0];
@@ -32,10 +38,18 @@ export class RuleContext {
     return !!this.active[i];
   }
 
-  int(name: string, fallback: number): number { return attrInt(this.node.proto, name, fallback); }
-  ints(name: string): number[] | undefined { return attrInts(this.node.proto, name); }
-  float(name: string, fallback: number): number { return attrFloat(this.node.proto, name, fallback); }
-  string(name: string, fallback: string): string { return attrString(this.node.proto, name, fallback); }
+  int(name: string, fallback: number): number {
+    return attrInt(this.node.proto, name, fallback);
+  }
+  ints(name: string): number[] | undefined {
+    return attrInts(this.node.proto, name);
+  }
+  float(name: string, fallback: number): number {
+    return attrFloat(this.node.proto, name, fallback);
+  }
+  string(name: string, fallback: string): string {
+    return attrString(this.node.proto, name, fallback);
+  }
 
   rank(value: string): number {
     const r = this.shapes.rank(value);
@@ -51,9 +65,11 @@ export class RuleContext {
   /** A typed error for a variant of the op this rule cannot differentiate. */
   unsupported(why: string): CamLensError {
     const n = this.node;
-    return new CamLensError('UNSUPPORTED_OP',
+    return new CamLensError(
+      'UNSUPPORTED_OP',
       `Cannot differentiate node "${n.name}" (${n.opType}): ${why}. Gradient-free CAM methods (EigenCAM, ScoreCAM, AblationCAM) still work on this model.`,
-      { opType: n.opType, node: n.name });
+      { opType: n.opType, node: n.name },
+    );
   }
 }
 

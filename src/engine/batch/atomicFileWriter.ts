@@ -12,7 +12,11 @@ export class AtomicFileWriter {
   private pendingLength = 0;
   private closed = false;
 
-  private constructor(readonly file: string, private readonly tmp: string, private readonly handle: fs.promises.FileHandle) {}
+  private constructor(
+    readonly file: string,
+    private readonly tmp: string,
+    private readonly handle: fs.promises.FileHandle,
+  ) {}
 
   static async open(file: string): Promise<AtomicFileWriter> {
     const tmp = `${file}.tmp-${process.pid}-s${tmpCounter++}`;

@@ -55,7 +55,11 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 }
 
 const errorOf = (e: unknown): { code: string; message: string } => ({
-  code: isCamLensError(e) ? e.code : (e as { code?: string }).code && typeof (e as { code?: unknown }).code === 'string' ? String((e as { code: string }).code) : 'INTERNAL',
+  code: isCamLensError(e)
+    ? e.code
+    : (e as { code?: string }).code && typeof (e as { code?: unknown }).code === 'string'
+      ? String((e as { code: string }).code)
+      : 'INTERNAL',
   message: (e as Error)?.message ?? String(e),
 });
 
@@ -71,17 +75,20 @@ export function isVideoModel(model: LoadedModel): boolean {
 }
 
 export function canBatch(p: ExplainBatchParams): boolean {
-  return p.methods.every(isBatchable) && !p.augSmooth && !p.saveTensors && (p.topk ?? 1) <= 1
-    && (!p.scales || (p.scales.length === 1 && p.scales[0] === 1));
+  return p.methods.every(isBatchable) && !p.augSmooth && !p.saveTensors && (p.topk ?? 1) <= 1 && (!p.scales || (p.scales.length === 1 && p.scales[0] === 1));
 }
 
 export async function explainBatch(p: ExplainBatchParams, ctx: BatchContext): Promise<ExplainBatchResult> {
   const t0 = performance.now();
   if (!p.methods?.length) throw new CamLensError('BAD_ARGUMENT', 'explainBatch: no method given.');
-  if (p.classes && p.classes.length !== p.inputs.length) throw new CamLensError('BAD_ARGUMENT', `explainBatch: ${p.inputs.length} inputs but ${p.classes.length} classes.`);
+  if (p.classes && p.classes.length !== p.inputs.length)
+    throw new CamLensError('BAD_ARGUMENT', `explainBatch: ${p.inputs.length} inputs but ${p.classes.length} classes.`);
   const model = loadModel(p.modelPath);
   if (p.metrics?.length && isVideoModel(model)) {
-    throw new CamLensError('BAD_ARGUMENT', `Metrics (${p.metrics.join(', ')}) are defined for image models; this is a video model ([B, C, T, H, W] input). Run the batch without --metrics.`);
+    throw new CamLensError(
+      'BAD_ARGUMENT',
+      `Metrics (${p.metrics.join(', ')}) are defined for image models; this is a video model ([B, C, T, H, W] input). Run the batch without --metrics.`,
+    );
   }
   if (p.metrics?.length && !ctx.metrics) {
     throw new CamLensError('BAD_ARGUMENT', `Metrics (${p.metrics.join(', ')}) were requested but no metrics provider is available in this build.`);
@@ -98,15 +105,30 @@ export async function explainBatch(p: ExplainBatchParams, ctx: BatchContext): Pr
  * its preprocessed input, so it is prepared again here (a decode; small next to those methods'
  * own cost) rather than leaving the requested columns out.
  */
-async function metricsForEach(p: ExplainBatchParams, model: LoadedModel, ctx: BatchContext, file: string, first: ExplainResult, maps: BatchMap[]): Promise<number> {
+async function metricsForEach(
+  p: ExplainBatchParams,
+  model: LoadedModel,
+  ctx: BatchContext,
+  file: string,
+  first: ExplainResult,
+  maps: BatchMap[],
+): Promise<number> {
   const t0 = performance.now();
   const provider = ctx.metrics!; // checked in explainBatch
   const config = resolveModelConfig(p.modelPath, model.proto, p.configPath, p.labelsPath);
   const input = await loadModelInput(file, model, config);
   for (const m of maps) {
     m.metrics = await provider.compute(p.metrics!, {
-      model, sessions: ctx.sessions, params: p, file, input, method: m.method,
-      classIndex: m.classIndex, cam: m.cam.data, predictions: first.predictions, signal: ctx.signal,
+      model,
+      sessions: ctx.sessions,
+      params: p,
+      file,
+      input,
+      method: m.method,
+      classIndex: m.classIndex,
+      cam: m.cam.data,
+      predictions: first.predictions,
+      signal: ctx.signal,
     });
   }
   return performance.now() - t0;
@@ -126,15 +148,29 @@ async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: Batch
       const first = results[0];
       ep = first.ep;
       const sum = (k: keyof ExplainResult['timings_ms']) => results.reduce((a, r) => a + r.timings_ms[k], 0);
-      totals.load += sum('load'); totals.preprocess += sum('preprocess'); totals.run += sum('run'); totals.cam += sum('cam');
-      const maps = results.flatMap((r) => r.explanations.map((e): BatchMap => ({
-        method: r.method, classIndex: e.classIndex, label: e.label, cam: e.cam, camRaw: e.camRaw, overlayPng: e.overlayPng!, // asked for above
-        // Per-frame overlay PNGs stay behind: a batch writes the strip and the animation only.
-        ...(e.video ? { video: { frames: e.video.frames, temporalWeights: e.video.temporalWeights, animatedGif: e.video.animatedGif } } : {}),
-      })));
+      totals.load += sum('load');
+      totals.preprocess += sum('preprocess');
+      totals.run += sum('run');
+      totals.cam += sum('cam');
+      const maps = results.flatMap((r) =>
+        r.explanations.map((e): BatchMap => ({
+          method: r.method,
+          classIndex: e.classIndex,
+          label: e.label,
+          cam: e.cam,
+          camRaw: e.camRaw,
+          overlayPng: e.overlayPng!, // asked for above
+          // Per-frame overlay PNGs stay behind: a batch writes the strip and the animation only.
+          ...(e.video ? { video: { frames: e.video.frames, temporalWeights: e.video.temporalWeights, animatedGif: e.video.animatedGif } } : {}),
+        })),
+      );
       const metricsMs = p.metrics?.length ? await metricsForEach(p, model, ctx, input, first, maps) : undefined;
       items.push({
-        input, ok: true, layers: first.layers, predictions: first.predictions, maps,
+        input,
+        ok: true,
+        layers: first.layers,
+        predictions: first.predictions,
+        maps,
         timings_ms: { preprocess: sum('preprocess'), run: sum('run'), cam: sum('cam'), overlay: 0, ...(metricsMs !== undefined ? { metrics: metricsMs } : {}) },
         notes: Object.assign({}, ...results.map((r) => r.notes)),
       });
@@ -147,7 +183,11 @@ async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: Batch
   return { items, ep, batched: false, runSizes: p.inputs.map(() => 1), timings_ms: totals };
 }
 
-interface Prepared { index: number; input: ModelInput; ms: number }
+interface Prepared {
+  index: number;
+  input: ModelInput;
+  ms: number;
+}
 
 async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: BatchContext, t0: number): Promise<ExplainBatchResult> {
   const config = resolveModelConfig(p.modelPath, model.proto, p.configPath, p.labelsPath);
@@ -173,7 +213,11 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ba
   const ref = prepared[0]?.input.dims.slice(1).join(',');
   const rows = prepared.filter((r) => {
     if (r.input.dims.slice(1).join(',') === ref && r.input.dims[0] === 1) return true;
-    items[r.index] = { input: p.inputs[r.index], ok: false, error: { code: 'BAD_ARGUMENT', message: `${p.inputs[r.index]}: input shape [${r.input.dims.join(', ')}] differs from the batch's [1, ${ref}].` } };
+    items[r.index] = {
+      input: p.inputs[r.index],
+      ok: false,
+      error: { code: 'BAD_ARGUMENT', message: `${p.inputs[r.index]}: input shape [${r.input.dims.join(', ')}] differs from the batch's [1, ${ref}].` },
+    };
     return false;
   });
   const classOf = (r: Prepared): number | null => p.classes?.[r.index] ?? p.classIndex ?? null;
@@ -182,7 +226,11 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ba
   for (const r of rows) {
     const c = classOf(r);
     if (c !== null && k !== undefined && (!Number.isInteger(c) || c < 0 || c >= k)) {
-      items[r.index] = { input: p.inputs[r.index], ok: false, error: { code: 'BAD_ARGUMENT', message: `Class ${c} is out of range: the model has ${k} classes (0–${k - 1}).` } };
+      items[r.index] = {
+        input: p.inputs[r.index],
+        ok: false,
+        error: { code: 'BAD_ARGUMENT', message: `Class ${c} is out of range: the model has ${k} classes (0–${k - 1}).` },
+      };
     }
   }
   // Top-1 rows and fixed-class rows need different graphs: one run each.
@@ -219,49 +267,79 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ba
     const size = group[0].input.size;
     const layouts = Object.fromEntries(layers.map((l) => [l, detectLayout(l, run.activations[l].dims, size)]));
     const perMethod = cams.map(({ id, cam }) => {
-      const lowres: Maps[] = layers.map((l) => cam.lowres({
-        activations: layerFeatureMaps(run.activations[l], layouts[l]),
-        gradients: cam.needsGradients ? layerFeatureMaps(run.gradients[l], layouts[l]) : undefined,
-      }, { eigenSmooth: p.eigenSmooth }).lowres);
+      const lowres: Maps[] = layers.map(
+        (l) =>
+          cam.lowres(
+            {
+              activations: layerFeatureMaps(run.activations[l], layouts[l]),
+              gradients: cam.needsGradients ? layerFeatureMaps(run.gradients[l], layouts[l]) : undefined,
+            },
+            { eigenSmooth: p.eigenSmooth },
+          ).lowres,
+      );
       return { id, final: aggregateLayers(lowres, size), raw: reluMaps(lowres[0]) };
     });
     const camMs = performance.now() - cs;
     totals.cam += camMs;
     // Each row's overlay and metrics, awaited at the end: the next group's run is not held up by them.
-    pending.push(...group.map(async (r, i) => {
-      const rowScores = run.scores.subarray(i * kk, (i + 1) * kk);
-      const predictions = predictionsFrom(rowScores, labels, 5, Boolean(p.softmaxTarget));
-      const os = performance.now();
-      const [H, W] = size;
-      const maps: BatchMap[] = await Promise.all(perMethod.map(async (m) => {
-        const [, h, w] = m.raw.shape;
-        const cam = m.final.data.slice(i * H * W, (i + 1) * H * W);
-        return {
-          method: m.id, classIndex: classes[i], label: labels?.[classes[i]] ?? String(classes[i]),
-          cam: { data: cam, height: H, width: W },
-          camRaw: { data: m.raw.data.slice(i * h * w, (i + 1) * h * w), height: h, width: w },
-          overlayPng: await overlayPng(r.input.rgb, cam, (p.colormap ?? 'jet') as ColormapName, p.alpha ?? 0.5),
-        };
-      }));
-      const overlayMs = performance.now() - os;
-      let metricsMs: number | undefined;
-      if (p.metrics?.length) {
-        const ms = performance.now();
-        const provider = ctx.metrics!; // checked in explainBatch
-        for (const m of maps) {
-          m.metrics = await provider.compute(p.metrics, {
-            model, sessions: ctx.sessions, params: p, file: p.inputs[r.index], input: r.input, method: m.method,
-            classIndex: m.classIndex, cam: m.cam.data, predictions, signal: ctx.signal,
-          });
-        }
-        metricsMs = performance.now() - ms;
-      }
-      totals.overlay += overlayMs;
-      items[r.index] = {
-        input: p.inputs[r.index], ok: true, layers, predictions, maps,
-        timings_ms: { preprocess: r.ms, run: runMs / n, cam: camMs / n, overlay: overlayMs, ...(metricsMs !== undefined ? { metrics: metricsMs } : {}) },
-      };
-    }).map((pr, i) => pr.catch((e) => { items[group[i].index] = { input: p.inputs[group[i].index], ok: false, error: errorOf(e) }; })));
+    pending.push(
+      ...group
+        .map(async (r, i) => {
+          const rowScores = run.scores.subarray(i * kk, (i + 1) * kk);
+          const predictions = predictionsFrom(rowScores, labels, 5, Boolean(p.softmaxTarget));
+          const os = performance.now();
+          const [H, W] = size;
+          const maps: BatchMap[] = await Promise.all(
+            perMethod.map(async (m) => {
+              const [, h, w] = m.raw.shape;
+              const cam = m.final.data.slice(i * H * W, (i + 1) * H * W);
+              return {
+                method: m.id,
+                classIndex: classes[i],
+                label: labels?.[classes[i]] ?? String(classes[i]),
+                cam: { data: cam, height: H, width: W },
+                camRaw: { data: m.raw.data.slice(i * h * w, (i + 1) * h * w), height: h, width: w },
+                overlayPng: await overlayPng(r.input.rgb, cam, (p.colormap ?? 'jet') as ColormapName, p.alpha ?? 0.5),
+              };
+            }),
+          );
+          const overlayMs = performance.now() - os;
+          let metricsMs: number | undefined;
+          if (p.metrics?.length) {
+            const ms = performance.now();
+            const provider = ctx.metrics!; // checked in explainBatch
+            for (const m of maps) {
+              m.metrics = await provider.compute(p.metrics, {
+                model,
+                sessions: ctx.sessions,
+                params: p,
+                file: p.inputs[r.index],
+                input: r.input,
+                method: m.method,
+                classIndex: m.classIndex,
+                cam: m.cam.data,
+                predictions,
+                signal: ctx.signal,
+              });
+            }
+            metricsMs = performance.now() - ms;
+          }
+          totals.overlay += overlayMs;
+          items[r.index] = {
+            input: p.inputs[r.index],
+            ok: true,
+            layers,
+            predictions,
+            maps,
+            timings_ms: { preprocess: r.ms, run: runMs / n, cam: camMs / n, overlay: overlayMs, ...(metricsMs !== undefined ? { metrics: metricsMs } : {}) },
+          };
+        })
+        .map((pr, i) =>
+          pr.catch((e) => {
+            items[group[i].index] = { input: p.inputs[group[i].index], ok: false, error: errorOf(e) };
+          }),
+        ),
+    );
   }
   await Promise.all(pending);
   totals.total = performance.now() - t0;

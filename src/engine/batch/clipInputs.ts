@@ -34,7 +34,8 @@ export function clipsOf(files: readonly string[]): string[] {
 const clips: InputKind = {
   fromGlob(arg, { root, files }, excluded) {
     const found = clipsOf(files.filter((f) => !excluded(toPosix(path.relative(root, f)), f)));
-    if (!found.length) throw new CamLensError('BAD_ARGUMENT', `The pattern ${arg} matches no clip (a frame of a folder of frames, an animated .gif/.webp or a .npy clip).`);
+    if (!found.length)
+      throw new CamLensError('BAD_ARGUMENT', `The pattern ${arg} matches no clip (a frame of a folder of frames, an animated .gif/.webp or a .npy clip).`);
     return found.map((file) => ({ file, root }));
   },
   fromFolder(folder, files, excluded) {

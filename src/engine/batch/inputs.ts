@@ -54,8 +54,9 @@ export function* walk(dir: string, skip: Set<string>): Generator<string> {
   for (const e of entries) {
     const p = path.join(dir, e.name);
     if (e.name.startsWith('.')) continue;
-    if (e.isDirectory()) { if (!skip.has(path.resolve(p))) yield* walk(p, skip); }
-    else if (e.isFile() || e.isSymbolicLink()) yield p;
+    if (e.isDirectory()) {
+      if (!skip.has(path.resolve(p))) yield* walk(p, skip);
+    } else if (e.isFile() || e.isSymbolicLink()) yield p;
   }
 }
 
@@ -216,7 +217,7 @@ export function readGroundTruth(csvPath: string, labels?: readonly string[]): Ma
   readCsv(csvPath, 'the ground-truth CSV').forEach(({ cells, line }, i) => {
     if (cells.length < 2) throw new CamLensError('BAD_ARGUMENT', `${csvPath}:${line}: expected "file,label".`);
     const [file, label] = cells;
-    const cls = /^\d+$/.test(label) ? Number(label) : labels?.indexOf(label) ?? -1;
+    const cls = /^\d+$/.test(label) ? Number(label) : (labels?.indexOf(label) ?? -1);
     if (cls < 0) {
       if (i === 0) return; // a header row
       throw new CamLensError('BAD_ARGUMENT', `${csvPath}:${line}: "${label}" is neither a class index nor one of the model's labels.`);

@@ -18,9 +18,22 @@ import { readSummaryFigures, withRowsFromSummary, writeSummaries } from './summa
 import { indexJournal, JOURNAL_NAME, readRowsAt, type JournalEntry } from './summaryJournal';
 import type { BatchOutcome, SummaryRow } from './types';
 
-interface ShardMeta { model?: string; inputs?: string[]; methods?: CamMethodName[]; batch_size?: number; batched?: boolean; total?: number; cancelled?: boolean }
+interface ShardMeta {
+  model?: string;
+  inputs?: string[];
+  methods?: CamMethodName[];
+  batch_size?: number;
+  batched?: boolean;
+  total?: number;
+  cancelled?: boolean;
+}
 
-interface Shard { dir: string; journal: string; meta: ShardMeta; entries: JournalEntry[] }
+interface Shard {
+  dir: string;
+  journal: string;
+  meta: ShardMeta;
+  entries: JournalEntry[];
+}
 
 async function readShard(dir: string): Promise<Shard> {
   const summary = path.join(dir, 'summary.json');
@@ -32,7 +45,10 @@ async function readShard(dir: string): Promise<Shard> {
   }
   const journal = path.join(dir, JOURNAL_NAME);
   if (!fs.existsSync(journal)) {
-    throw new CamLensError('BAD_ARGUMENT', `${dir} has no ${JOURNAL_NAME}, the rows merge reads (camlens batch writes it; a merge's own output folder and runs of CamLens before it have none). Merge the original batch folders, or re-run that folder's camlens batch command with --resume (nothing is explained again) to write it.`);
+    throw new CamLensError(
+      'BAD_ARGUMENT',
+      `${dir} has no ${JOURNAL_NAME}, the rows merge reads (camlens batch writes it; a merge's own output folder and runs of CamLens before it have none). Merge the original batch folders, or re-run that folder's camlens batch command with --resume (nothing is explained again) to write it.`,
+    );
   }
   let entries: JournalEntry[];
   try {
@@ -45,7 +61,10 @@ async function readShard(dir: string): Promise<Shard> {
   // partial journal: every input has a row per method in a finished run.
   const expected = (meta.total ?? 0) * (meta.methods?.length ?? 0);
   if (!meta.cancelled && entries.length < expected) {
-    throw new CamLensError('BAD_ARGUMENT', `${journal} holds ${entries.length} rows where ${summary} counts ${meta.total} inputs × ${meta.methods!.length} methods: the folder's last run did not finish. Re-run its camlens batch command with --resume, then merge.`);
+    throw new CamLensError(
+      'BAD_ARGUMENT',
+      `${journal} holds ${entries.length} rows where ${summary} counts ${meta.total} inputs × ${meta.methods!.length} methods: the folder's last run did not finish. Re-run its camlens batch command with --resume, then merge.`,
+    );
   }
   return { dir, journal, meta, entries };
 }
@@ -59,7 +78,8 @@ export async function mergeBatches(dirs: readonly string[], outDirArg: string): 
   let cancelled = false;
   for (const dir of dirs) {
     const s = await readShard(dir);
-    if (meta.model && s.meta.model !== meta.model) throw new CamLensError('BAD_ARGUMENT', `${dir} was made with ${s.meta.model}, ${dirs[0]} with ${meta.model}; merge runs of one model.`);
+    if (meta.model && s.meta.model !== meta.model)
+      throw new CamLensError('BAD_ARGUMENT', `${dir} was made with ${s.meta.model}, ${dirs[0]} with ${meta.model}; merge runs of one model.`);
     meta = meta.model ? meta : s.meta;
     total += s.meta.total ?? 0;
     cancelled ||= Boolean(s.meta.cancelled);
@@ -87,16 +107,33 @@ export async function mergeBatches(dirs: readonly string[], outDirArg: string): 
   if (pathFailed) failed++;
 
   const outcome = withRowsFromSummary({
-    outDir, total, done, failed, resumed: 0, cancelled, elapsedMs: performance.now() - started, imagesPerSecond: 0,
-    batchSize: meta.batch_size ?? 0, batched: Boolean(meta.batched), rowCount,
+    outDir,
+    total,
+    done,
+    failed,
+    resumed: 0,
+    cancelled,
+    elapsedMs: performance.now() - started,
+    imagesPerSecond: 0,
+    batchSize: meta.batch_size ?? 0,
+    batched: Boolean(meta.batched),
+    rowCount,
     files: { summaryCsv: path.join(outDir, 'summary.csv'), summaryJson: path.join(outDir, 'summary.json') },
   });
   // Second pass: the files.
-  await writeSummaries(outcome, { modelPath: meta.model ?? '', inputs: meta.inputs ?? [], methods: meta.methods ?? [] }, { rows: mergedRows(shards, outDir), metricNames });
+  await writeSummaries(
+    outcome,
+    { modelPath: meta.model ?? '', inputs: meta.inputs ?? [], methods: meta.methods ?? [] },
+    { rows: mergedRows(shards, outDir), metricNames },
+  );
   return outcome;
 }
 
-interface RowStream { dir: string; rows: Generator<SummaryRow>; head: SummaryRow | undefined }
+interface RowStream {
+  dir: string;
+  rows: Generator<SummaryRow>;
+  head: SummaryRow | undefined;
+}
 
 /** The shards' rows in summary order, one per path and method, `output` relative to outDir. */
 function* mergedRows(shards: readonly Shard[], outDir: string): Generator<SummaryRow> {
@@ -120,7 +157,15 @@ function* mergedRows(shards: readonly Shard[], outDir: string): Generator<Summar
         }
       }
       const { row, dir } = chosen!;
-      yield { ...row, output: row.output ? path.relative(outDir, path.join(path.resolve(dir), row.output)).split(path.sep).join('/') : null };
+      yield {
+        ...row,
+        output: row.output
+          ? path
+              .relative(outDir, path.join(path.resolve(dir), row.output))
+              .split(path.sep)
+              .join('/')
+          : null,
+      };
     }
   } finally {
     for (const s of streams) s.rows.return(undefined);

@@ -26,15 +26,37 @@ export async function writeAtomic(file: string, data: Uint8Array | string): Prom
 const round = (x: number) => Math.round(x * 100) / 100;
 
 /** The S.json of one image and method, as `camlens explain` writes it (plus batch extras). */
-export function explanationJson(modelPath: string, item: Extract<BatchItem, { ok: true }>, method: CamMethodName, maps: BatchMap[], stemName: string, ep: string, extra: Record<string, unknown>): string {
+export function explanationJson(
+  modelPath: string,
+  item: Extract<BatchItem, { ok: true }>,
+  method: CamMethodName,
+  maps: BatchMap[],
+  stemName: string,
+  ep: string,
+  extra: Record<string, unknown>,
+): string {
   const t = item.timings_ms;
   const json = {
-    model: modelPath, input: item.input, method, layers: item.layers,
+    model: modelPath,
+    input: item.input,
+    method,
+    layers: item.layers,
     class: maps[0].classIndex,
     predictions: item.predictions,
     ep,
-    timings_ms: { load: 0, preprocess: round(t.preprocess), run: round(t.run), cam: round(t.cam + t.overlay), total: round(t.preprocess + t.run + t.cam + t.overlay) },
-    explanations: maps.map((m, i) => ({ class: m.classIndex, label: m.label, files: i === 0 ? stemName : `${stemName}.class${m.classIndex}`, ...videoJsonFields(m) })),
+    timings_ms: {
+      load: 0,
+      preprocess: round(t.preprocess),
+      run: round(t.run),
+      cam: round(t.cam + t.overlay),
+      total: round(t.preprocess + t.run + t.cam + t.overlay),
+    },
+    explanations: maps.map((m, i) => ({
+      class: m.classIndex,
+      label: m.label,
+      files: i === 0 ? stemName : `${stemName}.class${m.classIndex}`,
+      ...videoJsonFields(m),
+    })),
     ...(item.notes && Object.keys(item.notes).length ? { notes: item.notes } : {}),
     ...(maps[0].metrics ? { metrics: maps[0].metrics } : {}),
     batch: extra,
@@ -45,13 +67,15 @@ export function explanationJson(modelPath: string, item: Extract<BatchItem, { ok
 /** Writes one image's files for one method; returns the ms it took. JSON last. */
 export async function writeImageOutputs(prefix: string, json: string, maps: BatchMap[]): Promise<void> {
   await fs.promises.mkdir(path.dirname(prefix), { recursive: true });
-  await Promise.all(maps.map(async (m, i) => {
-    const p = i === 0 ? prefix : `${prefix}.class${m.classIndex}`;
-    // Clips (videoOutputs.ts): [T, H, W] maps, a strip and an animated overlay instead of S.overlay.png.
-    await writeAtomic(`${p}.cam.npy`, encodeNpy(m.cam.data, mapShape(m.cam, Boolean(m.video))));
-    await writeAtomic(`${p}.cam_raw.npy`, encodeNpy(m.camRaw.data, mapShape(m.camRaw, Boolean(m.video))));
-    for (const [suffix, bytes] of pictureFiles(m)) await writeAtomic(`${p}${suffix}`, bytes);
-  }));
+  await Promise.all(
+    maps.map(async (m, i) => {
+      const p = i === 0 ? prefix : `${prefix}.class${m.classIndex}`;
+      // Clips (videoOutputs.ts): [T, H, W] maps, a strip and an animated overlay instead of S.overlay.png.
+      await writeAtomic(`${p}.cam.npy`, encodeNpy(m.cam.data, mapShape(m.cam, Boolean(m.video))));
+      await writeAtomic(`${p}.cam_raw.npy`, encodeNpy(m.camRaw.data, mapShape(m.camRaw, Boolean(m.video))));
+      for (const [suffix, bytes] of pictureFiles(m)) await writeAtomic(`${p}${suffix}`, bytes);
+    }),
+  );
   await writeAtomic(`${prefix}.json`, json);
 }
 
@@ -78,7 +102,11 @@ function completeNpy(file: string): boolean {
 
 export interface PreviousOutput {
   json: {
-    input: string; method: CamMethodName; layers: string[]; class: number; ep: string;
+    input: string;
+    method: CamMethodName;
+    layers: string[];
+    class: number;
+    ep: string;
     predictions: Array<{ index: number; label: string; prob: number }>;
     timings_ms: Record<string, number>;
     explanations: Array<{ class: number; label: string; files: string; frames?: number }>;
@@ -104,8 +132,24 @@ export function completeOutput(prefix: string, method: CamMethodName): PreviousO
 }
 
 export const SUMMARY_COLUMNS: ReadonlyArray<keyof SummaryRow> = [
-  'path', 'method', 'status', 'predicted_class', 'predicted_label', 'predicted_prob', 'target_class', 'target_label', 'ground_truth',
-  'layer', 'ep', 'preprocess_ms', 'run_ms', 'cam_ms', 'overlay_ms', 'write_ms', 'output', 'error',
+  'path',
+  'method',
+  'status',
+  'predicted_class',
+  'predicted_label',
+  'predicted_prob',
+  'target_class',
+  'target_label',
+  'ground_truth',
+  'layer',
+  'ep',
+  'preprocess_ms',
+  'run_ms',
+  'cam_ms',
+  'overlay_ms',
+  'write_ms',
+  'output',
+  'error',
 ];
 
 const csvCell = (v: unknown): string => {

@@ -23,7 +23,10 @@ export function renderReport(rows: readonly SummaryRow[], o: ReportOptions): str
 /** One row as the page's script reads it: the summary row plus links to its pictures. */
 export function reportRowJson(r: SummaryRow, o: ReportOptions): string {
   // JSON inside <script>: "</" must not end the element.
-  return JSON.stringify({ ...r, image: o.imageHref(r.path), overlay: r.output ? `${r.output}.overlay.png` : null, ...clipReportLinks(r) }).replace(/</g, '\\u003c');
+  return JSON.stringify({ ...r, image: o.imageHref(r.path), overlay: r.output ? `${r.output}.overlay.png` : null, ...clipReportLinks(r) }).replace(
+    /</g,
+    '\\u003c',
+  );
 }
 
 // Never produced by escapeHtml or JSON.stringify, so the first one is the rows' place.

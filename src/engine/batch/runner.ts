@@ -33,7 +33,13 @@ export function defaultBatchSize(modelBytes: number): number {
 const RETRY_CODES = new Set(['WORKER_CRASHED', 'TIMEOUT']);
 
 /** `index`: the input's place in `selected`. */
-interface Work { index: number; input: BatchInput; stem: string; cls: number | null; gt: number | null }
+interface Work {
+  index: number;
+  input: BatchInput;
+  stem: string;
+  cls: number | null;
+  gt: number | null;
+}
 
 /**
  * This shard's inputs and their output stems. Stems come from the full list (every shard names a
@@ -41,7 +47,11 @@ interface Work { index: number; input: BatchInput; stem: string; cls: number | n
  */
 function shardInputs(job: BatchJob, outDir: string): { selected: BatchInput[]; stems: string[] } {
   const all = (job.clips ? listClips : listInputs)(job.inputs, { exclude: job.exclude, skipDirs: [outDir] });
-  if (!all.length) throw new CamLensError('BAD_ARGUMENT', `No ${job.clips ? 'clips (folders of frames, animated GIF/WebP, .npy)' : 'images'} found in ${job.inputs.join(', ')}.`);
+  if (!all.length)
+    throw new CamLensError(
+      'BAD_ARGUMENT',
+      `No ${job.clips ? 'clips (folders of frames, animated GIF/WebP, .npy)' : 'images'} found in ${job.inputs.join(', ')}.`,
+    );
   const allStems = outputStems(all);
   const shard = job.shard;
   if (!shard || shard.count === 1) return { selected: all, stems: allStems };
@@ -62,14 +72,22 @@ function shardInputs(job: BatchJob, outDir: string): { selected: BatchInput[]; s
 function summarySlots(selected: readonly BatchInput[], methods: readonly CamMethodName[]): (input: number, method: number) => number {
   const byPath = Array.from(selected.keys()).sort((a, b) => (selected[a].rel < selected[b].rel ? -1 : selected[a].rel > selected[b].rel ? 1 : a - b));
   const rank = new Uint32Array(selected.length);
-  byPath.forEach((input, place) => { rank[input] = place; });
+  byPath.forEach((input, place) => {
+    rank[input] = place;
+  });
   const byName = Array.from(methods.keys()).sort((a, b) => (methods[a] < methods[b] ? -1 : methods[a] > methods[b] ? 1 : a - b));
   const methodRank = new Uint32Array(methods.length);
-  byName.forEach((method, place) => { methodRank[method] = place; });
+  byName.forEach((method, place) => {
+    methodRank[method] = place;
+  });
   return (input, method) => rank[input] * methods.length + methodRank[method];
 }
 
-export async function runBatch(job: BatchJob, backend: BatchBackend, options: { signal?: AbortSignal; onProgress?: (p: BatchProgress) => void; onLog?: (line: string) => void } = {}): Promise<BatchOutcome> {
+export async function runBatch(
+  job: BatchJob,
+  backend: BatchBackend,
+  options: { signal?: AbortSignal; onProgress?: (p: BatchProgress) => void; onLog?: (line: string) => void } = {},
+): Promise<BatchOutcome> {
   const started = performance.now();
   const outDir = path.resolve(job.outDir);
   const modelBytes = fs.statSync(job.modelPath, { throwIfNoEntry: false })?.size;
@@ -79,11 +97,12 @@ export async function runBatch(job: BatchJob, backend: BatchBackend, options: { 
   const { selected, stems } = shardInputs(job, outDir);
   const gt = job.groundTruthCsv ? readGroundTruth(job.groundTruthCsv, job.labels) : undefined;
   const target = job.target ?? { kind: 'top1' };
-  if (target.kind === 'ground-truth' && !gt) throw new CamLensError('BAD_ARGUMENT', 'The ground-truth target needs a CSV of file,label rows (--ground-truth FILE).', { usage: true });
+  if (target.kind === 'ground-truth' && !gt)
+    throw new CamLensError('BAD_ARGUMENT', 'The ground-truth target needs a CSV of file,label rows (--ground-truth FILE).', { usage: true });
   const methodDir = (m: CamMethodName) => (job.methods.length > 1 ? m : '');
   const outputOf = (stem: string, m: CamMethodName) => path.posix.join(methodDir(m), stem);
   const prefixOf = (stem: string, m: CamMethodName) => path.join(outDir, outputOf(stem, m));
-  const gtOf = (input: BatchInput) => (gt ? groundTruthOf(gt, input) ?? null : null);
+  const gtOf = (input: BatchInput) => (gt ? (groundTruthOf(gt, input) ?? null) : null);
   const workOf = (index: number): Work => {
     const input = selected[index];
     const g = gtOf(input);
@@ -99,9 +118,24 @@ export async function runBatch(job: BatchJob, backend: BatchBackend, options: { 
   let resumed = 0;
   let failed = 0;
   const blank = (input: BatchInput, m: CamMethodName, g: number | null): SummaryRow => ({
-    path: input.rel, method: m, status: 'error', predicted_class: null, predicted_label: null, predicted_prob: null,
-    target_class: null, target_label: null, ground_truth: g, layer: null, ep: null, preprocess_ms: null, run_ms: null, cam_ms: null,
-    overlay_ms: null, write_ms: null, output: null, error: null,
+    path: input.rel,
+    method: m,
+    status: 'error',
+    predicted_class: null,
+    predicted_label: null,
+    predicted_prob: null,
+    target_class: null,
+    target_label: null,
+    ground_truth: g,
+    layer: null,
+    ep: null,
+    preprocess_ms: null,
+    run_ms: null,
+    cam_ms: null,
+    overlay_ms: null,
+    write_ms: null,
+    output: null,
+    error: null,
   });
   for (let k = 0; k < selected.length; k++) {
     const input = selected[k];
@@ -114,11 +148,21 @@ export async function runBatch(job: BatchJob, backend: BatchBackend, options: { 
         previous.forEach((prev, i) => {
           const j = prev!.json;
           journal.append(slot(k, i), {
-            ...blank(input, job.methods[i], g), status: 'resumed', predicted_class: j.predictions[0]?.index ?? null,
-            predicted_label: j.predictions[0]?.label ?? null, predicted_prob: j.predictions[0]?.prob ?? null, target_class: j.class,
-            target_label: j.explanations[0].label, layer: j.layers.join('+'), ep: j.ep, preprocess_ms: j.timings_ms.preprocess ?? null,
-            run_ms: j.timings_ms.run ?? null, cam_ms: j.timings_ms.cam ?? null, output: outputOf(stem, job.methods[i]),
-            ...(j.metrics ? { metrics: j.metrics } : {}), ...(j.explanations[0].frames !== undefined ? { frames: j.explanations[0].frames } : {}),
+            ...blank(input, job.methods[i], g),
+            status: 'resumed',
+            predicted_class: j.predictions[0]?.index ?? null,
+            predicted_label: j.predictions[0]?.label ?? null,
+            predicted_prob: j.predictions[0]?.prob ?? null,
+            target_class: j.class,
+            target_label: j.explanations[0].label,
+            layer: j.layers.join('+'),
+            ep: j.ep,
+            preprocess_ms: j.timings_ms.preprocess ?? null,
+            run_ms: j.timings_ms.run ?? null,
+            cam_ms: j.timings_ms.cam ?? null,
+            output: outputOf(stem, job.methods[i]),
+            ...(j.metrics ? { metrics: j.metrics } : {}),
+            ...(j.explanations[0].frames !== undefined ? { frames: j.explanations[0].frames } : {}),
           });
         });
         continue;
@@ -126,7 +170,9 @@ export async function runBatch(job: BatchJob, backend: BatchBackend, options: { 
     }
     if (target.kind === 'ground-truth' && g === null) {
       failed++;
-      job.methods.forEach((m, mi) => journal.append(slot(k, mi), { ...blank(input, m, null), error: `${input.rel} has no row in the ground-truth CSV ${job.groundTruthCsv}.` }));
+      job.methods.forEach((m, mi) =>
+        journal.append(slot(k, mi), { ...blank(input, m, null), error: `${input.rel} has no row in the ground-truth CSV ${job.groundTruthCsv}.` }),
+      );
       continue;
     }
     todoList.push(k);
@@ -154,41 +200,70 @@ export async function runBatch(job: BatchJob, backend: BatchBackend, options: { 
   let nextTodo = 0;
   const nextChunk = (): Work[] => Array.from(todo.subarray(nextTodo, (nextTodo += batchSize)), workOf);
   const request = (chunk: Work[]): ExplainBatchParams => ({
-    ...job.params, modelPath: job.modelPath, inputs: chunk.map((w) => w.input.file), methods: job.methods,
-    classes: chunk.map((w) => w.cls), jobs: job.jobs, ...(job.metrics?.length ? { metrics: job.metrics } : {}),
+    ...job.params,
+    modelPath: job.modelPath,
+    inputs: chunk.map((w) => w.input.file),
+    methods: job.methods,
+    classes: chunk.map((w) => w.cls),
+    jobs: job.jobs,
+    ...(job.metrics?.length ? { metrics: job.metrics } : {}),
   });
 
   const record = async (chunk: Work[], result: ExplainBatchResult) => {
     batched ||= result.batched;
-    await Promise.all(chunk.map(async (w, i) => {
-      const item: BatchItem = result.items[i] ?? { input: w.input.file, ok: false, error: { code: 'INTERNAL', message: 'the worker returned no result for this image' } };
-      if (!item.ok) {
-        failed++;
-        job.methods.forEach((m, mi) => journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error: item.error.message }));
-        return;
-      }
-      for (const [mi, m] of job.methods.entries()) {
-        const maps = item.maps.filter((x) => x.method === m);
-        if (!maps.length) { journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error: `no ${m} map came back` }); continue; }
-        const ws = performance.now();
-        const stemName = path.posix.basename(w.stem);
-        const json = explanationJson(job.modelPath, item, m, maps, stemName, result.ep, { path: w.input.rel, ...(w.gt !== null ? { ground_truth: w.gt } : {}) });
-        try {
-          await writeImageOutputs(prefixOf(w.stem, m), json, maps);
-        } catch (e) {
-          journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error: `writing outputs failed: ${(e as Error).message}` });
-          continue;
+    await Promise.all(
+      chunk.map(async (w, i) => {
+        const item: BatchItem = result.items[i] ?? {
+          input: w.input.file,
+          ok: false,
+          error: { code: 'INTERNAL', message: 'the worker returned no result for this image' },
+        };
+        if (!item.ok) {
+          failed++;
+          job.methods.forEach((m, mi) => journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error: item.error.message }));
+          return;
         }
-        const top = item.predictions[0];
-        journal.append(slot(w.index, mi), {
-          ...blank(w.input, m, w.gt), status: 'ok', predicted_class: top?.index ?? null, predicted_label: top?.label ?? null, predicted_prob: top?.prob ?? null,
-          target_class: maps[0].classIndex, target_label: maps[0].label, layer: item.layers.join('+'), ep: result.ep,
-          preprocess_ms: item.timings_ms.preprocess, run_ms: item.timings_ms.run, cam_ms: item.timings_ms.cam, overlay_ms: item.timings_ms.overlay,
-          write_ms: performance.now() - ws, output: outputOf(w.stem, m), ...(maps[0].metrics ? { metrics: maps[0].metrics } : {}),
-          ...(maps[0].video ? { frames: maps[0].video.frames } : {}),
-        });
-      }
-    }));
+        for (const [mi, m] of job.methods.entries()) {
+          const maps = item.maps.filter((x) => x.method === m);
+          if (!maps.length) {
+            journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error: `no ${m} map came back` });
+            continue;
+          }
+          const ws = performance.now();
+          const stemName = path.posix.basename(w.stem);
+          const json = explanationJson(job.modelPath, item, m, maps, stemName, result.ep, {
+            path: w.input.rel,
+            ...(w.gt !== null ? { ground_truth: w.gt } : {}),
+          });
+          try {
+            await writeImageOutputs(prefixOf(w.stem, m), json, maps);
+          } catch (e) {
+            journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error: `writing outputs failed: ${(e as Error).message}` });
+            continue;
+          }
+          const top = item.predictions[0];
+          journal.append(slot(w.index, mi), {
+            ...blank(w.input, m, w.gt),
+            status: 'ok',
+            predicted_class: top?.index ?? null,
+            predicted_label: top?.label ?? null,
+            predicted_prob: top?.prob ?? null,
+            target_class: maps[0].classIndex,
+            target_label: maps[0].label,
+            layer: item.layers.join('+'),
+            ep: result.ep,
+            preprocess_ms: item.timings_ms.preprocess,
+            run_ms: item.timings_ms.run,
+            cam_ms: item.timings_ms.cam,
+            overlay_ms: item.timings_ms.overlay,
+            write_ms: performance.now() - ws,
+            output: outputOf(w.stem, m),
+            ...(maps[0].metrics ? { metrics: maps[0].metrics } : {}),
+            ...(maps[0].video ? { frames: maps[0].video.frames } : {}),
+          });
+        }
+      }),
+    );
     done += chunk.length;
     if (firstDone === undefined) {
       firstDone = performance.now();
@@ -245,7 +320,17 @@ export async function runBatch(job: BatchJob, backend: BatchBackend, options: { 
   const cancelled = Boolean(options.signal?.aborted);
   const elapsedMs = performance.now() - started;
   const outcome = withRowsFromSummary({
-    outDir, total, done, failed, resumed, cancelled, elapsedMs, imagesPerSecond: done / (elapsedMs / 1000), batchSize, batched, rowCount: journal.rowCount,
+    outDir,
+    total,
+    done,
+    failed,
+    resumed,
+    cancelled,
+    elapsedMs,
+    imagesPerSecond: done / (elapsedMs / 1000),
+    batchSize,
+    batched,
+    rowCount: journal.rowCount,
     ...(firstDone !== undefined && done > doneAtFirst ? { steadyImagesPerSecond: (done - doneAtFirst) / ((started + elapsedMs - firstDone) / 1000) } : {}),
     files: { summaryCsv: path.join(outDir, 'summary.csv'), summaryJson: path.join(outDir, 'summary.json'), journal: journal.file },
   });

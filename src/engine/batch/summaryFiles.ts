@@ -64,21 +64,36 @@ export async function readSummaryFigures(file: string): Promise<Record<string, u
 /** The figures at the top of summary.json and of the report. */
 export function summaryMeta(o: BatchOutcome, job: Pick<BatchJob, 'modelPath' | 'inputs' | 'methods' | 'shard'>): Record<string, unknown> {
   return {
-    model: path.resolve(job.modelPath), inputs: job.inputs.map((i) => path.resolve(i)), methods: job.methods,
-    shard: job.shard ? `${job.shard.index}/${job.shard.count}` : null, total: o.total, done: o.done, failed: o.failed, resumed: o.resumed,
-    cancelled: o.cancelled, batch_size: o.batchSize, batched: o.batched, elapsed_ms: Math.round(o.elapsedMs), images_per_s: Math.round(o.imagesPerSecond * 100) / 100,
+    model: path.resolve(job.modelPath),
+    inputs: job.inputs.map((i) => path.resolve(i)),
+    methods: job.methods,
+    shard: job.shard ? `${job.shard.index}/${job.shard.count}` : null,
+    total: o.total,
+    done: o.done,
+    failed: o.failed,
+    resumed: o.resumed,
+    cancelled: o.cancelled,
+    batch_size: o.batchSize,
+    batched: o.batched,
+    elapsed_ms: Math.round(o.elapsedMs),
+    images_per_s: Math.round(o.imagesPerSecond * 100) / 100,
     ...(o.steadyImagesPerSecond !== undefined ? { steady_images_per_s: Math.round(o.steadyImagesPerSecond * 100) / 100 } : {}),
   };
 }
 
 /** Writes o.files.summaryCsv, o.files.summaryJson and (unless job.report is false) report.html. */
-export async function writeSummaries(o: BatchOutcome, job: Pick<BatchJob, 'modelPath' | 'inputs' | 'methods' | 'shard' | 'report'>, source: SummarySource): Promise<void> {
+export async function writeSummaries(
+  o: BatchOutcome,
+  job: Pick<BatchJob, 'modelPath' | 'inputs' | 'methods' | 'shard' | 'report'>,
+  source: SummarySource,
+): Promise<void> {
   await fs.promises.mkdir(o.outDir, { recursive: true });
   const meta = summaryMeta(o, job);
   const reportFile = job.report !== false ? path.join(o.outDir, 'report.html') : undefined;
   const inputRoot = commonInputRoot(job.inputs);
   const reportOptions: ReportOptions = {
-    title: `CamLens batch: ${path.basename(job.modelPath)}`, meta,
+    title: `CamLens batch: ${path.basename(job.modelPath)}`,
+    meta,
     imageHref: (rel) => path.relative(o.outDir, path.join(inputRoot, rel)).split(path.sep).join('/'),
   };
   const writers: AtomicFileWriter[] = [];

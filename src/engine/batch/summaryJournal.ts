@@ -29,7 +29,10 @@ export class SummaryJournal {
    * from the per-image files). `slots`: how many rows the run can have; a row's slot is its
    * place in the summaries' order.
    */
-  constructor(readonly file: string, slots: number) {
+  constructor(
+    readonly file: string,
+    slots: number,
+  ) {
     this.offsets = new Float64Array(slots).fill(-1);
     this.lengths = new Uint32Array(slots);
     this.fd = fs.openSync(file, 'w');
@@ -129,7 +132,8 @@ export async function indexJournal(file: string): Promise<JournalEntry[]> {
         } catch (e) {
           throw new CamLensError('BAD_ARGUMENT', `${file}:${lineNumber}: not a JSON row (${(e as Error).message}).`);
         }
-        if (typeof row.path !== 'string' || typeof row.method !== 'string') throw new CamLensError('BAD_ARGUMENT', `${file}:${lineNumber}: a row without "path" and "method".`);
+        if (typeof row.path !== 'string' || typeof row.method !== 'string')
+          throw new CamLensError('BAD_ARGUMENT', `${file}:${lineNumber}: a row without "path" and "method".`);
         entries.push({ path: row.path, method: row.method, offset, length });
       }
       offset += length + 1;

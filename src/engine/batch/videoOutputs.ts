@@ -14,7 +14,12 @@ export function mapShape(map: MapData, video: boolean): number[] {
 
 /** File suffix → bytes of a map's pictures. */
 export function pictureFiles(m: BatchMap): Array<[string, Uint8Array]> {
-  return m.video ? [['.strip.png', m.overlayPng], ['.overlay.gif', m.video.animatedGif]] : [['.overlay.png', m.overlayPng]];
+  return m.video
+    ? [
+        ['.strip.png', m.overlayPng],
+        ['.overlay.gif', m.video.animatedGif],
+      ]
+    : [['.overlay.png', m.overlayPng]];
 }
 
 /** The picture suffixes a previous run's S.json entry promises (for --resume). */

@@ -51,7 +51,13 @@ export function ablationCamWeights(baseScores: ArrayLike<number>, scores: ArrayL
   return out;
 }
 
-interface Geometry { n: number; outer: number; c: number; inner: number; per: number }
+interface Geometry {
+  n: number;
+  outer: number;
+  c: number;
+  inner: number;
+  per: number;
+}
 
 function geometry(raw: Float32Tensor, axis: number): Geometry {
   const shape = raw.shape;
@@ -88,7 +94,11 @@ export function ablationValue(raw: Float32Tensor, axis: number, image: number): 
  * model's layout (`axis` = the channel axis of `raw`).
  */
 export function ablatedActivations(
-  raw: Float32Tensor, axis: number, image: number, channels: ChannelSelection, options: { mode?: AblationMode } = {},
+  raw: Float32Tensor,
+  axis: number,
+  image: number,
+  channels: ChannelSelection,
+  options: { mode?: AblationMode } = {},
 ): Float32Tensor {
   const g = geometry(raw, axis);
   checkImage(image, g.n);
@@ -121,7 +131,11 @@ export function ablationSkippableChannels(raw: Float32Tensor, axis: number, imag
     let same = true;
     for (let o = 0; o < g.outer && same; o++) {
       const start = image * g.per + (o * g.c + ch) * g.inner;
-      for (let i = start; i < start + g.inner; i++) if (d[i] !== value) { same = false; break; }
+      for (let i = start; i < start + g.inner; i++)
+        if (d[i] !== value) {
+          same = false;
+          break;
+        }
     }
     if (same) out.push(ch);
   }
@@ -132,6 +146,8 @@ export function ablationSkippableChannels(raw: Float32Tensor, axis: number, imag
 export function assembleAblationScores(c: number, ablated: readonly number[], scores: ArrayLike<number>, baseScore: number): Float32Array {
   if (scores.length !== ablated.length) throw new CamLensError('BAD_ARGUMENT', `${scores.length} scores for ${ablated.length} ablated channels`);
   const out = new Float32Array(c).fill(baseScore);
-  ablated.forEach((ch, i) => { out[ch] = scores[i]; });
+  ablated.forEach((ch, i) => {
+    out[ch] = scores[i];
+  });
   return out;
 }

@@ -117,13 +117,17 @@ export abstract class BaseCam {
     checkTensor(input.activations, 4, 'activations');
     if (this.needsGradients) {
       if (!input.gradients) {
-        throw new CamLensError('BAD_ARGUMENT', `${this.referenceName} needs the gradient of the target score at the layer; ` +
-          'use eigencam, scorecam or ablationcam for a model without gradients');
+        throw new CamLensError(
+          'BAD_ARGUMENT',
+          `${this.referenceName} needs the gradient of the target score at the layer; ` + 'use eigencam, scorecam or ablationcam for a model without gradients',
+        );
       }
       checkTensor(input.gradients, 4, 'gradients');
       if (!sameShape(input.gradients.shape, input.activations.shape)) {
-        throw new CamLensError('BAD_ARGUMENT', `gradients have shape [${input.gradients.shape.join(', ')}] but activations ` +
-          `[${input.activations.shape.join(', ')}]; they must be the same`);
+        throw new CamLensError(
+          'BAD_ARGUMENT',
+          `gradients have shape [${input.gradients.shape.join(', ')}] but activations ` + `[${input.activations.shape.join(', ')}]; they must be the same`,
+        );
       }
     }
   }
@@ -153,7 +157,10 @@ function weightedChannelSum(a: Float32Array, weights: Float32Array, b: number, c
   let ch = 0;
   for (; ch + 4 <= c; ch += 4) {
     const o = (b * c + ch) * hw;
-    const w0 = weights[b * c + ch], w1 = weights[b * c + ch + 1], w2 = weights[b * c + ch + 2], w3 = weights[b * c + ch + 3];
+    const w0 = weights[b * c + ch],
+      w1 = weights[b * c + ch + 1],
+      w2 = weights[b * c + ch + 2],
+      w3 = weights[b * c + ch + 3];
     if (w0 === 0 && w1 === 0 && w2 === 0 && w3 === 0) continue;
     for (let p = 0; p < hw; p++) acc[p] += w0 * a[o + p] + w1 * a[o + hw + p] + w2 * a[o + 2 * hw + p] + w3 * a[o + 3 * hw + p];
   }

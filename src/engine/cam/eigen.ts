@@ -251,7 +251,10 @@ function lanczosTop(a: Float64Array, n: number, steps = 48, restarts = 50): { va
         }
       }
       beta[k] = Math.sqrt(dot(w, w));
-      if (beta[k] <= 1e-14 * norm) { k++; break; } // invariant subspace: T is exact
+      if (beta[k] <= 1e-14 * norm) {
+        k++;
+        break;
+      } // invariant subspace: T is exact
       const next = q.subarray((k + 1) * n, (k + 2) * n);
       for (let j = 0; j < n; j++) next[j] = w[j] / beta[k];
     }
@@ -292,8 +295,12 @@ function normalise(x: Float64Array): void {
  * `src` holds C·hw values from `srcOffset`. NaNs count as 0, as in pytorch-grad-cam.
  */
 export function firstComponentProjection(
-  src: Float32Array | Float64Array, srcOffset: number, c: number, hw: number,
-  out: Float32Array, outOffset: number,
+  src: Float32Array | Float64Array,
+  srcOffset: number,
+  c: number,
+  hw: number,
+  out: Float32Array,
+  outOffset: number,
 ): void {
   // X[p, ch] centred, stored channel-major in float64: x[ch * hw + p].
   const x = new Float64Array(c * hw);

@@ -21,8 +21,10 @@ export function tokenGrid(tokens: number, options: { grid?: readonly [number, nu
     const [h, w] = options.grid;
     const k = tokens - h * w;
     if (k < 0 || (options.extraTokens !== undefined && k !== options.extraTokens)) {
-      throw new CamLensError('BAD_ARGUMENT', `${tokens} tokens do not fit a ${h}x${w} grid` +
-        (options.extraTokens !== undefined ? ` plus ${options.extraTokens} extra token(s)` : ''));
+      throw new CamLensError(
+        'BAD_ARGUMENT',
+        `${tokens} tokens do not fit a ${h}x${w} grid` + (options.extraTokens !== undefined ? ` plus ${options.extraTokens} extra token(s)` : ''),
+      );
     }
     return { extraTokens: k, h, w };
   }
@@ -31,9 +33,12 @@ export function tokenGrid(tokens: number, options: { grid?: readonly [number, nu
     const s = Math.round(Math.sqrt(tokens - k));
     if (s > 0 && s * s === tokens - k) return { extraTokens: k, h: s, w: s };
   }
-  throw new CamLensError('BAD_ARGUMENT', `a sequence of ${tokens} tokens is not a square patch grid` +
-    (options.extraTokens !== undefined ? ` after ${options.extraTokens} extra token(s)` : ' (with up to 8 leading class/register tokens)') +
-    '; give the grid size explicitly');
+  throw new CamLensError(
+    'BAD_ARGUMENT',
+    `a sequence of ${tokens} tokens is not a square patch grid` +
+      (options.extraTokens !== undefined ? ` after ${options.extraTokens} extra token(s)` : ' (with up to 8 leading class/register tokens)') +
+      '; give the grid size explicitly',
+  );
 }
 
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
@@ -115,10 +120,15 @@ export type ActivationLayout = 'NCHW' | 'NHWC' | 'tokens' | 'NCTHW';
 /** Any supported layout → [N, C, h, w]. */
 export function toFeatureMaps(t: Float32Tensor, layout: ActivationLayout, tokenOptions?: Parameters<typeof tokenGrid>[1]): FeatureMaps {
   switch (layout) {
-    case 'NCHW': checkTensor(t, 4, 'NCHW activations'); return t as FeatureMaps;
-    case 'NHWC': return nhwcToNchw(t);
-    case 'tokens': return tokensToNchw(t, tokenOptions);
-    case 'NCTHW': return videoToFrames(t);
+    case 'NCHW':
+      checkTensor(t, 4, 'NCHW activations');
+      return t as FeatureMaps;
+    case 'NHWC':
+      return nhwcToNchw(t);
+    case 'tokens':
+      return tokensToNchw(t, tokenOptions);
+    case 'NCTHW':
+      return videoToFrames(t);
   }
 }
 

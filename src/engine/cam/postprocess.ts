@@ -36,7 +36,11 @@ function normalizeInPlace(data: Float32Array, offset: number, end: number, lo: n
   for (let i = offset; i < end; i++) data[i] = (data[i] - lo) * scale;
 }
 
-interface Taps { i0: Int32Array; i1: Int32Array; t: Float64Array }
+interface Taps {
+  i0: Int32Array;
+  i1: Int32Array;
+  t: Float64Array;
+}
 
 /** cv2 INTER_LINEAR taps along one axis: half-pixel centres, clamped borders. */
 function halfPixelTaps(inSize: number, outSize: number): Taps {
@@ -48,8 +52,14 @@ function halfPixelTaps(inSize: number, outSize: number): Taps {
     let f = (d + 0.5) * scale - 0.5;
     let s = Math.floor(f);
     f -= s;
-    if (s < 0) { s = 0; f = 0; }
-    if (s >= inSize - 1) { s = inSize - 1; f = 0; }
+    if (s < 0) {
+      s = 0;
+      f = 0;
+    }
+    if (s >= inSize - 1) {
+      s = inSize - 1;
+      f = 0;
+    }
     i0[d] = s;
     i1[d] = Math.min(s + 1, inSize - 1);
     t[d] = f;
@@ -74,9 +84,18 @@ function alignCornerTaps(inSize: number, outSize: number): Taps {
 }
 
 function separableResize(
-  src: Float32Array, srcOffset: number, h: number, w: number,
-  dst: Float32Array, dstOffset: number, H: number, W: number,
-  ty: Taps, tx: Taps, rows: Float64Array, reluRange?: Float64Array,
+  src: Float32Array,
+  srcOffset: number,
+  h: number,
+  w: number,
+  dst: Float32Array,
+  dstOffset: number,
+  H: number,
+  W: number,
+  ty: Taps,
+  tx: Taps,
+  rows: Float64Array,
+  reluRange?: Float64Array,
 ): void {
   // Horizontal pass once per source row (h rows of W, kept in float64), then a vertical blend
   // per output row: upsampling 16x16 → 512x512 costs one lerp per output pixel instead of three.
@@ -156,8 +175,15 @@ export function resizeBilinear(maps: Maps, size: Size): Maps {
  * [h, w] starting at `srcOffset`, into `dst` from `dstOffset`. Used for ScoreCAM's masks.
  */
 export function upsampleAlignCorners(
-  src: Float32Array, srcOffset: number, h: number, w: number,
-  dst: Float32Array, dstOffset: number, H: number, W: number, count = 1,
+  src: Float32Array,
+  srcOffset: number,
+  h: number,
+  w: number,
+  dst: Float32Array,
+  dstOffset: number,
+  H: number,
+  W: number,
+  count = 1,
 ): void {
   const ty = alignCornerTaps(h, H);
   const tx = alignCornerTaps(w, W);
@@ -275,7 +301,10 @@ export function fuseScales(maps: readonly Maps[], weights: readonly number[] = D
   for (const [i, m] of maps.entries()) {
     checkTensor(m, 3, `scale ${i} map`);
     if (m.shape.some((d, k) => d !== shape[k])) {
-      throw new CamLensError('BAD_ARGUMENT', `scale ${i} map has shape [${m.shape.join(', ')}], expected [${shape.join(', ')}]; upsample every scale's map to the input size first`);
+      throw new CamLensError(
+        'BAD_ARGUMENT',
+        `scale ${i} map has shape [${m.shape.join(', ')}], expected [${shape.join(', ')}]; upsample every scale's map to the input size first`,
+      );
     }
     const wi = weights[i] / total;
     for (let j = 0; j < acc.length; j++) acc[j] += wi * m.data[j];

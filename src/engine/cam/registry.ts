@@ -37,8 +37,14 @@ export interface LayerCamInfo {
   create: () => BaseCam;
 }
 
-const entry = (id: LayerCamMethod, referenceName: string, needsGradients: boolean, channelRuns: ChannelRuns, hasWeights: boolean, create: () => BaseCam): LayerCamInfo =>
-  ({ id, referenceName, needsGradients, channelRuns, batchable: channelRuns === 'none', hasWeights, create });
+const entry = (
+  id: LayerCamMethod,
+  referenceName: string,
+  needsGradients: boolean,
+  channelRuns: ChannelRuns,
+  hasWeights: boolean,
+  create: () => BaseCam,
+): LayerCamInfo => ({ id, referenceName, needsGradients, channelRuns, batchable: channelRuns === 'none', hasWeights, create });
 
 export const LAYER_CAMS: Readonly<Record<LayerCamMethod, LayerCamInfo>> = {
   gradcam: entry('gradcam', 'GradCAM', true, 'none', true, () => new GradCam()),
@@ -58,8 +64,10 @@ export const isLayerCamMethod = (s: string): s is LayerCamMethod => (LAYER_CAM_M
 /** The method for an id, or a BAD_ARGUMENT error listing the valid ids and the closest one. */
 export function layerCam(id: string): LayerCamInfo {
   if (isLayerCamMethod(id)) return LAYER_CAMS[id];
-  throw new CamLensError('BAD_ARGUMENT', `unknown CAM method '${id}' (did you mean ${closestNames(id, LAYER_CAM_METHODS, 1)[0]}?); ` +
-    `valid: ${LAYER_CAM_METHODS.join(', ')}`);
+  throw new CamLensError(
+    'BAD_ARGUMENT',
+    `unknown CAM method '${id}' (did you mean ${closestNames(id, LAYER_CAM_METHODS, 1)[0]}?); ` + `valid: ${LAYER_CAM_METHODS.join(', ')}`,
+  );
 }
 
 export const createCam = (id: string): BaseCam => layerCam(id).create();

@@ -58,7 +58,11 @@ export function constantChannels(activations: FeatureMaps, image: number): numbe
     const o = (image * c + ch) * hw;
     const v0 = a[o];
     let constant = true;
-    for (let p = o + 1; p < o + hw; p++) if (a[p] !== v0) { constant = false; break; }
+    for (let p = o + 1; p < o + hw; p++)
+      if (a[p] !== v0) {
+        constant = false;
+        break;
+      }
     if (constant) out.push(ch);
   }
   return out;
@@ -113,8 +117,11 @@ export function scoreCamMaskedInputs(input: Float32Tensor, activations: FeatureM
 
 /** One image's [C] scores from the masked runs plus the shared zero-input score of constant channels. */
 export function assembleScoreCamScores(
-  c: number, runChannels: readonly number[], runScores: ArrayLike<number>,
-  constant: readonly number[], zeroInputScore?: number,
+  c: number,
+  runChannels: readonly number[],
+  runScores: ArrayLike<number>,
+  constant: readonly number[],
+  zeroInputScore?: number,
 ): Float32Array {
   if (runScores.length !== runChannels.length) {
     throw new CamLensError('BAD_ARGUMENT', `${runScores.length} scores for ${runChannels.length} masked runs`);
@@ -123,7 +130,9 @@ export function assembleScoreCamScores(
     throw new CamLensError('BAD_ARGUMENT', `${constant.length} constant channel(s) need the model's score on a zero input`);
   }
   const out = new Float32Array(c).fill(NaN);
-  runChannels.forEach((ch, i) => { out[ch] = runScores[i]; });
+  runChannels.forEach((ch, i) => {
+    out[ch] = runScores[i];
+  });
   for (const ch of constant) out[ch] = zeroInputScore!;
   const missing = out.findIndex((v) => Number.isNaN(v));
   if (missing >= 0) throw new CamLensError('BAD_ARGUMENT', `no ScoreCAM score for channel ${missing}`);

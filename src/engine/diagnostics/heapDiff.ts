@@ -100,7 +100,9 @@ function holderKey(g: HeapGraph, tree: ShortestPathTree, v: number, byCode: bool
 
 function sortedReachableIds(a: AnalysedSnapshot): Uint32Array {
   const ids = new Uint32Array(a.dominators.postOrder.length);
-  a.dominators.postOrder.forEach((v, i) => { ids[i] = a.graph.nodeId[v]; });
+  a.dominators.postOrder.forEach((v, i) => {
+    ids[i] = a.graph.nodeId[v];
+  });
   return ids.sort();
 }
 
@@ -148,10 +150,15 @@ export function diffHeapSnapshots(load: (stage: HeapStage) => HeapGraph, options
     const retainedGrowth = fin.retainedSize - b.retainedSize;
     if (countGrowth <= 0 || retainedGrowth <= 0) continue;
     grownAll.push({
-      type, internal: INTERNAL_TYPES.has(type),
-      count: [b.count, r.count, fin.count], selfSize: [b.selfSize, r.selfSize, fin.selfSize],
+      type,
+      internal: INTERNAL_TYPES.has(type),
+      count: [b.count, r.count, fin.count],
+      selfSize: [b.selfSize, r.selfSize, fin.selfSize],
       retainedSize: [b.retainedSize, r.retainedSize, fin.retainedSize],
-      countGrowth, retainedGrowth, newObjects: 0, newHeldByCode: 0,
+      countGrowth,
+      retainedGrowth,
+      newObjects: 0,
+      newHeldByCode: 0,
     });
   }
   grownAll.sort((x, y) => y.retainedGrowth - x.retainedGrowth || y.countGrowth - x.countGrowth);
@@ -163,7 +170,12 @@ export function diffHeapSnapshots(load: (stage: HeapStage) => HeapGraph, options
   // closest to the roots is often a one-off on the stack. Show the largest group's shortest path.
   options.check?.();
   const index = new Map(grown.map((x, i) => [f.types.names.indexOf(x.type), i] as const));
-  const wantPath = new Set(grown.filter((x) => !x.internal).slice(0, pathCount).map((x) => x.type));
+  const wantPath = new Set(
+    grown
+      .filter((x) => !x.internal)
+      .slice(0, pathCount)
+      .map((x) => x.type),
+  );
   const tree = grown.length ? shortestPathTree(f.graph) : undefined;
   const groups = new Map<string, Map<string, { count: number; node: number; len: number }>>();
   for (const v of f.dominators.postOrder) {
@@ -185,7 +197,10 @@ export function diffHeapSnapshots(load: (stage: HeapStage) => HeapGraph, options
     if (!group) byHolder.set(key, { count: 1, node: v, len });
     else {
       group.count++;
-      if (len < group.len) { group.node = v; group.len = len; }
+      if (len < group.len) {
+        group.node = v;
+        group.len = len;
+      }
     }
   }
   for (const g of grown) {
@@ -195,7 +210,11 @@ export function diffHeapSnapshots(load: (stage: HeapStage) => HeapGraph, options
     const program = all.filter(([key]) => key.startsWith('program'));
     const top = (program.length ? program : all).map(([, x]) => x).reduce((a, b) => (b.count > a.count || (b.count === a.count && b.len < a.len) ? b : a));
     const steps = retainerPath(f.graph, tree, top.node);
-    if (steps) { g.retainerPath = steps; g.retainerPathText = formatRetainerPath(steps); g.heldThisWay = top.count; }
+    if (steps) {
+      g.retainerPath = steps;
+      g.retainerPathText = formatRetainerPath(steps);
+      g.heldThisWay = top.count;
+    }
   }
   return { stages, grown, grownTypes: grownAll.length, analysisMs: performance.now() - t0 };
 }

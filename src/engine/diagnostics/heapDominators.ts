@@ -80,7 +80,10 @@ export function computeDominators(g: HeapGraph, root = 0): HeapDominators {
       for (let i = predStart[b]; i < predStart[b + 1]; i++) {
         const p = preds[i];
         if (dom[p] === NONE) continue;
-        if (next === NONE) { next = p; continue; }
+        if (next === NONE) {
+          next = p;
+          continue;
+        }
         let x = p;
         let y = next;
         while (x !== y) {
@@ -89,7 +92,10 @@ export function computeDominators(g: HeapGraph, root = 0): HeapDominators {
         }
         next = x;
       }
-      if (dom[b] !== next) { dom[b] = next; changed = true; }
+      if (dom[b] !== next) {
+        dom[b] = next;
+        changed = true;
+      }
     }
   }
 

@@ -67,11 +67,22 @@ export function nodeLabel(g: HeapGraph, v: number): string {
   const type = g.nodeTypeNames[g.nodeType[v]];
   const name = g.strings[g.nodeName[v]] ?? '';
   switch (type) {
-    case 'object': case 'native': case 'synthetic': return name || (v === 0 ? '(root)' : `(${type})`);
-    case 'closure': return `${name || '(anonymous)'}()`;
-    case 'string': case 'concatenated string': case 'sliced string': return '(string)';
-    case 'hidden': case 'array': case 'code': return name ? `(${type === 'hidden' ? 'system' : type}) ${shorten(name)}` : `(${type})`;
-    default: return name ? `(${type}) ${shorten(name)}` : `(${type})`;
+    case 'object':
+    case 'native':
+    case 'synthetic':
+      return name || (v === 0 ? '(root)' : `(${type})`);
+    case 'closure':
+      return `${name || '(anonymous)'}()`;
+    case 'string':
+    case 'concatenated string':
+    case 'sliced string':
+      return '(string)';
+    case 'hidden':
+    case 'array':
+    case 'code':
+      return name ? `(${type === 'hidden' ? 'system' : type}) ${shorten(name)}` : `(${type})`;
+    default:
+      return name ? `(${type}) ${shorten(name)}` : `(${type})`;
   }
 }
 
@@ -86,15 +97,18 @@ export function edgeLabel(g: HeapGraph, e: number): string {
   if (edgeNameIsIndex(g, e)) return type === 'element' ? `[${v}]` : `(hidden ${v})`;
   const name = shorten(g.strings[v] ?? '');
   switch (type) {
-    case 'property': return `.${name}`;
-    case 'context': return `(closure variable) ${name}`;
-    default: return `(${type}) ${name}`.trimEnd();
+    case 'property':
+      return `.${name}`;
+    case 'context':
+      return `(closure variable) ${name}`;
+    default:
+      return `(${type}) ${name}`.trimEnd();
   }
 }
 
 export function retainerPath(g: HeapGraph, tree: ShortestPathTree, node: number): RetainerStep[] | null {
   const steps: RetainerStep[] = [{ node: nodeLabel(g, node) }];
-  for (let v = node; v !== tree.root; ) {
+  for (let v = node; v !== tree.root;) {
     const e = tree.parentEdge[v];
     if (e === NONE) return null;
     v = tree.parentNode[v];

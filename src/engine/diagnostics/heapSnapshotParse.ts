@@ -31,7 +31,11 @@ export interface HeapGraph {
 }
 
 interface RawSnapshot {
-  snapshot?: { meta?: { node_fields?: string[]; node_types?: unknown[]; edge_fields?: string[]; edge_types?: unknown[] }; node_count?: number; edge_count?: number };
+  snapshot?: {
+    meta?: { node_fields?: string[]; node_types?: unknown[]; edge_fields?: string[]; edge_types?: unknown[] };
+    node_count?: number;
+    edge_count?: number;
+  };
   nodes?: number[];
   edges?: number[];
   strings?: string[];
@@ -59,7 +63,14 @@ export function readHeapSnapshotFile(file: string): HeapGraph {
 export function heapGraphFromJson(raw: RawSnapshot, what = '(in memory)'): HeapGraph {
   const meta = raw?.snapshot?.meta;
   const { nodes, edges, strings } = raw ?? {};
-  if (!meta || !Array.isArray(meta.node_fields) || !Array.isArray(meta.edge_fields) || !Array.isArray(nodes) || !Array.isArray(edges) || !Array.isArray(strings)) {
+  if (
+    !meta ||
+    !Array.isArray(meta.node_fields) ||
+    !Array.isArray(meta.edge_fields) ||
+    !Array.isArray(nodes) ||
+    !Array.isArray(edges) ||
+    !Array.isArray(strings)
+  ) {
     throw bad(what, 'missing snapshot.meta, nodes, edges or strings; not a V8 heap snapshot.');
   }
   const nf = meta.node_fields.length;
@@ -107,8 +118,19 @@ export function heapGraphFromJson(raw: RawSnapshot, what = '(in memory)'): HeapG
     edgeTo[i] = to / nf;
   }
   return {
-    nodeCount, edgeCount, strings, nodeTypeNames, edgeTypeNames,
-    nodeType, nodeName, nodeId, selfSize, firstEdge, edgeType, edgeNameOrIndex, edgeTo,
+    nodeCount,
+    edgeCount,
+    strings,
+    nodeTypeNames,
+    edgeTypeNames,
+    nodeType,
+    nodeName,
+    nodeId,
+    selfSize,
+    firstEdge,
+    edgeType,
+    edgeNameOrIndex,
+    edgeTo,
     weakEdgeType: edgeTypeNames.indexOf('weak'),
   };
 }

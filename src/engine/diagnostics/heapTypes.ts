@@ -23,13 +23,23 @@ export const INTERNAL_TYPES: ReadonlySet<string> = new Set(['(system)', '(compil
 
 export function typeKey(nodeType: string, name: string): string | null {
   switch (nodeType) {
-    case 'object': case 'native': return name || '(anonymous object)';
-    case 'synthetic': return null;
-    case 'hidden': return '(system)';
-    case 'code': return '(compiled code)';
-    case 'string': case 'concatenated string': case 'sliced string': return '(string)';
-    case 'number': return '(heap number)';
-    default: return `(${nodeType})`;
+    case 'object':
+    case 'native':
+      return name || '(anonymous object)';
+    case 'synthetic':
+      return null;
+    case 'hidden':
+      return '(system)';
+    case 'code':
+      return '(compiled code)';
+    case 'string':
+    case 'concatenated string':
+    case 'sliced string':
+      return '(string)';
+    case 'number':
+      return '(heap number)';
+    default:
+      return `(${nodeType})`;
   }
 }
 
@@ -48,7 +58,11 @@ export function indexTypes(g: HeapGraph): HeapTypeIndex {
       if (key === null) t = -1;
       else {
         t = byKey.get(key);
-        if (t === undefined) { t = names.length; names.push(key); byKey.set(key, t); }
+        if (t === undefined) {
+          t = names.length;
+          names.push(key);
+          byKey.set(key, t);
+        }
       }
       memo.set(pair, t);
     }
@@ -92,7 +106,10 @@ export function aggregateTypes(g: HeapGraph, d: HeapDominators, types: HeapTypeI
     const i = next[sp];
     if (i === childStart[v]) {
       const t = typeOf[v];
-      if (t >= 0) { if (onPath[t] === 0) retained[t] += d.retainedSize[v]; onPath[t]++; }
+      if (t >= 0) {
+        if (onPath[t] === 0) retained[t] += d.retainedSize[v];
+        onPath[t]++;
+      }
     }
     if (i < childStart[v + 1]) {
       next[sp] = i + 1;

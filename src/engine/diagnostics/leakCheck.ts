@@ -178,7 +178,11 @@ export async function runLeakScenario(scenario: LeakScenario, options: LeakCheck
         for (let k = 0; k < keys.length; k++) readings[row + k] = sample[keys[k]];
         if (planted) planted[i - warmup] = scenario.plantedBytes!();
       }
-      options.progress?.(i + 1, total, `${scenario.name}: ${i < warmup ? 'warm-up' : 'iteration'} ${i < warmup ? i + 1 : i + 1 - warmup}/${i < warmup ? warmup : iterations}`);
+      options.progress?.(
+        i + 1,
+        total,
+        `${scenario.name}: ${i < warmup ? 'warm-up' : 'iteration'} ${i < warmup ? i + 1 : i + 1 - warmup}/${i < warmup ? warmup : iterations}`,
+      );
     }
     if (options.heapSnapshot) {
       const steps = options.heapDiffIterations ?? Math.min(iterations, 100);
@@ -196,9 +200,18 @@ export async function runLeakScenario(scenario: LeakScenario, options: LeakCheck
   } finally {
     await scenario.finish?.();
   }
-  const series: LeakSample[] = Array.from({ length: iterations }, (_, j) =>
-    Object.fromEntries(keys.map((key, k) => [key, readings[j * keys.length + k]])) as unknown as LeakSample);
-  const metrics = LEAK_METRICS.map((spec) => judgeMetric(spec, before[spec.metric], series.map((s) => s[spec.metric]), options));
+  const series: LeakSample[] = Array.from(
+    { length: iterations },
+    (_, j) => Object.fromEntries(keys.map((key, k) => [key, readings[j * keys.length + k]])) as unknown as LeakSample,
+  );
+  const metrics = LEAK_METRICS.map((spec) =>
+    judgeMetric(
+      spec,
+      before[spec.metric],
+      series.map((s) => s[spec.metric]),
+      options,
+    ),
+  );
   const x = series.map((_, i) => i);
   return {
     scenario: scenario.name,
@@ -213,9 +226,18 @@ export async function runLeakScenario(scenario: LeakScenario, options: LeakCheck
   };
 }
 
-export function judgeMetric(spec: MetricSpec, before: number, values: number[], options: Pick<LeakCheckOptions, 'thresholdBytes' | 'thresholdObjects' | 'confidence'>): MetricReport {
-  const fit: LineFit = fitLine(values.map((_, i) => i), values, options.confidence ?? 0.95);
-  const threshold = spec.unit === 'bytes' ? options.thresholdBytes ?? 1024 : options.thresholdObjects ?? 0;
+export function judgeMetric(
+  spec: MetricSpec,
+  before: number,
+  values: number[],
+  options: Pick<LeakCheckOptions, 'thresholdBytes' | 'thresholdObjects' | 'confidence'>,
+): MetricReport {
+  const fit: LineFit = fitLine(
+    values.map((_, i) => i),
+    values,
+    options.confidence ?? 0.95,
+  );
+  const threshold = spec.unit === 'bytes' ? (options.thresholdBytes ?? 1024) : (options.thresholdObjects ?? 0);
   const first = values[0];
   const last = values[values.length - 1];
   const growth = last - first;
@@ -224,21 +246,44 @@ export function judgeMetric(spec: MetricSpec, before: number, values: number[], 
   // persist: a leak grows as fast in the second half of the run as over all of it, whereas the
   // allocator and JIT warming up (rss, heapUsed) grow ever slower and then stop.
   const half = values.slice(Math.floor(values.length / 2));
-  const lateSlope = half.length >= 3 ? fitLine(half.map((_, i) => i), half).slope : fit.slope;
+  const lateSlope =
+    half.length >= 3
+      ? fitLine(
+          half.map((_, i) => i),
+          half,
+        ).slope
+      : fit.slope;
   const significant = fit.ci[0] > threshold && (spec.unit === 'bytes' || growth >= 1);
   const leaking = significant && lateSlope > threshold;
   const verdict = !spec.judged ? 'not judged' : leaking ? 'suspected leak' : 'no leak';
   const u = (v: number) => (spec.unit === 'bytes' ? formatBytes(v) : `${round(v, 3)}`);
   const unit = spec.unit === 'bytes' ? '/iteration' : ' objects/iteration';
   const pct = Math.round(fit.confidence * 100);
-  const summary = `${spec.metric}: slope ${u(fit.slope)}${unit} (${pct}% CI ${u(fit.ci[0])} … ${u(fit.ci[1])}), R² ${round(fit.r2, 3)}, ` +
+  const summary =
+    `${spec.metric}: slope ${u(fit.slope)}${unit} (${pct}% CI ${u(fit.ci[0])} … ${u(fit.ci[1])}), R² ${round(fit.r2, 3)}, ` +
     `growth ${u(growth)} over ${values.length} iterations; ${verdict}` +
-    (verdict === 'suspected leak' ? ` (the CI lies above the threshold ${u(threshold)}${unit})` :
-      verdict === 'no leak' && significant ? ` (growth did not persist: ${u(lateSlope)}${unit} over the second half, warm-up)` :
-      verdict === 'no leak' && fit.slope > threshold ? ` (slope above ${u(threshold)}${unit} but not significantly)` : '');
+    (verdict === 'suspected leak'
+      ? ` (the CI lies above the threshold ${u(threshold)}${unit})`
+      : verdict === 'no leak' && significant
+        ? ` (growth did not persist: ${u(lateSlope)}${unit} over the second half, warm-up)`
+        : verdict === 'no leak' && fit.slope > threshold
+          ? ` (slope above ${u(threshold)}${unit} but not significantly)`
+          : '');
   return {
-    metric: spec.metric, unit: spec.unit, before, first, last, growth,
-    slope: fit.slope, ci: fit.ci, r2: fit.r2, slopeStdErr: fit.slopeStdErr, lateSlope, threshold, verdict, summary,
+    metric: spec.metric,
+    unit: spec.unit,
+    before,
+    first,
+    last,
+    growth,
+    slope: fit.slope,
+    ci: fit.ci,
+    r2: fit.r2,
+    slopeStdErr: fit.slopeStdErr,
+    lateSlope,
+    threshold,
+    verdict,
+    summary,
   };
 }
 

@@ -81,7 +81,9 @@ function scenarioFor(name: LeakScenarioName, p: LeakCheckParams, ops: LeakCheckO
   };
   const common = {
     name,
-    finish: () => { kept.length = 0; },
+    finish: () => {
+      kept.length = 0;
+    },
     ...(p.plantLeak ? { plantedBytes: () => bufferBytes(kept, 8).bytes } : {}),
   };
   switch (name) {
@@ -126,7 +128,9 @@ function scenarioFor(name: LeakScenarioName, p: LeakCheckParams, ops: LeakCheckO
   }
 }
 
-export function checkLeakParams(p: LeakCheckParams): Required<Pick<LeakCheckParams, 'iterations' | 'warmup' | 'thresholdBytes' | 'confidence'>> & { scenarios: LeakScenarioName[] } {
+export function checkLeakParams(
+  p: LeakCheckParams,
+): Required<Pick<LeakCheckParams, 'iterations' | 'warmup' | 'thresholdBytes' | 'confidence'>> & { scenarios: LeakScenarioName[] } {
   const bad = (m: string) => new CamLensError('BAD_ARGUMENT', `leak check: ${m}`);
   if (typeof p.modelPath !== 'string' || !p.modelPath) throw bad('a model path is required.');
   if (typeof p.input !== 'string' || !p.input) throw bad('an input image is required (the explain scenario explains it).');
@@ -140,8 +144,10 @@ export function checkLeakParams(p: LeakCheckParams): Required<Pick<LeakCheckPara
   if (!Number.isInteger(warmup) || warmup < 0) throw bad(`warm-up must be a non-negative integer, got ${warmup}.`);
   if (!(thresholdBytes >= 0) || !Number.isFinite(thresholdBytes)) throw bad(`the threshold must be a non-negative number of bytes, got ${thresholdBytes}.`);
   if (!(confidence > 0 && confidence < 1)) throw bad(`confidence must be in (0, 1), got ${confidence}.`);
-  if (p.keepHeapSnapshots !== undefined && (typeof p.keepHeapSnapshots !== 'string' || !p.keepHeapSnapshots)) throw bad('the folder to keep heap snapshots in must be a non-empty path.');
-  if (p.heapDiffPaths !== undefined && !(Number.isInteger(p.heapDiffPaths) && p.heapDiffPaths >= 0)) throw bad(`heapDiffPaths must be a non-negative integer, got ${p.heapDiffPaths}.`);
+  if (p.keepHeapSnapshots !== undefined && (typeof p.keepHeapSnapshots !== 'string' || !p.keepHeapSnapshots))
+    throw bad('the folder to keep heap snapshots in must be a non-empty path.');
+  if (p.heapDiffPaths !== undefined && !(Number.isInteger(p.heapDiffPaths) && p.heapDiffPaths >= 0))
+    throw bad(`heapDiffPaths must be a non-negative integer, got ${p.heapDiffPaths}.`);
   return { iterations, warmup, thresholdBytes, confidence, scenarios: scenario === 'all' ? [...LEAK_SCENARIOS] : [scenario] };
 }
 

@@ -91,7 +91,8 @@ export function blend(image: Picture, cam: MapPlane, colormap: ColormapName, alp
 /** One overlay per frame: `cam` holds T maps of width × height, frame-major ([T, h, w]). */
 export function blendFrames(frames: readonly Picture[], cam: Float32Array, width: number, height: number, colormap: ColormapName, alpha: number): Uint8Array[] {
   const hw = width * height;
-  if (cam.length !== hw * frames.length) throw new Error(`blend: ${frames.length} frames need ${frames.length}x${width}x${height} map values, got ${cam.length}`);
+  if (cam.length !== hw * frames.length)
+    throw new Error(`blend: ${frames.length} frames need ${frames.length}x${width}x${height} map values, got ${cam.length}`);
   return frames.map((f, t) => blend(f, { data: cam.subarray(t * hw, (t + 1) * hw), width, height }, colormap, alpha));
 }
 

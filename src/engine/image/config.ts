@@ -29,7 +29,12 @@ export interface ModelConfig {
 }
 
 export const IMAGENET_DEFAULTS: PreprocessConfig = {
-  resize: 'stretch', scale: 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channels: 'RGB', layout: 'NCHW',
+  resize: 'stretch',
+  scale: 255,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+  channels: 'RGB',
+  layout: 'NCHW',
 };
 
 export const sidecarPathOf = (modelPath: string) => modelPath.replace(/\.onnx$/i, '') + '.camlens.json';
@@ -57,23 +62,27 @@ function triple(source: string, key: string, v: unknown, ok: (x: number) => bool
 }
 
 export function parseModelConfig(json: unknown, source: string, baseDir: string): ModelConfig {
-  if (!isObject(json)) fail(source, `expected a JSON object ({"input": {...}, "labels": ...}), got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}.`);
+  if (!isObject(json))
+    fail(source, `expected a JSON object ({"input": {...}, "labels": ...}), got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}.`);
   const o = json;
   if (o.input !== undefined && !isObject(o.input)) fail(source, '"input" must be an object such as {"size": [224, 224], "mean": [...], "std": [...]}.');
   const i = (o.input ?? {}) as Record<string, unknown>;
   const input: PreprocessConfig = { ...IMAGENET_DEFAULTS };
   if (i.size !== undefined) {
     const s = i.size;
-    if (!Array.isArray(s) || s.length !== 2 || !s.every((x) => Number.isInteger(x) && x > 0)) fail(source, '"input.size" must be [H, W] with positive integers.');
+    if (!Array.isArray(s) || s.length !== 2 || !s.every((x) => Number.isInteger(x) && x > 0))
+      fail(source, '"input.size" must be [H, W] with positive integers.');
     if (s.some((x: number) => x > MAX_INPUT_SIDE)) fail(source, `"input.size" ${JSON.stringify(s)} is larger than ${MAX_INPUT_SIDE} on a side.`);
     input.size = [s[0], s[1]];
   }
   if (i.resize !== undefined) {
-    if (i.resize !== 'stretch' && i.resize !== 'shorter-side-then-center-crop') fail(source, '"input.resize" must be "stretch" or "shorter-side-then-center-crop".');
+    if (i.resize !== 'stretch' && i.resize !== 'shorter-side-then-center-crop')
+      fail(source, '"input.resize" must be "stretch" or "shorter-side-then-center-crop".');
     input.resize = i.resize;
   }
   if (i.scale !== undefined) {
-    if (typeof i.scale !== 'number' || !(i.scale > 0) || !Number.isFinite(i.scale)) fail(source, '"input.scale" must be a positive number (255 for inputs in 0–1, 1 for 0–255).');
+    if (typeof i.scale !== 'number' || !(i.scale > 0) || !Number.isFinite(i.scale))
+      fail(source, '"input.scale" must be a positive number (255 for inputs in 0–1, 1 for 0–255).');
     input.scale = i.scale;
   }
   if (i.mean !== undefined) input.mean = triple(source, 'mean', i.mean, (x) => Math.abs(x) <= MAX_MEAN, `within ±${MAX_MEAN}`);
@@ -119,7 +128,10 @@ function labelsPathInside(baseDir: string, relative: string, source: string): st
     return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
   };
   if (!inside(baseDir, file) || !inside(real(baseDir), real(file))) {
-    fail(source, `"labels" ${JSON.stringify(relative)} points outside the config's folder ${baseDir}; keep the labels file beside the config (or pass it with --labels).`);
+    fail(
+      source,
+      `"labels" ${JSON.stringify(relative)} points outside the config's folder ${baseDir}; keep the labels file beside the config (or pass it with --labels).`,
+    );
   }
   return file;
 }
@@ -131,7 +143,10 @@ export function readLabelsFile(file: string): string[] {
     try {
       parsed = JSON.parse(trimmed);
     } catch (e) {
-      throw new CamLensError('BAD_ARGUMENT', `Labels file ${file} starts with "[" but is not valid JSON (${(e as Error).message}); use a JSON array of names or one name per line.`);
+      throw new CamLensError(
+        'BAD_ARGUMENT',
+        `Labels file ${file} starts with "[" but is not valid JSON (${(e as Error).message}); use a JSON array of names or one name per line.`,
+      );
     }
     if (!Array.isArray(parsed)) throw new CamLensError('BAD_ARGUMENT', `Labels file ${file}: expected a JSON array of names.`);
     return parsed.map(String);
@@ -148,7 +163,9 @@ export function labelsFromMetadata(model: ModelProto): string[] | undefined {
     if (v.startsWith('[')) return (JSON.parse(v) as unknown[]).map(String);
     if (v.startsWith('{')) {
       const o = JSON.parse(v) as Record<string, string>;
-      return Object.keys(o).sort((a, b) => Number(a) - Number(b)).map((k) => String(o[k]));
+      return Object.keys(o)
+        .sort((a, b) => Number(a) - Number(b))
+        .map((k) => String(o[k]));
     }
   } catch {
     // fall through to plain text

@@ -36,7 +36,10 @@ export async function decodeImageBuffer(input: Uint8Array, name: string, maxPixe
   } catch (e) {
     const message = (e as Error).message ?? String(e);
     if (/pixel limit/i.test(message)) {
-      throw new CamLensError('BAD_ARGUMENT', `Image ${name} has more than ${maxPixels.toLocaleString('en')} pixels; refusing to decode it (raise the limit if this is intended).`);
+      throw new CamLensError(
+        'BAD_ARGUMENT',
+        `Image ${name} has more than ${maxPixels.toLocaleString('en')} pixels; refusing to decode it (raise the limit if this is intended).`,
+      );
     }
     throw new CamLensError('BAD_ARGUMENT', `Image ${name} could not be decoded: ${message.replace(/^Input buffer contains /, '')}.`);
   }
@@ -46,10 +49,10 @@ export async function decodeImageBuffer(input: Uint8Array, name: string, maxPixe
 export async function resizeRgb(image: RgbImage, width: number, height: number, mode: 'stretch' | 'shorter-side-then-center-crop'): Promise<RgbImage> {
   if (image.width === width && image.height === height) return image;
   const s = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
-  const resized = mode === 'stretch'
-    ? s.resize(width, height, { fit: 'fill', kernel: 'linear' })
-    : s.resize(width, height, { fit: 'cover', position: 'centre', kernel: 'linear' });
+  const resized =
+    mode === 'stretch'
+      ? s.resize(width, height, { fit: 'fill', kernel: 'linear' })
+      : s.resize(width, height, { fit: 'cover', position: 'centre', kernel: 'linear' });
   const { data, info } = await resized.raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
 }
-

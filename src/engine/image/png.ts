@@ -27,7 +27,7 @@ const ADLER_MOD = 65521;
 function adler32(data: Uint8Array): number {
   let a = 1;
   let b = 0;
-  for (let i = 0; i < data.length; ) {
+  for (let i = 0; i < data.length;) {
     // zlib's NMAX: 5552 bytes keep the sums below 2^32 between reductions (small-integer math).
     for (const end = Math.min(i + 5552, data.length); i < end; i++) b += a += data[i];
     a %= ADLER_MOD;

@@ -19,7 +19,10 @@ export function inputSize(config: PreprocessConfig, inputShape: readonly ShapeDi
   const shape = inputShape ?? [];
   const [h, w] = config.layout === 'NCHW' ? [shape[2], shape[3]] : [shape[1], shape[2]];
   if (shape.length !== 4 || typeof h !== 'number' || typeof w !== 'number') {
-    throw new CamLensError('BAD_ARGUMENT', `The model input "${inputName}" has shape [${shape.map((d) => d ?? '?').join(', ')}], which does not fix the image size; set "input.size" in a <model>.camlens.json config.`);
+    throw new CamLensError(
+      'BAD_ARGUMENT',
+      `The model input "${inputName}" has shape [${shape.map((d) => d ?? '?').join(', ')}], which does not fix the image size; set "input.size" in a <model>.camlens.json config.`,
+    );
   }
   return [h, w];
 }

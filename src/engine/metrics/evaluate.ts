@@ -90,12 +90,24 @@ function softmaxRow(row: ArrayLike<number>): Float64Array {
 
 const looksLikeProbabilities = (row: ArrayLike<number>): boolean => {
   let s = 0;
-  for (let i = 0; i < row.length; i++) { if (row[i] < 0 || row[i] > 1) return false; s += row[i]; }
+  for (let i = 0; i < row.length; i++) {
+    if (row[i] < 0 || row[i] > 1) return false;
+    s += row[i];
+  }
   return Math.abs(s - 1) < 1e-3;
 };
 
 /** Target-class probabilities of many inputs, in batched runs. */
-async function scoreInputs(model: LoadedModel, ctx: ExplainContext, params: ExplainParams, output: string, dims: number[], images: Float32Array[], classIndex: number, batchSize: number): Promise<{ probs: number[]; runs: number }> {
+async function scoreInputs(
+  model: LoadedModel,
+  ctx: ExplainContext,
+  params: ExplainParams,
+  output: string,
+  dims: number[],
+  images: Float32Array[],
+  classIndex: number,
+  batchSize: number,
+): Promise<{ probs: number[]; runs: number }> {
   const name = model.graph.inputs[0];
   const fixedBatch = typeof model.shapes.get(name)?.shape?.[0] === 'number';
   const chunk = fixedBatch ? 1 : Math.max(1, batchSize);
@@ -108,8 +120,12 @@ async function scoreInputs(model: LoadedModel, ctx: ExplainContext, params: Expl
     const n = Math.min(chunk, images.length - start);
     const data = new Float32Array(n * per);
     for (let i = 0; i < n; i++) data.set(images[start + i], i * per);
-    const r = await runWithTaps(model, ctx.sessions, { [name]: { dtype: 'float32', dims: [n, ...dims.slice(1)], data } },
-      { taps: [], stats: false, tensors: false, provider: params.provider, purpose: 'metrics', signal: ctx.signal });
+    const r = await runWithTaps(
+      model,
+      ctx.sessions,
+      { [name]: { dtype: 'float32', dims: [n, ...dims.slice(1)], data } },
+      { taps: [], stats: false, tensors: false, provider: params.provider, purpose: 'metrics', signal: ctx.signal },
+    );
     runs++;
     const out = r.outputs[output].data as Float32Array;
     const k = out.length / n;
@@ -153,7 +169,7 @@ export async function evaluateExplanation(params: EvaluateParams, ctx: ExplainCo
   const seed = params.seed ?? 0;
   const timings: Record<string, number> = {};
   const progress = (phase: string, done: number, total: number) => ctx.progress?.(done, total, phase);
-  const base = explained ?? await explain({ ...params, topk: undefined }, { ...ctx, progress: undefined });
+  const base = explained ?? (await explain({ ...params, topk: undefined }, { ...ctx, progress: undefined }));
   timings.explain = performance.now() - t0;
   const e = base.explanations[0];
   const classIndex = e.classIndex;
@@ -170,7 +186,10 @@ export async function evaluateExplanation(params: EvaluateParams, ctx: ExplainCo
   const randomSeed = seed + 1000 + (fnv1a(path.basename(params.input)) % 1_000_000);
   const rmap = randomMap(e.camRaw.height, e.camRaw.width, size, randomSeed);
   const metrics: Record<string, number> = {};
-  const details: EvaluateResult['details'] = { seed, random_map: `uniform at ${e.camRaw.height}x${e.camRaw.width}, bilinear to ${size[0]}x${size[1]}, seeds ${randomSeed}..${randomSeed + RANDOM_LOCALISATION_DRAWS - 1} (localisation: mean of ${RANDOM_LOCALISATION_DRAWS}; faithfulness: the first)` };
+  const details: EvaluateResult['details'] = {
+    seed,
+    random_map: `uniform at ${e.camRaw.height}x${e.camRaw.width}, bilinear to ${size[0]}x${size[1]}, seeds ${randomSeed}..${randomSeed + RANDOM_LOCALISATION_DRAWS - 1} (localisation: mean of ${RANDOM_LOCALISATION_DRAWS}; faithfulness: the first)`,
+  };
   const curves: EvaluateResult['curves'] = {};
   const runs = { perturbation: 0, explanations: explained ? 0 : 1, imagesScored: 0 };
   const threshold = params.threshold ? parseThreshold(params.threshold) : DEFAULT_THRESHOLD;
@@ -205,13 +224,21 @@ export async function evaluateExplanation(params: EvaluateParams, ctx: ExplainCo
   }
 
   // Faithfulness: one plan per map, all inputs scored together.
-  const wantCurves = families.has('deletion'), wantConfidence = families.has('confidence'), wantRoad = families.has('road');
+  const wantCurves = families.has('deletion'),
+    wantConfidence = families.has('confidence'),
+    wantRoad = families.has('road');
   if (wantCurves || wantConfidence || wantRoad) {
     const t = performance.now();
     const fopts = {
-      steps: params.steps, deletionBaseline: params.deletionBaseline, insertionBaseline: params.insertionBaseline, blurSigma: params.blurSigma,
-      curves: wantCurves, confidence: wantConfidence, threshold, seed,
-      roadPercentiles: wantRoad ? params.roadPercentiles ?? [10, 20, 30, 40, 50, 60, 70, 80, 90] : undefined,
+      steps: params.steps,
+      deletionBaseline: params.deletionBaseline,
+      insertionBaseline: params.insertionBaseline,
+      blurSigma: params.blurSigma,
+      curves: wantCurves,
+      confidence: wantConfidence,
+      threshold,
+      seed,
+      roadPercentiles: wantRoad ? (params.roadPercentiles ?? [10, 20, 30, 40, 50, 60, 70, 80, 90]) : undefined,
     };
     progress('perturbing', 0, 1);
     const plans = [planFaithfulness(tensor, map, fopts), ...(withRandom ? [planFaithfulness(tensor, rmap, fopts)] : [])];
@@ -241,7 +268,8 @@ export async function evaluateExplanation(params: EvaluateParams, ctx: ExplainCo
   const needsExtraExplains = families.has('stability') || families.has('sanity');
   const tmp = needsExtraExplains ? tempDir() : undefined;
   const configPath = params.configPath ?? (fs.existsSync(sidecarPathOf(params.modelPath)) ? sidecarPathOf(params.modelPath) : undefined);
-  const again = (overrides: Partial<ExplainParams>) => explain({ ...params, configPath, topk: undefined, classIndex, saveTensors: false, ...overrides }, { ...ctx, progress: undefined });
+  const again = (overrides: Partial<ExplainParams>) =>
+    explain({ ...params, configPath, topk: undefined, classIndex, saveTensors: false, ...overrides }, { ...ctx, progress: undefined });
   try {
     if (families.has('stability')) {
       const t = performance.now();
@@ -298,7 +326,18 @@ export async function evaluateExplanation(params: EvaluateParams, ctx: ExplainCo
   }
   timings.total = performance.now() - t0;
   return {
-    model: params.modelPath, input: params.input, method: base.method, layers: base.layers, classIndex, label: e.label, ep: base.ep,
-    metrics, groundTruth, curves, details, modelRuns: runs, timings_ms: timings,
+    model: params.modelPath,
+    input: params.input,
+    method: base.method,
+    layers: base.layers,
+    classIndex,
+    label: e.label,
+    ep: base.ep,
+    metrics,
+    groundTruth,
+    curves,
+    details,
+    modelRuns: runs,
+    timings_ms: timings,
   };
 }

@@ -12,7 +12,18 @@
 //     (100 − q)-th; score p(imputed) − p(x), averaged over the percentiles; road_combined =
 //     (LeRF − MoRF) / 2 (pytorch-grad-cam's ROADCombined).
 import { binarise, describeThreshold, DEFAULT_THRESHOLD, type ThresholdSpec } from './localisation';
-import { baselinePlanar, defaultBlurSigma, fromPlanar, geometry, mixPlanar, multiplyPlanar, noisyLinearImpute, toPlanar, type BaselineKind, type ImageTensor } from './perturb';
+import {
+  baselinePlanar,
+  defaultBlurSigma,
+  fromPlanar,
+  geometry,
+  mixPlanar,
+  multiplyPlanar,
+  noisyLinearImpute,
+  toPlanar,
+  type BaselineKind,
+  type ImageTensor,
+} from './perturb';
 import { aucUniform, mean, percentile, rankDescending, rng } from './stats';
 
 export interface FaithfulnessOptions {
@@ -53,7 +64,10 @@ export function planFaithfulness(input: ImageTensor, map: ArrayLike<number>, opt
   const hw = h * w;
   const x = toPlanar(input);
   const images: Float32Array[] = [input.data];
-  const add = (planar: Float32Array) => { images.push(fromPlanar(planar, input)); return images.length - 1; };
+  const add = (planar: Float32Array) => {
+    images.push(fromPlanar(planar, input));
+    return images.length - 1;
+  };
   const notes: Record<string, string | number> = {};
   const steps = Math.max(1, options.steps ?? DEFAULT_STEPS);
   const sigma = options.blurSigma ?? defaultBlurSigma(h, w);

@@ -26,7 +26,11 @@ export interface GroundTruth {
 const stemOf = (file: string) => path.basename(file).replace(/\.[^.]+$/, '');
 const inclusive = (b: number[]): Box => [b[0], b[1], b[2] + 1, b[3] + 1];
 
-interface LabelItem { file?: string; mask?: string; bbox_xyxy?: number[] }
+interface LabelItem {
+  file?: string;
+  mask?: string;
+  bbox_xyxy?: number[];
+}
 
 function fromLabelItems(items: LabelItem[], image: string, source: string): GroundTruth | undefined {
   const base = path.basename(image);
@@ -52,7 +56,8 @@ function fromJson(file: string, image: string): GroundTruth | undefined {
     const base = path.basename(image);
     const img = obj.images.find((i) => i.file_name === base || path.basename(i.file_name ?? '') === base);
     if (!img) return undefined;
-    const boxes = obj.annotations.filter((a) => a.image_id === img.id && Array.isArray(a.bbox) && a.bbox.length === 4)
+    const boxes = obj.annotations
+      .filter((a) => a.image_id === img.id && Array.isArray(a.bbox) && a.bbox.length === 4)
       .map((a): Box => [a.bbox![0], a.bbox![1], a.bbox![0] + a.bbox![2], a.bbox![1] + a.bbox![3]]);
     return boxes.length ? { kind: 'bbox', source: file, boxes } : undefined;
   }
@@ -81,7 +86,8 @@ function fromCsv(file: string, image: string): GroundTruth | undefined {
     if (cells.length < 5) continue;
     const nums = cells.slice(1, 5).map(Number);
     if (!nums.every(Number.isFinite)) continue; // header
-    if (cells[0] === base || path.basename(cells[0]) === base || path.resolve(path.dirname(file), cells[0]) === path.resolve(image)) boxes.push(inclusive(nums));
+    if (cells[0] === base || path.basename(cells[0]) === base || path.resolve(path.dirname(file), cells[0]) === path.resolve(image))
+      boxes.push(inclusive(nums));
   }
   return boxes.length ? { kind: 'bbox', source: file, boxes } : undefined;
 }
@@ -125,7 +131,10 @@ export function findGroundTruth(image: string, gt?: string): GroundTruth | undef
  * resize modes the image pipeline uses (sharp fit 'fill' or 'cover' centred).
  */
 export function sourceCoordinates(w0: number, h0: number, W: number, H: number, mode: ResizeMode): { sx: Float64Array; sy: Float64Array } {
-  let scaleX = W / w0, scaleY = H / h0, left = 0, top = 0;
+  let scaleX = W / w0,
+    scaleY = H / h0,
+    left = 0,
+    top = 0;
   if (mode === 'shorter-side-then-center-crop' && (w0 !== W || h0 !== H)) {
     const s = Math.max(W / w0, H / h0);
     scaleX = scaleY = s;
@@ -141,7 +150,12 @@ export function sourceCoordinates(w0: number, h0: number, W: number, H: number, 
  * The ground truth as a binary mask [H·W] at the model's input size. `original` is the source
  * image's size (for .npy inputs: the tensor's own size).
  */
-export async function rasteriseGroundTruth(gt: GroundTruth, original: { width: number; height: number }, size: [number, number], mode: ResizeMode): Promise<Uint8Array> {
+export async function rasteriseGroundTruth(
+  gt: GroundTruth,
+  original: { width: number; height: number },
+  size: [number, number],
+  mode: ResizeMode,
+): Promise<Uint8Array> {
   const [H, W] = size;
   const out = new Uint8Array(H * W);
   if (gt.kind === 'bbox') {
@@ -156,9 +170,10 @@ export async function rasteriseGroundTruth(gt: GroundTruth, original: { width: n
   }
   const mask = await decodeImage(gt.maskFile!);
   // A mask drawn at another size than the image (e.g. already at model size) is stretched onto it.
-  const { sx, sy } = mask.width === original.width && mask.height === original.height
-    ? sourceCoordinates(mask.width, mask.height, W, H, mode)
-    : sourceCoordinates(mask.width, mask.height, W, H, 'stretch');
+  const { sx, sy } =
+    mask.width === original.width && mask.height === original.height
+      ? sourceCoordinates(mask.width, mask.height, W, H, mode)
+      : sourceCoordinates(mask.width, mask.height, W, H, 'stretch');
   for (let y = 0; y < H; y++) {
     const my = Math.min(mask.height - 1, Math.max(0, Math.floor(sy[y])));
     for (let x = 0; x < W; x++) {

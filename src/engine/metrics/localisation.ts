@@ -4,10 +4,7 @@
 import { CamLensError } from '../errors';
 import { otsuLevel, rankDescending, toByte } from './stats';
 
-export type ThresholdSpec =
-  | { kind: 'fixed'; value: number }
-  | { kind: 'topk'; percent: number }
-  | { kind: 'otsu' };
+export type ThresholdSpec = { kind: 'fixed'; value: number } | { kind: 'topk'; percent: number } | { kind: 'otsu' };
 
 export const DEFAULT_THRESHOLD: ThresholdSpec = { kind: 'fixed', value: 0.5 };
 
@@ -21,8 +18,7 @@ export function parseThreshold(text: string): ThresholdSpec {
   throw new CamLensError('BAD_ARGUMENT', `Threshold "${text}" not understood: use fixed:<0..1>, topk:<percent> or otsu.`, { usage: true });
 }
 
-export const describeThreshold = (t: ThresholdSpec): string =>
-  t.kind === 'fixed' ? `fixed:${t.value}` : t.kind === 'topk' ? `topk:${t.percent}` : 'otsu';
+export const describeThreshold = (t: ThresholdSpec): string => (t.kind === 'fixed' ? `fixed:${t.value}` : t.kind === 'topk' ? `topk:${t.percent}` : 'otsu');
 
 /** The binary map (1 = salient) for a threshold; also the value the cut was made at. */
 export function binarise(map: ArrayLike<number>, spec: ThresholdSpec): { mask: Uint8Array; cut: number } {
@@ -49,9 +45,11 @@ function checkSizes(map: ArrayLike<number>, gt: Uint8Array): void {
 /** Intersection over union of two binary masks; 0 when both are empty. */
 export function iou(a: Uint8Array, b: Uint8Array): number {
   checkSizes(a, b);
-  let inter = 0, union = 0;
+  let inter = 0,
+    union = 0;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i] > 0, y = b[i] > 0;
+    const x = a[i] > 0,
+      y = b[i] > 0;
     if (x && y) inter++;
     if (x || y) union++;
   }
@@ -68,7 +66,8 @@ export function pointingGame(map: ArrayLike<number>, gt: Uint8Array, width: numb
   for (let i = 1; i < map.length; i++) if (map[i] > map[best]) best = i;
   if (gt[best]) return 1;
   if (tolerance <= 0) return 0;
-  const bx = best % width, by = Math.floor(best / width);
+  const bx = best % width,
+    by = Math.floor(best / width);
   const height = map.length / width;
   const r = Math.ceil(tolerance);
   for (let y = Math.max(0, by - r); y <= Math.min(height - 1, by + r); y++) {
@@ -82,7 +81,8 @@ export function pointingGame(map: ArrayLike<number>, gt: Uint8Array, width: numb
 /** Energy-based pointing game / relevance mass accuracy: share of the map's mass inside the object. */
 export function energyInMask(map: ArrayLike<number>, gt: Uint8Array): number {
   checkSizes(map, gt);
-  let inside = 0, total = 0;
+  let inside = 0,
+    total = 0;
   for (let i = 0; i < map.length; i++) {
     const v = Math.max(0, map[i]);
     total += v;
@@ -117,7 +117,12 @@ export interface LocalisationScores {
   topk_intersection: number;
 }
 
-export function localisation(map: ArrayLike<number>, gt: Uint8Array, width: number, options: LocalisationOptions = {}): { scores: LocalisationScores; threshold: string; topK: number } {
+export function localisation(
+  map: ArrayLike<number>,
+  gt: Uint8Array,
+  width: number,
+  options: LocalisationOptions = {},
+): { scores: LocalisationScores; threshold: string; topK: number } {
   const threshold = options.threshold ?? DEFAULT_THRESHOLD;
   const topK = options.topK ?? defaultTopK(map.length);
   return {

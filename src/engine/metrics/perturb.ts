@@ -50,16 +50,18 @@ export function blurPlanar(planar: Float32Array, c: number, h: number, w: number
   const out = new Float32Array(planar.length);
   for (let ch = 0; ch < c; ch++) {
     const o = ch * h * w;
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      let s = 0;
-      for (let d = -r; d <= r; d++) s += k[d + r] * planar[o + y * w + reflect(x + d, w)];
-      tmp[y * w + x] = s;
-    }
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      let s = 0;
-      for (let d = -r; d <= r; d++) s += k[d + r] * tmp[reflect(y + d, h) * w + x];
-      out[o + y * w + x] = s;
-    }
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        let s = 0;
+        for (let d = -r; d <= r; d++) s += k[d + r] * planar[o + y * w + reflect(x + d, w)];
+        tmp[y * w + x] = s;
+      }
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        let s = 0;
+        for (let d = -r; d <= r; d++) s += k[d + r] * tmp[reflect(y + d, h) * w + x];
+        out[o + y * w + x] = s;
+      }
   }
   return out;
 }
@@ -96,7 +98,14 @@ export function multiplyPlanar(planar: Float32Array, map: ArrayLike<number>, c: 
 }
 
 const NEIGHBOURS: ReadonlyArray<readonly [number, number, number]> = [
-  [1, 1, 1 / 12], [0, 1, 1 / 6], [-1, 1, 1 / 12], [1, -1, 1 / 12], [0, -1, 1 / 6], [-1, -1, 1 / 12], [1, 0, 1 / 6], [-1, 0, 1 / 6],
+  [1, 1, 1 / 12],
+  [0, 1, 1 / 6],
+  [-1, 1, 1 / 12],
+  [1, -1, 1 / 12],
+  [0, -1, 1 / 6],
+  [-1, -1, 1 / 12],
+  [1, 0, 1 / 6],
+  [-1, 0, 1 / 6],
 ];
 
 /**
@@ -105,51 +114,84 @@ const NEIGHBOURS: ReadonlyArray<readonly [number, number, number]> = [
  * solved as one sparse symmetric system per channel (here by conjugate gradients), then
  * Gaussian noise of std `noise` added to the imputed pixels.
  */
-export function noisyLinearImpute(planar: Float32Array, c: number, h: number, w: number, removed: Uint8Array, noise: number, uniform: () => number): Float32Array {
+export function noisyLinearImpute(
+  planar: Float32Array,
+  c: number,
+  h: number,
+  w: number,
+  removed: Uint8Array,
+  noise: number,
+  uniform: () => number,
+): Float32Array {
   const hw = h * w;
   const ids: number[] = [];
   const index = new Int32Array(hw).fill(-1);
-  for (let i = 0; i < hw; i++) if (removed[i]) { index[i] = ids.length; ids.push(i); }
+  for (let i = 0; i < hw; i++)
+    if (removed[i]) {
+      index[i] = ids.length;
+      ids.push(i);
+    }
   const n = ids.length;
   const out = Float32Array.from(planar);
   if (!n) return out;
   // Per unknown: its diagonal, unknown neighbours (index, weight) and known neighbours (pixel, weight).
   const diag = new Float64Array(n);
-  const nbU: number[][] = [], nbUw: number[][] = [], nbK: number[][] = [], nbKw: number[][] = [];
+  const nbU: number[][] = [],
+    nbUw: number[][] = [],
+    nbK: number[][] = [],
+    nbKw: number[][] = [];
   for (let u = 0; u < n; u++) {
-    const y = Math.floor(ids[u] / w), x = ids[u] % w;
+    const y = Math.floor(ids[u] / w),
+      x = ids[u] % w;
     const [iu, wu, ik, wk]: number[][] = [[], [], [], []];
     for (const [dy, dx, wt] of NEIGHBOURS) {
-      const yy = y + dy, xx = x + dx;
+      const yy = y + dy,
+        xx = x + dx;
       if (yy < 0 || xx < 0 || yy >= h || xx >= w) continue;
       diag[u] += wt;
       const p = yy * w + xx;
-      if (index[p] >= 0) { iu.push(index[p]); wu.push(wt); } else { ik.push(p); wk.push(wt); }
+      if (index[p] >= 0) {
+        iu.push(index[p]);
+        wu.push(wt);
+      } else {
+        ik.push(p);
+        wk.push(wt);
+      }
     }
-    nbU.push(iu); nbUw.push(wu); nbK.push(ik); nbKw.push(wk);
+    nbU.push(iu);
+    nbUw.push(wu);
+    nbK.push(ik);
+    nbKw.push(wk);
   }
   const apply = (v: Float64Array, r: Float64Array) => {
     for (let u = 0; u < n; u++) {
       let s = diag[u] * v[u];
-      const iu = nbU[u], wu = nbUw[u];
+      const iu = nbU[u],
+        wu = nbUw[u];
       for (let j = 0; j < iu.length; j++) s -= wu[j] * v[iu[j]];
       r[u] = s;
     }
   };
   const normal = gaussian(uniform);
-  const x = new Float64Array(n), r = new Float64Array(n), p = new Float64Array(n), ap = new Float64Array(n), b = new Float64Array(n);
+  const x = new Float64Array(n),
+    r = new Float64Array(n),
+    p = new Float64Array(n),
+    ap = new Float64Array(n),
+    b = new Float64Array(n);
   for (let ch = 0; ch < c; ch++) {
     const o = ch * hw;
     let bnorm = 0;
     for (let u = 0; u < n; u++) {
       let s = 0;
-      const ik = nbK[u], wk = nbKw[u];
+      const ik = nbK[u],
+        wk = nbKw[u];
       for (let j = 0; j < ik.length; j++) s += wk[j] * planar[o + ik[j]];
       b[u] = s;
       bnorm += s * s;
     }
     x.fill(0);
-    r.set(b); p.set(b);
+    r.set(b);
+    p.set(b);
     let rr = bnorm;
     const tol = 1e-10 * Math.max(bnorm, 1e-30);
     for (let it = 0; it < 2000 && rr > tol; it++) {
@@ -159,7 +201,11 @@ export function noisyLinearImpute(planar: Float32Array, c: number, h: number, w:
       if (!(pap > 0)) break; // a hole with no known neighbour anywhere: stays at 0
       const alpha = rr / pap;
       let rr2 = 0;
-      for (let u = 0; u < n; u++) { x[u] += alpha * p[u]; r[u] -= alpha * ap[u]; rr2 += r[u] * r[u]; }
+      for (let u = 0; u < n; u++) {
+        x[u] += alpha * p[u];
+        r[u] -= alpha * ap[u];
+        rr2 += r[u] * r[u];
+      }
       const beta = rr2 / rr;
       for (let u = 0; u < n; u++) p[u] = r[u] + beta * p[u];
       rr = rr2;

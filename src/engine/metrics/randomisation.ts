@@ -11,8 +11,15 @@ import { gaussian, rng } from './stats';
 
 /** Which inputs of which ops are learned parameters. */
 const PARAMETER_INPUTS: Record<string, readonly number[]> = {
-  Conv: [1, 2], ConvTranspose: [1, 2], Gemm: [1, 2], MatMul: [0, 1], BatchNormalization: [1, 2],
-  LayerNormalization: [1, 2], InstanceNormalization: [1, 2], GroupNormalization: [1, 2], PRelu: [1],
+  Conv: [1, 2],
+  ConvTranspose: [1, 2],
+  Gemm: [1, 2],
+  MatMul: [0, 1],
+  BatchNormalization: [1, 2],
+  LayerNormalization: [1, 2],
+  InstanceNormalization: [1, 2],
+  GroupNormalization: [1, 2],
+  PRelu: [1],
 };
 
 export interface ParameterisedLayer {
@@ -32,7 +39,11 @@ export function layersAfter(model: LoadedModel, value: string): ParameterisedLay
     for (const n of graph.consumersOf(v)) {
       if (downstream.has(n.index)) continue;
       downstream.add(n.index);
-      for (const o of n.outputs) if (o && !seen.has(o)) { seen.add(o); queue.push(o); }
+      for (const o of n.outputs)
+        if (o && !seen.has(o)) {
+          seen.add(o);
+          queue.push(o);
+        }
     }
   }
   const initializerOf = (v: string): string | undefined => {
@@ -46,7 +57,10 @@ export function layersAfter(model: LoadedModel, value: string): ParameterisedLay
     if (!downstream.has(n.index)) continue;
     const slots = PARAMETER_INPUTS[n.opType];
     if (!slots) continue;
-    const inits = slots.map((i) => n.inputs[i]).filter(Boolean).map(initializerOf)
+    const inits = slots
+      .map((i) => n.inputs[i])
+      .filter(Boolean)
+      .map(initializerOf)
       .filter((t): t is string => t !== undefined && graph.initializers.get(t)!.dataType === DataType.FLOAT);
     if (inits.length) layers.push({ node: n.name, opType: n.opType, initializers: inits });
   }
@@ -67,7 +81,8 @@ export function randomiseInitializers(model: LoadedModel, names: ReadonlySet<str
     for (const v of values) s += (v - m) ** 2;
     const sd = Math.sqrt(s / (values.length || 1));
     const fresh = Float32Array.from(values, () => m + sd * normal());
-    if (t.dataType !== DataType.FLOAT) throw new CamLensError('BAD_ARGUMENT', `Randomising ${t.name}: only float32 weights are handled (it is type ${t.dataType}).`);
+    if (t.dataType !== DataType.FLOAT)
+      throw new CamLensError('BAD_ARGUMENT', `Randomising ${t.name}: only float32 weights are handled (it is type ${t.dataType}).`);
     return makeTensor(t.name, DataType.FLOAT, tensorDims(t), fresh);
   });
   return { ...model.proto, graph: { ...g, initializer } };

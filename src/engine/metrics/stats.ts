@@ -17,7 +17,11 @@ export function rng(seed: number): () => number {
 export function gaussian(uniform: () => number): () => number {
   let spare: number | undefined;
   return () => {
-    if (spare !== undefined) { const s = spare; spare = undefined; return s; }
+    if (spare !== undefined) {
+      const s = spare;
+      spare = undefined;
+      return s;
+    }
     let u = 0;
     while (u <= 1e-12) u = uniform();
     const v = uniform();
@@ -30,7 +34,7 @@ export function gaussian(uniform: () => number): () => number {
 /** Pixel indices ordered by value, highest first; ties keep index order (deterministic). */
 export function rankDescending(map: ArrayLike<number>): Int32Array {
   const order = Int32Array.from({ length: map.length }, (_, i) => i);
-  order.sort((a, b) => (map[b] - map[a]) || (a - b));
+  order.sort((a, b) => map[b] - map[a] || a - b);
   return order;
 }
 
@@ -52,11 +56,24 @@ export function averageRanks(values: ArrayLike<number>): Float64Array {
 /** Pearson correlation; 0 when either side is constant. */
 export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
-  ma /= n; mb /= n;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) { const x = a[i] - ma, y = b[i] - mb; sab += x * y; saa += x * x; sbb += y * y; }
+  let ma = 0,
+    mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const x = a[i] - ma,
+      y = b[i] - mb;
+    sab += x * y;
+    saa += x * x;
+    sbb += y * y;
+  }
   return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
 }
 
@@ -76,7 +93,8 @@ export function percentile(values: ArrayLike<number>, q: number): number {
   const sorted = Float64Array.from(values).sort();
   if (!sorted.length) return NaN;
   const pos = (q / 100) * (sorted.length - 1);
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  const lo = Math.floor(pos),
+    hi = Math.ceil(pos);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
@@ -90,16 +108,23 @@ export function otsuLevel(map: ArrayLike<number>): number {
   const total = map.length;
   let sumAll = 0;
   for (let t = 0; t < 256; t++) sumAll += t * hist[t];
-  let wB = 0, sumB = 0, best = -1, level = 0;
+  let wB = 0,
+    sumB = 0,
+    best = -1,
+    level = 0;
   for (let t = 0; t < 256; t++) {
     wB += hist[t];
     if (wB === 0) continue;
     const wF = total - wB;
     if (wF === 0) break;
     sumB += t * hist[t];
-    const mB = sumB / wB, mF = (sumAll - sumB) / wF;
+    const mB = sumB / wB,
+      mF = (sumAll - sumB) / wF;
     const between = wB * wF * (mB - mF) * (mB - mF);
-    if (between > best) { best = between; level = t; }
+    if (between > best) {
+      best = between;
+      level = t;
+    }
   }
   return level;
 }

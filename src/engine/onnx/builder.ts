@@ -3,19 +3,28 @@
 import { CamLensError } from '../errors';
 import { emptyTensor, makeTensor } from './tensor';
 import {
-  AttributeType, DataType, type AttributeProto, type GraphProto, type ModelProto, type NodeProto,
-  type TensorProto, type TypeProto, type ValueInfoProto,
+  AttributeType,
+  DataType,
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type TypeProto,
+  type ValueInfoProto,
 } from './types';
 
 /** A dimension: a size, a symbolic name, or null for "unknown". */
 export type Dim = number | string | null;
 
 /** Attribute values are typed by their JS shape; wrap with `attr.float()` etc. to force a type. */
-export type AttrValue =
-  | number | string | number[] | string[] | TensorProto | GraphProto | TypedAttr;
+export type AttrValue = number | string | number[] | string[] | TensorProto | GraphProto | TypedAttr;
 
 export class TypedAttr {
-  constructor(readonly type: AttributeType, readonly value: unknown) {}
+  constructor(
+    readonly type: AttributeType,
+    readonly value: unknown,
+  ) {}
 }
 
 export const attr = {
@@ -33,21 +42,45 @@ const encoder = new TextEncoder();
 
 export function makeAttribute(name: string, value: AttrValue): AttributeProto {
   const a: AttributeProto = {
-    name, floats: [], ints: [], strings: [], tensors: [], graphs: [], sparseTensors: [], typeProtos: [],
+    name,
+    floats: [],
+    ints: [],
+    strings: [],
+    tensors: [],
+    graphs: [],
+    sparseTensors: [],
+    typeProtos: [],
   };
   const typed = value instanceof TypedAttr ? value : inferAttr(value);
   a.type = typed.type;
   const v = typed.value;
   switch (typed.type) {
-    case AttributeType.FLOAT: a.f = v as number; break;
-    case AttributeType.INT: a.i = v as number; break;
-    case AttributeType.STRING: a.s = encoder.encode(v as string); break;
-    case AttributeType.TENSOR: a.t = v as TensorProto; break;
-    case AttributeType.GRAPH: a.g = v as GraphProto; break;
-    case AttributeType.FLOATS: a.floats = [...(v as number[])]; break;
-    case AttributeType.INTS: a.ints = [...(v as number[])]; break;
-    case AttributeType.STRINGS: a.strings = (v as string[]).map((s) => encoder.encode(s)); break;
-    default: throw new CamLensError('BAD_ARGUMENT', `Attribute "${name}": type ${typed.type} is not supported by the builder.`);
+    case AttributeType.FLOAT:
+      a.f = v as number;
+      break;
+    case AttributeType.INT:
+      a.i = v as number;
+      break;
+    case AttributeType.STRING:
+      a.s = encoder.encode(v as string);
+      break;
+    case AttributeType.TENSOR:
+      a.t = v as TensorProto;
+      break;
+    case AttributeType.GRAPH:
+      a.g = v as GraphProto;
+      break;
+    case AttributeType.FLOATS:
+      a.floats = [...(v as number[])];
+      break;
+    case AttributeType.INTS:
+      a.ints = [...(v as number[])];
+      break;
+    case AttributeType.STRINGS:
+      a.strings = (v as string[]).map((s) => encoder.encode(s));
+      break;
+    default:
+      throw new CamLensError('BAD_ARGUMENT', `Attribute "${name}": type ${typed.type} is not supported by the builder.`);
   }
   return a;
 }
@@ -80,8 +113,15 @@ export function valueInfo(name: string, elemType: DataType, shape?: readonly Dim
 
 export function emptyGraph(name = 'graph'): GraphProto {
   return {
-    node: [], name, initializer: [], sparseInitializer: [], input: [], output: [], valueInfo: [],
-    quantizationAnnotation: [], metadataProps: [],
+    node: [],
+    name,
+    initializer: [],
+    sparseInitializer: [],
+    input: [],
+    output: [],
+    valueInfo: [],
+    quantizationAnnotation: [],
+    metadataProps: [],
   };
 }
 
@@ -106,7 +146,11 @@ export class ModelBuilder {
   private readonly opsetImports: Map<string, number>;
   private counter = 0;
 
-  constructor(private readonly base: Partial<ModelProto> = {}, graph?: GraphProto, opsets?: Map<string, number>) {
+  constructor(
+    private readonly base: Partial<ModelProto> = {},
+    graph?: GraphProto,
+    opsets?: Map<string, number>,
+  ) {
     this.graph = graph ?? emptyGraph();
     this.opsetImports = opsets ?? new Map([['', 17]]);
     for (const v of [...this.graph.input, ...this.graph.output, ...this.graph.valueInfo]) this.names.add(v.name ?? '');
@@ -125,7 +169,10 @@ export class ModelBuilder {
     const g = model.graph!;
     const graph: GraphProto = {
       ...g,
-      node: [...g.node], initializer: [...g.initializer], input: [...g.input], output: [...g.output],
+      node: [...g.node],
+      initializer: [...g.initializer],
+      input: [...g.input],
+      output: [...g.output],
       valueInfo: [...g.valueInfo],
     };
     const opsets = new Map<string, number>();
@@ -187,7 +234,13 @@ export class ModelBuilder {
       ? options.outputs.map((o) => (o ? this.claim(o) : ''))
       : Array.from({ length: options.outputCount ?? 1 }, (_, i) => this.uniqueName(`${name}_output_${i}`));
     const node: NodeProto = {
-      input: [...inputs], output: outputs, name, opType, attribute: [], metadataProps: [], deviceConfigurations: [],
+      input: [...inputs],
+      output: outputs,
+      name,
+      opType,
+      attribute: [],
+      metadataProps: [],
+      deviceConfigurations: [],
     };
     if (options.domain) node.domain = options.domain;
     for (const [key, value] of Object.entries(attributes)) {

@@ -9,8 +9,15 @@ import * as path from 'node:path';
 import { CamLensError } from '../errors';
 import { bytesPerElement, dataTypeName, elementCount, tensorDims } from './tensor';
 import {
-  DataLocation, DataType, type AttributeProto, type FunctionProto, type GraphProto, type ModelProto,
-  type NodeProto, type SparseTensorProto, type TensorProto,
+  DataLocation,
+  DataType,
+  type AttributeProto,
+  type FunctionProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type SparseTensorProto,
+  type TensorProto,
 } from './types';
 
 /** Where a tensor's bytes are, as its `external_data` entries say. */
@@ -175,11 +182,16 @@ export function resolveExternalData(tensor: TensorProto, modelDir: string, optio
   const bytes = readRange(tensor, info.location, file, info.offset, info.length);
   const expected = expectedByteLength(tensor);
   if (expected !== undefined && bytes.byteLength !== expected) {
-    fail(tensor, info.location, `${bytes.byteLength} bytes at offset ${info.offset}, but a ${dataTypeName(tensor.dataType)} tensor of shape [${tensorDims(tensor).join(', ')}] needs ${expected}.`);
+    fail(
+      tensor,
+      info.location,
+      `${bytes.byteLength} bytes at offset ${info.offset}, but a ${dataTypeName(tensor.dataType)} tensor of shape [${tensorDims(tensor).join(', ')}] needs ${expected}.`,
+    );
   }
   if (options.verifyChecksum && info.checksum) {
     const actual = sha1OfFile(file);
-    if (actual !== info.checksum) fail(tensor, info.location, `the file's SHA-1 is ${actual}, but the model records ${info.checksum}; the data file was changed or replaced.`);
+    if (actual !== info.checksum)
+      fail(tensor, info.location, `the file's SHA-1 is ${actual}, but the model records ${info.checksum}; the data file was changed or replaced.`);
   }
   return bytes;
 }

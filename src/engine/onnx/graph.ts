@@ -38,7 +38,11 @@ export class Graph {
   private readonly consumers = new Map<string, GraphNode[]>();
   private readonly byName = new Map<string, GraphNode>();
 
-  constructor(readonly proto: GraphProto, readonly opsets: ReadonlyMap<string, number>, source = 'model') {
+  constructor(
+    readonly proto: GraphProto,
+    readonly opsets: ReadonlyMap<string, number>,
+    source = 'model',
+  ) {
     const initializers = new Map<string, TensorProto>();
     for (const t of proto.initializer) initializers.set(t.name ?? '', t);
     this.initializers = initializers;
@@ -74,7 +78,10 @@ export class Graph {
       for (const value of [...node.inputs, ...node.implicitInputs]) {
         if (!value) continue;
         if (!available.has(value) && !this.producers.has(value)) {
-          throw new CamLensError('MODEL_INVALID', `${source}: node "${node.name}" (${node.opType}) reads "${value}", which no node, input or initializer provides.`);
+          throw new CamLensError(
+            'MODEL_INVALID',
+            `${source}: node "${node.name}" (${node.opType}) reads "${value}", which no node, input or initializer provides.`,
+          );
         }
         let list = this.consumers.get(value);
         if (!list) this.consumers.set(value, (list = []));
@@ -174,7 +181,10 @@ export class Graph {
       }
     }
     if (order.length !== nodes.length) {
-      const stuck = nodes.filter((n) => !done.has(n)).slice(0, 5).map((n) => `"${n.name}"`);
+      const stuck = nodes
+        .filter((n) => !done.has(n))
+        .slice(0, 5)
+        .map((n) => `"${n.name}"`);
       throw new CamLensError('MODEL_INVALID', `${source}: the graph has a cycle; nodes that can never run include ${stuck.join(', ')}.`);
     }
     return order;

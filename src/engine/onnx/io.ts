@@ -77,10 +77,18 @@ function tensorPayloadBytes(graph: GraphProto | undefined): number {
   let n = 0;
   const add = (t: TensorProto | undefined) => {
     if (!t) return;
-    n += (t.rawData?.byteLength ?? 0) + 4 * (t.floatData?.length ?? 0) + 8 * ((t.int64Data?.length ?? 0) + (t.doubleData?.length ?? 0)) + 4 * (t.int32Data?.length ?? 0);
+    n +=
+      (t.rawData?.byteLength ?? 0) +
+      4 * (t.floatData?.length ?? 0) +
+      8 * ((t.int64Data?.length ?? 0) + (t.doubleData?.length ?? 0)) +
+      4 * (t.int32Data?.length ?? 0);
   };
   for (const t of graph.initializer ?? []) add(t);
-  for (const node of graph.node ?? []) for (const a of node.attribute ?? []) { add(a.t); if (a.g) n += tensorPayloadBytes(a.g); }
+  for (const node of graph.node ?? [])
+    for (const a of node.attribute ?? []) {
+      add(a.t);
+      if (a.g) n += tensorPayloadBytes(a.g);
+    }
   return n;
 }
 

@@ -125,133 +125,163 @@ function plainNode(opType: string, input: string[], output: string[], name: stri
 }
 
 const ADAPTERS: Record<string, Adapter[]> = {
-  BatchNormalization: [{
-    version: 9,
-    change: '"spatial" attribute removed',
-    adapt: (node, ctx) => {
-      const a = takeAttr(node, 'spatial');
-      if (!a) return undefined;
-      if (Number(a.i ?? 1) === 0) ctx.fail(node, 'spatial=0 (per-activation statistics) has no equivalent after opset 8');
-      return [];
+  BatchNormalization: [
+    {
+      version: 9,
+      change: '"spatial" attribute removed',
+      adapt: (node, ctx) => {
+        const a = takeAttr(node, 'spatial');
+        if (!a) return undefined;
+        if (Number(a.i ?? 1) === 0) ctx.fail(node, 'spatial=0 (per-activation statistics) has no equivalent after opset 8');
+        return [];
+      },
     },
-  }],
-  Upsample: [
-    { version: 9, change: '"scales" attribute became an input', adapt: (node, ctx) => {
-      const a = takeAttr(node, 'scales');
-      if (!a) return undefined;
-      setInput(node, 1, ctx.floats(`${node.name || 'Upsample'}_scales`, (a.floats ?? []).map(Number)));
-      return [];
-    } },
-    { version: 10, change: 'Upsample (deprecated) became Resize', adapt: (node) => {
-      node.opType = 'Resize';
-      const mode = attrString(node, 'mode') ?? 'nearest';
-      setAttr(node, 'mode', mode === 'bilinear' ? 'linear' : mode);
-      return [];
-    } },
   ],
-  Resize: [{
-    version: 11,
-    change: 'roi input added; Resize-10 sampled asymmetrically (nearest: floor)',
-    adapt: (node, ctx) => {
-      const mode = attrString(node, 'mode') ?? 'nearest';
-      node.input = [node.input[0], ctx.floats(`${node.name || 'Resize'}_roi`, []), node.input[1]];
-      setAttr(node, 'coordinate_transformation_mode', 'asymmetric');
-      if (mode === 'nearest') setAttr(node, 'nearest_mode', 'floor');
-      return [];
+  Upsample: [
+    {
+      version: 9,
+      change: '"scales" attribute became an input',
+      adapt: (node, ctx) => {
+        const a = takeAttr(node, 'scales');
+        if (!a) return undefined;
+        setInput(node, 1, ctx.floats(`${node.name || 'Upsample'}_scales`, (a.floats ?? []).map(Number)));
+        return [];
+      },
     },
-  }],
-  Slice: [{
-    version: 10,
-    change: '"starts", "ends", "axes" attributes became inputs',
-    adapt: (node, ctx) => {
-      const starts = takeAttr(node, 'starts');
-      const ends = takeAttr(node, 'ends');
-      const axes = takeAttr(node, 'axes');
-      if (!starts || !ends) return undefined;
-      const base = node.name || 'Slice';
-      node.input = [node.input[0], ctx.int64s(`${base}_starts`, intsOf(starts)), ctx.int64s(`${base}_ends`, intsOf(ends))];
-      if (axes) node.input.push(ctx.int64s(`${base}_axes`, intsOf(axes)));
-      return [];
+    {
+      version: 10,
+      change: 'Upsample (deprecated) became Resize',
+      adapt: (node) => {
+        node.opType = 'Resize';
+        const mode = attrString(node, 'mode') ?? 'nearest';
+        setAttr(node, 'mode', mode === 'bilinear' ? 'linear' : mode);
+        return [];
+      },
     },
-  }],
-  TopK: [{
-    version: 10,
-    change: '"k" attribute became an input',
-    adapt: (node, ctx) => {
-      const k = takeAttr(node, 'k');
-      if (!k) return undefined;
-      setInput(node, 1, ctx.int64s(`${node.name || 'TopK'}_k`, [Number(k.i ?? 0)], [1]));
-      return [];
+  ],
+  Resize: [
+    {
+      version: 11,
+      change: 'roi input added; Resize-10 sampled asymmetrically (nearest: floor)',
+      adapt: (node, ctx) => {
+        const mode = attrString(node, 'mode') ?? 'nearest';
+        node.input = [node.input[0], ctx.floats(`${node.name || 'Resize'}_roi`, []), node.input[1]];
+        setAttr(node, 'coordinate_transformation_mode', 'asymmetric');
+        if (mode === 'nearest') setAttr(node, 'nearest_mode', 'floor');
+        return [];
+      },
     },
-  }],
-  Pad: [{
-    version: 11,
-    change: '"pads" and "value" attributes became inputs',
-    adapt: (node, ctx) => {
-      const pads = takeAttr(node, 'pads');
-      const value = takeAttr(node, 'value');
-      if (!pads) return undefined;
-      const base = node.name || 'Pad';
-      setInput(node, 1, ctx.int64s(`${base}_pads`, intsOf(pads)));
-      const v = Number(value?.f ?? 0);
-      if (v !== 0) setInput(node, 2, ctx.scalarLike(`${base}_value`, v, node.input[0]));
-      return [];
+  ],
+  Slice: [
+    {
+      version: 10,
+      change: '"starts", "ends", "axes" attributes became inputs',
+      adapt: (node, ctx) => {
+        const starts = takeAttr(node, 'starts');
+        const ends = takeAttr(node, 'ends');
+        const axes = takeAttr(node, 'axes');
+        if (!starts || !ends) return undefined;
+        const base = node.name || 'Slice';
+        node.input = [node.input[0], ctx.int64s(`${base}_starts`, intsOf(starts)), ctx.int64s(`${base}_ends`, intsOf(ends))];
+        if (axes) node.input.push(ctx.int64s(`${base}_axes`, intsOf(axes)));
+        return [];
+      },
     },
-  }],
-  Clip: [{
-    version: 11,
-    change: '"min" and "max" attributes became inputs',
-    adapt: (node, ctx) => {
-      const min = takeAttr(node, 'min');
-      const max = takeAttr(node, 'max');
-      if (!min && !max) return undefined;
-      const base = node.name || 'Clip';
-      if (min) setInput(node, 1, ctx.scalarLike(`${base}_min`, Number(min.f ?? 0), node.input[0]));
-      if (max) setInput(node, 2, ctx.scalarLike(`${base}_max`, Number(max.f ?? 0), node.input[0]));
-      return [];
+  ],
+  TopK: [
+    {
+      version: 10,
+      change: '"k" attribute became an input',
+      adapt: (node, ctx) => {
+        const k = takeAttr(node, 'k');
+        if (!k) return undefined;
+        setInput(node, 1, ctx.int64s(`${node.name || 'TopK'}_k`, [Number(k.i ?? 0)], [1]));
+        return [];
+      },
     },
-  }],
-  Scatter: [{
-    version: 11,
-    change: 'Scatter (deprecated) became ScatterElements',
-    adapt: (node) => {
-      node.opType = 'ScatterElements';
-      return [];
+  ],
+  Pad: [
+    {
+      version: 11,
+      change: '"pads" and "value" attributes became inputs',
+      adapt: (node, ctx) => {
+        const pads = takeAttr(node, 'pads');
+        const value = takeAttr(node, 'value');
+        if (!pads) return undefined;
+        const base = node.name || 'Pad';
+        setInput(node, 1, ctx.int64s(`${base}_pads`, intsOf(pads)));
+        const v = Number(value?.f ?? 0);
+        if (v !== 0) setInput(node, 2, ctx.scalarLike(`${base}_value`, v, node.input[0]));
+        return [];
+      },
     },
-  }],
-  Dropout: [{
-    version: 12,
-    change: '"ratio" attribute became an input (inference ignores it)',
-    adapt: (node, ctx) => {
-      const ratio = takeAttr(node, 'ratio');
-      if (!ratio) return undefined;
-      setInput(node, 1, ctx.scalarLike(`${node.name || 'Dropout'}_ratio`, Number(ratio.f ?? 0.5), node.input[0]));
-      return [];
+  ],
+  Clip: [
+    {
+      version: 11,
+      change: '"min" and "max" attributes became inputs',
+      adapt: (node, ctx) => {
+        const min = takeAttr(node, 'min');
+        const max = takeAttr(node, 'max');
+        if (!min && !max) return undefined;
+        const base = node.name || 'Clip';
+        if (min) setInput(node, 1, ctx.scalarLike(`${base}_min`, Number(min.f ?? 0), node.input[0]));
+        if (max) setInput(node, 2, ctx.scalarLike(`${base}_max`, Number(max.f ?? 0), node.input[0]));
+        return [];
+      },
     },
-  }],
+  ],
+  Scatter: [
+    {
+      version: 11,
+      change: 'Scatter (deprecated) became ScatterElements',
+      adapt: (node) => {
+        node.opType = 'ScatterElements';
+        return [];
+      },
+    },
+  ],
+  Dropout: [
+    {
+      version: 12,
+      change: '"ratio" attribute became an input (inference ignores it)',
+      adapt: (node, ctx) => {
+        const ratio = takeAttr(node, 'ratio');
+        if (!ratio) return undefined;
+        setInput(node, 1, ctx.scalarLike(`${node.name || 'Dropout'}_ratio`, Number(ratio.f ?? 0.5), node.input[0]));
+        return [];
+      },
+    },
+  ],
   Squeeze: [{ version: 13, change: '"axes" attribute became an input', adapt: intsToInput('axes', 1) }],
   Unsqueeze: [{ version: 13, change: '"axes" attribute became an input', adapt: intsToInput('axes', 1) }],
   ReduceSum: [{ version: 13, change: '"axes" attribute became an input', adapt: intsToInput('axes', 1) }],
   Split: [
     { version: 13, change: '"split" attribute became an input', adapt: intsToInput('split', 1) },
-    { version: 18, change: 'an even split names its "num_outputs"', adapt: (node) => {
-      if (node.input[1]) return undefined;
-      setAttr(node, 'num_outputs', node.output.length);
-      return [];
-    } },
+    {
+      version: 18,
+      change: 'an even split names its "num_outputs"',
+      adapt: (node) => {
+        if (node.input[1]) return undefined;
+        setAttr(node, 'num_outputs', node.output.length);
+        return [];
+      },
+    },
   ],
   Softmax: [{ version: 13, change: 'no longer coerces the input to 2-D (kept with Flatten/Reshape)', adapt: coerceTo2d }],
   LogSoftmax: [{ version: 13, change: 'no longer coerces the input to 2-D (kept with Flatten/Reshape)', adapt: coerceTo2d }],
   Hardmax: [{ version: 13, change: 'no longer coerces the input to 2-D (kept with Flatten/Reshape)', adapt: coerceTo2d }],
-  RoiAlign: [{
-    version: 16,
-    change: 'coordinate_transformation_mode added; before 16 it was "output_half_pixel"',
-    adapt: (node) => {
-      if (node.attribute.some((a) => a.name === 'coordinate_transformation_mode')) return undefined;
-      setAttr(node, 'coordinate_transformation_mode', 'output_half_pixel');
-      return [];
+  RoiAlign: [
+    {
+      version: 16,
+      change: 'coordinate_transformation_mode added; before 16 it was "output_half_pixel"',
+      adapt: (node) => {
+        if (node.attribute.some((a) => a.name === 'coordinate_transformation_mode')) return undefined;
+        setAttr(node, 'coordinate_transformation_mode', 'output_half_pixel');
+        return [];
+      },
     },
-  }],
+  ],
   ...Object.fromEntries(REDUCE_OPS_18.map((op) => [op, [{ version: 18, change: '"axes" attribute became an input', adapt: intsToInput('axes', 1) }]])),
 };
 
@@ -362,7 +392,10 @@ function namesOf(graph: GraphProto): NameSource {
 export function upgradeGraph(graph: GraphProto, from: number, to: number, facts: ValueFacts, names: NameSource = namesOf(graph)): OpsetChange[] {
   if (from >= to) return [];
   if (from < 7) {
-    throw new CamLensError('UNSUPPORTED_OP', `The model uses ai.onnx opset ${from}; CamLens reads opset 7 and newer (opset 1–6 ops such as experimental Upsample have no defined upgrade). Convert it with onnx.version_converter first.`);
+    throw new CamLensError(
+      'UNSUPPORTED_OP',
+      `The model uses ai.onnx opset ${from}; CamLens reads opset 7 and newer (opset 1–6 ops such as experimental Upsample have no defined upgrade). Convert it with onnx.version_converter first.`,
+    );
   }
   const addInitializer = (t: TensorProto) => {
     graph.initializer.push(t);
@@ -376,7 +409,10 @@ export function upgradeGraph(graph: GraphProto, from: number, to: number, facts:
     floats: (hint, values) => addInitializer(makeTensor(uniqueName(hint), DataType.FLOAT, [values.length], values)),
     scalarLike: (hint, value, like) => addInitializer(makeTensor(uniqueName(hint), facts.dtype(like) || DataType.FLOAT, [], [value])),
     fail: (node, why) => {
-      throw new CamLensError('UNSUPPORTED_OP', `Cannot raise the model from ai.onnx opset ${from} to ${to}: node "${node.name || node.output[0]}" (${node.opType}): ${why}.`);
+      throw new CamLensError(
+        'UNSUPPORTED_OP',
+        `Cannot raise the model from ai.onnx opset ${from} to ${to}: node "${node.name || node.output[0]}" (${node.opType}): ${why}.`,
+      );
     },
   };
   const changes: OpsetChange[] = [];

@@ -6,25 +6,69 @@
 export type Int64 = number | bigint;
 
 export enum DataType {
-  UNDEFINED = 0, FLOAT = 1, UINT8 = 2, INT8 = 3, UINT16 = 4, INT16 = 5, INT32 = 6, INT64 = 7,
-  STRING = 8, BOOL = 9, FLOAT16 = 10, DOUBLE = 11, UINT32 = 12, UINT64 = 13, COMPLEX64 = 14,
-  COMPLEX128 = 15, BFLOAT16 = 16, FLOAT8E4M3FN = 17, FLOAT8E4M3FNUZ = 18, FLOAT8E5M2 = 19,
-  FLOAT8E5M2FNUZ = 20, UINT4 = 21, INT4 = 22, FLOAT4E2M1 = 23,
+  UNDEFINED = 0,
+  FLOAT = 1,
+  UINT8 = 2,
+  INT8 = 3,
+  UINT16 = 4,
+  INT16 = 5,
+  INT32 = 6,
+  INT64 = 7,
+  STRING = 8,
+  BOOL = 9,
+  FLOAT16 = 10,
+  DOUBLE = 11,
+  UINT32 = 12,
+  UINT64 = 13,
+  COMPLEX64 = 14,
+  COMPLEX128 = 15,
+  BFLOAT16 = 16,
+  FLOAT8E4M3FN = 17,
+  FLOAT8E4M3FNUZ = 18,
+  FLOAT8E5M2 = 19,
+  FLOAT8E5M2FNUZ = 20,
+  UINT4 = 21,
+  INT4 = 22,
+  FLOAT4E2M1 = 23,
 }
 
 export enum AttributeType {
-  UNDEFINED = 0, FLOAT = 1, INT = 2, STRING = 3, TENSOR = 4, GRAPH = 5, FLOATS = 6, INTS = 7,
-  STRINGS = 8, TENSORS = 9, GRAPHS = 10, SPARSE_TENSOR = 11, SPARSE_TENSORS = 12,
-  TYPE_PROTO = 13, TYPE_PROTOS = 14,
+  UNDEFINED = 0,
+  FLOAT = 1,
+  INT = 2,
+  STRING = 3,
+  TENSOR = 4,
+  GRAPH = 5,
+  FLOATS = 6,
+  INTS = 7,
+  STRINGS = 8,
+  TENSORS = 9,
+  GRAPHS = 10,
+  SPARSE_TENSOR = 11,
+  SPARSE_TENSORS = 12,
+  TYPE_PROTO = 13,
+  TYPE_PROTOS = 14,
 }
 
-export enum DataLocation { DEFAULT = 0, EXTERNAL = 1 }
+export enum DataLocation {
+  DEFAULT = 0,
+  EXTERNAL = 1,
+}
 
-export interface StringStringEntryProto { key?: string; value?: string }
+export interface StringStringEntryProto {
+  key?: string;
+  value?: string;
+}
 
-export interface OperatorSetIdProto { domain?: string; version?: Int64 }
+export interface OperatorSetIdProto {
+  domain?: string;
+  version?: Int64;
+}
 
-export interface TensorSegment { begin?: Int64; end?: Int64 }
+export interface TensorSegment {
+  begin?: Int64;
+  end?: Int64;
+}
 
 export interface TensorProto {
   dims: Int64[];
@@ -45,11 +89,21 @@ export interface TensorProto {
   metadataProps: StringStringEntryProto[];
 }
 
-export interface SparseTensorProto { values?: TensorProto; indices?: TensorProto; dims: Int64[] }
+export interface SparseTensorProto {
+  values?: TensorProto;
+  indices?: TensorProto;
+  dims: Int64[];
+}
 
-export interface Dimension { dimValue?: Int64; dimParam?: string; denotation?: string }
+export interface Dimension {
+  dimValue?: Int64;
+  dimParam?: string;
+  denotation?: string;
+}
 
-export interface TensorShapeProto { dim: Dimension[] }
+export interface TensorShapeProto {
+  dim: Dimension[];
+}
 
 export interface TypeProto {
   tensorType?: { elemType?: number; shape?: TensorShapeProto };

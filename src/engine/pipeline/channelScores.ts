@@ -38,7 +38,13 @@ function batchable(model: LoadedModel, input: string): boolean {
   return typeof d === 'string' || d === null;
 }
 
-async function scoresOf(model: LoadedModel, ctx: ChannelRunContext, input: PlainTensor, output: string, purpose: string): Promise<{ data: Float32Array; k: number }> {
+async function scoresOf(
+  model: LoadedModel,
+  ctx: ChannelRunContext,
+  input: PlainTensor,
+  output: string,
+  purpose: string,
+): Promise<{ data: Float32Array; k: number }> {
   throwIfCancelled(ctx.signal, 'The explanation');
   const name = model.graph.inputs[0];
   const r = await runWithTaps(model, ctx.sessions, { [name]: input }, { taps: [], stats: false, provider: ctx.provider, purpose });
@@ -47,8 +53,15 @@ async function scoresOf(model: LoadedModel, ctx: ChannelRunContext, input: Plain
 }
 
 /** Runs `make(channels)` batch by batch and writes each run's score rows into the table. */
-async function runChannels(channels: number[], ctx: ChannelRunContext, batch: number, c: number, table: { scores?: Float32Array; k?: number },
-  run: (chs: number[]) => Promise<{ data: Float32Array; k: number }>, label: string): Promise<number> {
+async function runChannels(
+  channels: number[],
+  ctx: ChannelRunContext,
+  batch: number,
+  c: number,
+  table: { scores?: Float32Array; k?: number },
+  run: (chs: number[]) => Promise<{ data: Float32Array; k: number }>,
+  label: string,
+): Promise<number> {
   let runs = 0;
   for (let i = 0; i < channels.length; i += batch) {
     const chs = channels.slice(i, i + batch);
@@ -62,17 +75,32 @@ async function runChannels(channels: number[], ctx: ChannelRunContext, batch: nu
   return runs;
 }
 
-export async function scoreCamTable(model: LoadedModel, ctx: ChannelRunContext, input: PlainTensor, activations: FeatureMaps, output: string, inputLayout: 'NCHW' | 'NHWC'): Promise<ChannelScoreTable> {
+export async function scoreCamTable(
+  model: LoadedModel,
+  ctx: ChannelRunContext,
+  input: PlainTensor,
+  activations: FeatureMaps,
+  output: string,
+  inputLayout: 'NCHW' | 'NHWC',
+): Promise<ChannelScoreTable> {
   if (inputLayout !== 'NCHW') throw new CamLensError('BAD_ARGUMENT', 'Score-CAM needs an NCHW image input; this model is configured as NHWC.');
   const c = activations.shape[1];
   const plan = scoreCamPlan(activations, 0);
   const batch = batchable(model, model.graph.inputs[0]) ? ctx.batchSize : 1;
   const table: { scores?: Float32Array; k?: number } = {};
   const modelInput = { data: input.data as Float32Array, shape: input.dims };
-  let runs = await runChannels(plan.run, ctx, batch, c, table, async (chs) => {
-    const masked = scoreCamMaskedInputs(modelInput, activations, 0, chs);
-    return scoresOf(model, ctx, { dtype: 'float32', dims: [...masked.shape], data: masked.data }, output, 'scorecam');
-  }, 'Score-CAM');
+  let runs = await runChannels(
+    plan.run,
+    ctx,
+    batch,
+    c,
+    table,
+    async (chs) => {
+      const masked = scoreCamMaskedInputs(modelInput, activations, 0, chs);
+      return scoresOf(model, ctx, { dtype: 'float32', dims: [...masked.shape], data: masked.data }, output, 'scorecam');
+    },
+    'Score-CAM',
+  );
   if (plan.constant.length) {
     // A constant channel's normalised mask is all zeros: its input is the zero image.
     const zero = await scoresOf(model, ctx, { dtype: 'float32', dims: input.dims, data: new Float32Array(input.data.length) }, output, 'scorecam');
@@ -99,8 +127,15 @@ export function tailModel(model: LoadedModel, layer: string, output: string): Lo
   return tail;
 }
 
-export async function ablationCamTable(model: LoadedModel, ctx: ChannelRunContext, layer: string, raw: PlainTensor, layout: ActivationLayout,
-  output: string, baseScores: Float32Array): Promise<ChannelScoreTable> {
+export async function ablationCamTable(
+  model: LoadedModel,
+  ctx: ChannelRunContext,
+  layer: string,
+  raw: PlainTensor,
+  layout: ActivationLayout,
+  output: string,
+  baseScores: Float32Array,
+): Promise<ChannelScoreTable> {
   const tail = tailModel(model, layer, output);
   const axis = channelAxis(layout);
   const rawTensor = { data: raw.data as Float32Array, shape: raw.dims };
@@ -111,10 +146,18 @@ export async function ablationCamTable(model: LoadedModel, ctx: ChannelRunContex
   const k = baseScores.length;
   const table: { scores?: Float32Array; k?: number } = { scores: new Float32Array(c * k), k };
   for (const ch of skip) table.scores!.set(baseScores, ch * k); // unchanged activation: s_c = s
-  const runs = await runChannels(channels, ctx, batch, c, table, async (chs) => {
-    const ablated = ablatedActivations(rawTensor, axis, 0, chs);
-    return scoresOf(tail, ctx, { dtype: 'float32', dims: [...ablated.shape], data: ablated.data }, output, 'ablation-tail');
-  }, 'Ablation-CAM');
+  const runs = await runChannels(
+    channels,
+    ctx,
+    batch,
+    c,
+    table,
+    async (chs) => {
+      const ablated = ablatedActivations(rawTensor, axis, 0, chs);
+      return scoresOf(tail, ctx, { dtype: 'float32', dims: [...ablated.shape], data: ablated.data }, output, 'ablation-tail');
+    },
+    'Ablation-CAM',
+  );
   return { scores: table.scores!, classes: k, skipped: skip.size, runs };
 }
 
@@ -139,7 +182,9 @@ export interface ChannelRunLayer {
 }
 
 /** The runs behind each kind of channel scores (the method registry says which a method needs). */
-export const CHANNEL_RUNS: Readonly<Record<Exclude<ChannelRuns, 'none'>, (model: LoadedModel, ctx: ChannelRunContext, l: ChannelRunLayer) => Promise<ChannelScoreTable>>> = {
+export const CHANNEL_RUNS: Readonly<
+  Record<Exclude<ChannelRuns, 'none'>, (model: LoadedModel, ctx: ChannelRunContext, l: ChannelRunLayer) => Promise<ChannelScoreTable>>
+> = {
   'masked-inputs': (model, ctx, l) => scoreCamTable(model, ctx, l.input, layerFeatureMaps(l.raw, l.layout), l.output, l.inputLayout),
   ablations: (model, ctx, l) => ablationCamTable(model, ctx, l.layer, l.raw, l.layout, l.output, l.scores),
 };

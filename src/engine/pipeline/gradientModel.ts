@@ -65,9 +65,10 @@ export function buildGradientModel(model: LoadedModel, spec: GradientModelSpec):
     const index = b.graph.input.findIndex((i) => i.name === grad.cotangent);
     b.graph.input.splice(index, 1);
     const opset = int64ToNumber(grad.model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
-    const best = opset >= 18
-      ? b.op('ReduceMax', [target, b.int64s(`${CAMLENS_PREFIX}class_axis`, [-1])], { keepdims: 1 }, { name: `${CAMLENS_PREFIX}top1/ReduceMax` })
-      : b.op('ReduceMax', [target], { axes: [-1], keepdims: 1 }, { name: `${CAMLENS_PREFIX}top1/ReduceMax` });
+    const best =
+      opset >= 18
+        ? b.op('ReduceMax', [target, b.int64s(`${CAMLENS_PREFIX}class_axis`, [-1])], { keepdims: 1 }, { name: `${CAMLENS_PREFIX}top1/ReduceMax` })
+        : b.op('ReduceMax', [target], { axes: [-1], keepdims: 1 }, { name: `${CAMLENS_PREFIX}top1/ReduceMax` });
     const isBest = b.op('Equal', [target, best], {}, { name: `${CAMLENS_PREFIX}top1/Equal` });
     const scoreType = model.shapes.get(spec.output)?.dtype || 1;
     b.op('Cast', [isBest], { to: scoreType }, { name: `${CAMLENS_PREFIX}top1/Cast` });

@@ -19,9 +19,7 @@ export interface GradientRunContext {
  * What the fed cotangent says (only for a spec with `top1InGraph: false`): one class per input
  * row (a one-hot row each over `classCount` classes), or the cotangent itself (region targets).
  */
-export type GradientTarget =
-  | { classes: readonly number[]; classCount: number }
-  | { cotangent: PlainTensor };
+export type GradientTarget = { classes: readonly number[]; classCount: number } | { cotangent: PlainTensor };
 
 export interface GradientRun {
   /** The target output's scores, [N, K] flattened (softmax'd when the spec asks). */
@@ -39,7 +37,13 @@ export interface GradientRun {
  */
 const builtNames = new Map<string, Omit<GradientModel, 'bytes'>>();
 
-export async function runGradient(model: LoadedModel, ctx: GradientRunContext, spec: GradientModelSpec, input: PlainTensor, target?: GradientTarget): Promise<GradientRun> {
+export async function runGradient(
+  model: LoadedModel,
+  ctx: GradientRunContext,
+  spec: GradientModelSpec,
+  input: PlainTensor,
+  target?: GradientTarget,
+): Promise<GradientRun> {
   throwIfCancelled(ctx.signal, 'The gradient run');
   const modelKey = modelKeyOf(model);
   const variantKey = gradientVariantKey(spec);
@@ -83,7 +87,9 @@ export async function runGradient(model: LoadedModel, ctx: GradientRunContext, s
 /** [rows, k]: row r is one-hot at classes[r]. */
 export function oneHotRows(classes: readonly number[], k: number): PlainTensor {
   const data = new Float32Array(classes.length * k);
-  classes.forEach((c, row) => { data[row * k + c] = 1; });
+  classes.forEach((c, row) => {
+    data[row * k + c] = 1;
+  });
   return { dtype: 'float32', dims: [classes.length, k], data };
 }
 
@@ -100,7 +106,8 @@ export function staticClassCount(model: LoadedModel, output: string): number | u
 /** The class count where a fixed class must be fed (one-hot): an error that names the output when it is not known. */
 export function requireClassCount(model: LoadedModel, output: string): number {
   const k = staticClassCount(model, output);
-  if (k === undefined) throw new CamLensError('BAD_ARGUMENT', `The number of classes of output "${output}" is not known statically; explain the top-1 class instead.`);
+  if (k === undefined)
+    throw new CamLensError('BAD_ARGUMENT', `The number of classes of output "${output}" is not known statically; explain the top-1 class instead.`);
   return k;
 }
 

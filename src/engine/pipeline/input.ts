@@ -24,7 +24,10 @@ export interface ModelInput {
 export async function loadModelInput(file: string, model: LoadedModel, config: ModelConfig, options: { frames?: number } = {}): Promise<ModelInput> {
   const name = model.graph.inputs[0];
   if (model.graph.inputs.length !== 1) {
-    throw new CamLensError('BAD_ARGUMENT', `The model has ${model.graph.inputs.length} inputs (${model.graph.inputs.join(', ')}); CamLens explains single-input image models.`);
+    throw new CamLensError(
+      'BAD_ARGUMENT',
+      `The model has ${model.graph.inputs.length} inputs (${model.graph.inputs.join(', ')}); CamLens explains single-input image models.`,
+    );
   }
   const shape = model.shapes.get(name)?.shape;
   if (shape?.length === 5 && path.extname(file).toLowerCase() === '.npy') {
@@ -35,7 +38,11 @@ export async function loadModelInput(file: string, model: LoadedModel, config: M
     // [B, C, T, H, W]: a clip (folder of frames, animated GIF/WebP, list of images).
     const [h, w, t] = [shape[3], shape[4], shape[2]];
     const size: [number, number] | undefined = config.input.size ?? (typeof h === 'number' && typeof w === 'number' ? [h, w] : undefined);
-    if (!size) throw new CamLensError('BAD_ARGUMENT', `The video input "${name}" [${shape.map((d) => d ?? '?').join(', ')}] does not fix the frame size; set "input.size" in a <model>.camlens.json config.`);
+    if (!size)
+      throw new CamLensError(
+        'BAD_ARGUMENT',
+        `The video input "${name}" [${shape.map((d) => d ?? '?').join(', ')}] does not fix the frame size; set "input.size" in a <model>.camlens.json config.`,
+      );
     const clip = await loadClip(file, config.input, size, typeof t === 'number' ? t : undefined, options.frames);
     return { name, tensor: clip.tensor, dims: clip.dims, size, rgb: clip.frames[0], frames: clip.frames };
   }
@@ -54,7 +61,10 @@ function fromNpy(file: string, name: string, shape: ReadonlyArray<number | strin
   if (shape && shape.length === 4) {
     shape.forEach((d, i) => {
       if (i > 0 && typeof d === 'number' && d !== dims[i]) {
-        throw new CamLensError('BAD_ARGUMENT', `${file}: shape [${dims.join(', ')}] does not fit the model input "${name}" [${shape.map((x) => x ?? '?').join(', ')}].`);
+        throw new CamLensError(
+          'BAD_ARGUMENT',
+          `${file}: shape [${dims.join(', ')}] does not fit the model input "${name}" [${shape.map((x) => x ?? '?').join(', ')}].`,
+        );
       }
     });
   }

@@ -5,8 +5,7 @@ import type { FeatureMaps } from '../cam/tensor';
 import { CamLensError } from '../errors';
 import type { PlainTensor } from '../runtime/tapRunner';
 
-const plausible = (h: number, w: number, H: number, W: number) =>
-  h >= 1 && w >= 1 && h <= H && w <= W && Math.abs(Math.log((h / w) / (H / W))) < 0.35;
+const plausible = (h: number, w: number, H: number, W: number) => h >= 1 && w >= 1 && h <= H && w <= W && Math.abs(Math.log(h / w / (H / W))) < 0.35;
 
 export function detectLayout(layer: string, dims: readonly number[], inputSize: readonly [number, number], flagged?: ActivationLayout): ActivationLayout {
   if (flagged) return flagged;
@@ -18,13 +17,19 @@ export function detectLayout(layer: string, dims: readonly number[], inputSize: 
     const nhwc = plausible(dims[1], dims[2], H, W) && (dims[1] > 1 || dims[2] > 1);
     if (nchw || !nhwc) {
       if (dims[2] * dims[3] <= 1 && !nhwc) {
-        throw new CamLensError('BAD_ARGUMENT', `Layer "${layer}" has shape [${dims.join(', ')}]: no spatial extent left (it is after global pooling). Choose an earlier layer (see \`camlens layers\`).`);
+        throw new CamLensError(
+          'BAD_ARGUMENT',
+          `Layer "${layer}" has shape [${dims.join(', ')}]: no spatial extent left (it is after global pooling). Choose an earlier layer (see \`camlens layers\`).`,
+        );
       }
       return 'NCHW';
     }
     return 'NHWC';
   }
-  throw new CamLensError('BAD_ARGUMENT', `Layer "${layer}" has shape [${dims.join(', ')}], which is neither a feature map (4-D/5-D) nor a token sequence [N, T, C]; choose another layer.`);
+  throw new CamLensError(
+    'BAD_ARGUMENT',
+    `Layer "${layer}" has shape [${dims.join(', ')}], which is neither a feature map (4-D/5-D) nor a token sequence [N, T, C]; choose another layer.`,
+  );
 }
 
 /** A CAM layer's tensor as the [N, C, h, w] maps the CAM methods read (any other dtype is the user's layer choice). */

@@ -51,7 +51,9 @@ export function scaledSize(size: [number, number], scale: number): [number, numb
 /** Turns an onnxruntime failure at another input size into an explanation. */
 export function multiScaleError(scale: number, size: [number, number], e: unknown): CamLensError {
   const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
-  return new CamLensError('BAD_ARGUMENT',
+  return new CamLensError(
+    'BAD_ARGUMENT',
     `Multi-scale fusion needs the model to accept other input sizes, but at scale ${scale} (${size[0]}x${size[1]}) it failed: ${message}. ` +
-    'The graph probably fixes the spatial size (e.g. a Reshape or Expand with constant dims, or a fixed-size Flatten→Gemm head); run without --scales.');
+      'The graph probably fixes the spatial size (e.g. a Reshape or Expand with constant dims, or a fixed-size Flatten→Gemm head); run without --scales.',
+  );
 }

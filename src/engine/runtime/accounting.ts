@@ -45,7 +45,13 @@ export function processMemory(): ProcessMemory {
 
 export function heldCounts(): HeldCounts {
   const c = counters;
-  return { sessionsAlive: c.sessionsAlive, sessionBytes: c.sessionBytes, tapHandlesAlive: c.tapHandlesAlive, tensorsHeld: c.tensorsHeld, tensorBytesHeld: c.tensorBytesHeld };
+  return {
+    sessionsAlive: c.sessionsAlive,
+    sessionBytes: c.sessionBytes,
+    tapHandlesAlive: c.tapHandlesAlive,
+    tensorsHeld: c.tensorsHeld,
+    tensorBytesHeld: c.tensorBytesHeld,
+  };
 }
 
 export function sampleMemory(): MemorySample {

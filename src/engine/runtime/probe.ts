@@ -24,16 +24,25 @@ export function zeroInput(dtype: number, shape: readonly ShapeDim[] | undefined,
   const dims = (shape ?? []).map((d) => (typeof d === 'number' ? d : symbolicSize));
   const n = dims.reduce((a, b) => a * b, 1);
   switch (dtype) {
-    case DataType.INT64: return { dtype: 'int64', dims, data: new BigInt64Array(n) };
-    case DataType.INT32: return { dtype: 'int32', dims, data: new Int32Array(n) };
-    case DataType.UINT8: return { dtype: 'uint8', dims, data: new Uint8Array(n) };
-    case DataType.BOOL: return { dtype: 'bool', dims, data: new Uint8Array(n) };
-    case DataType.DOUBLE: return { dtype: 'float64', dims, data: new Float64Array(n) };
-    default: return { dtype: 'float32', dims, data: new Float32Array(n) };
+    case DataType.INT64:
+      return { dtype: 'int64', dims, data: new BigInt64Array(n) };
+    case DataType.INT32:
+      return { dtype: 'int32', dims, data: new Int32Array(n) };
+    case DataType.UINT8:
+      return { dtype: 'uint8', dims, data: new Uint8Array(n) };
+    case DataType.BOOL:
+      return { dtype: 'bool', dims, data: new Uint8Array(n) };
+    case DataType.DOUBLE:
+      return { dtype: 'float64', dims, data: new Float64Array(n) };
+    default:
+      return { dtype: 'float32', dims, data: new Float32Array(n) };
   }
 }
 
-export async function probeShapes(model: LoadedModel, options: { feeds?: Record<string, PlainTensor>; provider?: ProviderOptions; symbolicSize?: number } = {}): Promise<ProbeResult> {
+export async function probeShapes(
+  model: LoadedModel,
+  options: { feeds?: Record<string, PlainTensor>; provider?: ProviderOptions; symbolicSize?: number } = {},
+): Promise<ProbeResult> {
   const key = `${model.path}#${model.fileBytes}#${options.symbolicSize ?? 1}`;
   const hit = !options.feeds && cache.get(key);
   if (hit) return hit;

@@ -98,7 +98,12 @@ export class SessionCache {
 
   list(): SessionInfo[] {
     return [...this.live.values()].map((e) => ({
-      modelKey: e.slot.split('\u0000')[0], purpose: e.slot.split('\u0000')[1], variantKey: e.variantKey, provider: e.provider, bytes: e.bytes, users: e.users,
+      modelKey: e.slot.split('\u0000')[0],
+      purpose: e.slot.split('\u0000')[1],
+      variantKey: e.variantKey,
+      provider: e.provider,
+      bytes: e.bytes,
+      users: e.users,
     }));
   }
 
@@ -113,8 +118,15 @@ export class SessionCache {
         counters.sessionsCreated++;
         counters.sessionBytes += bytes.byteLength;
         const entry: Entry = {
-          slot, variantKey: spec.variantKey, session: created.session, provider: created.provider,
-          fallbacks: created.fallbacks, bytes: bytes.byteLength, users: 0, retired: false, lastUsed: ++this.clock,
+          slot,
+          variantKey: spec.variantKey,
+          session: created.session,
+          provider: created.provider,
+          fallbacks: created.fallbacks,
+          bytes: bytes.byteLength,
+          users: 0,
+          retired: false,
+          lastUsed: ++this.clock,
         };
         const previous = this.live.get(slot);
         this.live.set(slot, entry);

@@ -5,8 +5,7 @@ import { execFile } from 'node:child_process';
 import { counters, heldCounts, processMemory, type HeldCounts, type ProcessMemory } from './accounting';
 
 export type GpuMemory =
-  | { available: true; usedBytes: number; scope: 'process' | 'device'; source: 'nvidia-smi'; time: number }
-  | { available: false; reason: string };
+  { available: true; usedBytes: number; scope: 'process' | 'device'; source: 'nvidia-smi'; time: number } | { available: false; reason: string };
 
 /** Process memory and what the worker holds (sessionBytes: bytes of the models behind the live sessions). */
 export interface TelemetrySample extends ProcessMemory, HeldCounts {
@@ -19,8 +18,20 @@ export interface TelemetrySample extends ProcessMemory, HeldCounts {
   gpu: GpuMemory;
 }
 
-const NUMERIC = ['time', 'rss', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers', 'sessionsAlive', 'sessionBytes',
-  'tapHandlesAlive', 'tensorsHeld', 'tensorBytesHeld', 'requestsInFlight'] as const;
+const NUMERIC = [
+  'time',
+  'rss',
+  'heapUsed',
+  'heapTotal',
+  'external',
+  'arrayBuffers',
+  'sessionsAlive',
+  'sessionBytes',
+  'tapHandlesAlive',
+  'tensorsHeld',
+  'tensorBytesHeld',
+  'requestsInFlight',
+] as const;
 const REASONS: ReadonlyArray<TelemetrySample['reason']> = ['interval', 'request-start', 'request-end', 'manual'];
 
 /**
@@ -102,7 +113,11 @@ export class GpuMemoryProbe {
   private running = false;
   private missing = false;
 
-  constructor(private readonly pid = process.pid, private readonly exec: ExecFn = defaultExec, private readonly refreshMs = 1000) {}
+  constructor(
+    private readonly pid = process.pid,
+    private readonly exec: ExecFn = defaultExec,
+    private readonly refreshMs = 1000,
+  ) {}
 
   /** The latest reading; starts a refresh when the CUDA provider is active and the reading is old. */
   current(cudaActive: boolean): GpuMemory {
@@ -128,7 +143,11 @@ export class GpuMemoryProbe {
       } else {
         // In a container nvidia-smi often cannot see the process ids: fall back to the device total.
         const devices = await this.exec('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits']);
-        const total = devices.split('\n').map((s) => Number(s.trim())).filter((v) => Number.isFinite(v) && v >= 0).reduce((a, b) => a + b, 0);
+        const total = devices
+          .split('\n')
+          .map((s) => Number(s.trim()))
+          .filter((v) => Number.isFinite(v) && v >= 0)
+          .reduce((a, b) => a + b, 0);
         this.last = { available: true, usedBytes: total * 2 ** 20, scope: 'device', source: 'nvidia-smi', time: Date.now() };
       }
     } catch (e) {

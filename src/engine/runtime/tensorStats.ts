@@ -27,8 +27,14 @@ export function tensorStats(data: ArrayLike<number>, shape: readonly number[], d
   let inf = 0;
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
-    if (v !== v) { nan++; continue; }
-    if (v === Infinity || v === -Infinity) { inf++; continue; }
+    if (v !== v) {
+      nan++;
+      continue;
+    }
+    if (v === Infinity || v === -Infinity) {
+      inf++;
+      continue;
+    }
     if (v === 0) zeros++;
     if (v < min) min = v;
     if (v > max) max = v;
@@ -52,9 +58,16 @@ export function tensorStats(data: ArrayLike<number>, shape: readonly number[], d
     }
   }
   return {
-    shape: [...shape], dtype, count: data.length,
-    min: finite ? min : NaN, max: finite ? max : NaN, mean, std: finite ? Math.sqrt(sq / finite) : NaN,
-    zeroFraction: data.length ? zeros / data.length : 0, nanCount: nan, infCount: inf,
+    shape: [...shape],
+    dtype,
+    count: data.length,
+    min: finite ? min : NaN,
+    max: finite ? max : NaN,
+    mean,
+    std: finite ? Math.sqrt(sq / finite) : NaN,
+    zeroFraction: data.length ? zeros / data.length : 0,
+    nanCount: nan,
+    infCount: inf,
     histogram: { min: finite ? min : NaN, max: finite ? max : NaN, counts },
   };
 }

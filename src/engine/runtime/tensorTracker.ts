@@ -49,7 +49,10 @@ export function bufferBytes(value: unknown, depth = 6): { buffers: number; bytes
   const visit = (v: unknown, level: number) => {
     if (v === null || typeof v !== 'object' || seen.has(v)) return;
     seen.add(v);
-    if (ArrayBuffer.isView(v)) { buffers.add(v.buffer); return; }
+    if (ArrayBuffer.isView(v)) {
+      buffers.add(v.buffer);
+      return;
+    }
     if (level >= depth) return;
     const items = Array.isArray(v) ? v : v instanceof Map ? [...v.values()] : Object.values(v as Record<string, unknown>);
     for (const item of items) visit(item, level + 1);

@@ -27,9 +27,15 @@ export function extractModel(model: ModelProto, graph: Graph, inputs: readonly s
     if (!v || needed.has(v)) continue;
     needed.add(v);
     if (cut.has(v)) continue;
-    if (graph.initializers.has(v)) { usedInitializers.add(v); continue; }
+    if (graph.initializers.has(v)) {
+      usedInitializers.add(v);
+      continue;
+    }
     const producer = graph.producerOf(v);
-    if (!producer) { usedInputs.add(v); continue; }
+    if (!producer) {
+      usedInputs.add(v);
+      continue;
+    }
     keepNodes.add(producer.index);
     for (const i of [...producer.inputs, ...producer.implicitInputs]) stack.push(i);
   }
@@ -45,10 +51,7 @@ export function extractModel(model: ModelProto, graph: Graph, inputs: readonly s
     ...emptyGraph(src.name ?? 'graph'),
     node: graph.nodes.filter((n) => keepNodes.has(n.index)).map((n) => n.proto),
     initializer: src.initializer.filter((t) => usedInitializers.has(t.name ?? '')),
-    input: [
-      ...graph.inputs.filter((i) => usedInputs.has(i) && !cut.has(i)).map(typeOf),
-      ...inputs.map(typeOf),
-    ],
+    input: [...graph.inputs.filter((i) => usedInputs.has(i) && !cut.has(i)).map(typeOf), ...inputs.map(typeOf)],
     output: outputs.map((o) => ({ name: o, metadataProps: [] })),
   };
   return { ...model, graph: g, trainingInfo: [] };

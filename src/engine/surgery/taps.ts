@@ -58,7 +58,9 @@ export class TapSet {
     const handle: TapHandle = {
       id,
       value,
-      get removed() { return removed; },
+      get removed() {
+        return removed;
+      },
       remove: () => {
         if (removed) return;
         removed = true;

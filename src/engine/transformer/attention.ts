@@ -37,14 +37,20 @@ export function findAttentionSoftmax(model: LoadedModel): AttentionDiscovery {
   const attention: AttentionSoftmax[] = [];
   const considered: ConsideredSoftmax[] = [];
   for (const node of graph.nodes) {
-    if (node.opType !== 'Softmax' || node.domain !== '' && node.domain !== 'ai.onnx') continue;
+    if (node.opType !== 'Softmax' || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
     const value = node.outputs[0];
     const shape = shapes.get(value)?.shape ?? undefined;
     const rank = shape?.length ?? shapes.get(node.inputs[0])?.shape?.length;
     const axis = attrInt(node.proto, 'axis', graph.opset() >= 13 ? -1 : 1);
     const lastAxis = rank === undefined ? axis === -1 : axis === -1 || axis === rank - 1;
-    if (!lastAxis) { considered.push({ node: node.name, value, reason: `softmax over axis ${axis}, not the last axis` }); continue; }
-    if (rank !== undefined && rank < 3) { considered.push({ node: node.name, value, reason: `rank ${rank} output (a classifier softmax, not [B, heads, N, N])` }); continue; }
+    if (!lastAxis) {
+      considered.push({ node: node.name, value, reason: `softmax over axis ${axis}, not the last axis` });
+      continue;
+    }
+    if (rank !== undefined && rank < 3) {
+      considered.push({ node: node.name, value, reason: `rank ${rank} output (a classifier softmax, not [B, heads, N, N])` });
+      continue;
+    }
     if (shape && rank !== undefined) {
       const [n1, n2] = [shape[rank - 2], shape[rank - 1]];
       if (typeof n1 === 'number' && typeof n2 === 'number' && n1 !== n2) {
@@ -53,7 +59,10 @@ export function findAttentionSoftmax(model: LoadedModel): AttentionDiscovery {
       }
     }
     const matmul = leftMatMulOperand(model, value);
-    if (!matmul) { considered.push({ node: node.name, value, reason: 'its output is not the left operand of a MatMul with the values' }); continue; }
+    if (!matmul) {
+      considered.push({ node: node.name, value, reason: 'its output is not the left operand of a MatMul with the values' });
+      continue;
+    }
     attention.push({ node: node.name, value, matmul: matmul.name, shape: shape ? [...shape] : undefined });
   }
   return { attention, considered };
@@ -78,9 +87,11 @@ export function requireAttention(model: LoadedModel): AttentionSoftmax[] {
   const list = considered.length
     ? `Softmax nodes considered: ${considered.map((c) => `"${c.node}" (${c.reason})`).join('; ')}`
     : 'the graph has no Softmax node';
-  throw new CamLensError('BAD_ARGUMENT',
+  throw new CamLensError(
+    'BAD_ARGUMENT',
     `No attention probabilities found in ${model.path}: attention rollout needs Softmax nodes over the last axis whose output feeds a MatMul with the value tensor (P·V); ${list}. ` +
-    'Use a gradient method (gradcam) on a token layer instead.');
+      'Use a gradient method (gradcam) on a token layer instead.',
+  );
 }
 
 /**

@@ -27,12 +27,28 @@ export interface AttentionRun {
   runMs: number;
 }
 
-export async function attentionRollout(model: LoadedModel, ctx: ExplainContext, params: ExplainParams, input: PlainTensor, size: [number, number], output: string): Promise<AttentionRun> {
+export async function attentionRollout(
+  model: LoadedModel,
+  ctx: ExplainContext,
+  params: ExplainParams,
+  input: PlainTensor,
+  size: [number, number],
+  output: string,
+): Promise<AttentionRun> {
   const attention = requireAttention(model).map((a) => a.value);
   const t0 = performance.now();
-  const run = await runWithTaps(model, ctx.sessions, { [model.graph.inputs[0]]: input }, {
-    taps: attention, stats: false, provider: params.provider, purpose: 'explain-attention', signal: ctx.signal,
-  });
+  const run = await runWithTaps(
+    model,
+    ctx.sessions,
+    { [model.graph.inputs[0]]: input },
+    {
+      taps: attention,
+      stats: false,
+      provider: params.provider,
+      purpose: 'explain-attention',
+      signal: ctx.signal,
+    },
+  );
   const byValue = new Map(run.taps.map((t) => [t.value, t.tensor!]));
   const batch = input.dims[0];
   const tensors = attention.map((v) => {
@@ -66,9 +82,13 @@ export function guideByAttention(maps: { final: Float32Array; raw: { data: Float
 
 export function checkAttentionParams(params: ExplainParams): void {
   if (params.scales && (params.scales.length > 1 || params.scales[0] !== 1)) {
-    throw new CamLensError('BAD_ARGUMENT', `Multi-scale fusion is not available with ${params.method}: transformer token grids are fixed by the position embedding.`);
+    throw new CamLensError(
+      'BAD_ARGUMENT',
+      `Multi-scale fusion is not available with ${params.method}: transformer token grids are fixed by the position embedding.`,
+    );
   }
-  if (params.augSmooth && params.method === 'attention-rollout') throw new CamLensError('BAD_ARGUMENT', '--aug-smooth is not available with attention-rollout.');
+  if (params.augSmooth && params.method === 'attention-rollout')
+    throw new CamLensError('BAD_ARGUMENT', '--aug-smooth is not available with attention-rollout.');
 }
 
 /** The whole attention-rollout explanation (no gradients, one forward run). */
@@ -95,10 +115,13 @@ export async function explainRollout(params: ExplainParams, ctx: ExplainContext)
     classes = [params.classIndex];
   } else {
     const s = att.scores.subarray(0, k);
-    classes = Array.from(s.keys()).sort((a, b) => s[b] - s[a]).slice(0, Math.max(1, params.topk ?? 1));
+    classes = Array.from(s.keys())
+      .sort((a, b) => s[b] - s[a])
+      .slice(0, Math.max(1, params.topk ?? 1));
   }
   const labels = config.labels;
-  const overlay = params.overlay !== false ? await overlayPng(input.rgb, att.final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5) : undefined;
+  const overlay =
+    params.overlay !== false ? await overlayPng(input.rgb, att.final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5) : undefined;
   // Rollout does not depend on the class: every requested class gets the same map.
   const explanations: Explanation[] = classes.map((c) => ({
     classIndex: c,

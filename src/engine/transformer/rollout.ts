@@ -47,7 +47,8 @@ export function fuseHeads(t: AttentionTensor, fusion: HeadFusion, b = 0, heads?:
     if (t.shape[0] % H) throw new CamLensError('BAD_ARGUMENT', `attention of shape [${t.shape.join(', ')}] is not a multiple of ${H} heads`);
     [B, N] = [t.shape[0] / H, t.shape[1]];
   } else throw new CamLensError('BAD_ARGUMENT', `attention probabilities must be [B, heads, N, N]; got [${t.shape.join(', ')}]`);
-  if (t.shape[t.shape.length - 1] !== N) throw new CamLensError('BAD_ARGUMENT', `attention probabilities must be square over the last two axes; got [${t.shape.join(', ')}]`);
+  if (t.shape[t.shape.length - 1] !== N)
+    throw new CamLensError('BAD_ARGUMENT', `attention probabilities must be square over the last two axes; got [${t.shape.join(', ')}]`);
   if (b >= B) throw new CamLensError('BAD_ARGUMENT', `batch index ${b} out of range (batch ${B})`);
   const nn = N * N;
   const out = new Float64Array(nn);
@@ -82,7 +83,11 @@ export function rollout(attentions: readonly AttentionTensor[], options: Rollout
   for (const t of attentions) {
     const a = fuseHeads(t, fusion, options.batchIndex ?? 0, options.heads);
     const n = Math.round(Math.sqrt(a.length));
-    if (fused.length && n !== N) throw new CamLensError('BAD_ARGUMENT', `attention layers disagree on the token count (${N} vs ${n}); rollout needs one token sequence (ViT/DeiT, not Swin's windows)`);
+    if (fused.length && n !== N)
+      throw new CamLensError(
+        'BAD_ARGUMENT',
+        `attention layers disagree on the token count (${N} vs ${n}); rollout needs one token sequence (ViT/DeiT, not Swin's windows)`,
+      );
     N = n;
     discardLowest(a, ratio);
     for (let i = 0; i < N; i++) {
@@ -99,7 +104,11 @@ export function rollout(attentions: readonly AttentionTensor[], options: Rollout
   for (let l = fused.length - 1; l >= 0; l--) row = vecMat(row, fused[l], N);
   const grid = options.grid ?? tokenGrid(N);
   const hw = grid.h * grid.w;
-  if (grid.extraTokens < 1) throw new CamLensError('BAD_ARGUMENT', `attention rollout reads the class token's row, but ${N} tokens form a ${grid.h}x${grid.w} grid with no class token`);
+  if (grid.extraTokens < 1)
+    throw new CamLensError(
+      'BAD_ARGUMENT',
+      `attention rollout reads the class token's row, but ${N} tokens form a ${grid.h}x${grid.w} grid with no class token`,
+    );
   const map = new Float32Array(hw);
   let max = 0;
   for (let p = 0; p < hw; p++) {

@@ -15,9 +15,7 @@ import { FRAME_EXTENSIONS, isAnimationFile, isFrameFile } from './clipFiles';
 /** Frames used when neither the model nor the caller fixes T. */
 export const DEFAULT_MAX_FRAMES = 64;
 
-export type FrameSource =
-  | { kind: 'files'; files: string[]; description: string }
-  | { kind: 'animation'; file: string; frames: number };
+export type FrameSource = { kind: 'files'; files: string[]; description: string } | { kind: 'animation'; file: string; frames: number };
 
 const natural = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' }).compare;
 
@@ -25,7 +23,11 @@ const natural = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base
 export async function frameSource(input: string): Promise<FrameSource> {
   const stat = fs.statSync(input, { throwIfNoEntry: false });
   if (stat?.isDirectory()) {
-    const files = fs.readdirSync(input).filter(isFrameFile).sort(natural).map((f) => path.join(input, f));
+    const files = fs
+      .readdirSync(input)
+      .filter(isFrameFile)
+      .sort(natural)
+      .map((f) => path.join(input, f));
     if (!files.length) throw new CamLensError('BAD_ARGUMENT', `${input}: the folder holds no image frames (${[...FRAME_EXTENSIONS].join(', ')}).`);
     return { kind: 'files', files, description: `folder ${input}` };
   }
@@ -33,26 +35,37 @@ export async function frameSource(input: string): Promise<FrameSource> {
     const ext = path.extname(input).toLowerCase();
     if (ext === '.txt') {
       const base = path.dirname(input);
-      const files = readUserText(input, { what: 'frame list', maxBytes: FILE_LIMITS.list }).split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+      const files = readUserText(input, { what: 'frame list', maxBytes: FILE_LIMITS.list })
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'))
         .map((l) => path.resolve(base, l));
       if (!files.length) throw new CamLensError('BAD_ARGUMENT', `${input}: the frame list is empty.`);
       return { kind: 'files', files, description: `list ${input}` };
     }
     if (isAnimationFile(input)) {
-      const meta = await sharp(input, { limitInputPixels: DEFAULT_MAX_PIXELS }).metadata().catch((e: Error) => {
-        throw new CamLensError('BAD_ARGUMENT', `${input}: cannot decode the animation (${e.message}).`);
-      });
+      const meta = await sharp(input, { limitInputPixels: DEFAULT_MAX_PIXELS })
+        .metadata()
+        .catch((e: Error) => {
+          throw new CamLensError('BAD_ARGUMENT', `${input}: cannot decode the animation (${e.message}).`);
+        });
       return { kind: 'animation', file: input, frames: meta.pages ?? 1 };
     }
     return { kind: 'files', files: [input], description: `image ${input}` };
   }
   if (input.includes(',')) {
-    const files = input.split(',').map((s) => s.trim()).filter(Boolean);
+    const files = input
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const missing = files.filter((f) => !fs.existsSync(f));
     if (missing.length) throw new CamLensError('BAD_ARGUMENT', `Frame list: ${missing.map((m) => `"${m}"`).join(', ')} not found.`);
     return { kind: 'files', files, description: `${files.length} listed images` };
   }
-  throw new CamLensError('BAD_ARGUMENT', `${input}: not found (a video model takes a folder of frames, an animated GIF/WebP, a .txt list of images, or images joined by commas).`);
+  throw new CamLensError(
+    'BAD_ARGUMENT',
+    `${input}: not found (a video model takes a folder of frames, an animated GIF/WebP, a .txt list of images, or images joined by commas).`,
+  );
 }
 
 /** floor(linspace(0, n − 1, t)): t indices spread evenly over n frames (repeats when t > n). */
@@ -67,16 +80,22 @@ const countOf = (s: FrameSource) => (s.kind === 'files' ? s.files.length : s.fra
 async function decodeFrames(source: FrameSource, indices: number[]): Promise<RgbImage[]> {
   if (source.kind === 'files') {
     const cache = new Map<number, Promise<RgbImage>>();
-    return Promise.all(indices.map((i) => {
-      if (!cache.has(i)) cache.set(i, decodeImage(source.files[i]));
-      return cache.get(i)!;
-    }));
+    return Promise.all(
+      indices.map((i) => {
+        if (!cache.has(i)) cache.set(i, decodeImage(source.files[i]));
+        return cache.get(i)!;
+      }),
+    );
   }
   const unique = [...new Set(indices)];
   const decoded = new Map<number, RgbImage>();
   for (const page of unique) {
     const { data, info } = await sharp(source.file, { page, pages: 1, limitInputPixels: DEFAULT_MAX_PIXELS })
-      .removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true }).catch((e: Error) => {
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true })
+      .catch((e: Error) => {
         throw new CamLensError('BAD_ARGUMENT', `${source.file}: cannot decode frame ${page} (${e.message}).`);
       });
     if (info.channels !== 3) throw new CamLensError('BAD_ARGUMENT', `${source.file}: frame ${page} has ${info.channels} channels after conversion to RGB.`);
@@ -101,8 +120,15 @@ export interface ClipInput {
  * Loads a clip for a [B, C, T, H, W] model input. `modelFrames` is the model's static T if any;
  * `wanted` the caller's choice (must equal a static T).
  */
-export async function loadClip(input: string, config: PreprocessConfig, size: [number, number], modelFrames: number | undefined, wanted?: number): Promise<ClipInput> {
-  if (config.layout !== 'NCHW') throw new CamLensError('BAD_ARGUMENT', `Video inputs are read as [B, C, T, H, W]; the config's layout "${config.layout}" is not supported for clips.`);
+export async function loadClip(
+  input: string,
+  config: PreprocessConfig,
+  size: [number, number],
+  modelFrames: number | undefined,
+  wanted?: number,
+): Promise<ClipInput> {
+  if (config.layout !== 'NCHW')
+    throw new CamLensError('BAD_ARGUMENT', `Video inputs are read as [B, C, T, H, W]; the config's layout "${config.layout}" is not supported for clips.`);
   if (modelFrames !== undefined && wanted !== undefined && wanted !== modelFrames) {
     throw new CamLensError('BAD_ARGUMENT', `--frames ${wanted}: the model's input fixes T = ${modelFrames} frames.`);
   }
@@ -134,7 +160,10 @@ export function clipFromNpy(file: string, config: PreprocessConfig, modelShape: 
   }
   modelShape.forEach((d, i) => {
     if (i > 0 && typeof d === 'number' && d !== dims[i]) {
-      throw new CamLensError('BAD_ARGUMENT', `${file}: shape [${dims.join(', ')}] does not fit the model input [${modelShape.map((x) => x ?? '?').join(', ')}].`);
+      throw new CamLensError(
+        'BAD_ARGUMENT',
+        `${file}: shape [${dims.join(', ')}] does not fit the model input [${modelShape.map((x) => x ?? '?').join(', ')}].`,
+      );
     }
   });
   const [, , T, H, W] = dims;
@@ -153,4 +182,3 @@ export function clipFromNpy(file: string, config: PreprocessConfig, modelShape: 
   });
   return { tensor: npy.data, dims, size: [H, W], frames, indices: frames.map((_, i) => i), sourceFrames: T };
 }
-

@@ -25,7 +25,10 @@ export async function animation(frames: readonly Uint8Array[], width: number, he
 export async function renderVideo(frames: readonly RgbImage[], cam: Float32Array, colormap: ColormapName, alpha: number): Promise<VideoPictures> {
   const { width, height } = frames[0];
   const overlays = blendFrames(frames, cam, width, height, colormap, alpha);
-  const png = (rgb: Uint8Array, w: number, h: number) => sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
+  const png = (rgb: Uint8Array, w: number, h: number) =>
+    sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+      .png({ compressionLevel: 6 })
+      .toBuffer();
   const [frameOverlaysPng, stripPng, animatedGif] = await Promise.all([
     Promise.all(overlays.map((o) => png(o, width, height))),
     png(stripRgb(overlays, width, height), width * frames.length, height),

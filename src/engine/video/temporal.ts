@@ -18,8 +18,14 @@ export function resizeTime(maps: Maps, T: number): Maps {
     let f = (d + 0.5) * scale - 0.5;
     let s = Math.floor(f);
     f -= s;
-    if (s < 0) { s = 0; f = 0; }
-    if (s >= t - 1) { s = t - 1; f = 0; }
+    if (s < 0) {
+      s = 0;
+      f = 0;
+    }
+    if (s >= t - 1) {
+      s = t - 1;
+      f = 0;
+    }
     const s1 = Math.min(s + 1, t - 1);
     for (let i = 0; i < hw; i++) {
       const a = maps.data[s * hw + i];

@@ -71,7 +71,11 @@ export async function pickImages(model: vscode.Uri): Promise<vscode.Uri[] | unde
 /** Opens the CAM panel of `model` on `images` (the layer chosen with "Use as CAM Layer" first). */
 export function explainInPanel({ context, panels }: Pick<CommandDeps, 'context' | 'panels'>, model: vscode.Uri, images: vscode.Uri[]): Promise<ExplainResult> {
   const preferred = context.workspaceState.get<string>(`camlens.camLayer:${model.fsPath}`);
-  return panels.show(model.fsPath, images.map((i) => i.fsPath), preferred).result;
+  return panels.show(
+    model.fsPath,
+    images.map((i) => i.fsPath),
+    preferred,
+  ).result;
 }
 
 export function registerExplainModel(deps: Pick<CommandDeps, 'context' | 'panels' | 'tree' | 'output'>): vscode.Disposable {

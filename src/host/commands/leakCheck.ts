@@ -26,7 +26,8 @@ export function leakReportView(r: LeakCheckReport): LeakReportView {
   return {
     ...r,
     scenarios: r.scenarios.map(({ series: _series, heapDiff, ...rest }) => ({
-      ...rest, ...(heapDiff ? { heapDiff: { ...heapDiff, grown: heapDiff.grown.slice(0, PANEL_HEAP_TYPES) } } : {}),
+      ...rest,
+      ...(heapDiff ? { heapDiff: { ...heapDiff, grown: heapDiff.grown.slice(0, PANEL_HEAP_TYPES) } } : {}),
     })),
   };
 }
@@ -45,7 +46,9 @@ export interface LeakCheckTarget {
  * the report (undefined when the user backed out or cancelled).
  */
 export async function runLeakCheck(
-  worker: WorkerClient, output: vscode.LogOutputChannel, target: LeakCheckTarget,
+  worker: WorkerClient,
+  output: vscode.LogOutputChannel,
+  target: LeakCheckTarget,
   onReport: (model: string, report: LeakReportView | null, running?: string) => void,
 ): Promise<LeakCheckReport | undefined> {
   if (!requireTrust('run models')) return undefined;
@@ -55,16 +58,22 @@ export async function runLeakCheck(
   if (!image) return undefined;
   let scenario = target.scenario;
   if (!scenario) {
-    const pick = await vscode.window.showQuickPick(SCENARIOS.map((s) => ({ label: s.label, detail: s.detail })), {
-      title: `CamLens: leak check of ${path.basename(model.fsPath)} — scenario`, placeHolder: 'Scenario',
-    });
+    const pick = await vscode.window.showQuickPick(
+      SCENARIOS.map((s) => ({ label: s.label, detail: s.detail })),
+      {
+        title: `CamLens: leak check of ${path.basename(model.fsPath)} — scenario`,
+        placeHolder: 'Scenario',
+      },
+    );
     if (!pick) return undefined;
     scenario = pick.label as LeakScenarioName | 'all';
   }
   let iterations = target.iterations;
   if (iterations === undefined) {
     const text = await vscode.window.showInputBox({
-      title: 'CamLens: leak check — measured iterations', value: '100', prompt: 'Iterations per scenario (after 10 warm-up iterations)',
+      title: 'CamLens: leak check — measured iterations',
+      value: '100',
+      prompt: 'Iterations per scenario (after 10 warm-up iterations)',
       validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) >= 5 && Number(v) <= 100000 ? undefined : 'A whole number from 5 to 100000'),
     });
     if (text === undefined) return undefined;
@@ -73,39 +82,54 @@ export async function runLeakCheck(
   const what = `${scenario} × ${iterations} on ${path.basename(model.fsPath)}`;
   onReport(model.fsPath, null, what);
   try {
-    const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `CamLens leak check (${what})`, cancellable: true }, (progress, token) => {
-      const ac = new AbortController();
-      token.onCancellationRequested(() => ac.abort());
-      let last = 0;
-      return worker.request('leakCheck', { modelPath: model.fsPath, input: image.fsPath, scenario, iterations, heapDiff: target.heapDiff ?? true, provider: providerOptions() }, {
-        signal: ac.signal, timeoutMs: 0,
-        onProgress: (done, total, message) => {
-          const pct = total > 0 ? (done / total) * 100 : 0;
-          progress.report({ message: `${message ?? 'running'} ${done}/${total}`, increment: Math.max(0, pct - last) });
-          last = pct;
-        },
-      });
-    });
+    const report = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `CamLens leak check (${what})`, cancellable: true },
+      (progress, token) => {
+        const ac = new AbortController();
+        token.onCancellationRequested(() => ac.abort());
+        let last = 0;
+        return worker.request(
+          'leakCheck',
+          { modelPath: model.fsPath, input: image.fsPath, scenario, iterations, heapDiff: target.heapDiff ?? true, provider: providerOptions() },
+          {
+            signal: ac.signal,
+            timeoutMs: 0,
+            onProgress: (done, total, message) => {
+              const pct = total > 0 ? (done / total) * 100 : 0;
+              progress.report({ message: `${message ?? 'running'} ${done}/${total}`, increment: Math.max(0, pct - last) });
+              last = pct;
+            },
+          },
+        );
+      },
+    );
     const view = leakReportView(report);
     onReport(model.fsPath, view);
     for (const s of report.scenarios) {
       output.info(`leak check ${s.scenario}: ${s.verdict} (${s.iterations} iterations, ${s.msPerIteration.toFixed(1)} ms each)`);
       for (const m of s.metrics) output.info(`  ${m.metric}: ${m.verdict} — ${m.summary}`);
       for (const g of s.heapDiff?.grown ?? []) {
-        output.info(`  heap: ${g.type} count +${g.countGrowth} (${g.newObjects} new${g.newHeldByCode ? `, ${g.newHeldByCode} held only by JIT code objects` : ''}), retained +${g.retainedGrowth} B` +
-          (g.retainerPathText ? `; path: ${g.retainerPathText}` : ''));
+        output.info(
+          `  heap: ${g.type} count +${g.countGrowth} (${g.newObjects} new${g.newHeldByCode ? `, ${g.newHeldByCode} held only by JIT code objects` : ''}), retained +${g.retainedGrowth} B` +
+            (g.retainerPathText ? `; path: ${g.retainerPathText}` : ''),
+        );
       }
     }
     const leaks = report.scenarios.flatMap((s) => s.metrics.filter((m) => m.verdict === 'suspected leak').map((m) => `${s.scenario}/${m.metric}`));
-    const msg = report.verdict === 'no leak'
-      ? `CamLens leak check: no leak (${what}).`
-      : `CamLens leak check: suspected leak in ${leaks.join(', ')} (${what}).`;
-    void (report.verdict === 'no leak' ? vscode.window.showInformationMessage(msg, 'Show Log') : vscode.window.showWarningMessage(msg, 'Show Log'))
-      .then((a) => { if (a) output.show(); });
+    const msg =
+      report.verdict === 'no leak' ? `CamLens leak check: no leak (${what}).` : `CamLens leak check: suspected leak in ${leaks.join(', ')} (${what}).`;
+    void (report.verdict === 'no leak' ? vscode.window.showInformationMessage(msg, 'Show Log') : vscode.window.showWarningMessage(msg, 'Show Log')).then(
+      (a) => {
+        if (a) output.show();
+      },
+    );
     return report;
   } catch (e) {
     onReport(model.fsPath, null);
-    if (errorCode(e) === 'CANCELLED') { void vscode.window.showInformationMessage('CamLens: leak check cancelled.'); return undefined; }
+    if (errorCode(e) === 'CANCELLED') {
+      void vscode.window.showInformationMessage('CamLens: leak check cancelled.');
+      return undefined;
+    }
     output.error(`leak check: ${errorText(e)}`);
     void vscode.window.showErrorMessage(`CamLens: leak check failed: ${errorText(e)}`);
     return undefined;
@@ -113,13 +137,16 @@ export async function runLeakCheck(
 }
 
 export function registerRunLeakCheck({ worker, output, panels }: Pick<CommandDeps, 'worker' | 'output' | 'panels'>): vscode.Disposable {
-  return vscode.commands.registerCommand('camlens.runLeakCheck', async (model?: vscode.Uri, image?: vscode.Uri, options?: Omit<LeakCheckTarget, 'model' | 'image'>) => {
-    // from the palette: the model of the active CAM panel (and its image), else ask
-    if (!model || !(model instanceof vscode.Uri)) {
-      const active = panels.active();
-      model = active ? vscode.Uri.file(active.modelPath) : undefined;
-      image = active?.image ? vscode.Uri.file(active.image) : undefined;
-    }
-    return runLeakCheck(worker, output, { model, image, ...options }, (m, report, running) => panels.get(m)?.leakStatus(report, running));
-  });
+  return vscode.commands.registerCommand(
+    'camlens.runLeakCheck',
+    async (model?: vscode.Uri, image?: vscode.Uri, options?: Omit<LeakCheckTarget, 'model' | 'image'>) => {
+      // from the palette: the model of the active CAM panel (and its image), else ask
+      if (!model || !(model instanceof vscode.Uri)) {
+        const active = panels.active();
+        model = active ? vscode.Uri.file(active.modelPath) : undefined;
+        image = active?.image ? vscode.Uri.file(active.image) : undefined;
+      }
+      return runLeakCheck(worker, output, { model, image, ...options }, (m, report, running) => panels.get(m)?.leakStatus(report, running));
+    },
+  );
 }

@@ -10,9 +10,12 @@ export function registerPickExecutionProvider({ status }: Pick<CommandDeps, 'sta
   return vscode.commands.registerCommand('camlens.pickExecutionProvider', async () => {
     const ep = status.providerInUse;
     const current = vscode.workspace.getConfiguration('camlens').get<string>('executionProvider', 'auto');
-    const pick = await vscode.window.showQuickPick(PROVIDERS.map((p) => ({ label: p, description: p === current ? 'current setting' : p === ep ? 'in use' : undefined })), {
-      title: `CamLens: execution provider (in use: ${ep || 'not yet run'})`,
-    });
+    const pick = await vscode.window.showQuickPick(
+      PROVIDERS.map((p) => ({ label: p, description: p === current ? 'current setting' : p === ep ? 'in use' : undefined })),
+      {
+        title: `CamLens: execution provider (in use: ${ep || 'not yet run'})`,
+      },
+    );
     if (pick) await vscode.workspace.getConfiguration('camlens').update('executionProvider', pick.label, vscode.ConfigurationTarget.Global);
   });
 }

@@ -9,7 +9,8 @@ const formatShape = (shape: Array<number | string | null> | null) =>
 
 export async function pickModel(uri?: vscode.Uri): Promise<vscode.Uri | undefined> {
   if (uri) return uri;
-  const active = vscode.window.activeTextEditor?.document.uri ?? (vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined)?.uri;
+  const active =
+    vscode.window.activeTextEditor?.document.uri ?? (vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined)?.uri;
   if (active?.path.endsWith('.onnx')) return active;
   const found = await vscode.workspace.findFiles('**/*.onnx', '**/node_modules/**', 200);
   if (found.length === 0) {
@@ -28,9 +29,8 @@ export function registerShowLayers({ worker, output }: Pick<CommandDeps, 'worker
     const model = await pickModel(uri);
     if (!model) return undefined;
     try {
-      const result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Window, title: 'CamLens: reading model' },
-        () => worker.request('layers', { modelPath: model.fsPath }),
+      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'CamLens: reading model' }, () =>
+        worker.request('layers', { modelPath: model.fsPath }),
       );
       const items = result.layers.map((l) => ({
         label: `${l.suggested ? '$(star-full) ' : ''}${l.name}`,

@@ -4,7 +4,16 @@
 // overlay itself: opacity, colormap, view mode and zoom change without a round trip.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseFromWebview, type ColormapName, type ExplainState, type HostToWebview, type LayerChoice, type LeakReportView, type MetricsView, type WebviewToHost } from '../../panel/protocol';
+import {
+  parseFromWebview,
+  type ColormapName,
+  type ExplainState,
+  type HostToWebview,
+  type LayerChoice,
+  type LeakReportView,
+  type MetricsView,
+  type WebviewToHost,
+} from '../../panel/protocol';
 import { CAM_METHODS, type CamMethodName, type ExplainResult, type Result } from '../../worker/protocol';
 import { errorText, providerOptions, webviewHtml } from '../util';
 import { currentImage, type PanelContext, type PanelDeps } from './context';
@@ -39,30 +48,59 @@ export class CamPanel implements PanelContext {
   disposed = false;
 
   /** `onDispose` lets the registry forget the panel. Reads the layer list at once (explainNow starts the explanation). */
-  constructor(readonly deps: PanelDeps, readonly panel: vscode.WebviewPanel, state: ExplainState, onDispose: () => void) {
+  constructor(
+    readonly deps: PanelDeps,
+    readonly panel: vscode.WebviewPanel,
+    state: ExplainState,
+    onDispose: () => void,
+  ) {
     this.current = { ...state };
     this.explainer = new ExplainController(this, () => void this.refreshTapStats());
     this.memory = new MemoryController(this);
-    this.metrics = new MetricsController(this, (input) => this.explainer.params(input), () => this.explainer.last?.explanations[0]?.classIndex);
+    this.metrics = new MetricsController(
+      this,
+      (input) => this.explainer.params(input),
+      () => this.explainer.last?.explanations[0]?.classIndex,
+    );
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'camlens.svg');
     panel.webview.html = webviewHtml(panel.webview, deps.extensionUri, 'cam', panelTitle(state.modelPath));
-    const onRestart = (n: number) => this.post({ type: 'notice', level: 'warning', text: `The CamLens worker was restarted (restart ${n} this session); taps are registered again.` });
+    const onRestart = (n: number) =>
+      this.post({ type: 'notice', level: 'warning', text: `The CamLens worker was restarted (restart ${n} this session); taps are registered again.` });
     const onExit = ({ code, signal }: { code: number | null; signal: string | null }) => {
-      if (code !== 0) this.post({ type: 'notice', level: 'warning', text: `The CamLens worker stopped (${signal ?? `exit code ${code}`}); it restarts on the next request.` });
+      if (code !== 0)
+        this.post({
+          type: 'notice',
+          level: 'warning',
+          text: `The CamLens worker stopped (${signal ?? `exit code ${code}`}); it restarts on the next request.`,
+        });
     };
     deps.worker.on('restart', onRestart);
     deps.worker.on('exit', onExit);
     this.disposables.push(
-      { dispose: () => { deps.worker.off('restart', onRestart); deps.worker.off('exit', onExit); } },
+      {
+        dispose: () => {
+          deps.worker.off('restart', onRestart);
+          deps.worker.off('exit', onExit);
+        },
+      },
       this.memory,
       panel.onDidChangeViewState(() => {
         if (panel.visible) void this.memory.subscribe();
-        else { this.webviewReady = false; this.memory.unsubscribe(); }
+        else {
+          this.webviewReady = false;
+          this.memory.unsubscribe();
+        }
       }),
-      panel.onDidDispose(() => { this.dispose(); onDispose(); }),
+      panel.onDidDispose(() => {
+        this.dispose();
+        onDispose();
+      }),
       panel.webview.onDidReceiveMessage((m) => void this.onMessage(m)),
       deps.taps.onDidChange((c) => {
-        if (c.modelPath === this.current.modelPath) { void this.pushState(); void this.refreshTapStats(); }
+        if (c.modelPath === this.current.modelPath) {
+          void this.pushState();
+          void this.refreshTapStats();
+        }
       }),
     );
     void this.layerList();
@@ -194,8 +232,13 @@ export class CamPanel implements PanelContext {
     const layerChoices = await this.layerChoices();
     this.webviewReady = true;
     this.post({
-      type: 'init', state: { ...this.current }, methods: CAM_METHODS, layerChoices,
-      imageNames: this.imageNames(), trusted: vscode.workspace.isTrusted, view: configuredLook(),
+      type: 'init',
+      state: { ...this.current },
+      methods: CAM_METHODS,
+      layerChoices,
+      imageNames: this.imageNames(),
+      trusted: vscode.workspace.isTrusted,
+      view: configuredLook(),
     });
     this.explainer.replay();
     this.metrics.replay();
@@ -217,31 +260,49 @@ export class CamPanel implements PanelContext {
     const quietly = (p: Promise<ExplainResult>) => void p.catch(() => undefined);
     const s = this.current;
     switch (m.type) {
-      case 'ready': return this.onReady();
-      case 'setMethod': return quietly(this.setMethod(m.method));
-      case 'setLayer': return quietly(this.setLayer(m.layer));
-      case 'setImage': return m.imageIndex < s.images.length ? quietly(this.change({ imageIndex: m.imageIndex, classIndex: undefined })) : undefined;
-      case 'setClass': return quietly(this.change({ classIndex: m.classIndex ?? undefined }));
-      case 'setOptions': return quietly(this.change({ augSmooth: m.augSmooth ?? s.augSmooth, multiScale: m.multiScale ?? s.multiScale }));
-      case 'rerun': return quietly(this.explainNow());
-      case 'cancel': return this.explainer.cancel();
+      case 'ready':
+        return this.onReady();
+      case 'setMethod':
+        return quietly(this.setMethod(m.method));
+      case 'setLayer':
+        return quietly(this.setLayer(m.layer));
+      case 'setImage':
+        return m.imageIndex < s.images.length ? quietly(this.change({ imageIndex: m.imageIndex, classIndex: undefined })) : undefined;
+      case 'setClass':
+        return quietly(this.change({ classIndex: m.classIndex ?? undefined }));
+      case 'setOptions':
+        return quietly(this.change({ augSmooth: m.augSmooth ?? s.augSmooth, multiScale: m.multiScale ?? s.multiScale }));
+      case 'rerun':
+        return quietly(this.explainNow());
+      case 'cancel':
+        return this.explainer.cancel();
       case 'chooseLayerInTree':
         await vscode.commands.executeCommand('camlens.openLayerTree', vscode.Uri.file(s.modelPath));
         return;
-      case 'releaseAll': return this.memory.releaseAll();
+      case 'releaseAll':
+        return this.memory.releaseAll();
       case 'leakCheck': {
         const image = this.image;
         await vscode.commands.executeCommand('camlens.runLeakCheck', vscode.Uri.file(s.modelPath), image ? vscode.Uri.file(image) : undefined);
         return;
       }
-      case 'heapSnapshot': return this.memory.heapSnapshot();
-      case 'computeMetrics': return void this.metrics.compute();
-      case 'cancelMetrics': return this.metrics.cancel();
-      case 'saveOverlay': return saveExplanation(s.modelPath, this.explainer.last, { kind: 'overlay', look: { colormap: m.colormap, alpha: m.alpha } });
-      case 'saveNpy': return saveExplanation(s.modelPath, this.explainer.last, { kind: 'npy' });
-      case 'saveGif': return saveExplanation(s.modelPath, this.explainer.last, { kind: 'gif' });
-      case 'savePng': return savePicture(s.modelPath, m.png, m.name);
-      case 'openTree': case 'explainModel': return; // the model summary's buttons
+      case 'heapSnapshot':
+        return this.memory.heapSnapshot();
+      case 'computeMetrics':
+        return void this.metrics.compute();
+      case 'cancelMetrics':
+        return this.metrics.cancel();
+      case 'saveOverlay':
+        return saveExplanation(s.modelPath, this.explainer.last, { kind: 'overlay', look: { colormap: m.colormap, alpha: m.alpha } });
+      case 'saveNpy':
+        return saveExplanation(s.modelPath, this.explainer.last, { kind: 'npy' });
+      case 'saveGif':
+        return saveExplanation(s.modelPath, this.explainer.last, { kind: 'gif' });
+      case 'savePng':
+        return savePicture(s.modelPath, m.png, m.name);
+      case 'openTree':
+      case 'explainModel':
+        return; // the model summary's buttons
     }
   }
 

@@ -19,7 +19,10 @@ export class ExplainController {
   last: ExplainResult | undefined;
   lastError: string | undefined;
 
-  constructor(private readonly ctx: PanelContext, private readonly onFinished: (r: ExplainResult) => void) {}
+  constructor(
+    private readonly ctx: PanelContext,
+    private readonly onFinished: (r: ExplainResult) => void,
+  ) {}
 
   /** Resolves with the next finished explanation, rejects with the next failure. */
   nextResult(): Promise<ExplainResult> {
@@ -80,13 +83,17 @@ export class ExplainController {
       await deps.taps.restore(s.modelPath).catch(() => undefined);
       const r = await deps.worker.request('explain', this.params(input), {
         signal: ac.signal,
-        onProgress: (done, total, message) => { if (id === this.seq) this.ctx.post({ type: 'progress', requestId: id, done, total, message }); },
+        onProgress: (done, total, message) => {
+          if (id === this.seq) this.ctx.post({ type: 'progress', requestId: id, done, total, message });
+        },
       });
       if (id !== this.seq) return; // superseded by a newer request
       this.last = r;
       this.lastError = undefined;
       this.status = undefined;
-      deps.output.info(`explain ${path.basename(input)}: ${r.method} on ${r.layers.join(', ')} → ${r.explanations[0]?.label} (${r.ep}, ${r.timings_ms.total.toFixed(0)} ms in the worker, ${Date.now() - started} ms end to end)`);
+      deps.output.info(
+        `explain ${path.basename(input)}: ${r.method} on ${r.layers.join(', ')} → ${r.explanations[0]?.label} (${r.ep}, ${r.timings_ms.total.toFixed(0)} ms in the worker, ${Date.now() - started} ms end to end)`,
+      );
       this.postResult(id);
       deps.onResult(r);
       this.onFinished(r);
@@ -109,7 +116,9 @@ export class ExplainController {
   params(input: string): ExplainParams {
     const s = this.ctx.state;
     return {
-      modelPath: s.modelPath, input, method: s.method,
+      modelPath: s.modelPath,
+      input,
+      method: s.method,
       layers: s.layer ? [s.layer] : undefined,
       classIndex: s.classIndex,
       augSmooth: s.augSmooth || undefined,

@@ -28,12 +28,18 @@ export function explainView(r: ExplainResult, requestId: number): ExplainView | 
   const e = r.explanations[0];
   if (!e) return undefined;
   return {
-    requestId, method: r.method, layers: r.layers, classIndex: e.classIndex, label: e.label,
+    requestId,
+    method: r.method,
+    layers: r.layers,
+    classIndex: e.classIndex,
+    label: e.label,
     predictions: r.predictions,
     image: { data: new Uint8Array(r.image.data), width: r.image.width, height: r.image.height },
     cam: { data: new Float32Array(e.cam.data), width: e.cam.width, height: e.cam.height },
     camRaw: { width: e.camRaw.width, height: e.camRaw.height },
-    ep: r.ep, timings: r.timings_ms, notes: r.notes,
+    ep: r.ep,
+    timings: r.timings_ms,
+    notes: r.notes,
     ...(e.video && r.frames ? { video: videoView(r.frames, e.video.temporalWeights) } : {}),
   };
 }

@@ -20,13 +20,25 @@ export class MemoryController implements vscode.Disposable {
     const { worker } = ctx.deps;
     // Subscriptions do not survive the worker: forget ours when it exits, subscribe again once
     // it was replaced (deferred: 'restart' fires while the client is still starting the child).
-    const onRestart = () => { this.subscription = undefined; setTimeout(() => void this.subscribe(), 0); };
-    const onExit = () => { this.subscription = undefined; ctx.post({ type: 'telemetryStopped', reason: 'The worker stopped; the chart resumes when it starts again.' }); };
+    const onRestart = () => {
+      this.subscription = undefined;
+      setTimeout(() => void this.subscribe(), 0);
+    };
+    const onExit = () => {
+      this.subscription = undefined;
+      ctx.post({ type: 'telemetryStopped', reason: 'The worker stopped; the chart resumes when it starts again.' });
+    };
     const onTelemetry = (sample: TelemetrySample) => this.onTelemetry(sample);
     worker.on('restart', onRestart);
     worker.on('exit', onExit);
     worker.on('telemetry', onTelemetry);
-    this.disposables.push({ dispose: () => { worker.off('restart', onRestart); worker.off('exit', onExit); worker.off('telemetry', onTelemetry); } });
+    this.disposables.push({
+      dispose: () => {
+        worker.off('restart', onRestart);
+        worker.off('exit', onExit);
+        worker.off('telemetry', onTelemetry);
+      },
+    });
   }
 
   dispose(): void {
@@ -77,14 +89,18 @@ export class MemoryController implements vscode.Disposable {
     const id = this.subscription;
     this.subscription = undefined;
     // a worker that is gone has no subscription to end (and must not be started for it)
-    if (id !== undefined && this.ctx.deps.worker.pid !== undefined) void this.ctx.deps.worker.request('telemetry.unsubscribe', { subscriptionId: id }).catch(() => undefined);
+    if (id !== undefined && this.ctx.deps.worker.pid !== undefined)
+      void this.ctx.deps.worker.request('telemetry.unsubscribe', { subscriptionId: id }).catch(() => undefined);
   }
 
   private onTelemetry(sample: TelemetrySample): void {
     if (this.subscription === undefined || !this.ctx.webviewReady) return;
     this.ctx.post({ type: 'telemetry', samples: [sample], reset: false });
     if (sample.reason === 'request-end' && !sample.request?.method.startsWith('telemetry.') && !this.sessionsTimer) {
-      this.sessionsTimer = setTimeout(() => { this.sessionsTimer = undefined; void this.refreshSessions(); }, 300);
+      this.sessionsTimer = setTimeout(() => {
+        this.sessionsTimer = undefined;
+        void this.refreshSessions();
+      }, 300);
     }
   }
 
@@ -95,7 +111,9 @@ export class MemoryController implements vscode.Disposable {
     try {
       const snap = await ctx.deps.worker.request('telemetry.snapshot', {});
       ctx.post({ type: 'sessions', sessions: snap.sessions, pid: snap.pid, sample: snap.sample });
-    } catch { /* the chart says when the worker is gone */ }
+    } catch {
+      /* the chart says when the worker is gone */
+    }
   }
 
   async releaseAll(): Promise<void> {
@@ -116,16 +134,25 @@ export class MemoryController implements vscode.Disposable {
   async heapSnapshot(): Promise<void> {
     if (!vscode.workspace.isTrusted) return void vscode.window.showWarningMessage(UNTRUSTED_MESSAGE);
     const folder = await vscode.window.showOpenDialog({
-      canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Write heap snapshot here',
-      title: 'CamLens: folder for the worker\'s .heapsnapshot', defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+      canSelectFolders: true,
+      canSelectFiles: false,
+      canSelectMany: false,
+      openLabel: 'Write heap snapshot here',
+      title: "CamLens: folder for the worker's .heapsnapshot",
+      defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
     });
     if (!folder?.[0]) return;
     try {
-      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'CamLens: taking a heap snapshot of the worker' }, () =>
-        this.ctx.deps.worker.request('heapSnapshot', { dir: folder[0].fsPath, prefix: 'camlens-worker' }, { timeoutMs: 0 }));
+      const r = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'CamLens: taking a heap snapshot of the worker' },
+        () => this.ctx.deps.worker.request('heapSnapshot', { dir: folder[0].fsPath, prefix: 'camlens-worker' }, { timeoutMs: 0 }),
+      );
       const text = `Heap snapshot written: ${path.basename(r.path)} (${(r.bytes / 2 ** 20).toFixed(1)} MiB, ${Math.round(r.ms)} ms${r.gcForced ? ', after a full GC' : ''}). Open it in Chrome DevTools → Memory.`;
       this.ctx.post({ type: 'memoryNote', text });
-      const pick = await vscode.window.showInformationMessage(`CamLens: ${text}`, process.platform === 'darwin' ? 'Reveal in Finder' : 'Reveal in File Explorer');
+      const pick = await vscode.window.showInformationMessage(
+        `CamLens: ${text}`,
+        process.platform === 'darwin' ? 'Reveal in Finder' : 'Reveal in File Explorer',
+      );
       if (pick) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(r.path));
     } catch (e) {
       void vscode.window.showErrorMessage(`CamLens: heap snapshot failed: ${errorText(e)}`);

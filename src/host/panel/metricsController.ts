@@ -13,7 +13,11 @@ export class MetricsController {
   last: MetricsView | undefined;
 
   /** `explainParams` gives the explain request of the panel's state; `shownClass` the class of the map on screen. */
-  constructor(private readonly ctx: PanelContext, private readonly explainParams: (input: string) => ExplainParams, private readonly shownClass: () => number | undefined) {}
+  constructor(
+    private readonly ctx: PanelContext,
+    private readonly explainParams: (input: string) => ExplainParams,
+    private readonly shownClass: () => number | undefined,
+  ) {}
 
   replay(): void {
     if (this.last) this.ctx.post({ type: 'metrics', view: this.last });
@@ -44,28 +48,41 @@ export class MetricsController {
     try {
       await ctx.deps.taps.restore(ctx.state.modelPath).catch(() => undefined);
       const params = { ...this.explainParams(input), classIndex: ctx.state.classIndex ?? this.shownClass() };
-      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `CamLens: metrics of ${what}`, cancellable: true }, (progress, token) => {
-        token.onCancellationRequested(() => ac.abort());
-        let last = 0;
-        return ctx.deps.worker.request('evaluate', params, {
-          signal: ac.signal,
-          onProgress: (done, total, message) => {
-            if (id !== this.seq) return;
-            const pct = total > 0 ? (done / total) * 100 : 0;
-            progress.report({ message: `${message ?? 'working'} ${done}/${total}`, increment: Math.max(0, pct - last) });
-            last = pct;
-            ctx.post({ type: 'metricsProgress', requestId: id, done, total, message });
-          },
-        });
-      });
+      const r = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `CamLens: metrics of ${what}`, cancellable: true },
+        (progress, token) => {
+          token.onCancellationRequested(() => ac.abort());
+          let last = 0;
+          return ctx.deps.worker.request('evaluate', params, {
+            signal: ac.signal,
+            onProgress: (done, total, message) => {
+              if (id !== this.seq) return;
+              const pct = total > 0 ? (done / total) * 100 : 0;
+              progress.report({ message: `${message ?? 'working'} ${done}/${total}`, increment: Math.max(0, pct - last) });
+              last = pct;
+              ctx.post({ type: 'metricsProgress', requestId: id, done, total, message });
+            },
+          });
+        },
+      );
       if (id !== this.seq) return undefined;
       const view: MetricsView = {
-        requestId: id, method: r.method, layers: r.layers, classIndex: r.classIndex, label: r.label, input: vscode.workspace.asRelativePath(r.input), ep: r.ep,
-        metrics: r.metrics, curves: r.curves, groundTruth: r.groundTruth ? `${r.groundTruth.kind} from ${vscode.workspace.asRelativePath(r.groundTruth.source)}` : null,
+        requestId: id,
+        method: r.method,
+        layers: r.layers,
+        classIndex: r.classIndex,
+        label: r.label,
+        input: vscode.workspace.asRelativePath(r.input),
+        ep: r.ep,
+        metrics: r.metrics,
+        curves: r.curves,
+        groundTruth: r.groundTruth ? `${r.groundTruth.kind} from ${vscode.workspace.asRelativePath(r.groundTruth.source)}` : null,
         ms: Date.now() - started,
       };
       this.last = view;
-      ctx.deps.output.info(`evaluate ${path.basename(input)}: ${Object.keys(r.metrics).length} figures in ${view.ms} ms (${r.modelRuns.perturbation} perturbation runs, ${r.modelRuns.explanations} extra explanations)`);
+      ctx.deps.output.info(
+        `evaluate ${path.basename(input)}: ${Object.keys(r.metrics).length} figures in ${view.ms} ms (${r.modelRuns.perturbation} perturbation runs, ${r.modelRuns.explanations} extra explanations)`,
+      );
       ctx.post({ type: 'metrics', view });
       return view;
     } catch (e) {

@@ -9,10 +9,7 @@ import type { ColormapName } from '../../panel/protocol';
 import type { ExplainResult } from '../../worker/protocol';
 import { overlayPngAsShown } from './explainView';
 
-export type SaveRequest =
-  | { kind: 'overlay'; look: { colormap: ColormapName; alpha: number } }
-  | { kind: 'npy' }
-  | { kind: 'gif' };
+export type SaveRequest = { kind: 'overlay'; look: { colormap: ColormapName; alpha: number } } | { kind: 'npy' } | { kind: 'gif' };
 
 function defaultUri(modelPath: string, name: string): vscode.Uri {
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(path.dirname(modelPath));

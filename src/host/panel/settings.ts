@@ -19,8 +19,11 @@ export function configuredLook(): Pick<ViewSettings, 'colormap' | 'alpha'> {
 export function defaultExplainState(modelPath: string, images: string[]): ExplainState {
   const method = vscode.workspace.getConfiguration('camlens').get<string>('defaultMethod', 'gradcam');
   return {
-    modelPath, images, imageIndex: 0,
+    modelPath,
+    images,
+    imageIndex: 0,
     method: (CAM_METHODS as readonly string[]).includes(method) ? (method as CamMethodName) : 'gradcam',
-    augSmooth: false, multiScale: false,
+    augSmooth: false,
+    multiScale: false,
   };
 }

@@ -14,7 +14,10 @@ export function freePort() {
     const s = createServer();
     s.unref();
     s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
   });
 }
 
@@ -53,24 +56,44 @@ export async function startCodeServer(opts = {}) {
   const port = await freePort();
   const args = [
     ...common,
-    '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-    '--disable-getting-started-override', '--ignore-last-opened',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--auth',
+    'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--disable-getting-started-override',
+    '--ignore-last-opened',
   ];
   if (opts.folder) args.push(opts.folder);
   // own process group: stop() also ends the extension host and our worker it forks
   const proc = spawn(CODE_SERVER, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let log = '';
-  const onData = (d) => { log += d; if (log.length > 2e6) log = log.slice(-1e6); if (opts.log) process.stderr.write(`[code-server] ${d}`); };
+  const onData = (d) => {
+    log += d;
+    if (log.length > 2e6) log = log.slice(-1e6);
+    if (opts.log) process.stderr.write(`[code-server] ${d}`);
+  };
   proc.stdout.on('data', onData);
   proc.stderr.on('data', onData);
   const url = `http://127.0.0.1:${port}`;
-  const killGroup = (sig) => { try { process.kill(-proc.pid, sig); } catch {} };
+  const killGroup = (sig) => {
+    try {
+      process.kill(-proc.pid, sig);
+    } catch {}
+  };
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`code-server exited early (${proc.exitCode}):\n${log}`);
-    try { const r = await fetch(`${url}/healthz`); if (r.ok) break; } catch {}
-    if (Date.now() > deadline) { killGroup('SIGKILL'); throw new Error(`code-server did not become healthy:\n${log}`); }
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      killGroup('SIGKILL');
+      throw new Error(`code-server did not become healthy:\n${log}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   const stop = async () => {
@@ -83,7 +106,11 @@ export async function startCodeServer(opts = {}) {
     }
     killGroup('SIGKILL');
     // the worker is forked by the extension host into the same group; make sure nothing of ours survives
-    for (const pid of pidsMatching(base)) { try { process.kill(pid, 'SIGKILL'); } catch {} }
+    for (const pid of pidsMatching(base)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
     if (!opts.keep) rmSync(base, { recursive: true, force: true });
   };
   return { url, port, base, extDir, proc, stop, getLog: () => log };
@@ -109,7 +136,10 @@ function run(cmd, args, env, timeoutMs) {
     const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));
-    p.on('exit', (code) => { clearTimeout(t); code === 0 ? res(out) : rej(new Error(`${cmd} ${args.join(' ')} -> ${code}\n${out}`)); });
+    p.on('exit', (code) => {
+      clearTimeout(t);
+      code === 0 ? res(out) : rej(new Error(`${cmd} ${args.join(' ')} -> ${code}\n${out}`));
+    });
   });
 }
 
@@ -118,12 +148,23 @@ export async function launchChromium(contextOptions = {}) {
   const context = await chromium.launchPersistentContext(udd, {
     executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1600, height: 1000 },
     env: { ...process.env, XDG_CONFIG_HOME: join(udd, 'xdg-config'), XDG_CACHE_HOME: join(udd, 'xdg-cache') },
     timeout: 60_000,
     ...contextOptions,
   });
-  const close = async () => { await context.close().catch(() => {}); rmSync(udd, { recursive: true, force: true }); };
+  const close = async () => {
+    await context.close().catch(() => {});
+    rmSync(udd, { recursive: true, force: true });
+  };
   return { context, close };
 }

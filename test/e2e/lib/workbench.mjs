@@ -54,10 +54,17 @@ export async function explorerContextMenu(page, fileName, itemTitle, { timeout =
 export async function pickMenuItem(page, item, timeout = 20_000) {
   const deadline = Date.now() + timeout;
   for (let attempt = 0; ; attempt++) {
-    if (attempt % 2 === 0) { await item.hover(); await page.keyboard.press('Enter'); }
-    else await item.click();
-    try { await item.waitFor({ state: 'detached', timeout: 2_000 }); if (attempt) console.log(`[pickMenuItem] needed ${attempt + 1} attempts`); return; }
-    catch (e) { if (Date.now() > deadline) throw new Error(`context menu item did not activate: ${e.message}`); }
+    if (attempt % 2 === 0) {
+      await item.hover();
+      await page.keyboard.press('Enter');
+    } else await item.click();
+    try {
+      await item.waitFor({ state: 'detached', timeout: 2_000 });
+      if (attempt) console.log(`[pickMenuItem] needed ${attempt + 1} attempts`);
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`context menu item did not activate: ${e.message}`);
+    }
   }
 }
 

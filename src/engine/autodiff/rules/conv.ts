@@ -7,7 +7,13 @@ import type { Emitter } from '../emitter';
 import { range } from '../emitter';
 import type { GradientRule, RuleContext } from '../rule';
 
-interface Window { kernel: number[]; strides: number[]; dilations: number[]; pads: number[]; spatial: number }
+interface Window {
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  pads: number[];
+  spatial: number;
+}
 
 function windowOf(ctx: RuleContext, kernelFrom?: string): Window {
   const x = ctx.inputs[0];
@@ -50,7 +56,10 @@ const outSize = (w: Window, i: number, d: number) =>
 export function transposedWindow(b: Emitter, g: string, weight: string, like: string, w: Window, group: number, outDims?: readonly number[]): string {
   const dims = b.shapes.shape(like)?.slice(2);
   const common = {
-    strides: attr.ints(w.strides), dilations: attr.ints(w.dilations), pads: attr.ints(w.pads), group,
+    strides: attr.ints(w.strides),
+    dilations: attr.ints(w.dilations),
+    pads: attr.ints(w.pads),
+    group,
     kernel_shape: attr.ints(w.kernel),
   };
   if (dims && dims.every((d) => typeof d === 'number')) {
@@ -105,13 +114,15 @@ export const ConvTranspose: GradientRule = (ctx) => {
   if (!kernel) throw ctx.unsupported('the kernel shape is not known statically');
   // ConvTranspose is the adjoint of Conv with the same attributes; the output_padding rows are
   // outside every window and drop out of the Conv.
-  return [ctx.b.op('Conv', [ctx.gy, w], {
-    strides: attr.ints(ctx.ints('strides') ?? new Array(spatial).fill(1)),
-    dilations: attr.ints(ctx.ints('dilations') ?? new Array(spatial).fill(1)),
-    pads: attr.ints(ctx.ints('pads') ?? new Array(2 * spatial).fill(0)),
-    group: ctx.int('group', 1),
-    kernel_shape: attr.ints(kernel),
-  })];
+  return [
+    ctx.b.op('Conv', [ctx.gy, w], {
+      strides: attr.ints(ctx.ints('strides') ?? new Array(spatial).fill(1)),
+      dilations: attr.ints(ctx.ints('dilations') ?? new Array(spatial).fill(1)),
+      pads: attr.ints(ctx.ints('pads') ?? new Array(2 * spatial).fill(0)),
+      group: ctx.int('group', 1),
+      kernel_shape: attr.ints(kernel),
+    }),
+  ];
 };
 
 export { windowOf, range };

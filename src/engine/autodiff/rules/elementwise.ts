@@ -72,9 +72,5 @@ export const Where: GradientRule = (ctx) => {
   const { b } = ctx;
   const [cond] = ctx.inputs;
   const zero = () => b.scalar(0, ctx.gy);
-  return [
-    undefined,
-    when(ctx, 1, () => b.op('Where', [cond, ctx.gy, zero()])),
-    when(ctx, 2, () => b.op('Where', [cond, zero(), ctx.gy])),
-  ];
+  return [undefined, when(ctx, 1, () => b.op('Where', [cond, ctx.gy, zero()])), when(ctx, 2, () => b.op('Where', [cond, zero(), ctx.gy]))];
 };

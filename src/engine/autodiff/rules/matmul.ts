@@ -14,12 +14,16 @@ export const Gemm: GradientRule = (ctx) => {
   const tb = ctx.int('transB', 0);
   const gy = ctx.gy;
   // With A' = op(A), B' = op(B): dA' = alpha·gy·B'ᵀ, dB' = alpha·A'ᵀ·gy.
-  const dA = !ctx.needs(0) ? undefined : ta === 0
-    ? b.op('Gemm', [gy, m], { alpha: attr.float(alpha), transB: tb ? 0 : 1 })
-    : b.op('Gemm', [m, gy], { alpha: attr.float(alpha), transA: tb, transB: 1 });
-  const dB = !ctx.needs(1) ? undefined : tb === 0
-    ? b.op('Gemm', [a, gy], { alpha: attr.float(alpha), transA: ta ? 0 : 1 })
-    : b.op('Gemm', [gy, a], { alpha: attr.float(alpha), transA: 1, transB: ta });
+  const dA = !ctx.needs(0)
+    ? undefined
+    : ta === 0
+      ? b.op('Gemm', [gy, m], { alpha: attr.float(alpha), transB: tb ? 0 : 1 })
+      : b.op('Gemm', [m, gy], { alpha: attr.float(alpha), transA: tb, transB: 1 });
+  const dB = !ctx.needs(1)
+    ? undefined
+    : tb === 0
+      ? b.op('Gemm', [a, gy], { alpha: attr.float(alpha), transA: ta ? 0 : 1 })
+      : b.op('Gemm', [gy, a], { alpha: attr.float(alpha), transA: 1, transB: ta });
   const dC = c && ctx.needs(2) ? b.reduceToShapeOf(beta === 1 ? gy : b.op('Mul', [gy, b.scalar(beta, gy)]), c, ctx.outputs[0]) : undefined;
   return [dA, dB, dC];
 };

@@ -54,7 +54,10 @@ export const AveragePool: GradientRule = (ctx) => {
       });
     }
     const valid = b.op('Conv', [plane, ones], {
-      strides: attr.ints(win.strides), dilations: attr.ints(win.dilations), pads: attr.ints(pads), kernel_shape: attr.ints(win.kernel),
+      strides: attr.ints(win.strides),
+      dilations: attr.ints(win.dilations),
+      pads: attr.ints(pads),
+      kernel_shape: attr.ints(win.kernel),
     });
     void includePad;
     scaled = b.op('Mul', [folded, b.op('Div', [ratio, valid])]);

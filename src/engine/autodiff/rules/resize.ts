@@ -11,7 +11,8 @@ import type { GradientRule } from '../rule';
 export const Resize: GradientRule = (ctx) => {
   const { b } = ctx;
   const [x, , scales, sizes] = ctx.inputs;
-  if (ctx.string('coordinate_transformation_mode', 'half_pixel') === 'tf_crop_and_resize') throw ctx.unsupported('coordinate_transformation_mode tf_crop_and_resize is not supported');
+  if (ctx.string('coordinate_transformation_mode', 'half_pixel') === 'tf_crop_and_resize')
+    throw ctx.unsupported('coordinate_transformation_mode tf_crop_and_resize is not supported');
   if (ctx.ints('axes')) throw ctx.unsupported('the axes attribute is not supported');
   const r = ctx.rank(x);
   const sx = ctx.shapes.shape(x);
@@ -42,7 +43,9 @@ export const Resize: GradientRule = (ctx) => {
     // move axis a last, contract with M, move it back
     const perm = [...range(r).filter((i) => i !== a), a];
     const inverse = new Array<number>(r);
-    perm.forEach((p, i) => { inverse[p] = i; });
+    perm.forEach((p, i) => {
+      inverse[p] = i;
+    });
     g = b.transpose(b.op('MatMul', [b.transpose(g, perm), matrix]), inverse);
   }
   return [g];

@@ -25,7 +25,9 @@ export const Unsqueeze = reshapeBack;
 export const Transpose: GradientRule = (ctx) => {
   const perm = ctx.ints('perm') ?? range(ctx.rank(ctx.inputs[0])).reverse();
   const inverse = new Array<number>(perm.length);
-  perm.forEach((p, i) => { inverse[p] = i; });
+  perm.forEach((p, i) => {
+    inverse[p] = i;
+  });
   return [ctx.b.transpose(ctx.gy, inverse)];
 };
 
@@ -38,7 +40,11 @@ export const Concat: GradientRule = (ctx) => {
   const sizes = ctx.inputs.map((x) => ctx.shapes.shape(x)?.[axis]);
   const split = sizes.every((d) => typeof d === 'number')
     ? b.ints(sizes as number[])
-    : b.op('Concat', ctx.inputs.map((x) => b.dimsOf(x, axis, axis + 1)), { axis: 0 });
+    : b.op(
+        'Concat',
+        ctx.inputs.map((x) => b.dimsOf(x, axis, axis + 1)),
+        { axis: 0 },
+      );
   const parts = b.ops('Split', [ctx.gy, split], { axis }, ctx.inputs.length);
   return parts.map((p, i) => (ctx.needs(i) ? p : undefined));
 };
@@ -137,7 +143,13 @@ export const Pad: GradientRule = (ctx) => {
   const n = axes.length;
   if (pads.some((p) => p < 0)) throw ctx.unsupported('negative pads (cropping) are not supported');
   const begins = pads.slice(0, n);
-  const ends = b.op('Add', [b.ints(begins), b.op('Concat', axes.map((a) => b.dimsOf(x, a, a + 1)), { axis: 0 })]);
+  const ends = b.op('Add', [
+    b.ints(begins),
+    b.op(
+      'Concat',
+      axes.map((a) => b.dimsOf(x, a, a + 1)),
+      { axis: 0 },
+    ),
+  ]);
   return [b.op('Slice', [ctx.gy, b.ints(begins), ends, b.ints(axes)]), undefined, undefined, undefined];
 };
-

@@ -30,7 +30,11 @@ const decoder = new TextDecoder();
 export class NodeContext {
   readonly symbols: SymbolTable;
 
-  constructor(readonly node: GraphNode, readonly opset: number, private readonly source: ValueSource) {
+  constructor(
+    readonly node: GraphNode,
+    readonly opset: number,
+    private readonly source: ValueSource,
+  ) {
     this.symbols = source.symbols;
   }
 
@@ -159,7 +163,8 @@ export class NodeContext {
   /** A clear contradiction in the model: throws SHAPE_INFERENCE naming the node. */
   fail(message: string): never {
     throw new CamLensError('SHAPE_INFERENCE', `Shape inference: node "${this.node.name}" (${this.node.opType}): ${message}.`, {
-      node: this.node.name, opType: this.node.opType,
+      node: this.node.name,
+      opType: this.node.opType,
     });
   }
 }

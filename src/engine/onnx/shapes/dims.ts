@@ -5,8 +5,7 @@ import type { ValueInfoProto } from '../types';
 import type { NodeContext } from './context';
 import type { ShapeDim, ValueType } from './types';
 
-export const isStaticShape = (s: readonly ShapeDim[] | undefined): s is number[] =>
-  !!s && s.every((d) => typeof d === 'number');
+export const isStaticShape = (s: readonly ShapeDim[] | undefined): s is number[] => !!s && s.every((d) => typeof d === 'number');
 
 export const isKnownShape = (s: readonly ShapeDim[] | undefined): boolean => !!s && s.every((d) => d !== null);
 

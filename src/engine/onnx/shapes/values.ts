@@ -21,13 +21,29 @@ export interface KnownTensor {
 }
 
 const FOLDABLE = new Set<number>([
-  DataType.INT64, DataType.INT32, DataType.INT16, DataType.INT8, DataType.UINT8, DataType.UINT16,
-  DataType.UINT32, DataType.UINT64, DataType.BOOL, DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16,
+  DataType.INT64,
+  DataType.INT32,
+  DataType.INT16,
+  DataType.INT8,
+  DataType.UINT8,
+  DataType.UINT16,
+  DataType.UINT32,
+  DataType.UINT64,
+  DataType.BOOL,
+  DataType.FLOAT,
+  DataType.DOUBLE,
+  DataType.FLOAT16,
 ]);
 
 export const isIntegerType = (t: number): boolean =>
-  t === DataType.INT64 || t === DataType.INT32 || t === DataType.INT16 || t === DataType.INT8 ||
-  t === DataType.UINT8 || t === DataType.UINT16 || t === DataType.UINT32 || t === DataType.UINT64 ||
+  t === DataType.INT64 ||
+  t === DataType.INT32 ||
+  t === DataType.INT16 ||
+  t === DataType.INT8 ||
+  t === DataType.UINT8 ||
+  t === DataType.UINT16 ||
+  t === DataType.UINT32 ||
+  t === DataType.UINT64 ||
   t === DataType.BOOL;
 
 /**
@@ -84,9 +100,7 @@ export function stridesOf(dims: readonly number[]): number[] {
  * Elementwise map over inputs broadcast to `outDims` (numpy rules; the caller has checked that
  * the shapes broadcast).
  */
-export function mapBroadcast(
-  outDims: readonly number[], inputs: readonly KnownTensor[], f: (xs: ShapeDim[]) => ShapeDim,
-): ShapeDim[] | undefined {
+export function mapBroadcast(outDims: readonly number[], inputs: readonly KnownTensor[], f: (xs: ShapeDim[]) => ShapeDim): ShapeDim[] | undefined {
   const count = elementCount(outDims);
   if (count > MAX_FOLD_ELEMENTS) return undefined;
   const rank = outDims.length;
@@ -114,9 +128,7 @@ export function mapBroadcast(
 }
 
 /** out[i] = data[source(i)] for every multi-index of outDims; source gives a flat input offset. */
-export function gatherBy(
-  outDims: readonly number[], data: readonly ShapeDim[], source: (index: readonly number[]) => number,
-): ShapeDim[] | undefined {
+export function gatherBy(outDims: readonly number[], data: readonly ShapeDim[], source: (index: readonly number[]) => number): ShapeDim[] | undefined {
   const count = elementCount(outDims);
   if (count > MAX_FOLD_ELEMENTS) return undefined;
   const out: ShapeDim[] = new Array(count);

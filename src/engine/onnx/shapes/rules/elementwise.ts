@@ -10,7 +10,10 @@ import { coerce, isIntegerType, known, mapBroadcast, type KnownTensor } from '..
 
 type Fold1 = (x: ShapeDim, isInt: boolean) => ShapeDim;
 
-const num = (f: (x: number) => number): Fold1 => (x) => (typeof x === 'number' ? f(x) : null);
+const num =
+  (f: (x: number) => number): Fold1 =>
+  (x) =>
+    typeof x === 'number' ? f(x) : null;
 
 /** Unary ops whose values we fold (the ones that show up in shape arithmetic). */
 const UNARY_FOLD: Record<string, Fold1> = {
@@ -36,7 +39,11 @@ function foldUnary(ctx: NodeContext, f: Fold1 | undefined, dtype: number): Known
   const v = ctx.value(0);
   if (!v || !f) return undefined;
   const isInt = isIntegerType(v.dtype);
-  return known(dtype, v.dims, v.data.map((x) => coerce(f(x, isInt), dtype)));
+  return known(
+    dtype,
+    v.dims,
+    v.data.map((x) => coerce(f(x, isInt), dtype)),
+  );
 }
 
 /** Same shape and element type as input 0. */
@@ -49,7 +56,9 @@ export const unary: ShapeRule = (ctx) => {
 export const unaryToBool: ShapeRule = (ctx) => ({ dtype: DataType.BOOL, shape: ctx.shape(0) });
 
 export const not: ShapeRule = (ctx) => ({
-  dtype: DataType.BOOL, shape: ctx.shape(0), value: foldUnary(ctx, UNARY_FOLD.Not, DataType.BOOL),
+  dtype: DataType.BOOL,
+  shape: ctx.shape(0),
+  value: foldUnary(ctx, UNARY_FOLD.Not, DataType.BOOL),
 });
 
 function castElement(x: ShapeDim, to: number): ShapeDim {
@@ -65,14 +74,28 @@ export const cast: ShapeRule = (ctx) => {
   const to = ctx.int('to') ?? ctx.fail('attribute "to" is missing');
   if (to <= 0) ctx.fail(`attribute "to" = ${to} is not an element type`);
   const v = ctx.value(0);
-  const value = v && to !== DataType.STRING ? known(to, v.dims, v.data.map((x) => castElement(x, to))) : undefined;
+  const value =
+    v && to !== DataType.STRING
+      ? known(
+          to,
+          v.dims,
+          v.data.map((x) => castElement(x, to)),
+        )
+      : undefined;
   return { dtype: to, shape: ctx.shape(0), value };
 };
 
 export const castLike: ShapeRule = (ctx) => {
   const to = ctx.dtype(1);
   const v = ctx.value(0);
-  const value = v && to ? known(to, v.dims, v.data.map((x) => castElement(x, to))) : undefined;
+  const value =
+    v && to
+      ? known(
+          to,
+          v.dims,
+          v.data.map((x) => castElement(x, to)),
+        )
+      : undefined;
   return { dtype: to, shape: ctx.shape(0), value };
 };
 
@@ -81,7 +104,10 @@ export const dropout: ShapeRule = (ctx) => {
   const shape = ctx.shape(0);
   // Dropout-7 returned the mask in the input's type; from opset 10 it is bool.
   const maskType = ctx.opset < 10 ? dtype : DataType.BOOL;
-  return [{ dtype, shape, value: foldUnary(ctx, UNARY_FOLD.Identity, dtype) }, { dtype: maskType, shape }];
+  return [
+    { dtype, shape, value: foldUnary(ctx, UNARY_FOLD.Identity, dtype) },
+    { dtype: maskType, shape },
+  ];
 };
 
 export const clip: ShapeRule = (ctx) => {
@@ -92,7 +118,11 @@ export const clip: ShapeRule = (ctx) => {
     const lo = ctx.opset < 11 ? ctx.float('min', -Infinity) : ctx.has(1) ? ctx.scalar(1) : -Infinity;
     const hi = ctx.opset < 11 ? ctx.float('max', Infinity) : ctx.has(2) ? ctx.scalar(2) : Infinity;
     if (lo !== undefined && hi !== undefined) {
-      value = known(dtype, v.dims, v.data.map((x) => (typeof x === 'number' ? Math.min(Math.max(x, lo), hi) : null)));
+      value = known(
+        dtype,
+        v.dims,
+        v.data.map((x) => (typeof x === 'number' ? Math.min(Math.max(x, lo), hi) : null)),
+      );
     }
   }
   return { dtype, shape: ctx.shape(0), value };
@@ -158,14 +188,18 @@ const BINARY_FOLD: Record<string, Fold2> = {
   Greater: (_s, a, b) => compareSymbolic(a, b, (x, y) => x > y),
   GreaterOrEqual: (_s, a, b) => (a !== null && a === b ? 1 : compareSymbolic(a, b, (x, y) => x >= y)),
   And: (_s, a, b) => (a === 0 || b === 0 ? 0 : typeof a === 'number' && typeof b === 'number' ? 1 : null),
-  Or: (_s, a, b) => (typeof a === 'number' && a !== 0) || (typeof b === 'number' && b !== 0) ? 1 : a === 0 && b === 0 ? 0 : null,
+  Or: (_s, a, b) => ((typeof a === 'number' && a !== 0) || (typeof b === 'number' && b !== 0) ? 1 : a === 0 && b === 0 ? 0 : null),
   Xor: (_s, a, b) => (typeof a === 'number' && typeof b === 'number' ? bool(!!a !== !!b) : null),
 };
 
 const BOOL_RESULT = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'And', 'Or', 'Xor']);
 
 function foldBroadcast(
-  ctx: NodeContext, shape: ShapeDim[] | undefined, dtype: number, inputs: number[], f: (xs: ShapeDim[]) => ShapeDim,
+  ctx: NodeContext,
+  shape: ShapeDim[] | undefined,
+  dtype: number,
+  inputs: number[],
+  f: (xs: ShapeDim[]) => ShapeDim,
 ): KnownTensor | undefined {
   if (!isStaticShape(shape)) return undefined;
   const values: KnownTensor[] = [];
@@ -175,7 +209,13 @@ function foldBroadcast(
     values.push(v);
   }
   const data = mapBroadcast(shape, values, f);
-  return data ? known(dtype, shape, data.map((x) => coerce(x, dtype))) : undefined;
+  return data
+    ? known(
+        dtype,
+        shape,
+        data.map((x) => coerce(x, dtype)),
+      )
+    : undefined;
 }
 
 /** Two-input broadcasting ops (arithmetic, comparison, logic). */
@@ -192,13 +232,15 @@ export const binary: ShapeRule = (ctx) => {
 export const variadic: ShapeRule = (ctx) => {
   const inputs = ctx.node.inputs.map((_, i) => i).filter((i) => ctx.has(i));
   if (inputs.length === 0) return undefined;
-  const shape = broadcastShapes(ctx, inputs.map((i) => ctx.shape(i)));
+  const shape = broadcastShapes(
+    ctx,
+    inputs.map((i) => ctx.shape(i)),
+  );
   const dtype = ctx.dtype(inputs[0]);
   const pair = ctx.opType === 'Sum' ? BINARY_FOLD.Add : (BINARY_FOLD[ctx.opType] as Fold2 | undefined);
   const isInt = isIntegerType(dtype);
-  const value = pair && ctx.opType !== 'Mean'
-    ? foldBroadcast(ctx, shape, dtype, inputs, (xs) => xs.reduce((acc, x) => pair(ctx.symbols, acc, x, isInt, ctx)))
-    : undefined;
+  const value =
+    pair && ctx.opType !== 'Mean' ? foldBroadcast(ctx, shape, dtype, inputs, (xs) => xs.reduce((acc, x) => pair(ctx.symbols, acc, x, isInt, ctx))) : undefined;
   return { dtype, shape, value };
 };
 

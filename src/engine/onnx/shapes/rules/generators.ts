@@ -57,7 +57,7 @@ export const size: ShapeRule = (ctx) => {
 export const constantOfShape: ShapeRule = (ctx) => {
   const t = ctx.tensor('value');
   const dtype = t?.dataType ?? DataType.FLOAT;
-  const fill = t ? decodeSmallTensor(t)?.data[0] ?? null : 0;
+  const fill = t ? (decodeSmallTensor(t)?.data[0] ?? null) : 0;
   const dims = ctx.list(0);
   if (!dims) {
     const n = ctx.length(0);
@@ -80,7 +80,12 @@ export const range: ShapeRule = (ctx) => {
   if (typeof start === 'number' && typeof limit === 'number' && typeof delta === 'number') {
     const n = Math.max(Math.ceil((limit - start) / delta), 0);
     let value: KnownTensor | undefined;
-    if (n <= MAX_FOLD_ELEMENTS) value = known(dtype, [n], Array.from({ length: n }, (_, i) => coerce(start + i * delta, dtype)));
+    if (n <= MAX_FOLD_ELEMENTS)
+      value = known(
+        dtype,
+        [n],
+        Array.from({ length: n }, (_, i) => coerce(start + i * delta, dtype)),
+      );
     return { dtype, shape: [n], value };
   }
   // range(0, d, 1) of a symbolic d has d elements.
@@ -98,7 +103,8 @@ export const likeInput: ShapeRule = (ctx) => ({ dtype: ctx.int('dtype') ?? ctx.d
 
 /** RandomNormal, RandomUniform: shape and dtype from attributes. */
 export const randomFromAttrs: ShapeRule = (ctx) => ({
-  dtype: ctx.int('dtype', DataType.FLOAT), shape: ctx.ints('shape'),
+  dtype: ctx.int('dtype', DataType.FLOAT),
+  shape: ctx.ints('shape'),
 });
 
 export const oneHot: ShapeRule = (ctx) => {
@@ -106,8 +112,7 @@ export const oneHot: ShapeRule = (ctx) => {
   const indices = ctx.shape(0);
   if (!indices) return { dtype };
   const depthValue = ctx.value(1);
-  const depth: ShapeDim = depthValue && depthValue.data.length === 1 && typeof depthValue.data[0] === 'number'
-    ? Math.trunc(depthValue.data[0]) : null;
+  const depth: ShapeDim = depthValue && depthValue.data.length === 1 && typeof depthValue.data[0] === 'number' ? Math.trunc(depthValue.data[0]) : null;
   const rank = indices.length + 1;
   const axis = ctx.axis(ctx.int('axis', -1), rank);
   const shape = [...indices];

@@ -42,7 +42,10 @@ export const matMul: ShapeRule = (ctx) => {
   return { dtype, shape: out };
 };
 
-interface Term { letters: string[]; ellipsis: number }
+interface Term {
+  letters: string[];
+  ellipsis: number;
+}
 
 function parseTerm(ctx: NodeContext, text: string): Term {
   const parts = text.split('...');
@@ -95,7 +98,10 @@ export const einsum: ShapeRule = (ctx) => {
   } else {
     const counts = new Map<string, number>();
     for (const t of terms) for (const l of t.letters) counts.set(l, (counts.get(l) ?? 0) + 1);
-    const once = [...counts].filter(([, c]) => c === 1).map(([l]) => l).sort();
+    const once = [...counts]
+      .filter(([, c]) => c === 1)
+      .map(([l]) => l)
+      .sort();
     out = [...ellipsisDims, ...once.map((l) => sizes.get(l)!)];
   }
   return { dtype, shape: out };

@@ -25,7 +25,9 @@ export const pad: ShapeRule = (ctx) => {
   const rank = x.length;
   const axisList = axes
     ? axes.map((a) => (typeof a === 'number' ? ctx.axis(a, rank) : ctx.fail('axes must be numbers')))
-    : unknownAxes ? undefined : x.map((_, i) => i);
+    : unknownAxes
+      ? undefined
+      : x.map((_, i) => i);
   if (!pads || !axisList) {
     const touched = axisList ? new Set(axisList) : undefined;
     return { dtype, shape: x.map((d, i) => (touched && !touched.has(i) ? d : null)) };

@@ -37,7 +37,11 @@ function foldReduce(ctx: NodeContext, v: KnownTensor, axes: Set<number>, outShap
       index[k] = 0;
     }
   }
-  return known(v.dtype, outShape, acc.map((x) => coerce(x ?? null, v.dtype)));
+  return known(
+    v.dtype,
+    outShape,
+    acc.map((x) => coerce(x ?? null, v.dtype)),
+  );
 }
 
 export const reduce: ShapeRule = (ctx) => {
@@ -59,9 +63,7 @@ export const reduce: ShapeRule = (ctx) => {
   }
   if (!x) return { dtype };
   const reduced = new Set(
-    axes && axes.length > 0
-      ? axes.map((a) => (typeof a === 'number' ? ctx.axis(a, x.length) : ctx.fail('axes must be numbers')))
-      : x.map((_, i) => i),
+    axes && axes.length > 0 ? axes.map((a) => (typeof a === 'number' ? ctx.axis(a, x.length) : ctx.fail('axes must be numbers'))) : x.map((_, i) => i),
   );
   const shape: ShapeDim[] = [];
   x.forEach((d, i) => {
@@ -100,6 +102,9 @@ export const topK: ShapeRule = (ctx) => {
     }
     shape = x.map((d, i) => (i === axis ? k : d));
   }
-  const outputs: RuleOutput[] = [{ dtype, shape }, { dtype: DataType.INT64, shape }];
+  const outputs: RuleOutput[] = [
+    { dtype, shape },
+    { dtype: DataType.INT64, shape },
+  ];
   return outputs;
 };

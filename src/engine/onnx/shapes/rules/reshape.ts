@@ -222,4 +222,3 @@ export const spaceToDepth: ShapeRule = (ctx) => {
   });
   return { dtype, shape: [x[0], ctx.symbols.mul(x[1], b * b), ...spatial] };
 };
-

@@ -69,5 +69,13 @@ export const upsample: ShapeRule = (ctx) => {
   const x = ctx.shape(0);
   if (!x) return { dtype };
   const scales = ctx.opset < 9 ? ctx.floats('scales') : ctx.list(1);
-  return { dtype, shape: resizeWith(ctx, x, x.map((_, i) => i), scales) };
+  return {
+    dtype,
+    shape: resizeWith(
+      ctx,
+      x,
+      x.map((_, i) => i),
+      scales,
+    ),
+  };
 };

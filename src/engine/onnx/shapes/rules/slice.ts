@@ -73,8 +73,7 @@ export const slice: ShapeRule = (ctx) => {
   const rank = x.length;
   if (!starts || !ends || unknownParams) {
     // Unknown parameters: the rank stays, and so do the axes we know are not sliced.
-    const touched = axes && axes.every((a): a is number => typeof a === 'number')
-      ? new Set(axes.map((a) => ctx.axis(a, rank))) : undefined;
+    const touched = axes && axes.every((a): a is number => typeof a === 'number') ? new Set(axes.map((a) => ctx.axis(a, rank))) : undefined;
     return { dtype, shape: x.map((d, i) => (touched && !touched.has(i) ? d : null)) };
   }
   const n = starts.length;
