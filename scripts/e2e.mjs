@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as esbuild from 'esbuild';
+import { bundleHostSuite } from './lib/hostSuite.mjs';
 import { REPO, CACHE, OUT } from '../test/e2e/lib/env.mjs';
 
 const t0 = Date.now();
@@ -80,17 +80,7 @@ if (!existsSync(join(REPO, 'dist/extension.js')) || !existsSync(join(REPO, 'dist
   if (b.code) process.exit(b.code);
 }
 log('bundling the extension-host suite → dist/e2e/suite.js');
-await esbuild.build({
-  entryPoints: { suite: join(REPO, 'test/host/suite.ts') },
-  outdir: join(REPO, 'dist/e2e'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  external: ['vscode', 'onnxruntime-node', 'sharp'],
-  sourcemap: 'inline',
-  logLevel: 'warning',
-});
+await bundleHostSuite(REPO);
 
 // a workspace like a user's: the demo model, its config and labels, its images, and a non-model file
 const ws = mkdtempSync(join(tmpdir(), 'camlens-ws-'));

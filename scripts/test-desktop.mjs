@@ -7,22 +7,12 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
+import { bundleHostSuite } from './lib/hostSuite.mjs';
 import { runTests } from '@vscode/test-electron';
 
 const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const VERSION = process.env.VSCODE_VERSION ?? '1.100.3';
-await esbuild.build({
-  entryPoints: { suite: join(REPO, 'test/host/suite.ts') },
-  outdir: join(REPO, 'dist/e2e'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  external: ['vscode', 'onnxruntime-node', 'sharp'],
-  sourcemap: 'inline',
-  logLevel: 'warning',
-});
+await bundleHostSuite(REPO);
 const executable = process.env.VSCODE_EXECUTABLE;
 if (!executable) {
   try {

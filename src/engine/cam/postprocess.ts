@@ -36,14 +36,14 @@ function normalizeInPlace(data: Float32Array, offset: number, end: number, lo: n
   for (let i = offset; i < end; i++) data[i] = (data[i] - lo) * scale;
 }
 
-interface Taps {
+export interface Taps {
   i0: Int32Array;
   i1: Int32Array;
   t: Float64Array;
 }
 
 /** cv2 INTER_LINEAR taps along one axis: half-pixel centres, clamped borders. */
-function halfPixelTaps(inSize: number, outSize: number): Taps {
+export function halfPixelTaps(inSize: number, outSize: number): Taps {
   const scale = inSize / outSize;
   const i0 = new Int32Array(outSize);
   const i1 = new Int32Array(outSize);

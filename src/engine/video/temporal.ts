@@ -4,7 +4,7 @@
 // back to T frames by linear interpolation along time (half-pixel centres, like the spatial
 // resize); (2+1)-D layers just have their own T'.
 import { CamLensError } from '../errors';
-import { minMaxInPlace, reluInPlace, resizeBilinear, type Size } from '../cam/postprocess';
+import { halfPixelTaps, minMaxInPlace, reluInPlace, resizeBilinear, type Size } from '../cam/postprocess';
 import type { Maps } from '../cam/tensor';
 
 /** Linear interpolation along axis 0 of [t, h, w] to T frames (half-pixel centres, clamped). */
@@ -13,20 +13,12 @@ export function resizeTime(maps: Maps, T: number): Maps {
   if (t === T) return maps;
   const hw = h * w;
   const out = new Float32Array(T * hw);
-  const scale = t / T;
+  // the spatial resize's taps, along time
+  const taps = halfPixelTaps(t, T);
   for (let d = 0; d < T; d++) {
-    let f = (d + 0.5) * scale - 0.5;
-    let s = Math.floor(f);
-    f -= s;
-    if (s < 0) {
-      s = 0;
-      f = 0;
-    }
-    if (s >= t - 1) {
-      s = t - 1;
-      f = 0;
-    }
-    const s1 = Math.min(s + 1, t - 1);
+    const s = taps.i0[d];
+    const s1 = taps.i1[d];
+    const f = taps.t[d];
     for (let i = 0; i < hw; i++) {
       const a = maps.data[s * hw + i];
       out[d * hw + i] = a + f * (maps.data[s1 * hw + i] - a);

@@ -73,23 +73,18 @@ function castElement(x: ShapeDim, to: number): ShapeDim {
 export const cast: ShapeRule = (ctx) => {
   const to = ctx.int('to') ?? ctx.fail('attribute "to" is missing');
   if (to <= 0) ctx.fail(`attribute "to" = ${to} is not an element type`);
-  const v = ctx.value(0);
-  const value =
-    v && to !== DataType.STRING
-      ? known(
-          to,
-          v.dims,
-          v.data.map((x) => castElement(x, to)),
-        )
-      : undefined;
-  return { dtype: to, shape: ctx.shape(0), value };
+  return castTo(ctx, to, to !== DataType.STRING ? to : 0);
 };
 
 export const castLike: ShapeRule = (ctx) => {
-  const to = ctx.dtype(1);
+  return castTo(ctx, ctx.dtype(1));
+};
+
+/** Cast and CastLike: input 0 in element type `to`, its known value cast too (`valueTo` 0: none). */
+function castTo(ctx: Parameters<ShapeRule>[0], to: number, valueTo = to) {
   const v = ctx.value(0);
   const value =
-    v && to
+    v && valueTo
       ? known(
           to,
           v.dims,
@@ -97,7 +92,7 @@ export const castLike: ShapeRule = (ctx) => {
         )
       : undefined;
   return { dtype: to, shape: ctx.shape(0), value };
-};
+}
 
 export const dropout: ShapeRule = (ctx) => {
   const dtype = ctx.dtype(0);
