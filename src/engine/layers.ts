@@ -114,4 +114,4 @@ export function listLayers(model: LoadedModel, options: { includeInitializers?: 
   return rows;
 }
 
-export const formatShape = (shape: ShapeDim[] | null): string => (shape === null ? '?' : `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`);
+export { formatShape } from './shapeText';

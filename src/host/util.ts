@@ -1,4 +1,5 @@
 // Small host helpers shared by the views: nonces, shape text, error text, settings.
+import { formatShape as formatShapeText, type ShapeLike } from '../engine/shapeText';
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ProviderOptions } from '../worker/protocol';
@@ -9,8 +10,8 @@ export const nonce = (): string =>
     .toString('base64')
     .replace(/[^A-Za-z0-9]/g, '');
 
-export const formatShape = (shape: ReadonlyArray<number | string | null> | null | undefined): string =>
-  shape == null ? '?' : `[${shape.map((d) => (d === null ? '?' : String(d))).join('×')}]`;
+/** Shapes in the editor's UI read as `[1×3×224×224]`. */
+export const formatShape = (shape: ShapeLike): string => formatShapeText(shape, '×');
 
 export const errorText = (e: unknown): string => (e instanceof WorkerRequestError || e instanceof Error ? e.message : String(e));
 

@@ -1,5 +1,5 @@
 // The worker's request handlers: decode params, call the engine, shape the result.
-import { CamLensError } from '../engine/errors';
+import { CamLensError, CancelledError } from '../engine/errors';
 import { resolveModelConfig } from '../engine/image/config';
 import { loadModelInput } from '../engine/pipeline/input';
 import { batchMetricsProvider } from '../engine/metrics/batchProvider';
@@ -100,7 +100,7 @@ export const handlers: { [M in Method]: Handler<M> } = {
         'abort',
         () => {
           clearTimeout(timer);
-          reject(Object.assign(new Error('cancelled'), { name: 'AbortError' }));
+          reject(new CancelledError('The sleep', signal.reason));
         },
         { once: true },
       );

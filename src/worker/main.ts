@@ -1,6 +1,6 @@
 // The worker process: the only process that loads onnxruntime-node and sharp. It answers
 // requests from its parent (extension host or CLI) over the fork IPC channel.
-import { isCamLensError } from '../engine/errors';
+import { isCamLensError, isCancellation } from '../engine/errors';
 import { counters } from '../engine/runtime/accounting';
 import { trackTensors } from '../engine/runtime/tensorTracker';
 import { handlers, setEventSink, telemetry } from './handlers';
@@ -16,7 +16,7 @@ function send(message: WorkerToHost): void {
 
 function toWireError(e: unknown): WireError {
   if (isCamLensError(e)) return { code: e.code, message: e.message };
-  if (e instanceof Error && e.name === 'AbortError') return { code: 'CANCELLED', message: 'The request was cancelled.' };
+  if (isCancellation(e)) return { code: 'CANCELLED', message: 'The request was cancelled.' };
   return { code: 'INTERNAL', message: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) };
 }
 

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resizeBilinear, minMaxInPlace } from '../cam/postprocess';
-import { CamLensError } from '../errors';
+import { CamLensError, throwIfCancelled } from '../errors';
 import { explain, type ExplainContext } from '../explain';
 import { decodeImage } from '../image/decode';
 import { resolveModelConfig, sidecarPathOf } from '../image/config';
@@ -116,7 +116,7 @@ async function scoreInputs(
   let runs = 0;
   let probabilitiesAlready: boolean | undefined;
   for (let start = 0; start < images.length; start += chunk) {
-    if (ctx.signal?.aborted) throw Object.assign(new Error('The evaluation was cancelled.'), { name: 'AbortError' });
+    throwIfCancelled(ctx.signal, 'The evaluation');
     const n = Math.min(chunk, images.length - start);
     const data = new Float32Array(n * per);
     for (let i = 0; i < n; i++) data.set(images[start + i], i * per);

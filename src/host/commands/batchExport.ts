@@ -10,6 +10,7 @@ import { runBatch, type BatchTarget } from '../../engine/batch/runner';
 import { CAM_METHODS, type CamMethodName } from '../../worker/protocol';
 import { WorkerRequestError, type WorkerClient } from '../../worker/client';
 import type { CommandDeps } from './deps';
+import { pickModel } from '../pickModel';
 
 export const BATCH_EXPORT_COMMAND = 'camlens.batchExport';
 
@@ -25,20 +26,6 @@ interface Remembered {
 }
 
 const stateKey = (model: vscode.Uri) => `camlens.batchExport:${model.fsPath}`;
-
-async function chooseModel(uri?: vscode.Uri): Promise<vscode.Uri | undefined> {
-  if (uri?.fsPath.toLowerCase().endsWith('.onnx')) return uri;
-  const active =
-    vscode.window.activeTextEditor?.document.uri ?? (vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined)?.uri;
-  if (active?.fsPath.toLowerCase().endsWith('.onnx')) return active;
-  const found = await vscode.workspace.findFiles('**/*.onnx', '**/node_modules/**', 200);
-  if (!found.length) return (await vscode.window.showOpenDialog({ filters: { 'ONNX models': ['onnx'] }, title: 'CamLens: model to explain' }))?.[0];
-  const item = await vscode.window.showQuickPick(
-    found.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })),
-    { title: 'CamLens Batch Export: choose a model' },
-  );
-  return item?.uri;
-}
 
 /** Asks for everything a batch needs; undefined when the user backs out at any step. */
 async function askChoices(
@@ -130,7 +117,7 @@ export async function batchExport(
   output: vscode.LogOutputChannel,
   uri?: vscode.Uri,
 ): Promise<{ report?: string; done: number; failed: number; cancelled: boolean } | undefined> {
-  const model = await chooseModel(uri);
+  const model = await pickModel(uri, 'CamLens Batch Export: choose a model');
   if (!model) return undefined;
   const last = context.globalState.get<Remembered>(stateKey(model)) ?? {};
   const c = await askChoices(model, last);

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { ExplainResult } from '../../worker/protocol';
 import { EXCLUDE_GLOB, errorText, IMAGE_GLOB, requireTrust } from '../util';
 import type { CommandDeps } from './deps';
-import { pickModel } from './showLayers';
+import { pickModel } from '../pickModel';
 
 interface ImageItem extends vscode.QuickPickItem {
   uri?: vscode.Uri;

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { LeakReportView } from '../../panel/protocol';
 import type { LeakCheckReport, LeakScenarioName } from '../../worker/protocol';
 import { pickImages } from './explainModel';
-import { pickModel } from './showLayers';
+import { pickModel } from '../pickModel';
 import { errorCode, errorText, providerOptions, requireTrust } from '../util';
 import type { WorkerClient } from '../../worker/client';
 import type { CommandDeps } from './deps';

@@ -2,11 +2,11 @@
 // suggested CAM layer. Resolves with what was loaded (the host suite reads it).
 import * as vscode from 'vscode';
 import type { CommandDeps } from './deps';
-import { pickModel } from './showLayers';
+import { pickModel } from '../pickModel';
 
 export function registerOpenLayerTree({ tree }: Pick<CommandDeps, 'tree'>): vscode.Disposable {
   return vscode.commands.registerCommand('camlens.openLayerTree', async (uri?: vscode.Uri) => {
-    const model = uri?.fsPath.toLowerCase().endsWith('.onnx') ? uri : await pickModel(uri);
+    const model = await pickModel(uri);
     if (!model) return undefined;
     await vscode.commands.executeCommand('camlens.layers.focus');
     const r = await tree.open(model);

@@ -2,27 +2,9 @@
 // CAM layer first; picking one copies its name (the layer tree view comes with a later issue).
 import * as vscode from 'vscode';
 import { WorkerRequestError } from '../../worker/client';
+import { formatShape } from '../../engine/shapeText';
+import { pickModel } from '../pickModel';
 import type { CommandDeps } from './deps';
-
-const formatShape = (shape: Array<number | string | null> | null) =>
-  shape === null ? '?' : `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
-
-export async function pickModel(uri?: vscode.Uri): Promise<vscode.Uri | undefined> {
-  if (uri) return uri;
-  const active =
-    vscode.window.activeTextEditor?.document.uri ?? (vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined)?.uri;
-  if (active?.path.endsWith('.onnx')) return active;
-  const found = await vscode.workspace.findFiles('**/*.onnx', '**/node_modules/**', 200);
-  if (found.length === 0) {
-    const chosen = await vscode.window.showOpenDialog({ filters: { 'ONNX models': ['onnx'] }, canSelectMany: false });
-    return chosen?.[0];
-  }
-  const item = await vscode.window.showQuickPick(
-    found.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })),
-    { title: 'CamLens: choose a model', placeHolder: 'ONNX model' },
-  );
-  return item?.uri;
-}
 
 export function registerShowLayers({ worker, output }: Pick<CommandDeps, 'worker' | 'output'>): vscode.Disposable {
   return vscode.commands.registerCommand('camlens.showLayers', async (uri?: vscode.Uri) => {
