@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { serializeModel } from '../../src/engine/onnx/io';
-import { judgeMetric, runLeakScenario, type LeakCheckOptions } from '../../src/engine/diagnostics/leakCheck';
+import { combineVerdicts, judgeMetric, robustSlope, runLeakScenario, type LeakCheckOptions } from '../../src/engine/diagnostics/leakCheck';
 import { WorkerClient, WorkerRequestError } from '../../src/worker/client';
 import type { LeakCheckReport, MetricReport } from '../../src/worker/protocol';
 import { rng, tinyCnn } from '../helpers/models';
@@ -74,6 +74,47 @@ describe('leak verdicts on synthetic series', () => {
       ).verdict,
       'not judged',
     );
+  });
+});
+
+describe('rss: judged by the shape of its growth', () => {
+  const rss = { metric: 'rss' as const, unit: 'bytes' as const, judged: true, settles: true };
+  const noisy = (seed: number, amplitude: number) => {
+    const r = rng(seed);
+    return () => (r() * 2 - 1) * amplitude;
+  };
+
+  it('allocator warm-up still slowing down at the end is inconclusive, not a leak', () => {
+    const z = noisy(5, 20 * KiB);
+    // 40 KiB/iteration at the start, decaying with a time constant of 40 iterations
+    const values = Array.from({ length: 100 }, (_, i) => 90e6 + 1600 * KiB * (1 - Math.exp(-i / 40)) + z());
+    const m = judgeMetric(rss, 0, values, {});
+    equal(m.verdict, 'inconclusive', m.summary);
+    ok(/still settling/.test(m.summary), m.summary);
+  });
+
+  it('growth that has stopped by the last third is no leak', () => {
+    const z = noisy(6, 20 * KiB);
+    const values = Array.from({ length: 100 }, (_, i) => 90e6 + 1600 * KiB * (1 - Math.exp(-i / 10)) + z());
+    equal(judgeMetric(rss, 0, values, {}).verdict, 'no leak');
+  });
+
+  it('steady growth, as fast at the end as at the start, is a suspected leak', () => {
+    const z = noisy(7, 20 * KiB);
+    const values = Array.from({ length: 100 }, (_, i) => 90e6 + 16 * KiB * i + z());
+    const m = judgeMetric(rss, 0, values, {});
+    equal(m.verdict, 'suspected leak', m.summary);
+  });
+
+  it('a few spikes (a snapshot, a new arena for a while) do not make a slope: the robust slope ignores them', () => {
+    const values = Array.from({ length: 60 }, (_, i) => 90e6 + (i % 12 === 5 ? 40e6 : 0));
+    ok(Math.abs(robustSlope(values)) < 1, `robust slope ${robustSlope(values)}`);
+  });
+
+  it('a scenario is inconclusive when only rss is, and a leak when anything retained leaks', () => {
+    equal(combineVerdicts(['no leak', 'inconclusive', 'not judged']), 'inconclusive');
+    equal(combineVerdicts(['inconclusive', 'suspected leak']), 'suspected leak');
+    equal(combineVerdicts(['no leak', 'not judged']), 'no leak');
   });
 });
 
@@ -176,6 +217,26 @@ describe('leak check in the worker', () => {
     const after = await client.request('telemetry.snapshot', {});
     ok(after.sample.tensorBytesHeld < s.planted!.bytesPerIteration * 5, `tensor bytes held after the check: ${after.sample.tensorBytesHeld}`);
   });
+
+  for (const plant of ['heap', 'native'] as const) {
+    it(`flags a planted ${plant} leak of 1 KiB per iteration`, async () => {
+      const r = await client.request('leakCheck', {
+        modelPath,
+        input: image,
+        scenario: 'explain',
+        iterations: 40,
+        warmup: 5,
+        plantLeak: plant,
+        plantBytes: 1024,
+        provider: { provider: 'cpu' },
+      });
+      const s = r.scenarios[0];
+      equal(r.verdict, 'suspected leak', s.metrics.map((m) => m.summary).join('\n'));
+      within(s.planted!.bytesPerIteration, 1024, 0.01, 'planted');
+      const judge = plant === 'heap' ? 'heapUsed' : 'external';
+      equal(metric(s, judge).verdict, 'suspected leak', metric(s, judge).summary);
+    });
+  }
 
   it('finds no leak in the real scenarios (explain, taps, sessions) on a tiny model', async (t) => {
     const progress: number[] = [];

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CamLensError } from '../../engine/errors';
 import { LEAK_SCENARIOS } from '../../engine/diagnostics/leakCheck';
+import type { PlantedLeak } from '../../engine/diagnostics/scenarios';
 import { WorkerClient } from '../../worker/client';
 import { CAM_METHODS, type CamMethodName, type LeakCheckParams, type LeakScenarioName } from '../../worker/protocol';
 import { usageError, type CliIO, type Command } from '../command';
@@ -36,6 +37,13 @@ export function parseBytes(flag: string, text: unknown): number {
   return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
 }
 
+function plantFromArgs(values: Record<string, unknown>): PlantedLeak | undefined {
+  const kind = values.plant as string | undefined;
+  if (kind !== undefined && kind !== 'tensors' && kind !== 'heap' && kind !== 'native')
+    throw usageError(`--plant: expected tensors, heap or native, got "${kind}".`);
+  return (kind as PlantedLeak | undefined) ?? (values['self-test'] ? 'tensors' : undefined);
+}
+
 export const leakCheckCommand: Command = {
   name: 'leak-check',
   summary: 'Run a workflow many times in the worker and test whether memory or live objects grow per iteration.',
@@ -47,8 +55,12 @@ export const leakCheckCommand: Command = {
     'After the warm-up, each iteration ends with a full GC and a reading of rss, heapUsed,',
     'heapTotal, external, arrayBuffers and the live sessions / tap handles / tensors; a',
     'least-squares line per metric gives its slope per iteration with a confidence interval',
-    'and R². A metric is a suspected leak when the whole interval lies above the threshold',
-    '(counters: above 0 objects/iteration). heapTotal is shown but not judged.',
+    'and R². What the worker retains (heap after a full GC, external and array-buffer memory,',
+    'accounted tensors and sessions, live objects) is a suspected leak when the whole interval',
+    'lies above the threshold (counters: above 0 objects/iteration) and the growth persists over',
+    'the second half. rss also grows while allocators warm up, ever slower: it is a suspected',
+    'leak only when it grows as fast over the last third of the run as over the first; still',
+    'slowing down at the end is "inconclusive" (run more iterations). heapTotal is not judged.',
     'The heap diff (memlab-style) takes V8 heap snapshots after the warm-up, after the run and',
     'after one more forced GC, and lists the object types whose count and retained size grew,',
     'with the retainer path (GC roots → …) of one new instance for the top few types.',
@@ -62,13 +74,16 @@ export const leakCheckCommand: Command = {
     '  --method NAME      CAM method of the explain scenario (default gradcam)',
     '  --json             print the JSON report (with the measured series)',
     '  --report FILE      also write the JSON report to FILE',
+    '  --config FILE      preprocessing config of the explain scenario (as for explain)',
     '  --self-test        plant a leak (keep every output tensor) that the check must flag',
+    '  --plant KIND       plant a leak of another kind: tensors, heap (JS objects) or native (Buffers)',
+    '  --plant-bytes N    bytes a heap or native planted leak keeps per iteration (default 1KiB)',
     '  --heap-diff        diff heap snapshots per scenario (the default)',
     '  --no-heap-diff     skip the snapshots (faster; no heap diff in the report)',
     '  --keep-snapshots DIR  keep the .heapsnapshot files in DIR (open them in DevTools)',
     providerHelp,
     '',
-    `Exit status: 0 no leak, ${LEAK_EXIT_CODE} suspected leak, 1 error, 2 usage error.`,
+    `Exit status: 0 no leak or inconclusive (printed), ${LEAK_EXIT_CODE} suspected leak, 1 error, 2 usage error.`,
   ].join('\n'),
   options: {
     scenario: { type: 'string' },
@@ -80,6 +95,9 @@ export const leakCheckCommand: Command = {
     json: { type: 'boolean' },
     report: { type: 'string' },
     'self-test': { type: 'boolean' },
+    plant: { type: 'string' },
+    'plant-bytes': { type: 'string' },
+    config: { type: 'string' },
     'heap-diff': { type: 'boolean' },
     'no-heap-diff': { type: 'boolean' },
     'keep-snapshots': { type: 'string' },
@@ -109,7 +127,9 @@ export const leakCheckCommand: Command = {
       method: method as CamMethodName | undefined,
       provider: providerFromArgs(values),
       series: Boolean(values.json || values.report),
-      plantLeak: Boolean(values['self-test']),
+      plantLeak: plantFromArgs(values),
+      ...(values['plant-bytes'] !== undefined ? { plantBytes: parseBytes('--plant-bytes', values['plant-bytes']) } : {}),
+      ...(typeof values.config === 'string' ? { configPath: path.resolve(values.config) } : {}),
       heapDiff: !values['no-heap-diff'],
       ...(keep ? { keepHeapSnapshots: path.resolve(keep) } : {}),
     };

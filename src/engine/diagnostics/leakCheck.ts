@@ -13,7 +13,15 @@ import type { HeapDiffReport, HeapStage } from './heapDiff';
 export type LeakScenarioName = 'explain' | 'taps' | 'sessions';
 export const LEAK_SCENARIOS: readonly LeakScenarioName[] = ['explain', 'taps', 'sessions'];
 
-export type LeakVerdict = 'no leak' | 'suspected leak';
+/**
+ * 'inconclusive': only rss grew, and it was still slowing down at the end of the run (allocator
+ * arenas and compiled code settle over hundreds of iterations); more iterations can tell.
+ */
+export type LeakVerdict = 'no leak' | 'suspected leak' | 'inconclusive';
+
+/** A scenario's or a whole check's verdict from its parts: any leak, else any doubt, else clean. */
+export const combineVerdicts = (verdicts: ReadonlyArray<LeakVerdict | 'not judged'>): LeakVerdict =>
+  verdicts.includes('suspected leak') ? 'suspected leak' : verdicts.includes('inconclusive') ? 'inconclusive' : 'no leak';
 
 /** One reading: the process's memory and what the worker holds. */
 export interface LeakSample extends ProcessMemory, HeldCounts {}
@@ -25,10 +33,18 @@ interface MetricSpec {
   unit: 'bytes' | 'objects';
   /** Capacity metrics (heapTotal) are reported without a verdict: V8 grows them in pages, ahead of need. */
   judged: boolean;
+  /**
+   * What the process holds from the system rather than what it retains: rss also grows while
+   * glibc's arenas, V8's code space and onnxruntime's pools warm up, for hundreds of iterations,
+   * growing ever slower. It is judged by the shape of its growth (see judgeSettling), after the
+   * retained metrics (heap after a full GC, external and array buffers, accounted tensors and
+   * sessions, live objects), which answer "is something kept" exactly.
+   */
+  settles?: boolean;
 }
 
 export const LEAK_METRICS: readonly MetricSpec[] = [
-  { metric: 'rss', unit: 'bytes', judged: true },
+  { metric: 'rss', unit: 'bytes', judged: true, settles: true },
   { metric: 'heapUsed', unit: 'bytes', judged: true },
   { metric: 'heapTotal', unit: 'bytes', judged: false },
   { metric: 'external', unit: 'bytes', judged: true },
@@ -219,7 +235,7 @@ export async function runLeakScenario(scenario: LeakScenario, options: LeakCheck
     warmup,
     gcForced,
     msPerIteration: measuredMs / iterations,
-    verdict: metrics.some((m) => m.verdict === 'suspected leak') ? 'suspected leak' : 'no leak',
+    verdict: combineVerdicts(metrics.map((m) => m.verdict)),
     metrics,
     series,
     ...(planted ? { planted: { bytesPerIteration: fitLine(x, [...planted]).slope } } : {}),
@@ -253,22 +269,31 @@ export function judgeMetric(
           half,
         ).slope
       : fit.slope;
-  const significant = fit.ci[0] > threshold && (spec.unit === 'bytes' || growth >= 1);
-  const leaking = significant && lateSlope > threshold;
-  const verdict = !spec.judged ? 'not judged' : leaking ? 'suspected leak' : 'no leak';
+  // Growth of the threshold itself counts ("1 KiB/iteration and more"); no growth never does.
+  const atLeastThreshold = (slope: number) => slope >= threshold && slope > 0;
+  const significant = atLeastThreshold(fit.ci[0]) && (spec.unit === 'bytes' || growth >= 1);
+  const settling = spec.settles && significant ? judgeSettling(values, threshold) : undefined;
+  const leaking = significant && atLeastThreshold(lateSlope);
+  const verdict: LeakVerdict | 'not judged' = !spec.judged ? 'not judged' : settling ? settling.verdict : leaking ? 'suspected leak' : 'no leak';
   const u = (v: number) => (spec.unit === 'bytes' ? formatBytes(v) : `${round(v, 3)}`);
   const unit = spec.unit === 'bytes' ? '/iteration' : ' objects/iteration';
   const pct = Math.round(fit.confidence * 100);
   const summary =
     `${spec.metric}: slope ${u(fit.slope)}${unit} (${pct}% CI ${u(fit.ci[0])} … ${u(fit.ci[1])}), R² ${round(fit.r2, 3)}, ` +
     `growth ${u(growth)} over ${values.length} iterations; ${verdict}` +
-    (verdict === 'suspected leak'
-      ? ` (the CI lies above the threshold ${u(threshold)}${unit})`
-      : verdict === 'no leak' && significant
-        ? ` (growth did not persist: ${u(lateSlope)}${unit} over the second half, warm-up)`
-        : verdict === 'no leak' && fit.slope > threshold
-          ? ` (slope above ${u(threshold)}${unit} but not significantly)`
-          : '');
+    (settling && verdict === 'inconclusive'
+      ? ` (still settling: ${u(settling.early)}${unit} over the first third, ${u(settling.late)} over the last; the retained metrics decide, or run more iterations)`
+      : settling && verdict === 'suspected leak'
+        ? ` (growing as fast at the end as at the start: ${u(settling.early)} → ${u(settling.late)}${unit})`
+        : settling && verdict === 'no leak'
+          ? ` (settled: ${u(settling.late)}${unit} over the last third)`
+          : verdict === 'suspected leak'
+            ? ` (the CI lies above the threshold ${u(threshold)}${unit})`
+            : verdict === 'no leak' && significant
+              ? ` (growth did not persist: ${u(lateSlope)}${unit} over the second half, warm-up)`
+              : verdict === 'no leak' && fit.slope > threshold
+                ? ` (slope above ${u(threshold)}${unit} but not significantly)`
+                : '');
   return {
     metric: spec.metric,
     unit: spec.unit,
@@ -295,4 +320,29 @@ export function formatBytes(v: number): string {
   if (a >= 2 ** 20) return `${round(v / 2 ** 20, 2)} MiB`;
   if (a >= 2 ** 10) return `${round(v / 2 ** 10, 2)} KiB`;
   return `${round(v, 1)} B`;
+}
+
+/** Theil–Sen slope (median of pairwise slopes): one step in rss (a GC, a snapshot) cannot tilt it. */
+export function robustSlope(values: ArrayLike<number>): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < values.length; i++) for (let j = i + 1; j < values.length; j++) slopes.push((values[j] - values[i]) / (j - i));
+  if (!slopes.length) return 0;
+  slopes.sort((a, b) => a - b);
+  const mid = slopes.length >> 1;
+  return slopes.length % 2 ? slopes[mid] : (slopes[mid - 1] + slopes[mid]) / 2;
+}
+
+/**
+ * A settling metric's verdict from the shape of its growth over thirds of the run: flat by the
+ * end (last third at or under the threshold) is no leak; still growing but decelerating (the last
+ * third grows at under half the first third's rate) is allocator warm-up not yet over, so
+ * inconclusive; growing as fast at the end as at the start, above the threshold, is a leak.
+ */
+export function judgeSettling(values: readonly number[], threshold: number): { verdict: LeakVerdict; early: number; late: number } {
+  const third = Math.max(3, Math.floor(values.length / 3));
+  const early = robustSlope(values.slice(0, third));
+  const late = robustSlope(values.slice(values.length - third));
+  if (late <= threshold) return { verdict: 'no leak', early, late };
+  if (late < early / 2) return { verdict: 'inconclusive', early, late };
+  return { verdict: 'suspected leak', early, late };
 }

@@ -4,10 +4,21 @@
 // and counters.
 import { CamLensError, throwIfCancelled } from '../errors';
 import type { ProviderOptions } from '../runtime/providers';
-import { LEAK_SCENARIOS, runLeakScenario, settle, type LeakScenario, type LeakScenarioName, type LeakVerdict, type ScenarioReport } from './leakCheck';
+import {
+  combineVerdicts,
+  LEAK_SCENARIOS,
+  runLeakScenario,
+  settle,
+  type LeakScenario,
+  type LeakScenarioName,
+  type LeakVerdict,
+  type ScenarioReport,
+} from './leakCheck';
 import { bufferBytes, trackTensors } from '../runtime/tensorTracker';
 import { LeakHeapSnapshots } from './leakHeapSnapshots';
 import type { CamMethodName, ExplainParams } from '../explainTypes';
+
+export type PlantedLeak = 'tensors' | 'heap' | 'native';
 
 export interface LeakCheckParams {
   modelPath: string;
@@ -23,14 +34,19 @@ export interface LeakCheckParams {
   /** Confidence of the slope intervals (default 0.95). */
   confidence?: number;
   method?: CamMethodName;
+  /** Preprocessing config for the explain scenario (as --config elsewhere; default: the model's sidecar or ImageNet). */
+  configPath?: string;
   provider?: ProviderOptions;
   /** Include each scenario's measured series (default true). */
   series?: boolean;
   /**
-   * Self-test: the scenarios keep every output tensor of every iteration in an array, a planted
-   * leak the check must flag (with a slope close to `planted.bytesPerIteration`).
+   * Self-test: a planted leak the check must flag (with a slope close to `planted.bytesPerIteration`).
+   * true or 'tensors': every output tensor of every iteration is kept; 'heap': `plantBytes` of
+   * JavaScript objects per iteration; 'native': a `plantBytes` Buffer per iteration (external memory).
    */
-  plantLeak?: boolean;
+  plantLeak?: boolean | PlantedLeak;
+  /** Bytes a 'heap' or 'native' planted leak keeps per iteration (default 1024). */
+  plantBytes?: number;
   /**
    * Heap snapshots at baseline, after the run and after a forced GC, diffed per object type with
    * retainer paths (memlab-style) after all measured iterations (default false here; the CLI and
@@ -75,23 +91,39 @@ export interface LeakCheckContext {
 
 function scenarioFor(name: LeakScenarioName, p: LeakCheckParams, ops: LeakCheckOps, ctx: LeakCheckContext, seen: { provider: string }): LeakScenario {
   const kept: unknown[] = [];
+  const plant = p.plantLeak === true ? 'tensors' : p.plantLeak || undefined;
+  const bytes = p.plantBytes ?? 1024;
+  let plantedBytes = 0;
   const keep = (result: unknown) => {
     trackTensors(result);
-    if (p.plantLeak) kept.push(result);
+    if (plant === 'tensors') kept.push(result);
+    else if (plant === 'heap') {
+      // small objects, as a forgotten cache or listener list would hold them (~32 bytes each)
+      const objects = Array.from({ length: Math.max(1, Math.round(bytes / 32)) }, (_, k) => ({ k, v: k + 0.5 }));
+      kept.push(objects);
+      plantedBytes += bytes;
+    } else if (plant === 'native') {
+      kept.push(Buffer.alloc(bytes, 1));
+      plantedBytes += bytes;
+    }
   };
   const common = {
     name,
     finish: () => {
       kept.length = 0;
+      plantedBytes = 0;
     },
-    ...(p.plantLeak ? { plantedBytes: () => bufferBytes(kept, 8).bytes } : {}),
+    ...(plant ? { plantedBytes: () => (plant === 'tensors' ? bufferBytes(kept, 8).bytes : plantedBytes) } : {}),
   };
   switch (name) {
     case 'explain':
       return {
         ...common,
         step: async () => {
-          const r = await ops.explain({ modelPath: p.modelPath, input: p.input, method: p.method, provider: p.provider }, ctx.signal);
+          const r = await ops.explain(
+            { modelPath: p.modelPath, input: p.input, method: p.method, provider: p.provider, ...(p.configPath ? { configPath: p.configPath } : {}) },
+            ctx.signal,
+          );
           seen.provider = r.ep;
           keep(r);
         },
@@ -146,6 +178,10 @@ export function checkLeakParams(
   if (!(confidence > 0 && confidence < 1)) throw bad(`confidence must be in (0, 1), got ${confidence}.`);
   if (p.keepHeapSnapshots !== undefined && (typeof p.keepHeapSnapshots !== 'string' || !p.keepHeapSnapshots))
     throw bad('the folder to keep heap snapshots in must be a non-empty path.');
+  if (p.plantLeak !== undefined && ![true, false, 'tensors', 'heap', 'native'].includes(p.plantLeak))
+    throw bad(`plantLeak must be tensors, heap or native, got ${String(p.plantLeak)}.`);
+  if (p.plantBytes !== undefined && !(Number.isInteger(p.plantBytes) && p.plantBytes > 0 && p.plantBytes <= 64 * 1024 * 1024))
+    throw bad(`plantBytes must be an integer from 1 to 64 MiB, got ${p.plantBytes}.`);
   if (p.heapDiffPaths !== undefined && !(Number.isInteger(p.heapDiffPaths) && p.heapDiffPaths >= 0))
     throw bad(`heapDiffPaths must be a non-negative integer, got ${p.heapDiffPaths}.`);
   return { iterations, warmup, thresholdBytes, confidence, scenarios: scenario === 'all' ? [...LEAK_SCENARIOS] : [scenario] };
@@ -190,7 +226,7 @@ export async function runLeakCheck(p: LeakCheckParams, ops: LeakCheckOps, ctx: L
     provider: seen.provider,
     thresholdBytes: checked.thresholdBytes,
     confidence: checked.confidence,
-    verdict: reports.some((r) => r.verdict === 'suspected leak') ? 'suspected leak' : 'no leak',
+    verdict: combineVerdicts(reports.map((r) => r.verdict)),
     scenarios: reports,
     startedAt: new Date(started).toISOString(),
     ms: performance.now() - t0,
