@@ -9,6 +9,7 @@ import type { Maps } from './cam/tensor';
 import { CamLensError, throwIfCancelled } from './errors';
 import type { ColormapName } from './image/colormap';
 import { resolveModelConfig } from './image/config';
+import { imageGeometry, inputToOriginalBox, type Box } from './image/geometry';
 import { overlayPng } from './image/overlay';
 import { loadModel, type LoadedModel } from './model';
 import type { GradientModelSpec } from './pipeline/gradientModel';
@@ -310,7 +311,12 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     ];
   } else if (detectorFormat) {
     const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal };
-    detector = await resolveDetections(model, runCtx, params, detectorFormat, output, inputTensor, config.labels, (box) => box);
+    // Boxes in the original image's pixels; a .npy input is its own original.
+    const geometry = input.original
+      ? imageGeometry(input.original, { width: input.size[1], height: input.size[0] }, config.input.resize, config.input.pad)
+      : undefined;
+    const toOriginal = (box: Box): Box => (geometry ? inputToOriginalBox(geometry, box) : box);
+    detector = await resolveDetections(model, runCtx, params, detectorFormat, output, inputTensor, config.labels, toOriginal);
     valueTargets = detector.targets;
   }
   if (valueTargets && (params.augSmooth || scales.length > 1 || scales[0] !== 1)) {

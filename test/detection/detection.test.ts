@@ -9,6 +9,8 @@ import { after, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { chooseDetection, detect } from '../../src/engine/detection/detections';
 import { decodeYolo, yoloLayoutOf, type Box } from '../../src/engine/detection/yolo';
+import { imageGeometry, inputToOriginalBox } from '../../src/engine/image/geometry';
+import { encodeRgbPng } from '../../src/engine/image/png';
 import { CamLensError } from '../../src/engine/errors';
 import { explain } from '../../src/engine/explain';
 import { analyseModel } from '../../src/engine/model';
@@ -176,6 +178,33 @@ describe('explaining a YOLOv8-like model', () => {
       explain({ modelPath, input: inputPath, layers: [layer], conf: 0.3, box: dets.length }, { sessions }),
       (e: unknown) => e instanceof CamLensError && e.code === 'BAD_ARGUMENT',
     );
+  });
+
+  it('letterboxed image input: boxes come back in the original image pixels', async () => {
+    const photoDir = mkdtempSync(join(tmpdir(), 'camlens-yolo-photo-'));
+    const photoModel = join(photoDir, 'yolo.onnx');
+    writeFileSync(photoModel, serializeModel(proto));
+    const config = { input: { resize: 'letterbox', scale: 255, mean: [0, 0, 0], std: [1, 1, 1] } };
+    writeFileSync(join(photoDir, 'yolo.camlens.json'), JSON.stringify(config));
+    const [W, H] = [160, 96];
+    const r = rng(3);
+    const photo = join(photoDir, 'photo.png');
+    writeFileSync(
+      photo,
+      encodeRgbPng(
+        Uint8Array.from({ length: W * H * 3 }, () => Math.floor(r() * 256)),
+        W,
+        H,
+      ),
+    );
+    const res = await explain({ modelPath: photoModel, input: photo, layers: [layer], conf: 0.2 }, { sessions });
+    const g = imageGeometry({ width: W, height: H }, { width: 64, height: 64 }, 'letterbox');
+    ok(g.offsetY > 0, 'the letterbox pads top and bottom');
+    ok(res.detections!.length > 0);
+    for (const d of res.detections!) {
+      deepEqual(d.box, inputToOriginalBox(g, d.inputBox));
+      ok(d.box[0] >= 0 && d.box[2] <= W && d.box[1] >= 0 && d.box[3] <= H);
+    }
   });
 
   it("Grad-CAM of a box's class score equals the map from finite-difference channel weights", async () => {

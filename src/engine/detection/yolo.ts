@@ -1,8 +1,9 @@
 // YOLO-family raw heads (NMS left outside the model, as ultralytics exports them): which output
 // layouts are recognised, and the decode of one image's output into scored candidate boxes.
 // Boxes here are in model-input pixels; mapping them to the original image is image/geometry's.
-// TODO-merge: image/geometry.ts (branch guard) owns Box; until it lands it is spelled here.
-export type Box = [number, number, number, number];
+import type { Box } from '../image/geometry';
+
+export type { Box };
 
 /**
  * - `yolov8`: [1, 4+K, A], per anchor (cx, cy, w, h) then K class scores (v8, v11).
