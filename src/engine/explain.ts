@@ -324,7 +324,9 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     throw new CamLensError('BAD_ARGUMENT', '--aug-smooth and multi-scale fusion explain classes; they are not available for --target or detector boxes.');
   }
   const fixed = params.classIndex !== undefined && !detector ? [params.classIndex] : undefined;
+  const detectMs = performance.now() - t2;
   const base = await camsFor(model, ctx, params, info, cam, layers, output, inputTensor, input.size, fixed, topk, valueTargets);
+  base.runMs += detectMs; // the detector's forward run, decode and NMS
   const classes = base.classes;
   const atSize = async (m: LoadedModel, t: PlainTensor, size: [number, number]) => {
     throwIfCancelled(ctx.signal, 'The explanation');
