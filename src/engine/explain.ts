@@ -14,7 +14,7 @@ import { overlayPng } from './image/overlay';
 import { loadModel, type LoadedModel } from './model';
 import type { GradientModelSpec } from './pipeline/gradientModel';
 import { checkClassIndex, requireClassCount, runGradient } from './pipeline/gradientRun';
-import { runTarget, type ValueTarget } from './pipeline/targetRun';
+import { forwardRun, runTarget, type ValueTarget } from './pipeline/targetRun';
 import { detectorLayout, resolveDetections, type DetectorRun } from './pipeline/detectorTargets';
 import { formatTargetSpec, type ExplainedTarget, type TargetSpec } from './targets/spec';
 import { AUGMENTATIONS, augmentInput, deaugmentMap } from './pipeline/augment';
@@ -26,7 +26,7 @@ import { detectLayout, layerFeatureMaps } from './pipeline/layout';
 import { CHANNEL_RUNS, classColumn, type ChannelScoreTable } from './pipeline/channelScores';
 import { predictionsFrom, softmax, topIndices } from './pipeline/predictions';
 import type { ProviderAttempt } from './runtime/providers';
-import { runWithTaps, type PlainTensor } from './runtime/tapRunner';
+import type { PlainTensor } from './runtime/tapRunner';
 import type { ExplainContext, ExplainParams, ExplainResult, Explanation, Prediction } from './explainTypes';
 import { aggregateVideo, temporalWeights } from './video/temporal';
 import { renderVideo } from './video/render';
@@ -118,12 +118,7 @@ async function camsFor(
     perClass.push(...runs);
   } else if (method.needsGradients && outputRank >= 3) {
     // Segmentation output: scores are sums over the region; one forward run picks the classes.
-    const forward = await runWithTaps(
-      model,
-      ctx.sessions,
-      { [model.graph.inputs[0]]: input },
-      { taps: [], stats: false, provider: params.provider, purpose: 'explain-taps', signal: ctx.signal },
-    );
+    const forward = await forwardRun(model, runCtx, input);
     const map = forward.outputs[output];
     if (map.dims.length !== 4)
       throw new CamLensError('BAD_ARGUMENT', `Output "${output}" has shape [${map.dims.join(', ')}]; region targets need [N, K, h, w].`);
@@ -161,12 +156,7 @@ async function camsFor(
       targets.push(next.target);
     }
   } else {
-    const run = await runWithTaps(
-      model,
-      ctx.sessions,
-      { [model.graph.inputs[0]]: input },
-      { taps: layers, stats: false, provider: params.provider, purpose: 'explain-taps', signal: ctx.signal },
-    );
+    const run = await forwardRun(model, runCtx, input, layers);
     ({ provider, fallbacks } = run);
     scores = run.outputs[output].data as Float32Array;
     const tensors = { scores, activations: Object.fromEntries(run.taps.map((t) => [t.value, t.tensor!])), gradients: {} };

@@ -5,10 +5,10 @@ import { chooseDetection, DEFAULT_CONF, detect, type Detection, type DetectionCh
 import { yoloLayoutOf, type Box, type YoloLayout } from '../detection/yolo';
 import type { ExplainParams } from '../explainTypes';
 import type { LoadedModel } from '../model';
-import { runWithTaps, type PlainTensor } from '../runtime/tapRunner';
+import type { PlainTensor } from '../runtime/tapRunner';
 import { flatIndex } from '../targets/spec';
 import type { GradientRunContext } from './gradientRun';
-import type { ValueTarget } from './targetRun';
+import { forwardRun, type ValueTarget } from './targetRun';
 
 /** The detector layout of `output`, or undefined when the model is not explained as a detector. */
 export function detectorLayout(model: LoadedModel, output: string, params: ExplainParams): YoloLayout | undefined {
@@ -38,12 +38,7 @@ export async function resolveDetections(
   labels: readonly string[] | undefined,
   toOriginal: (box: Box) => Box,
 ): Promise<DetectorRun> {
-  const forward = await runWithTaps(
-    model,
-    ctx.sessions,
-    { [model.graph.inputs[0]]: input },
-    { taps: [], stats: false, provider: ctx.provider, purpose: 'explain-taps', signal: ctx.signal },
-  );
+  const forward = await forwardRun(model, ctx, input);
   const out = forward.outputs[output];
   if (yoloLayoutOf(out.dims) === undefined && !params.detector)
     throw new CamLensError('BAD_ARGUMENT', `Output "${output}" came out as [${out.dims.join(', ')}], not a YOLO head; name the layout with --detector.`);

@@ -3,7 +3,7 @@
 // Classes, top-1, detections and VALUE@… targets all come through here.
 import { CamLensError } from '../errors';
 import type { LoadedModel } from '../model';
-import { runWithTaps, type PlainTensor } from '../runtime/tapRunner';
+import { runWithTaps, type PlainTensor, type TapRunResult } from '../runtime/tapRunner';
 import { elementCotangent, sumCotangent } from '../targets/cotangents';
 import { flatIndex, unravelIndex, type ExplainedTarget, type TargetSpec } from '../targets/spec';
 import { runGradient, type GradientRun, type GradientRunContext } from './gradientRun';
@@ -30,6 +30,12 @@ export interface TargetRun {
   target: ExplainedTarget;
 }
 
+/** One forward run of the model on `input` (the explain-taps slot), reading `taps` too. */
+export function forwardRun(model: LoadedModel, ctx: GradientRunContext, input: PlainTensor, taps: readonly string[] = []): Promise<TapRunResult> {
+  const options = { taps, stats: false, provider: ctx.provider, purpose: 'explain-taps', signal: ctx.signal };
+  return runWithTaps(model, ctx.sessions, { [model.graph.inputs[0]]: input }, options);
+}
+
 /**
  * The shape of `value` for input `input`: the static one when the model states it, else from
  * one forward run (a fed cotangent must have the value's exact shape).
@@ -38,12 +44,7 @@ export async function valueDims(model: LoadedModel, ctx: GradientRunContext, val
   const shape = model.shapes.get(value)?.shape;
   if (shape && shape.every((d): d is number => typeof d === 'number')) return [...shape];
   const isOutput = model.graph.outputs.includes(value);
-  const forward = await runWithTaps(
-    model,
-    ctx.sessions,
-    { [model.graph.inputs[0]]: input },
-    { taps: isOutput ? [] : [value], stats: false, provider: ctx.provider, purpose: 'explain-taps', signal: ctx.signal },
-  );
+  const forward = await forwardRun(model, ctx, input, isOutput ? [] : [value]);
   const t = isOutput ? forward.outputs[value] : forward.taps[0]?.tensor;
   if (!t) throw new CamLensError('UNKNOWN_VALUE', `The value "${value}" could not be read from the model.`);
   return [...t.dims];
