@@ -10,3 +10,5 @@ export { buildGradientModel } from '../../src/engine/pipeline/gradientModel';
 export { loadModel } from '../../src/engine/model';
 // The client the extension and the CLI use, so benchmarks start and talk to the worker the same way.
 export { WorkerClient } from '../../src/worker/client';
+// A YOLOv8-like detector (C2f, SPPF, FPN/PAN, DFL head) for bench/detect.mjs; the tests' own model.
+export { yoloLike, YOLO_LIKE } from '../../test/helpers/yolo';

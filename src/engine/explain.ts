@@ -9,10 +9,14 @@ import type { Maps } from './cam/tensor';
 import { CamLensError, throwIfCancelled } from './errors';
 import type { ColormapName } from './image/colormap';
 import { resolveModelConfig } from './image/config';
+import { imageGeometry, inputToOriginalBox, type Box } from './image/geometry';
 import { overlayPng } from './image/overlay';
 import { loadModel, type LoadedModel } from './model';
 import type { GradientModelSpec } from './pipeline/gradientModel';
 import { checkClassIndex, requireClassCount, runGradient } from './pipeline/gradientRun';
+import { forwardRun, runTarget, type ValueTarget } from './pipeline/targetRun';
+import { detectorLayout, resolveDetections, type DetectorRun } from './pipeline/detectorTargets';
+import { formatTargetSpec, type ExplainedTarget, type TargetSpec } from './targets/spec';
 import { AUGMENTATIONS, augmentInput, deaugmentMap } from './pipeline/augment';
 import { camLayers, scoreOutput } from './pipeline/camLayers';
 import { loadModelInput } from './pipeline/input';
@@ -22,8 +26,8 @@ import { detectLayout, layerFeatureMaps } from './pipeline/layout';
 import { CHANNEL_RUNS, classColumn, type ChannelScoreTable } from './pipeline/channelScores';
 import { predictionsFrom, softmax, topIndices } from './pipeline/predictions';
 import type { ProviderAttempt } from './runtime/providers';
-import { runWithTaps, type PlainTensor } from './runtime/tapRunner';
-import type { ExplainContext, ExplainParams, ExplainResult, Explanation } from './explainTypes';
+import type { PlainTensor } from './runtime/tapRunner';
+import type { ExplainContext, ExplainParams, ExplainResult, Explanation, Prediction } from './explainTypes';
 import { aggregateVideo, temporalWeights } from './video/temporal';
 import { renderVideo } from './video/render';
 import { attentionRollout, checkAttentionParams, explainRollout, guideByAttention, rolloutNotes, type AttentionRun } from './transformer/explainAttention';
@@ -38,6 +42,9 @@ interface LayerTensors {
 
 interface ClassMaps {
   classIndex: number;
+  target: ExplainedTarget;
+  /** The label when it is not the class's (a VALUE@… target). */
+  label?: string;
   /** Final map [H*W] at the size the input was run at. */
   final: Float32Array;
   /** First layer's relu(lowres). */
@@ -49,6 +56,7 @@ interface ClassMaps {
 interface CamRun {
   scores: Float32Array;
   classes: number[];
+  targets: ExplainedTarget[];
   maps: ClassMaps[];
   provider: string;
   fallbacks: readonly ProviderAttempt[];
@@ -59,8 +67,9 @@ interface CamRun {
 }
 
 /**
- * Runs the model on one input tensor and makes the maps for the wanted classes: `classes`
- * fixed, or undefined for the model's top-k (k = `topk`).
+ * Runs the model on one input tensor and makes the maps for the wanted targets: `valueTargets`
+ * when given, else the classes of the score output: `classes` fixed, or undefined for the
+ * model's top-k (k = `topk`).
  */
 async function camsFor(
   model: LoadedModel,
@@ -74,27 +83,42 @@ async function camsFor(
   size: [number, number],
   classes: number[] | undefined,
   topk: number,
+  valueTargets?: readonly ValueTarget[],
 ): Promise<CamRun> {
   const t0 = performance.now();
   const perClass: LayerTensors[] = [];
   const chosen: number[] = [];
+  const targets: ExplainedTarget[] = [];
+  const labels: Array<string | undefined> = [];
   let scores: Float32Array;
   let provider: string;
   let fallbacks: readonly ProviderAttempt[];
   let channelTables: Record<string, ChannelScoreTable> | undefined;
   const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal };
   const spec = (top1InGraph: boolean): GradientModelSpec => ({ output, layers, softmax: Boolean(params.softmaxTarget), top1InGraph });
-  /** The same class for every row of `input` (one image, or one clip). */
-  const rowsOf = (c: number) => Array<number>(input.dims[0]).fill(c);
   const outputRank = model.shapes.get(output)?.shape?.length ?? 2;
-  if (method.needsGradients && outputRank >= 3) {
-    // Segmentation output: scores are sums over the region; one forward run picks the classes.
-    const forward = await runWithTaps(
-      model,
-      ctx.sessions,
-      { [model.graph.inputs[0]]: input },
-      { taps: [], stats: false, provider: params.provider, purpose: 'explain-taps', signal: ctx.signal },
+  const base = { layers, softmax: Boolean(params.softmaxTarget) };
+  if (valueTargets && method.channelRuns !== 'none') {
+    throw new CamLensError(
+      'BAD_ARGUMENT',
+      `${params.method}: channel-run methods score classes of the output; with --target or a detector use a gradient method or EigenCAM.`,
     );
+  }
+  if (valueTargets && method.needsGradients) {
+    const runs = [];
+    for (const [i, t] of valueTargets.entries()) {
+      if (i) ctx.progress?.(i, valueTargets.length, t.label);
+      const r = await runTarget(model, runCtx, base, input, t.spec, t.dims);
+      runs.push(r.run);
+      targets.push(r.target);
+      chosen.push(t.classIndex);
+      labels.push(t.label);
+    }
+    ({ provider, fallbacks, scores } = runs[0]);
+    perClass.push(...runs);
+  } else if (method.needsGradients && outputRank >= 3) {
+    // Segmentation output: scores are sums over the region; one forward run picks the classes.
+    const forward = await forwardRun(model, runCtx, input);
     const map = forward.outputs[output];
     if (map.dims.length !== 4)
       throw new CamLensError('BAD_ARGUMENT', `Output "${output}" has shape [${map.dims.join(', ')}]; region targets need [N, K, h, w].`);
@@ -107,40 +131,47 @@ async function camsFor(
     for (const c of wanted) {
       const run = await runGradient(model, runCtx, spec(false), input, { cotangent: regionCotangent(map.dims, c, mask) });
       perClass.push({ ...run, scores });
+      targets.push({ value: output, index: [0, c], score: scores[c], reduce: 'region-sum' });
     }
     chosen.push(...wanted);
   } else if (method.needsGradients) {
-    // A fixed class is fed as a one-hot cotangent, which needs the class count; top-1 is chosen in the graph.
+    // A class is the element [0, c] of the scores: fed one-hot, which needs the class count;
+    // top-1 is the scores' largest element, chosen in the graph.
     const k = classes ? requireClassCount(model, output) : undefined;
     if (classes && k !== undefined) classes.forEach((c) => checkClassIndex(c, k));
-    const first = await runGradient(
-      model,
-      runCtx,
-      spec(!classes),
-      input,
-      classes && k !== undefined ? { classes: rowsOf(classes[0]), classCount: k } : undefined,
-    );
-    ({ provider, fallbacks } = first);
-    scores = first.scores;
+    const classTarget = (c: number): TargetSpec => ({ value: output, select: { kind: 'index', index: [0, c] } });
+    const first = classes
+      ? await runTarget(model, runCtx, base, input, classTarget(classes[0]), [input.dims[0], k!])
+      : await runTarget(model, runCtx, base, input, { value: output, select: { kind: 'max' } });
+    ({ provider, fallbacks } = first.run);
+    scores = first.run.scores;
     const wanted = classes ?? topIndices(scores, topk);
     chosen.push(...wanted);
-    perClass.push(first);
+    perClass.push(first.run);
+    targets.push(first.target);
     for (let i = 1; i < wanted.length; i++) {
       ctx.progress?.(i, wanted.length, `class ${wanted[i]}`);
-      perClass.push(await runGradient(model, runCtx, spec(false), input, { classes: rowsOf(wanted[i]), classCount: scores.length }));
+      const next = await runTarget(model, runCtx, base, input, classTarget(wanted[i]), first.run.scoreDims);
+      perClass.push(next.run);
+      targets.push(next.target);
     }
   } else {
-    const run = await runWithTaps(
-      model,
-      ctx.sessions,
-      { [model.graph.inputs[0]]: input },
-      { taps: layers, stats: false, provider: params.provider, purpose: 'explain-taps', signal: ctx.signal },
-    );
+    const run = await forwardRun(model, runCtx, input, layers);
     ({ provider, fallbacks } = run);
     scores = run.outputs[output].data as Float32Array;
-    classes?.forEach((c) => checkClassIndex(c, scores.length));
     const tensors = { scores, activations: Object.fromEntries(run.taps.map((t) => [t.value, t.tensor!])), gradients: {} };
-    chosen.push(...(classes ?? topIndices(scores, topk)));
+    if (valueTargets) {
+      for (const t of valueTargets) {
+        if (t.score === undefined) throw new CamLensError('BAD_ARGUMENT', `${params.method} does not compute the target "${t.label}"; use a gradient method.`);
+        chosen.push(t.classIndex);
+        labels.push(t.label);
+        targets.push({ value: t.spec.value, index: t.spec.select.kind === 'index' ? [...t.spec.select.index] : [], score: t.score });
+      }
+    } else {
+      classes?.forEach((c) => checkClassIndex(c, scores.length));
+      chosen.push(...(classes ?? topIndices(scores, topk)));
+      for (const c of chosen) targets.push({ value: output, index: [0, c], score: scores[c] });
+    }
     chosen.forEach(() => perClass.push(tensors));
     if (method.channelRuns !== 'none') {
       channelTables = await channelScoreTables(method.channelRuns, model, ctx, params, layers, output, input, size, tensors);
@@ -160,6 +191,8 @@ async function camsFor(
     });
     return {
       classIndex,
+      target: targets[i],
+      label: labels[i],
       final: input.dims.length === 5 ? aggregateVideo(lowres, size, input.dims[2]).data : aggregateLayers(lowres, size).data,
       raw: reluMaps(lowres[0]),
       activation: tensors.activations[layers[0]],
@@ -169,7 +202,7 @@ async function camsFor(
   const notes = channelTables
     ? Object.values(channelTables).reduce((acc, t) => ({ runs: acc.runs + t.runs, skipped: acc.skipped + t.skipped }), { runs: 0, skipped: 0 })
     : undefined;
-  return { scores, classes: chosen, maps, provider, fallbacks, runMs: t1 - t0, camMs: performance.now() - t1, channelRuns: notes };
+  return { scores, classes: chosen, targets, maps, provider, fallbacks, runMs: t1 - t0, camMs: performance.now() - t1, channelRuns: notes };
 }
 
 /** Score-CAM / Ablation-CAM: the per-channel score tables of every CAM layer. */
@@ -257,8 +290,33 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   throwIfCancelled(ctx.signal, 'The explanation');
 
   const topk = Math.max(1, params.topk ?? 1);
-  const fixed = params.classIndex !== undefined ? [params.classIndex] : undefined;
-  const base = await camsFor(model, ctx, params, info, cam, layers, output, inputTensor, input.size, fixed, topk);
+  // An element of a value, or a detector's box, is the target instead of a class of the scores.
+  let valueTargets: ValueTarget[] | undefined;
+  let detector: DetectorRun | undefined;
+  const detectorFormat = detectorLayout(model, output, params);
+  if (params.target) {
+    const { select } = params.target;
+    valueTargets = [
+      { spec: params.target, classIndex: select.kind === 'index' && select.index.length === 2 ? select.index[1] : -1, label: formatTargetSpec(params.target) },
+    ];
+  } else if (detectorFormat) {
+    const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal };
+    // Boxes in the original image's pixels; a .npy input is its own original.
+    const geometry = input.original
+      ? imageGeometry(input.original, { width: input.size[1], height: input.size[0] }, config.input.resize, config.input.pad)
+      : undefined;
+    const toOriginal = (box: Box): Box => (geometry ? inputToOriginalBox(geometry, box) : box);
+    detector = await resolveDetections(model, runCtx, params, detectorFormat, output, inputTensor, config.labels, toOriginal);
+    valueTargets = detector.targets;
+  }
+  if (valueTargets && (params.augSmooth || scales.length > 1 || scales[0] !== 1)) {
+    // Flips and rescales move the element (an anchor of another place, another size of output).
+    throw new CamLensError('BAD_ARGUMENT', '--aug-smooth and multi-scale fusion explain classes; they are not available for --target or detector boxes.');
+  }
+  const fixed = params.classIndex !== undefined && !detector ? [params.classIndex] : undefined;
+  const detectMs = performance.now() - t2;
+  const base = await camsFor(model, ctx, params, info, cam, layers, output, inputTensor, input.size, fixed, topk, valueTargets);
+  base.runMs += detectMs; // the detector's forward run, decode and NMS
   const classes = base.classes;
   const atSize = async (m: LoadedModel, t: PlainTensor, size: [number, number]) => {
     throwIfCancelled(ctx.signal, 'The explanation');
@@ -314,7 +372,8 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       const [, h, w] = m.raw.shape;
       explanations.push({
         classIndex: m.classIndex,
-        label: labels?.[m.classIndex] ?? String(m.classIndex),
+        label: m.label ?? labels?.[m.classIndex] ?? String(m.classIndex),
+        target: m.target,
         cam: { data: m.final, height: input.size[0], width: input.size[1] },
         camRaw: { data: m.raw.data, height: h, width: w },
         overlayPng: pictures.stripPng,
@@ -330,7 +389,8 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     }
     explanations.push({
       classIndex: m.classIndex,
-      label: labels?.[m.classIndex] ?? String(m.classIndex),
+      label: m.label ?? labels?.[m.classIndex] ?? String(m.classIndex),
+      target: m.target,
       cam: { data: m.final, height: input.size[0], width: input.size[1] },
       camRaw: { data: m.raw.data, height: m.raw.shape[1], width: m.raw.shape[2] },
       ...(params.overlay !== false
@@ -345,8 +405,9 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     input: params.input,
     method,
     layers,
-    predictions: predictionsFrom(base.scores, labels, 5, Boolean(params.softmaxTarget)),
+    predictions: predictionsOf(base.scores, params, params.target?.value === output && (model.shapes.get(output)?.shape?.length ?? 2) <= 2, detector, labels),
     explanations,
+    ...(detector ? { detections: detector.detections } : {}),
     image: input.rgb,
     ...(input.frames ? { frames: input.frames } : {}),
     ep: base.provider,
@@ -359,6 +420,22 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       ...(attention ? rolloutNotes(params, attention) : {}),
     },
   };
+}
+
+/**
+ * Class scores give the top classes; a detector its best detections (class, score); an element
+ * of another value has no classes to list.
+ */
+function predictionsOf(
+  scores: Float32Array,
+  params: ExplainParams,
+  classScores: boolean,
+  detector: DetectorRun | undefined,
+  labels: readonly string[] | undefined,
+): Prediction[] {
+  if (detector) return detector.detections.slice(0, 5).map((d) => ({ index: d.class, label: d.label, score: d.score, prob: d.score }));
+  if (params.target && !classScores) return [];
+  return predictionsFrom(scores, labels, 5, Boolean(params.softmaxTarget));
 }
 
 export { softmax };

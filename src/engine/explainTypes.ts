@@ -5,6 +5,11 @@ import type { ProviderAttempt, ProviderOptions } from './runtime/providers';
 import type { SessionCache } from './runtime/sessions';
 import type { PlainTensor } from './runtime/tapRunner';
 import type { ColormapName } from './image/colormap';
+import type { Detection } from './detection/detections';
+import type { Box, YoloLayout } from './detection/yolo';
+import type { ExplainedTarget, TargetSpec } from './targets/spec';
+
+export type { Box, Detection, ExplainedTarget, TargetSpec, YoloLayout };
 
 /** The layer-CAM methods: one class each in engine/cam, whose registry says what each needs. */
 export const LAYER_CAM_METHODS = [
@@ -38,8 +43,22 @@ export interface ExplainParams {
   method?: CamMethodName;
   /** CAM layers (value names); default: the suggested layer. */
   layers?: string[];
-  /** Target class; default: top-1. */
+  /** Target class; default: top-1. Detectors: the best detection of this class (with `boxXyxy`: the one overlapping it best). */
   classIndex?: number;
+  /**
+   * Any scalar of any value as the target: one element, the largest, or the sum (engine/targets).
+   * Overrides classIndex/topk and the detector's boxes.
+   */
+  target?: TargetSpec;
+  /** Detectors (raw YOLO heads): the N-th detection (best first) is the target; default 0. */
+  box?: number;
+  /** Detectors: the detection of class `classIndex` that overlaps this box (original image pixels) best. */
+  boxXyxy?: Box;
+  /** Detectors: confidence threshold (default 0.25) and class-wise NMS IoU threshold (default 0.45). */
+  conf?: number;
+  iou?: number;
+  /** Detectors: the output layout when the shape alone does not tell (default: from the shape). */
+  detector?: YoloLayout;
   /** One map per each of the top-k classes (overrides classIndex). */
   topk?: number;
   /** For multi-output models: the output that holds the scores. */
@@ -96,8 +115,11 @@ export interface MapData {
 }
 
 export interface Explanation {
+  /** The class explained (a detection's class; -1 for an element of a value that is not class scores). */
   classIndex: number;
   label: string;
+  /** The scalar explained: its value, element index and score. */
+  target?: ExplainedTarget;
   /** The final map in [0,1] at the model's input resolution. */
   cam: MapData;
   /** First layer's map at layer resolution after ReLU, before normalisation/upsampling. */
@@ -131,8 +153,11 @@ export interface ExplainResult {
   input: string;
   method: CamMethodName;
   layers: string[];
+  /** Class models: the top classes. Detectors: the best detections as (class, score). Others: empty. */
   predictions: Prediction[];
   explanations: Explanation[];
+  /** Detectors: every detection after NMS, best first. */
+  detections?: Detection[];
   /** The preprocessed-size RGB image the overlay is drawn on (video: the first frame). */
   image: { data: Uint8Array; width: number; height: number };
   /** Video models: every preprocessed frame (RGB), in clip order; `image` is frames[0]. */

@@ -76,6 +76,9 @@ export const batchCommand: Command = {
       if (!Number.isInteger(index) || index < 0) throw usageError(`--class: expected a class index, "top1" or "gt", got "${cls}".`);
       target = { kind: 'class', index };
     }
+    // The batched run explains classes of the score output; element and detection targets are explain's alone for now.
+    for (const flag of ['target', 'box', 'box-xyxy'])
+      if (values[flag] !== undefined) throw usageError(`--${flag} is not available in batch yet; use \`camlens explain\` (one image or several).`);
     if (target.kind === 'ground-truth' && !values['ground-truth']) throw usageError('--class gt needs --ground-truth FILE (a CSV of file,label rows).');
     const {
       input: _i,

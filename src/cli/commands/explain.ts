@@ -2,7 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { COLORMAPS } from '../../engine/image/colormap';
 import { encodeNpy } from '../../engine/npy';
-import { CAM_METHODS, type CamMethodName, type ColormapName, type ExplainParams, type ExplainResult } from '../../worker/protocol';
+import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
+import { CAM_METHODS, type Box, type CamMethodName, type ColormapName, type ExplainParams, type ExplainResult, type YoloLayout } from '../../worker/protocol';
+import { CamLensError } from '../../engine/errors';
+import { parseTargetSpec, type TargetSpec } from '../../engine/targets/spec';
 import { usageError, type Command } from '../command';
 import { intOption, LIMITS, numberOption } from '../options';
 import { providerCliOptions, providerFromArgs, providerHelp, asCliError, startWorker } from '../worker';
@@ -16,6 +19,34 @@ const numberList = (flag: string, text: unknown): number[] | undefined => {
     throw usageError(`${flag}: expected positive numbers separated by commas, got "${text}".`);
   return values;
 };
+
+/** --target VALUE@i,j,k | VALUE@max | VALUE@sum, as a usage error when malformed. */
+function targetOption(text: unknown): TargetSpec | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseTargetSpec(String(text));
+  } catch (e) {
+    throw e instanceof CamLensError ? usageError(e.message) : e;
+  }
+}
+
+/** --box N (an index), or undefined; `all` is the batch's (one row per detection). */
+function boxOption(text: unknown): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw usageError(`--box: expected a detection index (0 = the best), got "${text}".`);
+  return n;
+}
+
+function boxXyxyOption(text: unknown): Box | undefined {
+  if (text === undefined) return undefined;
+  const v = String(text)
+    .split(',')
+    .map((s) => Number(s.trim()));
+  if (v.length !== 4 || v.some((x) => !Number.isFinite(x)) || v[2] <= v[0] || v[3] <= v[1])
+    throw usageError(`--box-xyxy: expected x0,y0,x1,y1 in original image pixels with x0 < x1 and y0 < y1, got "${text}".`);
+  return v as Box;
+}
 
 export function explainParamsFromArgs(values: Record<string, unknown>, modelPath: string, input: string, batchSizeFlag = '--batch-size'): ExplainParams {
   const method = (values.method as string | undefined) ?? 'gradcam';
@@ -38,6 +69,17 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     throw usageError(`--head-fusion: expected mean, max or min, got "${headFusion}".`);
   const discardRatio = numberOption('--discard-ratio', values['discard-ratio'], { min: 0, max: 1, maxExclusive: true });
   const frames = intOption('--frames', values.frames, LIMITS.frames);
+  const target = targetOption(values.target);
+  const box = boxOption(values.box);
+  const boxXyxy = boxXyxyOption(values['box-xyxy']);
+  if (box !== undefined && boxXyxy) throw usageError('--box and --box-xyxy name the detection twice; give one.');
+  if (boxXyxy && classIndex === undefined) throw usageError('--box-xyxy needs --class K: the class whose detection is explained.');
+  if (target && (box !== undefined || boxXyxy)) throw usageError('--target and --box name the target twice; give one.');
+  const conf = numberOption('--conf', values.conf, { min: 0, max: 1 });
+  const iou = numberOption('--iou', values.iou, { min: 0, max: 1 });
+  const detector = values.detector as string | undefined;
+  if (detector !== undefined && !YOLO_LAYOUTS.includes(detector as YoloLayout))
+    throw usageError(`--detector: expected ${YOLO_LAYOUTS.join(' or ')}, got "${detector}".`);
   return {
     modelPath,
     input,
@@ -62,6 +104,12 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     ...(headFusion ? { headFusion: headFusion as 'mean' | 'max' | 'min' } : {}),
     ...(discardRatio !== undefined ? { discardRatio } : {}),
     ...(frames !== undefined ? { frames } : {}),
+    ...(target ? { target } : {}),
+    ...(box !== undefined ? { box } : {}),
+    ...(boxXyxy ? { boxXyxy } : {}),
+    ...(conf !== undefined ? { conf } : {}),
+    ...(iou !== undefined ? { iou } : {}),
+    ...(detector ? { detector: detector as YoloLayout } : {}),
   };
 }
 
@@ -87,6 +135,12 @@ export const explainOptions = {
   'head-fusion': { type: 'string' },
   'discard-ratio': { type: 'string' },
   frames: { type: 'string' },
+  target: { type: 'string' },
+  box: { type: 'string' },
+  'box-xyxy': { type: 'string' },
+  conf: { type: 'string' },
+  iou: { type: 'string' },
+  detector: { type: 'string' },
   ...providerCliOptions,
 } as const;
 
@@ -98,7 +152,13 @@ export const explainHelp = [
   '  --frames N          video models: sample N frames uniformly from the clip (folder, GIF, .txt list, a,b,c)',
   '  --layer VALUE       CAM layer (repeatable: maps are averaged); default: the suggested layer',
   '  --class K|top1      class to explain (default top1)',
-  '  --topk N            one map for each of the N best classes',
+  '  --topk N            one map for each of the N best classes (detectors: the N best detections)',
+  '  --target T          any scalar of any value: VALUE@i,j,k (one element, batch index first),',
+  '                      VALUE@max (its largest element) or VALUE@sum; VALUE: an output or any value',
+  '  --box N             detectors (raw YOLO heads): explain the N-th detection, best first (default 0)',
+  '  --box-xyxy BOX      detectors: the detection of --class K overlapping x0,y0,x1,y1 (original pixels) best',
+  '  --conf C, --iou I   detectors: confidence threshold (0.25) and class-wise NMS IoU threshold (0.45)',
+  '  --detector L        detectors: yolov8 ([1, 4+K, A]) or yolov5 ([1, A, 5+K]) when the shape does not tell',
   '  --output NAME       the model output holding the scores (multi-output models)',
   '  --softmax           explain the softmax probability instead of the raw logit',
   '  --region-mask FILE  segmentation outputs [N,K,h,w]: explain the class summed over this mask',
@@ -140,13 +200,16 @@ export function writeExplanation(outDir: string, stem: string, r: ExplainResult)
     method: r.method,
     layers: r.layers,
     class: r.explanations[0].classIndex,
+    ...(r.explanations[0].target ? { target: r.explanations[0].target } : {}),
     predictions: r.predictions,
+    ...(r.detections ? { detections: r.detections.map(({ inputBox: _input, ...d }) => d) } : {}),
     ep: r.ep,
     timings_ms: Object.fromEntries(Object.entries(r.timings_ms).map(([k, v]) => [k, round(v)])),
     explanations: r.explanations.map((e, i) => ({
       class: e.classIndex,
       label: e.label,
       files: i === 0 ? stem : `${stem}.class${e.classIndex}`,
+      ...(e.target ? { target: e.target } : {}),
       ...(e.video ? { frames: e.video.frames, temporal_weights: e.video.temporalWeights.map((w) => Math.round(w * 1e4) / 1e4) } : {}),
     })),
     ...(r.fallbacks.length ? { ep_fallbacks: r.fallbacks } : {}),
@@ -177,8 +240,14 @@ export const explainCommand: Command = {
         const r = await worker.request('explain', p);
         writeExplanation(values.out, stem, r);
         const top = r.predictions[0];
+        const t = r.explanations[0].target;
+        const what =
+          p.target && t
+            ? `${t.value}@${t.index.join(',') || 'sum'} = ${t.score.toPrecision(4)}`
+            : `class ${r.explanations[0].classIndex} (${r.explanations[0].label})`;
+        const topText = r.detections ? `${r.detections.length} detections` : top ? `top-1 ${top.label} ${(top.prob * 100).toFixed(1)}%` : '';
         io.out(
-          `${p.input}: ${r.method} on ${r.layers.join(' + ')} → class ${r.explanations[0].classIndex} (${r.explanations[0].label}); top-1 ${top.label} ${(top.prob * 100).toFixed(1)}%; ${r.ep}; ${r.timings_ms.total.toFixed(0)} ms → ${path.join(values.out, stem)}.*\n`,
+          `${p.input}: ${r.method} on ${r.layers.join(' + ')} → ${what}; ${topText ? `${topText}; ` : ''}${r.ep}; ${r.timings_ms.total.toFixed(0)} ms → ${path.join(values.out, stem)}.*\n`,
         );
       }
       return 0;

@@ -7,12 +7,15 @@ import { CamLensError } from '../errors';
 import type { ModelProto } from '../onnx/types';
 import { FILE_LIMITS, readUserText } from '../userFiles';
 
-export type ResizeMode = 'stretch' | 'shorter-side-then-center-crop';
+export type ResizeMode = 'stretch' | 'shorter-side-then-center-crop' | 'letterbox';
+export const RESIZE_MODES: readonly ResizeMode[] = ['stretch', 'shorter-side-then-center-crop', 'letterbox'];
 
 export interface PreprocessConfig {
   /** [H, W]; undefined = from the model's input shape. */
   size?: [number, number];
   resize: ResizeMode;
+  /** Letterbox only: the grey of the padding, 0–255 (default 114, ultralytics'). */
+  pad?: number;
   /** x = (pixel / scale − mean) / std. */
   scale: number;
   mean: [number, number, number];
@@ -76,9 +79,13 @@ export function parseModelConfig(json: unknown, source: string, baseDir: string)
     input.size = [s[0], s[1]];
   }
   if (i.resize !== undefined) {
-    if (i.resize !== 'stretch' && i.resize !== 'shorter-side-then-center-crop')
-      fail(source, '"input.resize" must be "stretch" or "shorter-side-then-center-crop".');
-    input.resize = i.resize;
+    if (!(RESIZE_MODES as readonly unknown[]).includes(i.resize))
+      fail(source, '"input.resize" must be "stretch", "shorter-side-then-center-crop" or "letterbox".');
+    input.resize = i.resize as ResizeMode;
+  }
+  if (i.pad !== undefined) {
+    if (!Number.isInteger(i.pad) || (i.pad as number) < 0 || (i.pad as number) > 255) fail(source, '"input.pad" must be an integer grey level from 0 to 255.');
+    input.pad = i.pad as number;
   }
   if (i.scale !== undefined) {
     if (typeof i.scale !== 'number' || !(i.scale > 0) || !Number.isFinite(i.scale))

@@ -2,6 +2,8 @@
 // alpha and 16-bit inputs become 8-bit sRGB; EXIF orientation is applied.
 import sharp from 'sharp';
 import { CamLensError } from '../errors';
+import type { ResizeMode } from './config';
+import { imageGeometry, LETTERBOX_PAD } from './geometry';
 import { FILE_LIMITS, readUserFile } from '../userFiles';
 
 // libvips' operation cache keeps recent results (up to 50 MB / 100 operations) for reuse; every
@@ -45,14 +47,29 @@ export async function decodeImageBuffer(input: Uint8Array, name: string, maxPixe
   }
 }
 
-/** Resize with bilinear interpolation (no antialias beyond sharp's default for linear). */
-export async function resizeRgb(image: RgbImage, width: number, height: number, mode: 'stretch' | 'shorter-side-then-center-crop'): Promise<RgbImage> {
+/**
+ * Resize with bilinear interpolation (no antialias beyond sharp's default for linear), by the
+ * geometry geometry.ts describes for `mode` (letterbox: resize to fit, then pad centred).
+ */
+export async function resizeRgb(image: RgbImage, width: number, height: number, mode: ResizeMode, pad = LETTERBOX_PAD): Promise<RgbImage> {
   if (image.width === width && image.height === height) return image;
   const s = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
-  const resized =
-    mode === 'stretch'
-      ? s.resize(width, height, { fit: 'fill', kernel: 'linear' })
-      : s.resize(width, height, { fit: 'cover', position: 'centre', kernel: 'linear' });
+  let resized: ReturnType<typeof sharp>;
+  if (mode === 'stretch') resized = s.resize(width, height, { fit: 'fill', kernel: 'linear' });
+  else if (mode === 'shorter-side-then-center-crop') resized = s.resize(width, height, { fit: 'cover', position: 'centre', kernel: 'linear' });
+  else {
+    // Two steps with the sizes from imageGeometry, so the padding is exactly where the geometry says.
+    const g = imageGeometry(image, { width, height }, mode, pad);
+    const [left, top, right, bottom] = g.content;
+    const inner = await s.resize(g.resized.width, g.resized.height, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+    resized = sharp(inner, { raw: { width: g.resized.width, height: g.resized.height, channels: 3 } }).extend({
+      left,
+      top,
+      right: width - right,
+      bottom: height - bottom,
+      background: { r: pad, g: pad, b: pad },
+    });
+  }
   const { data, info } = await resized.raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
 }

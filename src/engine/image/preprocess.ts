@@ -46,6 +46,6 @@ export function rgbToTensor(rgb: RgbImage, config: PreprocessConfig): { tensor: 
 
 export async function prepareImage(file: string, config: PreprocessConfig, size: [number, number]): Promise<PreparedImage> {
   const decoded = await decodeImage(file);
-  const rgb = await resizeRgb(decoded, size[1], size[0], config.resize);
+  const rgb = await resizeRgb(decoded, size[1], size[0], config.resize, config.pad);
   return { ...rgbToTensor(rgb, config), rgb, original: { width: decoded.width, height: decoded.height } };
 }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { readCsv } from '../csv';
 import { CamLensError } from '../errors';
 import { decodeImage } from '../image/decode';
+import { imageGeometry, inputPixelCentres } from '../image/geometry';
 import type { ResizeMode } from '../image/config';
 
 export type Box = [x0: number, y0: number, x1: number, y1: number];
@@ -128,22 +129,10 @@ export function findGroundTruth(image: string, gt?: string): GroundTruth | undef
 
 /**
  * Where each model-input pixel (x, y) came from in the original image of size w0×h0, for the
- * resize modes the image pipeline uses (sharp fit 'fill' or 'cover' centred).
+ * resize modes the image pipeline uses (geometry.ts).
  */
 export function sourceCoordinates(w0: number, h0: number, W: number, H: number, mode: ResizeMode): { sx: Float64Array; sy: Float64Array } {
-  let scaleX = W / w0,
-    scaleY = H / h0,
-    left = 0,
-    top = 0;
-  if (mode === 'shorter-side-then-center-crop' && (w0 !== W || h0 !== H)) {
-    const s = Math.max(W / w0, H / h0);
-    scaleX = scaleY = s;
-    left = Math.floor((Math.round(w0 * s) - W) / 2);
-    top = Math.floor((Math.round(h0 * s) - H) / 2);
-  }
-  const sx = Float64Array.from({ length: W }, (_, x) => (x + left + 0.5) / scaleX);
-  const sy = Float64Array.from({ length: H }, (_, y) => (y + top + 0.5) / scaleY);
-  return { sx, sy };
+  return inputPixelCentres(imageGeometry({ width: w0, height: h0 }, { width: W, height: H }, mode));
 }
 
 /**

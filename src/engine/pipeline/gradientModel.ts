@@ -1,9 +1,10 @@
 // The model an explanation runs: forward + backward in one graph. Built from the user's model
-// in memory: optional softmax on the scores, the backward graph of the target score with
+// in memory: optional softmax on the target value, the backward graph of the target with
 // respect to the CAM layers (engine/autodiff), and the layers' activations as extra outputs.
-// The cotangent (which class to explain) is either fed by the caller or, for the default
-// "top-1" case, computed inside the graph as one-hot(argmax(scores)), so a single run does
-// prediction, forward and backward.
+// The target value is a graph output or any internal value (engine/targets); the cotangent
+// (which of its elements to explain) is either fed by the caller or, for the default "top-1" /
+// VALUE@max case, computed inside the graph as one-hot(argmax) per input row, so a single run
+// does prediction, forward and backward.
 import { buildGradientGraph } from '../autodiff';
 import { ModelBuilder } from '../onnx/builder';
 import type { LoadedModel } from '../model';
@@ -12,12 +13,15 @@ import { serializeModel } from '../onnx/io';
 import { int64ToNumber } from '../onnx/int64';
 
 export interface GradientModelSpec {
-  /** The model output holding the class scores ([N, K]). */
+  /** The value the target is taken from: the class scores ([N, K]) or any value of the model. */
   output: string;
   layers: readonly string[];
   /** Differentiate softmax(scores) instead of the raw scores. */
   softmax: boolean;
-  /** true: cotangent = one-hot(argmax) inside the graph; false: the caller feeds it. */
+  /**
+   * true: cotangent = one-hot(argmax) inside the graph, over every axis but the batch axis (the
+   * last axis of [N, K] scores: top-1); false: the caller feeds it.
+   */
   top1InGraph: boolean;
 }
 
@@ -45,7 +49,9 @@ export function buildGradientModel(model: LoadedModel, spec: GradientModelSpec):
   const grad = buildGradientGraph(proto, { target, wrt: spec.layers, shapes: model.shapes });
   const b = ModelBuilder.extend(grad.model);
   const outputs = new Set(b.graph.output.map((o) => o.name));
-  if (spec.softmax && !outputs.has(target)) b.graph.output.push({ name: target, metadataProps: [] });
+  // An internal value (or its softmax) is read back as the run's scores.
+  if (!outputs.has(target)) b.graph.output.push({ name: target, metadataProps: [] });
+  outputs.add(target);
   const activations: Record<string, string> = {};
   for (const layer of spec.layers) {
     activations[layer] = layer;
@@ -61,14 +67,17 @@ export function buildGradientModel(model: LoadedModel, spec: GradientModelSpec):
   }
   let cotangent: string | undefined = grad.cotangent;
   if (spec.top1InGraph) {
-    // Replace the cotangent input by one-hot(argmax(target)) along the class axis.
+    // Replace the cotangent input by one-hot(argmax(target)) per row: over the class axis of
+    // [N, K] scores, over all of a row of a value of higher rank (VALUE@max).
     const index = b.graph.input.findIndex((i) => i.name === grad.cotangent);
     b.graph.input.splice(index, 1);
     const opset = int64ToNumber(grad.model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
+    const rank = model.shapes.get(spec.output)?.shape?.length ?? 0;
+    const axes = rank > 2 ? Array.from({ length: rank - 1 }, (_, i) => i + 1) : [-1];
     const best =
       opset >= 18
-        ? b.op('ReduceMax', [target, b.int64s(`${CAMLENS_PREFIX}class_axis`, [-1])], { keepdims: 1 }, { name: `${CAMLENS_PREFIX}top1/ReduceMax` })
-        : b.op('ReduceMax', [target], { axes: [-1], keepdims: 1 }, { name: `${CAMLENS_PREFIX}top1/ReduceMax` });
+        ? b.op('ReduceMax', [target, b.int64s(`${CAMLENS_PREFIX}class_axis`, axes)], { keepdims: 1 }, { name: `${CAMLENS_PREFIX}top1/ReduceMax` })
+        : b.op('ReduceMax', [target], { axes, keepdims: 1 }, { name: `${CAMLENS_PREFIX}top1/ReduceMax` });
     const isBest = b.op('Equal', [target, best], {}, { name: `${CAMLENS_PREFIX}top1/Equal` });
     const scoreType = model.shapes.get(spec.output)?.dtype || 1;
     b.op('Cast', [isBest], { to: scoreType }, { name: `${CAMLENS_PREFIX}top1/Cast` });

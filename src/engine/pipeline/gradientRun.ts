@@ -7,6 +7,7 @@ import type { LoadedModel } from '../model';
 import type { ProviderAttempt, ProviderOptions } from '../runtime/providers';
 import type { SessionCache } from '../runtime/sessions';
 import { modelKeyOf, toOrt, toPlain, type PlainTensor } from '../runtime/tapRunner';
+import { oneHotRows } from '../targets/cotangents';
 import { buildGradientModel, gradientVariantKey, type GradientModel, type GradientModelSpec } from './gradientModel';
 
 export interface GradientRunContext {
@@ -22,8 +23,10 @@ export interface GradientRunContext {
 export type GradientTarget = { classes: readonly number[]; classCount: number } | { cotangent: PlainTensor };
 
 export interface GradientRun {
-  /** The target output's scores, [N, K] flattened (softmax'd when the spec asks). */
+  /** The target value's elements, flattened (softmax'd when the spec asks): [N, K] class scores, or any value. */
   scores: Float32Array;
+  /** The target value's shape. */
+  scoreDims: number[];
   activations: Record<string, PlainTensor>;
   gradients: Record<string, PlainTensor>;
   provider: string;
@@ -78,20 +81,14 @@ export async function runGradient(
       activations[layer] = toPlain(out[names.activations[layer]]);
       gradients[layer] = toPlain(out[names.gradients[layer]]);
     }
-    return { scores: out[names.scores].data as Float32Array, activations, gradients, provider: lease.provider, fallbacks: lease.fallbacks };
+    const scores = out[names.scores];
+    return { scores: scores.data as Float32Array, scoreDims: [...scores.dims], activations, gradients, provider: lease.provider, fallbacks: lease.fallbacks };
   } finally {
     lease.release();
   }
 }
 
-/** [rows, k]: row r is one-hot at classes[r]. */
-export function oneHotRows(classes: readonly number[], k: number): PlainTensor {
-  const data = new Float32Array(classes.length * k);
-  classes.forEach((c, row) => {
-    data[row * k + c] = 1;
-  });
-  return { dtype: 'float32', dims: [classes.length, k], data };
-}
+export { oneHotRows };
 
 /**
  * The number of classes of `output` (its last dim) when the model states it, else undefined:

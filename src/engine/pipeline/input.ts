@@ -17,6 +17,8 @@ export interface ModelInput {
   /** [H, W] of the model input. */
   size: [number, number];
   rgb: RgbImage;
+  /** Image files: the decoded image's size (what detections' boxes are mapped back to). */
+  original?: { width: number; height: number };
   /** Video models ([1, C, T, H, W] input): every preprocessed frame; `rgb` is the first. */
   frames?: RgbImage[];
 }
@@ -49,7 +51,7 @@ export async function loadModelInput(file: string, model: LoadedModel, config: M
   if (path.extname(file).toLowerCase() === '.npy') return fromNpy(file, name, shape, config);
   const size = inputSize(config.input, shape, name);
   const prepared = await prepareImage(file, config.input, size);
-  return { name, tensor: prepared.tensor, dims: prepared.dims, size, rgb: prepared.rgb };
+  return { name, tensor: prepared.tensor, dims: prepared.dims, size, rgb: prepared.rgb, original: prepared.original };
 }
 
 function fromNpy(file: string, name: string, shape: ReadonlyArray<number | string | null> | undefined, config: ModelConfig): ModelInput {
