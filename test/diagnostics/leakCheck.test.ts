@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { serializeModel } from '../../src/engine/onnx/io';
 import { combineVerdicts, judgeMetric, robustSlope, runLeakScenario, type LeakCheckOptions } from '../../src/engine/diagnostics/leakCheck';
+import { sizeToBudget } from '../../src/engine/diagnostics/scenarios';
 import { WorkerClient, WorkerRequestError } from '../../src/worker/client';
 import type { LeakCheckReport, MetricReport } from '../../src/worker/protocol';
 import { rng, tinyCnn } from '../helpers/models';
@@ -115,6 +116,15 @@ describe('rss: judged by the shape of its growth', () => {
     equal(combineVerdicts(['no leak', 'inconclusive', 'not judged']), 'inconclusive');
     equal(combineVerdicts(['inconclusive', 'suspected leak']), 'suspected leak');
     equal(combineVerdicts(['no leak', 'not judged']), 'no leak');
+  });
+});
+
+describe('default check sized to its time budget', () => {
+  it('fast iterations get 100, slow ones down to 12, warm-up and the heap diff run shrink with them', () => {
+    deepStrictEqual(sizeToBudget(5, 25_000, 10), { iterations: 100, warmup: 10, heapDiffIterations: 20 });
+    const slow = sizeToBudget(1200, 25_000, 10); // a ResNet-18 session build per iteration
+    deepStrictEqual(slow, { iterations: 15, warmup: 2, heapDiffIterations: 15 });
+    equal(sizeToBudget(60_000, 25_000, 10).iterations, 12);
   });
 });
 

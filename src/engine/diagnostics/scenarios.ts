@@ -25,10 +25,16 @@ export interface LeakCheckParams {
   /** An image (or .npy) the explain scenario explains. */
   input: string;
   scenario?: LeakScenarioName | 'all';
-  /** Measured iterations per scenario (default 100). */
+  /**
+   * Measured iterations per scenario. Default: sized to `budgetSeconds` from the time of one
+   * iteration, between 12 and 100 (a session build on ResNet-18 takes a second; 100 of them per
+   * scenario made the default check take many minutes).
+   */
   iterations?: number;
-  /** Iterations run first and discarded (caches filling, JIT; default 10). */
+  /** Iterations run first and discarded (caches filling, JIT; default 10, fewer when iterations are sized to the budget). */
   warmup?: number;
+  /** Wall time the default-sized check aims at, all scenarios together (default 75 s). */
+  budgetSeconds?: number;
   /** A byte metric growing significantly faster than this per iteration is a suspected leak (default 1024). */
   thresholdBytes?: number;
   /** Confidence of the slope intervals (default 0.95). */
@@ -160,9 +166,13 @@ function scenarioFor(name: LeakScenarioName, p: LeakCheckParams, ops: LeakCheckO
   }
 }
 
-export function checkLeakParams(
-  p: LeakCheckParams,
-): Required<Pick<LeakCheckParams, 'iterations' | 'warmup' | 'thresholdBytes' | 'confidence'>> & { scenarios: LeakScenarioName[] } {
+export function checkLeakParams(p: LeakCheckParams): Required<
+  Pick<LeakCheckParams, 'iterations' | 'warmup' | 'thresholdBytes' | 'confidence' | 'budgetSeconds'>
+> & {
+  scenarios: LeakScenarioName[];
+  /** Iterations not given: each scenario is sized to its share of the budget. */
+  sized: boolean;
+} {
   const bad = (m: string) => new CamLensError('BAD_ARGUMENT', `leak check: ${m}`);
   if (typeof p.modelPath !== 'string' || !p.modelPath) throw bad('a model path is required.');
   if (typeof p.input !== 'string' || !p.input) throw bad('an input image is required (the explain scenario explains it).');
@@ -184,7 +194,28 @@ export function checkLeakParams(
     throw bad(`plantBytes must be an integer from 1 to 64 MiB, got ${p.plantBytes}.`);
   if (p.heapDiffPaths !== undefined && !(Number.isInteger(p.heapDiffPaths) && p.heapDiffPaths >= 0))
     throw bad(`heapDiffPaths must be a non-negative integer, got ${p.heapDiffPaths}.`);
-  return { iterations, warmup, thresholdBytes, confidence, scenarios: scenario === 'all' ? [...LEAK_SCENARIOS] : [scenario] };
+  const budgetSeconds = p.budgetSeconds ?? 75;
+  if (!(budgetSeconds > 0 && budgetSeconds <= 86_400)) throw bad(`the time budget must be between 0 and 86400 seconds, got ${budgetSeconds}.`);
+  return {
+    iterations,
+    warmup,
+    thresholdBytes,
+    confidence,
+    budgetSeconds,
+    sized: p.iterations === undefined,
+    scenarios: scenario === 'all' ? [...LEAK_SCENARIOS] : [scenario],
+  };
+}
+
+/**
+ * Iterations and warm-up for a scenario whose one iteration took `msPerIteration`, within its share
+ * of the budget: three quarters for the measured run, the rest for warm-up and the heap diff run.
+ */
+export function sizeToBudget(msPerIteration: number, budgetMs: number, warmupCap: number): { iterations: number; warmup: number; heapDiffIterations: number } {
+  const per = Math.max(msPerIteration, 1);
+  const iterations = Math.min(100, Math.max(12, Math.floor((0.75 * budgetMs) / per)));
+  const warmup = Math.min(warmupCap, Math.max(2, Math.round((0.1 * budgetMs) / per)));
+  return { iterations, warmup, heapDiffIterations: Math.min(iterations, 20) };
 }
 
 export async function runLeakCheck(p: LeakCheckParams, ops: LeakCheckOps, ctx: LeakCheckContext = {}): Promise<LeakCheckReport> {
@@ -198,8 +229,19 @@ export async function runLeakCheck(p: LeakCheckParams, ops: LeakCheckOps, ctx: L
   const snapshots = p.heapDiff || p.keepHeapSnapshots ? new LeakHeapSnapshots(p.keepHeapSnapshots) : undefined;
   try {
     for (const [k, name] of checked.scenarios.entries()) {
-      const report = await runLeakScenario(scenarioFor(name, p, ops, ctx, seen), {
+      const scenario = scenarioFor(name, p, ops, ctx, seen);
+      let sizing = {};
+      if (checked.sized) {
+        // One iteration, timed (it is the first warm-up step), sizes the run.
+        const t = performance.now();
+        await scenario.step(0);
+        await settle();
+        const s = sizeToBudget(performance.now() - t, (checked.budgetSeconds * 1000) / checked.scenarios.length, checked.warmup);
+        sizing = { ...s, warmup: s.warmup - 1 };
+      }
+      const report = await runLeakScenario(scenario, {
         ...checked,
+        ...sizing,
         signal: ctx.signal,
         progress: (done, _n, message) => ctx.progress?.(k * perScenario + done, total, message),
         ...(snapshots ? { heapSnapshot: (stage) => snapshots.take(name, stage) } : {}),
