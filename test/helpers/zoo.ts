@@ -57,7 +57,10 @@ export function zooCnn(options: CnnOptions = {}): ModelProto {
   const convType = precision === 'float16' ? DataType.FLOAT16 : DataType.FLOAT;
   const to = (v: string, dtype: DataType) => b.op('Cast', [v], { to: dtype });
   if (precision === 'float64') x = to(x, DataType.FLOAT);
-  const c1 = b.op('Conv', [x, b.initializer('conv1.weight', convType, [8, c, 3, 3], options.conv1 ?? W.conv1(c))], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] });
+  const c1 = b.op('Conv', [x, b.initializer('conv1.weight', convType, [8, c, 3, 3], options.conv1 ?? W.conv1(c))], {
+    pads: [1, 1, 1, 1],
+    kernel_shape: [3, 3],
+  });
   let r1 = b.op('Relu', [precision === 'float64' ? to(c1, DataType.DOUBLE) : c1], {}, { name: '/block1/relu' });
   if (precision === 'float64') r1 = to(r1, DataType.FLOAT);
   const block2 = precision === 'mixed' ? DataType.FLOAT16 : convType;
@@ -77,7 +80,12 @@ function head(b: ModelBuilder, features: string, dtype: DataType): void {
       ? b.op('ReduceMean', [features], { axes: [2, 3], keepdims: 1 }, { name: '/pool' })
       : b.op('GlobalAveragePool', [features], {}, { name: '/pool' });
   const flat = b.op('Flatten', [gap], { axis: 1 });
-  b.op('Gemm', [flat, b.initializer('fc.weight', dtype, [4, 16], W.fc()), b.initializer('fc.bias', dtype, [4], W.fcBias())], { transB: 1 }, { outputs: ['logits'] });
+  b.op(
+    'Gemm',
+    [flat, b.initializer('fc.weight', dtype, [4, 16], W.fc()), b.initializer('fc.bias', dtype, [4], W.fcBias())],
+    { transB: 1 },
+    { outputs: ['logits'] },
+  );
   b.output('logits', dtype, [1, 4]);
 }
 
@@ -135,7 +143,12 @@ export function zooDynamic(): ModelProto {
     let max = 0;
     for (const v of values) max = Math.max(max, Math.abs(v));
     const s = max / 127;
-    const wq = b.initializer(`${name}_q`, DataType.UINT8, dims, Array.from(values, (v) => Math.round(v / s) + 128));
+    const wq = b.initializer(
+      `${name}_q`,
+      DataType.UINT8,
+      dims,
+      Array.from(values, (v) => Math.round(v / s) + 128),
+    );
     const [xq, xs, xzp] = b.node('DynamicQuantizeLinear', [x], {}, { outputCount: 3 });
     const acc = b.op('ConvInteger', [xq, wq, xzp, b.initializer(`${name}_zp`, DataType.UINT8, [], [128])], attrs);
     return b.op('Mul', [b.op('Cast', [acc], { to: DataType.FLOAT }), b.op('Mul', [xs, b.floats(`${name}_scale`, [], [s])])]);
@@ -152,7 +165,12 @@ export function zooDynamic(): ModelProto {
   for (const v of wt) max = Math.max(max, Math.abs(v));
   const s = max / 127;
   const [xq, xs, xzp] = b.node('DynamicQuantizeLinear', [flat], {}, { outputCount: 3 });
-  const wq = b.initializer('fc_q', DataType.UINT8, [16, 4], Array.from(wt, (v) => Math.round(v / s) + 128));
+  const wq = b.initializer(
+    'fc_q',
+    DataType.UINT8,
+    [16, 4],
+    Array.from(wt, (v) => Math.round(v / s) + 128),
+  );
   const acc = b.op('MatMulInteger', [xq, wq, xzp, b.initializer('fc_zp', DataType.UINT8, [], [128])]);
   const scaled = b.op('Mul', [b.op('Cast', [acc], { to: DataType.FLOAT }), b.op('Mul', [xs, b.floats('fc_scale', [], [s])])]);
   b.op('Add', [scaled, b.floats('fc.bias', [4], W.fcBias())], {}, { outputs: ['logits'] });
@@ -165,7 +183,17 @@ export function zooQLinear(): ModelProto {
   const b = ModelBuilder.create(17);
   const scalar = (name: string, v: number) => b.floats(name, [], [v]);
   const zp = (name: string) => b.initializer(name, DataType.UINT8, [], [0]);
-  const qconv = (xq: string, xs: string, xzp: string, name: string, values: Float32Array, dims: number[], ys: string, yzp: string, attrs: Record<string, number[]>) => {
+  const qconv = (
+    xq: string,
+    xs: string,
+    xzp: string,
+    name: string,
+    values: Float32Array,
+    dims: number[],
+    ys: string,
+    yzp: string,
+    attrs: Record<string, number[]>,
+  ) => {
     const { q, scales } = quantizePerChannel(values, dims[0]);
     const w = b.initializer(`${name}_q`, DataType.INT8, dims, q);
     const wzp = b.initializer(`${name}_zp`, DataType.INT8, [dims[0]], new Array(dims[0]).fill(0));
@@ -191,7 +219,12 @@ export function zooQLinear(): ModelProto {
   const fc = W.fc();
   const wt = Float32Array.from({ length: 64 }, (_, i) => fc[(i % 4) * 16 + Math.floor(i / 4)]); // [16, 4]
   const scales = [0, 1, 2, 3].map((n) => Math.max(...Array.from({ length: 16 }, (_, k) => Math.abs(wt[k * 4 + n]))) / 127);
-  const wq = b.initializer('fc_q', DataType.INT8, [16, 4], Array.from(wt, (v, k) => Math.round(v / scales[k % 4])));
+  const wq = b.initializer(
+    'fc_q',
+    DataType.INT8,
+    [16, 4],
+    Array.from(wt, (v, k) => Math.round(v / scales[k % 4])),
+  );
   const [ys, yz] = [scalar('logits.scale', 1 / 64), b.initializer('logits.zp', DataType.UINT8, [], [128])];
   const mm = b.op('QLinearMatMul', [
     b.op('QuantizeLinear', [flat, sf, zf]),
@@ -232,7 +265,11 @@ export function zooMultiInput(): ModelProto {
   b.floats('bias', [1], [0.25]);
   const scaled = b.op('Add', [b.op('Add', [b.op('Mul', [x, gain]), b.op('Cast', [shift], { to: DataType.FLOAT })]), 'bias']);
   const c1 = b.op('Conv', [scaled, b.floats('conv1.weight', [8, 3, 3, 3], W.conv1(3))], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] });
-  const c2 = b.op('Conv', [b.op('Relu', [c1]), b.floats('conv2.weight', [16, 8, 3, 3], W.conv2())], { pads: [1, 1, 1, 1], strides: [2, 2], kernel_shape: [3, 3] });
+  const c2 = b.op('Conv', [b.op('Relu', [c1]), b.floats('conv2.weight', [16, 8, 3, 3], W.conv2())], {
+    pads: [1, 1, 1, 1],
+    strides: [2, 2],
+    kernel_shape: [3, 3],
+  });
   b.op('Relu', [c2], {}, { outputs: [ZOO_LAYER] });
   head(b, ZOO_LAYER, DataType.FLOAT);
   return b.build();
@@ -244,7 +281,11 @@ export function zooMultiInputReference(): ModelProto {
   const x = b.input('input', DataType.FLOAT, [1, 3, 32, 32]);
   const scaled = b.op('Add', [b.op('Mul', [x, b.floats('gain', [1], [0.5])]), b.floats('offset', [1], [1.25])]);
   const c1 = b.op('Conv', [scaled, b.floats('conv1.weight', [8, 3, 3, 3], W.conv1(3))], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] });
-  const c2 = b.op('Conv', [b.op('Relu', [c1]), b.floats('conv2.weight', [16, 8, 3, 3], W.conv2())], { pads: [1, 1, 1, 1], strides: [2, 2], kernel_shape: [3, 3] });
+  const c2 = b.op('Conv', [b.op('Relu', [c1]), b.floats('conv2.weight', [16, 8, 3, 3], W.conv2())], {
+    pads: [1, 1, 1, 1],
+    strides: [2, 2],
+    kernel_shape: [3, 3],
+  });
   b.op('Relu', [c2], {}, { outputs: [ZOO_LAYER] });
   head(b, ZOO_LAYER, DataType.FLOAT);
   return b.build();
@@ -326,11 +367,17 @@ export const ZOO: readonly ZooEntry[] = [
     name: 'NHWC RGBA',
     category: 'input',
     model: () => zooCnn({ channels: 4, layout: 'NHWC' }),
-    config: unit({ alpha: 'keep' }),
+    config: unit({ alpha: 'keep', layout: 'NHWC' }),
     reference: { model: () => zooCnn({ channels: 4 }), config: unit({ alpha: 'keep' }) },
     alpha: true,
   },
-  { name: 'multi-input', category: 'input', model: zooMultiInput, config: { ...unit(), inputs: { gain: { value: 0.5 }, shift: { value: 1 } } }, reference: { model: zooMultiInputReference, config: unit() } },
+  {
+    name: 'multi-input',
+    category: 'input',
+    model: zooMultiInput,
+    config: { ...unit(), inputs: { gain: { value: 0.5 }, shift: { value: 1 } } },
+    reference: { model: zooMultiInputReference, config: unit() },
+  },
   {
     name: 'dynamic H/W',
     category: 'input',
@@ -351,7 +398,9 @@ export async function zooImages(dir: string): Promise<{ rgb: string; rgba: strin
     rgba[i * 4 + 3] = 64 + Math.round((191 * (i % info.width)) / (info.width - 1));
   }
   const file = join(dir, 'star_rgba.png');
-  await sharp(rgba, { raw: { width: info.width, height: info.height, channels: 4 } }).png().toFile(file);
+  await sharp(rgba, { raw: { width: info.width, height: info.height, channels: 4 } })
+    .png()
+    .toFile(file);
   return { rgb, rgba: file };
 }
 

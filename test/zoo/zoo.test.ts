@@ -11,8 +11,8 @@ import { runZooEntry, ZOO } from '../helpers/zoo';
 
 const sessions = new SessionCache();
 const dir = mkdtempSync(join(tmpdir(), 'camlens-zoo-'));
-after(() => {
-  sessions.releaseAll();
+after(async () => {
+  await sessions.releaseAll();
   rmSync(dir, { recursive: true, force: true });
 });
 

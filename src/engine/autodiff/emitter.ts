@@ -5,7 +5,7 @@
 // graph computes the shape at run time, so symbolic dimensions (batch) keep working.
 import { CamLensError } from '../errors';
 import type { AttrValue, ModelBuilder } from '../onnx/builder';
-import { attr, TypedAttr } from '../onnx/builder';
+import { attr, type TypedAttr } from '../onnx/builder';
 import type { GraphNode } from '../onnx/graph';
 import { makeTensor } from '../onnx/tensor';
 import { DataType, type NodeProto, type TensorProto } from '../onnx/types';
@@ -68,7 +68,8 @@ export class Emitter {
   /** The element type of an emitted op's outputs, for the ops the rules emit. */
   private resultDtype(opType: string, inputs: readonly string[], attributes: Record<string, AttrValue | undefined>): number {
     if (opType === 'Cast') return Number(attributes.to);
-    if (opType === 'ConstantOfShape') return (attributes.value as TypedAttr | undefined)?.value ? ((attributes.value as TypedAttr).value as TensorProto).dataType! : DataType.FLOAT;
+    if (opType === 'ConstantOfShape')
+      return (attributes.value as TypedAttr | undefined)?.value ? ((attributes.value as TypedAttr).value as TensorProto).dataType! : DataType.FLOAT;
     if (INT64_RESULTS.has(opType)) return DataType.INT64;
     if (BOOL_RESULTS.has(opType)) return DataType.BOOL;
     // Where(cond, a, b) has the type of a; every other emitted op keeps its first input's type.

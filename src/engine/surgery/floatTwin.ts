@@ -33,7 +33,22 @@ const QUANTIZED_OPS = new Set([
 ]);
 
 /** Ops that only move or select elements: on a twin they run on the float values as they are. */
-const MOVEMENT_OPS = new Set(['Identity', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'MaxPool', 'Concat', 'Slice', 'Gather', 'Split', 'Pad', 'Resize', 'Expand']);
+const MOVEMENT_OPS = new Set([
+  'Identity',
+  'Reshape',
+  'Flatten',
+  'Transpose',
+  'Squeeze',
+  'Unsqueeze',
+  'MaxPool',
+  'Concat',
+  'Slice',
+  'Gather',
+  'Split',
+  'Pad',
+  'Resize',
+  'Expand',
+]);
 
 const RANGES: Record<number, [number, number]> = {
   [DataType.UINT8]: [0, 255],
@@ -111,7 +126,8 @@ export function floatTwin(model: ModelProto): FloatTwin {
     const dims = Array.from({ length: rank }, (_, i) => (i === a ? -1 : 1));
     return op('Reshape', [v, b.int64s('camlens_twin/shape', dims)]);
   };
-  const zeroPoint = (zp: string | undefined, axis: number, rank: number | undefined) => (zp ? op('Cast', [alongAxis(zp, axis, rank)], { to: DataType.FLOAT }) : undefined);
+  const zeroPoint = (zp: string | undefined, axis: number, rank: number | undefined) =>
+    zp ? op('Cast', [alongAxis(zp, axis, rank)], { to: DataType.FLOAT }) : undefined;
   /** Real value of quantized q: (q' − zp)·scale. */
   const real = (qf: string, scale: string, zp: string | undefined, axis = 1, rank?: number, output?: string) => {
     const z = zeroPoint(zp, axis, rank);
@@ -147,14 +163,18 @@ export function floatTwin(model: ModelProto): FloatTwin {
       // a per-channel weight zero point lies along the output channels: axis 0 of a conv weight, the last of a matrix
       const wAxis = t === 'ConvInteger' ? 0 : -1;
       const w = i[3] ? op('Sub', [floatOf(i[1])!, zeroPoint(i[3], wAxis, rankOf(i[1]))!]) : floatOf(i[1])!;
-      const attrs = Object.fromEntries(node.attribute.map((x) => [x.name!, x.ints.length ? x.ints.map(Number) : x.s?.length ? new TextDecoder().decode(x.s) : Number(x.i)]));
+      const attrs = Object.fromEntries(
+        node.attribute.map((x) => [x.name!, x.ints.length ? x.ints.map(Number) : x.s?.length ? new TextDecoder().decode(x.s) : Number(x.i)]),
+      );
       twin.set(node.output[0], op(t === 'ConvInteger' ? 'Conv' : 'MatMul', [a, w], attrs));
       copy(node);
     } else if (t === 'QLinearConv' && floatOf(i[0]) && floatOf(i[3])) {
       const x = real(floatOf(i[0])!, i[1], i[2], 1, rankOf(i[0]));
       const w = real(floatOf(i[3])!, i[4], i[5], 0, rankOf(i[3]));
       const bias = i[8] ? [op('Mul', [op('Cast', [i[8]], { to: DataType.FLOAT }), op('Mul', [i[1], i[4]])])] : [];
-      const attrs = Object.fromEntries(node.attribute.map((x) => [x.name!, x.ints.length ? x.ints.map(Number) : x.s?.length ? new TextDecoder().decode(x.s) : Number(x.i)]));
+      const attrs = Object.fromEntries(
+        node.attribute.map((x) => [x.name!, x.ints.length ? x.ints.map(Number) : x.s?.length ? new TextDecoder().decode(x.s) : Number(x.i)]),
+      );
       const y = op('Conv', [x, w, ...bias], attrs);
       twin.set(node.output[0], quantize(y, i[6], i[7], quantType(i[7], node), 1, rankOf(i[0])));
       copy(node);
@@ -181,7 +201,8 @@ export function floatTwin(model: ModelProto): FloatTwin {
       b.graph.node.push({ ...node, name: b.uniqueName(`camlens_twin/${node.name || t}`), input: data, output: outs });
       outs.forEach((o, k) => o && twin.set(node.output[k], o));
     } else {
-      if (node.input.some((v) => twin.has(v)) || QUANTIZED_OPS.has(t)) blocked.push(`${node.name || '(unnamed)'} (${node.domain ? `${node.domain}::` : ''}${t})`);
+      if (node.input.some((v) => twin.has(v)) || QUANTIZED_OPS.has(t))
+        blocked.push(`${node.name || '(unnamed)'} (${node.domain ? `${node.domain}::` : ''}${t})`);
       copy(node);
     }
   }
