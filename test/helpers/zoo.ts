@@ -252,6 +252,19 @@ export function lumaConv1(): Float32Array {
   return out;
 }
 
+/** The float32 CNN (both blocks and the head) on `x`, built into `b`. */
+function floatCnnFrom(b: ModelBuilder, x: string): ModelProto {
+  const c1 = b.op('Conv', [x, b.floats('conv1.weight', [8, 3, 3, 3], W.conv1(3))], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] });
+  const c2 = b.op('Conv', [b.op('Relu', [c1]), b.floats('conv2.weight', [16, 8, 3, 3], W.conv2())], {
+    pads: [1, 1, 1, 1],
+    strides: [2, 2],
+    kernel_shape: [3, 3],
+  });
+  b.op('Relu', [c2], {}, { outputs: [ZOO_LAYER] });
+  head(b, ZOO_LAYER, DataType.FLOAT);
+  return b.build();
+}
+
 /**
  * Several inputs: a float `gain` (listed first), the image, an int64 `shift` and an optional
  * float `bias` whose default is an initializer. logits = CNN(image·gain + shift + bias).
@@ -264,15 +277,7 @@ export function zooMultiInput(): ModelProto {
   b.graph.input.push({ name: 'bias', type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: 1 }] } } }, metadataProps: [] });
   b.floats('bias', [1], [0.25]);
   const scaled = b.op('Add', [b.op('Add', [b.op('Mul', [x, gain]), b.op('Cast', [shift], { to: DataType.FLOAT })]), 'bias']);
-  const c1 = b.op('Conv', [scaled, b.floats('conv1.weight', [8, 3, 3, 3], W.conv1(3))], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] });
-  const c2 = b.op('Conv', [b.op('Relu', [c1]), b.floats('conv2.weight', [16, 8, 3, 3], W.conv2())], {
-    pads: [1, 1, 1, 1],
-    strides: [2, 2],
-    kernel_shape: [3, 3],
-  });
-  b.op('Relu', [c2], {}, { outputs: [ZOO_LAYER] });
-  head(b, ZOO_LAYER, DataType.FLOAT);
-  return b.build();
+  return floatCnnFrom(b, scaled);
 }
 
 /** The multi-input model's float twin for gain 0.5, shift 1, bias 0.25: the input affine map in the graph. */
@@ -280,15 +285,7 @@ export function zooMultiInputReference(): ModelProto {
   const b = ModelBuilder.create(17);
   const x = b.input('input', DataType.FLOAT, [1, 3, 32, 32]);
   const scaled = b.op('Add', [b.op('Mul', [x, b.floats('gain', [1], [0.5])]), b.floats('offset', [1], [1.25])]);
-  const c1 = b.op('Conv', [scaled, b.floats('conv1.weight', [8, 3, 3, 3], W.conv1(3))], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] });
-  const c2 = b.op('Conv', [b.op('Relu', [c1]), b.floats('conv2.weight', [16, 8, 3, 3], W.conv2())], {
-    pads: [1, 1, 1, 1],
-    strides: [2, 2],
-    kernel_shape: [3, 3],
-  });
-  b.op('Relu', [c2], {}, { outputs: [ZOO_LAYER] });
-  head(b, ZOO_LAYER, DataType.FLOAT);
-  return b.build();
+  return floatCnnFrom(b, scaled);
 }
 
 export interface ZooEntry {
@@ -308,54 +305,25 @@ export interface ZooEntry {
 
 const unit = (extra: Record<string, unknown> = {}) => ({ input: { ...UNIT_CONFIG.input, ...extra } });
 
+/** A model derived from the float32 CNN, compared with it (Pearson ≥ `minPearson`, for the reason given). */
+const derived = (name: string, category: ZooEntry['category'], model: () => ModelProto, minPearson?: number, why?: string): ZooEntry => ({
+  name,
+  category,
+  model,
+  config: unit(),
+  reference: { model: () => zooCnn(), config: unit() },
+  ...(minPearson ? { minPearson, why } : {}),
+});
+
 export const ZOO: readonly ZooEntry[] = [
   { name: 'float32', category: 'dtype', model: () => zooCnn(), config: unit() },
-  {
-    name: 'float16',
-    category: 'dtype',
-    model: () => zooCnn({ precision: 'float16' }),
-    config: unit(),
-    reference: { model: () => zooCnn(), config: unit() },
-    minPearson: 0.99,
-    why: 'fp16 arithmetic (eps 1e-3)',
-  },
-  {
-    name: 'mixed fp16',
-    category: 'dtype',
-    model: () => zooCnn({ precision: 'mixed' }),
-    config: unit(),
-    reference: { model: () => zooCnn(), config: unit() },
-    minPearson: 0.99,
-    why: 'the second block in fp16',
-  },
-  { name: 'float64', category: 'dtype', model: () => zooCnn({ precision: 'float64' }), config: unit(), reference: { model: () => zooCnn(), config: unit() } },
-  {
-    name: 'QDQ int8',
-    category: 'quantized',
-    model: zooQdq,
-    config: unit(),
-    reference: { model: () => zooCnn(), config: unit() },
-    minPearson: 0.99,
-    why: 'int8 weights',
-  },
-  {
-    name: 'dynamic uint8',
-    category: 'quantized',
-    model: zooDynamic,
-    config: unit(),
-    reference: { model: () => zooCnn(), config: unit() },
-    minPearson: 0.99,
-    why: 'uint8 weights',
-  },
-  {
-    name: 'QLinearConv',
-    category: 'quantized',
-    model: zooQLinear,
-    config: unit(),
-    reference: { model: () => zooCnn(), config: unit() },
-    minPearson: 0.99,
-    why: 'int8 weights',
-  },
+  derived('float16', 'dtype', () => zooCnn({ precision: 'float16' }), 0.99, 'fp16 arithmetic (eps 1e-3)'),
+  derived('mixed fp16', 'dtype', () => zooCnn({ precision: 'mixed' }), 0.99, 'the second block in fp16'),
+  derived('float64', 'dtype', () => zooCnn({ precision: 'float64' })),
+  // the twin's weights are the int8/uint8 ones; the reference's are float
+  derived('QDQ int8', 'quantized', zooQdq, 0.99, 'int8 weights'),
+  derived('dynamic uint8', 'quantized', zooDynamic, 0.99, 'uint8 weights'),
+  derived('QLinearConv', 'quantized', zooQLinear, 0.99, 'int8 weights'),
   {
     name: '1-channel',
     category: 'input',
