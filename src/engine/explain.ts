@@ -12,6 +12,8 @@ import { resolveModelConfig } from './image/config';
 import { imageGeometry, inputToOriginalBox, type Box } from './image/geometry';
 import { overlayPng } from './image/overlay';
 import { loadModel, type LoadedModel } from './model';
+import { withBoundInputs } from './surgery/bindInputs';
+import { quantizationNotes } from './surgery/floatTwin';
 import type { GradientModelSpec } from './pipeline/gradientModel';
 import { checkClassIndex, requireClassCount, runGradient } from './pipeline/gradientRun';
 import { forwardRun, runTarget, type ValueTarget } from './pipeline/targetRun';
@@ -269,8 +271,10 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   // attention-gradcam is Grad-CAM's map, guided by the rollout at the end.
   const info = layerCam(method === 'attention-gradcam' ? 'gradcam' : method);
   const cam = info.create();
-  const model = loadModel(params.modelPath);
-  const config = resolveModelConfig(params.modelPath, model.proto, params.configPath, params.labelsPath);
+  const loaded = loadModel(params.modelPath);
+  const config = resolveModelConfig(params.modelPath, loaded.proto, params.configPath, params.labelsPath);
+  // Inputs other than the image are bound to the config's values (issue 15); the image is then the only input.
+  const model = withBoundInputs(loaded, config);
   const output = scoreOutput(model, params.output);
   const layers = camLayers(model, params.layers);
   const scales = params.scales ?? [1];
@@ -418,6 +422,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       ...(scales.length > 1 || scales[0] !== 1 ? { scales: scales.join(','), scaleWeights: scaleWeights.join(',') } : {}),
       ...(base.channelRuns ? { channelRuns: base.channelRuns.runs, channelsSkipped: base.channelRuns.skipped } : {}),
       ...(attention ? rolloutNotes(params, attention) : {}),
+      ...quantizationNotes(model.proto),
     },
   };
 }

@@ -5,10 +5,10 @@
 // graph computes the shape at run time, so symbolic dimensions (batch) keep working.
 import { CamLensError } from '../errors';
 import type { AttrValue, ModelBuilder } from '../onnx/builder';
-import { attr } from '../onnx/builder';
+import { attr, type TypedAttr } from '../onnx/builder';
 import type { GraphNode } from '../onnx/graph';
 import { makeTensor } from '../onnx/tensor';
-import { DataType, type NodeProto } from '../onnx/types';
+import { DataType, type NodeProto, type TensorProto } from '../onnx/types';
 import type { ShapeDim, ShapeInference } from '../onnx/shapes';
 
 export class Emitter {
@@ -18,8 +18,14 @@ export class Emitter {
   private readonly replaced = new Map<NodeProto, NodeProto>();
 
   /**
-   * Element type for constants whose reference value has no known type (backward values): the
-   * target's, since gradients of the differentiated float values share it in practice.
+   * Element types of the values this emitter made (backward values), so that a constant meets
+   * each value in its own type: in a mixed-precision graph the gradient of an fp16 layer is fp16
+   * even when the target is float32. See `noteDtype` and `op`.
+   */
+  private readonly emitted = new Map<string, number>();
+
+  /**
+   * Element type for values whose type is neither inferred nor emitted here: the target's.
    */
   defaultDtype: number = DataType.FLOAT;
 
@@ -29,8 +35,14 @@ export class Emitter {
     private readonly upgradeOpset: (version: number, why: string) => void,
   ) {}
 
-  private dtypeOf(value: string): number {
-    return this.shapes.dtype(value) || this.defaultDtype;
+  /** The element type of a forward or backward value. */
+  dtypeOf(value: string): number {
+    return this.shapes.dtype(value) || this.emitted.get(value) || this.defaultDtype;
+  }
+
+  /** Records that backward value `value` has element type `dtype` (e.g. a gradient has its forward value's type). */
+  noteDtype(value: string, dtype: number): void {
+    if (dtype && !this.shapes.dtype(value) && !this.emitted.has(value)) this.emitted.set(value, dtype);
   }
 
   get opset(): number {
@@ -43,11 +55,26 @@ export class Emitter {
   }
 
   op(opType: string, inputs: readonly string[], attributes: Record<string, AttrValue | undefined> = {}, outputCount = 1): string {
-    return this.builder.node(opType, inputs, attributes, { name: this.builder.uniqueName(`grad/${opType}`), outputCount })[0];
+    return this.ops(opType, inputs, attributes, outputCount)[0];
   }
 
   ops(opType: string, inputs: readonly string[], attributes: Record<string, AttrValue | undefined>, outputCount: number): string[] {
-    return this.builder.node(opType, inputs, attributes, { name: this.builder.uniqueName(`grad/${opType}`), outputCount });
+    const outputs = this.builder.node(opType, inputs, attributes, { name: this.builder.uniqueName(`grad/${opType}`), outputCount });
+    const dtype = this.resultDtype(opType, inputs, attributes);
+    if (dtype) for (const o of outputs) this.emitted.set(o, dtype);
+    return outputs;
+  }
+
+  /** The element type of an emitted op's outputs, for the ops the rules emit. */
+  private resultDtype(opType: string, inputs: readonly string[], attributes: Record<string, AttrValue | undefined>): number {
+    if (opType === 'Cast') return Number(attributes.to);
+    if (opType === 'ConstantOfShape')
+      return (attributes.value as TypedAttr | undefined)?.value ? ((attributes.value as TypedAttr).value as TensorProto).dataType! : DataType.FLOAT;
+    if (INT64_RESULTS.has(opType)) return DataType.INT64;
+    if (BOOL_RESULTS.has(opType)) return DataType.BOOL;
+    // Where(cond, a, b) has the type of a; every other emitted op keeps its first input's type.
+    const from = opType === 'Where' ? inputs[1] : opType === 'Range' || opType === 'Compress' ? inputs[0] : inputs.find((i) => i);
+    return from ? this.dtypeOf(from) : 0;
   }
 
   /** Runtime shape of a forward value (one Shape node per value). */
@@ -89,39 +116,56 @@ export class Emitter {
 
   /** A scalar in the element type of `like`. */
   scalar(value: number, like: string): string {
-    const dtype = this.dtypeOf(like);
-    if (dtype === DataType.FLOAT || dtype === DataType.DOUBLE) return this.constant(dtype, [], [value], 'c');
-    const f = this.constant(DataType.FLOAT, [], [value], 'c');
-    const key = `cast:${f}:${dtype}`;
-    let c = this.consts.get(key);
-    if (!c) this.consts.set(key, (c = this.op('Cast', [f], { to: dtype })));
-    return c;
+    return this.constant(constantDtype(this.dtypeOf(like)), [], [value], 'c', this.dtypeOf(like));
   }
 
   /** A float tensor constant in the element type of `like`. */
   tensor(dims: readonly number[], values: readonly number[], like: string): string {
-    const dtype = this.dtypeOf(like);
-    if (dtype === DataType.FLOAT || dtype === DataType.DOUBLE) return this.constant(dtype, dims, values, 't');
-    return this.op('Cast', [this.constant(DataType.FLOAT, dims, values, 't')], { to: dtype });
+    return this.constant(constantDtype(this.dtypeOf(like)), dims, values, 't', this.dtypeOf(like));
   }
 
-  private constant(dtype: DataType, dims: readonly number[], values: readonly number[], hint: string): string {
+  /**
+   * A shared initializer stored as `dtype`; when the wanted type `to` cannot be stored directly
+   * (integers of a non-float value), it is cast once.
+   */
+  private constant(dtype: DataType, dims: readonly number[], values: readonly number[], hint: string, to: number = dtype): string {
     const key = `${dtype}|${dims.join(',')}|${values.join(',')}`;
     let name = this.consts.get(key);
     if (!name) {
       name = this.builder.initializer(`grad/${hint}`, dtype, dims, values);
       this.consts.set(key, name);
+      this.emitted.set(name, dtype);
     }
-    return name;
+    if (to === dtype) return name;
+    const castKey = `cast:${name}:${to}`;
+    let cast = this.consts.get(castKey);
+    if (!cast) this.consts.set(castKey, (cast = this.op('Cast', [name], { to })));
+    return cast;
+  }
+
+  /** A tensor of `value`s with the runtime shape `shape` (a 1-D int64 value) in element type `dtype`. */
+  filled(shape: string, value: number, dtype: number): string {
+    const stored = constantDtype(dtype);
+    const one = makeTensor('', stored, [1], [value]);
+    delete one.name;
+    const t = this.op('ConstantOfShape', [shape], { value: attr.tensor(one) });
+    return stored === dtype ? t : this.op('Cast', [t], { to: dtype });
   }
 
   /** Zeros with the runtime shape of `value` and its element type. */
   zerosLike(value: string): string {
-    const dtype = this.dtypeOf(value);
-    const zero = dtype === DataType.DOUBLE ? makeTensor('', DataType.DOUBLE, [1], [0]) : makeTensor('', DataType.FLOAT, [1], [0]);
-    delete zero.name;
-    const z = this.op('ConstantOfShape', [this.shapeOf(value)], { value: attr.tensor(zero) });
-    return dtype === DataType.FLOAT || dtype === DataType.DOUBLE ? z : this.op('Cast', [z], { to: dtype });
+    return this.filled(this.shapeOf(value), 0, this.dtypeOf(value));
+  }
+
+  /**
+   * Runs `emit` on `inputs` cast to float32 and casts its result back to `dtype`, for ops that
+   * onnxruntime's CPU provider lacks in half precision (ScatterElements/ScatterND with
+   * reduction='add'); float32 and float64 inputs pass through unchanged.
+   */
+  inFloat32(dtype: number, inputs: readonly string[], emit: (inputs: string[]) => string): string {
+    if (dtype !== DataType.FLOAT16 && dtype !== DataType.BFLOAT16) return emit([...inputs]);
+    const widened = inputs.map((i) => (this.dtypeOf(i) === dtype ? this.op('Cast', [i], { to: DataType.FLOAT }) : i));
+    return this.op('Cast', [emit(widened)], { to: dtype });
   }
 
   /** Sum of gradient contributions (Add for two, Sum for more). */
@@ -221,6 +265,15 @@ export class Emitter {
     this.replaced.set(node.proto, copy);
     return name;
   }
+}
+
+/** Ops the rules emit whose result is int64 / bool whatever their inputs. */
+const INT64_RESULTS = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin']);
+const BOOL_RESULTS = new Set(['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf']);
+
+/** How a constant of element type `dtype` is stored: floats of every width directly; other types as float32, then cast. */
+function constantDtype(dtype: number): DataType {
+  return dtype === DataType.FLOAT || dtype === DataType.DOUBLE || dtype === DataType.FLOAT16 || dtype === DataType.BFLOAT16 ? dtype : DataType.FLOAT;
 }
 
 export function range(n: number, start = 0): number[] {

@@ -14,6 +14,7 @@ import { Graph, type GraphNode } from '../onnx/graph';
 import { isFloatType } from '../onnx/tensor';
 import { aiOnnxOpset, upgradeGraph, upgradeOpset } from '../onnx/opsetUpgrade';
 import { analyseShapes } from '../onnx/shapes';
+import { floatTwin } from '../surgery/floatTwin';
 import type { ShapeMap } from '../onnx/shapes/types';
 import type { ModelProto } from '../onnx/types';
 import { Emitter } from './emitter';
@@ -84,7 +85,10 @@ const STOPS = new Set([
 export function buildGradientGraph(original: ModelProto, request: GradientRequest): GradientGraph {
   // Models from the wild come at opset 7–12; the backward graph is written in opset 13 forms.
   // The forward part is upgraded first so that every rule sees the semantics it is written for.
-  const model = aiOnnxOpset(original) > 0 && aiOnnxOpset(original) < 13 ? upgradeOpset(original, 13).model : original;
+  const upgraded = aiOnnxOpset(original) > 0 && aiOnnxOpset(original) < 13 ? upgradeOpset(original, 13).model : original;
+  // Integer tensors stop gradients: a quantized model is differentiated through its float twin.
+  const twin = floatTwin(upgraded);
+  const model = twin.model;
   const graph = Graph.fromModel(model);
   const { target, wrt } = request;
   const all = new Set(graph.allValues());
@@ -140,9 +144,12 @@ export function buildGradientGraph(original: ModelProto, request: GradientReques
   // uniqueName reserves the name; the value info is added directly (input() would re-claim it).
   const cotangent = builder.uniqueName(`${target}_cotangent`);
   builder.graph.input.push(valueInfo(cotangent, targetType.dtype, targetType.shape));
+  emitter.noteDtype(cotangent, targetType.dtype);
 
   const contributions = new Map<string, string[]>();
   const add = (value: string, grad: string) => {
+    // A gradient has its value's element type (fp16 layers of a mixed-precision graph keep fp16 gradients).
+    emitter.noteDtype(grad, shapes.dtype(value));
     let list = contributions.get(value);
     if (!list) contributions.set(value, (list = []));
     list.push(grad);
@@ -175,6 +182,13 @@ export function buildGradientGraph(original: ModelProto, request: GradientReques
   const gradients: Record<string, string> = {};
   for (const w of wrt) {
     if (gradients[w]) continue;
+    if (!gradientOf(w) && twin.blocked.length && !wrt.includes(target)) {
+      throw new CamLensError(
+        'UNSUPPORTED_OP',
+        `No gradient reaches "${w}" from "${target}": quantized values pass through ${twin.blocked.join(', ')}, which the float twin cannot follow.`,
+        { value: w, blocked: twin.blocked },
+      );
+    }
     const g = gradientOf(w) ?? emitter.zerosLike(w);
     const name = builder.uniqueName(`${w}_grad`);
     const identity = builder.node('Identity', [g], {}, { name: builder.uniqueName(`grad/output/${w}`) });

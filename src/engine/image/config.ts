@@ -22,10 +22,21 @@ export interface PreprocessConfig {
   std: [number, number, number];
   channels: 'RGB' | 'BGR';
   layout: 'NCHW' | 'NHWC';
+  /**
+   * 4-channel models: "keep" the image's alpha (opaque images give 255), or "fill" it with
+   * `alphaFill` (0–255). The 4th channel is alpha/scale (no mean/std).
+   */
+  alpha?: 'keep' | 'fill';
+  alphaFill?: number;
 }
+
+/** A model input other than the image: a constant (broadcast to the input's shape) or a .npy file. */
+export type ExtraInput = { value: number } | { npy: string };
 
 export interface ModelConfig {
   input: PreprocessConfig;
+  /** Values of the model's other inputs, by input name (.npy paths resolved against the config's folder). */
+  inputs?: Record<string, ExtraInput>;
   labels?: string[];
   /** Where the config came from ('defaults', or a file path). */
   source: string;
@@ -108,20 +119,41 @@ export function parseModelConfig(json: unknown, source: string, baseDir: string)
     if (i.layout !== 'NCHW' && i.layout !== 'NHWC') fail(source, '"input.layout" must be "NCHW" or "NHWC".');
     input.layout = i.layout;
   }
+  if (i.alpha !== undefined) {
+    if (i.alpha !== 'keep' && i.alpha !== 'fill') fail(source, '"input.alpha" must be "keep" or "fill".');
+    input.alpha = i.alpha;
+  }
+  if (i.alphaFill !== undefined) {
+    if (typeof i.alphaFill !== 'number' || !(i.alphaFill >= 0 && i.alphaFill <= 255)) fail(source, '"input.alphaFill" must be a number from 0 to 255.');
+    input.alphaFill = i.alphaFill;
+  }
+  const inputs = o.inputs === undefined ? undefined : parseExtraInputs(o.inputs, source, baseDir);
   let labels: string[] | undefined;
   if (Array.isArray(o.labels)) labels = o.labels.map(String);
-  else if (typeof o.labels === 'string') labels = readLabelsFile(labelsPathInside(baseDir, o.labels, source));
+  else if (typeof o.labels === 'string') labels = readLabelsFile(pathInside(baseDir, o.labels, source));
   else if (o.labels !== undefined) fail(source, '"labels" must be an array of names or a path to a text file.');
-  return { input, labels, source };
+  return { input, labels, source, ...(inputs ? { inputs } : {}) };
+}
+
+/** `"inputs": {"name": {"value": 0.5} | {"npy": "file.npy"}}`: the model's other inputs. */
+function parseExtraInputs(v: unknown, source: string, baseDir: string): Record<string, ExtraInput> {
+  if (!isObject(v)) fail(source, '"inputs" must be an object such as {"scale_factor": {"value": 1}, "im_shape": {"npy": "im_shape.npy"}}.');
+  const out: Record<string, ExtraInput> = {};
+  for (const [name, spec] of Object.entries(v)) {
+    if (isObject(spec) && typeof spec.value === 'number' && Number.isFinite(spec.value)) out[name] = { value: spec.value };
+    else if (isObject(spec) && typeof spec.npy === 'string') out[name] = { npy: pathInside(baseDir, spec.npy, source, `"inputs.${name}.npy"`, '') };
+    else fail(source, `"inputs.${name}" must be {"value": <finite number>} or {"npy": "<file>.npy"}.`);
+  }
+  return out;
 }
 
 /**
- * A config's labels path, resolved against the config's folder and refused when it leaves it
+ * A config's labels (or .npy input) path, resolved against the config's folder and refused when it leaves it
  * (a workspace's config must not read files elsewhere, as for external tensor data); symlinks
  * are resolved before the check. `--labels` on the command line is the user's own choice and
  * is not restricted.
  */
-function labelsPathInside(baseDir: string, relative: string, source: string): string {
+function pathInside(baseDir: string, relative: string, source: string, what = '"labels"', hint = ' (or pass it with --labels)'): string {
   const file = path.resolve(baseDir, relative);
   const real = (p: string) => {
     try {
@@ -135,10 +167,7 @@ function labelsPathInside(baseDir: string, relative: string, source: string): st
     return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
   };
   if (!inside(baseDir, file) || !inside(real(baseDir), real(file))) {
-    fail(
-      source,
-      `"labels" ${JSON.stringify(relative)} points outside the config's folder ${baseDir}; keep the labels file beside the config (or pass it with --labels).`,
-    );
+    fail(source, `${what} ${JSON.stringify(relative)} points outside the config's folder ${baseDir}; keep the file beside the config${hint}.`);
   }
   return file;
 }

@@ -18,23 +18,24 @@ export interface RgbImage {
   data: Uint8Array;
   width: number;
   height: number;
+  /** The alpha plane (width·height, 8 bits), when decoded for a 4-channel model; 255 for opaque images. */
+  alpha?: Uint8Array;
 }
 
-export async function decodeImage(file: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<RgbImage> {
-  return decodeImageBuffer(readUserFile(file, { what: 'image', maxBytes: FILE_LIMITS.image }), file, maxPixels);
+export async function decodeImage(file: string, maxPixels = DEFAULT_MAX_PIXELS, options: { alpha?: boolean } = {}): Promise<RgbImage> {
+  return decodeImageBuffer(readUserFile(file, { what: 'image', maxBytes: FILE_LIMITS.image }), file, maxPixels, options);
 }
 
-export async function decodeImageBuffer(input: Uint8Array, name: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<RgbImage> {
+export async function decodeImageBuffer(input: Uint8Array, name: string, maxPixels = DEFAULT_MAX_PIXELS, options: { alpha?: boolean } = {}): Promise<RgbImage> {
   try {
-    const image = sharp(input, { limitInputPixels: maxPixels, failOn: 'error', pages: 1 });
-    const { data, info } = await image
+    const image = sharp(input, { limitInputPixels: maxPixels, failOn: 'error', pages: 1 })
       .rotate() // apply EXIF orientation
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+      .toColourspace('srgb');
+    const { data, info } = await (options.alpha ? image.ensureAlpha() : image.removeAlpha()).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (options.alpha && info.channels === 4) return splitAlpha(bytes, info.width, info.height);
     if (info.channels !== 3) throw new Error(`unexpected channel count ${info.channels}`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+    return { data: bytes, width: info.width, height: info.height };
   } catch (e) {
     const message = (e as Error).message ?? String(e);
     if (/pixel limit/i.test(message)) {
@@ -47,13 +48,36 @@ export async function decodeImageBuffer(input: Uint8Array, name: string, maxPixe
   }
 }
 
+/** Interleaved RGBA → RGB plus an alpha plane. */
+function splitAlpha(rgba: Uint8Array, width: number, height: number): RgbImage {
+  const n = width * height;
+  const data = new Uint8Array(n * 3);
+  const alpha = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    data[i * 3] = rgba[i * 4];
+    data[i * 3 + 1] = rgba[i * 4 + 1];
+    data[i * 3 + 2] = rgba[i * 4 + 2];
+    alpha[i] = rgba[i * 4 + 3];
+  }
+  return { data, width, height, alpha };
+}
+
 /**
  * Resize with bilinear interpolation (no antialias beyond sharp's default for linear), by the
- * geometry geometry.ts describes for `mode` (letterbox: resize to fit, then pad centred).
+ * geometry geometry.ts describes for `mode` (letterbox: resize to fit, then pad centred); the
+ * alpha plane, if any, goes along (letterbox padding is opaque).
  */
 export async function resizeRgb(image: RgbImage, width: number, height: number, mode: ResizeMode, pad = LETTERBOX_PAD): Promise<RgbImage> {
   if (image.width === width && image.height === height) return image;
-  const s = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+  const rgba = image.alpha ? new Uint8Array(image.width * image.height * 4) : undefined;
+  if (rgba && image.alpha) {
+    for (let i = 0; i < image.alpha.length; i++) {
+      rgba.set(image.data.subarray(i * 3, i * 3 + 3), i * 4);
+      rgba[i * 4 + 3] = image.alpha[i];
+    }
+  }
+  const channels = rgba ? 4 : 3;
+  const s = sharp(rgba ?? image.data, { raw: { width: image.width, height: image.height, channels } });
   let resized: ReturnType<typeof sharp>;
   if (mode === 'stretch') resized = s.resize(width, height, { fit: 'fill', kernel: 'linear' });
   else if (mode === 'shorter-side-then-center-crop') resized = s.resize(width, height, { fit: 'cover', position: 'centre', kernel: 'linear' });
@@ -62,14 +86,15 @@ export async function resizeRgb(image: RgbImage, width: number, height: number, 
     const g = imageGeometry(image, { width, height }, mode, pad);
     const [left, top, right, bottom] = g.content;
     const inner = await s.resize(g.resized.width, g.resized.height, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
-    resized = sharp(inner, { raw: { width: g.resized.width, height: g.resized.height, channels: 3 } }).extend({
+    resized = sharp(inner, { raw: { width: g.resized.width, height: g.resized.height, channels } }).extend({
       left,
       top,
       right: width - right,
       bottom: height - bottom,
-      background: { r: pad, g: pad, b: pad },
+      background: { r: pad, g: pad, b: pad, alpha: 1 },
     });
   }
   const { data, info } = await resized.raw().toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return rgba ? splitAlpha(bytes, info.width, info.height) : { data: bytes, width: info.width, height: info.height };
 }

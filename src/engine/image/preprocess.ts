@@ -27,25 +27,63 @@ export function inputSize(config: PreprocessConfig, inputShape: readonly ShapeDi
   return [h, w];
 }
 
-export function rgbToTensor(rgb: RgbImage, config: PreprocessConfig): { tensor: Float32Array; dims: number[] } {
+/** ITU-R BT.601 luma weights (PIL's "L" mode), for 1-channel models. */
+const LUMA = [0.299, 0.587, 0.114];
+
+/**
+ * The model input from pixels, for `channels` = 1 (grayscale, normalised with mean[0]/std[0]),
+ * 3 (RGB or BGR) or 4 (RGB/BGR + alpha; alpha = alpha/scale, kept from the image or filled per config).
+ */
+export function rgbToTensor(rgb: RgbImage, config: PreprocessConfig, channels = 3): { tensor: Float32Array; dims: number[] } {
   const { width: w, height: h, data } = rgb;
-  const out = new Float32Array(3 * h * w);
+  const n = h * w;
+  const out = new Float32Array(channels * n);
   const order = config.channels === 'RGB' ? [0, 1, 2] : [2, 1, 0];
-  for (let c = 0; c < 3; c++) {
-    const src = order[c];
-    const scale = 1 / (config.scale * config.std[c]);
-    const shift = config.mean[c] / config.std[c];
-    for (let i = 0; i < h * w; i++) {
-      const v = data[i * 3 + src] * scale - shift;
-      if (config.layout === 'NCHW') out[c * h * w + i] = v;
-      else out[i * 3 + c] = v;
+  const put = (c: number, value: (i: number) => number) => {
+    for (let i = 0; i < n; i++) {
+      if (config.layout === 'NCHW') out[c * n + i] = value(i);
+      else out[i * channels + c] = value(i);
     }
+  };
+  if (channels === 1) {
+    const scale = 1 / (config.scale * config.std[0]);
+    const shift = config.mean[0] / config.std[0];
+    put(0, (i) => (LUMA[0] * data[i * 3] + LUMA[1] * data[i * 3 + 1] + LUMA[2] * data[i * 3 + 2]) * scale - shift);
+  } else if (channels === 3 || channels === 4) {
+    for (let c = 0; c < 3; c++) {
+      const src = order[c];
+      const scale = 1 / (config.scale * config.std[c]);
+      const shift = config.mean[c] / config.std[c];
+      put(c, (i) => data[i * 3 + src] * scale - shift);
+    }
+    if (channels === 4) {
+      const fill = config.alpha === 'fill' || !rgb.alpha ? (config.alphaFill ?? 255) : undefined;
+      put(3, (i) => (fill ?? rgb.alpha![i]) / config.scale);
+    }
+  } else {
+    throw new CamLensError('BAD_ARGUMENT', `The model's image input has ${channels} channels; images give 1 (grayscale), 3 (RGB/BGR) or 4 (with alpha).`);
   }
-  return { tensor: out, dims: config.layout === 'NCHW' ? [1, 3, h, w] : [1, h, w, 3] };
+  return { tensor: out, dims: config.layout === 'NCHW' ? [1, channels, h, w] : [1, h, w, channels] };
 }
 
-export async function prepareImage(file: string, config: PreprocessConfig, size: [number, number]): Promise<PreparedImage> {
-  const decoded = await decodeImage(file);
-  const rgb = await resizeRgb(decoded, size[1], size[0], config.resize, config.pad);
-  return { ...rgbToTensor(rgb, config), rgb, original: { width: decoded.width, height: decoded.height } };
+/** The channel count of an image input's shape under `layout`, 3 when it is not static. */
+export function channelCount(config: PreprocessConfig, inputShape: readonly ShapeDim[] | undefined): number {
+  const c = inputShape?.length === 4 ? inputShape[config.layout === 'NCHW' ? 1 : 3] : undefined;
+  return typeof c === 'number' ? c : 3;
+}
+
+export async function prepareImage(file: string, config: PreprocessConfig, size: [number, number] | undefined, channels = 3): Promise<PreparedImage> {
+  const decoded = await decodeImage(file, undefined, { alpha: channels === 4 && config.alpha !== 'fill' });
+  // A model whose H and W are dynamic (and no configured size) runs at the image's own size.
+  const [h, w] = size ?? [decoded.height, decoded.width];
+  const rgb = await resizeRgb(decoded, w, h, config.resize, config.pad);
+  return { ...rgbToTensor(rgb, config, channels), rgb, original: { width: decoded.width, height: decoded.height } };
+}
+
+/** [H, W] from the config or the model input's static dims; undefined when both leave it open (the image's size is used). */
+export function fixedInputSize(config: PreprocessConfig, inputShape: readonly ShapeDim[] | undefined): [number, number] | undefined {
+  if (config.size) return config.size;
+  const shape = inputShape ?? [];
+  const [h, w] = config.layout === 'NCHW' ? [shape[2], shape[3]] : [shape[1], shape[2]];
+  return shape.length === 4 && typeof h === 'number' && typeof w === 'number' ? [h, w] : undefined;
 }

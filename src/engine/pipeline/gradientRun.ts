@@ -6,7 +6,8 @@ import { CamLensError, throwIfCancelled } from '../errors';
 import type { LoadedModel } from '../model';
 import type { ProviderAttempt, ProviderOptions } from '../runtime/providers';
 import type { SessionCache } from '../runtime/sessions';
-import { modelKeyOf, toOrt, toPlain, type PlainTensor } from '../runtime/tapRunner';
+import { DataType } from '../onnx/types';
+import { elemTypeOf, modelKeyOf, toOrt, toPlain, type PlainTensor } from '../runtime/tapRunner';
 import { oneHotRows } from '../targets/cotangents';
 import { buildGradientModel, gradientVariantKey, type GradientModel, type GradientModelSpec } from './gradientModel';
 
@@ -68,27 +69,43 @@ export async function runGradient(
       const { bytes: _unused, ...rebuilt } = buildGradientModel(model, spec);
       builtNames.set(key, (names = rebuilt));
     }
-    const feeds: Record<string, ReturnType<typeof toOrt>> = { [model.graph.inputs[0]]: toOrt(input) };
+    const inputName = model.graph.inputs[0];
+    const feeds: Record<string, ReturnType<typeof toOrt>> = { [inputName]: toOrt(input, elemTypeOf(model, inputName)) };
     if (names.cotangent) {
       // A fed-cotangent graph without a target is a caller's mistake, not a user's.
       if (!target) throw new Error('a gradient model with a fed cotangent needs a target');
-      feeds[names.cotangent] = toOrt('cotangent' in target ? target.cotangent : oneHotRows(target.classes, target.classCount));
+      // The cotangent has the target's element type (the scores' output; a softmax keeps it).
+      const cotangent = 'cotangent' in target ? target.cotangent : oneHotRows(target.classes, target.classCount);
+      feeds[names.cotangent] = toOrt(cotangent, elemTypeOf(model, spec.output) || DataType.FLOAT);
     }
     const out = await lease.session.run(feeds);
     const activations: Record<string, PlainTensor> = {};
     const gradients: Record<string, PlainTensor> = {};
     for (const layer of spec.layers) {
-      activations[layer] = toPlain(out[names.activations[layer]]);
-      gradients[layer] = toPlain(out[names.gradients[layer]]);
+      activations[layer] = asFloat32Tensor(toPlain(out[names.activations[layer]]));
+      gradients[layer] = asFloat32Tensor(toPlain(out[names.gradients[layer]]));
     }
     const scores = out[names.scores];
-    return { scores: scores.data as Float32Array, scoreDims: [...scores.dims], activations, gradients, provider: lease.provider, fallbacks: lease.fallbacks };
+    return {
+      scores: asFloat32(toPlain(scores).data),
+      scoreDims: [...scores.dims],
+      activations,
+      gradients,
+      provider: lease.provider,
+      fallbacks: lease.fallbacks,
+    };
   } finally {
     lease.release();
   }
 }
 
 export { oneHotRows };
+
+/** Scores as float32 whatever the model's float type (float64 scores are narrowed; CamLens ranks and soft-maxes in float32). */
+const asFloat32 = (data: PlainTensor['data']): Float32Array => (data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>));
+
+/** A float64 layer (a float64 model) narrowed to the float32 the CAM methods compute in. */
+const asFloat32Tensor = (t: PlainTensor): PlainTensor => (t.data instanceof Float64Array ? { dtype: 'float32', dims: t.dims, data: asFloat32(t.data) } : t);
 
 /**
  * The number of classes of `output` (its last dim) when the model states it, else undefined:

@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import type { ModelConfig } from '../image/config';
 import type { RgbImage } from '../image/decode';
-import { inputSize, prepareImage } from '../image/preprocess';
+import { channelCount, fixedInputSize, inputSize, prepareImage } from '../image/preprocess';
 import { CamLensError } from '../errors';
 import type { LoadedModel } from '../model';
 import { readNpy } from '../npy';
@@ -49,8 +49,9 @@ export async function loadModelInput(file: string, model: LoadedModel, config: M
     return { name, tensor: clip.tensor, dims: clip.dims, size, rgb: clip.frames[0], frames: clip.frames };
   }
   if (path.extname(file).toLowerCase() === '.npy') return fromNpy(file, name, shape, config);
-  const size = inputSize(config.input, shape, name);
-  const prepared = await prepareImage(file, config.input, size);
+  if (shape && shape.length !== 4 && !config.input.size) inputSize(config.input, shape, name); // names the shape it cannot use
+  const prepared = await prepareImage(file, config.input, fixedInputSize(config.input, shape), channelCount(config.input, shape));
+  const size: [number, number] = [prepared.rgb.height, prepared.rgb.width];
   return { name, tensor: prepared.tensor, dims: prepared.dims, size, rgb: prepared.rgb, original: prepared.original };
 }
 
@@ -72,7 +73,7 @@ function fromNpy(file: string, name: string, shape: ReadonlyArray<number | strin
   }
   const nchw = config.input.layout === 'NCHW';
   const [h, w, c] = nchw ? [dims[2], dims[3], dims[1]] : [dims[1], dims[2], dims[3]];
-  if (c !== 3 && c !== 1) throw new CamLensError('BAD_ARGUMENT', `${file}: ${c} channels; expected 1 or 3 (layout ${config.input.layout}).`);
+  if (c !== 3 && c !== 1 && c !== 4) throw new CamLensError('BAD_ARGUMENT', `${file}: ${c} channels; expected 1, 3 or 4 (layout ${config.input.layout}).`);
   // Undo the normalisation to get a picture for the overlay: pixel = (x·std + mean)·scale.
   const rgb = new Uint8Array(h * w * 3);
   const order = config.input.channels === 'RGB' ? [0, 1, 2] : [2, 1, 0];

@@ -55,7 +55,7 @@ export async function probeShapes(
     for (const name of model.graph.inputs) {
       const given = options.feeds?.[name];
       const type = model.shapes.get(name);
-      feeds[name] = toOrt(given ?? zeroInput(type?.dtype ?? DataType.FLOAT, type?.shape, options.symbolicSize ?? 1));
+      feeds[name] = toOrt(given ?? zeroInput(type?.dtype ?? DataType.FLOAT, type?.shape, options.symbolicSize ?? 1), type?.dtype);
     }
     const out = await session.run(feeds);
     const shapes = new Map<string, number[]>();

@@ -3,7 +3,9 @@
 import * as ort from 'onnxruntime-node';
 import { CamLensError, throwIfCancelled } from '../errors';
 import type { LoadedModel } from '../model';
+import { floatToHalf, halfToFloat } from '../onnx/float16';
 import { serializeModel } from '../onnx/io';
+import { DataType } from '../onnx/types';
 import { withTapOutputs } from '../surgery/taps';
 import type { ProviderAttempt, ProviderOptions } from './providers';
 import type { SessionCache } from './sessions';
@@ -41,11 +43,41 @@ export interface TapRunOptions {
   purpose?: string;
 }
 
-export const toPlain = (t: ort.Tensor): PlainTensor => ({ dtype: t.type, dims: [...t.dims], data: t.data as PlainTensor['data'] });
+/**
+ * An onnxruntime result as CamLens reads it: float16 results are widened to float32 (CamLens
+ * computes in float32; onnxruntime hands half floats over as raw 16-bit patterns).
+ */
+export const toPlain = (t: ort.Tensor): PlainTensor =>
+  t.type === 'float16'
+    ? { dtype: 'float32', dims: [...t.dims], data: Float32Array.from(t.data as ArrayLike<number>, halfBitsToFloat(t.data)) }
+    : { dtype: t.type, dims: [...t.dims], data: t.data as PlainTensor['data'] };
 
-export function toOrt(t: PlainTensor): ort.Tensor {
+/** Float16Array (where the runtime has it) holds numbers already; Uint16Array holds the bit patterns. */
+const halfBitsToFloat = (data: unknown) => (data instanceof Uint16Array ? halfToFloat : (v: number) => v);
+
+/**
+ * A tensor to feed, in the element type the model declares for that input (`elemType`, an ONNX
+ * DataType; undefined = as it is): CamLens makes float32 inputs, a float16 or float64 model
+ * gets them in its own type.
+ */
+export function toOrt(t: PlainTensor, elemType?: number): ort.Tensor {
+  const floatData = t.data instanceof Float32Array || t.data instanceof Float64Array;
+  if (floatData && elemType === DataType.FLOAT16 && t.dtype !== 'float16') {
+    return new ort.Tensor('float16', Uint16Array.from(t.data as Float32Array, floatToHalf), t.dims);
+  }
+  if (floatData && elemType === DataType.DOUBLE && t.dtype !== 'float64') return new ort.Tensor('float64', Float64Array.from(t.data as Float32Array), t.dims);
+  if (floatData && elemType === DataType.FLOAT && t.dtype !== 'float32') return new ort.Tensor('float32', Float32Array.from(t.data as Float64Array), t.dims);
+  if (elemType === DataType.BFLOAT16) {
+    throw new CamLensError(
+      'UNSUPPORTED_OP',
+      'The model takes a bfloat16 input: onnxruntime-node cannot pass bfloat16 tensors (and its CPU provider has no bfloat16 kernels); convert the model to float16 or float32.',
+    );
+  }
   return new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims);
 }
+
+/** The element type `model` declares for its input or value `name` (0 when unknown). */
+export const elemTypeOf = (model: LoadedModel, name: string): number => model.shapes.get(name)?.dtype ?? 0;
 
 export function modelKeyOf(model: LoadedModel): string {
   return `${model.path}#${model.fileBytes}#${model.graph.nodes.length}`;
@@ -74,18 +106,19 @@ export async function runWithTaps(model: LoadedModel, cache: SessionCache, feeds
     const t1 = performance.now();
     throwIfCancelled(options.signal, 'The run'); // the worker answers CANCELLED
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const name of model.graph.inputs) ortFeeds[name] = toOrt(feeds[name]);
+    for (const name of model.graph.inputs) ortFeeds[name] = toOrt(feeds[name], elemTypeOf(model, name));
     const result = await lease.session.run(ortFeeds);
     const t2 = performance.now();
     const outputs: Record<string, PlainTensor> = {};
     for (const name of model.graph.outputs) outputs[name] = toPlain(result[name]);
     const readouts: TapReadout[] = taps.map((value) => {
-      const t = result[outputsByValue.get(value)!];
-      const numeric = typeof (t.data as ArrayLike<unknown>)[0] !== 'bigint' && t.type !== 'string';
+      const raw = result[outputsByValue.get(value)!];
+      const t = toPlain(raw);
+      const numeric = typeof (t.data as ArrayLike<unknown>)[0] !== 'bigint' && raw.type !== 'string';
       return {
         value,
-        ...(options.stats !== false && numeric ? { stats: tensorStats(t.data as ArrayLike<number>, t.dims, t.type) } : {}),
-        ...(options.tensors !== false ? { tensor: toPlain(t) } : {}),
+        ...(options.stats !== false && numeric ? { stats: tensorStats(t.data as ArrayLike<number>, t.dims, raw.type) } : {}),
+        ...(options.tensors !== false ? { tensor: t } : {}),
       };
     });
     return { outputs, taps: readouts, provider: lease.provider, fallbacks: lease.fallbacks, timings: { sessionMs: t1 - t0, runMs: t2 - t1 } };

@@ -15,7 +15,9 @@ export const MaxPool: GradientRule = (ctx) => {
   const indices = b.addForwardOutput(ctx.node, 1, `${ctx.outputs[0]}_indices`);
   const flat = b.ints([-1]);
   const zeros = b.op('Reshape', [b.zerosLike(x), flat]);
-  const scattered = b.op('ScatterElements', [zeros, b.op('Reshape', [indices, flat]), b.op('Reshape', [ctx.gy, flat])], { axis: 0, reduction: 'add' });
+  const scattered = b.inFloat32(b.dtypeOf(x), [zeros, b.op('Reshape', [indices, flat]), b.op('Reshape', [ctx.gy, flat])], ([z, i, g]) =>
+    b.op('ScatterElements', [z, i, g], { axis: 0, reduction: 'add' }),
+  );
   return [b.reshapeLike(scattered, x)];
 };
 
@@ -40,9 +42,7 @@ export const AveragePool: GradientRule = (ctx) => {
     scaled = b.op('Mul', [folded, b.scalar(1 / area, x)]);
   } else {
     // divisor_o = |valid window o| / AveragePool(ones)_o, which holds for every padding mode.
-    const plane = b.op('ConstantOfShape', [b.op('Concat', [b.ints([1, 1]), b.dimsOf(x, 2)], { axis: 0 })], {
-      value: attr.tensor(oneTensor(b.shapes.dtype(x))),
-    });
+    const plane = b.filled(b.op('Concat', [b.ints([1, 1]), b.dimsOf(x, 2)], { axis: 0 }), 1, b.dtypeOf(x));
     const ratio = b.op('AveragePool', [plane], Object.fromEntries(ctx.node.proto.attribute.map((a) => [a.name!, attrValue(a)])));
     let pads = win.pads;
     if (ceil) {
@@ -86,16 +86,9 @@ export const GlobalMaxPool: GradientRule = (ctx) => {
   return [b.op('Where', [b.op('Equal', [x, ctx.outputs[0]]), ctx.gy, b.scalar(0, x)])];
 };
 
-import { makeTensor } from '../../onnx/tensor';
-import { DataType, type AttributeProto } from '../../onnx/types';
+import type { AttributeProto } from '../../onnx/types';
 import type { AttrValue } from '../../onnx/builder';
 import { TypedAttr } from '../../onnx/builder';
-
-function oneTensor(dtype: number) {
-  const t = makeTensor('', dtype === DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT, [1], [1]);
-  delete t.name;
-  return t;
-}
 
 function attrValue(a: AttributeProto): AttrValue {
   return new TypedAttr(a.type!, a.type === 2 ? a.i : a.type === 1 ? a.f : a.type === 3 ? new TextDecoder().decode(a.s) : a.type === 7 ? a.ints : a.floats);

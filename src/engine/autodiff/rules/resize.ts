@@ -2,9 +2,7 @@
 // separable and linear: along each resized axis y = M·x with M [out, in]. M is obtained at run
 // time by resizing an identity matrix along its first axis with the node's own attributes, so
 // ORT's exact interpolation weights are reused; the gradient is gyᵀ·M per axis.
-import { attr, TypedAttr, type AttrValue } from '../../onnx/builder';
-import { makeTensor } from '../../onnx/tensor';
-import { DataType } from '../../onnx/types';
+import { TypedAttr, type AttrValue } from '../../onnx/builder';
 import { range } from '../emitter';
 import type { GradientRule } from '../rule';
 
@@ -29,13 +27,11 @@ export const Resize: GradientRule = (ctx) => {
     if (a.name === 'axes' || a.name === 'keep_aspect_ratio_policy') continue;
     attrs[a.name!] = new TypedAttr(a.type!, a.type === 1 ? a.f : a.type === 2 ? a.i : a.type === 3 ? new TextDecoder().decode(a.s) : a.ints);
   }
-  const dtype = ctx.shapes.dtype(x) || DataType.FLOAT;
-  const zero = makeTensor('', dtype === DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT, [1], [0]);
-  delete zero.name;
+  const dtype = b.dtypeOf(x);
   let g = ctx.gy;
   for (const a of resized) {
     const n = b.dimsOf(x, a, a + 1);
-    const square = b.op('ConstantOfShape', [b.op('Concat', [n, n], { axis: 0 })], { value: attr.tensor(zero) });
+    const square = b.filled(b.op('Concat', [n, n], { axis: 0 }), 0, dtype);
     const eye = b.op('EyeLike', [square]);
     const matrix = scaleValues
       ? b.op('Resize', [eye, '', b.constantFloats([scaleValues[a], 1])], attrs)

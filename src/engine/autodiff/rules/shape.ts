@@ -1,7 +1,5 @@
 // Ops that move or select elements without arithmetic: the gradient is the inverse movement
 // (reshape back, inverse transpose) or a scatter into zeros of the input's shape.
-import { attr } from '../../onnx/builder';
-import { makeTensor } from '../../onnx/tensor';
 import { DataType } from '../../onnx/types';
 import { range } from '../emitter';
 import type { GradientRule, RuleContext } from '../rule';
@@ -96,16 +94,7 @@ function cast64(ctx: RuleContext, v: string): string {
 }
 
 function zerosOfShape(ctx: RuleContext, shape: string): string {
-  const dtype = ctx.shapes.dtype(ctx.inputs[0]) || DataType.FLOAT;
-  const t = makeZero(dtype);
-  const z = ctx.b.op('ConstantOfShape', [shape], { value: attr.tensor(t) });
-  return dtype === DataType.FLOAT || dtype === DataType.DOUBLE ? z : ctx.b.op('Cast', [z], { to: dtype });
-}
-
-function makeZero(dtype: number) {
-  const t = makeTensor('', dtype === DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT, [1], [0]);
-  delete t.name;
-  return t;
+  return ctx.b.filled(shape, 0, ctx.b.dtypeOf(ctx.inputs[0]));
 }
 
 export const Gather: GradientRule = (ctx) => {
@@ -125,7 +114,7 @@ export const Gather: GradientRule = (ctx) => {
   let idx = ctx.shapes.dtype(indices) === DataType.INT64 ? indices : b.op('Cast', [indices], { to: DataType.INT64 });
   const dim = b.squeeze(b.dimsOf(x, axis, axis + 1), [0]);
   idx = b.op('Where', [b.op('Less', [idx, b.int(0)]), b.op('Add', [idx, dim]), idx]);
-  const scattered = b.op('ScatterND', [zeros, b.unsqueeze(idx, [-1]), gt], { reduction: 'add' });
+  const scattered = b.inFloat32(b.dtypeOf(x), [zeros, b.unsqueeze(idx, [-1]), gt], ([z, i, g]) => b.op('ScatterND', [z, i, g], { reduction: 'add' }));
   // back from [axis, rest...] to x's order
   const back = [...range(axis, 1), 0, ...range(r - 1 - axis, axis + 1)];
   return [b.transpose(scattered, back), undefined];
