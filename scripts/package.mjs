@@ -66,7 +66,10 @@ function ignoreFileFor(stage, os, cpu, target) {
   const binDir = join(stage, 'node_modules/onnxruntime-node/bin/napi-v6', os, cpu);
   const files = readdirSync(binDir);
   const binding = readFileSync(join(binDir, 'onnxruntime_binding.node')).toString('latin1');
-  const digestOf = (f) => createHash('sha256').update(readFileSync(join(binDir, f))).digest('hex');
+  const digestOf = (f) =>
+    createHash('sha256')
+      .update(readFileSync(join(binDir, f)))
+      .digest('hex');
   const kept = files.filter((f) => !files.some((g) => g !== f && !binding.includes(f) && binding.includes(g) && digestOf(g) === digestOf(f)));
   const sharp = os === 'win32' ? [`@img/sharp-${target}`] : [`@img/sharp-${target}`, `@img/sharp-libvips-${target}`];
   return base
@@ -159,7 +162,9 @@ for (const target of targets) {
     failed++;
     continue;
   }
-  console.log(`✔ ${target}: ${out} (${mb(statSync(out).size)} MB, ${((Date.now() - t0) / 1000).toFixed(0)} s), providers ${[...providers.bundled, ...providers.optIn.map((p) => `${p} (opt-in)`)].join(', ')}`);
+  console.log(
+    `✔ ${target}: ${out} (${mb(statSync(out).size)} MB, ${((Date.now() - t0) / 1000).toFixed(0)} s), providers ${[...providers.bundled, ...providers.optIn.map((p) => `${p} (opt-in)`)].join(', ')}`,
+  );
   for (const n of natives) console.log(`    ${n.name.replace(/^extension\/node_modules\//, '')} (${n.os}-${n.arch}, ${mb(n.size)} MB)`);
   rows.push(target);
 }

@@ -122,7 +122,11 @@ export function checkVsix(file, target, providers) {
       if (!names.has(`extension/node_modules/onnxruntime-node/bin/napi-v6/${os}/${arch}/${lib}`)) problems.push(`missing: ${lib}, which the binding loads`);
     }
   }
-  const read = (name) => entries.find((e) => e.name === name)?.read().toString('utf8');
+  const read = (name) =>
+    entries
+      .find((e) => e.name === name)
+      ?.read()
+      .toString('utf8');
   const stated = read('extension/dist/providers.json');
   if (stated) {
     const parsed = JSON.parse(stated);

@@ -45,7 +45,11 @@ export function platformTarget(platform: string = process.platform, arch: string
 export function providerChoicesFor(target: string): Array<{ provider: ProviderChoice; optIn: boolean }> {
   const entry = PLATFORM_PROVIDERS[target];
   // A platform without an onnxruntime-node build has no worker at all; CPU is still the honest default.
-  if (!entry) return [{ provider: 'auto', optIn: false }, { provider: 'cpu', optIn: false }];
+  if (!entry)
+    return [
+      { provider: 'auto', optIn: false },
+      { provider: 'cpu', optIn: false },
+    ];
   return [
     { provider: 'auto', optIn: false },
     ...entry.bundled.map((provider) => ({ provider, optIn: false })),
