@@ -5,7 +5,7 @@
 // `camlens explain` on the packaged demo model. Needs the npm registry or a warm npm cache.
 import { equal, ok } from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -29,6 +29,7 @@ function run(command: string, args: string[], cwd: string, timeoutMs: number): S
 describe('the npm package', () => {
   it('packs only what the CLI needs, installs globally without the CUDA download, and explains the demo', { timeout: 300_000 }, (t) => {
     const tmp = mkdtempSync(join(tmpdir(), 'camlens-npm-'));
+    t.after(() => rmSync(tmp, { recursive: true, force: true }));
     const snapshot = join(tmp, 'camlens');
     mkdirSync(snapshot);
     for (const entry of readdirSync(REPO)) if (!NOT_SOURCE.has(entry)) cpSync(join(REPO, entry), join(snapshot, entry), { recursive: true });
