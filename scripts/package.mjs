@@ -2,7 +2,7 @@
 // onnxruntime-node and sharp binaries of its platform only (default: every target of the platform
 // table, src/engine/runtime/platformProviders.ts; a target that cannot be built says why).
 //
-// Each target is staged in out/stage/<target>/: `npm ci --omit=dev --os --cpu --libc` there
+// Each target is staged in ~/.cache/camlens-e2e/package-stage/<checkout>/<target>/: `npm ci --omit=dev --os --cpu --libc` there
 // installs the locked runtime packages as that platform would get them (its @img/sharp-* binaries
 // included) without touching the working node_modules, and is redone only when package-lock.json
 // changes. The production bundles, media and docs are copied beside it, with a package.json whose
@@ -30,6 +30,9 @@ const lock = readFileSync(join(REPO, 'package-lock.json'));
 const ortVersion = manifest.dependencies['onnxruntime-node'];
 const OUT = join(REPO, 'out');
 mkdirSync(OUT, { recursive: true });
+// Stages live outside the checkout (vsce, packaging the checkout for the e2e tests, would walk
+// their 1.5 GB), one folder per checkout so that two checkouts never share one.
+const STAGES = join(CACHE, 'package-stage', createHash('sha256').update(REPO).digest('hex').slice(0, 12));
 
 /** Installs the locked production dependencies for a target into its stage (skipped when already done for this lock). */
 function installRuntime(stage, os, cpu) {
@@ -122,7 +125,7 @@ for (const target of targets) {
     continue;
   }
   const [os, cpu] = target.split('-');
-  const stage = join(OUT, 'stage', target);
+  const stage = join(STAGES, target);
   const t0 = Date.now();
   if (!installRuntime(stage, os, cpu)) {
     failed++;
