@@ -27,7 +27,7 @@ export const providerCliOptions = {
 export const providerHelp = [
   '  --provider NAME  execution provider: auto (default), cpu, cuda, webgpu, dml, coreml',
   '  --device-id N    GPU device id (default 0)',
-  '  --threads N      onnxruntime intra-op threads',
+  '  --threads N      onnxruntime intra-op threads (default: one per available core, at most 16)',
   `  --timeout S      fail a worker request that takes longer than S seconds and restart the worker (default ${DEFAULT_CLI_TIMEOUT_SECONDS}; 0 = no limit)`,
 ].join('\n');
 
