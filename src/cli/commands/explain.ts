@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { outputWriteError, writeAtomic } from '../../engine/batch/atomicFileWriter';
 import { COLORMAPS } from '../../engine/image/colormap';
 import { encodeNpy } from '../../engine/npy';
 import { CAM_METHODS, type CamMethodName, type ColormapName, type ExplainParams, type ExplainResult } from '../../worker/protocol';
@@ -114,25 +115,32 @@ export const explainHelp = [
   providerHelp,
 ].join('\n');
 
-/** Writes S.json, S.cam.npy, S.cam_raw.npy, S.overlay.png (+ per extra class, + tensors). */
-export function writeExplanation(outDir: string, stem: string, r: ExplainResult): string[] {
-  fs.mkdirSync(outDir, { recursive: true });
+/**
+ * Writes S.json, S.cam.npy, S.cam_raw.npy, S.overlay.png (+ per extra class, + tensors), each
+ * atomically (a full disk leaves no truncated file; the error names the file), S.json last.
+ */
+export async function writeExplanation(outDir: string, stem: string, r: ExplainResult): Promise<string[]> {
+  try {
+    fs.mkdirSync(outDir, { recursive: true });
+  } catch (e) {
+    throw outputWriteError(outDir, e);
+  }
   const files: string[] = [];
-  const write = (name: string, data: Uint8Array | string) => {
-    fs.writeFileSync(path.join(outDir, name), data);
+  const write = async (name: string, data: Uint8Array | string) => {
+    await writeAtomic(path.join(outDir, name), data);
     files.push(name);
   };
-  r.explanations.forEach((e, i) => {
+  for (const [i, e] of r.explanations.entries()) {
     const prefix = i === 0 ? stem : `${stem}.class${e.classIndex}`;
     // Video: [T, H, W] / [T', h, w] maps, the overlay is the per-frame strip, plus an animated GIF.
     const frames = (m: { data: Float32Array; height: number; width: number }) => (e.video ? [m.data.length / (m.height * m.width)] : []);
-    write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
-    write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
-    write(`${prefix}.overlay.png`, e.overlayPng!); // the CLI never asks for overlay: false
-    if (e.video) write(`${prefix}.overlay.gif`, e.video.animatedGif);
-    if (e.activation) write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
-    if (e.gradient) write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
-  });
+    await write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
+    await write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
+    await write(`${prefix}.overlay.png`, e.overlayPng!); // the CLI never asks for overlay: false
+    if (e.video) await write(`${prefix}.overlay.gif`, e.video.animatedGif);
+    if (e.activation) await write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
+    if (e.gradient) await write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
+  }
   const round = (x: number) => Math.round(x * 100) / 100;
   const json = {
     model: r.model,
@@ -152,7 +160,7 @@ export function writeExplanation(outDir: string, stem: string, r: ExplainResult)
     ...(r.fallbacks.length ? { ep_fallbacks: r.fallbacks } : {}),
     ...(Object.keys(r.notes).length ? { notes: r.notes } : {}),
   };
-  write(`${stem}.json`, JSON.stringify(json, null, 1) + '\n');
+  await write(`${stem}.json`, JSON.stringify(json, null, 1) + '\n');
   return files;
 }
 
@@ -175,7 +183,7 @@ export const explainCommand: Command = {
         for (let k = 2; stems.has(stem); k++) stem = `${path.basename(p.input).replace(/\.[^.]+$/, '')}_${k}`;
         stems.add(stem);
         const r = await worker.request('explain', p);
-        writeExplanation(values.out, stem, r);
+        await writeExplanation(values.out, stem, r);
         const top = r.predictions[0];
         io.out(
           `${p.input}: ${r.method} on ${r.layers.join(' + ')} → class ${r.explanations[0].classIndex} (${r.explanations[0].label}); top-1 ${top.label} ${(top.prob * 100).toFixed(1)}%; ${r.ep}; ${r.timings_ms.total.toFixed(0)} ms → ${path.join(values.out, stem)}.*\n`,

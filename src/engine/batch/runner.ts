@@ -223,10 +223,16 @@ export async function runBatch(
           job.methods.forEach((m, mi) => journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error: item.error.message }));
           return;
         }
+        // An image counts as failed once, whichever of its methods' rows failed.
+        let imageFailed = false;
+        const failRow = (mi: number, m: CamMethodName, error: string) => {
+          imageFailed = true;
+          journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error });
+        };
         for (const [mi, m] of job.methods.entries()) {
           const maps = item.maps.filter((x) => x.method === m);
           if (!maps.length) {
-            journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error: `no ${m} map came back` });
+            failRow(mi, m, `no ${m} map came back`);
             continue;
           }
           const ws = performance.now();
@@ -238,7 +244,7 @@ export async function runBatch(
           try {
             await writeImageOutputs(prefixOf(w.stem, m), json, maps);
           } catch (e) {
-            journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error: `writing outputs failed: ${(e as Error).message}` });
+            failRow(mi, m, `writing outputs failed: ${(e as Error).message}`);
             continue;
           }
           const top = item.predictions[0];
@@ -262,6 +268,7 @@ export async function runBatch(
             ...(maps[0].video ? { frames: maps[0].video.frames } : {}),
           });
         }
+        if (imageFailed) failed++;
       }),
     );
     done += chunk.length;
