@@ -4,6 +4,7 @@
 // prints the JSON with --json.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { csvCell } from '../../engine/csv';
 import { CamLensError } from '../../engine/errors';
 import { METRIC_FAMILIES, type EvaluateParams, type EvaluateResult, type MetricFamily } from '../../engine/metrics/evaluate';
 import { parseThreshold } from '../../engine/metrics/localisation';
@@ -63,15 +64,12 @@ export function meanMetrics(rows: ReadonlyArray<Record<string, number>>): Record
   return mean;
 }
 
-const csvCell = (v: unknown) => {
-  const s = typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(6)) : String(v ?? '');
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
+const evaluateCell = (v: string | number) => csvCell(v, (n) => (Number.isInteger(n) ? String(n) : n.toPrecision(6)));
 
 export function summaryCsv(results: readonly EvaluateResult[]): string {
   const cols = metricColumns(results.map((r) => r.metrics));
   const head = ['image', 'method', 'class', 'label', ...cols];
-  const lines = results.map((r) => [r.input, r.method, r.classIndex, r.label, ...cols.map((c) => r.metrics[c] ?? '')].map(csvCell).join(','));
+  const lines = results.map((r) => [r.input, r.method, r.classIndex, r.label, ...cols.map((c) => r.metrics[c] ?? '')].map(evaluateCell).join(','));
   return [head.join(','), ...lines].join('\n') + '\n';
 }
 

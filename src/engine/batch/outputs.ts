@@ -5,6 +5,7 @@
 // the image is done.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { csvCell } from '../csv';
 import type { CamMethodName } from '../explainTypes';
 import { encodeNpy, parseNpyHeader } from '../npy';
 import { outputWriteError, writeAtomic } from './atomicFileWriter';
@@ -142,11 +143,7 @@ export const SUMMARY_COLUMNS: ReadonlyArray<keyof SummaryRow> = [
   'error',
 ];
 
-const csvCell = (v: unknown): string => {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'number' ? String(Math.round(v * 1e6) / 1e6) : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
+const summaryCell = (v: string | number | null | undefined): string => csvCell(v, (n) => String(Math.round(n * 1e6) / 1e6));
 
 // The CSV in pieces (header, then one line per row) so that summaryFiles.ts can stream it;
 // summaryCsv is the same text in one string, for small tables and as the tests' reference.
@@ -157,7 +154,9 @@ export function summaryCsvHeader(metricNames: Iterable<string>): string {
 
 /** `sortedMetricNames`: the header's metric names, in its order. */
 export function summaryCsvLine(r: SummaryRow, sortedMetricNames: readonly string[]): string {
-  return [...SUMMARY_COLUMNS.map((c) => csvCell(r[c])), ...sortedMetricNames.map((m) => csvCell(r.metrics?.[m]))].join(',') + '\n';
+  return (
+    [...SUMMARY_COLUMNS.map((c) => summaryCell(r[c] as string | number | null)), ...sortedMetricNames.map((m) => summaryCell(r.metrics?.[m]))].join(',') + '\n'
+  );
 }
 
 export function summaryCsv(rows: readonly SummaryRow[]): string {
