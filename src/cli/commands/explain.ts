@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { outputWriteError, writeAtomic } from '../../engine/batch/atomicFileWriter';
+import { writeAtomic } from '../../engine/batch/atomicFileWriter';
+import { checkOutputFolder, makeOutputFolder } from '../../engine/batch/outputFolder';
 import { COLORMAPS } from '../../engine/image/colormap';
 import { encodeNpy } from '../../engine/npy';
 import { CAM_METHODS, type CamMethodName, type ColormapName, type ExplainParams, type ExplainResult } from '../../worker/protocol';
@@ -120,11 +120,7 @@ export const explainHelp = [
  * atomically (a full disk leaves no truncated file; the error names the file), S.json last.
  */
 export async function writeExplanation(outDir: string, stem: string, r: ExplainResult): Promise<string[]> {
-  try {
-    fs.mkdirSync(outDir, { recursive: true });
-  } catch (e) {
-    throw outputWriteError(outDir, e);
-  }
+  makeOutputFolder(outDir, '--out');
   const files: string[] = [];
   const write = async (name: string, data: Uint8Array | string) => {
     await writeAtomic(path.join(outDir, name), data);
@@ -173,6 +169,7 @@ export const explainCommand: Command = {
   async run(positionals, values, io) {
     if (positionals.length < 2) throw usageError(`explain: expected a model and at least one image.\nUsage: ${this.usage}`);
     if (typeof values.out !== 'string') throw usageError('explain: --out <dir> is required.');
+    checkOutputFolder(values.out, '--out');
     const [modelPath, ...inputs] = positionals;
     const params = inputs.map((input) => explainParamsFromArgs(values, modelPath, input));
     const stems = new Set<string>();
