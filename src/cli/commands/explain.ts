@@ -164,7 +164,12 @@ export const explainCommand: Command = {
   name: 'explain',
   summary: 'Explain images with a CAM method: writes S.json, S.cam.npy, S.cam_raw.npy and S.overlay.png per input.',
   usage: 'camlens explain <model.onnx> <image-or-.npy>... --out <dir> [options]',
-  details: ['Options:', '  --out DIR           output folder (required)', explainHelp].join('\n'),
+  details: [
+    'Options:',
+    '  --out DIR           output folder (required)',
+    explainHelp,
+    'Exit code: 0 when every input was explained, 3 when the worker crashed or timed out on some (the others are still explained), 1 on an error.',
+  ].join('\n'),
   options: { out: { type: 'string' }, ...explainOptions },
   async run(positionals, values, io) {
     if (positionals.length < 2) throw usageError(`explain: expected a model and at least one image.\nUsage: ${this.usage}`);
@@ -174,19 +179,32 @@ export const explainCommand: Command = {
     const params = inputs.map((input) => explainParamsFromArgs(values, modelPath, input));
     const stems = new Set<string>();
     const worker = startWorker(values);
+    let failed = 0;
     try {
       for (const p of params) {
         let stem = path.basename(p.input).replace(/\.[^.]+$/, '');
         for (let k = 2; stems.has(stem); k++) stem = `${path.basename(p.input).replace(/\.[^.]+$/, '')}_${k}`;
         stems.add(stem);
-        const r = await worker.request('explain', p);
+        let r: ExplainResult;
+        try {
+          r = await worker.request('explain', p);
+        } catch (e) {
+          // The worker died or hung on this input: the client restarts it, so the other inputs
+          // still get their explanation (as batch does); this one is reported and the exit is 3.
+          const code = (e as { code?: string }).code;
+          if (params.length === 1 || (code !== 'WORKER_CRASHED' && code !== 'TIMEOUT')) throw e;
+          failed++;
+          io.err(`camlens explain: ${p.input}: ${(e as Error).message} Continuing with the other inputs.\n`);
+          continue;
+        }
         await writeExplanation(values.out, stem, r);
         const top = r.predictions[0];
         io.out(
           `${p.input}: ${r.method} on ${r.layers.join(' + ')} → class ${r.explanations[0].classIndex} (${r.explanations[0].label}); top-1 ${top.label} ${(top.prob * 100).toFixed(1)}%; ${r.ep}; ${r.timings_ms.total.toFixed(0)} ms → ${path.join(values.out, stem)}.*\n`,
         );
       }
-      return 0;
+      if (failed) io.err(`camlens explain: ${failed} of ${params.length} inputs failed (see above).\n`);
+      return failed ? 3 : 0;
     } catch (e) {
       throw asCliError(e);
     } finally {
