@@ -2,7 +2,7 @@
 // head` once ended with an unhandled EPIPE and its stack, and a worker crash on one input of
 // `camlens explain a b c d` dropped all the inputs after it.
 import { equal, match, ok } from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,6 +36,16 @@ describe('the command line', () => {
     const code = await new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
     equal(stderr, '', 'no stack trace');
     equal(code, 0);
+  });
+
+  it('a --region-mask that does not exist is a usage error, not silently ignored', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'camlens-mask-')), 'out');
+    const r = spawnSync(process.execPath, [CLI, 'explain', MODEL, join(REPO, 'demo/images/circle_1.png'), '--out', out, '--region-mask', '/nonexistent.png'], {
+      encoding: 'utf8',
+    });
+    equal(r.status, 2, r.stderr);
+    match(r.stderr, /^camlens explain: --region-mask: no such file: \/nonexistent\.png\./);
+    ok(!existsSync(out), 'nothing was computed');
   });
 
   it('explain goes on with the other inputs after the worker dies on one, and exits 3', async () => {

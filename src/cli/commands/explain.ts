@@ -5,7 +5,7 @@ import { COLORMAPS } from '../../engine/image/colormap';
 import { encodeNpy } from '../../engine/npy';
 import { CAM_METHODS, type CamMethodName, type ColormapName, type ExplainParams, type ExplainResult } from '../../worker/protocol';
 import { usageError, type Command } from '../command';
-import { intOption, LIMITS, numberOption } from '../options';
+import { existingFileOption, intOption, LIMITS, numberOption } from '../options';
 import { providerCliOptions, providerFromArgs, providerHelp, asCliError, startWorker } from '../worker';
 
 const numberList = (flag: string, text: unknown): number[] | undefined => {
@@ -48,7 +48,7 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     topk,
     output: values.output as string | undefined,
     softmaxTarget: Boolean(values.softmax),
-    regionMask: values['region-mask'] as string | undefined,
+    regionMask: existingFileOption('--region-mask', values['region-mask']),
     scales: numberList('--scales', values.scales),
     scaleWeights: numberList('--scale-weights', values['scale-weights']),
     eigenSmooth: Boolean(values['eigen-smooth']),
