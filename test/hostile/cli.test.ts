@@ -3,29 +3,13 @@
 // `camlens explain a b c d` dropped all the inputs after it.
 import { equal, match, ok } from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { childrenOf, CLI, MODEL, REPO } from './helpers';
 
-const REPO = resolve(__dirname, '../../..');
-const MODEL = join(REPO, 'demo/model.onnx');
-const CLI = join(REPO, 'bin/camlens.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function childrenOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 describe('the command line', () => {
   it('a reader that closes the pipe early ends the CLI quietly', async () => {

@@ -4,9 +4,8 @@
 // its overlays and .npy maps for inputs.
 import { equal, match, ok, rejects } from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { explainBatch } from '../../src/engine/batch/batchedExplain';
 import { LOCK_NAME } from '../../src/engine/batch/outputFolder';
@@ -14,21 +13,12 @@ import { runBatch } from '../../src/engine/batch/runner';
 import type { BatchBackend, BatchJob } from '../../src/engine/batch/types';
 import { CamLensError } from '../../src/engine/errors';
 import { SessionCache } from '../../src/engine/runtime/sessions';
+import { CLI, demoImagesFolder, MODEL } from './helpers';
 
-const REPO = resolve(__dirname, '../../..');
-const MODEL = join(REPO, 'demo/model.onnx');
-const CLI = join(REPO, 'bin/camlens.js');
 const sessions = new SessionCache();
 const local: BatchBackend = (p, signal) => explainBatch(p, { sessions, signal });
 const camlens = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 
-function imagesFolder(): { dir: string; images: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'camlens-out-'));
-  const images = join(dir, 'images');
-  mkdirSync(images);
-  for (const f of ['circle_1.png', 'square_1.png', 'star_1.png']) copyFileSync(join(REPO, 'demo/images', f), join(images, f));
-  return { dir, images };
-}
 const job = (inputs: string, outDir: string): BatchJob => ({
   modelPath: MODEL,
   inputs: [inputs],
@@ -40,7 +30,7 @@ const lockError = (e: unknown) => e instanceof CamLensError && /Another camlens 
 
 describe('--out', () => {
   it('a second batch into the same folder fails at once while the first runs; the first finishes whole', async () => {
-    const { dir, images } = imagesFolder();
+    const { dir, images } = demoImagesFolder('camlens-out-');
     const out = join(dir, 'out');
     let letGo!: () => void;
     const held = new Promise<void>((r) => (letGo = r));
@@ -65,7 +55,7 @@ describe('--out', () => {
   });
 
   it('from the command line: a clear one-line error, exit 1, no stack', () => {
-    const { dir, images } = imagesFolder();
+    const { dir, images } = demoImagesFolder('camlens-out-');
     const out = join(dir, 'out');
     mkdirSync(out);
     writeFileSync(join(out, LOCK_NAME), `${process.pid}\n`); // a live process holds it: this test
@@ -76,7 +66,7 @@ describe('--out', () => {
   });
 
   it('a stale lock (its process is gone) is taken over', async () => {
-    const { dir, images } = imagesFolder();
+    const { dir, images } = demoImagesFolder('camlens-out-');
     const out = join(dir, 'out');
     mkdirSync(out);
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
@@ -87,7 +77,7 @@ describe('--out', () => {
   });
 
   it('an --out that is an existing file is a clear error before any work (batch, evaluate, explain)', () => {
-    const { dir, images } = imagesFolder();
+    const { dir, images } = demoImagesFolder('camlens-out-');
     const file = join(dir, 'taken.txt');
     writeFileSync(file, 'not a folder\n');
     const runs = {
@@ -103,7 +93,7 @@ describe('--out', () => {
   });
 
   it("a batch over a folder that holds other batches' outputs (directly or through a link) reads only the images", async () => {
-    const { dir, images } = imagesFolder();
+    const { dir, images } = demoImagesFolder('camlens-out-');
     const first = await runBatch(job(images, join(images, 'out1')), local);
     equal(first.total, 3);
     const again = await runBatch(job(images, join(images, 'out1')), local);

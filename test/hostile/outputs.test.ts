@@ -4,16 +4,12 @@
 // no file. A failed write is a failed image, a non-zero exit, and never a partial file.
 import { equal, match, ok } from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runBatch } from '../../src/engine/batch/runner';
 import type { BatchBackend } from '../../src/engine/batch/types';
-
-const REPO = resolve(__dirname, '../../..');
-const MODEL = join(REPO, 'demo/model.onnx');
-const CLI = join(REPO, 'bin/camlens.js');
+import { CLI, demoImagesFolder, MODEL } from './helpers';
 
 /** Runs the CLI with files limited to `kib` KiB: bigger writes fail with EFBIG. */
 function camlensLimited(kib: number, args: string[]) {
@@ -21,18 +17,10 @@ function camlensLimited(kib: number, args: string[]) {
   return spawnSync('bash', ['-c', `ulimit -f ${kib} && exec ${quoted}`], { encoding: 'utf8' });
 }
 
-function imagesFolder(): { dir: string; images: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'camlens-writes-'));
-  const images = join(dir, 'images');
-  mkdirSync(images);
-  for (const f of ['circle_1.png', 'square_1.png', 'star_1.png']) copyFileSync(join(REPO, 'demo/images', f), join(images, f));
-  return { dir, images };
-}
-
 describe('outputs that cannot be written', () => {
   // The demo model's 64×64 maps make a 16 KiB .npy; the summaries of three rows fit in 8 KiB.
   it('batch counts every image whose files failed to write, says so, and exits 3', () => {
-    const { dir, images } = imagesFolder();
+    const { dir, images } = demoImagesFolder('camlens-writes-');
     const out = join(dir, 'out');
     const r = camlensLimited(8, ['batch', MODEL, images, '--out', out, '--ep', 'cpu', '--quiet', '--no-report']);
     equal(r.status, 3, `exit code (stdout: ${r.stdout}, stderr: ${r.stderr})`);
@@ -47,7 +35,7 @@ describe('outputs that cannot be written', () => {
   });
 
   it('a row whose map did not come back counts as failed', async () => {
-    const { dir, images } = imagesFolder();
+    const { dir, images } = demoImagesFolder('camlens-writes-');
     const noMaps: BatchBackend = async (p) => ({
       items: p.inputs.map((input) => ({
         input,
@@ -71,7 +59,7 @@ describe('outputs that cannot be written', () => {
   });
 
   it('explain names the file it could not write and leaves no truncated S.cam.npy', () => {
-    const { dir, images } = imagesFolder();
+    const { dir, images } = demoImagesFolder('camlens-writes-');
     const out = join(dir, 'out');
     const r = camlensLimited(8, ['explain', MODEL, join(images, 'circle_1.png'), '--out', out, '--ep', 'cpu']);
     equal(r.status, 1, r.stderr);
