@@ -37,9 +37,17 @@ export function isBatchOutputFolder(dir: string): boolean {
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM'; // it exists, it is someone else's
+  }
+  // A killed run is a zombie until its new parent reaps it (in a container without an init,
+  // perhaps never), and signal 0 reaches zombies: on Linux, ask /proc for its state.
+  if (!fs.existsSync('/proc/self/stat')) return true; // not Linux: signal 0 is all there is
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false; // it ended since
   }
 }
 
