@@ -39,6 +39,12 @@ if (process.env.CAMLENS_BATCH_CHILD === '1' && process.channel) {
   });
   process.channel.unref(); // the channel alone must not keep the batch alive after it finished
 }
+// A reader that stops early (`camlens layers model.onnx | head`) closes the pipe: stop quietly,
+// as Unix tools do, instead of an unhandled EPIPE and its stack.
+process.stdout.on('error', (e) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? 0);
+});
 const { main } = require(bundle);
 main(process.argv.slice(2), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }).then((code) => {
   process.exitCode = code;

@@ -146,6 +146,9 @@ if (only !== 'ui') {
   log('extension-host suite (inside code-server)');
   const r = await run(process.execPath, ['test/e2e/host.mjs', ws], { timeoutMs: 6 * 60_000 });
   results.push({ name: 'extension-host suite', code: r.code });
+  log('extension-host suite in an untrusted workspace (restricted mode)');
+  const u = await run(process.execPath, ['test/e2e/host.mjs', ws, '--untrusted'], { timeoutMs: 3 * 60_000 });
+  results.push({ name: 'extension-host suite, untrusted workspace', code: u.code });
 }
 if (only !== 'host' && vsix) {
   log('UI test (Playwright + Chromium, packaged .vsix)');

@@ -1,6 +1,7 @@
-// Numeric command-line options, parsed in one place. Every number has bounds: an unbounded
+// Numeric and file command-line options, parsed in one place. Every number has bounds: an unbounded
 // `--iterations 1e9`, `--batch-size 1e9` or `--threads 100000` once drove the worker to many GB
 // or a crash; a bound turns that into a usage error that says what is allowed.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { usageError } from './command';
 
@@ -57,4 +58,18 @@ export function numberOption(
     throw usageError(`${flag}: expected a number in ${range}, got "${text}".`);
   }
   return n;
+}
+
+/**
+ * A file option that must name an existing regular file, or undefined when absent: checked here
+ * so that a mistyped path is a usage error at once, not ignored (a --region-mask the model does
+ * not use was never opened) or found late in the worker.
+ */
+export function existingFileOption(flag: string, text: unknown): string | undefined {
+  if (text === undefined) return undefined;
+  const file = String(text);
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if (!stat) throw usageError(`${flag}: no such file: ${file}.`);
+  if (!stat.isFile()) throw usageError(`${flag}: ${file} is ${stat.isDirectory() ? 'a folder' : 'not a regular file'}; expected an image file.`);
+  return file;
 }

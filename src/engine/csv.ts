@@ -40,3 +40,16 @@ export function parseCsv(text: string, source: string): CsvRecord[] {
     throw new CamLensError('BAD_ARGUMENT', `${source} is not valid CSV: ${(e as Error).message}.`);
   }
 }
+
+/**
+ * One cell of a CSV CamLens writes (summary.csv of batch and evaluate). Numbers are written as
+ * numbers (formatted by the caller): -0.5 is a score, not a formula. Text — file names, labels,
+ * errors, which a hostile workspace chooses — that starts with =, +, -, @, a tab or a CR gets a
+ * leading ' so a spreadsheet shows it instead of evaluating it (the OWASP rule for CSV
+ * injection); text holding a comma, quote or line break is quoted.
+ */
+export function csvCell(v: string | number | null | undefined, formatNumber: (n: number) => string = String): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'number' ? formatNumber(v) : /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}

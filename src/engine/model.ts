@@ -2,6 +2,7 @@
 // large model is the slowest step of a small request, so loads are cached by path + mtime.
 import * as fs from 'node:fs';
 import { Graph } from './onnx/graph';
+import { loadExternalTensors, modelDirOf } from './onnx/external';
 import { readModelFile } from './onnx/io';
 import { buildScopeTree, type Scope } from './onnx/scopes';
 import { inferShapes } from './onnx/shapes';
@@ -34,7 +35,10 @@ export function loadModel(path: string): LoadedModel {
     cache.set(path, hit); // most recently used last
     return hit.model;
   }
-  const model = analyseModel(readModelFile(path), path, stat?.size ?? 0);
+  // External weights are read here, relative to the model's folder and through our containment
+  // checks (onnx/external.ts): sessions are created from bytes, and onnxruntime would otherwise
+  // look for the data files in the process's working folder.
+  const model = analyseModel(loadExternalTensors(readModelFile(path), modelDirOf(path)), path, stat?.size ?? 0);
   if (stat) {
     cache.set(path, { mtimeMs: stat.mtimeMs, size: stat.size, model });
     while (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!);

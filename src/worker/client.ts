@@ -127,13 +127,19 @@ export class WorkerClient extends EventEmitter<EmitterArgs> {
         },
       });
       if (options.signal?.aborted) return onAbort();
-      this.sendTo(child, { kind: 'request', id, method, params }, () =>
+      this.sendTo(child, { kind: 'request', id, method, params }, () => {
+        // The channel is gone, though 'exit' may not have arrived yet (a worker killed a moment
+        // ago): drop this worker now, or the next requests would be sent to it and fail too.
+        if (this.child === child) {
+          this.child = undefined;
+          child.kill('SIGKILL');
+        }
         this.fail(
           id,
           new WorkerRequestError('WORKER_CRASHED', `The CamLens worker went away while "${method}" was being sent; it will be restarted on the next request.`),
           false,
-        ),
-      );
+        );
+      });
     });
   }
 

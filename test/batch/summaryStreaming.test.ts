@@ -94,8 +94,8 @@ function assertSameAsInMemory(
   const meta = summaryMeta(o, job);
   equal(fs.readFileSync(o.files.summaryCsv, 'utf8'), summaryCsv(rows));
   equal(fs.readFileSync(o.files.summaryJson, 'utf8'), JSON.stringify({ ...meta, rows }, null, 1) + '\n');
-  const imageHref = (rel: string) => relative(o.outDir, join(inputRoot, rel)).split(sep).join('/');
-  equal(fs.readFileSync(o.files.report!, 'utf8'), renderReport(rows, { title: `CamLens batch: ${job.modelPath.split('/').pop()}`, meta, imageHref }));
+  const imagePath = (rel: string) => relative(o.outDir, join(inputRoot, rel)).split(sep).join('/');
+  equal(fs.readFileSync(o.files.report!, 'utf8'), renderReport(rows, { title: `CamLens batch: ${job.modelPath.split('/').pop()}`, meta, imagePath }));
   ok(!fs.readdirSync(o.outDir).some((f) => f.includes('.tmp-')), 'no temp files left');
 }
 

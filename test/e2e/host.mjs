@@ -2,7 +2,9 @@
 // code-server has no --extensionTestsPath flag: the browser workbench reads
 // extensionDevelopmentPath/extensionTestsPath from the URL's `payload` parameter and calls
 // window.codeAutomationExit(code) when the suite ends. The suite also writes a results file.
-// Usage: node test/e2e/host.mjs <workspace folder>
+// Usage: node test/e2e/host.mjs <workspace folder> [--untrusted]
+// --untrusted: workspace trust on and the folder not trusted (restricted mode); the suite then
+// runs its untrusted tests only (CAMLENS_E2E_UNTRUSTED=1).
 import { readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from 'node:util';
@@ -10,16 +12,31 @@ import { REPO, OUT } from './lib/env.mjs';
 import { startCodeServer, launchChromium } from './lib/codeserver.mjs';
 
 const FOLDER = process.argv[2];
+const UNTRUSTED = process.argv.includes('--untrusted');
 const TESTS = join(REPO, 'dist/e2e/suite.js');
 const TIMEOUT = Number(process.env.EXT_TEST_TIMEOUT_MS ?? 240_000);
 const t0 = Date.now();
 mkdirSync(OUT, { recursive: true });
-const resultsFile = join(OUT, 'host-results.json');
+const resultsFile = join(OUT, UNTRUSTED ? 'host-untrusted-results.json' : 'host-results.json');
 try {
   (await import('node:fs')).rmSync(resultsFile, { force: true });
 } catch {}
 
-const cs = await startCodeServer({ folder: FOLDER, env: { CAMLENS_TEST_RESULTS: resultsFile } });
+const cs = await startCodeServer({
+  folder: FOLDER,
+  env: { CAMLENS_TEST_RESULTS: resultsFile, ...(UNTRUSTED ? { CAMLENS_E2E_UNTRUSTED: '1' } : {}) },
+  ...(UNTRUSTED
+    ? {
+        workspaceTrust: true,
+        // no trust prompt: the folder opens in restricted mode, as when a user picks "Don't Trust"
+        settings: {
+          'security.workspace.trust.enabled': true,
+          'security.workspace.trust.startupPrompt': 'never',
+          'security.workspace.trust.emptyWindow': false,
+        },
+      }
+    : {}),
+});
 const { context, close } = await launchChromium();
 let exitCode = 1;
 let page;

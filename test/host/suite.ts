@@ -282,10 +282,53 @@ test('a video model: the panel explains a .npy clip and gets T maps, the frames 
   }
 });
 
+// The untrusted run (CAMLENS_E2E_UNTRUSTED=1: code-server started with workspace trust on and
+// the demo folder not trusted; scripts/e2e.mjs runs it after the trusted one). Models never run
+// there: every command that would run one returns at once, asks nothing, and starts no worker.
+const untrustedTests: Test[] = [];
+const untrusted = (name: string, fn: () => Promise<void>) => untrustedTests.push({ name, fn });
+
+/** Runs a command that must refuse at once: resolves with its result, or fails after 5 s (it is waiting on a dialog). */
+async function refusedAtOnce(id: string, ...args: unknown[]): Promise<void> {
+  const r = await Promise.race([vscode.commands.executeCommand(id, ...args), sleep(5000).then(() => 'still waiting')]);
+  assert.notEqual(r, 'still waiting', `${id} did not return at once: it went on to ask for its inputs`);
+  assert.equal(r, undefined, `${id} returned a result`);
+}
+
+untrusted('the workspace is untrusted and the extension is active in restricted mode', async () => {
+  assert.equal(vscode.workspace.isTrusted, false, 'this run needs an untrusted workspace');
+  await camlens();
+  assert.equal(api.worker.pid, undefined, 'the worker must not start at activation');
+});
+
+untrusted('Batch Export from the context menu and from the palette runs no model', async () => {
+  await camlens();
+  await refusedAtOnce('camlens.batchExport', model());
+  await refusedAtOnce('camlens.batchExport');
+  assert.equal(api.worker.pid, undefined, 'the worker started');
+});
+
+untrusted('Explain Model and Run Leak Check run no model', async () => {
+  await camlens();
+  await refusedAtOnce('camlens.explainModel', model());
+  await refusedAtOnce('camlens.runLeakCheck', model(), image(), { scenario: 'explain', iterations: 2 });
+  assert.equal(api.worker.pid, undefined, 'the worker started');
+});
+
+untrusted('the layer tree still reads the model, but Show Statistics and the CAM panel run nothing', async () => {
+  await demoTree();
+  const a = await camlens();
+  const layer = a.tree.data?.layers.find((l) => l.suggested) ?? a.tree.data?.layers[0];
+  assert.ok(layer, 'the layer tree has the model (reading a model is allowed)');
+  await refusedAtOnce('camlens.showStatistics', { kind: 'value', layer, label: layer.name });
+  await assert.rejects(a.explain(model(), [image()]), /not trusted/);
+  a.panel(model())?.panel.dispose();
+});
+
 export async function run(): Promise<void> {
   const results: Array<{ title: string; state: 'passed' | 'failed'; error?: string; ms: number }> = [];
   const t0 = Date.now();
-  for (const t of tests) {
+  for (const t of process.env.CAMLENS_E2E_UNTRUSTED === '1' ? untrustedTests : tests) {
     const s = Date.now();
     try {
       await Promise.race([

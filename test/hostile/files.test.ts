@@ -67,6 +67,27 @@ describe('special files are refused before they are read', () => {
   });
 });
 
+describe('SVG', () => {
+  // Decision (README, "Images"): an SVG named as an input is rasterised, but from its bytes
+  // alone: with no base location, librsvg follows no external reference (an <image> of a local
+  // file, a stylesheet), so an SVG cannot pull other files of the machine into a picture.
+  it('is decoded without following its external references', async () => {
+    const target = join(__dirname, '../../../demo/images/circle_1.png');
+    for (const href of [target, `file://${target}`, 'circle_1.png']) {
+      const svg = join(dir, `ref-${Math.random().toString(36).slice(2)}.svg`);
+      writeFileSync(
+        svg,
+        `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="32" height="32"><image width="32" height="32" xlink:href="${href}"/></svg>`,
+      );
+      const image = await decodeImage(svg);
+      ok(image.width === 32 && image.data.every((v) => v === 0), `${href}: nothing of the referenced file is drawn`);
+    }
+    const drawn = join(dir, 'drawn.svg'); // the control: what the SVG itself draws is decoded
+    writeFileSync(drawn, '<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><rect width="32" height="32" fill="#fff"/></svg>');
+    ok((await decodeImage(drawn)).data.every((v) => v === 255));
+  });
+});
+
 describe('configs and labels are validated', () => {
   const parse = (json: unknown) => () => parseModelConfig(json, 'cfg.json', dir);
 

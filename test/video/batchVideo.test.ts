@@ -128,7 +128,7 @@ describe('batch clips: outputs', () => {
       t.diagnostic(`${r.path}: square followed in ${followed}/${T} frames; temporal weights ${e.temporal_weights.map((w: number) => w.toFixed(3)).join(' ')}`);
     }
     const report = fs.readFileSync(o.files.report!, 'utf8');
-    ok(report.includes('"overlay":"walk.overlay.gif"') && report.includes('"image":"walk.strip.png"'), 'report thumbnails are the animation and the strip');
+    ok(report.includes('"overlay":"./walk.overlay.gif"') && report.includes('"image":"./walk.strip.png"'), 'report thumbnails are the animation and the strip');
     const summary = JSON.parse(fs.readFileSync(o.files.summaryJson, 'utf8'));
     deepEqual(
       summary.rows.map((r: { frames: number }) => r.frames),

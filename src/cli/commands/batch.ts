@@ -6,6 +6,7 @@ import { CamLensError } from '../../engine/errors';
 import { takesClips } from '../../engine/batch/clipInputs';
 import { parseShard } from '../../engine/batch/inputs';
 import { mergeBatches } from '../../engine/batch/merge';
+import { checkOutputFolder } from '../../engine/batch/outputFolder';
 import { runBatch } from '../../engine/batch/runner';
 import type { BatchTarget } from '../../engine/batch/types';
 import { resolveModelConfig } from '../../engine/image/config';
@@ -62,6 +63,7 @@ export const batchCommand: Command = {
   async run(positionals, values, io) {
     if (positionals.length < 2) throw usageError(`batch: expected a model and at least one folder, glob or image.\nUsage: ${this.usage}`);
     if (typeof values.out !== 'string') throw usageError('batch: --out <dir> is required.');
+    checkOutputFolder(values.out, '--out');
     const [modelPath, ...inputs] = positionals;
     const methods = String(values.method ?? 'gradcam')
       .split(',')

@@ -4,6 +4,9 @@
 // prints the JSON with --json.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeAtomic } from '../../engine/batch/atomicFileWriter';
+import { checkOutputFolder, makeOutputFolder } from '../../engine/batch/outputFolder';
+import { csvCell } from '../../engine/csv';
 import { CamLensError } from '../../engine/errors';
 import { METRIC_FAMILIES, type EvaluateParams, type EvaluateResult, type MetricFamily } from '../../engine/metrics/evaluate';
 import { parseThreshold } from '../../engine/metrics/localisation';
@@ -63,15 +66,12 @@ export function meanMetrics(rows: ReadonlyArray<Record<string, number>>): Record
   return mean;
 }
 
-const csvCell = (v: unknown) => {
-  const s = typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(6)) : String(v ?? '');
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
+const evaluateCell = (v: string | number) => csvCell(v, (n) => (Number.isInteger(n) ? String(n) : n.toPrecision(6)));
 
 export function summaryCsv(results: readonly EvaluateResult[]): string {
   const cols = metricColumns(results.map((r) => r.metrics));
   const head = ['image', 'method', 'class', 'label', ...cols];
-  const lines = results.map((r) => [r.input, r.method, r.classIndex, r.label, ...cols.map((c) => r.metrics[c] ?? '')].map(csvCell).join(','));
+  const lines = results.map((r) => [r.input, r.method, r.classIndex, r.label, ...cols.map((c) => r.metrics[c] ?? '')].map(evaluateCell).join(','));
   return [head.join(','), ...lines].join('\n') + '\n';
 }
 
@@ -203,6 +203,7 @@ export const evaluateCommand: Command = {
   async run(positionals, values, io) {
     if (positionals.length < 2) throw usageError(`evaluate: expected a model and at least one image or folder.\nUsage: ${this.usage}`);
     if (typeof values.out !== 'string' && !values.json) throw usageError('evaluate: give --out <dir>, --json, or both.');
+    if (typeof values.out === 'string') checkOutputFolder(values.out, '--out'); // before computing anything
     const [modelPath, ...inputs] = positionals;
     const options = evaluateOptionsFromArgs(values);
     const images = expandInputs(inputs);
@@ -228,9 +229,9 @@ export const evaluateCommand: Command = {
     }
     const summary = summaryJson(results);
     if (typeof values.out === 'string') {
-      fs.mkdirSync(values.out, { recursive: true });
-      fs.writeFileSync(path.join(values.out, 'summary.csv'), summaryCsv(results));
-      fs.writeFileSync(path.join(values.out, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
+      makeOutputFolder(values.out, '--out');
+      await writeAtomic(path.join(values.out, 'summary.csv'), summaryCsv(results));
+      await writeAtomic(path.join(values.out, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
     }
     if (values.json) io.out(JSON.stringify(summary, null, 1) + '\n');
     else {

@@ -1,5 +1,6 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeAtomic } from '../../engine/batch/atomicFileWriter';
+import { checkOutputFolder, makeOutputFolder } from '../../engine/batch/outputFolder';
 import { COLORMAPS } from '../../engine/image/colormap';
 import { encodeNpy } from '../../engine/npy';
 import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
@@ -7,7 +8,7 @@ import { CAM_METHODS, type Box, type CamMethodName, type ColormapName, type Expl
 import { CamLensError } from '../../engine/errors';
 import { parseTargetSpec, type TargetSpec } from '../../engine/targets/spec';
 import { usageError, type Command } from '../command';
-import { intOption, LIMITS, numberOption } from '../options';
+import { existingFileOption, intOption, LIMITS, numberOption } from '../options';
 import { providerCliOptions, providerFromArgs, providerHelp, asCliError, startWorker } from '../worker';
 
 const numberList = (flag: string, text: unknown): number[] | undefined => {
@@ -89,7 +90,7 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     topk,
     output: values.output as string | undefined,
     softmaxTarget: Boolean(values.softmax),
-    regionMask: values['region-mask'] as string | undefined,
+    regionMask: existingFileOption('--region-mask', values['region-mask']),
     scales: numberList('--scales', values.scales),
     scaleWeights: numberList('--scale-weights', values['scale-weights']),
     eigenSmooth: Boolean(values['eigen-smooth']),
@@ -174,25 +175,28 @@ export const explainHelp = [
   providerHelp,
 ].join('\n');
 
-/** Writes S.json, S.cam.npy, S.cam_raw.npy, S.overlay.png (+ per extra class, + tensors). */
-export function writeExplanation(outDir: string, stem: string, r: ExplainResult): string[] {
-  fs.mkdirSync(outDir, { recursive: true });
+/**
+ * Writes S.json, S.cam.npy, S.cam_raw.npy, S.overlay.png (+ per extra class, + tensors), each
+ * atomically (a full disk leaves no truncated file; the error names the file), S.json last.
+ */
+export async function writeExplanation(outDir: string, stem: string, r: ExplainResult): Promise<string[]> {
+  makeOutputFolder(outDir, '--out');
   const files: string[] = [];
-  const write = (name: string, data: Uint8Array | string) => {
-    fs.writeFileSync(path.join(outDir, name), data);
+  const write = async (name: string, data: Uint8Array | string) => {
+    await writeAtomic(path.join(outDir, name), data);
     files.push(name);
   };
-  r.explanations.forEach((e, i) => {
+  for (const [i, e] of r.explanations.entries()) {
     const prefix = i === 0 ? stem : `${stem}.class${e.classIndex}`;
     // Video: [T, H, W] / [T', h, w] maps, the overlay is the per-frame strip, plus an animated GIF.
     const frames = (m: { data: Float32Array; height: number; width: number }) => (e.video ? [m.data.length / (m.height * m.width)] : []);
-    write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
-    write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
-    write(`${prefix}.overlay.png`, e.overlayPng!); // the CLI never asks for overlay: false
-    if (e.video) write(`${prefix}.overlay.gif`, e.video.animatedGif);
-    if (e.activation) write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
-    if (e.gradient) write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
-  });
+    await write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
+    await write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
+    await write(`${prefix}.overlay.png`, e.overlayPng!); // the CLI never asks for overlay: false
+    if (e.video) await write(`${prefix}.overlay.gif`, e.video.animatedGif);
+    if (e.activation) await write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
+    if (e.gradient) await write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
+  }
   const round = (x: number) => Math.round(x * 100) / 100;
   const json = {
     model: r.model,
@@ -215,7 +219,7 @@ export function writeExplanation(outDir: string, stem: string, r: ExplainResult)
     ...(r.fallbacks.length ? { ep_fallbacks: r.fallbacks } : {}),
     ...(Object.keys(r.notes).length ? { notes: r.notes } : {}),
   };
-  write(`${stem}.json`, JSON.stringify(json, null, 1) + '\n');
+  await write(`${stem}.json`, JSON.stringify(json, null, 1) + '\n');
   return files;
 }
 
@@ -223,22 +227,40 @@ export const explainCommand: Command = {
   name: 'explain',
   summary: 'Explain images with a CAM method: writes S.json, S.cam.npy, S.cam_raw.npy and S.overlay.png per input.',
   usage: 'camlens explain <model.onnx> <image-or-.npy>... --out <dir> [options]',
-  details: ['Options:', '  --out DIR           output folder (required)', explainHelp].join('\n'),
+  details: [
+    'Options:',
+    '  --out DIR           output folder (required)',
+    explainHelp,
+    'Exit code: 0 when every input was explained, 3 when the worker crashed or timed out on some (the others are still explained), 1 on an error.',
+  ].join('\n'),
   options: { out: { type: 'string' }, ...explainOptions },
   async run(positionals, values, io) {
     if (positionals.length < 2) throw usageError(`explain: expected a model and at least one image.\nUsage: ${this.usage}`);
     if (typeof values.out !== 'string') throw usageError('explain: --out <dir> is required.');
+    checkOutputFolder(values.out, '--out');
     const [modelPath, ...inputs] = positionals;
     const params = inputs.map((input) => explainParamsFromArgs(values, modelPath, input));
     const stems = new Set<string>();
     const worker = startWorker(values);
+    let failed = 0;
     try {
       for (const p of params) {
         let stem = path.basename(p.input).replace(/\.[^.]+$/, '');
         for (let k = 2; stems.has(stem); k++) stem = `${path.basename(p.input).replace(/\.[^.]+$/, '')}_${k}`;
         stems.add(stem);
-        const r = await worker.request('explain', p);
-        writeExplanation(values.out, stem, r);
+        let r: ExplainResult;
+        try {
+          r = await worker.request('explain', p);
+        } catch (e) {
+          // The worker died or hung on this input: the client restarts it, so the other inputs
+          // still get their explanation (as batch does); this one is reported and the exit is 3.
+          const code = (e as { code?: string }).code;
+          if (params.length === 1 || (code !== 'WORKER_CRASHED' && code !== 'TIMEOUT')) throw e;
+          failed++;
+          io.err(`camlens explain: ${p.input}: ${(e as Error).message} Continuing with the other inputs.\n`);
+          continue;
+        }
+        await writeExplanation(values.out, stem, r);
         const top = r.predictions[0];
         const t = r.explanations[0].target;
         const what =
@@ -250,7 +272,8 @@ export const explainCommand: Command = {
           `${p.input}: ${r.method} on ${r.layers.join(' + ')} → ${what}; ${topText ? `${topText}; ` : ''}${r.ep}; ${r.timings_ms.total.toFixed(0)} ms → ${path.join(values.out, stem)}.*\n`,
         );
       }
-      return 0;
+      if (failed) io.err(`camlens explain: ${failed} of ${params.length} inputs failed (see above).\n`);
+      return failed ? 3 : 0;
     } catch (e) {
       throw asCliError(e);
     } finally {

@@ -1,11 +1,43 @@
-// A text file written piece by piece and published at once: the pieces go to a temp file beside
-// it (buffered, so 100,000 rows are not 100,000 writes) and commit() renames it into place, so a
-// reader never sees half a summary and a killed run leaves the previous one (or none). The
-// streaming counterpart of outputs.ts' writeAtomic, for files too big to build in memory.
+// Every output file CamLens writes is published at once: written to a temp file beside it, then
+// renamed into place, so a reader never sees half a file and a killed run or a full disk leaves
+// the previous file (or none), never a truncated one. writeAtomic does it for a file built in
+// memory (per-image .npy, .png, .json); AtomicFileWriter for one written piece by piece (the
+// summaries: buffered, so 100,000 rows are not 100,000 writes). A failure names the file.
 import * as fs from 'node:fs';
+import { CamLensError } from '../errors';
 
 const FLUSH_AT = 1 << 16;
 let tmpCounter = 0;
+
+const REASONS: Record<string, string> = {
+  EFBIG: 'the file is larger than this process may write (ulimit -f)',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'a folder is in the way',
+};
+
+/** The error for an output that could not be written: names the file and, where known, why. */
+export function outputWriteError(file: string, e: unknown): CamLensError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code ? `${code}${REASONS[code] ? `: ${REASONS[code]}` : ''}` : (e as Error).message;
+  return new CamLensError('BAD_ARGUMENT', `Could not write ${file} (${why}).`, { file, ...(code ? { errno: code } : {}) });
+}
+
+/** Writes `data` to `file` through a temp file and a rename; on failure the temp file is removed. */
+export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
+  try {
+    await fs.promises.writeFile(tmp, data);
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    throw outputWriteError(file, e);
+  }
+}
 
 export class AtomicFileWriter {
   private pending: string[] = [];
@@ -20,21 +52,27 @@ export class AtomicFileWriter {
 
   static async open(file: string): Promise<AtomicFileWriter> {
     const tmp = `${file}.tmp-${process.pid}-s${tmpCounter++}`;
-    return new AtomicFileWriter(file, tmp, await fs.promises.open(tmp, 'w'));
+    try {
+      return new AtomicFileWriter(file, tmp, await fs.promises.open(tmp, 'w'));
+    } catch (e) {
+      throw outputWriteError(file, e);
+    }
   }
 
   async write(text: string): Promise<void> {
     this.pending.push(text);
     this.pendingLength += text.length;
-    if (this.pendingLength >= FLUSH_AT) await this.flush();
+    if (this.pendingLength >= FLUSH_AT) await this.named(() => this.flush());
   }
 
   /** Writes what is buffered, closes and renames the temp file onto `file`. */
   async commit(): Promise<void> {
-    await this.flush();
-    this.closed = true;
-    await this.handle.close();
-    await fs.promises.rename(this.tmp, this.file);
+    await this.named(async () => {
+      await this.flush();
+      this.closed = true;
+      await this.handle.close();
+      await fs.promises.rename(this.tmp, this.file);
+    });
   }
 
   /** Drops the temp file (after an error); `file` keeps whatever it held before. */
@@ -44,6 +82,14 @@ export class AtomicFileWriter {
       await this.handle.close().catch(() => undefined);
     }
     await fs.promises.rm(this.tmp, { force: true });
+  }
+
+  private async named(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (e) {
+      throw outputWriteError(this.file, e);
+    }
   }
 
   private async flush(): Promise<void> {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import picomatch from 'picomatch';
 import { readCsv } from '../csv';
 import { CamLensError } from '../errors';
+import { isBatchOutputFolder } from './outputFolder';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.avif', '.npy']);
 /** Ground-truth masks beside images (S.mask.png, S_mask.png) are not inputs. */
@@ -41,7 +42,8 @@ export const isGlob = (s: string) => /[*?{[]/.test(s);
 /**
  * Files under `dir`, sorted, recursively; dot entries and the folders in `skip` left out. Our own
  * walk, with picomatch only matching: `skip` is the output folder, which often lies inside the
- * input folder and must not be read back as input while the run writes into it.
+ * input folder and must not be read back as input while the run writes into it; any other
+ * batch's output folder (outputFolder.ts: its journal or lock) is left out too.
  */
 export function* walk(dir: string, skip: Set<string>): Generator<string> {
   let entries: fs.Dirent[];
@@ -55,8 +57,8 @@ export function* walk(dir: string, skip: Set<string>): Generator<string> {
     const p = path.join(dir, e.name);
     if (e.name.startsWith('.')) continue;
     if (e.isDirectory()) {
-      if (!skip.has(path.resolve(p))) yield* walk(p, skip);
-    } else if (e.isFile() || e.isSymbolicLink()) yield p;
+      if (!skip.has(path.resolve(p)) && !isBatchOutputFolder(p)) yield* walk(p, skip);
+    } else if (e.isFile() || (e.isSymbolicLink() && !fs.statSync(p, { throwIfNoEntry: false })?.isDirectory())) yield p; // links to folders are not followed
   }
 }
 

@@ -1,27 +1,16 @@
-// Writing a batch's per-image files atomically (temp file + rename: a killed run never leaves a
-// truncated file), checking that a previous run's files are complete (--resume), and the
+// Writing a batch's per-image files atomically (atomicFileWriter.ts: a killed run or a full disk
+// never leaves a truncated file), checking that a previous run's files are complete (--resume), and the
 // summary tables. The per-image files are those of `camlens explain` (issue 5's contract):
 // S.cam.npy, S.cam_raw.npy, S.overlay.png and S.json, the JSON written last as the marker that
 // the image is done.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { csvCell } from '../csv';
 import type { CamMethodName } from '../explainTypes';
 import { encodeNpy, parseNpyHeader } from '../npy';
+import { outputWriteError, writeAtomic } from './atomicFileWriter';
 import type { BatchItem, BatchMap, SummaryRow } from './types';
 import { completeGif, mapShape, pictureFiles, pictureSuffixes, videoJsonFields } from './videoOutputs';
-
-let tmpCounter = 0;
-
-export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
-  try {
-    await fs.promises.writeFile(tmp, data);
-    await fs.promises.rename(tmp, file);
-  } catch (e) {
-    await fs.promises.rm(tmp, { force: true });
-    throw e;
-  }
-}
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
@@ -66,7 +55,9 @@ export function explanationJson(
 
 /** Writes one image's files for one method; returns the ms it took. JSON last. */
 export async function writeImageOutputs(prefix: string, json: string, maps: BatchMap[]): Promise<void> {
-  await fs.promises.mkdir(path.dirname(prefix), { recursive: true });
+  await fs.promises.mkdir(path.dirname(prefix), { recursive: true }).catch((e: unknown) => {
+    throw outputWriteError(path.dirname(prefix), e);
+  });
   await Promise.all(
     maps.map(async (m, i) => {
       const p = i === 0 ? prefix : `${prefix}.class${m.classIndex}`;
@@ -152,11 +143,7 @@ export const SUMMARY_COLUMNS: ReadonlyArray<keyof SummaryRow> = [
   'error',
 ];
 
-const csvCell = (v: unknown): string => {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'number' ? String(Math.round(v * 1e6) / 1e6) : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
+const summaryCell = (v: string | number | null | undefined): string => csvCell(v, (n) => String(Math.round(n * 1e6) / 1e6));
 
 // The CSV in pieces (header, then one line per row) so that summaryFiles.ts can stream it;
 // summaryCsv is the same text in one string, for small tables and as the tests' reference.
@@ -167,7 +154,9 @@ export function summaryCsvHeader(metricNames: Iterable<string>): string {
 
 /** `sortedMetricNames`: the header's metric names, in its order. */
 export function summaryCsvLine(r: SummaryRow, sortedMetricNames: readonly string[]): string {
-  return [...SUMMARY_COLUMNS.map((c) => csvCell(r[c])), ...sortedMetricNames.map((m) => csvCell(r.metrics?.[m]))].join(',') + '\n';
+  return (
+    [...SUMMARY_COLUMNS.map((c) => summaryCell(r[c] as string | number | null)), ...sortedMetricNames.map((m) => summaryCell(r.metrics?.[m]))].join(',') + '\n'
+  );
 }
 
 export function summaryCsv(rows: readonly SummaryRow[]): string {

@@ -2,16 +2,27 @@
 // sortable, filterable gallery. Thumbnails are relative links to the overlays beside it and to
 // the input images, so the report stays small for 10,000 images and opens in VS Code or any
 // browser from the output folder.
+import { createHash } from 'node:crypto';
 import type { SummaryRow } from './types';
 import { clipReportLinks } from './videoOutputs';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
+/**
+ * A link to a file at a relative '/'-separated path: every segment URL-encoded and the whole
+ * prefixed with "./", so a file name is only ever a path — never a scheme ("javascript:…"), a
+ * fragment ("#"), an escape ("%41") or a line break — and the link opens the file so named.
+ */
+export function relativeHref(relPath: string): string {
+  const href = relPath.split('/').map(encodeURIComponent).join('/');
+  return href.startsWith('../') ? href : `./${href}`;
+}
+
 export interface ReportOptions {
   title: string;
   meta: Record<string, unknown>;
-  /** Link from the report to the input image at `rel` (relative to the input root). */
-  imageHref(rel: string): string;
+  /** Path ('/'-separated) from the report's folder to the input image at `rel` (relative to the input root). */
+  imagePath(rel: string): string;
 }
 
 /** The whole page in one string (small runs, tests); summaryFiles.ts streams the same bytes. */
@@ -22,11 +33,10 @@ export function renderReport(rows: readonly SummaryRow[], o: ReportOptions): str
 
 /** One row as the page's script reads it: the summary row plus links to its pictures. */
 export function reportRowJson(r: SummaryRow, o: ReportOptions): string {
+  const links = { image: o.imagePath(r.path), overlay: r.output ? `${r.output}.overlay.png` : null, ...clipReportLinks(r) };
+  const hrefs = { image: relativeHref(links.image), overlay: links.overlay === null ? null : relativeHref(links.overlay) };
   // JSON inside <script>: "</" must not end the element.
-  return JSON.stringify({ ...r, image: o.imageHref(r.path), overlay: r.output ? `${r.output}.overlay.png` : null, ...clipReportLinks(r) }).replace(
-    /</g,
-    '\\u003c',
-  );
+  return JSON.stringify({ ...r, ...hrefs }).replace(/</g, '\\u003c');
 }
 
 // Never produced by escapeHtml or JSON.stringify, so the first one is the rows' place.
@@ -42,13 +52,9 @@ export function reportFrame(o: ReportOptions): { head: string; tail: string } {
   return { head: page.slice(0, at), tail: page.slice(at + ROWS_MARK.length) };
 }
 
-function reportPage(o: ReportOptions, json: string): string {
-  const meta = JSON.stringify(o.meta).replace(/</g, '\\u003c');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src 'self' data: file: vscode-resource: https://*.vscode-cdn.net; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<title>${escapeHtml(o.title)}</title>
-<style>
+// The page's one style sheet and one script, allowed by their hashes in its CSP: no inline
+// code but these runs, whatever a file name or label in the rows holds.
+const REPORT_STYLE = `
 body{font:13px system-ui,sans-serif;margin:16px;color:#222;background:#fafafa}
 header{display:flex;gap:12px;flex-wrap:wrap;align-items:center;margin-bottom:10px}
 input,select{font:inherit;padding:3px 6px}
@@ -59,20 +65,9 @@ th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
 img{width:96px;height:96px;object-fit:contain;image-rendering:pixelated;background:#ddd}
 tr.error td{background:#fee}.num{text-align:right;font-variant-numeric:tabular-nums}
 .muted{color:#777}#count{font-weight:600}
-</style></head><body>
-<h2>${escapeHtml(o.title)}</h2>
-<p class="muted" id="meta"></p>
-<header>
-<input id="q" type="search" placeholder="Filter path, label, error…" size="32">
-<label>Method <select id="method"><option value="">all</option></select></label>
-<label>Predicted <select id="pred"><option value="">all</option></select></label>
-<label>Status <select id="status"><option value="">all</option><option>ok</option><option>resumed</option><option>error</option><option value="wrong">prediction ≠ ground truth</option></select></label>
-<span id="count"></span>
-</header>
-<table><thead><tr id="head"></tr></thead><tbody id="body"></tbody></table>
-<script id="rows" type="application/json">${json}</script>
-<script id="summary" type="application/json">${meta}</script>
-<script>
+`;
+
+const REPORT_SCRIPT = `
 (function(){
 var rows=JSON.parse(document.getElementById('rows').textContent);
 var meta=JSON.parse(document.getElementById('summary').textContent);
@@ -107,6 +102,30 @@ document.getElementById('count').textContent=shown.length+' of '+rows.length+' r
 }
 render();
 })();
-</script></body></html>
+`;
+
+const sha256 = (text: string) => `sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}`;
+const REPORT_CSP = `default-src 'none'; img-src 'self' data: file: vscode-resource: https://*.vscode-cdn.net; style-src '${sha256(REPORT_STYLE)}'; script-src '${sha256(REPORT_SCRIPT)}'`;
+
+function reportPage(o: ReportOptions, json: string): string {
+  const meta = JSON.stringify(o.meta).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">
+<title>${escapeHtml(o.title)}</title>
+<style>${REPORT_STYLE}</style></head><body>
+<h2>${escapeHtml(o.title)}</h2>
+<p class="muted" id="meta"></p>
+<header>
+<input id="q" type="search" placeholder="Filter path, label, error…" size="32">
+<label>Method <select id="method"><option value="">all</option></select></label>
+<label>Predicted <select id="pred"><option value="">all</option></select></label>
+<label>Status <select id="status"><option value="">all</option><option>ok</option><option>resumed</option><option>error</option><option value="wrong">prediction ≠ ground truth</option></select></label>
+<span id="count"></span>
+</header>
+<table><thead><tr id="head"></tr></thead><tbody id="body"></tbody></table>
+<script id="rows" type="application/json">${json}</script>
+<script id="summary" type="application/json">${meta}</script>
+<script>${REPORT_SCRIPT}</script></body></html>
 `;
 }

@@ -15,6 +15,7 @@ import { CamLensError } from '../errors';
 import type { CamMethodName } from '../explainTypes';
 import { listClips } from './clipInputs';
 import { groundTruthOf, listInputs, outputStems, readGroundTruth, shardOf, type BatchInput } from './inputs';
+import { lockOutputFolder, makeOutputFolder } from './outputFolder';
 import { completeOutput, explanationJson, writeImageOutputs } from './outputs';
 import { withRowsFromSummary, writeSummaries } from './summaryFiles';
 import { JOURNAL_NAME, SummaryJournal } from './summaryJournal';
@@ -83,16 +84,34 @@ function summarySlots(selected: readonly BatchInput[], methods: readonly CamMeth
   return (input, method) => rank[input] * methods.length + methodRank[method];
 }
 
-export async function runBatch(
-  job: BatchJob,
-  backend: BatchBackend,
-  options: { signal?: AbortSignal; onProgress?: (p: BatchProgress) => void; onLog?: (line: string) => void } = {},
-): Promise<BatchOutcome> {
+type RunOptions = { signal?: AbortSignal; onProgress?: (p: BatchProgress) => void; onLog?: (line: string) => void };
+
+/**
+ * Runs a batch into job.outDir, holding the folder's lock (outputFolder.ts) from before the
+ * inputs are listed until the summaries are written: a second run into the same folder fails
+ * at once instead of interleaving its rows.
+ */
+export async function runBatch(job: BatchJob, backend: BatchBackend, options: RunOptions = {}): Promise<BatchOutcome> {
   const started = performance.now();
   const outDir = path.resolve(job.outDir);
   const modelBytes = fs.statSync(job.modelPath, { throwIfNoEntry: false })?.size;
   if (modelBytes === undefined) throw new CamLensError('MODEL_READ', `No such model file: ${job.modelPath}.`);
   if (!job.methods.length) throw new CamLensError('BAD_ARGUMENT', 'batch: give at least one method.');
+  makeOutputFolder(outDir);
+  const lock = lockOutputFolder(outDir);
+  try {
+    return await runLocked(job, backend, options, { started, outDir, modelBytes });
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(
+  job: BatchJob,
+  backend: BatchBackend,
+  options: RunOptions,
+  { started, outDir, modelBytes }: { started: number; outDir: string; modelBytes: number },
+): Promise<BatchOutcome> {
   const batchSize = Math.max(1, job.batchSize ?? defaultBatchSize(modelBytes));
   const { selected, stems } = shardInputs(job, outDir);
   const gt = job.groundTruthCsv ? readGroundTruth(job.groundTruthCsv, job.labels) : undefined;
@@ -109,7 +128,6 @@ export async function runBatch(
     return { index, input, stem: stems[index], cls: target.kind === 'class' ? target.index : target.kind === 'ground-truth' ? g : null, gt: g };
   };
 
-  fs.mkdirSync(outDir, { recursive: true });
   const slot = summarySlots(selected, job.methods);
   // Closed once the lanes are done (or by append itself when a write fails).
   const journal = new SummaryJournal(path.join(outDir, JOURNAL_NAME), selected.length * job.methods.length);
@@ -223,10 +241,16 @@ export async function runBatch(
           job.methods.forEach((m, mi) => journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error: item.error.message }));
           return;
         }
+        // An image counts as failed once, whichever of its methods' rows failed.
+        let imageFailed = false;
+        const failRow = (mi: number, m: CamMethodName, error: string) => {
+          imageFailed = true;
+          journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error });
+        };
         for (const [mi, m] of job.methods.entries()) {
           const maps = item.maps.filter((x) => x.method === m);
           if (!maps.length) {
-            journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error: `no ${m} map came back` });
+            failRow(mi, m, `no ${m} map came back`);
             continue;
           }
           const ws = performance.now();
@@ -238,7 +262,7 @@ export async function runBatch(
           try {
             await writeImageOutputs(prefixOf(w.stem, m), json, maps);
           } catch (e) {
-            journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error: `writing outputs failed: ${(e as Error).message}` });
+            failRow(mi, m, `writing outputs failed: ${(e as Error).message}`);
             continue;
           }
           const top = item.predictions[0];
@@ -262,6 +286,7 @@ export async function runBatch(
             ...(maps[0].video ? { frames: maps[0].video.frames } : {}),
           });
         }
+        if (imageFailed) failed++;
       }),
     );
     done += chunk.length;

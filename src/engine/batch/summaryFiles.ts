@@ -94,7 +94,7 @@ export async function writeSummaries(
   const reportOptions: ReportOptions = {
     title: `CamLens batch: ${path.basename(job.modelPath)}`,
     meta,
-    imageHref: (rel) => path.relative(o.outDir, path.join(inputRoot, rel)).split(path.sep).join('/'),
+    imagePath: (rel) => path.relative(o.outDir, path.join(inputRoot, rel)).split(path.sep).join('/'),
   };
   const writers: AtomicFileWriter[] = [];
   try {

@@ -11,6 +11,7 @@ import { CAM_METHODS, type CamMethodName } from '../../worker/protocol';
 import { WorkerRequestError, type WorkerClient } from '../../worker/client';
 import type { CommandDeps } from './deps';
 import { pickModel } from '../pickModel';
+import { requireTrust } from '../util';
 
 export const BATCH_EXPORT_COMMAND = 'camlens.batchExport';
 
@@ -117,6 +118,8 @@ export async function batchExport(
   output: vscode.LogOutputChannel,
   uri?: vscode.Uri,
 ): Promise<{ report?: string; done: number; failed: number; cancelled: boolean } | undefined> {
+  // Before any question: the batch runs the model on every image (palette and context menu alike).
+  if (!requireTrust('run models')) return undefined;
   const model = await pickModel(uri, 'CamLens Batch Export: choose a model');
   if (!model) return undefined;
   const last = context.globalState.get<Remembered>(stateKey(model)) ?? {};

@@ -37,7 +37,7 @@ const USER_SETTINGS = {
   'workbench.colorTheme': 'Default Dark Modern',
 };
 
-/** opts: { folder, vsix?, env?, settings?, log?, keep? } → { url, port, base, proc, stop(), getLog() } */
+/** opts: { folder, vsix?, env?, settings?, workspaceTrust?, log?, keep? } → { url, port, base, proc, stop(), getLog() } */
 export async function startCodeServer(opts = {}) {
   const base = mkdtempSync(join(tmpdir(), 'camlens-cs-'));
   const userData = join(base, 'user-data');
@@ -62,7 +62,8 @@ export async function startCodeServer(opts = {}) {
     'none',
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    // opts.workspaceTrust: trust is on (the restricted-mode run); the settings must enable it too
+    ...(opts.workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--ignore-last-opened',
   ];
