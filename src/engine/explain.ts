@@ -1,7 +1,7 @@
 // The explain pipeline: model + input → predictions, CAM maps and an overlay. Composes the
 // engine's parts (see DESIGN.md, "The flow of one explanation"); each step lives in its own
 // module and this file only sequences them and times them.
-import type { ActivationLayout } from './cam/layout';
+import type { ActivationLayout, TokenGrid } from './cam/layout';
 import { aggregateLayers, DEFAULT_SCALE_WEIGHTS, fuseScales, reluMaps, resizeBilinear } from './cam/postprocess';
 import type { BaseCam } from './cam/base';
 import { layerCam, type LayerCamInfo } from './cam/registry';
@@ -9,7 +9,7 @@ import type { Maps } from './cam/tensor';
 import { CamLensError, throwIfCancelled } from './errors';
 import type { ColormapName } from './image/colormap';
 import { resolveModelConfig } from './image/config';
-import { overlayPng } from './image/overlay';
+import { overlayOnOriginal, overlayPng } from './image/overlay';
 import { loadModel, type LoadedModel } from './model';
 import type { GradientModelSpec } from './pipeline/gradientModel';
 import { checkClassIndex, requireClassCount, runGradient } from './pipeline/gradientRun';
@@ -18,12 +18,13 @@ import { camLayers, scoreOutput } from './pipeline/camLayers';
 import { loadModelInput } from './pipeline/input';
 import { loadRegionMask, regionCotangent, regionScores } from './pipeline/region';
 import { multiScaleError, resizeInput, scaledSize, withFlexibleSpatialDims } from './pipeline/multiscale';
-import { detectLayout, layerFeatureMaps } from './pipeline/layout';
+import { detectLayout, layerFeatureMaps, layerTokenGrid } from './pipeline/layout';
+import { mapWarnings } from './pipeline/warnings';
 import { CHANNEL_RUNS, classColumn, type ChannelScoreTable } from './pipeline/channelScores';
-import { predictionsFrom, softmax, topIndices } from './pipeline/predictions';
+import { outputIsProbabilities, predictionsFrom, scoreKindOf, softmax, topIndices } from './pipeline/predictions';
 import type { ProviderAttempt } from './runtime/providers';
 import { runWithTaps, type PlainTensor } from './runtime/tapRunner';
-import type { ExplainContext, ExplainParams, ExplainResult, Explanation } from './explainTypes';
+import type { ExplainContext, ExplainParams, ExplainResult, ExplainWarning, Explanation } from './explainTypes';
 import { aggregateVideo, temporalWeights } from './video/temporal';
 import { renderVideo } from './video/render';
 import { attentionRollout, checkAttentionParams, explainRollout, guideByAttention, rolloutNotes, type AttentionRun } from './transformer/explainAttention';
@@ -44,6 +45,8 @@ interface ClassMaps {
   raw: Maps;
   activation?: PlainTensor;
   gradient?: PlainTensor;
+  /** This class's maps that are probably meaningless (pipeline/warnings.ts). */
+  warnings: ExplainWarning[];
 }
 
 interface CamRun {
@@ -148,15 +151,23 @@ async function camsFor(
   }
   const t1 = performance.now();
   const layouts: Record<string, ActivationLayout> = {};
-  for (const layer of layers) layouts[layer] = detectLayout(layer, perClass[0].activations[layer].dims, size);
+  const grids: Record<string, TokenGrid | undefined> = {};
+  for (const layer of layers) {
+    const dims = perClass[0].activations[layer].dims;
+    layouts[layer] = detectLayout(layer, dims, size);
+    grids[layer] = layerTokenGrid(model, layer, layouts[layer], dims, size);
+  }
   const maps = chosen.map((classIndex, i) => {
     const tensors = perClass[i];
+    const warnings: ExplainWarning[] = [];
     const lowres: Maps[] = layers.map((layer) => {
-      const a = layerFeatureMaps(tensors.activations[layer], layouts[layer]);
-      const g = tensors.gradients[layer] ? layerFeatureMaps(tensors.gradients[layer], layouts[layer]) : undefined;
+      const a = layerFeatureMaps(tensors.activations[layer], layouts[layer], grids[layer]);
+      const g = tensors.gradients[layer] ? layerFeatureMaps(tensors.gradients[layer], layouts[layer], grids[layer]) : undefined;
       const table = channelTables?.[layer];
       const extra = table ? { channelScores: classColumn(table, classIndex), baseScores: Float32Array.of(tensors.scores[classIndex]) } : {};
-      return cam.lowres({ activations: a, gradients: g, ...extra }, { eigenSmooth: params.eigenSmooth }).lowres;
+      const map = cam.lowres({ activations: a, gradients: g, ...extra }, { eigenSmooth: params.eigenSmooth }).lowres;
+      warnings.push(...mapWarnings({ layer, classIndex, lowres: map.data, gradient: g?.data, activation: a.data }));
+      return map;
     });
     return {
       classIndex,
@@ -164,6 +175,7 @@ async function camsFor(
       raw: reluMaps(lowres[0]),
       activation: tensors.activations[layers[0]],
       gradient: tensors.gradients[layers[0]],
+      warnings,
     };
   });
   const notes = channelTables
@@ -193,6 +205,7 @@ async function channelScoreTables(
       layer,
       raw,
       layout: detectLayout(layer, raw.dims, size),
+      grid: layerTokenGrid(model, layer, detectLayout(layer, raw.dims, size), raw.dims, size),
       input,
       inputLayout,
       output,
@@ -239,7 +252,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   const model = loadModel(params.modelPath);
   const config = resolveModelConfig(params.modelPath, model.proto, params.configPath, params.labelsPath);
   const output = scoreOutput(model, params.output);
-  const layers = camLayers(model, params.layers);
+  const layers = camLayers(model, params.layers, output);
   const scales = params.scales ?? [1];
   const scaleWeights = params.scaleWeights ?? (params.scales ? [...DEFAULT_SCALE_WEIGHTS].slice(0, scales.length) : [1]);
   if (scaleWeights.length !== scales.length) {
@@ -328,15 +341,26 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       });
       continue;
     }
+    const colormap = (params.colormap ?? 'jet') as ColormapName;
+    // Image files: the map and its overlay on the original picture; a .npy has no other picture than its own.
+    const onOriginal = input.original ? await overlayOnOriginal(input.original, m.final, colormap, params.alpha ?? 0.5, params.overlay !== false) : undefined;
     explanations.push({
       classIndex: m.classIndex,
       label: labels?.[m.classIndex] ?? String(m.classIndex),
       cam: { data: m.final, height: input.size[0], width: input.size[1] },
+      ...(onOriginal ? { camImage: onOriginal.camImage } : {}),
       camRaw: { data: m.raw.data, height: m.raw.shape[1], width: m.raw.shape[2] },
-      ...(params.overlay !== false
-        ? { overlayPng: await overlayPng(input.rgb, m.final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5) }
-        : {}),
+      ...(params.overlay !== false ? { overlayPng: onOriginal?.png ?? (await overlayPng(input.rgb, m.final, colormap, params.alpha ?? 0.5)) } : {}),
       ...(params.saveTensors ? { activation: m.activation, gradient: m.gradient } : {}),
+    });
+  }
+  const classCount = base.scores.length / inputTensor.dims[0];
+  const scoreKind = scoreKindOf(model, output, base.scores, classCount, Boolean(params.softmaxTarget));
+  const warnings = base.maps.flatMap((m) => m.warnings);
+  if (params.softmaxTarget && outputIsProbabilities(model, output)) {
+    warnings.push({
+      code: 'softmax-of-probabilities',
+      message: `--softmax: the output "${output}" already is a probability (a Softmax/Sigmoid computes it); the target is a softmax of probabilities, which flattens the differences between classes. Leave --softmax out.`,
     });
   }
   const t4 = performance.now();
@@ -345,9 +369,12 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     input: params.input,
     method,
     layers,
-    predictions: predictionsFrom(base.scores, labels, 5, Boolean(params.softmaxTarget)),
+    predictions: predictionsFrom(base.scores, labels, 5, scoreKind === 'probabilities'),
+    scoreKind,
+    warnings,
     explanations,
     image: input.rgb,
+    ...(input.original ? { original: input.original } : {}),
     ...(input.frames ? { frames: input.frames } : {}),
     ep: base.provider,
     fallbacks: base.fallbacks,

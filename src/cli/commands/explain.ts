@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { COLORMAPS } from '../../engine/image/colormap';
+import { imageJson } from '../../engine/image/geometry';
+import { warningLines } from '../../engine/pipeline/warnings';
 import { encodeNpy } from '../../engine/npy';
 import { CAM_METHODS, type CamMethodName, type ColormapName, type ExplainParams, type ExplainResult } from '../../worker/protocol';
 import { usageError, type Command } from '../command';
@@ -114,7 +116,10 @@ export const explainHelp = [
   providerHelp,
 ].join('\n');
 
-/** Writes S.json, S.cam.npy, S.cam_raw.npy, S.overlay.png (+ per extra class, + tensors). */
+/**
+ * Writes S.json, S.cam.npy (input size), S.cam_image.npy (image inputs: the original's size),
+ * S.cam_raw.npy, S.overlay.png (on the original image) (+ per extra class, + tensors).
+ */
 export function writeExplanation(outDir: string, stem: string, r: ExplainResult): string[] {
   fs.mkdirSync(outDir, { recursive: true });
   const files: string[] = [];
@@ -127,6 +132,7 @@ export function writeExplanation(outDir: string, stem: string, r: ExplainResult)
     // Video: [T, H, W] / [T', h, w] maps, the overlay is the per-frame strip, plus an animated GIF.
     const frames = (m: { data: Float32Array; height: number; width: number }) => (e.video ? [m.data.length / (m.height * m.width)] : []);
     write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
+    if (e.camImage) write(`${prefix}.cam_image.npy`, encodeNpy(e.camImage.data, [e.camImage.height, e.camImage.width]));
     write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
     write(`${prefix}.overlay.png`, e.overlayPng!); // the CLI never asks for overlay: false
     if (e.video) write(`${prefix}.overlay.gif`, e.video.animatedGif);
@@ -140,7 +146,10 @@ export function writeExplanation(outDir: string, stem: string, r: ExplainResult)
     method: r.method,
     layers: r.layers,
     class: r.explanations[0].classIndex,
+    scores: r.scoreKind,
     predictions: r.predictions,
+    warnings: r.warnings,
+    ...(r.original ? { image: imageJson(r.original.geometry) } : {}),
     ep: r.ep,
     timings_ms: Object.fromEntries(Object.entries(r.timings_ms).map(([k, v]) => [k, round(v)])),
     explanations: r.explanations.map((e, i) => ({
@@ -158,7 +167,7 @@ export function writeExplanation(outDir: string, stem: string, r: ExplainResult)
 
 export const explainCommand: Command = {
   name: 'explain',
-  summary: 'Explain images with a CAM method: writes S.json, S.cam.npy, S.cam_raw.npy and S.overlay.png per input.',
+  summary: 'Explain images with a CAM method: writes S.json, S.cam.npy, S.cam_image.npy, S.cam_raw.npy and S.overlay.png per input.',
   usage: 'camlens explain <model.onnx> <image-or-.npy>... --out <dir> [options]',
   details: ['Options:', '  --out DIR           output folder (required)', explainHelp].join('\n'),
   options: { out: { type: 'string' }, ...explainOptions },
@@ -176,6 +185,7 @@ export const explainCommand: Command = {
         stems.add(stem);
         const r = await worker.request('explain', p);
         writeExplanation(values.out, stem, r);
+        for (const line of warningLines(p.input, r.warnings)) io.err(line);
         const top = r.predictions[0];
         io.out(
           `${p.input}: ${r.method} on ${r.layers.join(' + ')} → class ${r.explanations[0].classIndex} (${r.explanations[0].label}); top-1 ${top.label} ${(top.prob * 100).toFixed(1)}%; ${r.ep}; ${r.timings_ms.total.toFixed(0)} ms → ${path.join(values.out, stem)}.*\n`,

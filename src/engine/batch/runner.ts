@@ -223,6 +223,7 @@ export async function runBatch(
           job.methods.forEach((m, mi) => journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error: item.error.message }));
           return;
         }
+        for (const wn of item.warnings ?? []) options.onLog?.(`warning: ${w.input.file}${wn.method ? ` (${wn.method})` : ''}: ${wn.message}`);
         for (const [mi, m] of job.methods.entries()) {
           const maps = item.maps.filter((x) => x.method === m);
           if (!maps.length) {

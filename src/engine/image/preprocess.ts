@@ -3,14 +3,17 @@ import { CamLensError } from '../errors';
 import type { ShapeDim } from '../onnx/shapes/types';
 import type { PreprocessConfig } from './config';
 import { decodeImage, resizeRgb, type RgbImage } from './decode';
+import { imageGeometry, type ImageGeometry } from './geometry';
 
 export interface PreparedImage {
   /** The model input, [1, 3, H, W] (NCHW) or [1, H, W, 3] (NHWC). */
   tensor: Float32Array;
   dims: number[];
-  /** The resized RGB image the tensor was made from (for overlays). */
+  /** The resized RGB image the tensor was made from. */
   rgb: RgbImage;
-  original: { width: number; height: number };
+  /** The decoded image (what overlays are drawn on) and how the resize mapped it to `rgb`. */
+  picture: RgbImage;
+  geometry: ImageGeometry;
 }
 
 /** [H, W] from the config, else from the model input's static dims. */
@@ -47,5 +50,6 @@ export function rgbToTensor(rgb: RgbImage, config: PreprocessConfig): { tensor: 
 export async function prepareImage(file: string, config: PreprocessConfig, size: [number, number]): Promise<PreparedImage> {
   const decoded = await decodeImage(file);
   const rgb = await resizeRgb(decoded, size[1], size[0], config.resize, config.pad);
-  return { ...rgbToTensor(rgb, config), rgb, original: { width: decoded.width, height: decoded.height } };
+  const geometry = imageGeometry(decoded, { width: size[1], height: size[0] }, config.resize, config.pad);
+  return { ...rgbToTensor(rgb, config), rgb, picture: decoded, geometry };
 }
