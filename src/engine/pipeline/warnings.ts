@@ -54,6 +54,14 @@ export function mapWarnings(c: MapCheck): ExplainWarning[] {
         },
       ];
     }
+    if (a.zero) {
+      return [
+        {
+          code: 'zero-activation',
+          message: `${where}: the layer's output is zero everywhere, so the map is empty; likely cause: dead ReLUs for this input, or a value the model multiplies by 0. Try an earlier layer.`,
+        },
+      ];
+    }
   }
   if (c.gradient) {
     const g = spread(c.gradient);
