@@ -1,7 +1,7 @@
 // The explain pipeline: model + input → predictions, CAM maps and an overlay. Composes the
 // engine's parts (see DESIGN.md, "The flow of one explanation"); each step lives in its own
 // module and this file only sequences them and times them.
-import type { ActivationLayout } from './cam/layout';
+import type { ActivationLayout, TokenGrid } from './cam/layout';
 import { aggregateLayers, DEFAULT_SCALE_WEIGHTS, fuseScales, reluMaps, resizeBilinear } from './cam/postprocess';
 import type { BaseCam } from './cam/base';
 import { layerCam, type LayerCamInfo } from './cam/registry';
@@ -9,8 +9,8 @@ import type { Maps } from './cam/tensor';
 import { CamLensError, throwIfCancelled } from './errors';
 import type { ColormapName } from './image/colormap';
 import { resolveModelConfig } from './image/config';
-import { imageGeometry, inputToOriginalBox, type Box } from './image/geometry';
-import { overlayPng } from './image/overlay';
+import { inputToOriginalBox, type Box } from './image/geometry';
+import { overlayOnOriginal, overlayPng } from './image/overlay';
 import { loadModel, type LoadedModel } from './model';
 import { withBoundInputs } from './surgery/bindInputs';
 import { quantizationNotes } from './surgery/floatTwin';
@@ -24,12 +24,13 @@ import { camLayers, scoreOutput } from './pipeline/camLayers';
 import { loadModelInput } from './pipeline/input';
 import { loadRegionMask, regionCotangent, regionScores } from './pipeline/region';
 import { multiScaleError, resizeInput, scaledSize, withFlexibleSpatialDims } from './pipeline/multiscale';
-import { detectLayout, layerFeatureMaps } from './pipeline/layout';
+import { detectLayout, layerFeatureMaps, layerTokenGrid } from './pipeline/layout';
+import { mapWarnings } from './pipeline/warnings';
 import { CHANNEL_RUNS, classColumn, type ChannelScoreTable } from './pipeline/channelScores';
-import { predictionsFrom, softmax, topIndices } from './pipeline/predictions';
+import { outputIsProbabilities, predictionsFrom, scoreKindOf, softmax, topIndices } from './pipeline/predictions';
 import type { ProviderAttempt } from './runtime/providers';
 import type { PlainTensor } from './runtime/tapRunner';
-import type { ExplainContext, ExplainParams, ExplainResult, Explanation, Prediction } from './explainTypes';
+import type { ExplainContext, ExplainParams, ExplainResult, ExplainWarning, Explanation, Prediction } from './explainTypes';
 import { aggregateVideo, temporalWeights } from './video/temporal';
 import { renderVideo } from './video/render';
 import { attentionRollout, checkAttentionParams, explainRollout, guideByAttention, rolloutNotes, type AttentionRun } from './transformer/explainAttention';
@@ -53,6 +54,8 @@ interface ClassMaps {
   raw: Maps;
   activation?: PlainTensor;
   gradient?: PlainTensor;
+  /** This class's maps that are probably meaningless (pipeline/warnings.ts). */
+  warnings: ExplainWarning[];
 }
 
 interface CamRun {
@@ -181,15 +184,23 @@ async function camsFor(
   }
   const t1 = performance.now();
   const layouts: Record<string, ActivationLayout> = {};
-  for (const layer of layers) layouts[layer] = detectLayout(layer, perClass[0].activations[layer].dims, size);
+  const grids: Record<string, TokenGrid | undefined> = {};
+  for (const layer of layers) {
+    const dims = perClass[0].activations[layer].dims;
+    layouts[layer] = detectLayout(layer, dims, size);
+    grids[layer] = layerTokenGrid(model, layer, layouts[layer], dims, size);
+  }
   const maps = chosen.map((classIndex, i) => {
     const tensors = perClass[i];
+    const warnings: ExplainWarning[] = [];
     const lowres: Maps[] = layers.map((layer) => {
-      const a = layerFeatureMaps(tensors.activations[layer], layouts[layer]);
-      const g = tensors.gradients[layer] ? layerFeatureMaps(tensors.gradients[layer], layouts[layer]) : undefined;
+      const a = layerFeatureMaps(tensors.activations[layer], layouts[layer], grids[layer]);
+      const g = tensors.gradients[layer] ? layerFeatureMaps(tensors.gradients[layer], layouts[layer], grids[layer]) : undefined;
       const table = channelTables?.[layer];
       const extra = table ? { channelScores: classColumn(table, classIndex), baseScores: Float32Array.of(tensors.scores[classIndex]) } : {};
-      return cam.lowres({ activations: a, gradients: g, ...extra }, { eigenSmooth: params.eigenSmooth }).lowres;
+      const map = cam.lowres({ activations: a, gradients: g, ...extra }, { eigenSmooth: params.eigenSmooth }).lowres;
+      warnings.push(...mapWarnings({ layer, classIndex, lowres: map.data, gradient: g?.data, activation: a.data }));
+      return map;
     });
     return {
       classIndex,
@@ -199,6 +210,7 @@ async function camsFor(
       raw: reluMaps(lowres[0]),
       activation: tensors.activations[layers[0]],
       gradient: tensors.gradients[layers[0]],
+      warnings,
     };
   });
   const notes = channelTables
@@ -228,6 +240,7 @@ async function channelScoreTables(
       layer,
       raw,
       layout: detectLayout(layer, raw.dims, size),
+      grid: layerTokenGrid(model, layer, detectLayout(layer, raw.dims, size), raw.dims, size),
       input,
       inputLayout,
       output,
@@ -276,7 +289,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   // Inputs other than the image are bound to the config's values (issue 15); the image is then the only input.
   const model = withBoundInputs(loaded, config);
   const output = scoreOutput(model, params.output);
-  const layers = camLayers(model, params.layers);
+  const layers = camLayers(model, params.layers, output);
   const scales = params.scales ?? [1];
   const scaleWeights = params.scaleWeights ?? (params.scales ? [...DEFAULT_SCALE_WEIGHTS].slice(0, scales.length) : [1]);
   if (scaleWeights.length !== scales.length) {
@@ -306,9 +319,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   } else if (detectorFormat) {
     const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal };
     // Boxes in the original image's pixels; a .npy input is its own original.
-    const geometry = input.original
-      ? imageGeometry(input.original, { width: input.size[1], height: input.size[0] }, config.input.resize, config.input.pad)
-      : undefined;
+    const geometry = input.original?.geometry;
     const toOriginal = (box: Box): Box => (geometry ? inputToOriginalBox(geometry, box) : box);
     detector = await resolveDetections(model, runCtx, params, detectorFormat, output, inputTensor, config.labels, toOriginal);
     valueTargets = detector.targets;
@@ -391,16 +402,27 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       });
       continue;
     }
+    const colormap = (params.colormap ?? 'jet') as ColormapName;
+    // Image files: the map and its overlay on the original picture; a .npy has no other picture than its own.
+    const onOriginal = input.original ? await overlayOnOriginal(input.original, m.final, colormap, params.alpha ?? 0.5, params.overlay !== false) : undefined;
     explanations.push({
       classIndex: m.classIndex,
       label: m.label ?? labels?.[m.classIndex] ?? String(m.classIndex),
       target: m.target,
       cam: { data: m.final, height: input.size[0], width: input.size[1] },
+      ...(onOriginal ? { camImage: onOriginal.camImage } : {}),
       camRaw: { data: m.raw.data, height: m.raw.shape[1], width: m.raw.shape[2] },
-      ...(params.overlay !== false
-        ? { overlayPng: await overlayPng(input.rgb, m.final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5) }
-        : {}),
+      ...(params.overlay !== false ? { overlayPng: onOriginal?.png ?? (await overlayPng(input.rgb, m.final, colormap, params.alpha ?? 0.5)) } : {}),
       ...(params.saveTensors ? { activation: m.activation, gradient: m.gradient } : {}),
+    });
+  }
+  const classCount = base.scores.length / inputTensor.dims[0];
+  const scoreKind = scoreKindOf(model, output, base.scores, classCount, Boolean(params.softmaxTarget));
+  const warnings = base.maps.flatMap((m) => m.warnings);
+  if (params.softmaxTarget && outputIsProbabilities(model, output)) {
+    warnings.push({
+      code: 'softmax-of-probabilities',
+      message: `--softmax: the output "${output}" already is a probability (a Softmax/Sigmoid computes it); the target is a softmax of probabilities, which flattens the differences between classes. Leave --softmax out.`,
     });
   }
   const t4 = performance.now();
@@ -409,10 +431,20 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     input: params.input,
     method,
     layers,
-    predictions: predictionsOf(base.scores, params, params.target?.value === output && (model.shapes.get(output)?.shape?.length ?? 2) <= 2, detector, labels),
+    predictions: predictionsOf(
+      base.scores,
+      params,
+      params.target?.value === output && (model.shapes.get(output)?.shape?.length ?? 2) <= 2,
+      detector,
+      labels,
+      scoreKind === 'probabilities',
+    ),
+    scoreKind,
+    warnings,
     explanations,
     ...(detector ? { detections: detector.detections } : {}),
     image: input.rgb,
+    ...(input.original ? { original: input.original } : {}),
     ...(input.frames ? { frames: input.frames } : {}),
     ep: base.provider,
     fallbacks: base.fallbacks,
@@ -437,10 +469,11 @@ function predictionsOf(
   classScores: boolean,
   detector: DetectorRun | undefined,
   labels: readonly string[] | undefined,
+  probabilities: boolean,
 ): Prediction[] {
   if (detector) return detector.detections.slice(0, 5).map((d) => ({ index: d.class, label: d.label, score: d.score, prob: d.score }));
   if (params.target && !classScores) return [];
-  return predictionsFrom(scores, labels, 5, Boolean(params.softmaxTarget));
+  return predictionsFrom(scores, labels, 5, probabilities);
 }
 
 export { softmax };

@@ -7,6 +7,7 @@ import type { PlainTensor } from './runtime/tapRunner';
 import type { ColormapName } from './image/colormap';
 import type { Detection } from './detection/detections';
 import type { Box, YoloLayout } from './detection/yolo';
+import type { ImageGeometry } from './image/geometry';
 import type { ExplainedTarget, TargetSpec } from './targets/spec';
 
 export type { Box, Detection, ExplainedTarget, TargetSpec, YoloLayout };
@@ -108,6 +109,20 @@ export interface Prediction {
   prob: number;
 }
 
+/**
+ * What the output's scores are: 'logits' (prob = their softmax) or 'probabilities' (a Softmax
+ * or Sigmoid output, or rows in [0, 1] summing to 1: prob = score, never soft-maxed again).
+ */
+export type ScoreKind = 'logits' | 'probabilities';
+
+/** A result that is probably meaningless, and why (pipeline/warnings.ts). */
+export interface ExplainWarning {
+  code: string;
+  message: string;
+  /** A batch's warnings name the method they are about (each method has its own S.json). */
+  method?: CamMethodName;
+}
+
 export interface MapData {
   data: Float32Array;
   height: number;
@@ -122,9 +137,14 @@ export interface Explanation {
   target?: ExplainedTarget;
   /** The final map in [0,1] at the model's input resolution. */
   cam: MapData;
+  /**
+   * Image inputs: `cam` mapped back through the preprocessing onto the original image (its size
+   * and aspect); NaN where a centre crop cut the image away (the model never saw it).
+   */
+  camImage?: MapData;
   /** First layer's map at layer resolution after ReLU, before normalisation/upsampling. */
   camRaw: MapData;
-  /** The heatmap over the preprocessed image; absent when the request said `overlay: false`. */
+  /** The heatmap over the original image (a .npy input: the preprocessed one); absent when the request said `overlay: false`. */
   overlayPng?: Uint8Array;
   /** With saveTensors: the first layer's activation and gradient in the model's layout. */
   activation?: PlainTensor;
@@ -158,8 +178,13 @@ export interface ExplainResult {
   explanations: Explanation[];
   /** Detectors: every detection after NMS, best first. */
   detections?: Detection[];
-  /** The preprocessed-size RGB image the overlay is drawn on (video: the first frame). */
+  /** The preprocessed-size RGB image the model saw (video: the first frame). */
   image: { data: Uint8Array; width: number; height: number };
+  /** Image inputs: the decoded original picture the overlay is drawn on, and how preprocessing mapped it to `image`. */
+  original?: { picture: { data: Uint8Array; width: number; height: number }; geometry: ImageGeometry };
+  scoreKind: ScoreKind;
+  /** Probably meaningless results, with their likely causes (empty when none). */
+  warnings: ExplainWarning[];
   /** Video models: every preprocessed frame (RGB), in clip order; `image` is frames[0]. */
   frames?: { data: Uint8Array; width: number; height: number }[];
   ep: string;

@@ -81,12 +81,15 @@ export interface ExplainView {
   classIndex: number;
   label: string;
   predictions: Prediction[];
+  /** The original picture (image files; a .npy or a clip: the model-size one) and the map at its size. */
   image: { data: Uint8Array; width: number; height: number };
   cam: { data: Float32Array; width: number; height: number };
   camRaw: { width: number; height: number };
   ep: string;
   timings: Record<string, number>;
   notes: Record<string, number | string>;
+  /** Probably meaningless results and their likely causes: the panel shows them as a banner. */
+  warnings: string[];
   /** Video models: `cam.data` is then [T, h, w] frame-major and `image` is frame 0. */
   video?: VideoView;
 }

@@ -59,6 +59,8 @@ export function camApp(): void {
   const controls = h('section', { class: 'controls', 'aria-label': 'Explanation settings' });
   const progress = h('div', { id: 'progress', class: 'progress', hidden: true, role: 'status', 'aria-live': 'polite' });
   const errorBox = h('div', { id: 'error', class: 'error', hidden: true, role: 'alert' });
+  // The explanation's warnings (an empty or constant map, non-finite values): until the next result.
+  const warningsBox = h('div', { id: 'warnings', hidden: true, role: 'alert' });
   const display = h('section', { class: 'display', 'aria-label': 'Heatmap' });
   const canvases = h('div', { class: 'canvases' });
   const original = h('canvas', { id: 'original', class: 'img', tabindex: 0, 'aria-label': 'Input image' });
@@ -89,6 +91,7 @@ export function camApp(): void {
     controls,
     progress,
     errorBox,
+    warningsBox,
     display,
     video.el,
     facts,
@@ -335,6 +338,12 @@ export function camApp(): void {
     );
   }
 
+  function showWarnings(list: readonly string[]): void {
+    warningsBox.hidden = list.length === 0;
+    warningsBox.replaceChildren(...list.map((text) => h('div', { class: 'notice warning' }, h('strong', {}, 'Warning: '), text)));
+    root.dataset.warnings = String(list.length);
+  }
+
   function notice(text: string, level: string): void {
     const n = h('div', { class: `notice ${level}` }, text);
     notices.append(n);
@@ -400,8 +409,10 @@ export function camApp(): void {
           draw();
         }
         renderPredictions();
+        showWarnings(v.warnings ?? []);
         let sum = 0;
-        for (const x of view.cam.data) sum += x;
+        // NaN marks the parts of a centre-cropped photo the model never saw.
+        for (const x of view.cam.data) if (Number.isFinite(x)) sum += x;
         facts.textContent = `${v.method} on ${v.layers.join(', ')} · class ${v.classIndex} (${v.label}) · map ${v.camRaw.width}×${v.camRaw.height} → ${v.cam.width}×${v.cam.height}${v.video ? ` × ${v.video.count} frames` : ''} · ${v.ep} · ${Math.round(v.timings.total ?? 0)} ms`;
         root.dataset.method = v.method;
         root.dataset.classIndex = String(v.classIndex);
@@ -412,6 +423,7 @@ export function camApp(): void {
       case 'error':
         if (m.requestId !== busyId && busyId !== 0 && m.requestId < busyId) return;
         showProgress(undefined, false);
+        showWarnings([]);
         errorBox.hidden = false;
         errorBox.replaceChildren(h('strong', {}, 'CamLens could not explain this: '), m.message, m.code ? h('span', { class: 'muted' }, ` (${m.code})`) : '');
         setRootState('error');

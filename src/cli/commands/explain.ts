@@ -2,6 +2,8 @@ import * as path from 'node:path';
 import { writeAtomic } from '../../engine/batch/atomicFileWriter';
 import { checkOutputFolder, makeOutputFolder } from '../../engine/batch/outputFolder';
 import { COLORMAPS } from '../../engine/image/colormap';
+import { imageJson } from '../../engine/image/geometry';
+import { warningLines } from '../../engine/pipeline/warnings';
 import { encodeNpy } from '../../engine/npy';
 import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
 import { CAM_METHODS, type Box, type CamMethodName, type ColormapName, type ExplainParams, type ExplainResult, type YoloLayout } from '../../worker/protocol';
@@ -176,7 +178,8 @@ export const explainHelp = [
 ].join('\n');
 
 /**
- * Writes S.json, S.cam.npy, S.cam_raw.npy, S.overlay.png (+ per extra class, + tensors), each
+ * Writes S.json, S.cam.npy (input size), S.cam_image.npy (image inputs: the original's size),
+ * S.cam_raw.npy, S.overlay.png (on the original image) (+ per extra class, + tensors), each
  * atomically (a full disk leaves no truncated file; the error names the file), S.json last.
  */
 export async function writeExplanation(outDir: string, stem: string, r: ExplainResult): Promise<string[]> {
@@ -191,6 +194,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     // Video: [T, H, W] / [T', h, w] maps, the overlay is the per-frame strip, plus an animated GIF.
     const frames = (m: { data: Float32Array; height: number; width: number }) => (e.video ? [m.data.length / (m.height * m.width)] : []);
     await write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
+    if (e.camImage) await write(`${prefix}.cam_image.npy`, encodeNpy(e.camImage.data, [e.camImage.height, e.camImage.width]));
     await write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
     await write(`${prefix}.overlay.png`, e.overlayPng!); // the CLI never asks for overlay: false
     if (e.video) await write(`${prefix}.overlay.gif`, e.video.animatedGif);
@@ -205,8 +209,11 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     layers: r.layers,
     class: r.explanations[0].classIndex,
     ...(r.explanations[0].target ? { target: r.explanations[0].target } : {}),
+    scores: r.scoreKind,
     predictions: r.predictions,
     ...(r.detections ? { detections: r.detections.map(({ inputBox: _input, ...d }) => d) } : {}),
+    warnings: r.warnings,
+    ...(r.original ? { image: imageJson(r.original.geometry) } : {}),
     ep: r.ep,
     timings_ms: Object.fromEntries(Object.entries(r.timings_ms).map(([k, v]) => [k, round(v)])),
     explanations: r.explanations.map((e, i) => ({
@@ -225,7 +232,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
 
 export const explainCommand: Command = {
   name: 'explain',
-  summary: 'Explain images with a CAM method: writes S.json, S.cam.npy, S.cam_raw.npy and S.overlay.png per input.',
+  summary: 'Explain images with a CAM method: writes S.json, S.cam.npy, S.cam_image.npy, S.cam_raw.npy and S.overlay.png per input.',
   usage: 'camlens explain <model.onnx> <image-or-.npy>... --out <dir> [options]',
   details: [
     'Options:',
@@ -261,6 +268,7 @@ export const explainCommand: Command = {
           continue;
         }
         await writeExplanation(values.out, stem, r);
+        for (const line of warningLines(p.input, r.warnings)) io.err(line);
         const top = r.predictions[0];
         const t = r.explanations[0].target;
         const what =

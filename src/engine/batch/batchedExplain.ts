@@ -14,14 +14,15 @@ import { CamLensError, isCamLensError, isCancellation, throwIfCancelled } from '
 import { explain } from '../explain';
 import { resolveModelConfig, type ModelConfig } from '../image/config';
 import type { ColormapName } from '../image/colormap';
-import { overlayPng } from '../image/overlay';
+import { overlayOnOriginal, overlayPng } from '../image/overlay';
+import { mapWarnings } from '../pipeline/warnings';
 import { loadModel, type LoadedModel } from '../model';
 import type { GradientModelSpec } from '../pipeline/gradientModel';
 import { runGradient, requireClassCount, staticClassCount, type GradientRun } from '../pipeline/gradientRun';
 import { camLayers, scoreOutput } from '../pipeline/camLayers';
 import { loadModelInput, type ModelInput } from '../pipeline/input';
-import { detectLayout, layerFeatureMaps } from '../pipeline/layout';
-import { predictionsFrom, topIndices } from '../pipeline/predictions';
+import { detectLayout, layerFeatureMaps, layerTokenGrid } from '../pipeline/layout';
+import { predictionsFrom, scoreKindOf, topIndices } from '../pipeline/predictions';
 import type { PlainTensor } from '../runtime/tapRunner';
 import type { ExplainContext, ExplainResult } from '../explainTypes';
 import type { BatchMetricsProvider } from './metricsHook';
@@ -158,6 +159,7 @@ async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: Batch
           classIndex: e.classIndex,
           label: e.label,
           cam: e.cam,
+          ...(e.camImage ? { camImage: e.camImage } : {}),
           camRaw: e.camRaw,
           overlayPng: e.overlayPng!, // asked for above
           // Per-frame overlay PNGs stay behind: a batch writes the strip and the animation only.
@@ -173,6 +175,9 @@ async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: Batch
         maps,
         timings_ms: { preprocess: sum('preprocess'), run: sum('run'), cam: sum('cam'), overlay: 0, ...(metricsMs !== undefined ? { metrics: metricsMs } : {}) },
         notes: Object.assign({}, ...results.map((r) => r.notes)),
+        scoreKind: first.scoreKind,
+        warnings: results.flatMap((r) => r.warnings.map((w) => ({ ...w, method: r.method }))),
+        ...(first.original ? { geometry: first.original.geometry } : {}),
       });
     } catch (e) {
       if (isCancellation(e)) throw e;
@@ -192,7 +197,7 @@ interface Prepared {
 async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: BatchContext, t0: number): Promise<ExplainBatchResult> {
   const config = resolveModelConfig(p.modelPath, model.proto, p.configPath, p.labelsPath);
   const output = scoreOutput(model, p.output);
-  const layers = camLayers(model, p.layers);
+  const layers = camLayers(model, p.layers, output);
   const cams = p.methods.map((m) => ({ id: m, cam: layerCam(m).create() }));
   const t1 = performance.now();
 
@@ -266,18 +271,34 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ba
     const classes = group.map((r, i) => classOf(r) ?? topIndices(run.scores.subarray(i * kk, (i + 1) * kk), 1)[0]);
     const size = group[0].input.size;
     const layouts = Object.fromEntries(layers.map((l) => [l, detectLayout(l, run.activations[l].dims, size)]));
+    const grids = Object.fromEntries(layers.map((l) => [l, layerTokenGrid(model, l, layouts[l], run.activations[l].dims, size)]));
     const perMethod = cams.map(({ id, cam }) => {
       const lowres: Maps[] = layers.map(
         (l) =>
           cam.lowres(
             {
-              activations: layerFeatureMaps(run.activations[l], layouts[l]),
-              gradients: cam.needsGradients ? layerFeatureMaps(run.gradients[l], layouts[l]) : undefined,
+              activations: layerFeatureMaps(run.activations[l], layouts[l], grids[l]),
+              gradients: cam.needsGradients ? layerFeatureMaps(run.gradients[l], layouts[l], grids[l]) : undefined,
             },
             { eigenSmooth: p.eigenSmooth },
           ).lowres,
       );
-      return { id, final: aggregateLayers(lowres, size), raw: reluMaps(lowres[0]) };
+      // Each row's warnings, from its slice of every layer's map and gradient.
+      const warnings = group.map((_, i) =>
+        layers.flatMap((l, j) => {
+          const slice = (d: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }) =>
+            d.subarray((i * d.length) / n, ((i + 1) * d.length) / n);
+          const grad = cam.needsGradients ? (run.gradients[l].data as Float32Array) : undefined;
+          return mapWarnings({
+            layer: l,
+            classIndex: classes[i],
+            lowres: slice(lowres[j].data),
+            gradient: grad && slice(grad),
+            activation: slice(run.activations[l].data as Float32Array),
+          });
+        }),
+      );
+      return { id, final: aggregateLayers(lowres, size), raw: reluMaps(lowres[0]), warnings };
     });
     const camMs = performance.now() - cs;
     totals.cam += camMs;
@@ -286,20 +307,24 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ba
       ...group
         .map(async (r, i) => {
           const rowScores = run.scores.subarray(i * kk, (i + 1) * kk);
-          const predictions = predictionsFrom(rowScores, labels, 5, Boolean(p.softmaxTarget));
+          const scoreKind = scoreKindOf(model, output, rowScores, kk, Boolean(p.softmaxTarget));
+          const predictions = predictionsFrom(rowScores, labels, 5, scoreKind === 'probabilities');
           const os = performance.now();
           const [H, W] = size;
           const maps: BatchMap[] = await Promise.all(
             perMethod.map(async (m) => {
               const [, h, w] = m.raw.shape;
               const cam = m.final.data.slice(i * H * W, (i + 1) * H * W);
+              const colormap = (p.colormap ?? 'jet') as ColormapName;
+              const onOriginal = r.input.original ? await overlayOnOriginal(r.input.original, cam, colormap, p.alpha ?? 0.5) : undefined;
               return {
                 method: m.id,
                 classIndex: classes[i],
                 label: labels?.[classes[i]] ?? String(classes[i]),
                 cam: { data: cam, height: H, width: W },
+                ...(onOriginal ? { camImage: onOriginal.camImage } : {}),
                 camRaw: { data: m.raw.data.slice(i * h * w, (i + 1) * h * w), height: h, width: w },
-                overlayPng: await overlayPng(r.input.rgb, cam, (p.colormap ?? 'jet') as ColormapName, p.alpha ?? 0.5),
+                overlayPng: onOriginal?.png ?? (await overlayPng(r.input.rgb, cam, colormap, p.alpha ?? 0.5)),
               };
             }),
           );
@@ -332,6 +357,9 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ba
             predictions,
             maps,
             timings_ms: { preprocess: r.ms, run: runMs / n, cam: camMs / n, overlay: overlayMs, ...(metricsMs !== undefined ? { metrics: metricsMs } : {}) },
+            scoreKind,
+            warnings: perMethod.flatMap((m) => m.warnings[i].map((w) => ({ ...w, method: m.id }))),
+            ...(r.input.original ? { geometry: r.input.original.geometry } : {}),
           };
         })
         .map((pr, i) =>

@@ -1,12 +1,13 @@
 // Writing a batch's per-image files atomically (atomicFileWriter.ts: a killed run or a full disk
 // never leaves a truncated file), checking that a previous run's files are complete (--resume), and the
 // summary tables. The per-image files are those of `camlens explain` (issue 5's contract):
-// S.cam.npy, S.cam_raw.npy, S.overlay.png and S.json, the JSON written last as the marker that
-// the image is done.
+// S.cam.npy, S.cam_image.npy (image files), S.cam_raw.npy, S.overlay.png and S.json, the JSON
+// written last as the marker that the image is done.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { csvCell } from '../csv';
 import type { CamMethodName } from '../explainTypes';
+import { imageJson } from '../image/geometry';
 import { encodeNpy, parseNpyHeader } from '../npy';
 import { outputWriteError, writeAtomic } from './atomicFileWriter';
 import type { BatchItem, BatchMap, SummaryRow } from './types';
@@ -31,7 +32,10 @@ export function explanationJson(
     method,
     layers: item.layers,
     class: maps[0].classIndex,
+    ...(item.scoreKind ? { scores: item.scoreKind } : {}),
     predictions: item.predictions,
+    warnings: (item.warnings ?? []).filter((w) => w.method === undefined || w.method === method).map(({ code, message }) => ({ code, message })),
+    ...(item.geometry ? { image: imageJson(item.geometry) } : {}),
     ep,
     timings_ms: {
       load: 0,
@@ -63,6 +67,7 @@ export async function writeImageOutputs(prefix: string, json: string, maps: Batc
       const p = i === 0 ? prefix : `${prefix}.class${m.classIndex}`;
       // Clips (videoOutputs.ts): [T, H, W] maps, a strip and an animated overlay instead of S.overlay.png.
       await writeAtomic(`${p}.cam.npy`, encodeNpy(m.cam.data, mapShape(m.cam, Boolean(m.video))));
+      if (m.camImage) await writeAtomic(`${p}.cam_image.npy`, encodeNpy(m.camImage.data, [m.camImage.height, m.camImage.width]));
       await writeAtomic(`${p}.cam_raw.npy`, encodeNpy(m.camRaw.data, mapShape(m.camRaw, Boolean(m.video))));
       for (const [suffix, bytes] of pictureFiles(m)) await writeAtomic(`${p}${suffix}`, bytes);
     }),
@@ -102,6 +107,8 @@ export interface PreviousOutput {
     timings_ms: Record<string, number>;
     explanations: Array<{ class: number; label: string; files: string; frames?: number }>;
     metrics?: Record<string, number>;
+    /** Image files: the original's size and geometry; they have an S.cam_image.npy too. */
+    image?: unknown;
   };
 }
 
@@ -114,6 +121,7 @@ export function completeOutput(prefix: string, method: CamMethodName): PreviousO
     for (const e of json.explanations) {
       const p = path.join(dir, e.files);
       if (!completeNpy(`${p}.cam.npy`) || !completeNpy(`${p}.cam_raw.npy`)) return undefined;
+      if (json.image && !completeNpy(`${p}.cam_image.npy`)) return undefined;
       if (!pictureSuffixes(e).every((s) => (s.endsWith('.gif') ? completeGif : completePng)(`${p}${s}`))) return undefined;
     }
     return { json };

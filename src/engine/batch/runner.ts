@@ -247,6 +247,7 @@ async function runLocked(
           imageFailed = true;
           journal.append(slot(w.index, mi), { ...blank(w.input, m, w.gt), error });
         };
+        for (const wn of item.warnings ?? []) options.onLog?.(`warning: ${w.input.file}${wn.method ? ` (${wn.method})` : ''}: ${wn.message}`);
         for (const [mi, m] of job.methods.entries()) {
           const maps = item.maps.filter((x) => x.method === m);
           if (!maps.length) {

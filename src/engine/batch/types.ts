@@ -1,7 +1,8 @@
 // The messages of the batched explain request (worker method `explainBatch`), the rows the
 // batch runner writes, and the job and outcome of a run (runner, merge and summaryFiles share
 // them). Pure types: the extension host imports them through the protocol.
-import type { CamMethodName, ExplainParams, MapData, Prediction } from '../explainTypes';
+import type { CamMethodName, ExplainParams, ExplainWarning, MapData, Prediction, ScoreKind } from '../explainTypes';
+import type { ImageGeometry } from '../image/geometry';
 
 /** Everything of ExplainParams except the per-image parts (and `overlay`: a batch always writes them). */
 export type BatchBaseParams = Omit<ExplainParams, 'input' | 'method' | 'classIndex' | 'overlay'>;
@@ -27,6 +28,8 @@ export interface BatchMap {
   classIndex: number;
   label: string;
   cam: MapData;
+  /** Image files: the map on the original image (S.cam_image.npy); the overlay is drawn on that picture. */
+  camImage?: MapData;
   camRaw: MapData;
   overlayPng: Uint8Array;
   /** Filled by the metrics hook when metrics were requested. */
@@ -65,6 +68,11 @@ export type BatchItem =
       maps: BatchMap[];
       timings_ms: BatchItemTimings;
       notes?: Record<string, number | string>;
+      scoreKind?: ScoreKind;
+      /** Probably meaningless maps, with their likely causes (S.json `warnings`, stderr). */
+      warnings?: ExplainWarning[];
+      /** Image files: how preprocessing mapped the original onto the model input. */
+      geometry?: ImageGeometry;
     }
   | { input: string; ok: false; error: { code: string; message: string } };
 

@@ -171,3 +171,17 @@ export function mapToOriginal(g: ImageGeometry, map: Float32Array, outside = Num
   }
   return out;
 }
+
+/** S.json's `image`: the original's size and how preprocessing mapped it onto the model input. */
+export function imageJson(g: ImageGeometry) {
+  const r = (x: number) => Math.round(x * 1e6) / 1e6;
+  return {
+    width: g.original.width,
+    height: g.original.height,
+    resize: g.mode,
+    input: [g.input.height, g.input.width],
+    scale: [r(g.scaleY), r(g.scaleX)],
+    offset: [r(g.offsetY), r(g.offsetX)],
+    ...(g.pad !== undefined ? { pad: g.pad, content: g.content } : {}),
+  };
+}

@@ -3,14 +3,17 @@ import { CamLensError } from '../errors';
 import type { ShapeDim } from '../onnx/shapes/types';
 import type { PreprocessConfig } from './config';
 import { decodeImage, resizeRgb, type RgbImage } from './decode';
+import { imageGeometry, type ImageGeometry } from './geometry';
 
 export interface PreparedImage {
   /** The model input, [1, 3, H, W] (NCHW) or [1, H, W, 3] (NHWC). */
   tensor: Float32Array;
   dims: number[];
-  /** The resized RGB image the tensor was made from (for overlays). */
+  /** The resized RGB image the tensor was made from. */
   rgb: RgbImage;
-  original: { width: number; height: number };
+  /** The decoded image (what overlays are drawn on) and how the resize mapped it to `rgb`. */
+  picture: RgbImage;
+  geometry: ImageGeometry;
 }
 
 /** [H, W] from the config, else from the model input's static dims. */
@@ -77,7 +80,8 @@ export async function prepareImage(file: string, config: PreprocessConfig, size:
   // A model whose H and W are dynamic (and no configured size) runs at the image's own size.
   const [h, w] = size ?? [decoded.height, decoded.width];
   const rgb = await resizeRgb(decoded, w, h, config.resize, config.pad);
-  return { ...rgbToTensor(rgb, config, channels), rgb, original: { width: decoded.width, height: decoded.height } };
+  const geometry = imageGeometry(decoded, { width: w, height: h }, config.resize, config.pad);
+  return { ...rgbToTensor(rgb, config, channels), rgb, picture: decoded, geometry };
 }
 
 /** [H, W] from the config or the model input's static dims; undefined when both leave it open (the image's size is used). */

@@ -1,7 +1,7 @@
 // Which output holds the scores and which layers the maps come from, for explain() and the
 // batch alike: the named ones (checked), else the model's first output and the suggested layer.
 import { CamLensError } from '../errors';
-import { suggestCamLayer } from '../layers';
+import { ancestorsOf, outputsFedBy, suggestCamLayer } from '../layers';
 import type { LoadedModel } from '../model';
 import { checkTappable } from '../surgery/taps';
 
@@ -13,9 +13,26 @@ export function scoreOutput(model: LoadedModel, named: string | undefined): stri
   return output;
 }
 
-export function camLayers(model: LoadedModel, named: readonly string[] | undefined): string[] {
-  const layers = named?.length ? [...named] : [suggestCamLayer(model)?.value ?? ''];
+/**
+ * The CAM layers for `output`: the named ones, else the one suggested for it. A layer `output`
+ * is not computed from is refused: its gradient is zero everywhere and its map says nothing
+ * about the target (it was once an all-zero map with exit 0).
+ */
+export function camLayers(model: LoadedModel, named: readonly string[] | undefined, output: string): string[] {
+  const layers = named?.length ? [...named] : [suggestCamLayer(model, output)?.value ?? ''];
   if (!layers[0]) throw new CamLensError('BAD_ARGUMENT', 'No CAM layer could be suggested for this model; name one with --layer (see `camlens layers`).');
   for (const layer of layers) checkTappable(model.graph, layer);
+  const feeding = ancestorsOf(model, [output]);
+  for (const layer of layers) {
+    if (feeding.has(layer)) continue;
+    const fed = outputsFedBy(model, layer);
+    throw new CamLensError(
+      'BAD_ARGUMENT',
+      `Layer "${layer}" cannot reach the output "${output}": "${output}" is not computed from it, so its map for that target would be empty. ` +
+        (fed.length
+          ? `It feeds ${fed.map((o) => `"${o}"`).join(', ')} (choose that with --output), or choose a layer on the path to "${output}" (see \`camlens layers\`).`
+          : `It feeds no output at all; choose a layer on the path to "${output}" (see \`camlens layers\`).`),
+    );
+  }
   return layers;
 }

@@ -3,7 +3,7 @@
 // that channel ablated (Ablation-CAM). Runs are batched (batch size configurable) and skip the
 // channels whose answer is known without a run (cam/scorecam.ts, cam/ablationcam.ts say why).
 // One pass serves every target class: each run yields the whole score vector.
-import { channelAxis, type ActivationLayout } from '../cam/layout';
+import { channelAxis, type ActivationLayout, type TokenGrid } from '../cam/layout';
 import { ablatedActivations, ablationSkippableChannels } from '../cam/ablationcam';
 import type { ChannelRuns } from '../cam/registry';
 import { scoreCamMaskedInputs, scoreCamPlan } from '../cam/scorecam';
@@ -173,6 +173,8 @@ export interface ChannelRunLayer {
   /** The layer's activation in the model's layout, and that layout. */
   raw: PlainTensor;
   layout: ActivationLayout;
+  /** Token layers: their grid on the input (pipeline/layout.ts layerTokenGrid). */
+  grid?: TokenGrid;
   /** The model input it came from, and that input's layout. */
   input: PlainTensor;
   inputLayout: 'NCHW' | 'NHWC';
@@ -185,6 +187,6 @@ export interface ChannelRunLayer {
 export const CHANNEL_RUNS: Readonly<
   Record<Exclude<ChannelRuns, 'none'>, (model: LoadedModel, ctx: ChannelRunContext, l: ChannelRunLayer) => Promise<ChannelScoreTable>>
 > = {
-  'masked-inputs': (model, ctx, l) => scoreCamTable(model, ctx, l.input, layerFeatureMaps(l.raw, l.layout), l.output, l.inputLayout),
+  'masked-inputs': (model, ctx, l) => scoreCamTable(model, ctx, l.input, layerFeatureMaps(l.raw, l.layout, l.grid), l.output, l.inputLayout),
   ablations: (model, ctx, l) => ablationCamTable(model, ctx, l.layer, l.raw, l.layout, l.output, l.scores),
 };

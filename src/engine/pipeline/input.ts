@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import type { ModelConfig } from '../image/config';
 import type { RgbImage } from '../image/decode';
+import type { ImageGeometry } from '../image/geometry';
 import { channelCount, fixedInputSize, inputSize, prepareImage } from '../image/preprocess';
 import { CamLensError } from '../errors';
 import type { LoadedModel } from '../model';
@@ -17,8 +18,8 @@ export interface ModelInput {
   /** [H, W] of the model input. */
   size: [number, number];
   rgb: RgbImage;
-  /** Image files: the decoded image's size (what detections' boxes are mapped back to). */
-  original?: { width: number; height: number };
+  /** Image files: the decoded picture and how preprocessing mapped it to `rgb` (absent for .npy and clips). */
+  original?: { picture: RgbImage; geometry: ImageGeometry };
   /** Video models ([1, C, T, H, W] input): every preprocessed frame; `rgb` is the first. */
   frames?: RgbImage[];
 }
@@ -52,7 +53,7 @@ export async function loadModelInput(file: string, model: LoadedModel, config: M
   if (shape && shape.length !== 4 && !config.input.size) inputSize(config.input, shape, name); // names the shape it cannot use
   const prepared = await prepareImage(file, config.input, fixedInputSize(config.input, shape), channelCount(config.input, shape));
   const size: [number, number] = [prepared.rgb.height, prepared.rgb.width];
-  return { name, tensor: prepared.tensor, dims: prepared.dims, size, rgb: prepared.rgb, original: prepared.original };
+  return { name, tensor: prepared.tensor, dims: prepared.dims, size, rgb: prepared.rgb, original: { picture: prepared.picture, geometry: prepared.geometry } };
 }
 
 function fromNpy(file: string, name: string, shape: ReadonlyArray<number | string | null> | undefined, config: ModelConfig): ModelInput {

@@ -1,5 +1,7 @@
-// Class predictions from a score vector: top-k with labels, raw score and softmax probability.
-import type { Prediction } from '../explainTypes';
+// Class predictions from a score vector: top-k with labels, raw score and probability (the
+// softmax of logits; the scores themselves when the model already outputs probabilities).
+import type { Prediction, ScoreKind } from '../explainTypes';
+import type { LoadedModel } from '../model';
 
 export function softmax(scores: ArrayLike<number>): Float64Array {
   let max = -Infinity;
@@ -31,7 +33,41 @@ export function topIndices(scores: ArrayLike<number>, k: number): number[] {
   return top;
 }
 
-/** `probabilities`: the scores already are probabilities (a softmax target), use them as is. */
+/** Ops that only move or relabel values: a Softmax before them still makes the output probabilities. */
+const PASS_THROUGH = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Cast', 'Slice', 'Gather', 'Concat', 'Split']);
+
+/** A Softmax / Sigmoid (or a LogSoftmax's opposite: none) computes `output`, through layout-only ops. */
+export function outputIsProbabilities(model: LoadedModel, output: string): boolean {
+  let producer = model.graph.producerOf(output);
+  for (let hops = 0; producer && hops < 16; hops++) {
+    if (producer.opType === 'Softmax' || producer.opType === 'Sigmoid') return true;
+    if (!PASS_THROUGH.has(producer.opType) || !producer.inputs[0]) return false;
+    producer = model.graph.producerOf(producer.inputs[0]);
+  }
+  return false;
+}
+
+/** Rows of `k` scores that are all in [0, 1] and each sum to 1 within 1e-3: a distribution already. */
+export function rowsAreDistributions(scores: ArrayLike<number>, k = scores.length): boolean {
+  if (k < 2 || scores.length % k !== 0) return false;
+  for (let r = 0; r < scores.length; r += k) {
+    let sum = 0;
+    for (let i = r; i < r + k; i++) {
+      const v = scores[i];
+      if (!(v >= 0 && v <= 1)) return false;
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > 1e-3) return false;
+  }
+  return true;
+}
+
+/** What `scores` of `output` are: see ScoreKind. `softmaxTarget`: explain already soft-maxed them. */
+export function scoreKindOf(model: LoadedModel, output: string, scores: ArrayLike<number>, k: number, softmaxTarget: boolean): ScoreKind {
+  return softmaxTarget || outputIsProbabilities(model, output) || rowsAreDistributions(scores, k) ? 'probabilities' : 'logits';
+}
+
+/** `probabilities`: the scores already are probabilities (a softmax target, a Softmax output), use them as is. */
 export function predictionsFrom(scores: Float32Array, labels: readonly string[] | undefined, k = 5, probabilities = false): Prediction[] {
   const probs = probabilities ? Float64Array.from(scores) : softmax(scores);
   return topIndices(scores, k).map((index) => ({ index, label: labels?.[index] ?? String(index), score: scores[index], prob: probs[index] }));

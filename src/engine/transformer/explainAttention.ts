@@ -6,14 +6,16 @@ import type { ExplainContext, ExplainParams, ExplainResult, Explanation } from '
 import { minMaxInPlace, resizeBilinear } from '../cam/postprocess';
 import { resolveModelConfig } from '../image/config';
 import type { ColormapName } from '../image/colormap';
-import { overlayPng } from '../image/overlay';
+import { overlayOnOriginal, overlayPng } from '../image/overlay';
 import { loadModel, type LoadedModel } from '../model';
 import { loadModelInput } from '../pipeline/input';
-import { predictionsFrom } from '../pipeline/predictions';
+import { predictionsFrom, scoreKindOf } from '../pipeline/predictions';
+import { mapWarnings } from '../pipeline/warnings';
 import { runWithTaps, type PlainTensor } from '../runtime/tapRunner';
 import type { ProviderAttempt } from '../runtime/providers';
 import { requireAttention } from './attention';
 import { rollout, type RolloutResult } from './rollout';
+import { tokenGridAt } from './tokenGeometry';
 
 export interface AttentionRun {
   rollout: RolloutResult;
@@ -58,7 +60,10 @@ export async function attentionRollout(
   });
   const first = tensors[0].shape;
   const heads = first.length === 3 ? first[0] / batch : undefined;
-  const r = rollout(tensors, { headFusion: params.headFusion, discardRatio: params.discardRatio, heads });
+  // The grid from the input's geometry: the token count alone cannot tell a strip from registers and a square.
+  const tokens = first[first.length - 1];
+  const grid = tokenGridAt(model, attention[0], tokens, size);
+  const r = rollout(tensors, { headFusion: params.headFusion, discardRatio: params.discardRatio, heads, grid });
   const final = resizeBilinear({ data: r.map, shape: [1, r.grid.h, r.grid.w] }, size).data;
   minMaxInPlace(final);
   const scores = run.outputs[output].data as Float32Array;
@@ -120,25 +125,31 @@ export async function explainRollout(params: ExplainParams, ctx: ExplainContext)
       .slice(0, Math.max(1, params.topk ?? 1));
   }
   const labels = config.labels;
-  const overlay =
-    params.overlay !== false ? await overlayPng(input.rgb, att.final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5) : undefined;
+  const colormap = (params.colormap ?? 'jet') as ColormapName;
+  const onOriginal = input.original ? await overlayOnOriginal(input.original, att.final, colormap, params.alpha ?? 0.5, params.overlay !== false) : undefined;
+  const overlay = params.overlay !== false ? (onOriginal?.png ?? (await overlayPng(input.rgb, att.final, colormap, params.alpha ?? 0.5))) : undefined;
   // Rollout does not depend on the class: every requested class gets the same map.
   const explanations: Explanation[] = classes.map((c) => ({
     classIndex: c,
     label: labels?.[c] ?? String(c),
     cam: { data: att.final, height: input.size[0], width: input.size[1] },
+    ...(onOriginal ? { camImage: onOriginal.camImage } : {}),
     camRaw: { data: att.rollout.map, height: att.rollout.grid.h, width: att.rollout.grid.w },
     ...(overlay ? { overlayPng: overlay } : {}),
   }));
+  const scoreKind = scoreKindOf(model, output, att.scores.subarray(0, k), k, Boolean(params.softmaxTarget));
   const t4 = performance.now();
   return {
     model: params.modelPath,
     input: params.input,
     method: 'attention-rollout',
     layers: att.attention,
-    predictions: predictionsFrom(att.scores.subarray(0, k), labels, 5, Boolean(params.softmaxTarget)),
+    predictions: predictionsFrom(att.scores.subarray(0, k), labels, 5, scoreKind === 'probabilities'),
+    scoreKind,
+    warnings: mapWarnings({ layer: 'attention rollout', classIndex: classes[0], lowres: att.rollout.map }),
     explanations,
     image: input.rgb,
+    ...(input.original ? { original: input.original } : {}),
     ep: att.provider,
     fallbacks: att.fallbacks,
     timings_ms: { load: t1 - t0, preprocess: t2 - t1, run: att.runMs, cam: t4 - t3, total: t4 - t0 },

@@ -23,10 +23,20 @@ export function videoView(frames: ReadonlyArray<{ data: Uint8Array; width: numbe
   return { count: frames.length, frames: packed, temporalWeights: [...temporalWeights] };
 }
 
+/**
+ * What the panel draws a result on: the original picture and the map on it when the input was
+ * an image file (its own size and aspect), else the model-size picture and map (.npy, clips).
+ */
+function shownPicture(r: ExplainResult) {
+  const e = r.explanations[0];
+  return r.original && e?.camImage && !e.video ? { image: r.original.picture, cam: e.camImage } : { image: r.image, cam: e?.cam };
+}
+
 /** The first explanation of `r` as the panel draws it (copies: the result stays the host's). */
 export function explainView(r: ExplainResult, requestId: number): ExplainView | undefined {
   const e = r.explanations[0];
   if (!e) return undefined;
+  const { image, cam } = shownPicture(r);
   return {
     requestId,
     method: r.method,
@@ -34,12 +44,13 @@ export function explainView(r: ExplainResult, requestId: number): ExplainView | 
     classIndex: e.classIndex,
     label: e.label,
     predictions: r.predictions,
-    image: { data: new Uint8Array(r.image.data), width: r.image.width, height: r.image.height },
-    cam: { data: new Float32Array(e.cam.data), width: e.cam.width, height: e.cam.height },
+    image: { data: new Uint8Array(image.data), width: image.width, height: image.height },
+    cam: { data: new Float32Array(cam!.data), width: cam!.width, height: cam!.height },
     camRaw: { width: e.camRaw.width, height: e.camRaw.height },
     ep: r.ep,
     timings: r.timings_ms,
     notes: r.notes,
+    warnings: r.warnings.map((w) => w.message),
     ...(e.video && r.frames ? { video: videoView(r.frames, e.video.temporalWeights) } : {}),
   };
 }
@@ -51,7 +62,8 @@ export function explainView(r: ExplainResult, requestId: number): ExplainView | 
 export function overlayPngAsShown(r: ExplainResult, look: { colormap: ColormapName; alpha: number }): Uint8Array {
   const e = r.explanations[0];
   if (!e) throw new Error('overlay: the result has no explanation');
-  const { width, height } = e.cam;
-  const overlays = blendFrames(e.video && r.frames ? r.frames : [r.image], e.cam.data, width, height, look.colormap, look.alpha);
+  const { image, cam } = shownPicture(r);
+  const { width, height } = cam!;
+  const overlays = blendFrames(e.video && r.frames ? r.frames : [image], cam!.data, width, height, look.colormap, look.alpha);
   return overlays.length === 1 ? encodeRgbPng(overlays[0], width, height) : encodeRgbPng(stripRgb(overlays, width, height), width * overlays.length, height);
 }

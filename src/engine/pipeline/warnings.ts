@@ -1,0 +1,109 @@
+// Results that are probably meaningless carry a warning (DESIGN.md: never a silent wrong
+// answer): an all-zero, constant or non-finite map or gradient, each with its likely cause.
+// explain and batch attach them to the result; S.json, stderr and the panel's banner show them.
+import type { ExplainWarning } from '../explainTypes';
+
+interface Spread {
+  finite: boolean;
+  min: number;
+  max: number;
+  zero: boolean;
+}
+
+function spread(data: ArrayLike<number>): Spread {
+  let min = Infinity,
+    max = -Infinity,
+    finite = true,
+    zero = true;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (!Number.isFinite(v)) {
+      finite = false;
+      continue;
+    }
+    if (v < min) min = v;
+    if (v > max) max = v;
+    if (v !== 0) zero = false;
+  }
+  return { finite, min, max, zero };
+}
+
+/** Constant within float32 rounding of its magnitude. */
+const isConstant = (s: Spread) => s.max - s.min <= 1e-6 * Math.max(Math.abs(s.max), Math.abs(s.min), 1e-30);
+
+export interface MapCheck {
+  layer: string;
+  classIndex: number;
+  /** The layer's map before ReLU and normalisation. */
+  lowres: ArrayLike<number>;
+  /** The layer's gradient (gradient methods). */
+  gradient?: ArrayLike<number>;
+  activation?: ArrayLike<number>;
+}
+
+/** The warnings of one layer's map for one class; the first cause found is reported, not its consequences too. */
+export function mapWarnings(c: MapCheck): ExplainWarning[] {
+  const where = `class ${c.classIndex}, layer "${c.layer}"`;
+  if (c.activation) {
+    const a = spread(c.activation);
+    if (!a.finite) {
+      return [
+        {
+          code: 'non-finite-activation',
+          message: `${where}: the activation holds NaN or infinite values; likely cause: an overflow in the model (float16 range, a division by zero) or a bad input.`,
+        },
+      ];
+    }
+    if (a.zero) {
+      return [
+        {
+          code: 'zero-activation',
+          message: `${where}: the layer's output is zero everywhere, so the map is empty; likely cause: dead ReLUs for this input, or a value the model multiplies by 0. Try an earlier layer.`,
+        },
+      ];
+    }
+  }
+  if (c.gradient) {
+    const g = spread(c.gradient);
+    if (!g.finite) {
+      return [
+        {
+          code: 'non-finite-gradient',
+          message: `${where}: the gradient holds NaN or infinite values; likely cause: an overflow in the backward pass (float16 range, a log or division at 0 in the target).`,
+        },
+      ];
+    }
+    if (g.zero) {
+      return [
+        {
+          code: 'zero-gradient',
+          message: `${where}: the gradient is zero everywhere, so the map is empty; likely cause: the target does not depend on this layer through differentiable ops (a quantizer, ArgMax, a Cast to integers, a comparison, or saturated ReLU/Clip units cut it). Try a layer nearer the output or another target.`,
+        },
+      ];
+    }
+  }
+  const m = spread(c.lowres);
+  if (!m.finite) {
+    return [{ code: 'non-finite-map', message: `${where}: the map holds NaN or infinite values; likely cause: overflowing activations or gradients.` }];
+  }
+  if (m.max <= 0) {
+    return [
+      {
+        code: 'zero-map',
+        message: `${where}: the map is zero everywhere after ReLU (nothing at this layer speaks for the target; the evidence is negative or absent); likely cause: a target the model does not predict, or a layer too close to the output. Try the top class or an earlier layer.`,
+      },
+    ];
+  }
+  if (isConstant(m)) {
+    return [
+      {
+        code: 'constant-map',
+        message: `${where}: the map is constant (${m.max.toPrecision(3)} everywhere), so it shows no location; likely cause: a layer without spatial variation (after global pooling, or a broadcast value).`,
+      },
+    ];
+  }
+  return [];
+}
+
+/** Warnings as the CLI prints them on stderr. */
+export const warningLines = (input: string, warnings: readonly ExplainWarning[]) => warnings.map((w) => `warning: ${input}: ${w.message}\n`);
