@@ -262,8 +262,14 @@ export function judgeMetric(
   // persist: a leak grows as fast in the second half of the run as over all of it, whereas the
   // allocator and JIT warming up (rss, heapUsed) grow ever slower and then stop.
   const half = values.slice(Math.floor(values.length / 2));
-  const lateSlope =
-    half.length >= 3
+  // Byte metrics carry transient buffers present in some readings and not others (external
+  // alternates by a 61 KiB PNG buffer between explanations): their slopes are Theil–Sen's, which
+  // such readings cannot tilt; the least-squares interval must still allow the threshold. Counters
+  // are exact, and least squares with its interval is the right test for them.
+  const robust = spec.unit === 'bytes';
+  const lateSlope = robust
+    ? robustSlope(half)
+    : half.length >= 3
       ? fitLine(
           half.map((_, i) => i),
           half,
@@ -271,7 +277,7 @@ export function judgeMetric(
       : fit.slope;
   // Growth of the threshold itself counts ("1 KiB/iteration and more"); no growth never does.
   const atLeastThreshold = (slope: number) => slope >= threshold && slope > 0;
-  const significant = atLeastThreshold(fit.ci[0]) && (spec.unit === 'bytes' || growth >= 1);
+  const significant = robust ? atLeastThreshold(robustSlope(values)) && fit.ci[1] >= threshold : atLeastThreshold(fit.ci[0]) && growth >= 1;
   const settling = spec.settles && significant ? judgeSettling(values, threshold) : undefined;
   const leaking = significant && atLeastThreshold(lateSlope);
   const verdict: LeakVerdict | 'not judged' = !spec.judged ? 'not judged' : settling ? settling.verdict : leaking ? 'suspected leak' : 'no leak';
