@@ -166,7 +166,7 @@ export function memorySection() {
         h(
           'p',
           {},
-          h('strong', { class: r.verdict === 'no leak' ? 'ok' : 'bad' }, r.verdict),
+          h('strong', { class: r.verdict === 'no leak' ? 'ok' : r.verdict === 'inconclusive' ? 'warn' : 'bad' }, r.verdict),
           ` · ${r.model.split(/[\\/]/).pop()} on ${r.input.split(/[\\/]/).pop()} · ${r.provider} · threshold ${r.thresholdBytes} B/iteration · ${(r.ms / 1000).toFixed(1)} s · ${r.startedAt}`,
         ),
         h(
@@ -191,7 +191,7 @@ export function memorySection() {
                 const u = (x: number) => (m.unit === 'bytes' ? `${num(x, 0)} B` : num(x, 3));
                 return h(
                   'tr',
-                  { title: m.summary, class: m.verdict === 'suspected leak' ? 'bad' : '' },
+                  { title: m.summary, class: m.verdict === 'suspected leak' ? 'bad' : m.verdict === 'inconclusive' ? 'warn' : '' },
                   h('td', {}, `${s.scenario} (${s.iterations}×)`),
                   h('td', {}, m.metric),
                   h('td', {}, m.verdict),

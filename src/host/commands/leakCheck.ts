@@ -115,9 +115,13 @@ export async function runLeakCheck(
         );
       }
     }
-    const leaks = report.scenarios.flatMap((s) => s.metrics.filter((m) => m.verdict === 'suspected leak').map((m) => `${s.scenario}/${m.metric}`));
+    const flagged = (v: string) => report.scenarios.flatMap((s) => s.metrics.filter((m) => m.verdict === v).map((m) => `${s.scenario}/${m.metric}`));
     const msg =
-      report.verdict === 'no leak' ? `CamLens leak check: no leak (${what}).` : `CamLens leak check: suspected leak in ${leaks.join(', ')} (${what}).`;
+      report.verdict === 'no leak'
+        ? `CamLens leak check: no leak (${what}).`
+        : report.verdict === 'inconclusive'
+          ? `CamLens leak check: inconclusive — nothing retained grew, but ${flagged('inconclusive').join(', ')} was still settling; run more iterations to tell (${what}).`
+          : `CamLens leak check: suspected leak in ${flagged('suspected leak').join(', ')} (${what}).`;
     void (report.verdict === 'no leak' ? vscode.window.showInformationMessage(msg, 'Show Log') : vscode.window.showWarningMessage(msg, 'Show Log')).then(
       (a) => {
         if (a) output.show();
