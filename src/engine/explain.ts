@@ -11,8 +11,8 @@ import type { ColormapName } from './image/colormap';
 import { resolveModelConfig } from './image/config';
 import { inputToOriginalBox, type Box } from './image/geometry';
 import { overlayOnOriginal, overlayPng } from './image/overlay';
-import { loadModel, type LoadedModel } from './model';
-import { withBoundInputs } from './surgery/bindInputs';
+import type { LoadedModel } from './model';
+import { loadForExplain } from './pipeline/modelAndConfig';
 import { quantizationNotes } from './surgery/floatTwin';
 import type { GradientModelSpec } from './pipeline/gradientModel';
 import { checkClassIndex, requireClassCount, runGradient } from './pipeline/gradientRun';
@@ -284,10 +284,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   // attention-gradcam is Grad-CAM's map, guided by the rollout at the end.
   const info = layerCam(method === 'attention-gradcam' ? 'gradcam' : method);
   const cam = info.create();
-  const loaded = loadModel(params.modelPath);
-  const config = resolveModelConfig(params.modelPath, loaded.proto, params.configPath, params.labelsPath);
-  // Inputs other than the image are bound to the config's values (issue 15); the image is then the only input.
-  const model = withBoundInputs(loaded, config);
+  const { model, config } = loadForExplain(params.modelPath, params.configPath, params.labelsPath);
   const output = scoreOutput(model, params.output);
   const layers = camLayers(model, params.layers, output);
   const scales = params.scales ?? [1];

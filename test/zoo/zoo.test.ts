@@ -2,7 +2,7 @@
 // map, and agrees with the float model it was derived from (Pearson ≥ 0.999 for exact twins;
 // the entry's own floor, with its reason, where precision or quantization makes them differ).
 import { equal, match, ok, throws } from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -11,7 +11,9 @@ import { parseModelConfig } from '../../src/engine/image/config';
 import { DataType, ModelBuilder } from '../../src/engine/onnx/builder';
 import { SessionCache } from '../../src/engine/runtime/sessions';
 import { floatTwin } from '../../src/engine/surgery/floatTwin';
-import { runZooEntry, ZOO } from '../helpers/zoo';
+import { runZooEntry, ZOO, ZOO_LAYER, zooImages } from '../helpers/zoo';
+import { explainBatch } from '../../src/engine/batch/batchedExplain';
+import { serializeModel } from '../../src/engine/onnx/io';
 
 const sessions = new SessionCache();
 const dir = mkdtempSync(join(tmpdir(), 'camlens-zoo-'));
@@ -31,6 +33,29 @@ describe('model zoo (issue 15)', () => {
       }
     });
   }
+});
+
+describe('multi-input models in batch and evaluate too', () => {
+  it('binds the inputs other than the image from the config in explainBatch as in explain', async () => {
+    const entry = ZOO.find((e) => e.name === 'multi-input')!;
+    const file = join(dir, 'multi_batch.onnx');
+    writeFileSync(file, serializeModel(entry.model()));
+    writeFileSync(join(dir, 'multi_batch.camlens.json'), JSON.stringify(entry.config));
+    const { rgb } = await zooImages(dir);
+    const r = await explainBatch(
+      { modelPath: file, inputs: [rgb, rgb], methods: ['gradcam'], layers: [ZOO_LAYER], provider: { provider: 'cpu' } },
+      { sessions },
+    );
+    equal(r.items.length, 2);
+    for (const item of r.items) {
+      if (!item.ok) throw new Error(`${item.input}: ${item.error.message}`);
+      equal(item.maps.length, 1, 'one map per input');
+      ok(
+        item.maps[0].cam.data.some((v) => v > 0),
+        'the map is not all zero',
+      );
+    }
+  });
 });
 
 describe('quantized models: float twin', () => {

@@ -16,11 +16,12 @@ import { resolveModelConfig, type ModelConfig } from '../image/config';
 import type { ColormapName } from '../image/colormap';
 import { overlayOnOriginal, overlayPng } from '../image/overlay';
 import { mapWarnings } from '../pipeline/warnings';
-import { loadModel, type LoadedModel } from '../model';
+import type { LoadedModel } from '../model';
 import type { GradientModelSpec } from '../pipeline/gradientModel';
 import { runGradient, requireClassCount, staticClassCount, type GradientRun } from '../pipeline/gradientRun';
 import { camLayers, scoreOutput } from '../pipeline/camLayers';
 import { loadModelInput, type ModelInput } from '../pipeline/input';
+import { loadForExplain } from '../pipeline/modelAndConfig';
 import { detectLayout, layerFeatureMaps, layerTokenGrid } from '../pipeline/layout';
 import { predictionsFrom, scoreKindOf, topIndices } from '../pipeline/predictions';
 import type { PlainTensor } from '../runtime/tapRunner';
@@ -84,7 +85,7 @@ export async function explainBatch(p: ExplainBatchParams, ctx: BatchContext): Pr
   if (!p.methods?.length) throw new CamLensError('BAD_ARGUMENT', 'explainBatch: no method given.');
   if (p.classes && p.classes.length !== p.inputs.length)
     throw new CamLensError('BAD_ARGUMENT', `explainBatch: ${p.inputs.length} inputs but ${p.classes.length} classes.`);
-  const model = loadModel(p.modelPath);
+  const { model } = loadForExplain(p.modelPath, p.configPath, p.labelsPath);
   if (p.metrics?.length && isVideoModel(model)) {
     throw new CamLensError(
       'BAD_ARGUMENT',
