@@ -6,6 +6,7 @@ import { CamLensError, throwIfCancelled } from '../errors';
 import type { ProviderOptions } from '../runtime/providers';
 import {
   combineVerdicts,
+  judgeHeapByDiff,
   LEAK_SCENARIOS,
   runLeakScenario,
   settle,
@@ -255,6 +256,7 @@ export async function runLeakCheck(p: LeakCheckParams, ops: LeakCheckOps, ctx: L
       for (const report of reports) {
         ctx.progress?.(total, total, `heap diff: ${report.scenario}`);
         report.heapDiff = snapshots.diff(report.scenario, { paths: p.heapDiffPaths, check });
+        judgeHeapByDiff(report, checked.thresholdBytes);
       }
     }
   } finally {
