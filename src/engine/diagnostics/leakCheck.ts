@@ -300,7 +300,7 @@ export function judgeMetric(
     `${spec.metric}: slope ${u(fit.slope)}${unit} (${pct}% CI ${u(fit.ci[0])} … ${u(fit.ci[1])}), R² ${round(fit.r2, 3)}, ` +
     `growth ${u(growth)} over ${values.length} iterations; ${verdict}` +
     (settling && verdict === 'inconclusive'
-      ? ` (still settling: ${u(settling.early)}${unit} over the first third, ${u(settling.late)} over the last; the retained metrics decide, or run more iterations)`
+      ? ` (not settled: ${u(settling.early)}${unit} over the first third, ${u(settling.late)} over the last; allocators and compiled code can take hundreds of iterations to settle, so run more iterations (--iterations 1000) to tell; the retained metrics above are the judges of what is kept)`
       : settling && verdict === 'suspected leak'
         ? ` (growing as fast at the end as at the start: ${u(settling.early)} → ${u(settling.late)}${unit})`
         : settling && verdict === 'no leak'
