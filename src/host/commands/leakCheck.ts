@@ -120,7 +120,7 @@ export async function runLeakCheck(
       report.verdict === 'no leak'
         ? `CamLens leak check: no leak (${what}).`
         : report.verdict === 'inconclusive'
-          ? `CamLens leak check: inconclusive — nothing retained grew, but ${flagged('inconclusive').join(', ')} was still settling; run more iterations to tell (${what}).`
+          ? `CamLens leak check: inconclusive — nothing retained grew, but ${flagged('inconclusive').join(', ')} had not settled; run more iterations to tell (${what}).`
           : `CamLens leak check: suspected leak in ${flagged('suspected leak').join(', ')} (${what}).`;
     void (report.verdict === 'no leak' ? vscode.window.showInformationMessage(msg, 'Show Log') : vscode.window.showWarningMessage(msg, 'Show Log')).then(
       (a) => {
