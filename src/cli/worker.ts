@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { WorkerClient } from '../worker/client';
 import { PROVIDER_CHOICES, type ProviderChoice, type ProviderOptions } from '../engine/runtime/providers';
 import { CamLensError } from '../engine/errors';
-import { intOption, LIMITS } from './options';
+import { intOption, LIMITS, numberOption } from './options';
 
 /** Without a limit, a model that never finishes (a Loop with a 1e15 trip count) hangs the CLI. */
 export const DEFAULT_CLI_TIMEOUT_SECONDS = 900;
@@ -22,12 +22,14 @@ export const providerCliOptions = {
   'device-id': { type: 'string' },
   threads: { type: 'string' },
   timeout: { type: 'string' },
+  'memory-budget': { type: 'string' },
 } as const;
 
 export const providerHelp = [
   '  --provider NAME  execution provider: auto (default), cpu, cuda, webgpu, dml, coreml',
   '  --device-id N    GPU device id (default 0)',
   '  --threads N      onnxruntime intra-op threads (default: one per available core, at most 16)',
+  '  --memory-budget MB  refuse a request estimated to need more memory (default 80% of the available memory; 0 = no limit)',
   `  --timeout S      fail a worker request that takes longer than S seconds and restart the worker (default ${DEFAULT_CLI_TIMEOUT_SECONDS}; 0 = no limit)`,
 ].join('\n');
 
@@ -40,6 +42,7 @@ export function providerFromArgs(values: Record<string, unknown>): ProviderOptio
     provider: provider as ProviderChoice,
     deviceId: intOption('--device-id', values['device-id'], LIMITS.deviceId),
     intraOpThreads: intOption('--threads', values.threads, LIMITS.threads),
+    memoryBudgetMB: numberOption('--memory-budget', values['memory-budget'], { min: 0, max: 1 << 30 }),
   };
 }
 

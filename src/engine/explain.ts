@@ -30,6 +30,7 @@ import { CHANNEL_RUNS, classColumn, type ChannelScoreTable } from './pipeline/ch
 import { outputIsProbabilities, predictionsFrom, scoreKindOf, softmax, topIndices } from './pipeline/predictions';
 import type { ProviderAttempt } from './runtime/providers';
 import type { PlainTensor } from './runtime/tapRunner';
+import { budgetBytesOf, checkMemoryBudget, estimateMemory } from './runtime/memoryBudget';
 import type { ExplainContext, ExplainParams, ExplainResult, ExplainWarning, Explanation, Prediction } from './explainTypes';
 import { aggregateVideo, temporalWeights } from './video/temporal';
 import { renderVideo } from './video/render';
@@ -294,11 +295,19 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   }
   const t1 = performance.now();
 
+  // A fully static declared input is checked before the image is even decoded to its size.
+  const declared = model.shapes.get(model.graph.inputs[0])?.shape;
+  if (declared?.every((d): d is number => typeof d === 'number')) {
+    checkMemoryBudget(estimateMemory(model, declared, declared[0] || 1, info.needsGradients), budgetBytesOf(params.provider), `Explaining ${params.input}`);
+  }
   const input = await loadModelInput(params.input, model, config, { frames: params.frames });
   if (input.frames && (params.augSmooth || (params.scales && (params.scales.length > 1 || params.scales[0] !== 1)))) {
     throw new CamLensError('BAD_ARGUMENT', '--aug-smooth and multi-scale fusion are not available for video models.');
   }
   const inputTensor: PlainTensor = { dtype: 'float32', dims: input.dims, data: input.tensor };
+  // Before any session is built: the rows one run takes (augmentations, masked-input batches).
+  const rows = Math.max(input.dims[0] * (params.augSmooth ? AUGMENTATIONS.length : 1), info.channelRuns === 'none' ? 1 : (params.batchSize ?? 32));
+  checkMemoryBudget(estimateMemory(model, input.dims, rows, info.needsGradients), budgetBytesOf(params.provider), `Explaining ${params.input}`);
   const layout = config.input.layout;
   const t2 = performance.now();
   throwIfCancelled(ctx.signal, 'The explanation');

@@ -20,10 +20,12 @@ export const errorCode = (e: unknown): string | undefined => (e instanceof Worke
 export function providerOptions(): ProviderOptions {
   const c = vscode.workspace.getConfiguration('camlens');
   const threads = c.get<number>('intraOpThreads', 0);
+  const budget = c.get<number>('memoryBudgetMegabytes', 0);
   return {
     provider: c.get<ProviderOptions['provider']>('executionProvider', 'auto'),
     deviceId: c.get<number>('deviceId', 0),
     ...(threads > 0 ? { intraOpThreads: threads } : {}),
+    ...(budget > 0 ? { memoryBudgetMB: budget } : {}),
   };
 }
 

@@ -22,6 +22,7 @@ import { runGradient, requireClassCount, staticClassCount, type GradientRun } fr
 import { camLayers, scoreOutput } from '../pipeline/camLayers';
 import { loadModelInput, type ModelInput } from '../pipeline/input';
 import { loadForExplain } from '../pipeline/modelAndConfig';
+import { budgetBytesOf, checkMemoryBudget, estimateMemory } from '../runtime/memoryBudget';
 import { detectLayout, layerFeatureMaps, layerTokenGrid } from '../pipeline/layout';
 import { predictionsFrom, scoreKindOf, topIndices } from '../pipeline/predictions';
 import type { PlainTensor } from '../runtime/tapRunner';
@@ -256,6 +257,7 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ba
     let run: GradientRun;
     try {
       const target = fed ? { classes: group.map((r) => classOf(r)!), classCount: requireClassCount(model, output) } : undefined;
+      checkMemoryBudget(estimateMemory(model, stacked.dims, group.length, true), budgetBytesOf(p.provider), `A batch of ${group.length} images`);
       run = await runLocked(() => runGradient(model, { sessions: ctx.sessions, provider: p.provider, signal: ctx.signal }, spec, stacked, target));
     } catch (e) {
       if (isCancellation(e) || !isCamLensError(e)) throw e;

@@ -14,6 +14,12 @@ export interface ProviderOptions {
   provider?: ProviderChoice;
   deviceId?: number;
   intraOpThreads?: number;
+  /**
+   * Memory a request may be estimated to need before it runs (runtime/memoryBudget.ts), in MB;
+   * undefined = 80% of the memory available, 0 = no limit. It travels with the provider options
+   * because every request that runs a model carries them.
+   */
+  memoryBudgetMB?: number;
 }
 
 export interface ProviderAttempt {
