@@ -8,31 +8,10 @@ import { explain } from '../../src/engine/explain';
 import { SessionCache } from '../../src/engine/runtime/sessions';
 import type { CamMethodName } from '../../src/worker/protocol';
 import { fixtures, loadNpy } from '../helpers/fixtures';
+import { pearson } from '../../src/engine/metrics/stats';
 
 const sessions = new SessionCache();
 after(() => sessions.releaseAll());
-
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ma = 0,
-    mb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= a.length;
-  mb /= b.length;
-  let sab = 0,
-    saa = 0,
-    sbb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] - ma,
-      y = b[i] - mb;
-    sab += x * y;
-    saa += x * x;
-    sbb += y * y;
-  }
-  return sab / Math.sqrt(saa * sbb || 1e-30);
-}
 
 const REFERENCE_NAMES: Partial<Record<CamMethodName, string>> = {
   gradcam: 'GradCAM',

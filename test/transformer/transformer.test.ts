@@ -14,31 +14,10 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { pearson } from '../../src/engine/metrics/stats';
 
 const sessions = new SessionCache();
 after(() => sessions.releaseAll());
-
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ma = 0,
-    mb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= a.length;
-  mb /= b.length;
-  let sab = 0,
-    saa = 0,
-    sbb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] - ma,
-      y = b[i] - mb;
-    sab += x * y;
-    saa += x * x;
-    sbb += y * y;
-  }
-  return sab / Math.sqrt(saa * sbb || 1e-30);
-}
 
 /** Straightforward full-matrix rollout in float64 (vit-explain's loop, rows normalised by their sums). */
 function referenceRollout(layers: { data: Float32Array; heads: number; n: number }[], fusion: 'mean' | 'max' | 'min'): Float64Array {
