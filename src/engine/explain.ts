@@ -20,9 +20,12 @@ import { forwardRun, runTarget, type ValueTarget } from './pipeline/targetRun';
 import { detectorLayout, resolveDetections, type DetectorRun } from './pipeline/detectorTargets';
 import { formatTargetSpec, type ExplainedTarget, type TargetSpec } from './targets/spec';
 import { AUGMENTATIONS, augmentInput, deaugmentMap } from './pipeline/augment';
-import { camLayers, scoreOutput } from './pipeline/camLayers';
+import { camLayers, checkLayersReach, scoreOutput } from './pipeline/camLayers';
 import { loadModelInput } from './pipeline/input';
-import { loadRegionMask, regionCotangent, regionScores } from './pipeline/region';
+import { denseRegions, regionCotangent } from './pipeline/region';
+import { resolveSequence, type SequenceRun } from './pipeline/sequenceTargets';
+import { resolveEmbedding } from './pipeline/embeddingTargets';
+import type { ClassRegion } from './targets/dense';
 import { multiScaleError, resizeInput, scaledSize, withFlexibleSpatialDims } from './pipeline/multiscale';
 import { detectLayout, layerFeatureMaps, layerTokenGrid } from './pipeline/layout';
 import { mapWarnings } from './pipeline/warnings';
@@ -70,6 +73,8 @@ interface CamRun {
   camMs: number;
   /** Score-CAM / Ablation-CAM: model runs made and channels answered without one. */
   channelRuns?: { runs: number; skipped: number };
+  /** Dense outputs with predicted regions: the classes predicted (labels filled in by explain). */
+  regions?: ClassRegion[];
 }
 
 /**
@@ -100,6 +105,7 @@ async function camsFor(
   let provider: string;
   let fallbacks: readonly ProviderAttempt[];
   let channelTables: Record<string, ChannelScoreTable> | undefined;
+  let regions: ClassRegion[] | undefined;
   const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal };
   const spec = (top1InGraph: boolean): GradientModelSpec => ({ output, layers, softmax: Boolean(params.softmaxTarget), top1InGraph });
   const outputRank = model.shapes.get(output)?.shape?.length ?? 2;
@@ -114,7 +120,7 @@ async function camsFor(
     const runs = [];
     for (const [i, t] of valueTargets.entries()) {
       if (i) ctx.progress?.(i, valueTargets.length, t.label);
-      const r = await runTarget(model, runCtx, base, input, t.spec, t.dims);
+      const r = await runTarget(model, runCtx, base, input, t.spec, t.dims, t.fed);
       runs.push(r.run);
       targets.push(r.target);
       chosen.push(t.classIndex);
@@ -123,23 +129,23 @@ async function camsFor(
     ({ provider, fallbacks, scores } = runs[0]);
     perClass.push(...runs);
   } else if (method.needsGradients && outputRank >= 3) {
-    // Segmentation output: scores are sums over the region; one forward run picks the classes.
+    // Dense output: scores are sums over each class's region; one forward run picks the classes.
     const forward = await forwardRun(model, runCtx, input);
     const map = forward.outputs[output];
-    if (map.dims.length !== 4)
-      throw new CamLensError('BAD_ARGUMENT', `Output "${output}" has shape [${map.dims.join(', ')}]; region targets need [N, K, h, w].`);
-    const mask = await loadRegionMask(params.regionMask, map.dims[2], map.dims[3]);
-    scores = regionScores(map, mask);
+    const dense = await denseRegions(output, map, params);
+    scores = dense.scores;
     classes?.forEach((c) => checkClassIndex(c, scores.length));
-    const wanted = classes ?? topIndices(scores, topk);
+    const wanted = classes ?? dense.ranked.slice(0, topk);
     provider = forward.provider;
     fallbacks = forward.fallbacks;
     for (const c of wanted) {
-      const run = await runGradient(model, runCtx, spec(false), input, { cotangent: regionCotangent(map.dims, c, mask) });
+      const mask = dense.regionOf(c);
+      const run = await runGradient(model, runCtx, spec(false), input, { cotangent: regionCotangent(map.dims, c, mask, dense.layout) });
       perClass.push({ ...run, scores });
-      targets.push({ value: output, index: [0, c], score: scores[c], reduce: 'region-sum' });
+      targets.push({ value: output, index: [0, c], score: scores[c], reduce: 'region-sum', pixels: mask.reduce((a, v) => a + v, 0) });
     }
     chosen.push(...wanted);
+    regions = dense.regions;
   } else if (method.needsGradients) {
     // A class is the element [0, c] of the scores: fed one-hot, which needs the class count;
     // top-1 is the scores' largest element, chosen in the graph.
@@ -171,7 +177,7 @@ async function camsFor(
         if (t.score === undefined) throw new CamLensError('BAD_ARGUMENT', `${params.method} does not compute the target "${t.label}"; use a gradient method.`);
         chosen.push(t.classIndex);
         labels.push(t.label);
-        targets.push({ value: t.spec.value, index: t.spec.select.kind === 'index' ? [...t.spec.select.index] : [], score: t.score });
+        targets.push(t.fed?.target ?? { value: t.spec.value, index: t.spec.select.kind === 'index' ? [...t.spec.select.index] : [], score: t.score });
       }
     } else {
       classes?.forEach((c) => checkClassIndex(c, scores.length));
@@ -217,7 +223,7 @@ async function camsFor(
   const notes = channelTables
     ? Object.values(channelTables).reduce((acc, t) => ({ runs: acc.runs + t.runs, skipped: acc.skipped + t.skipped }), { runs: 0, skipped: 0 })
     : undefined;
-  return { scores, classes: chosen, targets, maps, provider, fallbacks, runMs: t1 - t0, camMs: performance.now() - t1, channelRuns: notes };
+  return { scores, classes: chosen, targets, maps, provider, fallbacks, runMs: t1 - t0, camMs: performance.now() - t1, channelRuns: notes, regions };
 }
 
 /** Score-CAM / Ablation-CAM: the per-channel score tables of every CAM layer. */
@@ -316,20 +322,32 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   // An element of a value, or a detector's box, is the target instead of a class of the scores.
   let valueTargets: ValueTarget[] | undefined;
   let detector: DetectorRun | undefined;
+  let sequence: SequenceRun | undefined;
   const detectorFormat = detectorLayout(model, output, params);
+  const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal };
+  if ([params.target, params.embedding, params.sequence].filter(Boolean).length > 1)
+    throw new CamLensError('BAD_ARGUMENT', '--target, --target-embedding and the sequence targets each name the target; give one.');
+  if (params.softmaxTarget && (params.embedding || params.sequence))
+    throw new CamLensError('BAD_ARGUMENT', '--softmax changes a class score; embedding and sequence targets define their own score. Leave --softmax out.');
   if (params.target) {
     const { select } = params.target;
     valueTargets = [
       { spec: params.target, classIndex: select.kind === 'index' && select.index.length === 2 ? select.index[1] : -1, label: formatTargetSpec(params.target) },
     ];
+  } else if (params.embedding) {
+    valueTargets = [await resolveEmbedding(model, runCtx, { ...params, embedding: params.embedding }, config, params.embeddingValue ?? output, inputTensor)];
+  } else if (params.sequence) {
+    sequence = await resolveSequence(model, runCtx, params, output, inputTensor, config.labels);
+    valueTargets = sequence.targets;
   } else if (detectorFormat) {
-    const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal };
     // Boxes in the original image's pixels; a .npy input is its own original.
     const geometry = input.original?.geometry;
     const toOriginal = (box: Box): Box => (geometry ? inputToOriginalBox(geometry, box) : box);
     detector = await resolveDetections(model, runCtx, params, detectorFormat, output, inputTensor, config.labels, toOriginal);
     valueTargets = detector.targets;
   }
+  // A layer the target's value is not computed from has a zero gradient: a blank map, refused.
+  if (valueTargets) for (const value of new Set(valueTargets.map((t) => t.spec.value))) checkLayersReach(model, layers, value);
   if (valueTargets && (params.augSmooth || scales.length > 1 || scales[0] !== 1)) {
     // Flips and rescales move the element (an anchor of another place, another size of output).
     throw new CamLensError('BAD_ARGUMENT', '--aug-smooth and multi-scale fusion explain classes; they are not available for --target or detector boxes.');
@@ -385,6 +403,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   const t3 = performance.now();
 
   const labels = config.labels;
+  const regions = base.regions?.map((r) => ({ ...r, label: labels?.[r.class] ?? r.label }));
   const explanations: Explanation[] = [];
   for (const m of base.maps) {
     if (input.frames) {
@@ -424,7 +443,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   }
   const classCount = base.scores.length / inputTensor.dims[0];
   const scoreKind = scoreKindOf(model, output, base.scores, classCount, Boolean(params.softmaxTarget));
-  const warnings = base.maps.flatMap((m) => m.warnings);
+  const warnings = [...(sequence?.warnings ?? []), ...base.maps.flatMap((m) => m.warnings)];
   if (params.softmaxTarget && outputIsProbabilities(model, output)) {
     warnings.push({
       code: 'softmax-of-probabilities',
@@ -444,11 +463,14 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       detector,
       labels,
       scoreKind === 'probabilities',
+      regions,
     ),
     scoreKind,
     warnings,
     explanations,
     ...(detector ? { detections: detector.detections } : {}),
+    ...(regions ? { regions } : {}),
+    ...(sequence ? { sequence: sequence.reading } : {}),
     image: input.rgb,
     ...(input.original ? { original: input.original } : {}),
     ...(input.frames ? { frames: input.frames } : {}),
@@ -476,7 +498,10 @@ function predictionsOf(
   detector: DetectorRun | undefined,
   labels: readonly string[] | undefined,
   probabilities: boolean,
+  regions?: readonly ClassRegion[],
 ): Prediction[] {
+  // Predicted regions: each class's region sum, and its share of the pixels as the probability.
+  if (regions) return regions.slice(0, 5).map((r) => ({ index: r.class, label: r.label, score: scores[r.class], prob: r.share }));
   if (detector) return detector.detections.slice(0, 5).map((d) => ({ index: d.class, label: d.label, score: d.score, prob: d.score }));
   if (params.target && !classScores) return [];
   return predictionsFrom(scores, labels, 5, probabilities);

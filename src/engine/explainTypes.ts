@@ -9,8 +9,30 @@ import type { Detection } from './detection/detections';
 import type { Box, YoloLayout } from './detection/yolo';
 import type { ImageGeometry } from './image/geometry';
 import type { ExplainedTarget, TargetSpec } from './targets/spec';
+import type { ClassRegion, DenseLayout } from './targets/dense';
+import type { SequenceLayout } from './targets/ctc';
 
-export type { Box, Detection, ExplainedTarget, TargetSpec, YoloLayout };
+export type { Box, ClassRegion, DenseLayout, Detection, ExplainedTarget, SequenceLayout, TargetSpec, YoloLayout };
+
+/** Sequence (CTC) outputs [T, N, C] / [N, T, C]: what is explained. */
+export interface SequenceTargetParams {
+  /** The label sequence scored (symbol indices); default: the greedy-decoded one. */
+  labels?: number[];
+  /** Explain one time step: the score of its best symbol (or of `classIndex`); default: the whole sequence. */
+  step?: number;
+  /** The blank symbol (default 0). */
+  blank?: number;
+  /** Default: from the shape (the axis that is a batch of 1). */
+  layout?: SequenceLayout;
+}
+
+/** What a sequence output read: the best path, its greedy decoding, and the decoding as text when labels are known. */
+export interface SequenceReading {
+  layout: SequenceLayout;
+  path: number[];
+  decoded: number[];
+  text?: string;
+}
 
 /** The layer-CAM methods: one class each in engine/cam, whose registry says what each needs. */
 export const LAYER_CAM_METHODS = [
@@ -71,6 +93,23 @@ export interface ExplainParams {
    * image (non-zero = inside); the whole image when absent.
    */
   regionMask?: string;
+  /**
+   * Dense outputs: `predicted` makes each class's region the pixels predicted as it (argmax over
+   * the classes), inside `regionMask` when given; `all` (default): all of `regionMask`.
+   */
+  region?: 'all' | 'predicted';
+  /** Dense outputs: where the classes are when the shape does not tell (default: from the shape). */
+  denseLayout?: DenseLayout;
+  /**
+   * Similarity to a concept: the target is the cosine similarity of `embeddingValue` (default: the
+   * score output) to this reference: a .npy vector, or an image whose embedding by the same model is used.
+   */
+  embedding?: string;
+  embeddingValue?: string;
+  /** Sequence (CTC) outputs: the target is a label sequence's log-likelihood, or one time step. */
+  sequence?: SequenceTargetParams;
+  /** Detectors: explain every detection (one map each). */
+  allBoxes?: boolean;
   scales?: number[];
   scaleWeights?: number[];
   eigenSmooth?: boolean;
@@ -178,6 +217,10 @@ export interface ExplainResult {
   explanations: Explanation[];
   /** Detectors: every detection after NMS, best first. */
   detections?: Detection[];
+  /** Dense outputs with `region: 'predicted'`: the classes predicted, the largest region first. */
+  regions?: ClassRegion[];
+  /** Sequence outputs: the best path and its decoding. */
+  sequence?: SequenceReading;
   /** The preprocessed-size RGB image the model saw (video: the first frame). */
   image: { data: Uint8Array; width: number; height: number };
   /** Image inputs: the decoded original picture the overlay is drawn on, and how preprocessing mapped it to `image`. */

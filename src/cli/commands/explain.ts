@@ -6,7 +6,9 @@ import { imageJson } from '../../engine/image/geometry';
 import { warningLines } from '../../engine/pipeline/warnings';
 import { encodeNpy } from '../../engine/npy';
 import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
-import { CAM_METHODS, type Box, type CamMethodName, type ColormapName, type ExplainParams, type ExplainResult, type YoloLayout } from '../../worker/protocol';
+import { DENSE_LAYOUTS, type DenseLayout } from '../../engine/targets/dense';
+import { SEQUENCE_LAYOUTS, type SequenceLayout } from '../../engine/targets/ctc';
+import { CAM_METHODS, type Box, type CamMethodName, type ColormapName, type ExplainParams, type ExplainResult, type SequenceTargetParams, type YoloLayout } from '../../worker/protocol';
 import { CamLensError } from '../../engine/errors';
 import { parseTargetSpec, type TargetSpec } from '../../engine/targets/spec';
 import { usageError, type Command } from '../command';
@@ -33,9 +35,10 @@ function targetOption(text: unknown): TargetSpec | undefined {
   }
 }
 
-/** --box N (an index), or undefined; `all` is the batch's (one row per detection). */
-function boxOption(text: unknown): number | undefined {
+/** --box N (an index), `all` (every detection), or undefined. */
+function boxOption(text: unknown): number | 'all' | undefined {
   if (text === undefined) return undefined;
+  if (text === 'all') return 'all';
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw usageError(`--box: expected a detection index (0 = the best), got "${text}".`);
   return n;
@@ -73,11 +76,22 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
   const discardRatio = numberOption('--discard-ratio', values['discard-ratio'], { min: 0, max: 1, maxExclusive: true });
   const frames = intOption('--frames', values.frames, LIMITS.frames);
   const target = targetOption(values.target);
-  const box = boxOption(values.box);
+  const boxChoice = boxOption(values.box);
+  const box = boxChoice === 'all' ? undefined : boxChoice;
+  const allBoxes = boxChoice === 'all';
   const boxXyxy = boxXyxyOption(values['box-xyxy']);
   if (box !== undefined && boxXyxy) throw usageError('--box and --box-xyxy name the detection twice; give one.');
   if (boxXyxy && classIndex === undefined) throw usageError('--box-xyxy needs --class K: the class whose detection is explained.');
-  if (target && (box !== undefined || boxXyxy)) throw usageError('--target and --box name the target twice; give one.');
+  if (target && (boxChoice !== undefined || boxXyxy)) throw usageError('--target and --box name the target twice; give one.');
+  const sequence = sequenceOptions(values);
+  const embedding = existingFileOption('--target-embedding', values['target-embedding']);
+  const region = values.region as string | undefined;
+  if (region !== undefined && region !== 'all' && region !== 'predicted') throw usageError(`--region: expected all or predicted, got "${region}".`);
+  const denseLayout = values['dense-layout'] as string | undefined;
+  if (denseLayout !== undefined && !DENSE_LAYOUTS.includes(denseLayout as DenseLayout))
+    throw usageError(`--dense-layout: expected ${DENSE_LAYOUTS.join(' or ')}, got "${denseLayout}".`);
+  if ([target, embedding, sequence, boxChoice ?? boxXyxy].filter((v) => v !== undefined).length > 1)
+    throw usageError('--target, --target-embedding, the sequence options and --box each name the target; give one.');
   const conf = numberOption('--conf', values.conf, { min: 0, max: 1 });
   const iou = numberOption('--iou', values.iou, { min: 0, max: 1 });
   const detector = values.detector as string | undefined;
@@ -113,6 +127,34 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     ...(conf !== undefined ? { conf } : {}),
     ...(iou !== undefined ? { iou } : {}),
     ...(detector ? { detector: detector as YoloLayout } : {}),
+    ...(allBoxes ? { allBoxes } : {}),
+    ...(sequence ? { sequence } : {}),
+    ...(embedding ? { embedding } : {}),
+    ...(values['embedding-value'] !== undefined ? { embeddingValue: String(values['embedding-value']) } : {}),
+    ...(region ? { region: region as 'all' | 'predicted' } : {}),
+    ...(denseLayout ? { denseLayout: denseLayout as DenseLayout } : {}),
+  };
+}
+
+/** --ctc, --target-sequence, --sequence-step, --blank, --sequence-layout: a sequence target, or undefined when none is given. */
+function sequenceOptions(values: Record<string, unknown>): SequenceTargetParams | undefined {
+  const given = ['ctc', 'target-sequence', 'sequence-step', 'blank', 'sequence-layout'].filter((f) => values[f] !== undefined && values[f] !== false);
+  if (!given.length) return undefined;
+  const labelsText = values['target-sequence'] as string | undefined;
+  const labels = labelsText?.split(',').map((v) => Number(v.trim()));
+  if (labels?.some((v) => !Number.isInteger(v) || v < 0))
+    throw usageError(`--target-sequence: expected symbol indices separated by commas (e.g. 3,1,4), got "${labelsText}".`);
+  const step = intOption('--sequence-step', values['sequence-step'], { min: 0, max: 1e6 });
+  if (labels && step !== undefined) throw usageError('--target-sequence scores the whole sequence and --sequence-step one step; give one.');
+  const blank = intOption('--blank', values.blank, { min: 0, max: 1e6 });
+  const layout = values['sequence-layout'] as string | undefined;
+  if (layout !== undefined && !SEQUENCE_LAYOUTS.includes(layout as SequenceLayout))
+    throw usageError(`--sequence-layout: expected ${SEQUENCE_LAYOUTS.join(' or ')}, got "${layout}".`);
+  return {
+    ...(labels ? { labels } : {}),
+    ...(step !== undefined ? { step } : {}),
+    ...(blank !== undefined ? { blank } : {}),
+    ...(layout ? { layout: layout as SequenceLayout } : {}),
   };
 }
 
@@ -144,6 +186,15 @@ export const explainOptions = {
   conf: { type: 'string' },
   iou: { type: 'string' },
   detector: { type: 'string' },
+  region: { type: 'string' },
+  'dense-layout': { type: 'string' },
+  'target-embedding': { type: 'string' },
+  'embedding-value': { type: 'string' },
+  ctc: { type: 'boolean' },
+  'target-sequence': { type: 'string' },
+  'sequence-step': { type: 'string' },
+  blank: { type: 'string' },
+  'sequence-layout': { type: 'string' },
   ...providerCliOptions,
 } as const;
 
@@ -164,7 +215,16 @@ export const explainHelp = [
   '  --detector L        detectors: yolov8 ([1, 4+K, A]) or yolov5 ([1, A, 5+K]) when the shape does not tell',
   '  --output NAME       the model output holding the scores (multi-output models)',
   '  --softmax           explain the softmax probability instead of the raw logit',
-  '  --region-mask FILE  segmentation outputs [N,K,h,w]: explain the class summed over this mask',
+  '  --region-mask FILE  dense outputs [N,K,h,w] / [N,h,w,K]: explain the class summed over this mask',
+  '  --region predicted  dense outputs: each class over the pixels predicted as it (argmax), inside --region-mask',
+  '  --dense-layout L    dense outputs: NCHW or NHWC when the shape does not tell',
+  '  --box all           detectors: explain every detection (one map each, files S.boxN.*)',
+  '  --target-embedding F  cosine similarity of --embedding-value VALUE (default: the output) to a',
+  '                      reference embedding: a .npy vector, or an image run through the same model',
+  '  --ctc               sequence outputs [T,N,C] / [N,T,C]: the CTC log-likelihood of the greedy decoding',
+  '  --target-sequence L   ... of the label sequence L (symbol indices, e.g. 3,1,4); --blank K (default 0)',
+  '  --sequence-step T   sequence outputs: the best symbol (or --class K) at time step T',
+  '  --sequence-layout L   TNC or NTC when the shape does not tell',
   '  --scales LIST       multi-scale fusion, e.g. 1,0.75,0.5; --scale-weights 0.6,0.3,0.1',
   '  --eigen-smooth      first principal component of the weighted activations',
   '  --aug-smooth        average over horizontal flip x brightness 0.9/1.0/1.1',
@@ -182,6 +242,15 @@ export const explainHelp = [
  * S.cam_raw.npy, S.overlay.png (on the original image) (+ per extra class, + tensors), each
  * atomically (a full disk leaves no truncated file; the error names the file), S.json last.
  */
+/**
+ * The file stem of explanation i: the first is S; the others S.classK, or S.boxN for a detector
+ * (two detections of one class would write the same files).
+ */
+export function explanationStem(stem: string, r: ExplainResult, i: number): string {
+  if (i === 0) return stem;
+  return r.detections ? `${stem}.box${i}` : `${stem}.class${r.explanations[i].classIndex}`;
+}
+
 export async function writeExplanation(outDir: string, stem: string, r: ExplainResult): Promise<string[]> {
   makeOutputFolder(outDir, '--out');
   const files: string[] = [];
@@ -190,7 +259,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     files.push(name);
   };
   for (const [i, e] of r.explanations.entries()) {
-    const prefix = i === 0 ? stem : `${stem}.class${e.classIndex}`;
+    const prefix = explanationStem(stem, r, i);
     // Video: [T, H, W] / [T', h, w] maps, the overlay is the per-frame strip, plus an animated GIF.
     const frames = (m: { data: Float32Array; height: number; width: number }) => (e.video ? [m.data.length / (m.height * m.width)] : []);
     await write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
@@ -212,6 +281,8 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     scores: r.scoreKind,
     predictions: r.predictions,
     ...(r.detections ? { detections: r.detections.map(({ inputBox: _input, ...d }) => d) } : {}),
+    ...(r.regions ? { regions: r.regions } : {}),
+    ...(r.sequence ? { sequence: r.sequence } : {}),
     warnings: r.warnings,
     ...(r.original ? { image: imageJson(r.original.geometry) } : {}),
     ep: r.ep,
@@ -219,7 +290,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     explanations: r.explanations.map((e, i) => ({
       class: e.classIndex,
       label: e.label,
-      files: i === 0 ? stem : `${stem}.class${e.classIndex}`,
+      files: explanationStem(stem, r, i),
       ...(e.target ? { target: e.target } : {}),
       ...(e.video ? { frames: e.video.frames, temporal_weights: e.video.temporalWeights.map((w) => Math.round(w * 1e4) / 1e4) } : {}),
     })),
@@ -272,8 +343,8 @@ export const explainCommand: Command = {
         const top = r.predictions[0];
         const t = r.explanations[0].target;
         const what =
-          p.target && t
-            ? `${t.value}@${t.index.join(',') || 'sum'} = ${t.score.toPrecision(4)}`
+          t && (p.target || p.embedding || p.sequence)
+            ? `${t.value}@${t.index.join(',') || t.reduce} = ${t.score.toPrecision(4)}`
             : `class ${r.explanations[0].classIndex} (${r.explanations[0].label})`;
         const topText = r.detections ? `${r.detections.length} detections` : top ? `top-1 ${top.label} ${(top.prob * 100).toFixed(1)}%` : '';
         io.out(

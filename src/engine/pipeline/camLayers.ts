@@ -22,17 +22,22 @@ export function camLayers(model: LoadedModel, named: readonly string[] | undefin
   const layers = named?.length ? [...named] : [suggestCamLayer(model, output)?.value ?? ''];
   if (!layers[0]) throw new CamLensError('BAD_ARGUMENT', 'No CAM layer could be suggested for this model; name one with --layer (see `camlens layers`).');
   for (const layer of layers) checkTappable(model.graph, layer);
-  const feeding = ancestorsOf(model, [output]);
+  checkLayersReach(model, layers, output);
+  return layers;
+}
+
+/** An error naming the first layer that `value` (the target's value: an output or any value) is not computed from. */
+export function checkLayersReach(model: LoadedModel, layers: readonly string[], value: string): void {
+  const feeding = ancestorsOf(model, [value]);
   for (const layer of layers) {
     if (feeding.has(layer)) continue;
     const fed = outputsFedBy(model, layer);
     throw new CamLensError(
       'BAD_ARGUMENT',
-      `Layer "${layer}" cannot reach the output "${output}": "${output}" is not computed from it, so its map for that target would be empty. ` +
+      `Layer "${layer}" cannot reach the output "${value}": "${value}" is not computed from it, so its map for that target would be empty. ` +
         (fed.length
-          ? `It feeds ${fed.map((o) => `"${o}"`).join(', ')} (choose that with --output), or choose a layer on the path to "${output}" (see \`camlens layers\`).`
-          : `It feeds no output at all; choose a layer on the path to "${output}" (see \`camlens layers\`).`),
+          ? `It feeds ${fed.map((o) => `"${o}"`).join(', ')} (choose that with --output), or choose a layer on the path to "${value}" (see \`camlens layers\`).`
+          : `It feeds no output at all; choose a layer on the path to "${value}" (see \`camlens layers\`).`),
     );
   }
-  return layers;
 }

@@ -12,9 +12,9 @@ import { forwardRun, type ValueTarget } from './targetRun';
 
 /** The detector layout of `output`, or undefined when the model is not explained as a detector. */
 export function detectorLayout(model: LoadedModel, output: string, params: ExplainParams): YoloLayout | undefined {
-  if (params.target) return undefined;
+  if (params.target || params.embedding || params.sequence) return undefined;
   const layout = params.detector ?? yoloLayoutOf(model.shapes.get(output)?.shape);
-  if (!layout && (params.box !== undefined || params.boxXyxy))
+  if (!layout && (params.box !== undefined || params.boxXyxy || params.allBoxes))
     throw new CamLensError(
       'BAD_ARGUMENT',
       `--box needs a detector: output "${output}" [${(model.shapes.get(output)?.shape ?? []).map((d) => d ?? '?').join(', ')}] is not a YOLO head ([1, 4+K, A] or [1, A, 5+K]).`,
@@ -50,7 +50,8 @@ export async function resolveDetections(
   if (params.boxXyxy && params.classIndex === undefined)
     throw new CamLensError('BAD_ARGUMENT', '--box-xyxy needs --class K: the class whose detection is explained.');
   let chosen: Detection[];
-  if (choice) chosen = [chooseDetection(detections, choice, conf)];
+  if (params.allBoxes) chosen = detections.length ? detections : [chooseDetection(detections, undefined, conf)];
+  else if (choice) chosen = [chooseDetection(detections, choice, conf)];
   else if (params.classIndex !== undefined) {
     const ofClass = detections.filter((d) => d.class === params.classIndex);
     if (!ofClass.length && detections.length)

@@ -23,6 +23,12 @@ export interface ValueTarget {
   label: string;
   /** Gradient-free methods: the score, read from a forward run the caller made. */
   score?: number;
+  /**
+   * A scalar that is no one element (a predicted region, a cosine similarity, a CTC
+   * log-likelihood): its gradient with respect to `spec.value` at this input, computed by the
+   * caller from a forward run, is fed as the cotangent, and `target` is what S.json reports.
+   */
+  fed?: { cotangent: PlainTensor; target: ExplainedTarget };
 }
 
 export interface TargetRun {
@@ -43,11 +49,17 @@ export function forwardRun(model: LoadedModel, ctx: GradientRunContext, input: P
 export async function valueDims(model: LoadedModel, ctx: GradientRunContext, value: string, input: PlainTensor): Promise<number[]> {
   const shape = model.shapes.get(value)?.shape;
   if (shape && shape.every((d): d is number => typeof d === 'number')) return [...shape];
+  return [...(await readValue(model, ctx, value, input)).dims];
+}
+
+/** `value` (a graph output or any internal value) for input `input`, from one forward run. */
+export async function readValue(model: LoadedModel, ctx: GradientRunContext, value: string, input: PlainTensor): Promise<PlainTensor> {
+  if (!model.graph.allValues().includes(value)) throw new CamLensError('UNKNOWN_VALUE', `No value named "${value}" in the model; \`camlens layers\` lists them.`);
   const isOutput = model.graph.outputs.includes(value);
   const forward = await forwardRun(model, ctx, input, isOutput ? [] : [value]);
   const t = isOutput ? forward.outputs[value] : forward.taps[0]?.tensor;
   if (!t) throw new CamLensError('UNKNOWN_VALUE', `The value "${value}" could not be read from the model.`);
-  return [...t.dims];
+  return t;
 }
 
 /**
@@ -61,12 +73,15 @@ export async function runTarget(
   input: PlainTensor,
   spec: TargetSpec,
   dims?: readonly number[],
+  fed?: ValueTarget['fed'],
 ): Promise<TargetRun> {
   if (!model.graph.allValues().includes(spec.value)) {
     // autodiff names the closest values; it is asked only once the name is known to be wrong.
     throw new CamLensError('UNKNOWN_VALUE', `No value named "${spec.value}" in the model; \`camlens layers\` lists them.`);
   }
   const gradientSpec = (top1InGraph: boolean) => ({ output: spec.value, layers: base.layers, softmax: base.softmax, top1InGraph });
+  // A fed cotangent is d(scalar)/d(the raw value): never through an added softmax.
+  if (fed) return { run: await runGradient(model, ctx, { ...gradientSpec(false), softmax: false }, input, { cotangent: fed.cotangent }), target: fed.target };
   const { select } = spec;
   if (select.kind === 'max') {
     const run = await runGradient(model, ctx, gradientSpec(true), input);

@@ -21,11 +21,21 @@ export interface TargetSpec {
 /** The scalar actually explained, as S.json reports it. */
 export interface ExplainedTarget {
   value: string;
-  /** The element's index in the value (for a sum: empty; for a region: [0, class]). */
+  /** The element's index in the value (for a sum: empty; for a region: [0, class]; a sequence step: its element). */
   index: number[];
   score: number;
-  /** How the score is formed when it is not one element. */
-  reduce?: 'sum' | 'region-sum';
+  /**
+   * How the score is formed when it is not one element: a sum; a class summed over a region
+   * (`pixels`: the region's size); the cosine similarity to a reference embedding; the CTC
+   * log-likelihood of `sequence`.
+   */
+  reduce?: 'sum' | 'region-sum' | 'cosine' | 'ctc';
+  /** region-sum: the pixels of the region (at the output's resolution). */
+  pixels?: number;
+  /** ctc: the label sequence scored (symbol indices, blank excluded). */
+  sequence?: number[];
+  /** cosine: the reference embedding (file name). */
+  reference?: string;
 }
 
 /**
