@@ -72,12 +72,16 @@ export function buildGradientModel(model: LoadedModel, spec: GradientModelSpec):
     const index = b.graph.input.findIndex((i) => i.name === grad.cotangent);
     b.graph.input.splice(index, 1);
     const opset = int64ToNumber(grad.model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version);
-    const rank = model.shapes.get(spec.output)?.shape?.length ?? 0;
+    // An unknown rank is taken as [N, K] scores (the last axis), as before.
+    const rank = model.shapes.get(spec.output)?.shape?.length ?? 2;
     const axes = rank > 2 ? Array.from({ length: rank - 1 }, (_, i) => i + 1) : [-1];
+    // A rank-0 value (a regressor's scalar) is its own maximum: ReduceMax has no axis to take.
     const best =
-      opset >= 18
-        ? b.op('ReduceMax', [target, b.int64s(`${CAMLENS_PREFIX}class_axis`, axes)], { keepdims: 1 }, { name: `${CAMLENS_PREFIX}top1/ReduceMax` })
-        : b.op('ReduceMax', [target], { axes, keepdims: 1 }, { name: `${CAMLENS_PREFIX}top1/ReduceMax` });
+      rank === 0
+        ? target
+        : opset >= 18
+          ? b.op('ReduceMax', [target, b.int64s(`${CAMLENS_PREFIX}class_axis`, axes)], { keepdims: 1 }, { name: `${CAMLENS_PREFIX}top1/ReduceMax` })
+          : b.op('ReduceMax', [target], { axes, keepdims: 1 }, { name: `${CAMLENS_PREFIX}top1/ReduceMax` });
     const isBest = b.op('Equal', [target, best], {}, { name: `${CAMLENS_PREFIX}top1/Equal` });
     const scoreType = model.shapes.get(spec.output)?.dtype || 1;
     b.op('Cast', [isBest], { to: scoreType }, { name: `${CAMLENS_PREFIX}top1/Cast` });

@@ -16,9 +16,9 @@ export function denseSizes(dims: readonly number[], layout: DenseLayout): { k: n
 
 /**
  * The layout of a rank-4 output: named, or read from the shape when one end axis is smaller than
- * both spatial axes and the other is not (classes are fewer than pixels per side in every real
- * segmenter: [1, 21, 520, 520], [1, 512, 512, 19]). A shape that fits both, or neither, is an
- * error asking for the layout: a guess there would explain the wrong axis.
+ * both spatial axes (classes are fewer than pixels per side in every real segmenter:
+ * [1, 21, 520, 520], [1, 512, 512, 19]; at most one end axis can be). A shape where neither is
+ * ([1, 4, 4, 4]) is an error asking for the layout: a guess there would explain the wrong axis.
  */
 export function denseLayoutOf(value: string, dims: readonly number[], named?: DenseLayout): DenseLayout {
   if (dims.length !== 4)
@@ -29,12 +29,11 @@ export function denseLayoutOf(value: string, dims: readonly number[], named?: De
     );
   if (named) return named;
   const [, a, b, c] = dims;
-  const channelsFirst = a < Math.min(b, c);
-  const channelsLast = c < Math.min(a, b);
-  if (channelsFirst !== channelsLast) return channelsFirst ? 'NCHW' : 'NHWC';
+  if (a < Math.min(b, c)) return 'NCHW';
+  if (c < Math.min(a, b)) return 'NHWC';
   throw new CamLensError(
     'BAD_ARGUMENT',
-    `Output "${value}" [${dims.join(', ')}]: the class axis cannot be told from the shape (${channelsFirst ? 'both' : 'neither'} end axis is smaller than the others); name it with --dense-layout NCHW or NHWC.`,
+    `Output "${value}" [${dims.join(', ')}]: the class axis cannot be told from the shape (neither end axis is smaller than the other two); name it with --dense-layout NCHW or NHWC.`,
   );
 }
 
