@@ -44,9 +44,13 @@ describe('--box all', () => {
   it('the CLI writes S.boxN files and one S.json entry per detection', () => {
     const bin = resolve(__dirname, '../../../bin/camlens.js');
     const out = join(dir, 'out');
-    const cli = spawnSync(process.execPath, [bin, 'explain', yolo, input, '--out', out, '--box', 'all', '--conf', '0.3', '--layer', YOLO_LIKE.neckP3, '--ep', 'cpu'], {
-      encoding: 'utf8',
-    });
+    const cli = spawnSync(
+      process.execPath,
+      [bin, 'explain', yolo, input, '--out', out, '--box', 'all', '--conf', '0.3', '--layer', YOLO_LIKE.neckP3, '--ep', 'cpu'],
+      {
+        encoding: 'utf8',
+      },
+    );
     equal(cli.status, 0, cli.stderr);
     const json = JSON.parse(readFileSync(join(out, 'y.json'), 'utf8'));
     equal(json.explanations.length, json.detections.length);

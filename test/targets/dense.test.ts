@@ -104,7 +104,7 @@ describe('predicted-class regions through explain()', () => {
     ok(Math.abs(analytic - fd) <= 1e-2 * Math.max(1, Math.abs(fd)), `${analytic} vs ${fd}`);
   });
 
-  it('NHWC gives the NCHW output\'s regions, scores and gradients; a class predicted nowhere is an error', async () => {
+  it("NHWC gives the NCHW output's regions, scores and gradients; a class predicted nowhere is an error", async () => {
     const nchw = await explain({ ...params, output: 'seg' }, { sessions });
     const nhwc = await explain({ ...params, output: 'seg_nhwc' }, { sessions });
     deepEqual(nhwc.regions, nchw.regions);
@@ -130,10 +130,20 @@ describe('predicted-class regions through explain()', () => {
 function tinyRegressor(): ModelProto {
   const b = ModelBuilder.create(17);
   const x = b.input('input', DataType.FLOAT, [1, 3, 16, 16]);
-  const c = b.op('Conv', [x, b.floats('conv.weight', [4, 3, 3, 3], randomArray(108, 51))], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] }, { name: '/conv/Conv' });
+  const c = b.op(
+    'Conv',
+    [x, b.floats('conv.weight', [4, 3, 3, 3], randomArray(108, 51))],
+    { pads: [1, 1, 1, 1], kernel_shape: [3, 3] },
+    { name: '/conv/Conv' },
+  );
   const r = b.op('Relu', [c], {}, { name: '/conv/Relu' });
   const gap = b.op('Flatten', [b.op('GlobalAveragePool', [r], {}, { name: '/GAP' })], { axis: 1 }, { name: '/Flatten' });
-  b.op('Gemm', [gap, b.floats('fc.weight', [1, 4], Float32Array.of(1, -2, 3, 0.5))], { transB: 1, alpha: attr.float(1) }, { name: '/fc/Gemm', outputs: ['value'] });
+  b.op(
+    'Gemm',
+    [gap, b.floats('fc.weight', [1, 4], Float32Array.of(1, -2, 3, 0.5))],
+    { transB: 1, alpha: attr.float(1) },
+    { name: '/fc/Gemm', outputs: ['value'] },
+  );
   b.op('Reshape', ['value', b.int64s('flat.shape', [1])], {}, { name: '/flat', outputs: ['flat'] });
   b.op('Reshape', ['value', b.int64s('scalar.shape', [])], {}, { name: '/scalar', outputs: ['scalar'] });
   b.output('value', DataType.FLOAT, [1, 1]);

@@ -120,7 +120,22 @@ describe('--target-embedding', () => {
     const bin = resolve(__dirname, '../../../bin/camlens.js');
     const cli = spawnSync(
       process.execPath,
-      [bin, 'explain', modelPath, inputPath, '--out', join(dir, 'out'), '--target-embedding', refPath, '--embedding-value', FLAT, '--layer', LAYER, '--ep', 'cpu'],
+      [
+        bin,
+        'explain',
+        modelPath,
+        inputPath,
+        '--out',
+        join(dir, 'out'),
+        '--target-embedding',
+        refPath,
+        '--embedding-value',
+        FLAT,
+        '--layer',
+        LAYER,
+        '--ep',
+        'cpu',
+      ],
       { encoding: 'utf8' },
     );
     equal(cli.status, 0, cli.stderr);

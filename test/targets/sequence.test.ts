@@ -169,7 +169,8 @@ describe('sequence targets through explain()', () => {
 
   it('a rank-3 output without a sequence option names the options; the CLI writes the decoding to S.json', () => {
     const bin = resolve(__dirname, '../../../bin/camlens.js');
-    const run = (...argv: string[]) => spawnSync(process.execPath, [bin, 'explain', modelPath, inputPath, '--layer', LAYER, '--ep', 'cpu', ...argv], { encoding: 'utf8' });
+    const run = (...argv: string[]) =>
+      spawnSync(process.execPath, [bin, 'explain', modelPath, inputPath, '--layer', LAYER, '--ep', 'cpu', ...argv], { encoding: 'utf8' });
     const plain = run('--out', join(dir, 'plain'));
     equal(plain.status, 1, plain.stderr);
     ok(plain.stderr.includes('--ctc, --target-sequence or --sequence-step'), plain.stderr);

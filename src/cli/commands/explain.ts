@@ -8,7 +8,16 @@ import { encodeNpy } from '../../engine/npy';
 import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
 import { DENSE_LAYOUTS, type DenseLayout } from '../../engine/targets/dense';
 import { SEQUENCE_LAYOUTS, type SequenceLayout } from '../../engine/targets/ctc';
-import { CAM_METHODS, type Box, type CamMethodName, type ColormapName, type ExplainParams, type ExplainResult, type SequenceTargetParams, type YoloLayout } from '../../worker/protocol';
+import {
+  CAM_METHODS,
+  type Box,
+  type CamMethodName,
+  type ColormapName,
+  type ExplainParams,
+  type ExplainResult,
+  type SequenceTargetParams,
+  type YoloLayout,
+} from '../../worker/protocol';
 import { CamLensError } from '../../engine/errors';
 import { parseTargetSpec, type TargetSpec } from '../../engine/targets/spec';
 import { usageError, type Command } from '../command';

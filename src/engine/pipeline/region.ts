@@ -33,7 +33,8 @@ export async function loadRegionMask(file: string | undefined, h: number, w: num
     }
   }
   // An empty region has a score of 0 and no gradient: every map would be blank.
-  if (!out.some((v) => v)) throw new CamLensError('BAD_ARGUMENT', `--region-mask ${file}: the mask is empty at the output's ${h}×${w} resolution (no non-black pixel).`);
+  if (!out.some((v) => v))
+    throw new CamLensError('BAD_ARGUMENT', `--region-mask ${file}: the mask is empty at the output's ${h}×${w} resolution (no non-black pixel).`);
   return out;
 }
 
@@ -60,7 +61,11 @@ export interface DenseRegions {
 }
 
 /** The regions of a dense output `map` (the value `output`) for the request's mask, layout and region mode. */
-export async function denseRegions(output: string, map: PlainTensor, params: Pick<ExplainParams, 'regionMask' | 'region' | 'denseLayout'>): Promise<DenseRegions> {
+export async function denseRegions(
+  output: string,
+  map: PlainTensor,
+  params: Pick<ExplainParams, 'regionMask' | 'region' | 'denseLayout'>,
+): Promise<DenseRegions> {
   const layout = denseLayoutOf(output, map.dims, params.denseLayout);
   const { k, h, w } = denseSizes(map.dims, layout);
   const within = await loadRegionMask(params.regionMask, h, w);

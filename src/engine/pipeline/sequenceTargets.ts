@@ -5,7 +5,17 @@ import { CamLensError } from '../errors';
 import type { ExplainParams, ExplainWarning, SequenceReading } from '../explainTypes';
 import type { LoadedModel } from '../model';
 import type { PlainTensor } from '../runtime/tapRunner';
-import { bestPath, collapsePath, ctcCotangentData, ctcScore, sequenceIndex, sequenceLayoutOf, sequenceOffset, sequenceSizes, stepLogProbs } from '../targets/ctc';
+import {
+  bestPath,
+  collapsePath,
+  ctcCotangentData,
+  ctcScore,
+  sequenceIndex,
+  sequenceLayoutOf,
+  sequenceOffset,
+  sequenceSizes,
+  stepLogProbs,
+} from '../targets/ctc';
 import type { GradientRunContext } from './gradientRun';
 import { outputIsProbabilities, rowsAreDistributions } from './predictions';
 import { readValue, type ValueTarget } from './targetRun';

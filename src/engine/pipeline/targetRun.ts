@@ -54,7 +54,8 @@ export async function valueDims(model: LoadedModel, ctx: GradientRunContext, val
 
 /** `value` (a graph output or any internal value) for input `input`, from one forward run. */
 export async function readValue(model: LoadedModel, ctx: GradientRunContext, value: string, input: PlainTensor): Promise<PlainTensor> {
-  if (!model.graph.allValues().includes(value)) throw new CamLensError('UNKNOWN_VALUE', `No value named "${value}" in the model; \`camlens layers\` lists them.`);
+  if (!model.graph.allValues().includes(value))
+    throw new CamLensError('UNKNOWN_VALUE', `No value named "${value}" in the model; \`camlens layers\` lists them.`);
   const isOutput = model.graph.outputs.includes(value);
   const forward = await forwardRun(model, ctx, input, isOutput ? [] : [value]);
   const t = isOutput ? forward.outputs[value] : forward.taps[0]?.tensor;

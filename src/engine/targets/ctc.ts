@@ -138,7 +138,13 @@ export function ctcScore(logp: readonly Float64Array[], labels: readonly number[
  * logits: a log-softmax of log-probabilities is themselves, and the gradient upstream of the
  * normalisation is the same.
  */
-export function ctcCotangentData(dims: readonly number[], layout: SequenceLayout, scores: SequenceScores, logp: readonly Float64Array[], ctc: CtcScore): Float32Array {
+export function ctcCotangentData(
+  dims: readonly number[],
+  layout: SequenceLayout,
+  scores: SequenceScores,
+  logp: readonly Float64Array[],
+  ctc: CtcScore,
+): Float32Array {
   const out = new Float32Array(dims.reduce((a, b) => a * b, 1));
   ctc.posterior.forEach((g, t) => {
     for (let c = 0; c < g.length; c++) {

@@ -23,7 +23,8 @@ export function cosineTarget(value: string, v: ArrayLike<number>, reference: Arr
     vv += v[i] * v[i];
     rr += reference[i] * reference[i];
   }
-  if (!(rr > 0) || !Number.isFinite(rr)) throw new CamLensError('BAD_ARGUMENT', `The reference embedding ${referenceName} is zero or not finite: no direction to compare with.`);
+  if (!(rr > 0) || !Number.isFinite(rr))
+    throw new CamLensError('BAD_ARGUMENT', `The reference embedding ${referenceName} is zero or not finite: no direction to compare with.`);
   if (!(vv > 0) || !Number.isFinite(vv))
     throw new CamLensError('BAD_ARGUMENT', `"${value}" is zero or not finite for this input: its cosine similarity is undefined.`);
   const nv = Math.sqrt(vv);
