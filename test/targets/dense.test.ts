@@ -16,8 +16,8 @@ import { serializeModel } from '../../src/engine/onnx/io';
 import type { ModelProto } from '../../src/engine/onnx/types';
 import { denseRegions } from '../../src/engine/pipeline/region';
 import { SessionCache } from '../../src/engine/runtime/sessions';
-import { extractModel } from '../../src/engine/surgery/extract';
 import { denseLayoutOf } from '../../src/engine/targets/dense';
+import { assertSameGradient, directionalCheck } from '../helpers/gradientCheck';
 import { randomArray } from '../helpers/models';
 import { tinySegmenter } from '../helpers/nonClassifiers';
 
@@ -87,19 +87,12 @@ describe('predicted-class regions through explain()', () => {
     // Finite differences of the same scalar (the mask held fixed) on the model cut at the layer.
     const act = e.activation!;
     const g = e.gradient!.data as Float32Array;
-    const tail = await ort.InferenceSession.create(serializeModel(extractModel(model.proto, model.graph, [LAYER], ['seg'], model.shapes)));
-    const scalar = async (a: Float32Array) => {
-      const out = (await tail.run({ [LAYER]: new ort.Tensor('float32', a, act.dims) })).seg.data as Float32Array;
+    const regionSum = (out: Float32Array) => {
       let s = 0;
       for (let p = 0; p < hw; p++) if (argmax[p] === c) s += out[c * hw + p];
       return s;
     };
-    const u = randomArray(g.length, 42, 1);
-    const a0 = act.data as Float32Array;
-    const h = 1e-2;
-    const fd = ((await scalar(a0.map((v, i) => v + h * u[i]))) - (await scalar(a0.map((v, i) => v - h * u[i])))) / (2 * h);
-    await tail.release();
-    const analytic = g.reduce((s, v, i) => s + v * u[i], 0);
+    const { analytic, fd } = await directionalCheck(model, LAYER, 'seg', act, g, randomArray(g.length, 42, 1), 1e-2, regionSum);
     ok(Math.abs(analytic) > 1e-2, `non-trivial ${analytic}`);
     ok(Math.abs(analytic - fd) <= 1e-2 * Math.max(1, Math.abs(fd)), `${analytic} vs ${fd}`);
   });
@@ -110,13 +103,7 @@ describe('predicted-class regions through explain()', () => {
     deepEqual(nhwc.regions, nchw.regions);
     equal(nhwc.explanations[0].classIndex, nchw.explanations[0].classIndex);
     ok(Math.abs(nhwc.explanations[0].target!.score - nchw.explanations[0].target!.score) < 1e-3);
-    const a = nchw.explanations[0].gradient!.data as Float32Array;
-    const b = nhwc.explanations[0].gradient!.data as Float32Array;
-    const scale = Math.max(...a.map(Math.abs));
-    ok(
-      a.every((v, i) => Math.abs(v - b[i]) <= 1e-5 * scale),
-      'same gradients',
-    );
+    assertSameGradient(nchw.explanations[0].gradient!.data as Float32Array, nhwc.explanations[0].gradient!.data as Float32Array, 1e-5, 'same gradients');
     const absent = [0, 1, 2].find((c) => !nchw.regions!.some((r) => r.class === c));
     if (absent !== undefined) await rejects(explain({ ...params, output: 'seg', classIndex: absent }, { sessions }), /is predicted at no pixel/);
     // The whole-image region (the default) is unchanged: every pixel of the class's channel.

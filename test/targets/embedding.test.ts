@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import * as ort from 'onnxruntime-node';
 import { explain } from '../../src/engine/explain';
 import { resolveModelConfig } from '../../src/engine/image/config';
 import { analyseModel } from '../../src/engine/model';
@@ -17,8 +16,8 @@ import { serializeModel } from '../../src/engine/onnx/io';
 import { loadModelInput } from '../../src/engine/pipeline/input';
 import { readValue } from '../../src/engine/pipeline/targetRun';
 import { SessionCache } from '../../src/engine/runtime/sessions';
-import { extractModel } from '../../src/engine/surgery/extract';
 import { cosineTarget } from '../../src/engine/targets/embedding';
+import { directionalCheck } from '../helpers/gradientCheck';
 import { randomArray, tinyCnn } from '../helpers/models';
 
 const sessions = new SessionCache();
@@ -63,17 +62,11 @@ describe('--target-embedding', () => {
     ok(Math.abs(e.target!.score - cosine(v, ref)) < 1e-6, `${e.target!.score} vs ${cosine(v, ref)}`);
     const act = e.activation!;
     const g = e.gradient!.data as Float32Array;
-    const tail = await ort.InferenceSession.create(serializeModel(extractModel(model.proto, model.graph, [LAYER], [FLAT], model.shapes)));
-    const score = async (a: Float32Array) => cosine((await tail.run({ [LAYER]: new ort.Tensor('float32', a, act.dims) }))[FLAT].data as Float32Array, ref);
     // A direction mostly along the gradient: a random one moves the cosine less than float32 resolves.
     const gMax = Math.max(...g.map(Math.abs));
     const noise = randomArray(g.length, 63, 0.2);
     const u = g.map((w, i) => w / gMax + noise[i]);
-    const a0 = act.data as Float32Array;
-    const h = 1e-2;
-    const fd = ((await score(a0.map((w, i) => w + h * u[i]))) - (await score(a0.map((w, i) => w - h * u[i])))) / (2 * h);
-    await tail.release();
-    const analytic = g.reduce((s, w, i) => s + w * u[i], 0);
+    const { analytic, fd } = await directionalCheck(model, LAYER, FLAT, act, g, u, 1e-2, (out) => cosine(out, ref));
     ok(Math.abs(analytic) > 1e-3, `non-trivial ${analytic}`);
     ok(Math.abs(analytic - fd) <= 2e-2 * Math.abs(fd), `${analytic} vs ${fd}`);
   });

@@ -16,8 +16,8 @@ import { DataType, ModelBuilder } from '../../src/engine/onnx/builder';
 import { serializeModel } from '../../src/engine/onnx/io';
 import type { ModelProto } from '../../src/engine/onnx/types';
 import { SessionCache } from '../../src/engine/runtime/sessions';
-import { extractModel } from '../../src/engine/surgery/extract';
 import { collapsePath, ctcScore, sequenceLayoutOf } from '../../src/engine/targets/ctc';
+import { assertSameGradient, directionalCheck } from '../helpers/gradientCheck';
 import { randomArray } from '../helpers/models';
 
 const sessions = new SessionCache();
@@ -124,15 +124,8 @@ describe('sequence targets through explain()', () => {
     // d score/d layer · u against central differences of the model cut at the layer.
     const act = e.activation!;
     const g = e.gradient!.data as Float32Array;
-    const tail = await ort.InferenceSession.create(serializeModel(extractModel(model.proto, model.graph, [LAYER], ['logits'], model.shapes)));
-    const score = async (a: Float32Array) =>
-      bruteForce((await tail.run({ [LAYER]: new ort.Tensor('float32', a, act.dims) })).logits.data as Float32Array, seq.decoded);
-    const u = randomArray(g.length, 34, 1);
-    const a0 = act.data as Float32Array;
-    const h = 1e-3;
-    const fd = ((await score(a0.map((v, i) => v + h * u[i]))) - (await score(a0.map((v, i) => v - h * u[i])))) / (2 * h);
-    await tail.release();
-    const analytic = g.reduce((s, v, i) => s + v * u[i], 0);
+    const score = (out: Float32Array) => bruteForce(out, seq.decoded);
+    const { analytic, fd } = await directionalCheck(model, LAYER, 'logits', act, g, randomArray(g.length, 34, 1), 1e-3, score);
     ok(Math.abs(analytic) > 1e-3, `non-trivial derivative ${analytic}`);
     ok(Math.abs(analytic - fd) <= 1e-2 * Math.max(1, Math.abs(fd)), `${analytic} vs ${fd}`);
   });
@@ -146,13 +139,7 @@ describe('sequence targets through explain()', () => {
     deepEqual(ntc.explanations[0].target?.sequence, labels);
     for (const other of [tnc, probs]) {
       ok(Math.abs(other.explanations[0].target!.score - ntc.explanations[0].target!.score) < 1e-5);
-      const a = ntc.explanations[0].gradient!.data as Float32Array;
-      const b = other.explanations[0].gradient!.data as Float32Array;
-      const scale = Math.max(...a.map(Math.abs));
-      ok(
-        a.every((v, i) => Math.abs(v - b[i]) <= 1e-4 * scale),
-        'same layer gradient',
-      );
+      assertSameGradient(ntc.explanations[0].gradient!.data as Float32Array, other.explanations[0].gradient!.data as Float32Array, 1e-4, 'same layer gradient');
     }
   });
 
