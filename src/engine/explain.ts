@@ -2,9 +2,9 @@
 // engine's parts (see DESIGN.md, "The flow of one explanation"); each step lives in its own
 // module and this file only sequences them and times them.
 import type { ActivationLayout, TokenGrid } from './cam/layout';
-import { aggregateLayers, DEFAULT_SCALE_WEIGHTS, fuseScales, reluMaps, resizeBilinear } from './cam/postprocess';
+import { DEFAULT_SCALE_WEIGHTS, fuseScales, reluMaps, resizeBilinear } from './cam/postprocess';
 import type { BaseCam } from './cam/base';
-import { layerCam, type LayerCamInfo } from './cam/registry';
+import { createCamOn, layerCam, type LayerCamInfo } from './cam/registry';
 import type { Maps } from './cam/tensor';
 import { CamLensError, throwIfCancelled } from './errors';
 import type { ColormapName } from './image/colormap';
@@ -21,6 +21,9 @@ import { detectorLayout, resolveDetections, type DetectorRun } from './pipeline/
 import { formatTargetSpec, type ExplainedTarget, type TargetSpec } from './targets/spec';
 import { AUGMENTATIONS, augmentInput, deaugmentMap } from './pipeline/augment';
 import { camLayers, checkLayersReach, scoreOutput } from './pipeline/camLayers';
+import { biasLayers } from './pipeline/biasLayers';
+import { runFinerTargets } from './pipeline/finerTargets';
+import { FINER_DEFAULT_ALPHA } from './targets/finer';
 import { loadModelInput } from './pipeline/input';
 import { denseRegions, regionCotangent } from './pipeline/region';
 import { resolveSequence, type SequenceRun } from './pipeline/sequenceTargets';
@@ -75,6 +78,8 @@ interface CamRun {
   channelRuns?: { runs: number; skipped: number };
   /** Dense outputs with predicted regions: the classes predicted (labels filled in by explain). */
   regions?: ClassRegion[];
+  /** FinerCAM: each class's comparison classes, as `class: k1,k2,k3`. */
+  finerComparisons?: string[];
 }
 
 /**
@@ -89,6 +94,7 @@ async function camsFor(
   method: LayerCamInfo,
   cam: BaseCam,
   layers: string[],
+  biases: Readonly<Record<string, Float32Array>> | undefined,
   output: string,
   input: PlainTensor,
   size: [number, number],
@@ -106,6 +112,7 @@ async function camsFor(
   let fallbacks: readonly ProviderAttempt[];
   let channelTables: Record<string, ChannelScoreTable> | undefined;
   let regions: ClassRegion[] | undefined;
+  let finerComparisons: string[] | undefined;
   const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal };
   const spec = (top1InGraph: boolean): GradientModelSpec => ({ output, layers, softmax: Boolean(params.softmaxTarget), top1InGraph });
   const outputRank = model.shapes.get(output)?.shape?.length ?? 2;
@@ -116,7 +123,20 @@ async function camsFor(
       `${params.method}: channel-run methods score classes of the output; with --target or a detector use a gradient method or EigenCAM.`,
     );
   }
-  if (valueTargets && method.needsGradients) {
+  if (method.target === 'finer' && (valueTargets || outputRank >= 3 || params.softmaxTarget)) {
+    throw new CamLensError('BAD_ARGUMENT', `${params.method} contrasts logits of classes; it takes no --target, detector box, region output or --softmax.`);
+  }
+  if (method.target === 'finer') {
+    const finer = await runFinerTargets(model, runCtx, { output, layers }, input, classes, topk, { classes: params.finerClasses, alpha: params.finerAlpha });
+    scores = finer.scores;
+    ({ provider, fallbacks } = finer.runs[0].run);
+    for (const r of finer.runs) {
+      perClass.push({ ...r.run, scores });
+      targets.push(r.target);
+      chosen.push(r.classIndex);
+    }
+    finerComparisons = finer.runs.map((r) => `${r.classIndex}: ${r.comparisons.join(',')}`);
+  } else if (valueTargets && method.needsGradients) {
     const runs = [];
     for (const [i, t] of valueTargets.entries()) {
       if (i) ctx.progress?.(i, valueTargets.length, t.label);
@@ -205,16 +225,19 @@ async function camsFor(
       const g = tensors.gradients[layer] ? layerFeatureMaps(tensors.gradients[layer], layouts[layer], grids[layer]) : undefined;
       const table = channelTables?.[layer];
       const extra = table ? { channelScores: classColumn(table, classIndex), baseScores: Float32Array.of(tensors.scores[classIndex]) } : {};
-      const map = cam.lowres({ activations: a, gradients: g, ...extra }, { eigenSmooth: params.eigenSmooth }).lowres;
-      warnings.push(...mapWarnings({ layer, classIndex, lowres: map.data, gradient: g?.data, activation: a.data }));
+      const map = cam.lowres({ activations: a, gradients: g, bias: biases?.[layer], ...extra }, { eigenSmooth: params.eigenSmooth }).lowres;
+      // FullGrad's many bias terms are judged by their sum below: one quiet bias says nothing.
+      if (!biases) warnings.push(...mapWarnings({ layer, classIndex, lowres: map.data, gradient: g?.data, activation: a.data }));
       return map;
     });
+    const combined = input.dims.length === 5 ? { final: aggregateVideo(lowres, size, input.dims[2]), raw: reluMaps(lowres[0]) } : cam.combine(lowres, size);
+    if (biases) warnings.push(...mapWarnings({ layer: 'every bias and the input', classIndex, lowres: combined.raw.data }));
     return {
       classIndex,
       target: targets[i],
       label: labels[i],
-      final: input.dims.length === 5 ? aggregateVideo(lowres, size, input.dims[2]).data : aggregateLayers(lowres, size).data,
-      raw: reluMaps(lowres[0]),
+      final: combined.final.data,
+      raw: combined.raw,
       activation: tensors.activations[layers[0]],
       gradient: tensors.gradients[layers[0]],
       warnings,
@@ -223,7 +246,19 @@ async function camsFor(
   const notes = channelTables
     ? Object.values(channelTables).reduce((acc, t) => ({ runs: acc.runs + t.runs, skipped: acc.skipped + t.skipped }), { runs: 0, skipped: 0 })
     : undefined;
-  return { scores, classes: chosen, targets, maps, provider, fallbacks, runMs: t1 - t0, camMs: performance.now() - t1, channelRuns: notes, regions };
+  return {
+    scores,
+    classes: chosen,
+    targets,
+    maps,
+    provider,
+    fallbacks,
+    runMs: t1 - t0,
+    camMs: performance.now() - t1,
+    channelRuns: notes,
+    regions,
+    finerComparisons,
+  };
 }
 
 /** Score-CAM / Ablation-CAM: the per-channel score tables of every CAM layer. */
@@ -290,10 +325,13 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   if (method === 'attention-gradcam') checkAttentionParams(params);
   // attention-gradcam is Grad-CAM's map, guided by the rollout at the end.
   const info = layerCam(method === 'attention-gradcam' ? 'gradcam' : method);
-  const cam = info.create();
+  const cam = createCamOn(info, params.finerBase);
   const { model, config } = loadForExplain(params.modelPath, params.configPath, params.labelsPath);
   const output = scoreOutput(model, params.output);
-  const layers = camLayers(model, params.layers, output);
+  const fromBiases = info.layers === 'biases' ? biasLayers(model) : undefined;
+  const layers = fromBiases?.values ?? camLayers(model, params.layers, output);
+  const biases = fromBiases?.biases;
+  const layerWarnings = layerUseWarnings(info, params, layers);
   const scales = params.scales ?? [1];
   const scaleWeights = params.scaleWeights ?? (params.scales ? [...DEFAULT_SCALE_WEIGHTS].slice(0, scales.length) : [1]);
   if (scaleWeights.length !== scales.length) {
@@ -307,6 +345,9 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     checkMemoryBudget(estimateMemory(model, declared, declared[0] || 1, info.needsGradients), budgetBytesOf(params.provider), `Explaining ${params.input}`);
   }
   const input = await loadModelInput(params.input, model, config, { frames: params.frames });
+  if (input.frames && info.layers && info.layers !== 'any') {
+    throw new CamLensError('BAD_ARGUMENT', `${method} combines layers over a picture; it is not available for video models.`);
+  }
   if (input.frames && (params.augSmooth || (params.scales && (params.scales.length > 1 || params.scales[0] !== 1)))) {
     throw new CamLensError('BAD_ARGUMENT', '--aug-smooth and multi-scale fusion are not available for video models.');
   }
@@ -354,17 +395,23 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   }
   const fixed = params.classIndex !== undefined && !detector ? [params.classIndex] : undefined;
   const detectMs = performance.now() - t2;
-  const base = await camsFor(model, ctx, params, info, cam, layers, output, inputTensor, input.size, fixed, topk, valueTargets);
+  const base = await camsFor(model, ctx, params, info, cam, layers, biases, output, inputTensor, input.size, fixed, topk, valueTargets);
   base.runMs += detectMs; // the detector's forward run, decode and NMS
   const classes = base.classes;
   const atSize = async (m: LoadedModel, t: PlainTensor, size: [number, number]) => {
     throwIfCancelled(ctx.signal, 'The explanation');
-    const r = await camsFor(m, ctx, params, info, cam, layers, output, t, size, classes, topk);
-    if (params.augSmooth) await augmentSmooth(r, (x) => camsFor(m, ctx, params, info, cam, layers, output, x, size, classes, topk), t, layout, size);
+    const r = await camsFor(m, ctx, params, info, cam, layers, biases, output, t, size, classes, topk);
+    if (params.augSmooth) await augmentSmooth(r, (x) => camsFor(m, ctx, params, info, cam, layers, biases, output, x, size, classes, topk), t, layout, size);
     return r;
   };
   if (params.augSmooth)
-    await augmentSmooth(base, (x) => camsFor(model, ctx, params, info, cam, layers, output, x, input.size, classes, topk), inputTensor, layout, input.size);
+    await augmentSmooth(
+      base,
+      (x) => camsFor(model, ctx, params, info, cam, layers, biases, output, x, input.size, classes, topk),
+      inputTensor,
+      layout,
+      input.size,
+    );
   if (scales.length > 1 || scales[0] !== 1) {
     const flexibleModel = withFlexibleSpatialDims(model, layout);
     const perScale: Float32Array[][] = [];
@@ -443,7 +490,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   }
   const classCount = base.scores.length / inputTensor.dims[0];
   const scoreKind = scoreKindOf(model, output, base.scores, classCount, Boolean(params.softmaxTarget));
-  const warnings = [...(sequence?.warnings ?? []), ...base.maps.flatMap((m) => m.warnings)];
+  const warnings = [...(sequence?.warnings ?? []), ...layerWarnings, ...base.maps.flatMap((m) => m.warnings)];
   if (params.softmaxTarget && outputIsProbabilities(model, output)) {
     warnings.push({
       code: 'softmax-of-probabilities',
@@ -481,10 +528,31 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       ...(params.augSmooth ? { augSmooth: `${AUGMENTATIONS.length} augmentations (flip x brightness 0.9/1.0/1.1)` } : {}),
       ...(scales.length > 1 || scales[0] !== 1 ? { scales: scales.join(','), scaleWeights: scaleWeights.join(',') } : {}),
       ...(base.channelRuns ? { channelRuns: base.channelRuns.runs, channelsSkipped: base.channelRuns.skipped } : {}),
+      ...(base.finerComparisons ? { finerComparisons: base.finerComparisons.join('; '), finerAlpha: params.finerAlpha ?? FINER_DEFAULT_ALPHA } : {}),
+      ...(biases ? { fullGradBiases: Object.keys(biases).length } : {}),
       ...(attention ? rolloutNotes(params, attention) : {}),
       ...quantizationNotes(model.proto),
     },
   };
+}
+
+/** A method that takes its layers from the graph ignores --layer; one that combines several is its base method with one. */
+function layerUseWarnings(info: LayerCamInfo, params: ExplainParams, layers: readonly string[]): ExplainWarning[] {
+  if (info.layers === 'biases' && params.layers?.length) {
+    return [{ code: 'layer-ignored', message: `${info.id} uses every bias of the graph and the input; --layer is ignored.` }];
+  }
+  if (info.layers === 'biases' && layers.length === 1) {
+    return [{ code: 'no-biases', message: `${info.id}: the graph has no Conv or BatchNormalization bias; the map is the input × gradient term alone.` }];
+  }
+  if (info.layers === 'several' && layers.length < 2) {
+    return [
+      {
+        code: 'one-layer',
+        message: `${info.id} multiplies the maps of several layers; with one layer it is its base method's map. Give --layer more than once (early to late).`,
+      },
+    ];
+  }
+  return [];
 }
 
 /**

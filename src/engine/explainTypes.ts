@@ -46,6 +46,9 @@ export const LAYER_CAM_METHODS = [
   'eigengradcam',
   'scorecam',
   'ablationcam',
+  'fullgrad',
+  'finercam',
+  'refinecam',
 ] as const;
 export type LayerCamMethod = (typeof LAYER_CAM_METHODS)[number];
 
@@ -129,6 +132,12 @@ export interface ExplainParams {
   /** Return the layer's activation and gradient tensors too. */
   saveTensors?: boolean;
   provider?: ProviderOptions;
+  /** finercam: the comparison classes (default: the 3 whose logits are closest to the target's). */
+  finerClasses?: number[];
+  /** finercam: how strongly the comparison classes' logits are subtracted (default 1). */
+  finerAlpha?: number;
+  /** finercam: the method whose map is made of the contrast target's gradients (default gradcam). */
+  finerBase?: LayerCamMethod;
   /** attention-rollout / attention-gradcam: how heads are fused (default mean). */
   headFusion?: 'mean' | 'max' | 'min';
   /** attention-rollout / attention-gradcam: fraction of the lowest attentions dropped per layer (default 0). */

@@ -188,6 +188,9 @@ describe('CAM method registry', () => {
       'eigengradcam',
       'scorecam',
       'ablationcam',
+      'fullgrad',
+      'finercam',
+      'refinecam',
     ]);
     deepStrictEqual(Object.keys(LAYER_CAMS), LAYER_CAM_METHODS);
     for (const id of LAYER_CAM_METHODS) {
@@ -208,6 +211,20 @@ describe('CAM method registry', () => {
       LAYER_CAM_METHODS.filter((id) => LAYER_CAMS[id].channelRuns !== 'none'),
       ['scorecam', 'ablationcam'],
     );
+    // What the pipeline reads instead of ids: FullGrad's layers are the graph's biases, RefineCAM
+    // combines several, FinerCAM has a contrast target and a base method.
+    deepStrictEqual(
+      LAYER_CAM_METHODS.filter((id) => LAYER_CAMS[id].layers !== undefined).map((id) => [id, LAYER_CAMS[id].layers]),
+      [
+        ['fullgrad', 'biases'],
+        ['refinecam', 'several'],
+      ],
+    );
+    deepStrictEqual(
+      LAYER_CAM_METHODS.filter((id) => LAYER_CAMS[id].target === 'finer'),
+      ['finercam'],
+    );
+    equal(LAYER_CAMS.finercam.base?.default, 'gradcam');
   });
 
   it('says which methods one stacked run serves (batch export): not those with channel runs, not the attention methods', () => {

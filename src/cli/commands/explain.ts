@@ -10,6 +10,8 @@ import { DENSE_LAYOUTS, type DenseLayout } from '../../engine/targets/dense';
 import { SEQUENCE_LAYOUTS, type SequenceLayout } from '../../engine/targets/ctc';
 import {
   CAM_METHODS,
+  LAYER_CAM_METHODS,
+  type LayerCamMethod,
   type Box,
   type CamMethodName,
   type ColormapName,
@@ -33,6 +35,16 @@ const numberList = (flag: string, text: unknown): number[] | undefined => {
     throw usageError(`${flag}: expected positive numbers separated by commas, got "${text}".`);
   return values;
 };
+
+/** --finer-classes k1,k2,…: class indices (0 is one). */
+function classList(flag: string, text: unknown): number[] | undefined {
+  if (text === undefined) return undefined;
+  const values = String(text)
+    .split(',')
+    .map((s) => Number(s.trim()));
+  if (values.some((v) => !Number.isInteger(v) || v < 0)) throw usageError(`${flag}: expected class indices separated by commas, got "${text}".`);
+  return values;
+}
 
 /** --target VALUE@i,j,k | VALUE@max | VALUE@sum, as a usage error when malformed. */
 function targetOption(text: unknown): TargetSpec | undefined {
@@ -84,6 +96,13 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     throw usageError(`--head-fusion: expected mean, max or min, got "${headFusion}".`);
   const discardRatio = numberOption('--discard-ratio', values['discard-ratio'], { min: 0, max: 1, maxExclusive: true });
   const frames = intOption('--frames', values.frames, LIMITS.frames);
+  const finerClasses = classList('--finer-classes', values['finer-classes']);
+  const finerAlpha = numberOption('--finer-alpha', values['finer-alpha'], { min: 0, max: 10 });
+  const finerBase = values['finer-base'] as string | undefined;
+  if (finerBase !== undefined && !LAYER_CAM_METHODS.includes(finerBase as LayerCamMethod))
+    throw usageError(`--finer-base: "${finerBase}" is not one of ${LAYER_CAM_METHODS.join(', ')}.`);
+  if ((finerClasses || finerAlpha !== undefined || finerBase) && method !== 'finercam')
+    throw usageError('--finer-classes, --finer-alpha and --finer-base are finercam options; add --method finercam.');
   const target = targetOption(values.target);
   const boxChoice = boxOption(values.box);
   const box = boxChoice === 'all' ? undefined : boxChoice;
@@ -130,6 +149,9 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     ...(headFusion ? { headFusion: headFusion as 'mean' | 'max' | 'min' } : {}),
     ...(discardRatio !== undefined ? { discardRatio } : {}),
     ...(frames !== undefined ? { frames } : {}),
+    ...(finerClasses ? { finerClasses } : {}),
+    ...(finerAlpha !== undefined ? { finerAlpha } : {}),
+    ...(finerBase ? { finerBase: finerBase as LayerCamMethod } : {}),
     ...(target ? { target } : {}),
     ...(box !== undefined ? { box } : {}),
     ...(boxXyxy ? { boxXyxy } : {}),
@@ -189,6 +211,9 @@ export const explainOptions = {
   'head-fusion': { type: 'string' },
   'discard-ratio': { type: 'string' },
   frames: { type: 'string' },
+  'finer-classes': { type: 'string' },
+  'finer-alpha': { type: 'string' },
+  'finer-base': { type: 'string' },
   target: { type: 'string' },
   box: { type: 'string' },
   'box-xyxy': { type: 'string' },
@@ -209,11 +234,16 @@ export const explainOptions = {
 
 export const explainHelp = [
   '  --method NAME       gradcam (default), hirescam, gradcam-elementwise, gradcam++, xgradcam, layercam,',
-  '                      eigencam, eigengradcam, scorecam, ablationcam, attention-rollout, attention-gradcam',
+  '                      eigencam, eigengradcam, scorecam, ablationcam, fullgrad, finercam, refinecam,',
+  '                      attention-rollout, attention-gradcam',
+  '                      fullgrad: every Conv/BatchNorm bias and the input (ignores --layer);',
+  '                      refinecam: product of the Grad-CAM++ maps of the layers given (--layer, repeated)',
+  '  --finer-classes L   finercam: compare with these classes (default: the 3 whose logits are nearest)',
+  '  --finer-alpha A     finercam: weight of the comparison logits (default 1); --finer-base M (default gradcam)',
   '  --head-fusion F     attention methods: fuse heads by mean (default), max or min',
   '  --discard-ratio R   attention methods: drop the lowest fraction R of attentions per layer (default 0)',
   '  --frames N          video models: sample N frames uniformly from the clip (folder, GIF, .txt list, a,b,c)',
-  '  --layer VALUE       CAM layer (repeatable: maps are averaged); default: the suggested layer',
+  '  --layer VALUE       CAM layer (repeatable: maps are averaged; refinecam: multiplied); default: the suggested layer',
   '  --class K|top1      class to explain (default top1)',
   '  --topk N            one map for each of the N best classes (detectors: the N best detections)',
   '  --target T          any scalar of any value: VALUE@i,j,k (one element, batch index first),',

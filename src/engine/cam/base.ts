@@ -7,7 +7,7 @@
 import { CamLensError } from '../errors';
 import type { LayerCamMethod } from '../explainTypes';
 import { firstComponentProjection } from './eigen';
-import { finalCam, reluMaps, type Size } from './postprocess';
+import { aggregateLayers, finalCam, reluMaps, type Size } from './postprocess';
 import { checkTensor, sameShape, type FeatureMaps, type Maps } from './tensor';
 
 /** What a method reads. Scores come from the runtime for the methods that need model runs. */
@@ -23,6 +23,11 @@ export interface CamInput {
   channelScores?: Float32Array;
   /** [N] unablated target scores (AblationCAM). */
   baseScores?: Float32Array;
+  /**
+   * [C] the bias the layer's op adds per channel (FullGrad's layers are the graph's biases); absent
+   * for FullGrad's input term, whose map is |input · gradient|.
+   */
+  bias?: Float32Array;
 }
 
 export interface CamOptions {
@@ -42,6 +47,13 @@ export interface CamResult extends CamLowres {
   raw: Maps;
   /** The final map, [N, H, W] in [0, 1]. */
   cam: Maps;
+}
+
+/** Every layer's contribution made into one map: the final one and the raw one the CLI saves as `cam_raw`. */
+export interface CombinedMaps {
+  /** [N, H, W] in [0, 1]. */
+  final: Maps;
+  raw: Maps;
 }
 
 /** Per (image, channel) reducer: `a` and `g` are the NCHW arrays, `o` the plane's offset. */
@@ -139,6 +151,15 @@ export abstract class BaseCam {
     const weights = this.weights(input);
     const data = this.camImage(input, weights, options);
     return { lowres: { data, shape: [n, h, w] }, ...(weights ? { weights } : {}) };
+  }
+
+  /**
+   * The layers' maps (lowres, each [N, h_i, w_i]) into the final [N, H, W] map: pytorch-grad-cam's
+   * `aggregate_multi_layers` (mean of the per-layer final maps), and the first layer's relu'd map
+   * as the raw one. Methods that combine layers otherwise (RefineCAM, FullGrad) override it.
+   */
+  combine(lowres: readonly Maps[], size: Size): CombinedMaps {
+    return { final: aggregateLayers(lowres, size), raw: reluMaps(lowres[0]) };
   }
 
   /** Everything: weights, lowres, relu'd lowres and the final map at `size` = [H, W]. */

@@ -15,4 +15,7 @@ export * from './eigengradcam';
 export * from './channelRuns';
 export * from './scorecam';
 export * from './ablationcam';
+export * from './fullgrad';
+export * from './finercam';
+export * from './refinecam';
 export * from './registry';

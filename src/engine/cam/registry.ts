@@ -6,11 +6,14 @@ import { AblationCam } from './ablationcam';
 import type { BaseCam } from './base';
 import { EigenCam } from './eigencam';
 import { EigenGradCam } from './eigengradcam';
+import { FinerCam } from './finercam';
+import { FullGrad } from './fullgrad';
 import { GradCam } from './gradcam';
 import { GradCamElementWise } from './gradcamElementwise';
 import { GradCamPlusPlus } from './gradcamPlusPlus';
 import { HiResCam } from './hirescam';
 import { LayerCam } from './layercam';
+import { RefineCam } from './refinecam';
 import { ScoreCam } from './scorecam';
 import { XGradCam } from './xgradcam';
 import { CamLensError, closestNames } from '../errors';
@@ -35,6 +38,20 @@ export interface LayerCamInfo {
   /** Has per-channel weights (so eigen_smooth applies to w·A). */
   hasWeights: boolean;
   create: () => BaseCam;
+  /**
+   * Which values the maps come from: 'any' (default) the layers given (or the suggested one), one
+   * map each; 'several' the same, but the method combines two or more (with one it is its base
+   * method: a warning); 'biases' every op output that adds a bias per channel, and the input
+   * (FullGrad; --layer is ignored, with a warning).
+   */
+  layers?: 'any' | 'several' | 'biases';
+  /**
+   * What is differentiated: 'class' (default) the class score; 'finer' FinerCAM's contrast of the
+   * class against similar classes (targets/finer.ts), which needs the logits of a first run.
+   */
+  target?: 'class' | 'finer';
+  /** A method built on another one's map, with the ids it takes (FinerCAM's base_method). */
+  base?: { default: LayerCamMethod; create: (base: BaseCam) => BaseCam };
 }
 
 const entry = (
@@ -57,6 +74,15 @@ export const LAYER_CAMS: Readonly<Record<LayerCamMethod, LayerCamInfo>> = {
   eigengradcam: entry('eigengradcam', 'EigenGradCAM', true, 'none', false, () => new EigenGradCam()),
   scorecam: entry('scorecam', 'ScoreCAM', false, 'masked-inputs', true, () => new ScoreCam()),
   ablationcam: entry('ablationcam', 'AblationCAM', false, 'ablations', true, () => new AblationCam()),
+  // One run per image with targets of their own (biases, a contrast of classes, several layers): not stacked.
+  fullgrad: { ...entry('fullgrad', 'FullGrad', true, 'none', false, () => new FullGrad()), batchable: false, layers: 'biases' },
+  finercam: {
+    ...entry('finercam', 'FinerCAM', true, 'none', true, () => new FinerCam()),
+    batchable: false,
+    target: 'finer',
+    base: { default: 'gradcam', create: (base) => new FinerCam(base) },
+  },
+  refinecam: { ...entry('refinecam', 'RefineCAM', true, 'none', true, () => new RefineCam()), batchable: false, layers: 'several' },
 };
 
 export const isLayerCamMethod = (s: string): s is LayerCamMethod => (LAYER_CAM_METHODS as readonly string[]).includes(s);
@@ -71,6 +97,26 @@ export function layerCam(id: string): LayerCamInfo {
 }
 
 export const createCam = (id: string): BaseCam => layerCam(id).create();
+
+/**
+ * The method's map maker; for a method built on another (`base`), over `baseId` (default its
+ * own default), which must be a gradient method without channel runs or a base of its own.
+ */
+export function createCamOn(info: LayerCamInfo, baseId: string | undefined): BaseCam {
+  if (!info.base) {
+    if (baseId !== undefined) throw new CamLensError('BAD_ARGUMENT', `${info.id} is not built on another method; leave out --finer-base.`);
+    return info.create();
+  }
+  const base = layerCam(baseId ?? info.base.default);
+  if (!base.needsGradients || base.channelRuns !== 'none' || base.base || base.layers || base.target) {
+    const valid = LAYER_CAM_METHODS.filter((id) => {
+      const m = LAYER_CAMS[id];
+      return m.needsGradients && m.channelRuns === 'none' && !m.base && !m.layers && !m.target;
+    });
+    throw new CamLensError('BAD_ARGUMENT', `${info.id} cannot be built on ${base.id}; valid bases: ${valid.join(', ')}.`);
+  }
+  return info.base.create(base.create());
+}
 
 /** Whether one stacked run serves N images for `method` (the attention methods: no). */
 export const isBatchable = (method: CamMethodName): boolean => isLayerCamMethod(method) && LAYER_CAMS[method].batchable;
