@@ -6,6 +6,7 @@ import { imageJson } from '../../engine/image/geometry';
 import { warningLines } from '../../engine/pipeline/warnings';
 import { encodeNpy } from '../../engine/npy';
 import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
+import { KPCA_KERNELS, type KpcaKernel } from '../../engine/cam/kernelPca';
 import { CAM_METHODS, type Box, type CamMethodName, type ColormapName, type ExplainParams, type ExplainResult, type YoloLayout } from '../../worker/protocol';
 import { CamLensError } from '../../engine/errors';
 import { parseTargetSpec, type TargetSpec } from '../../engine/targets/spec';
@@ -80,6 +81,10 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
   if (target && (box !== undefined || boxXyxy)) throw usageError('--target and --box name the target twice; give one.');
   const conf = numberOption('--conf', values.conf, { min: 0, max: 1 });
   const iou = numberOption('--iou', values.iou, { min: 0, max: 1 });
+  const kernel = values.kernel as string | undefined;
+  if (kernel !== undefined && !KPCA_KERNELS.includes(kernel as KpcaKernel)) throw usageError(`--kernel: expected ${KPCA_KERNELS.join(', ')}, got "${kernel}".`);
+  const components = intOption('--components', values.components, LIMITS.components);
+  const concepts = intOption('--concepts', values.concepts, LIMITS.concepts);
   const detector = values.detector as string | undefined;
   if (detector !== undefined && !YOLO_LAYOUTS.includes(detector as YoloLayout))
     throw usageError(`--detector: expected ${YOLO_LAYOUTS.join(' or ')}, got "${detector}".`);
@@ -113,6 +118,9 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     ...(conf !== undefined ? { conf } : {}),
     ...(iou !== undefined ? { iou } : {}),
     ...(detector ? { detector: detector as YoloLayout } : {}),
+    ...(kernel ? { kernel: kernel as KpcaKernel } : {}),
+    ...(components !== undefined ? { components } : {}),
+    ...(concepts !== undefined ? { concepts } : {}),
   };
 }
 
@@ -144,12 +152,21 @@ export const explainOptions = {
   conf: { type: 'string' },
   iou: { type: 'string' },
   detector: { type: 'string' },
+  kernel: { type: 'string' },
+  components: { type: 'string' },
+  concepts: { type: 'string' },
   ...providerCliOptions,
 } as const;
 
 export const explainHelp = [
   '  --method NAME       gradcam (default), hirescam, gradcam-elementwise, gradcam++, xgradcam, layercam,',
-  '                      eigencam, eigengradcam, scorecam, ablationcam, attention-rollout, attention-gradcam',
+  '                      eigencam, eigengradcam, scorecam, ablationcam, kpcacam, fem, sobelcam, dff,',
+  '                      attention-rollout, attention-gradcam',
+  '  --kernel K          kpcacam: sigmoid (default), rbf, poly, linear or cosine; --components N (default 1)',
+  '                      sums the first N kernel-PCA projections',
+  '  --concepts N        dff: factorise the activations into N concepts (default 5); writes S.concepts.npy',
+  '                      [N, H, W] and each concept\'s best classes in S.json; S.cam.npy is the concept that',
+  '                      gives the explained class the highest probability',
   '  --head-fusion F     attention methods: fuse heads by mean (default), max or min',
   '  --discard-ratio R   attention methods: drop the lowest fraction R of attentions per layer (default 0)',
   '  --frames N          video models: sample N frames uniformly from the clip (folder, GIF, .txt list, a,b,c)',
@@ -200,6 +217,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     if (e.video) await write(`${prefix}.overlay.gif`, e.video.animatedGif);
     if (e.activation) await write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
     if (e.gradient) await write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
+    if (e.concepts && i === 0) await write(`${stem}.concepts.npy`, encodeNpy(e.concepts.maps.data, [e.concepts.count, e.concepts.maps.height, e.concepts.maps.width]));
   }
   const round = (x: number) => Math.round(x * 100) / 100;
   const json = {
@@ -221,8 +239,18 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
       label: e.label,
       files: i === 0 ? stem : `${stem}.class${e.classIndex}`,
       ...(e.target ? { target: e.target } : {}),
+      ...(e.concepts ? { concept: e.concepts.chosen } : {}),
       ...(e.video ? { frames: e.video.frames, temporal_weights: e.video.temporalWeights.map((w) => Math.round(w * 1e4) / 1e4) } : {}),
     })),
+    ...(r.explanations[0].concepts
+      ? {
+          concepts: {
+            layer: r.explanations[0].concepts.layer,
+            file: `${stem}.concepts.npy`,
+            top_classes: r.explanations[0].concepts.topClasses.map((top) => top.map((c) => ({ ...c, prob: Math.round(c.prob * 1e4) / 1e4 }))),
+          },
+        }
+      : {}),
     ...(r.fallbacks.length ? { ep_fallbacks: r.fallbacks } : {}),
     ...(Object.keys(r.notes).length ? { notes: r.notes } : {}),
   };

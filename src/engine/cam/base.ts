@@ -6,7 +6,10 @@
 // or its whole map) are computed.
 import { CamLensError } from '../errors';
 import type { LayerCamMethod } from '../explainTypes';
+import type { RgbImage } from '../image/decode';
 import { firstComponentProjection } from './eigen';
+import type { ConceptFactorization } from './dff';
+import type { KpcaKernel } from './kernelPca';
 import { finalCam, reluMaps, type Size } from './postprocess';
 import { checkTensor, sameShape, type FeatureMaps, type Maps } from './tensor';
 
@@ -23,11 +26,18 @@ export interface CamInput {
   channelScores?: Float32Array;
   /** [N] unablated target scores (AblationCAM). */
   baseScores?: Float32Array;
+  /** The picture the model saw (RGB at the input size), for the methods whose registry entry `readsPicture`. */
+  picture?: RgbImage;
+  /** DFF: the layer's concepts and, per concept, the target class's softmax probability under the head. */
+  concepts?: { factorization: ConceptFactorization; classProbs: ArrayLike<number> };
 }
 
 export interface CamOptions {
   /** Replace the channel sum by the first principal component of the weighted activations. */
   eigenSmooth?: boolean;
+  /** KPCA-CAM: the kernel (default sigmoid) and how many components are summed (default 1). */
+  kernel?: KpcaKernel;
+  components?: number;
 }
 
 export interface CamLowres {

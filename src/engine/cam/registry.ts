@@ -5,13 +5,17 @@
 import { AblationCam } from './ablationcam';
 import type { BaseCam } from './base';
 import { EigenCam } from './eigencam';
+import { DeepFeatureFactorization } from './dff';
 import { EigenGradCam } from './eigengradcam';
+import { Fem } from './fem';
 import { GradCam } from './gradcam';
 import { GradCamElementWise } from './gradcamElementwise';
 import { GradCamPlusPlus } from './gradcamPlusPlus';
 import { HiResCam } from './hirescam';
+import { KpcaCam } from './kpcacam';
 import { LayerCam } from './layercam';
 import { ScoreCam } from './scorecam';
+import { SobelCam } from './sobelcam';
 import { XGradCam } from './xgradcam';
 import { CamLensError, closestNames } from '../errors';
 import { LAYER_CAM_METHODS, type CamMethodName, type LayerCamMethod } from '../explainTypes';
@@ -34,6 +38,13 @@ export interface LayerCamInfo {
   batchable: boolean;
   /** Has per-channel weights (so eigen_smooth applies to w·A). */
   hasWeights: boolean;
+  /** The map comes from the picture the model saw, not from a layer (SobelCAM): the pipeline hands it over as `CamInput.picture`. */
+  readsPicture?: boolean;
+  /**
+   * Factorises the layer's activations into concepts and scores each with the model's head
+   * (DFF): the pipeline makes `CamInput.concepts` (pipeline/conceptRuns.ts).
+   */
+  concepts?: boolean;
   create: () => BaseCam;
 }
 
@@ -57,6 +68,10 @@ export const LAYER_CAMS: Readonly<Record<LayerCamMethod, LayerCamInfo>> = {
   eigengradcam: entry('eigengradcam', 'EigenGradCAM', true, 'none', false, () => new EigenGradCam()),
   scorecam: entry('scorecam', 'ScoreCAM', false, 'masked-inputs', true, () => new ScoreCam()),
   ablationcam: entry('ablationcam', 'AblationCAM', false, 'ablations', true, () => new AblationCam()),
+  kpcacam: entry('kpcacam', 'KPCA_CAM', false, 'none', false, () => new KpcaCam()),
+  fem: entry('fem', 'FEM', false, 'none', true, () => new Fem()),
+  sobelcam: { ...entry('sobelcam', 'sobel_cam', false, 'none', false, () => new SobelCam()), readsPicture: true, batchable: false },
+  dff: { ...entry('dff', 'DeepFeatureFactorization', false, 'none', false, () => new DeepFeatureFactorization()), concepts: true, batchable: false },
 };
 
 export const isLayerCamMethod = (s: string): s is LayerCamMethod => (LAYER_CAM_METHODS as readonly string[]).includes(s);
