@@ -246,7 +246,11 @@ async function camsFor(
     : undefined;
   const first = conceptTables?.[layers[0]];
   const conceptRuns = first
-    ? { runs: Object.values(conceptTables!).reduce((n, t) => n + t.runs, 0), iterations: first.factorization.iterations, converged: first.factorization.converged }
+    ? {
+        runs: Object.values(conceptTables!).reduce((n, t) => n + t.runs, 0),
+        iterations: first.factorization.iterations,
+        converged: first.factorization.converged,
+      }
     : undefined;
   return { scores, classes: chosen, targets, maps, provider, fallbacks, runMs: t1 - t0, camMs: performance.now() - t1, channelRuns: notes, conceptRuns };
 }
@@ -388,7 +392,21 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   }
   const fixed = params.classIndex !== undefined && !detector ? [params.classIndex] : undefined;
   const detectMs = performance.now() - t2;
-  const base = await camsFor(model, ctx, params, info, cam, layers, output, inputTensor, input.size, fixed, topk, valueTargets, info.readsPicture ? input.rgb : undefined);
+  const base = await camsFor(
+    model,
+    ctx,
+    params,
+    info,
+    cam,
+    layers,
+    output,
+    inputTensor,
+    input.size,
+    fixed,
+    topk,
+    valueTargets,
+    info.readsPicture ? input.rgb : undefined,
+  );
   base.runMs += detectMs; // the detector's forward run, decode and NMS
   const classes = base.classes;
   const atSize = async (m: LoadedModel, t: PlainTensor, size: [number, number]) => {

@@ -165,7 +165,7 @@ export const explainHelp = [
   '  --kernel K          kpcacam: sigmoid (default), rbf, poly, linear or cosine; --components N (default 1)',
   '                      sums the first N kernel-PCA projections',
   '  --concepts N        dff: factorise the activations into N concepts (default 5); writes S.concepts.npy',
-  '                      [N, H, W] and each concept\'s best classes in S.json; S.cam.npy is the concept that',
+  "                      [N, H, W] and each concept's best classes in S.json; S.cam.npy is the concept that",
   '                      gives the explained class the highest probability',
   '  --head-fusion F     attention methods: fuse heads by mean (default), max or min',
   '  --discard-ratio R   attention methods: drop the lowest fraction R of attentions per layer (default 0)',
@@ -217,7 +217,8 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     if (e.video) await write(`${prefix}.overlay.gif`, e.video.animatedGif);
     if (e.activation) await write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
     if (e.gradient) await write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
-    if (e.concepts && i === 0) await write(`${stem}.concepts.npy`, encodeNpy(e.concepts.maps.data, [e.concepts.count, e.concepts.maps.height, e.concepts.maps.width]));
+    if (e.concepts && i === 0)
+      await write(`${stem}.concepts.npy`, encodeNpy(e.concepts.maps.data, [e.concepts.count, e.concepts.maps.height, e.concepts.maps.width]));
   }
   const round = (x: number) => Math.round(x * 100) / 100;
   const json = {

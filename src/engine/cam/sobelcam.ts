@@ -1,16 +1,16 @@
 // SobelCAM: pytorch-grad-cam's `sobel_cam`, the edge strength of the picture itself (no model
 // internals): a baseline that shows what a map looks like when it only follows edges. OpenCV's
-// uint8 pipeline step by step, so the values are the same integers: gray = RGB2GRAY (14-bit
-// fixed point), 3×3 Sobel in x and y (border: reflect-101), |·| saturated to 255
+// uint8 pipeline step by step, so the values are the same integers: gray = RGB2GRAY (OpenCV 4's
+// 15-bit fixed point; the 14-bit one of its scalar path differs by 1 on 0.3% of colours), 3×3 Sobel in x and y (border: reflect-101), |·| saturated to 255
 // (convertScaleAbs), then their average rounded half to even (addWeighted 0.5, 0.5).
 import { CamLensError } from '../errors';
 import type { RgbImage } from '../image/decode';
 import { BaseCam, type CamInput, type CamLowres } from './base';
 
-/** OpenCV's RGB→gray weights 0.299, 0.587, 0.114 in 14-bit fixed point. */
-const R2Y = 4899;
-const G2Y = 9617;
-const B2Y = 1868;
+/** OpenCV's RGB→gray weights 0.299, 0.587, 0.114 in 15-bit fixed point. */
+const R2Y = 9798;
+const G2Y = 19235;
+const B2Y = 3735;
 
 function gray(picture: RgbImage): Int32Array {
   const { data, width, height } = picture;
@@ -18,7 +18,7 @@ function gray(picture: RgbImage): Int32Array {
   const out = new Int32Array(width * height);
   for (let p = 0; p < out.length; p++) {
     const o = p * channels;
-    out[p] = (data[o] * R2Y + data[o + 1] * G2Y + data[o + 2] * B2Y + (1 << 13)) >> 14;
+    out[p] = (data[o] * R2Y + data[o + 1] * G2Y + data[o + 2] * B2Y + (1 << 14)) >> 15;
   }
   return out;
 }
