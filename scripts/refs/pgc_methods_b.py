@@ -34,6 +34,7 @@ sys.modules.setdefault('ttach', types.SimpleNamespace(Compose=_Inert, Horizontal
 from pytorch_grad_cam import FEM, KPCA_CAM, DeepFeatureFactorization
 from pytorch_grad_cam.sobel_cam import sobel_cam
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from sklearn.decomposition import KernelPCA
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, 'test', 'fixtures', 'pgc155b')
@@ -137,6 +138,15 @@ def main():
             save(os.path.join(d, f'dff_{lname}_concepts.npy'), concepts)  # [C, K] embeddings
             save(os.path.join(d, f'dff_{lname}_outputs.npy'), outputs)  # [K, classes]: fc(concept)
             entry['maps'][f'dff_{lname}'] = f'dff_{lname}_maps.npy'
+        # --components 2 (CamLens's extension: pytorch-grad-cam fixes 1): the sum of sklearn's two projections.
+        acts = {}
+        hook = model.block3.register_forward_hook(lambda m, i, o: acts.update(a=o.detach().numpy()))
+        with torch.no_grad():
+            model(tensor)
+        hook.remove()
+        a = acts['a'][0].reshape(acts['a'].shape[1], -1).T
+        projections = KernelPCA(n_components=2, kernel='sigmoid').fit_transform(a - a.mean(axis=0))
+        save(os.path.join(d, 'kpcacam_sigmoid_block3_2components_raw.npy'), projections.sum(axis=1).reshape(acts['a'].shape[2:]))
         save(os.path.join(d, 'sobelcam.npy'), sobel_cam(np.ascontiguousarray(rgb)).astype(np.float32))
         entry['maps']['sobelcam'] = 'sobelcam.npy'
         index['images'][name] = entry

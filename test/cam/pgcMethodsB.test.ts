@@ -84,6 +84,15 @@ describe('pytorch-grad-cam 1.5.5: KPCA-CAM, FEM, SobelCAM, DFF', () => {
       });
     }
 
+    it(`kpcacam --components 2, ${image}: the sum of sklearn's first two projections (before ReLU: Pearson ≥ 0.999)`, async () => {
+      const r = await run(image, 'kpcacam', { layers: [LAYERS.block3], components: 2 });
+      const ref = reference(image, 'kpcacam_sigmoid_block3_2components_raw.npy').data.map((v) => Math.max(v, 0));
+      const p = pearson(r.explanations[0].camRaw.data, ref);
+      ok(p >= 0.999, `Pearson ${p}`);
+      const one = await run(image, 'kpcacam', { layers: [LAYERS.block3] });
+      ok(pearson(one.explanations[0].camRaw.data, ref) < 0.999, 'one component gives another map');
+    });
+
     it(`sobelcam, ${image}: pytorch-grad-cam's uint8 edge map, value for value`, async () => {
       const r = await run(image, 'sobelcam');
       const ref = reference(image, 'sobelcam.npy');
