@@ -30,7 +30,7 @@ import { CHANNEL_RUNS, classColumn, type ChannelScoreTable } from './pipeline/ch
 import { classProbs, conceptTable, conceptTopClasses, type ConceptTable } from './pipeline/conceptRuns';
 import { bestConcept, DFF_DEFAULT_CONCEPTS } from './cam/dff';
 import { scaleCamImage } from './cam/postprocess';
-import type { CamOptions } from './cam/base';
+import { camOptionsOf } from './cam/base';
 import type { RgbImage } from './image/decode';
 import { outputIsProbabilities, predictionsFrom, scoreKindOf, softmax, topIndices } from './pipeline/predictions';
 import type { ProviderAttempt } from './runtime/providers';
@@ -80,9 +80,6 @@ interface CamRun {
   /** DFF: the head runs that scored the concepts, and NMF's sweeps (first layer). */
   conceptRuns?: { runs: number; iterations: number; converged: boolean };
 }
-
-/** The method options `cam.lowres` reads (eigen_smooth, KPCA-CAM's kernel). */
-const camOptionsOf = (params: ExplainParams): CamOptions => ({ eigenSmooth: params.eigenSmooth, kernel: params.kernel, components: params.components });
 
 /**
  * Runs the model on one input tensor and makes the maps for the wanted targets: `valueTargets`

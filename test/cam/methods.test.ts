@@ -188,6 +188,10 @@ describe('CAM method registry', () => {
       'eigengradcam',
       'scorecam',
       'ablationcam',
+      'kpcacam',
+      'fem',
+      'sobelcam',
+      'dff',
     ]);
     deepStrictEqual(Object.keys(LAYER_CAMS), LAYER_CAM_METHODS);
     for (const id of LAYER_CAM_METHODS) {
@@ -200,7 +204,15 @@ describe('CAM method registry', () => {
     }
     deepStrictEqual(
       LAYER_CAM_METHODS.filter((id) => !LAYER_CAMS[id].needsGradients),
-      ['eigencam', 'scorecam', 'ablationcam'],
+      ['eigencam', 'scorecam', 'ablationcam', 'kpcacam', 'fem', 'sobelcam', 'dff'],
+    );
+    deepStrictEqual(
+      LAYER_CAM_METHODS.filter((id) => LAYER_CAMS[id].readsPicture),
+      ['sobelcam'],
+    );
+    deepStrictEqual(
+      LAYER_CAM_METHODS.filter((id) => LAYER_CAMS[id].concepts),
+      ['dff'],
     );
     equal(LAYER_CAMS.scorecam.channelRuns, 'masked-inputs');
     equal(LAYER_CAMS.ablationcam.channelRuns, 'ablations');
@@ -220,6 +232,8 @@ describe('CAM method registry', () => {
       'layercam',
       'eigencam',
       'eigengradcam',
+      'kpcacam',
+      'fem',
     ]);
   });
 

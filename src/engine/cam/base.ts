@@ -5,13 +5,12 @@
 // pipeline (postprocess.ts). A method file says only how its weights (or its element-wise term,
 // or its whole map) are computed.
 import { CamLensError } from '../errors';
-import type { LayerCamMethod } from '../explainTypes';
+import type { ExplainParams, LayerCamMethod } from '../explainTypes';
 import type { RgbImage } from '../image/decode';
 import { firstComponentProjection } from './eigen';
-import type { ConceptFactorization } from './dff';
 import type { KpcaKernel } from './kernelPca';
 import { finalCam, reluMaps, type Size } from './postprocess';
-import { checkTensor, sameShape, type FeatureMaps, type Maps } from './tensor';
+import { checkTensor, sameShape, type ConceptFactorization, type FeatureMaps, type Maps } from './tensor';
 
 /** What a method reads. Scores come from the runtime for the methods that need model runs. */
 export interface CamInput {
@@ -39,6 +38,13 @@ export interface CamOptions {
   kernel?: KpcaKernel;
   components?: number;
 }
+
+/** The options a request gives `lowres` (explain and the stacked batch read them the same way). */
+export const camOptionsOf = (params: Pick<ExplainParams, 'eigenSmooth' | 'kernel' | 'components'>): CamOptions => ({
+  eigenSmooth: params.eigenSmooth,
+  kernel: params.kernel,
+  components: params.components,
+});
 
 export interface CamLowres {
   /** The map at layer resolution before ReLU and normalisation, [N, h, w]. */

@@ -8,27 +8,13 @@
 // the one whose head output gives the target class the highest softmax probability (ties: the
 // lower concept index). Every concept's map is in the explanation's `concepts`.
 import { CamLensError } from '../errors';
-import { BaseCam, type CamInput, type CamLowres } from './base';
+import { BaseCam, type CamInput } from './base';
 import { nmf } from './nmf';
-import type { FeatureMaps } from './tensor';
+import type { ConceptFactorization, FeatureMaps } from './tensor';
 
 /** pytorch-grad-cam's DFF example (`run_dff_on_image`): 5 concepts, their 2 best classes. */
 export const DFF_DEFAULT_CONCEPTS = 5;
 export const DFF_TOP_CLASSES = 2;
-
-export interface ConceptFactorization {
-  count: number;
-  channels: number;
-  /** [K, C]: each concept's embedding (the C-vector the head scores). */
-  embeddings: Float32Array;
-  /** [K, h, w] (one image): each concept's map at layer resolution, ≥ 0. */
-  maps: Float32Array;
-  h: number;
-  w: number;
-  /** NMF sweeps made and whether it met its tolerance before its 200-sweep limit. */
-  iterations: number;
-  converged: boolean;
-}
 
 /** The concepts of one image's activations [1, C, h, w]. */
 export function factorizeActivations(activations: FeatureMaps, concepts: number): ConceptFactorization {
@@ -72,12 +58,10 @@ export class DeepFeatureFactorization extends BaseCam {
   readonly needsGradients = false;
 
   /** The map of the concept that best explains the target class (see the top of the file). */
-  override lowres(input: CamInput): CamLowres {
-    const concepts = input.concepts;
-    if (!concepts) throw new CamLensError('BAD_ARGUMENT', 'DFF needs the factorised concepts and their class scores (pipeline/conceptRuns.ts).');
-    const { factorization: f, classProbs } = concepts;
-    const hw = f.h * f.w;
+  protected override camImage(input: CamInput): Float32Array {
+    if (!input.concepts) throw new CamLensError('BAD_ARGUMENT', 'DFF needs the factorised concepts and their class scores (pipeline/conceptRuns.ts).');
+    const { factorization: f, classProbs } = input.concepts;
     const k = bestConcept(classProbs);
-    return { lowres: { data: f.maps.slice(k * hw, (k + 1) * hw), shape: [1, f.h, f.w] } };
+    return f.maps.slice(k * f.h * f.w, (k + 1) * f.h * f.w);
   }
 }

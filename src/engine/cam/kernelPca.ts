@@ -8,7 +8,7 @@
 // Sign: sklearn fixes each eigenvector's sign with `svd_flip` (its entry of largest magnitude
 // is positive), and pytorch-grad-cam keeps that sign: the map is relu'd afterwards, so the sign
 // decides the map. We use the same rule (not eigen.ts's correlation with the mean activation).
-import { symmetricEigen, topEigenvector, DENSE_EIGEN_MAX } from './eigen';
+import { DENSE_EIGEN_MAX, positionGram, symmetricEigen, topEigenvector } from './eigen';
 
 export const KPCA_KERNELS = ['sigmoid', 'rbf', 'poly', 'linear', 'cosine'] as const;
 export type KpcaKernel = (typeof KPCA_KERNELS)[number];
@@ -23,17 +23,7 @@ export interface KernelPcaOptions {
 
 /** sklearn's defaults for the kernels' other parameters: coef0 = 1, degree = 3. */
 function kernelMatrix(x: Float64Array, c: number, hw: number, kernel: KpcaKernel, gamma: number): Float64Array {
-  const dot = new Float64Array(hw * hw);
-  for (let ch = 0; ch < c; ch++) {
-    const o = ch * hw;
-    for (let p = 0; p < hw; p++) {
-      const xp = x[o + p];
-      if (xp === 0) continue;
-      const row = p * hw;
-      for (let q = p; q < hw; q++) dot[row + q] += xp * x[o + q];
-    }
-  }
-  for (let p = 0; p < hw; p++) for (let q = p + 1; q < hw; q++) dot[q * hw + p] = dot[p * hw + q];
+  const dot = positionGram(x, c, hw);
   const k = dot;
   if (kernel === 'linear') return k;
   if (kernel === 'cosine') {

@@ -4,7 +4,8 @@
 // pytorch-grad-cam's "embedding through the classifier" exactly (global average pooling of a
 // constant map is the embedding); after an earlier block it runs the rest of the network on it.
 import { channelAxis, type ActivationLayout, type TokenGrid } from '../cam/layout';
-import { DFF_TOP_CLASSES, factorizeActivations, type ConceptFactorization } from '../cam/dff';
+import { DFF_TOP_CLASSES, factorizeActivations } from '../cam/dff';
+import type { ConceptFactorization } from '../cam/tensor';
 import type { LoadedModel } from '../model';
 import type { PlainTensor } from '../runtime/tapRunner';
 import { batchable, scoresOf, tailModel, type ChannelRunContext } from './channelScores';
