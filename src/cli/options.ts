@@ -20,6 +20,9 @@ export const LIMITS = {
   jobs: { min: 1, max: 64 },
   frames: { min: 1, max: 4096 },
   topk: { min: 1, max: 1000 },
+  /** kpcacam: components summed into the map; dff: concepts (each is an NMF factor and a head run). */
+  components: { min: 1, max: 64 },
+  concepts: { min: 1, max: 64 },
   /** Perturbation steps and noise draws of `evaluate`: each is one more model run per image. */
   steps: { min: 1, max: 1000 },
   draws: { min: 1, max: 1000 },

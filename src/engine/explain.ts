@@ -33,11 +33,16 @@ import { multiScaleError, resizeInput, scaledSize, withFlexibleSpatialDims } fro
 import { detectLayout, layerFeatureMaps, layerTokenGrid } from './pipeline/layout';
 import { mapWarnings } from './pipeline/warnings';
 import { CHANNEL_RUNS, classColumn, type ChannelScoreTable } from './pipeline/channelScores';
+import { classProbs, conceptTable, conceptTopClasses, type ConceptTable } from './pipeline/conceptRuns';
+import { bestConcept, DFF_DEFAULT_CONCEPTS } from './cam/dff';
+import { scaleCamImage } from './cam/postprocess';
+import { camOptionsOf } from './cam/base';
+import type { RgbImage } from './image/decode';
 import { outputIsProbabilities, predictionsFrom, scoreKindOf, softmax, topIndices } from './pipeline/predictions';
 import type { ProviderAttempt } from './runtime/providers';
 import type { PlainTensor } from './runtime/tapRunner';
 import { budgetBytesOf, checkMemoryBudget, estimateMemory } from './runtime/memoryBudget';
-import type { ExplainContext, ExplainParams, ExplainResult, ExplainWarning, Explanation, Prediction } from './explainTypes';
+import type { ConceptExplanation, ExplainContext, ExplainParams, ExplainResult, ExplainWarning, Explanation, Prediction } from './explainTypes';
 import { aggregateVideo, temporalWeights } from './video/temporal';
 import { renderVideo } from './video/render';
 import { attentionRollout, checkAttentionParams, explainRollout, guideByAttention, rolloutNotes, type AttentionRun } from './transformer/explainAttention';
@@ -63,6 +68,8 @@ interface ClassMaps {
   gradient?: PlainTensor;
   /** This class's maps that are probably meaningless (pipeline/warnings.ts). */
   warnings: ExplainWarning[];
+  /** DFF: the first layer's concepts and the one chosen for this class. */
+  concepts?: { table: ConceptTable; layer: string; chosen: number };
 }
 
 interface CamRun {
@@ -80,6 +87,8 @@ interface CamRun {
   regions?: ClassRegion[];
   /** FinerCAM: each class's comparison classes, as `class: k1,k2,k3`. */
   finerComparisons?: string[];
+  /** DFF: the head runs that scored the concepts, and NMF's sweeps (first layer). */
+  conceptRuns?: { runs: number; iterations: number; converged: boolean };
 }
 
 /**
@@ -101,6 +110,7 @@ async function camsFor(
   classes: number[] | undefined,
   topk: number,
   valueTargets?: readonly ValueTarget[],
+  picture?: RgbImage,
 ): Promise<CamRun> {
   const t0 = performance.now();
   const perClass: LayerTensors[] = [];
@@ -113,6 +123,7 @@ async function camsFor(
   let channelTables: Record<string, ChannelScoreTable> | undefined;
   let regions: ClassRegion[] | undefined;
   let finerComparisons: string[] | undefined;
+  let conceptTables: Record<string, ConceptTable> | undefined;
   const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal };
   const spec = (top1InGraph: boolean): GradientModelSpec => ({ output, layers, softmax: Boolean(params.softmaxTarget), top1InGraph });
   const outputRank = model.shapes.get(output)?.shape?.length ?? 2;
@@ -208,6 +219,16 @@ async function camsFor(
     if (method.channelRuns !== 'none') {
       channelTables = await channelScoreTables(method.channelRuns, model, ctx, params, layers, output, input, size, tensors);
     }
+    if (method.concepts) {
+      conceptTables = {};
+      const conceptCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal, batchSize: params.batchSize ?? 32 };
+      for (const layer of layers) {
+        const raw = tensors.activations[layer];
+        const layout = detectLayout(layer, raw.dims, size);
+        const grid = layerTokenGrid(model, layer, layout, raw.dims, size);
+        conceptTables[layer] = await conceptTable(model, conceptCtx, layer, raw, layout, grid, output, params.concepts ?? DFF_DEFAULT_CONCEPTS);
+      }
+    }
   }
   const t1 = performance.now();
   const layouts: Record<string, ActivationLayout> = {};
@@ -225,7 +246,12 @@ async function camsFor(
       const g = tensors.gradients[layer] ? layerFeatureMaps(tensors.gradients[layer], layouts[layer], grids[layer]) : undefined;
       const table = channelTables?.[layer];
       const extra = table ? { channelScores: classColumn(table, classIndex), baseScores: Float32Array.of(tensors.scores[classIndex]) } : {};
-      const map = cam.lowres({ activations: a, gradients: g, bias: biases?.[layer], ...extra }, { eigenSmooth: params.eigenSmooth }).lowres;
+      const concepts = conceptTables?.[layer];
+      const conceptInput = concepts ? { concepts: { factorization: concepts.factorization, classProbs: classProbs(concepts, classIndex) } } : {};
+      const map = cam.lowres(
+        { activations: a, gradients: g, bias: biases?.[layer], ...extra, ...conceptInput, ...(picture ? { picture } : {}) },
+        camOptionsOf(params),
+      ).lowres;
       // FullGrad's many bias terms are judged by their sum below: one quiet bias says nothing.
       if (!biases) warnings.push(...mapWarnings({ layer, classIndex, lowres: map.data, gradient: g?.data, activation: a.data }));
       return map;
@@ -241,10 +267,19 @@ async function camsFor(
       activation: tensors.activations[layers[0]],
       gradient: tensors.gradients[layers[0]],
       warnings,
+      ...(conceptTables ? { concepts: chosenConcept(conceptTables[layers[0]], layers[0], classIndex) } : {}),
     };
   });
   const notes = channelTables
     ? Object.values(channelTables).reduce((acc, t) => ({ runs: acc.runs + t.runs, skipped: acc.skipped + t.skipped }), { runs: 0, skipped: 0 })
+    : undefined;
+  const first = conceptTables?.[layers[0]];
+  const conceptRuns = first
+    ? {
+        runs: Object.values(conceptTables!).reduce((n, t) => n + t.runs, 0),
+        iterations: first.factorization.iterations,
+        converged: first.factorization.converged,
+      }
     : undefined;
   return {
     scores,
@@ -258,6 +293,24 @@ async function camsFor(
     channelRuns: notes,
     regions,
     finerComparisons,
+    conceptRuns,
+  };
+}
+
+function chosenConcept(table: ConceptTable, layer: string, classIndex: number): ClassMaps['concepts'] {
+  return { table, layer, chosen: bestConcept(classProbs(table, classIndex)) };
+}
+
+/** DFF's concepts for the explanation: every concept's map at the input size, its best classes, the one shown. */
+function conceptExplanation(c: NonNullable<ClassMaps['concepts']>, size: [number, number], labels: readonly string[] | undefined): ConceptExplanation {
+  const f = c.table.factorization;
+  const maps = scaleCamImage({ data: f.maps, shape: [f.count, f.h, f.w] }, size);
+  return {
+    layer: c.layer,
+    maps: { data: maps.data, height: size[0], width: size[1] },
+    count: f.count,
+    topClasses: conceptTopClasses(c.table, labels),
+    chosen: c.chosen,
   };
 }
 
@@ -351,6 +404,10 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   if (input.frames && (params.augSmooth || (params.scales && (params.scales.length > 1 || params.scales[0] !== 1)))) {
     throw new CamLensError('BAD_ARGUMENT', '--aug-smooth and multi-scale fusion are not available for video models.');
   }
+  if (info.readsPicture && (input.frames || params.augSmooth || (params.scales && (params.scales.length > 1 || params.scales[0] !== 1)))) {
+    // Its map is the edges of the one picture the model saw: augmented or rescaled inputs have no picture.
+    throw new CamLensError('BAD_ARGUMENT', `${method} maps the input picture's edges; video models, --aug-smooth and multi-scale fusion do not apply.`);
+  }
   const inputTensor: PlainTensor = { dtype: 'float32', dims: input.dims, data: input.tensor };
   // Before any session is built: the rows one run takes (augmentations, masked-input batches).
   const rows = Math.max(input.dims[0] * (params.augSmooth ? AUGMENTATIONS.length : 1), info.channelRuns === 'none' ? 1 : (params.batchSize ?? 32));
@@ -395,7 +452,22 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   }
   const fixed = params.classIndex !== undefined && !detector ? [params.classIndex] : undefined;
   const detectMs = performance.now() - t2;
-  const base = await camsFor(model, ctx, params, info, cam, layers, biases, output, inputTensor, input.size, fixed, topk, valueTargets);
+  const base = await camsFor(
+    model,
+    ctx,
+    params,
+    info,
+    cam,
+    layers,
+    biases,
+    output,
+    inputTensor,
+    input.size,
+    fixed,
+    topk,
+    valueTargets,
+    info.readsPicture ? input.rgb : undefined,
+  );
   base.runMs += detectMs; // the detector's forward run, decode and NMS
   const classes = base.classes;
   const atSize = async (m: LoadedModel, t: PlainTensor, size: [number, number]) => {
@@ -486,6 +558,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       camRaw: { data: m.raw.data, height: m.raw.shape[1], width: m.raw.shape[2] },
       ...(params.overlay !== false ? { overlayPng: onOriginal?.png ?? (await overlayPng(input.rgb, m.final, colormap, params.alpha ?? 0.5)) } : {}),
       ...(params.saveTensors ? { activation: m.activation, gradient: m.gradient } : {}),
+      ...(m.concepts ? { concepts: conceptExplanation(m.concepts, input.size, labels) } : {}),
     });
   }
   const classCount = base.scores.length / inputTensor.dims[0];
@@ -530,6 +603,10 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       ...(base.channelRuns ? { channelRuns: base.channelRuns.runs, channelsSkipped: base.channelRuns.skipped } : {}),
       ...(base.finerComparisons ? { finerComparisons: base.finerComparisons.join('; '), finerAlpha: params.finerAlpha ?? FINER_DEFAULT_ALPHA } : {}),
       ...(biases ? { fullGradBiases: Object.keys(biases).length } : {}),
+      ...(base.conceptRuns
+        ? { conceptHeadRuns: base.conceptRuns.runs, nmfIterations: base.conceptRuns.iterations, nmfConverged: String(base.conceptRuns.converged) }
+        : {}),
+      ...(info.readsPicture ? { layerUnused: `${method} maps the input picture's edges; the layer is not read` } : {}),
       ...(attention ? rolloutNotes(params, attention) : {}),
       ...quantizationNotes(model.proto),
     },

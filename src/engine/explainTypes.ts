@@ -11,6 +11,7 @@ import type { ImageGeometry } from './image/geometry';
 import type { ExplainedTarget, TargetSpec } from './targets/spec';
 import type { ClassRegion, DenseLayout } from './targets/dense';
 import type { SequenceLayout } from './targets/ctc';
+import type { KpcaKernel } from './cam/kernelPca';
 
 export type { Box, ClassRegion, DenseLayout, Detection, ExplainedTarget, SequenceLayout, TargetSpec, YoloLayout };
 
@@ -49,6 +50,10 @@ export const LAYER_CAM_METHODS = [
   'fullgrad',
   'finercam',
   'refinecam',
+  'kpcacam',
+  'fem',
+  'sobelcam',
+  'dff',
 ] as const;
 export type LayerCamMethod = (typeof LAYER_CAM_METHODS)[number];
 
@@ -117,6 +122,11 @@ export interface ExplainParams {
   scaleWeights?: number[];
   eigenSmooth?: boolean;
   augSmooth?: boolean;
+  /** kpcacam: the kernel (default sigmoid) and how many components are summed into the map (default 1). */
+  kernel?: KpcaKernel;
+  components?: number;
+  /** dff: how many concepts the activations are factorised into (default 5). */
+  concepts?: number;
   /** Score-CAM / Ablation-CAM batch size. */
   batchSize?: number;
   configPath?: string;
@@ -197,6 +207,8 @@ export interface Explanation {
   /** With saveTensors: the first layer's activation and gradient in the model's layout. */
   activation?: PlainTensor;
   gradient?: PlainTensor;
+  /** dff: every concept of the first layer (S.cam.npy is the one of them that best explains the class). */
+  concepts?: ConceptExplanation;
   /**
    * Video models only. Then `cam.data` holds T maps [T, H, W] frame-major (T = input frames) and
    * `camRaw.data` T' maps [T', h, w] at the layer's own time resolution (T' = length / (h·w);
@@ -204,6 +216,17 @@ export interface Explanation {
    * frame stays dim. `overlayPng` is the per-frame overlay strip (T frames left to right).
    */
   video?: VideoExplanation;
+}
+
+export interface ConceptExplanation {
+  layer: string;
+  /** K maps [K, H, W] at the input size, each min-max normalised (pytorch-grad-cam's DFF explanations). */
+  maps: MapData;
+  count: number;
+  /** Per concept, its best classes under the model's head (softmax probability), best first. */
+  topClasses: { index: number; label: string; prob: number }[][];
+  /** The concept shown as `cam`: the one giving this explanation's class the highest probability. */
+  chosen: number;
 }
 
 export interface VideoExplanation {

@@ -191,6 +191,10 @@ describe('CAM method registry', () => {
       'fullgrad',
       'finercam',
       'refinecam',
+      'kpcacam',
+      'fem',
+      'sobelcam',
+      'dff',
     ]);
     deepStrictEqual(Object.keys(LAYER_CAMS), LAYER_CAM_METHODS);
     for (const id of LAYER_CAM_METHODS) {
@@ -203,7 +207,15 @@ describe('CAM method registry', () => {
     }
     deepStrictEqual(
       LAYER_CAM_METHODS.filter((id) => !LAYER_CAMS[id].needsGradients),
-      ['eigencam', 'scorecam', 'ablationcam'],
+      ['eigencam', 'scorecam', 'ablationcam', 'kpcacam', 'fem', 'sobelcam', 'dff'],
+    );
+    deepStrictEqual(
+      LAYER_CAM_METHODS.filter((id) => LAYER_CAMS[id].readsPicture),
+      ['sobelcam'],
+    );
+    deepStrictEqual(
+      LAYER_CAM_METHODS.filter((id) => LAYER_CAMS[id].concepts),
+      ['dff'],
     );
     equal(LAYER_CAMS.scorecam.channelRuns, 'masked-inputs');
     equal(LAYER_CAMS.ablationcam.channelRuns, 'ablations');
@@ -237,6 +249,8 @@ describe('CAM method registry', () => {
       'layercam',
       'eigencam',
       'eigengradcam',
+      'kpcacam',
+      'fem',
     ]);
   });
 

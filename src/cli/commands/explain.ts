@@ -6,6 +6,7 @@ import { imageJson } from '../../engine/image/geometry';
 import { warningLines } from '../../engine/pipeline/warnings';
 import { encodeNpy } from '../../engine/npy';
 import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
+import { KPCA_KERNELS, type KpcaKernel } from '../../engine/cam/kernelPca';
 import { DENSE_LAYOUTS, type DenseLayout } from '../../engine/targets/dense';
 import { SEQUENCE_LAYOUTS, type SequenceLayout } from '../../engine/targets/ctc';
 import {
@@ -122,6 +123,10 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     throw usageError('--target, --target-embedding, the sequence options and --box each name the target; give one.');
   const conf = numberOption('--conf', values.conf, { min: 0, max: 1 });
   const iou = numberOption('--iou', values.iou, { min: 0, max: 1 });
+  const kernel = values.kernel as string | undefined;
+  if (kernel !== undefined && !KPCA_KERNELS.includes(kernel as KpcaKernel)) throw usageError(`--kernel: expected ${KPCA_KERNELS.join(', ')}, got "${kernel}".`);
+  const components = intOption('--components', values.components, LIMITS.components);
+  const concepts = intOption('--concepts', values.concepts, LIMITS.concepts);
   const detector = values.detector as string | undefined;
   if (detector !== undefined && !YOLO_LAYOUTS.includes(detector as YoloLayout))
     throw usageError(`--detector: expected ${YOLO_LAYOUTS.join(' or ')}, got "${detector}".`);
@@ -164,6 +169,9 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     ...(values['embedding-value'] !== undefined ? { embeddingValue: String(values['embedding-value']) } : {}),
     ...(region ? { region: region as 'all' | 'predicted' } : {}),
     ...(denseLayout ? { denseLayout: denseLayout as DenseLayout } : {}),
+    ...(kernel ? { kernel: kernel as KpcaKernel } : {}),
+    ...(components !== undefined ? { components } : {}),
+    ...(concepts !== undefined ? { concepts } : {}),
   };
 }
 
@@ -229,17 +237,25 @@ export const explainOptions = {
   'sequence-step': { type: 'string' },
   blank: { type: 'string' },
   'sequence-layout': { type: 'string' },
+  kernel: { type: 'string' },
+  components: { type: 'string' },
+  concepts: { type: 'string' },
   ...providerCliOptions,
 } as const;
 
 export const explainHelp = [
   '  --method NAME       gradcam (default), hirescam, gradcam-elementwise, gradcam++, xgradcam, layercam,',
   '                      eigencam, eigengradcam, scorecam, ablationcam, fullgrad, finercam, refinecam,',
-  '                      attention-rollout, attention-gradcam',
+  '                      kpcacam, fem, sobelcam, dff, attention-rollout, attention-gradcam',
   '                      fullgrad: every Conv/BatchNorm bias and the input (ignores --layer);',
   '                      refinecam: product of the Grad-CAM++ maps of the layers given (--layer, repeated)',
   '  --finer-classes L   finercam: compare with these classes (default: the 3 whose logits are nearest)',
   '  --finer-alpha A     finercam: weight of the comparison logits (default 1); --finer-base M (default gradcam)',
+  '  --kernel K          kpcacam: sigmoid (default), rbf, poly, linear or cosine; --components N (default 1)',
+  '                      sums the first N kernel-PCA projections',
+  '  --concepts N        dff: factorise the activations into N concepts (default 5); writes S.concepts.npy',
+  "                      [N, H, W] and each concept's best classes in S.json; S.cam.npy is the concept that",
+  '                      gives the explained class the highest probability',
   '  --head-fusion F     attention methods: fuse heads by mean (default), max or min',
   '  --discard-ratio R   attention methods: drop the lowest fraction R of attentions per layer (default 0)',
   '  --frames N          video models: sample N frames uniformly from the clip (folder, GIF, .txt list, a,b,c)',
@@ -308,6 +324,8 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     if (e.video) await write(`${prefix}.overlay.gif`, e.video.animatedGif);
     if (e.activation) await write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
     if (e.gradient) await write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
+    if (e.concepts && i === 0)
+      await write(`${stem}.concepts.npy`, encodeNpy(e.concepts.maps.data, [e.concepts.count, e.concepts.maps.height, e.concepts.maps.width]));
   }
   const round = (x: number) => Math.round(x * 100) / 100;
   const json = {
@@ -331,8 +349,18 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
       label: e.label,
       files: explanationStem(stem, r, i),
       ...(e.target ? { target: e.target } : {}),
+      ...(e.concepts ? { concept: e.concepts.chosen } : {}),
       ...(e.video ? { frames: e.video.frames, temporal_weights: e.video.temporalWeights.map((w) => Math.round(w * 1e4) / 1e4) } : {}),
     })),
+    ...(r.explanations[0].concepts
+      ? {
+          concepts: {
+            layer: r.explanations[0].concepts.layer,
+            file: `${stem}.concepts.npy`,
+            top_classes: r.explanations[0].concepts.topClasses.map((top) => top.map((c) => ({ ...c, prob: Math.round(c.prob * 1e4) / 1e4 }))),
+          },
+        }
+      : {}),
     ...(r.fallbacks.length ? { ep_fallbacks: r.fallbacks } : {}),
     ...(Object.keys(r.notes).length ? { notes: r.notes } : {}),
   };

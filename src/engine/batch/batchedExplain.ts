@@ -7,6 +7,7 @@
 // runs; onnxruntime-node's run() holds the JS thread, so CAM math and overlays take turns with
 // the runs. What cannot be batched (Score-CAM/Ablation-CAM, aug-smooth, multi-scale, top-k > 1,
 // saved tensors, a model with a fixed batch of 1 and N > 1) goes through explain() per image.
+import { camOptionsOf } from '../cam/base';
 import { aggregateLayers, reluMaps } from '../cam/postprocess';
 import { isBatchable, layerCam } from '../cam/registry';
 import type { Maps } from '../cam/tensor';
@@ -283,7 +284,7 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ba
               activations: layerFeatureMaps(run.activations[l], layouts[l], grids[l]),
               gradients: cam.needsGradients ? layerFeatureMaps(run.gradients[l], layouts[l], grids[l]) : undefined,
             },
-            { eigenSmooth: p.eigenSmooth },
+            camOptionsOf(p),
           ).lowres,
       );
       // Each row's warnings, from its slice of every layer's map and gradient.

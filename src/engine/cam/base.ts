@@ -5,10 +5,12 @@
 // pipeline (postprocess.ts). A method file says only how its weights (or its element-wise term,
 // or its whole map) are computed.
 import { CamLensError } from '../errors';
-import type { LayerCamMethod } from '../explainTypes';
+import type { ExplainParams, LayerCamMethod } from '../explainTypes';
+import type { RgbImage } from '../image/decode';
 import { firstComponentProjection } from './eigen';
+import type { KpcaKernel } from './kernelPca';
 import { aggregateLayers, finalCam, reluMaps, type Size } from './postprocess';
-import { checkTensor, sameShape, type FeatureMaps, type Maps } from './tensor';
+import { checkTensor, sameShape, type ConceptFactorization, type FeatureMaps, type Maps } from './tensor';
 
 /** What a method reads. Scores come from the runtime for the methods that need model runs. */
 export interface CamInput {
@@ -28,12 +30,26 @@ export interface CamInput {
    * for FullGrad's input term, whose map is |input · gradient|.
    */
   bias?: Float32Array;
+  /** The picture the model saw (RGB at the input size), for the methods whose registry entry `readsPicture`. */
+  picture?: RgbImage;
+  /** DFF: the layer's concepts and, per concept, the target class's softmax probability under the head. */
+  concepts?: { factorization: ConceptFactorization; classProbs: ArrayLike<number> };
 }
 
 export interface CamOptions {
   /** Replace the channel sum by the first principal component of the weighted activations. */
   eigenSmooth?: boolean;
+  /** KPCA-CAM: the kernel (default sigmoid) and how many components are summed (default 1). */
+  kernel?: KpcaKernel;
+  components?: number;
 }
+
+/** The options a request gives `lowres` (explain and the stacked batch read them the same way). */
+export const camOptionsOf = (params: Pick<ExplainParams, 'eigenSmooth' | 'kernel' | 'components'>): CamOptions => ({
+  eigenSmooth: params.eigenSmooth,
+  kernel: params.kernel,
+  components: params.components,
+});
 
 export interface CamLowres {
   /** The map at layer resolution before ReLU and normalisation, [N, h, w]. */

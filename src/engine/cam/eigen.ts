@@ -289,6 +289,22 @@ function normalise(x: Float64Array): void {
   if (l > 0) for (let i = 0; i < x.length; i++) x[i] /= l;
 }
 
+/** XXᵀ (hw×hw, float64) of channel-major [C, hw] planes: the dot products between positions. */
+export function positionGram(x: Float64Array, c: number, hw: number): Float64Array {
+  const g = new Float64Array(hw * hw);
+  for (let ch = 0; ch < c; ch++) {
+    const o = ch * hw;
+    for (let p = 0; p < hw; p++) {
+      const xp = x[o + p];
+      if (xp === 0) continue;
+      const row = p * hw;
+      for (let q = p; q < hw; q++) g[row + q] += xp * x[o + q];
+    }
+  }
+  for (let p = 0; p < hw; p++) for (let q = p + 1; q < hw; q++) g[q * hw + p] = g[p * hw + q];
+  return g;
+}
+
 /**
  * Projection of one image's [C, hw] planes (channel-major, as in NCHW) on their first principal
  * component: `get_2d_projection` for one image, written into out[outOffset .. + hw).
@@ -333,18 +349,7 @@ export function firstComponentProjection(
     v.set(topEigenvector(g, c).vector);
   } else {
     // XXᵀ (hw×hw): u₁, then v₁ ∝ Xᵀu₁.
-    const g = new Float64Array(hw * hw);
-    for (let ch = 0; ch < c; ch++) {
-      const o = ch * hw;
-      for (let p = 0; p < hw; p++) {
-        const xp = x[o + p];
-        if (xp === 0) continue;
-        const row = p * hw;
-        for (let q = p; q < hw; q++) g[row + q] += xp * x[o + q];
-      }
-    }
-    for (let p = 0; p < hw; p++) for (let q = p + 1; q < hw; q++) g[q * hw + p] = g[p * hw + q];
-    const u = topEigenvector(g, hw).vector;
+    const u = topEigenvector(positionGram(x, c, hw), hw).vector;
     let norm = 0;
     for (let ch = 0; ch < c; ch++) {
       let s = 0;

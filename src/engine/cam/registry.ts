@@ -5,16 +5,20 @@
 import { AblationCam } from './ablationcam';
 import type { BaseCam } from './base';
 import { EigenCam } from './eigencam';
+import { DeepFeatureFactorization } from './dff';
 import { EigenGradCam } from './eigengradcam';
 import { FinerCam } from './finercam';
 import { FullGrad } from './fullgrad';
+import { Fem } from './fem';
 import { GradCam } from './gradcam';
 import { GradCamElementWise } from './gradcamElementwise';
 import { GradCamPlusPlus } from './gradcamPlusPlus';
 import { HiResCam } from './hirescam';
+import { KpcaCam } from './kpcacam';
 import { LayerCam } from './layercam';
 import { RefineCam } from './refinecam';
 import { ScoreCam } from './scorecam';
+import { SobelCam } from './sobelcam';
 import { XGradCam } from './xgradcam';
 import { CamLensError, closestNames } from '../errors';
 import { LAYER_CAM_METHODS, type CamMethodName, type LayerCamMethod } from '../explainTypes';
@@ -37,6 +41,13 @@ export interface LayerCamInfo {
   batchable: boolean;
   /** Has per-channel weights (so eigen_smooth applies to w·A). */
   hasWeights: boolean;
+  /** The map comes from the picture the model saw, not from a layer (SobelCAM): the pipeline hands it over as `CamInput.picture`. */
+  readsPicture?: boolean;
+  /**
+   * Factorises the layer's activations into concepts and scores each with the model's head
+   * (DFF): the pipeline makes `CamInput.concepts` (pipeline/conceptRuns.ts).
+   */
+  concepts?: boolean;
   create: () => BaseCam;
   /**
    * Which values the maps come from: 'any' (default) the layers given (or the suggested one), one
@@ -83,6 +94,10 @@ export const LAYER_CAMS: Readonly<Record<LayerCamMethod, LayerCamInfo>> = {
     base: { default: 'gradcam', create: (base) => new FinerCam(base) },
   },
   refinecam: { ...entry('refinecam', 'RefineCAM', true, 'none', true, () => new RefineCam()), batchable: false, layers: 'several' },
+  kpcacam: entry('kpcacam', 'KPCA_CAM', false, 'none', false, () => new KpcaCam()),
+  fem: entry('fem', 'FEM', false, 'none', true, () => new Fem()),
+  sobelcam: { ...entry('sobelcam', 'sobel_cam', false, 'none', false, () => new SobelCam()), readsPicture: true, batchable: false },
+  dff: { ...entry('dff', 'DeepFeatureFactorization', false, 'none', false, () => new DeepFeatureFactorization()), concepts: true, batchable: false },
 };
 
 export const isLayerCamMethod = (s: string): s is LayerCamMethod => (LAYER_CAM_METHODS as readonly string[]).includes(s);

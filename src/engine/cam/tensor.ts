@@ -44,3 +44,18 @@ export function featureMaps(data: Float32Array, shape: readonly number[], what =
   checkTensor(t, 4, what);
   return t;
 }
+
+/** Deep Feature Factorization's concepts of one image's layer (cam/dff.ts makes them). */
+export interface ConceptFactorization {
+  count: number;
+  channels: number;
+  /** [K, C]: each concept's embedding (the C-vector the head scores). */
+  embeddings: Float32Array;
+  /** [K, h, w] (one image): each concept's map at layer resolution, ≥ 0. */
+  maps: Float32Array;
+  h: number;
+  w: number;
+  /** NMF sweeps made and whether it met its tolerance before its 200-sweep limit. */
+  iterations: number;
+  converged: boolean;
+}

@@ -33,12 +33,14 @@ export interface ChannelRunContext {
   progress?: (done: number, total: number, message?: string) => void;
 }
 
-function batchable(model: LoadedModel, input: string): boolean {
+/** Whether `input`'s batch dimension is free (else runs go one row at a time). */
+export function batchable(model: LoadedModel, input: string): boolean {
   const d = model.shapes.get(input)?.shape?.[0];
   return typeof d === 'string' || d === null;
 }
 
-async function scoresOf(
+/** The scores of one run of `model` (a whole model or a tail) on `input`. */
+export async function scoresOf(
   model: LoadedModel,
   ctx: ChannelRunContext,
   input: PlainTensor,
