@@ -18,6 +18,7 @@ import { explainBatch } from '../engine/batch/batchedExplain';
 import type { Method, ModelSummary, Params, Result, WorkerEvents } from './protocol';
 import { listTaps, modelWithTaps, registerTap, releaseEverything, removeTap, sessions } from './state';
 import { Telemetry } from '../engine/runtime/telemetry';
+import { flushDeferred } from '../engine/runtime/deferredWrites';
 import { modelKeyOf } from '../engine/runtime/tapRunner';
 import { runLeakCheck, type LeakCheckOps } from '../engine/diagnostics/scenarios';
 import { takeHeapSnapshot } from '../engine/diagnostics/heapSnapshot';
@@ -197,6 +198,7 @@ export const handlers: { [M in Method]: Handler<M> } = {
   leakCheck: (params, { signal, progress }) => runLeakCheck(params, leakOps, { signal, progress }),
   heapSnapshot: ({ dir, prefix }) => takeHeapSnapshot(dir, { prefix }),
   shutdown: async () => {
+    flushDeferred(); // the cache entries this process built are worth the wait
     const released = await releaseEverything();
     // Exit once the answer is on its way; the parent also kills us if this never happens.
     setImmediate(() => process.disconnect?.());

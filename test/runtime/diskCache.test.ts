@@ -12,6 +12,7 @@ import { loadModel } from '../../src/engine/model';
 import { writeNpy } from '../../src/engine/npy';
 import { serializeModel } from '../../src/engine/onnx/io';
 import { DiskCache, userDiskCache } from '../../src/engine/runtime/diskCache';
+import { flushDeferred } from '../../src/engine/runtime/deferredWrites';
 import { openSession, optimisedModelKey } from '../../src/engine/runtime/cachedSession';
 import { modelContentHash, sessionDiskKey } from '../../src/engine/runtime/modelIdentity';
 import { SessionCache } from '../../src/engine/runtime/sessions';
@@ -107,7 +108,10 @@ describe('the on-disk session cache', () => {
     const children = [1, 2, 3, 4].map(
       (seed) =>
         new Promise<number>((resolve) => {
-          const child = spawn(process.execPath, [__filename, disk.dir, key, String(seed)], { stdio: 'inherit', env: { ...process.env, CAMLENS_TEST_WRITER: '1' } });
+          const child = spawn(process.execPath, [__filename, disk.dir, key, String(seed)], {
+            stdio: 'inherit',
+            env: { ...process.env, CAMLENS_TEST_WRITER: '1' },
+          });
           child.on('exit', (code) => resolve(code ?? 1));
         }),
     );
@@ -140,7 +144,7 @@ describe('the on-disk session cache', () => {
     const source = { diskKey: DiskCache.key('tiny-cnn'), build: () => model };
     const first = await openSession(source, { provider: 'cpu' }, disk);
     equal(first.fromDisk, false);
-    await new Promise((r) => setImmediate(r)); // the entry is written after the reply
+    flushDeferred(); // the entry is written after the reply
     const second = await openSession({ ...source, build: () => Promise.reject(new Error('must not build')) }, { provider: 'cpu' }, disk);
     equal(second.fromDisk, true);
     const { Tensor } = await import('onnxruntime-node');
@@ -172,7 +176,7 @@ describe('the on-disk session cache', () => {
     const cold = await explain(params, { sessions: new SessionCache(2 ** 31, disk) });
     ok(cold.timings_ms.session > 0);
     deepStrictEqual(Object.keys(cold.timings_ms), ['load', 'preprocess', 'session', 'run', 'cam', 'total']);
-    await new Promise((r) => setImmediate(r));
+    flushDeferred();
     const entries = disk.entries().length;
     ok(entries >= 3, `the model's hash, the gradient graph's names and the optimised model (${entries} entries)`);
     const warmSessions = new SessionCache(2 ** 31, disk); // what a new process has: nothing in memory

@@ -115,7 +115,8 @@ function planTapSession(model: LoadedModel, taps: readonly string[], purpose: st
   if (taps.length === 0) return { purpose, variantKey: 'taps:', values: [] };
   const candidates = candidatesOf(model);
   const outputs = new Set(model.graph.outputs);
-  if (taps.every((t) => candidates.has(t) || outputs.has(t))) return { purpose: `${purpose}/candidates`, variantKey: 'tap-candidates', values: [...candidates] };
+  if (taps.every((t) => candidates.has(t) || outputs.has(t)))
+    return { purpose: `${purpose}/candidates`, variantKey: 'tap-candidates', values: [...candidates] };
   return { purpose: `${purpose}/custom`, variantKey: `taps:${taps.join('\n')}`, values: taps };
 }
 
@@ -152,7 +153,12 @@ function outputsOf(model: LoadedModel, plan: TapSessionPlan): Map<string, string
  * Builds (in the background of the caller) the session a run with `taps` will use, so that the
  * run finds it ready: the worker calls it when a tap is registered, and after an untapped run.
  */
-export async function prepareTapSession(model: LoadedModel, cache: SessionCache, taps: readonly string[], options: Omit<TapRunOptions, 'taps'> = {}): Promise<void> {
+export async function prepareTapSession(
+  model: LoadedModel,
+  cache: SessionCache,
+  taps: readonly string[],
+  options: Omit<TapRunOptions, 'taps'> = {},
+): Promise<void> {
   const lease = await leaseTapSession(model, cache, planTapSession(model, [...new Set(taps)].sort(), options.purpose ?? 'taps'), options.provider);
   lease.release();
 }
