@@ -18,6 +18,9 @@ for name in ['resnet50', 'vit_b_16']:
         continue
     torch.manual_seed(0)
     model = getattr(torchvision.models, name)(weights=None).eval()
+    if name == 'vit_b_16':
+        # torchvision zero-initialises ViT's head: every logit 0, every gradient 0, empty maps.
+        torch.nn.init.normal_(model.heads.head.weight, std=0.02)
     x = torch.randn(1, 3, 224, 224)
     # Grad mode stays on: under no_grad torch 1.13's eval-mode attention takes its fused fast path
     # (aten::_native_multi_head_attention), which the ONNX exporter cannot export.
