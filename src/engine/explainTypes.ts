@@ -264,7 +264,8 @@ export interface ExplainResult {
   frames?: { data: Uint8Array; width: number; height: number }[];
   ep: string;
   fallbacks: readonly ProviderAttempt[];
-  timings_ms: { load: number; preprocess: number; run: number; cam: number; total: number };
+  /** `session`: waiting for onnxruntime sessions to be built (cold start), apart from `run`. */
+  timings_ms: { load: number; preprocess: number; session: number; run: number; cam: number; total: number };
   /** Extra facts (e.g. Score-CAM channels skipped). */
   notes: Record<string, number | string>;
 }

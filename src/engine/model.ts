@@ -16,7 +16,16 @@ export interface LoadedModel {
   readonly shapes: ShapeMap;
   readonly scopes: Scope;
   readonly fileBytes: number;
+  /**
+   * The file's size, mtime, ctime and inode when it was read (loadModel only): the on-disk
+   * session cache keys a model by its content hash only while the file still has this stamp.
+   * Undefined for models made in memory and for models with external data.
+   */
+  readonly fileStamp?: string;
 }
+
+/** A file's identity without reading it: any write changes ctime, whatever tools do to mtime. */
+export const fileStampOf = (st: fs.Stats): string => `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}:${st.dev}`;
 
 export function analyseModel(proto: ModelProto, path: string, fileBytes = 0): LoadedModel {
   const graph = Graph.fromModel(proto, path);
@@ -38,7 +47,12 @@ export function loadModel(path: string): LoadedModel {
   // External weights are read here, relative to the model's folder and through our containment
   // checks (onnx/external.ts): sessions are created from bytes, and onnxruntime would otherwise
   // look for the data files in the process's working folder.
-  const model = analyseModel(loadExternalTensors(readModelFile(path), modelDirOf(path)), path, stat?.size ?? 0);
+  const proto = readModelFile(path);
+  const inlined = loadExternalTensors(proto, modelDirOf(path));
+  const external = inlined !== proto; // the same object when nothing was external
+  const analysed = analyseModel(inlined, path, stat?.size ?? 0);
+  // The weights of a model with external data are not in the file the stamp describes.
+  const model: LoadedModel = stat && !external ? { ...analysed, fileStamp: fileStampOf(stat) } : analysed;
   if (stat) {
     cache.set(path, { mtimeMs: stat.mtimeMs, size: stat.size, model });
     while (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!);

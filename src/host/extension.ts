@@ -41,7 +41,13 @@ export interface CamLensApi {
 export function activate(context: vscode.ExtensionContext): CamLensApi {
   const started = performance.now();
   const output = vscode.window.createOutputChannel('CamLens', { log: true });
-  const worker = new WorkerClient({ workerPath: path.join(context.extensionPath, 'dist', 'worker.js'), defaultTimeoutMs: requestTimeoutMs() });
+  // The worker caches optimised sessions in the extension's own storage (cold starts, issue 17).
+  const cacheDir = process.env.CAMLENS_CACHE_DIR ?? path.join(context.globalStorageUri.fsPath, 'cache');
+  const worker = new WorkerClient({
+    workerPath: path.join(context.extensionPath, 'dist', 'worker.js'),
+    defaultTimeoutMs: requestTimeoutMs(),
+    env: { ...process.env, CAMLENS_CACHE_DIR: cacheDir },
+  });
   const taps = new TapStore(worker, context.workspaceState);
   const tree = new LayerTree(worker, taps, output);
   const status = new WorkerStatusBar(worker);

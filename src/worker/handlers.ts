@@ -9,7 +9,8 @@ import { int64ToNumber } from '../engine/onnx/int64';
 import { dataTypeName, elementCount, tensorDims } from '../engine/onnx/tensor';
 import { counters, sampleMemory } from '../engine/runtime/accounting';
 import { probeShapes, zeroInput } from '../engine/runtime/probe';
-import { runWithTaps, type PlainTensor } from '../engine/runtime/tapRunner';
+import { prepareSharedTapSession, prepareTapSession, runWithTaps, type PlainTensor } from '../engine/runtime/tapRunner';
+import type { ProviderOptions } from '../engine/runtime/providers';
 import { DataType } from '../engine/onnx/types';
 import { explain } from '../engine/explain';
 import { evaluateExplanation } from '../engine/metrics/evaluate';
@@ -17,6 +18,7 @@ import { explainBatch } from '../engine/batch/batchedExplain';
 import type { Method, ModelSummary, Params, Result, WorkerEvents } from './protocol';
 import { listTaps, modelWithTaps, registerTap, releaseEverything, removeTap, sessions } from './state';
 import { Telemetry } from '../engine/runtime/telemetry';
+import { flushDeferred } from '../engine/runtime/deferredWrites';
 import { modelKeyOf } from '../engine/runtime/tapRunner';
 import { runLeakCheck, type LeakCheckOps } from '../engine/diagnostics/scenarios';
 import { takeHeapSnapshot } from '../engine/diagnostics/heapSnapshot';
@@ -90,6 +92,17 @@ const leakOps: LeakCheckOps = {
   releaseModel: (modelPath) => sessions.releaseModel(modelKeyOf(loadModel(modelPath))),
 };
 
+/** The provider options of each model's last run: a tap registration prepares its session for them. */
+const lastRunProvider = new Map<string, ProviderOptions | undefined>();
+
+/**
+ * Session builds ahead of need start after the current answer is sent. A failure is not
+ * reported here: the run that needs the session builds it again and reports it.
+ */
+function inBackground(work: () => Promise<void>): void {
+  setImmediate(() => work().catch(() => undefined));
+}
+
 export const handlers: { [M in Method]: Handler<M> } = {
   ping: () => ({ pid: process.pid, uptimeMs: Math.round(process.uptime() * 1000) }),
   sleep: ({ ms }, { signal }) =>
@@ -110,9 +123,13 @@ export const handlers: { [M in Method]: Handler<M> } = {
     const model = loadModel(modelPath);
     return { summary: summarise(model), layers: listLayers(model), suggestion: suggestCamLayer(model) ?? null };
   },
-  'taps.register': ({ modelPath, value }) => {
+  'taps.register': ({ modelPath, value, provider }) => {
     const handle = registerTap(modelPath, value);
-    return { handleId: handle.id, value: handle.value, taps: modelWithTaps(modelPath).taps.values() };
+    const { model, taps } = modelWithTaps(modelPath);
+    // With the provider the model's runs use (the panel's runs carry it; a registration need not).
+    const runProvider = provider ?? lastRunProvider.get(modelPath);
+    inBackground(() => prepareTapSession(model, sessions, taps.values(), { provider: runProvider }));
+    return { handleId: handle.id, value: handle.value, taps: taps.values() };
   },
   'taps.remove': ({ handleId }) => {
     const { removed, modelPath } = removeTap(handleId);
@@ -138,13 +155,17 @@ export const handlers: { [M in Method]: Handler<M> } = {
       const type = model.shapes.get(name);
       feeds[name] ??= params.inputs?.[name] ?? zeroInput(type?.dtype ?? DataType.FLOAT, type?.shape);
     }
-    return runWithTaps(model, sessions, feeds, {
+    const result = await runWithTaps(model, sessions, feeds, {
       taps: [...values],
       tensors: params.tensors,
       stats: params.stats,
       provider: params.provider,
       signal,
     });
+    lastRunProvider.set(params.modelPath, params.provider);
+    // The shared tapped session is built while the user looks at this answer: the first tap finds it ready.
+    if (values.size === 0) inBackground(() => prepareSharedTapSession(model, sessions, { provider: params.provider }));
+    return result;
   },
   probeShapes: async ({ modelPath }) => {
     const result = await probeShapes(loadModel(modelPath));
@@ -177,6 +198,7 @@ export const handlers: { [M in Method]: Handler<M> } = {
   leakCheck: (params, { signal, progress }) => runLeakCheck(params, leakOps, { signal, progress }),
   heapSnapshot: ({ dir, prefix }) => takeHeapSnapshot(dir, { prefix }),
   shutdown: async () => {
+    flushDeferred(); // the cache entries this process built are worth the wait
     const released = await releaseEverything();
     // Exit once the answer is on its way; the parent also kills us if this never happens.
     setImmediate(() => process.disconnect?.());

@@ -2,6 +2,7 @@
 // requests from its parent (extension host or CLI) over the fork IPC channel.
 import { isCamLensError, isCancellation } from '../engine/errors';
 import { counters } from '../engine/runtime/accounting';
+import { flushDeferred } from '../engine/runtime/deferredWrites';
 import { trackTensors } from '../engine/runtime/tensorTracker';
 import { handlers, setEventSink, telemetry } from './handlers';
 import type { HostToWorker, Method, WireError, WorkerToHost } from './protocol';
@@ -49,6 +50,8 @@ async function handle(message: HostToWorker): Promise<void> {
   } finally {
     inFlight.delete(id);
     counters.requestsInFlight--;
+    // Cache writes the request queued wait until nothing is running (runtime/deferredWrites.ts).
+    if (inFlight.size === 0) setImmediate(flushDeferred);
     if (!quiet) telemetry.sample('request-end', { id, method, ms: performance.now() - started, ok });
   }
 }

@@ -40,7 +40,8 @@ export interface Methods {
   sleep: [{ ms: number }, { sleptMs: number }];
   layers: [{ modelPath: string }, { summary: ModelSummary; layers: LayerInfo[]; suggestion: CamLayerSuggestion | null }];
   /** Registers a tap on a value of a model; the tap lives until removed. */
-  'taps.register': [{ modelPath: string; value: string }, { handleId: number; value: string; taps: string[] }];
+  /** `provider`: the session the next runs use is prepared for it (default: the model's last run's). */
+  'taps.register': [{ modelPath: string; value: string; provider?: ProviderOptions }, { handleId: number; value: string; taps: string[] }];
   'taps.remove': [{ handleId: number }, { removed: boolean; taps: string[] }];
   'taps.list': [{ modelPath: string }, { taps: Array<{ handleId: number; value: string }> }];
   /**

@@ -1,10 +1,11 @@
 // What the worker holds between requests: the session cache and each model's tap set.
 import { loadModel, type LoadedModel } from '../engine/model';
 import { counters } from '../engine/runtime/accounting';
+import { userDiskCache } from '../engine/runtime/diskCache';
 import { SessionCache } from '../engine/runtime/sessions';
 import { TapSet, type TapHandle } from '../engine/surgery/taps';
 
-export const sessions = new SessionCache(Number(process.env.CAMLENS_SESSION_BUDGET_BYTES) || 2 * 1024 ** 3);
+export const sessions = new SessionCache(Number(process.env.CAMLENS_SESSION_BUDGET_BYTES) || 2 * 1024 ** 3, userDiskCache());
 
 interface ModelTaps {
   model: LoadedModel;

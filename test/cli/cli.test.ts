@@ -140,7 +140,7 @@ describe('camlens explain', () => {
     equal(json.method, 'gradcam++');
     equal(json.ep, 'cpu');
     equal(json.predictions[0].label, ['a', 'b', 'c', 'd'][json.predictions[0].index]);
-    for (const k of ['load', 'preprocess', 'run', 'cam', 'total']) ok(typeof json.timings_ms[k] === 'number', k);
+    for (const k of ['load', 'preprocess', 'session', 'run', 'cam', 'total']) ok(typeof json.timings_ms[k] === 'number', k);
     const cam = decodeNpy(readFileSync(join(out, 'star_1.cam.npy')));
     equal(cam.shape.join('x'), '32x32');
     const raw = decodeNpy(readFileSync(join(out, 'star_1.cam_raw.npy')));

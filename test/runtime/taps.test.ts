@@ -9,10 +9,12 @@ import { serializeModel } from '../../src/engine/onnx/io';
 import { counters } from '../../src/engine/runtime/accounting';
 import { probeShapes } from '../../src/engine/runtime/probe';
 import { SessionCache } from '../../src/engine/runtime/sessions';
-import { runWithTaps, type PlainTensor } from '../../src/engine/runtime/tapRunner';
+import { runWithTaps, toOrt, type PlainTensor } from '../../src/engine/runtime/tapRunner';
+import { createSession } from '../../src/engine/runtime/providers';
+import { tapCandidates } from '../../src/engine/surgery/tapCandidates';
 import { tensorStats } from '../../src/engine/runtime/tensorStats';
 import { extractModel } from '../../src/engine/surgery/extract';
-import { TapSet } from '../../src/engine/surgery/taps';
+import { TapSet, withTapOutputs } from '../../src/engine/surgery/taps';
 import { handlers } from '../../src/worker/handlers';
 import { fixtureModels, fixtures } from '../helpers/fixtures';
 import { randomArray, tinyCnn } from '../helpers/models';
@@ -97,8 +99,9 @@ describe('taps', () => {
     ok(Math.abs(s.std - Math.sqrt([0, 1, 2, 3, 0, -2].reduce((a, v) => a + (v - 4 / 6) ** 2, 0) / 6)) < 1e-12);
   });
 
-  it('swaps sessions when the tap set changes, and returns to baseline after 500 register/remove cycles', async (t) => {
+  it('builds no session when the tap set changes, and returns to baseline after 500 register/remove cycles', async (t) => {
     const baseSessions = counters.sessionsAlive;
+    const createdBefore = counters.sessionsCreated;
     const baseHandles = counters.tapHandlesAlive;
     const rssBefore = process.memoryUsage().rss;
     for (let i = 0; i < 500; i++) {
@@ -106,9 +109,12 @@ describe('taps', () => {
       const { handleId } = await handlers['taps.register']({ modelPath, value }, ctx);
       const r = await handlers.run({ modelPath, tensors: false }, ctx);
       equal(r.taps.length, 1);
-      ok(counters.sessionsAlive - baseSessions <= 1, 'at most one live session for this model');
+      // The shared tapped session (the Relu output is a candidate) and one for the Conv output
+      // alone (exposing it would block the Conv+Relu fusion): built once each, never again.
+      ok(counters.sessionsAlive - baseSessions <= 2, 'at most two live sessions for this model');
       await handlers['taps.remove']({ handleId }, ctx);
     }
+    equal(counters.sessionsCreated - createdBefore, 2, 'two sessions built in 500 cycles');
     await handlers.releaseAll({}, ctx);
     equal(counters.sessionsAlive, baseSessions);
     equal(counters.tapHandlesAlive, baseHandles);
@@ -117,6 +123,28 @@ describe('taps', () => {
     t.diagnostic(
       `rss before ${(rssBefore / 2 ** 20).toFixed(1)} MiB, after 500 cycles ${(rssAfter / 2 ** 20).toFixed(1)} MiB; sessions created ${counters.sessionsCreated}, released ${counters.sessionsReleased}`,
     );
+  });
+
+  it('reads taps from the shared session with the values of a session built for them alone (the old path)', async () => {
+    const model = loadModel(modelPath);
+    const candidates = tapCandidates(model.graph);
+    ok(candidates.includes('/block1/relu/Relu_output_0'), 'a fusion group’s output is a candidate');
+    ok(!candidates.includes('/block1/conv/Conv_output_0'), 'a Conv output read only by its Relu is inside the fusion');
+    const cache = new SessionCache();
+    const feeds = input();
+    const created = counters.sessionsCreated;
+    const shared = await runWithTaps(model, cache, feeds, { taps: candidates, provider: { provider: 'cpu' } });
+    for (const value of candidates) {
+      const one = await runWithTaps(model, cache, feeds, { taps: [value], provider: { provider: 'cpu' } });
+      deepStrictEqual(one.taps[0].tensor!.data, shared.taps.find((t) => t.value === value)!.tensor!.data);
+    }
+    equal(counters.sessionsCreated - created, 1, 'every tap set of candidates runs on one session');
+    const alone = await createSession(serializeModel(withTapOutputs(model.proto, model.graph, candidates).model), { provider: 'cpu' });
+    const old = await alone.session.run({ input: toOrt(feeds.input) });
+    for (const t of shared.taps) deepStrictEqual(t.tensor!.data, old[t.value].data, t.value);
+    deepStrictEqual(shared.outputs.logits.data, old.logits.data);
+    await alone.session.release();
+    await cache.releaseAll();
   });
 
   it('runs the debug mode: every Conv/Relu output with statistics in one run', async () => {

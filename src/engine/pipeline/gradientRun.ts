@@ -6,6 +6,8 @@ import { CamLensError, throwIfCancelled } from '../errors';
 import type { LoadedModel } from '../model';
 import type { ProviderAttempt, ProviderOptions } from '../runtime/providers';
 import type { SessionCache } from '../runtime/sessions';
+import type { DiskCache } from '../runtime/diskCache';
+import { sessionDiskKey } from '../runtime/modelIdentity';
 import { DataType } from '../onnx/types';
 import { elemTypeOf, modelKeyOf, toOrt, toPlain, type PlainTensor } from '../runtime/tapRunner';
 import { oneHotRows } from '../targets/cotangents';
@@ -35,9 +37,9 @@ export interface GradientRun {
 }
 
 /**
- * Output names of the gradient models built so far, by model and variant. The session cache
- * keeps only the bytes it was built from; a session built before this process saw the variant
- * (not possible today, but cheap to survive) has its names rebuilt below.
+ * Output names of the gradient models built so far (or read from the disk cache), by model and
+ * variant. A session whose names are unknown (its names' cache entry evicted alone) has them
+ * rebuilt below.
  */
 const builtNames = new Map<string, Omit<GradientModel, 'bytes'>>();
 
@@ -52,14 +54,24 @@ export async function runGradient(
   const modelKey = modelKeyOf(model);
   const variantKey = gradientVariantKey(spec);
   const key = `${modelKey}\n${variantKey}`;
+  const disk = ctx.sessions.disk;
+  // The gradient graph's output names are cached on disk with it: a session opened from the
+  // disk cache skips building the graph, and the names are all the run needs of it.
+  const diskKey = sessionDiskKey(model, disk, variantKey);
+  if (diskKey && !builtNames.has(key)) {
+    const names = disk?.details<Omit<GradientModel, 'bytes'>>(diskKey);
+    if (names) builtNames.set(key, names);
+  }
   const lease = await ctx.sessions.acquire({
     modelKey,
     purpose: spec.top1InGraph ? 'explain-top1' : 'explain',
     variantKey,
     options: ctx.provider ?? {},
+    diskKey,
     build: () => {
       const { bytes, ...names } = buildGradientModel(model, spec);
       builtNames.set(key, names);
+      if (diskKey) saveDetails(disk!, diskKey, names);
       return bytes;
     },
   });
@@ -100,6 +112,15 @@ export async function runGradient(
 }
 
 export { oneHotRows };
+
+/** A failed cache write costs the next process a graph build, not this request its answer. */
+function saveDetails(disk: DiskCache, key: string, details: unknown): void {
+  try {
+    disk.write(key, undefined, details);
+  } catch {
+    // see above
+  }
+}
 
 /** Scores as float32 whatever the model's float type (float64 scores are narrowed; CamLens ranks and soft-maxes in float32). */
 const asFloat32 = (data: PlainTensor['data']): Float32Array => (data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>));

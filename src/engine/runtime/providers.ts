@@ -114,14 +114,25 @@ export interface CreatedSession {
 
 /** Creates a session with the first provider that works; never throws for a provider failure alone. */
 export async function createSession(model: Uint8Array, options: ProviderOptions = {}): Promise<CreatedSession> {
+  return createSessionWith((_provider, sessionOptions) => ort.InferenceSession.create(model, sessionOptions), options);
+}
+
+/**
+ * Opens a session for one provider with onnxruntime options made for it (`createSessionWith`'s
+ * seam: runtime/cachedSession.ts opens CPU sessions from its on-disk cache).
+ */
+export type SessionOpener = (provider: Exclude<ProviderChoice, 'auto'>, sessionOptions: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
+
+/** createSession with the opening step supplied: each provider in turn, CPU last, every failure kept. */
+export async function createSessionWith(open: SessionOpener, options: ProviderOptions = {}): Promise<CreatedSession> {
   const fallbacks: ProviderAttempt[] = (options.provider ?? 'auto') === 'auto' ? [...gpuCandidates().skipped] : [];
   for (const provider of providerOrder(options.provider)) {
     try {
-      const session = await ort.InferenceSession.create(model, sessionOptions(provider, options));
+      const session = await open(provider, sessionOptions(provider, options));
       return { session, provider, fallbacks };
     } catch (e) {
       const error = e instanceof Error ? e.message.split('\n')[0].slice(0, 400) : String(e);
-      if (provider === 'cpu') throw sessionError(error);
+      if (provider === 'cpu') throw e instanceof CamLensError ? e : sessionError(error);
       fallbacks.push({ provider, error });
     }
   }

@@ -4,7 +4,10 @@
 // A session in use by a running request is released only when that request is done.
 import type * as ort from 'onnxruntime-node';
 import { counters } from './accounting';
-import { createSession, type ProviderAttempt, type ProviderChoice, type ProviderOptions } from './providers';
+import { openSession } from './cachedSession';
+import type { DiskCache } from './diskCache';
+import type { ProviderAttempt, ProviderChoice, ProviderOptions } from './providers';
+import { recordSessionBuild } from './sessionTiming';
 
 export interface SessionSpec {
   /** Identity of the model (e.g. path + mtime). */
@@ -17,8 +20,13 @@ export interface SessionSpec {
   /** Identity of the variant (tap set, gradient target...): a different key swaps the session. */
   variantKey: string;
   options: ProviderOptions;
-  /** Makes the model bytes to load; called only when no matching session is cached. */
+  /** Makes the model bytes to load; called only when no matching session is cached (in memory or on disk). */
   build(): Uint8Array | Promise<Uint8Array>;
+  /**
+   * What build() makes, identified across processes (runtime/modelIdentity.ts): with it and a
+   * disk cache, the session's optimised model is cached on disk (runtime/cachedSession.ts).
+   */
+  diskKey?: string;
 }
 
 export interface SessionLease {
@@ -56,13 +64,19 @@ export class SessionCache {
   private readonly creating = new Map<string, Promise<Entry>>();
   private clock = 0;
 
-  constructor(public budgetBytes = 2 * 1024 ** 3) {}
+  /** `disk`: where optimised models are cached between processes (none: every process builds its sessions). */
+  constructor(
+    public budgetBytes = 2 * 1024 ** 3,
+    readonly disk?: DiskCache,
+  ) {}
 
   async acquire(spec: SessionSpec): Promise<SessionLease> {
     const slot = `${spec.modelKey}\u0000${spec.purpose ?? 'taps'}\u0000${spec.options.provider ?? 'auto'}\u0000${spec.options.deviceId ?? 0}\u0000${spec.options.intraOpThreads ?? 0}`;
     let entry = this.live.get(slot);
     if (!entry || entry.variantKey !== spec.variantKey) {
+      const t0 = performance.now();
       entry = await this.create(slot, spec);
+      recordSessionBuild(performance.now() - t0);
     }
     entry.users++;
     entry.lastUsed = ++this.clock;
@@ -112,18 +126,17 @@ export class SessionCache {
     let pending = this.creating.get(key);
     if (!pending) {
       pending = (async () => {
-        const bytes = await spec.build();
-        const created = await createSession(bytes, spec.options);
+        const created = await openSession(spec, spec.options, this.disk);
         counters.sessionsAlive++;
         counters.sessionsCreated++;
-        counters.sessionBytes += bytes.byteLength;
+        counters.sessionBytes += created.bytes;
         const entry: Entry = {
           slot,
           variantKey: spec.variantKey,
           session: created.session,
           provider: created.provider,
           fallbacks: created.fallbacks,
-          bytes: bytes.byteLength,
+          bytes: created.bytes,
           users: 0,
           retired: false,
           lastUsed: ++this.clock,

@@ -152,7 +152,7 @@ export async function explainRollout(params: ExplainParams, ctx: ExplainContext)
     ...(input.original ? { original: input.original } : {}),
     ep: att.provider,
     fallbacks: att.fallbacks,
-    timings_ms: { load: t1 - t0, preprocess: t2 - t1, run: att.runMs, cam: t4 - t3, total: t4 - t0 },
+    timings_ms: { load: t1 - t0, preprocess: t2 - t1, session: 0, run: att.runMs, cam: t4 - t3, total: t4 - t0 }, // session: explain()
     notes: rolloutNotes(params, att),
   };
 }
