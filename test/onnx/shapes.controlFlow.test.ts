@@ -15,7 +15,7 @@ const I64 = DataType.INT64;
 const BOOL = DataType.BOOL;
 
 /** A subgraph built with the DSL; its nodes may read names of the enclosing graph. */
-export function body(build: (b: ModelBuilder) => void): GraphProto {
+function body(build: (b: ModelBuilder) => void): GraphProto {
   const b = ModelBuilder.create(17, 'body');
   build(b);
   return b.graph;
