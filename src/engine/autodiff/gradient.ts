@@ -15,6 +15,7 @@ import { isFloatType } from '../onnx/tensor';
 import { aiOnnxOpset, upgradeGraph, upgradeOpset } from '../onnx/opsetUpgrade';
 import { analyseShapes } from '../onnx/shapes';
 import { floatTwin } from '../surgery/floatTwin';
+import { inlineStaticBranches } from '../surgery/inlineBranches';
 import type { ShapeMap } from '../onnx/shapes/types';
 import type { ModelProto } from '../onnx/types';
 import { Emitter } from './emitter';
@@ -74,7 +75,6 @@ const STOPS = new Set([
   'Xor',
   'IsNaN',
   'IsInf',
-  'TopK',
   'OneHot',
   'Mod',
   'BitShift',
@@ -88,7 +88,8 @@ export function buildGradientGraph(original: ModelProto, request: GradientReques
   const upgraded = aiOnnxOpset(original) > 0 && aiOnnxOpset(original) < 13 ? upgradeOpset(original, 13).model : original;
   // Integer tensors stop gradients: a quantized model is differentiated through its float twin.
   const twin = floatTwin(upgraded);
-  const model = twin.model;
+  // The autodiff differentiates the main graph: an If decided statically becomes its branch.
+  const model = inlineStaticBranches(twin.model).model;
   const graph = Graph.fromModel(model);
   const { target, wrt } = request;
   const all = new Set(graph.allValues());
@@ -170,6 +171,7 @@ export function buildGradientGraph(original: ModelProto, request: GradientReques
     if (!needs.some(Boolean) && !node.implicitInputs.some(active)) continue;
     const grads = node.outputs.map((o) => (active(o) ? gradientOf(o) : undefined));
     if (grads.every((g) => g === undefined)) continue;
+    if (node.domain === '' && CONTROL_FLOW_OPS.has(node.opType)) throw controlFlowOnPath(node, [...node.inputs, ...node.implicitInputs].filter(active));
     const rule = node.domain === '' ? GRADIENT_RULES[node.opType] : undefined;
     if (!rule || node.implicitInputs.some(active)) throw unsupportedNode(node);
     const ctx = new RuleContext(node, grads, needs, emitter);
@@ -198,6 +200,33 @@ export function buildGradientGraph(original: ModelProto, request: GradientReques
     gradients[w] = name;
   }
   return { model: builder.build(), gradients, cotangent };
+}
+
+const CONTROL_FLOW_OPS = new Set(['If', 'Loop', 'Scan']);
+
+/**
+ * Design: a gradient never crosses control flow inside the backward graph. An If whose
+ * condition folds to a constant was inlined before this point (surgery/inlineBranches); an If
+ * decided at run time, a Loop or a Scan on the path from the layer to the target is refused
+ * loudly, naming the values the target could be taken from instead (the differentiable values
+ * that flow into the construct, which are ordinary values of the main graph).
+ */
+function controlFlowOnPath(node: GraphNode, feeding: readonly string[]): CamLensError {
+  const why =
+    node.opType === 'If'
+      ? `its condition "${node.inputs[0]}" is decided at run time, and gradients are not taken through a branch chosen at run time`
+      : `gradients through ${node.opType} bodies are not supported`;
+  const instead = feeding.length
+    ? ` Target a value computed before it instead (e.g. --target ${feeding
+        .slice(0, 3)
+        .map((v) => `"${v}@max"`)
+        .join(', ')}).`
+    : '';
+  return new CamLensError('UNSUPPORTED_OP', `Cannot differentiate node "${node.name}" (${node.opType}): ${why}.${instead}`, {
+    opType: node.opType,
+    node: node.name,
+    values: [...feeding],
+  });
 }
 
 function unsupportedNode(node: GraphNode): CamLensError {

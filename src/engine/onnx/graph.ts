@@ -231,6 +231,14 @@ class ReadyQueue {
   }
 }
 
+/**
+ * The nodes of a subgraph (If branch, Loop/Scan body) in file order, which ONNX requires to be
+ * topological; their outer-scope reads are implicit inputs as in the main graph.
+ */
+export function bodyNodes(body: GraphProto): GraphNode[] {
+  return body.node.map((node, index) => makeNode(node, index));
+}
+
 function makeNode(node: NodeProto, index: number): GraphNode {
   const opType = node.opType ?? '';
   const subgraphs = subgraphsOf(node);

@@ -78,5 +78,8 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
   Split: shape.Split,
   Slice: shape.Slice,
   Gather: shape.Gather,
+  GatherElements: shape.GatherElements,
+  GatherND: shape.GatherND,
+  TopK: shape.TopK,
   Pad: shape.Pad,
 };

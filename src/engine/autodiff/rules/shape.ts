@@ -142,3 +142,39 @@ export const Pad: GradientRule = (ctx) => {
   ]);
   return [b.op('Slice', [ctx.gy, b.ints(begins), ends, b.ints(axes)]), undefined, undefined, undefined];
 };
+
+/**
+ * TopK's values are elements of x picked along `axis` (its indices carry no gradient): each
+ * value's gradient goes back to the position it was picked from. The picked positions are
+ * distinct, so a plain scatter is exact.
+ */
+export const TopK: GradientRule = (ctx) => {
+  const { b } = ctx;
+  const [x] = ctx.inputs;
+  const axis = ctx.axis(ctx.int('axis', -1), ctx.rank(x));
+  const indices = ctx.outputs[1] || b.addForwardOutput(ctx.node, 1, `${ctx.node.name}_indices`);
+  return [b.op('ScatterElements', [b.zerosLike(x), indices, ctx.gy], { axis }), undefined];
+};
+
+/** GatherElements: the gradient is added back at the gathered positions (a position may be gathered twice). */
+export const GatherElements: GradientRule = (ctx) => {
+  const { b } = ctx;
+  b.requireOpset(16, `the gradient of GatherElements "${ctx.node.name}" (ScatterElements with reduction)`);
+  const [x, indices] = ctx.inputs;
+  const axis = ctx.axis(ctx.int('axis', 0), ctx.rank(x));
+  const scattered = b.inFloat32(b.dtypeOf(x), [b.zerosLike(x), ctx.gy], ([z, g]) => b.op('ScatterElements', [z, indices, g], { axis, reduction: 'add' }));
+  return [scattered, undefined];
+};
+
+/**
+ * GatherND (a boolean-mask selection `x[mask]` exports as NonZero → Transpose → GatherND): the
+ * gradient is added back at the gathered index tuples.
+ */
+export const GatherND: GradientRule = (ctx) => {
+  const { b } = ctx;
+  if (ctx.int('batch_dims', 0) !== 0) throw ctx.unsupported('batch_dims other than 0 are not supported');
+  b.requireOpset(16, `the gradient of GatherND "${ctx.node.name}" (ScatterND with reduction)`);
+  const [x, indices] = ctx.inputs;
+  const scattered = b.inFloat32(b.dtypeOf(x), [b.zerosLike(x), ctx.gy], ([z, g]) => b.op('ScatterND', [z, indices, g], { reduction: 'add' }));
+  return [scattered, undefined];
+};

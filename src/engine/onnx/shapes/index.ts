@@ -1,13 +1,15 @@
 // Static shape inference over the main graph, one rule per op (registry.ts), in topological
-// order. Besides types it tracks the contents of small integer tensors (shape arithmetic) so
+// order, and into If branches and Loop bodies (controlFlow.ts), which see the enclosing scope. Besides types it tracks the contents of small integer tensors (shape arithmetic) so
 // that Reshape/Expand/Slice/Resize/Pad targets computed in the graph get static shapes, with
 // symbolic dims (e.g. `batch`) kept by name. Where nothing can be decided, dims are null or the
 // shape is undefined — never guessed. This is CamLens's only shape inference: the layer listing
 // reads its types, the autodiff asks its result (inference.ts) for types, ranks and constants.
 import { CamLensError } from '../../errors';
-import type { Graph, GraphNode } from '../graph';
+import { bodyNodes, type Graph, type GraphNode } from '../graph';
+import type { GraphProto } from '../types';
 import { tensorDims } from '../tensor';
 import { NodeContext, type RuleOutput } from './context';
+import { CONTROL_FLOW, type BodyAnalyser } from './controlFlow';
 import { declaredType, mergeDeclared } from './dims';
 import { ShapeInference } from './inference';
 import { ruleFor } from './registry';
@@ -42,20 +44,29 @@ export function inferShapes(graph: Graph): ShapeMap {
 
 export function analyseShapes(graph: Graph, options: AnalyseOptions = {}): ShapeInference {
   const result = new ShapeInference(graph);
-  const { types } = result;
-  const declared = declarations(graph, options.known);
-  for (const name of graph.inputs) {
-    types.set(name, mergeDeclared(undefined, declared.get(name)));
-  }
-  for (const [name, t] of graph.initializers) {
-    const dims = tensorDims(t);
-    types.set(name, { dtype: t.dataType ?? 0, shape: dims.map((d) => (Number.isSafeInteger(d) && d >= 0 ? d : null)) });
-  }
+  const declared = declarations(graph.proto, options.known);
+  for (const name of graph.inputs) result.types.set(name, mergeDeclared(undefined, declared.get(name)));
+  const scope: Scope = { opsets: graph.opsets, record: options.contradictions === 'record' };
+  inferNodes(graph.nodes, graph.proto, result, declared, scope);
+  return result;
+}
 
-  const opset = graph.opset('') || LATEST_OPSET;
-  const record = options.contradictions === 'record';
-  for (const node of graph.nodes) {
-    const outputs = runRule(node, node.domain === '' ? opset : graph.opset(node.domain), result, record);
+/** What every graph of one model shares while it is analysed: the opsets and the contradiction policy. */
+interface Scope {
+  opsets: ReadonlyMap<string, number>;
+  record: boolean;
+}
+
+/** Types of initializers and node outputs, in `nodes`' order (topological), into `result`. */
+function inferNodes(nodes: readonly GraphNode[], proto: GraphProto, result: ShapeInference, declared: Map<string, ValueType>, scope: Scope): void {
+  const { types } = result;
+  for (const t of proto.initializer) {
+    const dims = tensorDims(t);
+    types.set(t.name ?? '', { dtype: t.dataType ?? 0, shape: dims.map((d) => (Number.isSafeInteger(d) && d >= 0 ? d : null)) });
+  }
+  const opset = scope.opsets.get('') || LATEST_OPSET;
+  for (const node of nodes) {
+    const outputs = runRule(node, node.domain === '' ? opset : (scope.opsets.get(node.domain) ?? 0), result, scope);
     node.outputs.forEach((name, i) => {
       if (!name) return;
       const out = outputs[i];
@@ -64,7 +75,30 @@ export function analyseShapes(graph: Graph, options: AnalyseOptions = {}): Shape
       if (out?.value) result.values.set(name, out.value);
     });
   }
-  return result;
+}
+
+/**
+ * The outputs of one subgraph (an If branch, a Loop body) analysed with its formal inputs typed
+ * as `inputs`, inside the scope `outer` (whose names it may read).
+ */
+function analyseBody(scope: Scope): BodyAnalyser {
+  return (body, inputs, outer) => {
+    const result = new ShapeInference({ initializers: new Map(body.initializer.map((t) => [t.name ?? '', t])) }, outer);
+    const declared = declarations(body);
+    body.input.forEach((v, i) => {
+      const given = inputs[i];
+      result.types.set(
+        v.name ?? '',
+        mergeDeclared(given ? { dtype: given.dtype, ...(given.shape ? { shape: given.shape } : {}) } : undefined, declared.get(v.name ?? '')),
+      );
+    });
+    inferNodes(bodyNodes(body), body, result, declared, scope);
+    return body.output.map((v): RuleOutput => {
+      const name = v.name ?? '';
+      const value = result.valueOf(name);
+      return { ...(result.typeOf(name) ?? { dtype: 0 }), ...(value ? { value } : {}) };
+    });
+  };
 }
 
 /**
@@ -72,9 +106,9 @@ export function analyseShapes(graph: Graph, options: AnalyseOptions = {}): Shape
  * once (e.g. an output without a shape that also has a value_info with one) gets what all of
  * its declarations say together.
  */
-function declarations(graph: Graph, known?: ShapeMap): Map<string, ValueType> {
+function declarations(graph: GraphProto, known?: ShapeMap): Map<string, ValueType> {
   const out = new Map<string, ValueType>();
-  const { input, valueInfo, output } = graph.proto;
+  const { input, valueInfo, output } = graph;
   for (const list of [input, valueInfo, output]) {
     for (const v of list) {
       const type = declaredType(v);
@@ -90,14 +124,16 @@ function declarations(graph: Graph, known?: ShapeMap): Map<string, ValueType> {
   return out;
 }
 
-function runRule(node: GraphNode, opset: number, source: ShapeInference, recordContradictions: boolean): Array<RuleOutput | undefined> {
+function runRule(node: GraphNode, opset: number, source: ShapeInference, scope: Scope): Array<RuleOutput | undefined> {
+  const control = node.domain === '' ? CONTROL_FLOW[node.opType] : undefined;
   const rule = ruleFor(node.domain, node.opType);
-  if (!rule) return [];
+  if (!rule && !control) return [];
   try {
-    const result = rule(new NodeContext(node, opset, source));
+    const ctx = new NodeContext(node, opset, source);
+    const result = control ? control(ctx, source, analyseBody(scope)) : rule!(ctx);
     return Array.isArray(result) ? result : [result];
   } catch (e) {
-    if (e instanceof CamLensError && e.code === 'SHAPE_INFERENCE' && !recordContradictions) throw e;
+    if (e instanceof CamLensError && e.code === 'SHAPE_INFERENCE' && !scope.record) throw e;
     // A rule tripping over something unexpected must not take model loading down: the
     // outputs stay unknown and the error is kept for diagnostics.
     source.ruleErrors.push({ node: node.name, opType: node.opType, message: e instanceof Error ? e.message : String(e) });

@@ -3,7 +3,7 @@
 // listing, the autodiff's gradient rules) ask it for the element type, shape or known contents
 // of any value afterwards. Lookups never throw: a name it has not seen (e.g. a value the
 // autodiff emitted after the analysis) reads as unknown.
-import type { Graph } from '../graph';
+import type { TensorProto } from '../types';
 import type { ValueSource } from './context';
 import { isStaticShape } from './dims';
 import { SymbolTable } from './symbolic';
@@ -17,7 +17,7 @@ export interface RuleError {
 }
 
 export class ShapeInference implements ValueSource {
-  /** Every value of the main graph: inputs, initializers, node outputs. */
+  /** Every value of this graph (the main graph, or one If/Loop body): inputs, initializers, node outputs. */
   readonly types: ShapeMap = new Map();
   /**
    * Known contents of small tensors (folded shape arithmetic, small constants). Small
@@ -28,21 +28,32 @@ export class ShapeInference implements ValueSource {
    * Nodes whose rule could not make sense of them (e.g. a malformed attribute, or with
    * `contradictions: 'record'` a contradiction); their outputs got unknown shapes.
    */
-  readonly ruleErrors: RuleError[] = [];
-  readonly symbols = new SymbolTable();
+  readonly ruleErrors: RuleError[];
+  readonly symbols: SymbolTable;
   private readonly decoded = new Set<string>();
 
-  constructor(private readonly graph: Graph) {}
+  /**
+   * `outer`: the enclosing scope when this is the analysis of a subgraph (an If branch, a Loop
+   * body); names the subgraph does not define are read from there, as ONNX scoping says.
+   */
+  constructor(
+    private readonly graph: { readonly initializers: ReadonlyMap<string, TensorProto> },
+    readonly outer?: ShapeInference,
+  ) {
+    this.symbols = outer?.symbols ?? new SymbolTable();
+    // A subgraph's troubles are the model's: one list for every scope.
+    this.ruleErrors = outer?.ruleErrors ?? [];
+  }
 
   typeOf(name: string): ValueType | undefined {
-    return this.types.get(name);
+    return this.types.get(name) ?? this.outer?.typeOf(name);
   }
 
   valueOf(name: string): KnownTensor | undefined {
     const v = this.values.get(name);
     if (v || this.decoded.has(name)) return v;
     const init = this.graph.initializers.get(name);
-    if (!init) return undefined;
+    if (!init) return this.types.has(name) ? undefined : this.outer?.valueOf(name);
     this.decoded.add(name);
     const small = decodeSmallTensor(init);
     if (small) this.values.set(name, small);
@@ -51,16 +62,16 @@ export class ShapeInference implements ValueSource {
 
   /** ONNX element type; 0 when unknown. */
   dtype(name: string): number {
-    return this.types.get(name)?.dtype ?? 0;
+    return this.typeOf(name)?.dtype ?? 0;
   }
 
   /** undefined when even the rank is unknown. */
   shape(name: string): ShapeDim[] | undefined {
-    return this.types.get(name)?.shape;
+    return this.typeOf(name)?.shape;
   }
 
   rank(name: string): number | undefined {
-    return this.types.get(name)?.shape?.length;
+    return this.typeOf(name)?.shape?.length;
   }
 
   /** Every dimension as a number, or undefined if any is symbolic or unknown. */

@@ -5,7 +5,7 @@ import { conv, convTranspose } from './rules/conv';
 import { concat, split } from './rules/concat';
 import { binary, cast, castLike, clip, dropout, not, prelu, sameShape, unary, unaryToBool, variadic, where } from './rules/elementwise';
 import { gather, gatherElements, gatherND, scatter } from './rules/gather';
-import { constant, constantOfShape, likeInput, nonZero, oneHot, randomFromAttrs, range, shapeOf, size } from './rules/generators';
+import { constant, constantOfShape, likeInput, nonMaxSuppression, nonZero, oneHot, randomFromAttrs, range, shapeOf, size } from './rules/generators';
 import { einsum, gemm, matMul } from './rules/matmul';
 import { batchNormalization, layerNormalization } from './rules/normalization';
 import { pad } from './rules/pad';
@@ -167,6 +167,7 @@ const table = new Map<string, ShapeRule>([
   ['Size', size],
   ['Range', range],
   ['NonZero', nonZero],
+  ['NonMaxSuppression', nonMaxSuppression],
   ['OneHot', oneHot],
   ['EyeLike', likeInput],
   ['RandomNormalLike', likeInput],

@@ -98,6 +98,9 @@ export const nonZero: ShapeRule = (ctx) => {
   return { dtype: DataType.INT64, shape: [x ? x.length : null, null] };
 };
 
+/** NonMaxSuppression: one row [batch, class, box] per kept box; how many is known only at run time. */
+export const nonMaxSuppression: ShapeRule = () => ({ dtype: DataType.INT64, shape: [null, 3] });
+
 /** EyeLike, RandomNormalLike, RandomUniformLike, Bernoulli: input's shape, dtype attr or input's. */
 export const likeInput: ShapeRule = (ctx) => ({ dtype: ctx.int('dtype') ?? ctx.dtype(0), shape: ctx.shape(0) });
 
