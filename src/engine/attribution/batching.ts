@@ -55,7 +55,20 @@ export function attributionContext(
   const [, a, b, d] = options.dims;
   const [c, h, w] = options.layout === 'NCHW' ? [a, b, d] : [d, a, b];
   const batchSize = batchable(model, model.graph.inputs[0]) ? options.batchSize : 1;
-  return { model, run, progress, output: options.output, classCount: options.classCount, softmax: options.softmax, layout: options.layout, c, h, w, batchSize, modelRuns: 0 };
+  return {
+    model,
+    run,
+    progress,
+    output: options.output,
+    classCount: options.classCount,
+    softmax: options.softmax,
+    layout: options.layout,
+    c,
+    h,
+    w,
+    batchSize,
+    modelRuns: 0,
+  };
 }
 
 const rowTensor = (ctx: AttributionContext, n: number): ImageTensor => ({
@@ -91,10 +104,16 @@ export async function streamGradients(ctx: AttributionContext, classIndex: numbe
   const size = one.data.length;
   await inBatches(ctx, stream, label, async (start, n) => {
     const input = stack(ctx, stream, start, n);
-    const r = await runGradient(ctx.model, ctx.run, spec, { dtype: 'float32', dims: input.dims, data: input.data }, {
-      classes: Array<number>(n).fill(classIndex),
-      classCount: ctx.classCount,
-    });
+    const r = await runGradient(
+      ctx.model,
+      ctx.run,
+      spec,
+      { dtype: 'float32', dims: input.dims, data: input.data },
+      {
+        classes: Array<number>(n).fill(classIndex),
+        classCount: ctx.classCount,
+      },
+    );
     ctx.provider ??= r.provider;
     ctx.fallbacks ??= r.fallbacks;
     const grads = r.gradients[inputName].data as Float32Array;

@@ -48,11 +48,15 @@ export async function explainAttribution(params: ExplainParams, ctx: ExplainCont
   const output = scoreOutput(model, params.output);
   const rank = model.shapes.get(output)?.shape?.length;
   if (detectorLayout(model, output, params) || (rank !== undefined && rank !== 2)) {
-    throw new CamLensError('BAD_ARGUMENT', `${info.id} explains class scores [N, K]; the output "${output}" is not one (rank ${rank}). Use a layer-CAM method.`);
+    throw new CamLensError(
+      'BAD_ARGUMENT',
+      `${info.id} explains class scores [N, K]; the output "${output}" is not one (rank ${rank}). Use a layer-CAM method.`,
+    );
   }
   const t1 = performance.now();
   const input = await loadModelInput(params.input, model, config, { frames: params.frames });
-  if (input.frames || input.dims.length !== 4) throw new CamLensError('BAD_ARGUMENT', `${info.id} explains image inputs [1, C, H, W]; this input is [${input.dims.join(', ')}].`);
+  if (input.frames || input.dims.length !== 4)
+    throw new CamLensError('BAD_ARGUMENT', `${info.id} explains image inputs [1, C, H, W]; this input is [${input.dims.join(', ')}].`);
   const batchSize = params.batchSize ?? DEFAULT_ATTRIBUTION_BATCH;
   checkMemoryBudget(estimateMemory(model, input.dims, batchSize, info.needsGradients), budgetBytesOf(params.provider), `Explaining ${params.input}`);
   const layout = config.input.layout;

@@ -56,7 +56,8 @@ const noiseTunnel =
     const seed = r.params.seed ?? 0;
     const plan = noiseTunnelPlan(r.x, await basePlan(base, r), statistic, { samples, sigma, seed });
     const attr = await runPlan(ctx, r.classIndex, plan, statistic === 'mean' ? 'SmoothGrad' : 'VarGrad');
-    const igNotes: Record<string, number | string> = base === 'integrated-gradients' ? { steps: r.params.igSteps ?? DEFAULT_IG_STEPS, baseline: baselineName(r.params.baseline ?? DEFAULT_BASELINE) } : {};
+    const igNotes: Record<string, number | string> =
+      base === 'integrated-gradients' ? { steps: r.params.igSteps ?? DEFAULT_IG_STEPS, baseline: baselineName(r.params.baseline ?? DEFAULT_BASELINE) } : {};
     return { attr, notes: { base, noiseSamples: samples, noiseSigma: sigma, noiseStd: plan.sigma, seed, ...igNotes } };
   };
 
