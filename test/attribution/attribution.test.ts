@@ -35,8 +35,8 @@ import { randomArray } from '../helpers/models';
 
 const sessions = new SessionCache();
 const dir = mkdtempSync(join(tmpdir(), 'camlens-attribution-'));
-after(() => {
-  sessions.releaseAll();
+after(async () => {
+  await sessions.releaseAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
