@@ -268,6 +268,21 @@ describe('the input-space methods in the pipeline', () => {
   writeFileSync(modelPath, serializeModel(tinyModel('batch')));
   writeFileSync(inputPath, encodeNpy(x, [1, C, H, W]));
 
+  /** Integrated Gradients of the tiny model's class `cls` against the baseline file b.npy. */
+  const integratedGradientsOf = (igSteps: number) =>
+    explain(
+      {
+        modelPath,
+        input: inputPath,
+        method: 'integrated-gradients',
+        classIndex: cls,
+        igSteps,
+        baseline: { file: join(dir, 'b.npy') },
+        provider: { provider: 'cpu' },
+      },
+      { sessions },
+    );
+
   it('has a registry entry of kind input-space for every method, and none for the layer CAMs', () => {
     for (const id of INPUT_SPACE_METHODS) {
       equal(INPUT_SPACE_INFO[id].kind, 'input-space');
@@ -277,32 +292,10 @@ describe('the input-space methods in the pipeline', () => {
   });
 
   it('explain() gives the attribution [C, H, W], its map, the completeness gap; the CLI writes S.attr.npy and S.json', async () => {
-    const r = await explain(
-      {
-        modelPath,
-        input: inputPath,
-        method: 'integrated-gradients',
-        classIndex: cls,
-        igSteps: 64,
-        baseline: { file: join(dir, 'b.npy') },
-        provider: { provider: 'cpu' },
-      },
-      { sessions },
-    ).catch((e: Error) => e);
+    const r = await integratedGradientsOf(64).catch((e: Error) => e);
     ok(r instanceof Error && /no such file|ENOENT|b\.npy/i.test(r.message), 'a missing baseline file is an error');
     writeFileSync(join(dir, 'b.npy'), encodeNpy(baseline, [1, C, H, W]));
-    const ok64 = await explain(
-      {
-        modelPath,
-        input: inputPath,
-        method: 'integrated-gradients',
-        classIndex: cls,
-        igSteps: 64,
-        baseline: { file: join(dir, 'b.npy') },
-        provider: { provider: 'cpu' },
-      },
-      { sessions },
-    );
+    const ok64 = await integratedGradientsOf(64);
     const e = ok64.explanations[0];
     deepEqual(e.attribution?.dims, [C, H, W]);
     deepEqual(ok64.layers, ['input']);
@@ -323,18 +316,7 @@ describe('the input-space methods in the pipeline', () => {
   });
 
   it('warns when the path integral is not converged (one step)', async () => {
-    const r = await explain(
-      {
-        modelPath,
-        input: inputPath,
-        method: 'integrated-gradients',
-        classIndex: cls,
-        igSteps: 1,
-        baseline: { file: join(dir, 'b.npy') },
-        provider: { provider: 'cpu' },
-      },
-      { sessions },
-    );
+    const r = await integratedGradientsOf(1);
     ok(r.explanations[0].attributionStats!.relative_gap > 0.05, `gap ${r.explanations[0].attributionStats!.relative_gap}`);
     deepEqual(
       r.warnings.map((w) => w.code),
