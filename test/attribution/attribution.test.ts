@@ -13,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import { attributionContext, type AttributionContext } from '../../src/engine/attribution/batching';
 import { runPlan } from '../../src/engine/attribution/gradientPlan';
 import { inputXGradientPlan } from '../../src/engine/attribution/inputXGradient';
-import { integratedGradients, integratedGradientsPlan } from '../../src/engine/attribution/integratedGradients';
+import { IG_GAP_WARNING, integratedGradients, integratedGradientsPlan } from '../../src/engine/attribution/integratedGradients';
 import { noiseTunnelPlan } from '../../src/engine/attribution/noiseTunnel';
 import { occlusion, patchOrigins } from '../../src/engine/attribution/occlusion';
 import { rise, riseMasks, RISE_KEEP_PROBABILITY } from '../../src/engine/attribution/rise';
@@ -317,7 +317,7 @@ describe('the input-space methods in the pipeline', () => {
 
   it('warns when the path integral is not converged (one step)', async () => {
     const r = await integratedGradientsOf(1);
-    ok(r.explanations[0].attributionStats!.relative_gap > 0.05, `gap ${r.explanations[0].attributionStats!.relative_gap}`);
+    ok(r.explanations[0].attributionStats!.relative_gap > IG_GAP_WARNING, `gap ${r.explanations[0].attributionStats!.relative_gap}`);
     deepEqual(
       r.warnings.map((w) => w.code),
       ['completeness-gap'],

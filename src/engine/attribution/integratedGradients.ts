@@ -8,8 +8,12 @@ import { runPlan, type GradientPlan } from './gradientPlan';
 
 export const DEFAULT_IG_STEPS = 50;
 
-/** A relative completeness gap above this carries a warning (more steps, or a model with kinks on the path). */
-export const IG_GAP_WARNING = 0.05;
+/**
+ * A relative completeness gap above this carries a warning. Through ReLUs the path's gradient
+ * jumps, so the sum converges slowly: ResNet-18 (fixtures, dog, black baseline) is 8 % off at the
+ * default 50 steps; a gap over 10 % means the attributions no longer add up to the score change.
+ */
+export const IG_GAP_WARNING = 0.1;
 
 export function integratedGradientsPlan(x: Float32Array, baseline: Float32Array, steps = DEFAULT_IG_STEPS): GradientPlan {
   const sum = new Float64Array(x.length);
