@@ -29,6 +29,13 @@ export const LIMITS = {
   topKPixels: { min: 1, max: 100_000_000 },
   iterations: { min: 3, max: 1_000_000 },
   warmup: { min: 0, max: 1_000_000 },
+  /** Input-space attributions: each step, patch, mask or noisy copy is one more model input (a row of a batched run). */
+  igSteps: { min: 1, max: 10_000 },
+  /** Occlusion patch side and step, in model-input pixels. */
+  window: { min: 1, max: 8192 },
+  stride: { min: 1, max: 8192 },
+  masks: { min: 1, max: 100_000 },
+  noiseSamples: { min: 1, max: 10_000 },
   /** A day. */
   watchSeconds: { min: 0, max: 86_400 },
   intervalMs: { min: 10, max: 3_600_000 },

@@ -4,7 +4,8 @@
 import type { ActivationLayout, TokenGrid } from './cam/layout';
 import { DEFAULT_SCALE_WEIGHTS, fuseScales, reluMaps, resizeBilinear } from './cam/postprocess';
 import type { BaseCam } from './cam/base';
-import { createCamOn, layerCam, type LayerCamInfo } from './cam/registry';
+import { createCamOn, inputSpaceMethod, layerCam, type LayerCamInfo } from './cam/registry';
+import { explainAttribution } from './attribution/explainAttribution';
 import type { Maps } from './cam/tensor';
 import { CamLensError, throwIfCancelled } from './errors';
 import type { ColormapName } from './image/colormap';
@@ -384,6 +385,8 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
   const t0 = performance.now();
   const method = params.method ?? 'gradcam';
   if (method === 'attention-rollout') return explainRollout(params, ctx);
+  const inputSpace = inputSpaceMethod(method);
+  if (inputSpace) return explainAttribution(params, ctx, inputSpace);
   if (method === 'attention-gradcam') checkAttentionParams(params);
   // attention-gradcam is Grad-CAM's map, guided by the rollout at the end.
   const info = layerCam(method === 'attention-gradcam' ? 'gradcam' : method);

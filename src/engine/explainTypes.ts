@@ -61,9 +61,24 @@ export type LayerCamMethod = (typeof LAYER_CAM_METHODS)[number];
 export const ATTENTION_METHODS = ['attention-rollout', 'attention-gradcam'] as const;
 export type AttentionMethod = (typeof ATTENTION_METHODS)[number];
 
+/**
+ * The input-space attributions (engine/attribution): d score / d input or perturbations of the
+ * input, one value per input element ([C, H, W]) rather than a map at a layer.
+ */
+export const INPUT_SPACE_METHODS = ['saliency', 'input-x-gradient', 'integrated-gradients', 'smoothgrad', 'vargrad', 'occlusion', 'rise'] as const;
+export type InputSpaceMethod = (typeof INPUT_SPACE_METHODS)[number];
+
+/** The gradient methods SmoothGrad / VarGrad average over noisy copies of the input (`--base`). */
+export const NOISE_TUNNEL_BASES = ['saliency', 'input-x-gradient', 'integrated-gradients'] as const;
+export type NoiseTunnelBase = (typeof NOISE_TUNNEL_BASES)[number];
+
+/** Integrated Gradients / Occlusion reference input: named kinds, or a file (an image or a preprocessed .npy). */
+export const ATTRIBUTION_BASELINES = ['black', 'blur', 'noise'] as const;
+export type AttributionBaseline = (typeof ATTRIBUTION_BASELINES)[number] | { file: string };
+
 /** Every method `explain` takes, as the CLI and the panel spell it. */
-export type CamMethodName = LayerCamMethod | AttentionMethod;
-export const CAM_METHODS: readonly CamMethodName[] = [...LAYER_CAM_METHODS, ...ATTENTION_METHODS];
+export type CamMethodName = LayerCamMethod | AttentionMethod | InputSpaceMethod;
+export const CAM_METHODS: readonly CamMethodName[] = [...LAYER_CAM_METHODS, ...ATTENTION_METHODS, ...INPUT_SPACE_METHODS];
 
 export type { ColormapName } from './image/colormap';
 
@@ -158,6 +173,21 @@ export interface ExplainParams {
    * animated GIF/WebP, a .txt list of image paths (one a line) or image paths joined by commas.
    */
   frames?: number;
+  /** Input-space methods (engine/attribution; defaults there): Integrated Gradients' path steps. */
+  igSteps?: number;
+  /** Integrated Gradients and Occlusion: the reference input (default black). */
+  baseline?: AttributionBaseline;
+  /** Occlusion: the square patch's side and its step, in model-input pixels. */
+  window?: number;
+  stride?: number;
+  /** RISE: the number of random masks. */
+  masks?: number;
+  /** SmoothGrad / VarGrad: the gradient method averaged, the noisy copies, and σ as a fraction of the input's range. */
+  noiseBase?: NoiseTunnelBase;
+  noiseSamples?: number;
+  noiseSigma?: number;
+  /** RISE masks and noise (SmoothGrad, VarGrad, the noise baseline): the seed of every draw (default 0). */
+  seed?: number;
 }
 
 export interface Prediction {
@@ -216,6 +246,13 @@ export interface Explanation {
    * frame stays dim. `overlayPng` is the per-frame overlay strip (T frames left to right).
    */
   video?: VideoExplanation;
+  /**
+   * Input-space methods: the attribution itself, float32 [C, H, W] at the model's input size
+   * (planar whatever the model's layout); `cam` is the map made from it (engine/attribution/toMap.ts).
+   */
+  attribution?: { data: Float32Array; dims: number[] };
+  /** Facts about this attribution (Integrated Gradients: the completeness gap and its terms). */
+  attributionStats?: Record<string, number>;
 }
 
 export interface ConceptExplanation {

@@ -3,7 +3,7 @@
 import { deepStrictEqual, equal, ok, throws } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LAYER_CAMS, layerCam, createCam, isBatchable, type CamInput, type FeatureMaps } from '../../src/engine/cam';
-import { ATTENTION_METHODS, CAM_METHODS, LAYER_CAM_METHODS } from '../../src/engine/explainTypes';
+import { ATTENTION_METHODS, CAM_METHODS, INPUT_SPACE_METHODS, LAYER_CAM_METHODS } from '../../src/engine/explainTypes';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -254,9 +254,9 @@ describe('CAM method registry', () => {
     ]);
   });
 
-  it('is the whole method list but for the attention methods', () => {
+  it('is the whole method list but for the attention and input-space methods', () => {
     deepStrictEqual(
-      CAM_METHODS.filter((m) => !(ATTENTION_METHODS as readonly string[]).includes(m)),
+      CAM_METHODS.filter((m) => !(ATTENTION_METHODS as readonly string[]).includes(m) && !(INPUT_SPACE_METHODS as readonly string[]).includes(m)),
       LAYER_CAM_METHODS,
     );
   });

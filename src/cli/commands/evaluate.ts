@@ -196,7 +196,7 @@ export const evaluateCommand: Command = {
     draws: { type: 'string' },
     sigma: { type: 'string' },
     cascade: { type: 'boolean' },
-    seed: { type: 'string' },
+    // --seed comes with explainOptions (the same seed also draws RISE masks and SmoothGrad noise).
     'metrics-batch-size': { type: 'string' },
     ...explainOptions,
   },

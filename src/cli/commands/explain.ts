@@ -6,6 +6,7 @@ import { imageJson } from '../../engine/image/geometry';
 import { warningLines } from '../../engine/pipeline/warnings';
 import { encodeNpy } from '../../engine/npy';
 import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
+import { ATTRIBUTION_BASELINES, NOISE_TUNNEL_BASES, type AttributionBaseline, type NoiseTunnelBase } from '../../engine/explainTypes';
 import { KPCA_KERNELS, type KpcaKernel } from '../../engine/cam/kernelPca';
 import { DENSE_LAYOUTS, type DenseLayout } from '../../engine/targets/dense';
 import { SEQUENCE_LAYOUTS, type SequenceLayout } from '../../engine/targets/ctc';
@@ -74,6 +75,33 @@ function boxXyxyOption(text: unknown): Box | undefined {
   if (v.length !== 4 || v.some((x) => !Number.isFinite(x)) || v[2] <= v[0] || v[3] <= v[1])
     throw usageError(`--box-xyxy: expected x0,y0,x1,y1 in original image pixels with x0 < x1 and y0 < y1, got "${text}".`);
   return v as Box;
+}
+
+/** --baseline black|blur|noise, or a file (an image or a preprocessed .npy), which must exist. */
+function baselineOption(text: unknown): AttributionBaseline | undefined {
+  if (text === undefined) return undefined;
+  const v = String(text);
+  if ((ATTRIBUTION_BASELINES as readonly string[]).includes(v)) return v as AttributionBaseline;
+  return { file: existingFileOption('--baseline', v)! };
+}
+
+/** The input-space methods' options (engine/attribution), each bounded. */
+function attributionOptions(values: Record<string, unknown>): Partial<ExplainParams> {
+  const noiseBase = values['noise-base'] as string | undefined;
+  if (noiseBase !== undefined && !(NOISE_TUNNEL_BASES as readonly string[]).includes(noiseBase))
+    throw usageError(`--noise-base: expected ${NOISE_TUNNEL_BASES.join(', ')}, got "${noiseBase}".`);
+  const options: Partial<ExplainParams> = {
+    igSteps: intOption('--ig-steps', values['ig-steps'], LIMITS.igSteps),
+    baseline: baselineOption(values.baseline),
+    window: intOption('--window', values.window, LIMITS.window),
+    stride: intOption('--stride', values.stride, LIMITS.stride),
+    masks: intOption('--masks', values.masks, LIMITS.masks),
+    noiseBase: noiseBase as NoiseTunnelBase | undefined,
+    noiseSamples: intOption('--noise-samples', values['noise-samples'], LIMITS.noiseSamples),
+    noiseSigma: numberOption('--noise-sigma', values['noise-sigma'], { min: 0, max: 10 }),
+    seed: intOption('--seed', values.seed, { min: -(2 ** 31), max: 2 ** 32 - 1 }),
+  };
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
 export function explainParamsFromArgs(values: Record<string, unknown>, modelPath: string, input: string, batchSizeFlag = '--batch-size'): ExplainParams {
@@ -172,6 +200,7 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     ...(kernel ? { kernel: kernel as KpcaKernel } : {}),
     ...(components !== undefined ? { components } : {}),
     ...(concepts !== undefined ? { concepts } : {}),
+    ...attributionOptions(values),
   };
 }
 
@@ -240,13 +269,24 @@ export const explainOptions = {
   kernel: { type: 'string' },
   components: { type: 'string' },
   concepts: { type: 'string' },
+  'ig-steps': { type: 'string' },
+  baseline: { type: 'string' },
+  window: { type: 'string' },
+  stride: { type: 'string' },
+  masks: { type: 'string' },
+  'noise-base': { type: 'string' },
+  'noise-samples': { type: 'string' },
+  'noise-sigma': { type: 'string' },
+  seed: { type: 'string' },
   ...providerCliOptions,
 } as const;
 
 export const explainHelp = [
   '  --method NAME       gradcam (default), hirescam, gradcam-elementwise, gradcam++, xgradcam, layercam,',
   '                      eigencam, eigengradcam, scorecam, ablationcam, fullgrad, finercam, refinecam,',
-  '                      kpcacam, fem, sobelcam, dff, attention-rollout, attention-gradcam',
+  '                      kpcacam, fem, sobelcam, dff, attention-rollout, attention-gradcam;',
+  '                      input-space (also write S.attr.npy [C,H,W]): saliency, input-x-gradient,',
+  '                      integrated-gradients, smoothgrad, vargrad, occlusion, rise',
   '                      fullgrad: every Conv/BatchNorm bias and the input (ignores --layer);',
   '                      refinecam: product of the Grad-CAM++ maps of the layers given (--layer, repeated)',
   '  --finer-classes L   finercam: compare with these classes (default: the 3 whose logits are nearest)',
@@ -256,6 +296,13 @@ export const explainHelp = [
   '  --concepts N        dff: factorise the activations into N concepts (default 5); writes S.concepts.npy',
   "                      [N, H, W] and each concept's best classes in S.json; S.cam.npy is the concept that",
   '                      gives the explained class the highest probability',
+  '  --ig-steps N        integrated-gradients: path points (default 50; S.json reports the completeness gap)',
+  '  --baseline B        integrated-gradients, occlusion: black (default), blur, noise, or an image/.npy file',
+  '  --window N, --stride N  occlusion: patch side (default 16) and step (default 8), model-input pixels',
+  '  --masks N           rise: random masks (default 1000; 7x7 cells, p = 0.5)',
+  '  --noise-base M      smoothgrad, vargrad: saliency (default), input-x-gradient or integrated-gradients',
+  '  --noise-samples N   smoothgrad, vargrad: noisy copies (default 25); --noise-sigma F: σ/(max−min) (0.15)',
+  '  --seed N            rise masks and noise draws (default 0)',
   '  --head-fusion F     attention methods: fuse heads by mean (default), max or min',
   '  --discard-ratio R   attention methods: drop the lowest fraction R of attentions per layer (default 0)',
   '  --frames N          video models: sample N frames uniformly from the clip (folder, GIF, .txt list, a,b,c)',
@@ -283,7 +330,7 @@ export const explainHelp = [
   '  --scales LIST       multi-scale fusion, e.g. 1,0.75,0.5; --scale-weights 0.6,0.3,0.1',
   '  --eigen-smooth      first principal component of the weighted activations',
   '  --aug-smooth        average over horizontal flip x brightness 0.9/1.0/1.1',
-  '  --batch-size N      Score-CAM / Ablation-CAM batch size',
+  '  --batch-size N      Score-CAM / Ablation-CAM batch size; input-space methods: rows per run (default 16)',
   '  --ep NAME           execution provider (same as --provider)',
   '  --config FILE       preprocessing config (default: <model>.camlens.json beside the model)',
   '  --labels FILE       class names, one per line',
@@ -294,7 +341,8 @@ export const explainHelp = [
 
 /**
  * Writes S.json, S.cam.npy (input size), S.cam_image.npy (image inputs: the original's size),
- * S.cam_raw.npy, S.overlay.png (on the original image) (+ per extra class, + tensors), each
+ * S.cam_raw.npy, S.overlay.png (on the original image), S.attr.npy (input-space methods: the
+ * attribution [C, H, W]) (+ per extra class, + tensors), each
  * atomically (a full disk leaves no truncated file; the error names the file), S.json last.
  */
 /**
@@ -326,6 +374,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     if (e.gradient) await write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
     if (e.concepts && i === 0)
       await write(`${stem}.concepts.npy`, encodeNpy(e.concepts.maps.data, [e.concepts.count, e.concepts.maps.height, e.concepts.maps.width]));
+    if (e.attribution) await write(`${prefix}.attr.npy`, encodeNpy(e.attribution.data, e.attribution.dims));
   }
   const round = (x: number) => Math.round(x * 100) / 100;
   const json = {
@@ -350,6 +399,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
       files: explanationStem(stem, r, i),
       ...(e.target ? { target: e.target } : {}),
       ...(e.concepts ? { concept: e.concepts.chosen } : {}),
+      ...(e.attributionStats ? { attribution: e.attributionStats } : {}),
       ...(e.video ? { frames: e.video.frames, temporal_weights: e.video.temporalWeights.map((w) => Math.round(w * 1e4) / 1e4) } : {}),
     })),
     ...(r.explanations[0].concepts
@@ -370,7 +420,8 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
 
 export const explainCommand: Command = {
   name: 'explain',
-  summary: 'Explain images with a CAM method: writes S.json, S.cam.npy, S.cam_image.npy, S.cam_raw.npy and S.overlay.png per input.',
+  summary:
+    'Explain images with a CAM method: writes S.json, S.cam.npy, S.cam_image.npy, S.cam_raw.npy and S.overlay.png per input (input-space methods: S.attr.npy too).',
   usage: 'camlens explain <model.onnx> <image-or-.npy>... --out <dir> [options]',
   details: [
     'Options:',

@@ -21,7 +21,7 @@ import { ScoreCam } from './scorecam';
 import { SobelCam } from './sobelcam';
 import { XGradCam } from './xgradcam';
 import { CamLensError, closestNames } from '../errors';
-import { LAYER_CAM_METHODS, type CamMethodName, type LayerCamMethod } from '../explainTypes';
+import { INPUT_SPACE_METHODS, LAYER_CAM_METHODS, type CamMethodName, type InputSpaceMethod, type LayerCamMethod } from '../explainTypes';
 
 /** Extra model runs that produce a method's `channelScores` (pipeline/channelScores.ts). */
 export type ChannelRuns = 'none' | 'masked-inputs' | 'ablations';
@@ -135,3 +135,44 @@ export function createCamOn(info: LayerCamInfo, baseId: string | undefined): Bas
 
 /** Whether one stacked run serves N images for `method` (the attention methods: no). */
 export const isBatchable = (method: CamMethodName): boolean => isLayerCamMethod(method) && LAYER_CAMS[method].batchable;
+
+/**
+ * How an input-space attribution [C, H, W] becomes the [H, W] map (engine/attribution/toMap.ts):
+ * 'abs-sum' |a| summed over channels (gradients: their sign flips with the input's colour, the
+ * magnitude is the evidence); 'positive-mean' the channel mean, ReLU (occlusion: only score drops
+ * are evidence for the class); 'mean' the channel mean as is (RISE: an expected score, offset-free).
+ */
+export type AttributionToMap = 'abs-sum' | 'positive-mean' | 'mean';
+
+export interface InputSpaceInfo {
+  id: InputSpaceMethod;
+  /** What the pipeline does with it: explain() hands every 'input-space' method to engine/attribution. */
+  kind: 'input-space';
+  /** Captum's class name (RISE: the paper's). */
+  referenceName: string;
+  /** Needs d score / d input (the gradient run with the graph input as its only wrt) rather than forward runs. */
+  needsGradients: boolean;
+  toMap: AttributionToMap;
+}
+
+const inputSpace = (id: InputSpaceMethod, referenceName: string, needsGradients: boolean, toMap: AttributionToMap): InputSpaceInfo => ({
+  id,
+  kind: 'input-space',
+  referenceName,
+  needsGradients,
+  toMap,
+});
+
+export const INPUT_SPACE_INFO: Readonly<Record<InputSpaceMethod, InputSpaceInfo>> = {
+  saliency: inputSpace('saliency', 'Saliency', true, 'abs-sum'),
+  'input-x-gradient': inputSpace('input-x-gradient', 'InputXGradient', true, 'abs-sum'),
+  'integrated-gradients': inputSpace('integrated-gradients', 'IntegratedGradients', true, 'abs-sum'),
+  smoothgrad: inputSpace('smoothgrad', 'NoiseTunnel(smoothgrad)', true, 'abs-sum'),
+  vargrad: inputSpace('vargrad', 'NoiseTunnel(vargrad)', true, 'abs-sum'),
+  occlusion: inputSpace('occlusion', 'Occlusion', false, 'positive-mean'),
+  rise: inputSpace('rise', 'RISE', false, 'mean'),
+};
+
+/** The registry entry of an input-space method, or undefined for any other method. */
+export const inputSpaceMethod = (id: string): InputSpaceInfo | undefined =>
+  (INPUT_SPACE_METHODS as readonly string[]).includes(id) ? INPUT_SPACE_INFO[id as InputSpaceMethod] : undefined;

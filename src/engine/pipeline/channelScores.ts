@@ -33,7 +33,7 @@ export interface ChannelRunContext {
   progress?: (done: number, total: number, message?: string) => void;
 }
 
-/** Whether `input`'s batch dimension is free (else runs go one row at a time). */
+/** Whether `input` takes any number of rows (its batch dim is symbolic): else one row per run. */
 export function batchable(model: LoadedModel, input: string): boolean {
   const d = model.shapes.get(input)?.shape?.[0];
   return typeof d === 'string' || d === null;
