@@ -14,7 +14,8 @@ import { overlayOnOriginal, overlayPng } from './image/overlay';
 import type { LoadedModel } from './model';
 import { loadForExplain } from './pipeline/modelAndConfig';
 import { quantizationNotes } from './surgery/floatTwin';
-import type { GradientModelSpec } from './pipeline/gradientModel';
+import { gradientExtras, type GradientModelSpec } from './pipeline/gradientModel';
+import { attributionMap, attributionOf } from './cam/attribution';
 import { checkClassIndex, requireClassCount, runGradient } from './pipeline/gradientRun';
 import { forwardRun, runTarget, type ValueTarget } from './pipeline/targetRun';
 import { detectorLayout, resolveDetections, type DetectorRun } from './pipeline/detectorTargets';
@@ -31,7 +32,7 @@ import { outputIsProbabilities, predictionsFrom, scoreKindOf, softmax, topIndice
 import type { ProviderAttempt } from './runtime/providers';
 import type { PlainTensor } from './runtime/tapRunner';
 import { budgetBytesOf, checkMemoryBudget, estimateMemory } from './runtime/memoryBudget';
-import type { ExplainContext, ExplainParams, ExplainResult, ExplainWarning, Explanation, Prediction } from './explainTypes';
+import type { Attribution, ExplainContext, ExplainParams, ExplainResult, ExplainWarning, Explanation, Prediction } from './explainTypes';
 import { aggregateVideo, temporalWeights } from './video/temporal';
 import { renderVideo } from './video/render';
 import { attentionRollout, checkAttentionParams, explainRollout, guideByAttention, rolloutNotes, type AttentionRun } from './transformer/explainAttention';
@@ -41,6 +42,8 @@ export type { ExplainContext };
 interface LayerTensors {
   activations: Record<string, PlainTensor>;
   gradients: Record<string, PlainTensor>;
+  hessianVectorProducts?: Record<string, PlainTensor>;
+  inputGradient?: PlainTensor;
   scores: Float32Array;
 }
 
@@ -55,6 +58,9 @@ interface ClassMaps {
   raw: Maps;
   activation?: PlainTensor;
   gradient?: PlainTensor;
+  /** d target / d input, for the methods with an input-space attribution. */
+  inputGradient?: PlainTensor;
+  attribution?: Attribution;
   /** This class's maps that are probably meaningless (pipeline/warnings.ts). */
   warnings: ExplainWarning[];
 }
@@ -101,9 +107,10 @@ async function camsFor(
   let fallbacks: readonly ProviderAttempt[];
   let channelTables: Record<string, ChannelScoreTable> | undefined;
   const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal };
-  const spec = (top1InGraph: boolean): GradientModelSpec => ({ output, layers, softmax: Boolean(params.softmaxTarget), top1InGraph });
+  const extras = gradientExtras(method, Boolean(params.softmaxTarget));
+  const spec = (top1InGraph: boolean): GradientModelSpec => ({ output, layers, softmax: Boolean(params.softmaxTarget), top1InGraph, ...extras });
   const outputRank = model.shapes.get(output)?.shape?.length ?? 2;
-  const base = { layers, softmax: Boolean(params.softmaxTarget) };
+  const base = { layers, softmax: Boolean(params.softmaxTarget), ...extras };
   if (valueTargets && method.channelRuns !== 'none') {
     throw new CamLensError(
       'BAD_ARGUMENT',
@@ -197,8 +204,12 @@ async function camsFor(
     const lowres: Maps[] = layers.map((layer) => {
       const a = layerFeatureMaps(tensors.activations[layer], layouts[layer], grids[layer]);
       const g = tensors.gradients[layer] ? layerFeatureMaps(tensors.gradients[layer], layouts[layer], grids[layer]) : undefined;
+      const hvp = tensors.hessianVectorProducts?.[layer];
       const table = channelTables?.[layer];
-      const extra = table ? { channelScores: classColumn(table, classIndex), baseScores: Float32Array.of(tensors.scores[classIndex]) } : {};
+      const extra = {
+        ...(table ? { channelScores: classColumn(table, classIndex), baseScores: Float32Array.of(tensors.scores[classIndex]) } : {}),
+        ...(hvp ? { hessianVectorProducts: layerFeatureMaps(hvp, layouts[layer], grids[layer]) } : {}),
+      };
       const map = cam.lowres({ activations: a, gradients: g, ...extra }, { eigenSmooth: params.eigenSmooth }).lowres;
       warnings.push(...mapWarnings({ layer, classIndex, lowres: map.data, gradient: g?.data, activation: a.data }));
       return map;
@@ -211,6 +222,7 @@ async function camsFor(
       raw: reluMaps(lowres[0]),
       activation: tensors.activations[layers[0]],
       gradient: tensors.gradients[layers[0]],
+      inputGradient: tensors.inputGradient,
       warnings,
     };
   });
@@ -330,6 +342,9 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     detector = await resolveDetections(model, runCtx, params, detectorFormat, output, inputTensor, config.labels, toOriginal);
     valueTargets = detector.targets;
   }
+  if (info.attribution && (params.augSmooth || scales.length > 1 || scales[0] !== 1)) {
+    throw new CamLensError('BAD_ARGUMENT', `${method} is an input-space attribution; --aug-smooth and multi-scale fusion apply to layer CAMs only.`);
+  }
   if (valueTargets && (params.augSmooth || scales.length > 1 || scales[0] !== 1)) {
     // Flips and rescales move the element (an anchor of another place, another size of output).
     throw new CamLensError('BAD_ARGUMENT', '--aug-smooth and multi-scale fusion explain classes; they are not available for --target or detector boxes.');
@@ -338,6 +353,12 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   const detectMs = performance.now() - t2;
   const base = await camsFor(model, ctx, params, info, cam, layers, output, inputTensor, input.size, fixed, topk, valueTargets);
   base.runMs += detectMs; // the detector's forward run, decode and NMS
+  if (info.attribution) {
+    for (const m of base.maps) {
+      m.attribution = attributionOf(m.inputGradient!, layout, 0, info.attribution === 'input-gradient-times-cam' ? m.final : undefined);
+      m.final = attributionMap(m.attribution);
+    }
+  }
   const classes = base.classes;
   const atSize = async (m: LoadedModel, t: PlainTensor, size: [number, number]) => {
     throwIfCancelled(ctx.signal, 'The explanation');
@@ -419,6 +440,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       ...(onOriginal ? { camImage: onOriginal.camImage } : {}),
       camRaw: { data: m.raw.data, height: m.raw.shape[1], width: m.raw.shape[2] },
       ...(params.overlay !== false ? { overlayPng: onOriginal?.png ?? (await overlayPng(input.rgb, m.final, colormap, params.alpha ?? 0.5)) } : {}),
+      ...(m.attribution ? { attribution: m.attribution } : {}),
       ...(params.saveTensors ? { activation: m.activation, gradient: m.gradient } : {}),
     });
   }

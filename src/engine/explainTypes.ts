@@ -24,6 +24,9 @@ export const LAYER_CAM_METHODS = [
   'eigengradcam',
   'scorecam',
   'ablationcam',
+  'shapleycam',
+  'guided-backprop',
+  'guided-gradcam',
 ] as const;
 export type LayerCamMethod = (typeof LAYER_CAM_METHODS)[number];
 
@@ -146,6 +149,11 @@ export interface Explanation {
   camRaw: MapData;
   /** The heatmap over the original image (a .npy input: the preprocessed one); absent when the request said `overlay: false`. */
   overlayPng?: Uint8Array;
+  /**
+   * Input-space methods (guided backprop, guided Grad-CAM): the attribution [C, H, W] at the
+   * model's input size (S.attr.npy); `cam` is then its map (engine/cam/attribution.ts).
+   */
+  attribution?: Attribution;
   /** With saveTensors: the first layer's activation and gradient in the model's layout. */
   activation?: PlainTensor;
   gradient?: PlainTensor;
@@ -156,6 +164,12 @@ export interface Explanation {
    * frame stays dim. `overlayPng` is the per-frame overlay strip (T frames left to right).
    */
   video?: VideoExplanation;
+}
+
+/** An input-space attribution: [C, H, W] channel-major at the model's input size (S.attr.npy). */
+export interface Attribution {
+  data: Float32Array;
+  dims: [number, number, number];
 }
 
 export interface VideoExplanation {

@@ -5,6 +5,7 @@ import { COLORMAPS } from '../../engine/image/colormap';
 import { imageJson } from '../../engine/image/geometry';
 import { warningLines } from '../../engine/pipeline/warnings';
 import { encodeNpy } from '../../engine/npy';
+import { attributionNpy } from '../../engine/cam/attribution';
 import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
 import { CAM_METHODS, type Box, type CamMethodName, type ColormapName, type ExplainParams, type ExplainResult, type YoloLayout } from '../../worker/protocol';
 import { CamLensError } from '../../engine/errors';
@@ -196,6 +197,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     await write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
     if (e.camImage) await write(`${prefix}.cam_image.npy`, encodeNpy(e.camImage.data, [e.camImage.height, e.camImage.width]));
     await write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
+    if (e.attribution) await write(`${prefix}.attr.npy`, attributionNpy(e.attribution));
     await write(`${prefix}.overlay.png`, e.overlayPng!); // the CLI never asks for overlay: false
     if (e.video) await write(`${prefix}.overlay.gif`, e.video.animatedGif);
     if (e.activation) await write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));

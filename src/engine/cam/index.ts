@@ -15,4 +15,6 @@ export * from './eigengradcam';
 export * from './channelRuns';
 export * from './scorecam';
 export * from './ablationcam';
+export * from './shapleycam';
+export * from './attribution';
 export * from './registry';

@@ -13,6 +13,9 @@ import { HiResCam } from './hirescam';
 import { LayerCam } from './layercam';
 import { ScoreCam } from './scorecam';
 import { XGradCam } from './xgradcam';
+import { ShapleyCam } from './shapleycam';
+import type { AttributionKind } from './attribution';
+import type { RuleSetName } from '../autodiff/rules/variants';
 import { CamLensError, closestNames } from '../errors';
 import { LAYER_CAM_METHODS, type CamMethodName, type LayerCamMethod } from '../explainTypes';
 
@@ -35,6 +38,14 @@ export interface LayerCamInfo {
   /** Has per-channel weights (so eigen_smooth applies to w·A). */
   hasWeights: boolean;
   create: () => BaseCam;
+  /** 2: the gradient run also gives H·A, the Hessian-vector product with the activations, at each layer (ShapleyCAM). Default 1. */
+  order?: 1 | 2;
+  /** The scalar differentiated: the class score (default) or ReST = logit − cross-entropy (ShapleyCAM's recommended target). */
+  scoreTarget?: 'logit' | 'rest';
+  /** Input-space methods: the rule set the input gradient is built with (autodiff/rules/variants.ts)... */
+  ruleVariant?: RuleSetName;
+  /** ...and how the attribution (S.attr.npy) is made of it; the method's map is then the attribution's (cam/attribution.ts). */
+  attribution?: AttributionKind;
 }
 
 const entry = (
@@ -57,6 +68,20 @@ export const LAYER_CAMS: Readonly<Record<LayerCamMethod, LayerCamInfo>> = {
   eigengradcam: entry('eigengradcam', 'EigenGradCAM', true, 'none', false, () => new EigenGradCam()),
   scorecam: entry('scorecam', 'ScoreCAM', false, 'masked-inputs', true, () => new ScoreCam()),
   ablationcam: entry('ablationcam', 'AblationCAM', false, 'ablations', true, () => new AblationCam()),
+  // The batch's stacked run builds first-order, standard-rule gradients only: these go through explain() per image.
+  shapleycam: { ...entry('shapleycam', 'ShapleyCAM', true, 'none', true, () => new ShapleyCam()), batchable: false, order: 2, scoreTarget: 'rest' },
+  'guided-backprop': {
+    ...entry('guided-backprop', 'GuidedBackpropReLUModel', true, 'none', true, () => new GradCam()),
+    batchable: false,
+    ruleVariant: 'guided',
+    attribution: 'input-gradient',
+  },
+  'guided-gradcam': {
+    ...entry('guided-gradcam', 'GradCAM x GuidedBackpropReLUModel', true, 'none', true, () => new GradCam()),
+    batchable: false,
+    ruleVariant: 'guided',
+    attribution: 'input-gradient-times-cam',
+  },
 };
 
 export const isLayerCamMethod = (s: string): s is LayerCamMethod => (LAYER_CAM_METHODS as readonly string[]).includes(s);
