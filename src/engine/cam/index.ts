@@ -16,5 +16,6 @@ export * from './channelRuns';
 export * from './scorecam';
 export * from './ablationcam';
 export * from './shapleycam';
+export * from './guided';
 export * from './attribution';
 export * from './registry';

@@ -14,6 +14,7 @@ import { LayerCam } from './layercam';
 import { ScoreCam } from './scorecam';
 import { XGradCam } from './xgradcam';
 import { ShapleyCam } from './shapleycam';
+import { GuidedBackprop, GuidedGradCam } from './guided';
 import type { AttributionKind } from './attribution';
 import type { RuleSetName } from '../autodiff/rules/variants';
 import { CamLensError, closestNames } from '../errors';
@@ -71,13 +72,13 @@ export const LAYER_CAMS: Readonly<Record<LayerCamMethod, LayerCamInfo>> = {
   // The batch's stacked run builds first-order, standard-rule gradients only: these go through explain() per image.
   shapleycam: { ...entry('shapleycam', 'ShapleyCAM', true, 'none', true, () => new ShapleyCam()), batchable: false, order: 2, scoreTarget: 'rest' },
   'guided-backprop': {
-    ...entry('guided-backprop', 'GuidedBackpropReLUModel', true, 'none', true, () => new GradCam()),
+    ...entry('guided-backprop', 'GuidedBackpropReLUModel', true, 'none', true, () => new GuidedBackprop()),
     batchable: false,
     ruleVariant: 'guided',
     attribution: 'input-gradient',
   },
   'guided-gradcam': {
-    ...entry('guided-gradcam', 'GradCAM x GuidedBackpropReLUModel', true, 'none', true, () => new GradCam()),
+    ...entry('guided-gradcam', 'GradCAM x GuidedBackpropReLUModel', true, 'none', true, () => new GuidedGradCam()),
     batchable: false,
     ruleVariant: 'guided',
     attribution: 'input-gradient-times-cam',
