@@ -150,7 +150,9 @@ export const explainOptions = {
 
 export const explainHelp = [
   '  --method NAME       gradcam (default), hirescam, gradcam-elementwise, gradcam++, xgradcam, layercam,',
-  '                      eigencam, eigengradcam, scorecam, ablationcam, attention-rollout, attention-gradcam',
+  '                      eigencam, eigengradcam, scorecam, ablationcam, attention-rollout, attention-gradcam,',
+  '                      shapleycam (ReST target, second order), guided-backprop, guided-gradcam (these two also',
+  '                      write S.attr.npy, float32 [C, H, W])',
   '  --head-fusion F     attention methods: fuse heads by mean (default), max or min',
   '  --discard-ratio R   attention methods: drop the lowest fraction R of attentions per layer (default 0)',
   '  --frames N          video models: sample N frames uniformly from the clip (folder, GIF, .txt list, a,b,c)',
