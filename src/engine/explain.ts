@@ -15,7 +15,8 @@ import { overlayOnOriginal, overlayPng } from './image/overlay';
 import type { LoadedModel } from './model';
 import { loadForExplain } from './pipeline/modelAndConfig';
 import { quantizationNotes } from './surgery/floatTwin';
-import type { GradientModelSpec } from './pipeline/gradientModel';
+import { gradientExtras, type GradientModelSpec } from './pipeline/gradientModel';
+import { attributionMap, attributionOf } from './cam/attribution';
 import { checkClassIndex, requireClassCount, runGradient } from './pipeline/gradientRun';
 import { forwardRun, runTarget, type ValueTarget } from './pipeline/targetRun';
 import { detectorLayout, resolveDetections, type DetectorRun } from './pipeline/detectorTargets';
@@ -44,7 +45,7 @@ import type { ProviderAttempt } from './runtime/providers';
 import type { PlainTensor } from './runtime/tapRunner';
 import { budgetBytesOf, checkMemoryBudget, estimateMemory } from './runtime/memoryBudget';
 import { measureSessionBuilds } from './runtime/sessionTiming';
-import type { ConceptExplanation, ExplainContext, ExplainParams, ExplainResult, ExplainWarning, Explanation, Prediction } from './explainTypes';
+import type { Attribution, ConceptExplanation, ExplainContext, ExplainParams, ExplainResult, ExplainWarning, Explanation, Prediction } from './explainTypes';
 import { aggregateVideo, temporalWeights } from './video/temporal';
 import { renderVideo } from './video/render';
 import { attentionRollout, checkAttentionParams, explainRollout, guideByAttention, rolloutNotes, type AttentionRun } from './transformer/explainAttention';
@@ -54,6 +55,8 @@ export type { ExplainContext };
 interface LayerTensors {
   activations: Record<string, PlainTensor>;
   gradients: Record<string, PlainTensor>;
+  hessianVectorProducts?: Record<string, PlainTensor>;
+  inputGradient?: PlainTensor;
   scores: Float32Array;
 }
 
@@ -68,6 +71,9 @@ interface ClassMaps {
   raw: Maps;
   activation?: PlainTensor;
   gradient?: PlainTensor;
+  /** d target / d input, for the methods with an input-space attribution. */
+  inputGradient?: PlainTensor;
+  attribution?: Attribution;
   /** This class's maps that are probably meaningless (pipeline/warnings.ts). */
   warnings: ExplainWarning[];
   /** DFF: the first layer's concepts and the one chosen for this class. */
@@ -127,9 +133,10 @@ async function camsFor(
   let finerComparisons: string[] | undefined;
   let conceptTables: Record<string, ConceptTable> | undefined;
   const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal };
-  const spec = (top1InGraph: boolean): GradientModelSpec => ({ output, layers, softmax: Boolean(params.softmaxTarget), top1InGraph });
+  const extras = gradientExtras(method, Boolean(params.softmaxTarget));
+  const spec = (top1InGraph: boolean): GradientModelSpec => ({ output, layers, softmax: Boolean(params.softmaxTarget), top1InGraph, ...extras });
   const outputRank = model.shapes.get(output)?.shape?.length ?? 2;
-  const base = { layers, softmax: Boolean(params.softmaxTarget) };
+  const base = { layers, softmax: Boolean(params.softmaxTarget), ...extras };
   if (valueTargets && method.channelRuns !== 'none') {
     throw new CamLensError(
       'BAD_ARGUMENT',
@@ -246,8 +253,12 @@ async function camsFor(
     const lowres: Maps[] = layers.map((layer) => {
       const a = layerFeatureMaps(tensors.activations[layer], layouts[layer], grids[layer]);
       const g = tensors.gradients[layer] ? layerFeatureMaps(tensors.gradients[layer], layouts[layer], grids[layer]) : undefined;
+      const hvp = tensors.hessianVectorProducts?.[layer];
       const table = channelTables?.[layer];
-      const extra = table ? { channelScores: classColumn(table, classIndex), baseScores: Float32Array.of(tensors.scores[classIndex]) } : {};
+      const extra = {
+        ...(table ? { channelScores: classColumn(table, classIndex), baseScores: Float32Array.of(tensors.scores[classIndex]) } : {}),
+        ...(hvp ? { hessianVectorProducts: layerFeatureMaps(hvp, layouts[layer], grids[layer]) } : {}),
+      };
       const concepts = conceptTables?.[layer];
       const conceptInput = concepts ? { concepts: { factorization: concepts.factorization, classProbs: classProbs(concepts, classIndex) } } : {};
       const map = cam.lowres(
@@ -268,6 +279,7 @@ async function camsFor(
       raw: combined.raw,
       activation: tensors.activations[layers[0]],
       gradient: tensors.gradients[layers[0]],
+      inputGradient: tensors.inputGradient,
       warnings,
       ...(conceptTables ? { concepts: chosenConcept(conceptTables[layers[0]], layers[0], classIndex) } : {}),
     };
@@ -458,6 +470,9 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
   }
   // A layer the target's value is not computed from has a zero gradient: a blank map, refused.
   if (valueTargets) for (const value of new Set(valueTargets.map((t) => t.spec.value))) checkLayersReach(model, layers, value);
+  if (info.attribution && (params.augSmooth || scales.length > 1 || scales[0] !== 1)) {
+    throw new CamLensError('BAD_ARGUMENT', `${method} is an input-space attribution; --aug-smooth and multi-scale fusion apply to layer CAMs only.`);
+  }
   if (valueTargets && (params.augSmooth || scales.length > 1 || scales[0] !== 1)) {
     // Flips and rescales move the element (an anchor of another place, another size of output).
     throw new CamLensError('BAD_ARGUMENT', '--aug-smooth and multi-scale fusion explain classes; they are not available for --target or detector boxes.');
@@ -481,6 +496,12 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
     info.readsPicture ? input.rgb : undefined,
   );
   base.runMs += detectMs; // the detector's forward run, decode and NMS
+  if (info.attribution) {
+    for (const m of base.maps) {
+      m.attribution = attributionOf(m.inputGradient!, layout, 0, info.attribution === 'input-gradient-times-cam' ? m.final : undefined);
+      m.final = attributionMap(m.attribution);
+    }
+  }
   const classes = base.classes;
   const atSize = async (m: LoadedModel, t: PlainTensor, size: [number, number]) => {
     throwIfCancelled(ctx.signal, 'The explanation');
@@ -569,6 +590,7 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
       ...(onOriginal ? { camImage: onOriginal.camImage } : {}),
       camRaw: { data: m.raw.data, height: m.raw.shape[1], width: m.raw.shape[2] },
       ...(params.overlay !== false ? { overlayPng: onOriginal?.png ?? (await overlayPng(input.rgb, m.final, colormap, params.alpha ?? 0.5)) } : {}),
+      ...(m.attribution ? { attribution: m.attribution } : {}),
       ...(params.saveTensors ? { activation: m.activation, gradient: m.gradient } : {}),
       ...(m.concepts ? { concepts: conceptExplanation(m.concepts, input.size, labels) } : {}),
     });

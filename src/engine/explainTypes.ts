@@ -54,6 +54,9 @@ export const LAYER_CAM_METHODS = [
   'fem',
   'sobelcam',
   'dff',
+  'shapleycam',
+  'guided-backprop',
+  'guided-gradcam',
 ] as const;
 export type LayerCamMethod = (typeof LAYER_CAM_METHODS)[number];
 
@@ -234,6 +237,12 @@ export interface Explanation {
   camRaw: MapData;
   /** The heatmap over the original image (a .npy input: the preprocessed one); absent when the request said `overlay: false`. */
   overlayPng?: Uint8Array;
+  /**
+   * Input-space methods (guided backprop, guided Grad-CAM, engine/attribution/): the attribution
+   * [C, H, W] at the model's input size, planar whatever the model's layout (S.attr.npy); `cam` is
+   * then its map (engine/attribution/toMap.ts).
+   */
+  attribution?: Attribution;
   /** With saveTensors: the first layer's activation and gradient in the model's layout. */
   activation?: PlainTensor;
   gradient?: PlainTensor;
@@ -246,11 +255,6 @@ export interface Explanation {
    * frame stays dim. `overlayPng` is the per-frame overlay strip (T frames left to right).
    */
   video?: VideoExplanation;
-  /**
-   * Input-space methods: the attribution itself, float32 [C, H, W] at the model's input size
-   * (planar whatever the model's layout); `cam` is the map made from it (engine/attribution/toMap.ts).
-   */
-  attribution?: { data: Float32Array; dims: number[] };
   /** Facts about this attribution (Integrated Gradients: the completeness gap and its terms). */
   attributionStats?: Record<string, number>;
 }
@@ -264,6 +268,12 @@ export interface ConceptExplanation {
   topClasses: { index: number; label: string; prob: number }[][];
   /** The concept shown as `cam`: the one giving this explanation's class the highest probability. */
   chosen: number;
+}
+
+/** An input-space attribution: [C, H, W] channel-major at the model's input size (S.attr.npy). */
+export interface Attribution {
+  data: Float32Array;
+  dims: [number, number, number];
 }
 
 export interface VideoExplanation {

@@ -195,6 +195,9 @@ describe('CAM method registry', () => {
       'fem',
       'sobelcam',
       'dff',
+      'shapleycam',
+      'guided-backprop',
+      'guided-gradcam',
     ]);
     deepStrictEqual(Object.keys(LAYER_CAMS), LAYER_CAM_METHODS);
     for (const id of LAYER_CAM_METHODS) {
@@ -219,6 +222,18 @@ describe('CAM method registry', () => {
     );
     equal(LAYER_CAMS.scorecam.channelRuns, 'masked-inputs');
     equal(LAYER_CAMS.ablationcam.channelRuns, 'ablations');
+    // What the pipeline reads instead of testing ids: second order, ReST, the guided rule set, the attribution.
+    deepStrictEqual(
+      LAYER_CAM_METHODS.filter((id) => LAYER_CAMS[id].order === 2 || LAYER_CAMS[id].scoreTarget === 'rest'),
+      ['shapleycam'],
+    );
+    deepStrictEqual(
+      LAYER_CAM_METHODS.filter((id) => LAYER_CAMS[id].ruleVariant).map((id) => [id, LAYER_CAMS[id].ruleVariant, LAYER_CAMS[id].attribution]),
+      [
+        ['guided-backprop', 'guided', 'input-gradient'],
+        ['guided-gradcam', 'guided', 'input-gradient-times-cam'],
+      ],
+    );
     deepStrictEqual(
       LAYER_CAM_METHODS.filter((id) => LAYER_CAMS[id].channelRuns !== 'none'),
       ['scorecam', 'ablationcam'],

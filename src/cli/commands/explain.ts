@@ -5,6 +5,7 @@ import { COLORMAPS } from '../../engine/image/colormap';
 import { imageJson } from '../../engine/image/geometry';
 import { warningLines } from '../../engine/pipeline/warnings';
 import { encodeNpy } from '../../engine/npy';
+import { attributionNpy } from '../../engine/cam/attribution';
 import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
 import { ATTRIBUTION_BASELINES, NOISE_TUNNEL_BASES, type AttributionBaseline, type NoiseTunnelBase } from '../../engine/explainTypes';
 import { KPCA_KERNELS, type KpcaKernel } from '../../engine/cam/kernelPca';
@@ -284,7 +285,9 @@ export const explainOptions = {
 export const explainHelp = [
   '  --method NAME       gradcam (default), hirescam, gradcam-elementwise, gradcam++, xgradcam, layercam,',
   '                      eigencam, eigengradcam, scorecam, ablationcam, fullgrad, finercam, refinecam,',
-  '                      kpcacam, fem, sobelcam, dff, attention-rollout, attention-gradcam;',
+  '                      kpcacam, fem, sobelcam, dff, attention-rollout, attention-gradcam,',
+  '                      shapleycam (ReST target, second order), guided-backprop, guided-gradcam (these two also',
+  '                      write S.attr.npy, float32 [C, H, W]);',
   '                      input-space (also write S.attr.npy [C,H,W]): saliency, input-x-gradient,',
   '                      integrated-gradients, smoothgrad, vargrad, occlusion, rise',
   '                      fullgrad: every Conv/BatchNorm bias and the input (ignores --layer);',
@@ -368,13 +371,13 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     await write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
     if (e.camImage) await write(`${prefix}.cam_image.npy`, encodeNpy(e.camImage.data, [e.camImage.height, e.camImage.width]));
     await write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
+    if (e.attribution) await write(`${prefix}.attr.npy`, attributionNpy(e.attribution));
     await write(`${prefix}.overlay.png`, e.overlayPng!); // the CLI never asks for overlay: false
     if (e.video) await write(`${prefix}.overlay.gif`, e.video.animatedGif);
     if (e.activation) await write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
     if (e.gradient) await write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
     if (e.concepts && i === 0)
       await write(`${stem}.concepts.npy`, encodeNpy(e.concepts.maps.data, [e.concepts.count, e.concepts.maps.height, e.concepts.maps.width]));
-    if (e.attribution) await write(`${prefix}.attr.npy`, encodeNpy(e.attribution.data, e.attribution.dims));
   }
   const round = (x: number) => Math.round(x * 100) / 100;
   const json = {

@@ -16,11 +16,11 @@ import { aiOnnxOpset, upgradeGraph, upgradeOpset } from '../onnx/opsetUpgrade';
 import { analyseShapes } from '../onnx/shapes';
 import { floatTwin } from '../surgery/floatTwin';
 import { inlineStaticBranches } from '../surgery/inlineBranches';
-import type { ShapeMap } from '../onnx/shapes/types';
+import type { ShapeDim, ShapeMap } from '../onnx/shapes/types';
 import type { ModelProto } from '../onnx/types';
 import { Emitter } from './emitter';
 import { RuleContext } from './rule';
-import { GRADIENT_RULES } from './rules';
+import { rulesFor, type RuleSetName } from './rules';
 
 export interface GradientRequest {
   /** The value whose weighted sum is differentiated (a model output or any value). */
@@ -33,13 +33,24 @@ export interface GradientRequest {
    * analysis leaves unknown.
    */
   shapes?: ShapeMap;
+  /**
+   * The rule set: 'standard' (the default: true derivatives) or a named variant of the one table
+   * ('guided': guided backpropagation's ReLU). See rules/variants.ts.
+   */
+  rules?: RuleSetName;
+  /**
+   * An existing value of the model used as the cotangent (same shape as the target) instead of
+   * a new graph input: a Hessian-vector product H·A differentiates a gradient graph's output
+   * with the activation A itself as the cotangent.
+   */
+  seed?: string;
 }
 
 export interface GradientGraph {
   model: ModelProto;
   /** wrt value name → name of the graph output holding d(sum(target·cotangent))/d(wrt). */
   gradients: Record<string, string>;
-  /** Name of the new graph input: same shape and element type as the target. */
+  /** Name of the new graph input (same shape and element type as the target), or the `seed` value. */
   cotangent: string;
 }
 
@@ -92,8 +103,9 @@ export function buildGradientGraph(original: ModelProto, request: GradientReques
   const model = inlineStaticBranches(twin.model).model;
   const graph = Graph.fromModel(model);
   const { target, wrt } = request;
+  const rules = rulesFor(request.rules ?? 'standard');
   const all = new Set(graph.allValues());
-  for (const name of [target, ...wrt]) {
+  for (const name of [target, ...wrt, ...(request.seed ? [request.seed] : [])]) {
     if (!all.has(name)) {
       const near = closestNames(name, all);
       throw new CamLensError(
@@ -142,9 +154,7 @@ export function buildGradientGraph(original: ModelProto, request: GradientReques
 
   const targetType = { dtype: shapes.dtype(target) || 1, shape: shapes.shape(target) };
   emitter.defaultDtype = targetType.dtype;
-  // uniqueName reserves the name; the value info is added directly (input() would re-claim it).
-  const cotangent = builder.uniqueName(`${target}_cotangent`);
-  builder.graph.input.push(valueInfo(cotangent, targetType.dtype, targetType.shape));
+  const cotangent = request.seed ?? newCotangentInput(builder, target, targetType);
   emitter.noteDtype(cotangent, targetType.dtype);
 
   const contributions = new Map<string, string[]>();
@@ -172,7 +182,7 @@ export function buildGradientGraph(original: ModelProto, request: GradientReques
     const grads = node.outputs.map((o) => (active(o) ? gradientOf(o) : undefined));
     if (grads.every((g) => g === undefined)) continue;
     if (node.domain === '' && CONTROL_FLOW_OPS.has(node.opType)) throw controlFlowOnPath(node, [...node.inputs, ...node.implicitInputs].filter(active));
-    const rule = node.domain === '' ? GRADIENT_RULES[node.opType] : undefined;
+    const rule = node.domain === '' ? rules[node.opType] : undefined;
     if (!rule || node.implicitInputs.some(active)) throw unsupportedNode(node);
     const ctx = new RuleContext(node, grads, needs, emitter);
     const result = rule(ctx);
@@ -227,6 +237,13 @@ function controlFlowOnPath(node: GraphNode, feeding: readonly string[]): CamLens
     node: node.name,
     values: [...feeding],
   });
+}
+
+/** A graph input shaped like the target; uniqueName reserves the name, so the value info is added directly (input() would re-claim it). */
+function newCotangentInput(builder: ModelBuilder, target: string, type: { dtype: number; shape?: readonly ShapeDim[] }): string {
+  const name = builder.uniqueName(`${target}_cotangent`);
+  builder.graph.input.push(valueInfo(name, type.dtype, type.shape));
+  return name;
 }
 
 function unsupportedNode(node: GraphNode): CamLensError {

@@ -165,6 +165,7 @@ async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: Batch
           ...(e.camImage ? { camImage: e.camImage } : {}),
           camRaw: e.camRaw,
           overlayPng: e.overlayPng!, // asked for above
+          ...(e.attribution ? { attribution: e.attribution } : {}),
           // Per-frame overlay PNGs stay behind: a batch writes the strip and the animation only.
           ...(e.video ? { video: { frames: e.video.frames, temporalWeights: e.video.temporalWeights, animatedGif: e.video.animatedGif } } : {}),
         })),

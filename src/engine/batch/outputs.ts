@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { csvCell } from '../csv';
 import type { CamMethodName } from '../explainTypes';
 import { imageJson } from '../image/geometry';
+import { attributionNpy } from '../cam/attribution';
 import { encodeNpy, parseNpyHeader } from '../npy';
 import { outputWriteError, writeAtomic } from './atomicFileWriter';
 import type { BatchItem, BatchMap, SummaryRow } from './types';
@@ -69,6 +70,7 @@ export async function writeImageOutputs(prefix: string, json: string, maps: Batc
       await writeAtomic(`${p}.cam.npy`, encodeNpy(m.cam.data, mapShape(m.cam, Boolean(m.video))));
       if (m.camImage) await writeAtomic(`${p}.cam_image.npy`, encodeNpy(m.camImage.data, [m.camImage.height, m.camImage.width]));
       await writeAtomic(`${p}.cam_raw.npy`, encodeNpy(m.camRaw.data, mapShape(m.camRaw, Boolean(m.video))));
+      if (m.attribution) await writeAtomic(`${p}.attr.npy`, attributionNpy(m.attribution));
       for (const [suffix, bytes] of pictureFiles(m)) await writeAtomic(`${p}${suffix}`, bytes);
     }),
   );

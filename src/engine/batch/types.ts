@@ -1,7 +1,7 @@
 // The messages of the batched explain request (worker method `explainBatch`), the rows the
 // batch runner writes, and the job and outcome of a run (runner, merge and summaryFiles share
 // them). Pure types: the extension host imports them through the protocol.
-import type { CamMethodName, ExplainParams, ExplainWarning, MapData, Prediction, ScoreKind } from '../explainTypes';
+import type { Attribution, CamMethodName, ExplainParams, ExplainWarning, MapData, Prediction, ScoreKind } from '../explainTypes';
 import type { ImageGeometry } from '../image/geometry';
 
 /** Everything of ExplainParams except the per-image parts (and `overlay`: a batch always writes them). */
@@ -32,6 +32,8 @@ export interface BatchMap {
   camImage?: MapData;
   camRaw: MapData;
   overlayPng: Uint8Array;
+  /** Input-space methods: the attribution [C, H, W] (S.attr.npy). */
+  attribution?: Attribution;
   /** Filled by the metrics hook when metrics were requested. */
   metrics?: Record<string, number>;
   /**

@@ -18,6 +18,8 @@ export interface CamInput {
   activations: FeatureMaps;
   /** d score / d activations, same shape; required when the method's `needsGradients`. */
   gradients?: FeatureMaps;
+  /** H·A: the Hessian of the score at the layer times the activations, same shape (second-order methods: ShapleyCAM). */
+  hessianVectorProducts?: FeatureMaps;
   /**
    * [N, C] target scores, one per channel: ScoreCAM's scores of the masked inputs, AblationCAM's
    * scores with that channel ablated (see scorecam.ts / ablationcam.ts for how to produce them).

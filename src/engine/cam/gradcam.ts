@@ -1,9 +1,11 @@
 // GradCAM: w_c = mean over positions of G_c.
+import type { LayerCamMethod } from '../explainTypes';
 import { BaseCam, type CamInput } from './base';
 
 export class GradCam extends BaseCam {
-  readonly id = 'gradcam';
-  readonly referenceName = 'GradCAM';
+  // Widened: the guided methods (guided.ts) are Grad-CAM under other ids.
+  readonly id: LayerCamMethod = 'gradcam';
+  readonly referenceName: string = 'GradCAM';
   readonly needsGradients = true;
 
   override weights(input: CamInput): Float32Array {

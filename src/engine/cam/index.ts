@@ -18,4 +18,7 @@ export * from './ablationcam';
 export * from './fullgrad';
 export * from './finercam';
 export * from './refinecam';
+export * from './shapleycam';
+export * from './guided';
+export * from './attribution';
 export * from './registry';

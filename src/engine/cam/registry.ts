@@ -20,6 +20,10 @@ import { RefineCam } from './refinecam';
 import { ScoreCam } from './scorecam';
 import { SobelCam } from './sobelcam';
 import { XGradCam } from './xgradcam';
+import { ShapleyCam } from './shapleycam';
+import { GuidedBackprop, GuidedGradCam } from './guided';
+import type { AttributionKind } from './attribution';
+import type { RuleSetName } from '../autodiff/rules/variants';
 import { CamLensError, closestNames } from '../errors';
 import { INPUT_SPACE_METHODS, LAYER_CAM_METHODS, type CamMethodName, type InputSpaceMethod, type LayerCamMethod } from '../explainTypes';
 
@@ -63,6 +67,14 @@ export interface LayerCamInfo {
   target?: 'class' | 'finer';
   /** A method built on another one's map, with the ids it takes (FinerCAM's base_method). */
   base?: { default: LayerCamMethod; create: (base: BaseCam) => BaseCam };
+  /** 2: the gradient run also gives H·A, the Hessian-vector product with the activations, at each layer (ShapleyCAM). Default 1. */
+  order?: 1 | 2;
+  /** The scalar differentiated: the class score (default) or ReST = logit − cross-entropy (ShapleyCAM's recommended target). */
+  scoreTarget?: 'logit' | 'rest';
+  /** Input-space methods: the rule set the input gradient is built with (autodiff/rules/variants.ts)... */
+  ruleVariant?: RuleSetName;
+  /** ...and how the attribution (S.attr.npy) is made of it; the method's map is then the attribution's (cam/attribution.ts). */
+  attribution?: AttributionKind;
 }
 
 const entry = (
@@ -98,6 +110,20 @@ export const LAYER_CAMS: Readonly<Record<LayerCamMethod, LayerCamInfo>> = {
   fem: entry('fem', 'FEM', false, 'none', true, () => new Fem()),
   sobelcam: { ...entry('sobelcam', 'sobel_cam', false, 'none', false, () => new SobelCam()), readsPicture: true, batchable: false },
   dff: { ...entry('dff', 'DeepFeatureFactorization', false, 'none', false, () => new DeepFeatureFactorization()), concepts: true, batchable: false },
+  // The batch's stacked run builds first-order, standard-rule gradients only: these go through explain() per image.
+  shapleycam: { ...entry('shapleycam', 'ShapleyCAM', true, 'none', true, () => new ShapleyCam()), batchable: false, order: 2, scoreTarget: 'rest' },
+  'guided-backprop': {
+    ...entry('guided-backprop', 'GuidedBackpropReLUModel', true, 'none', true, () => new GuidedBackprop()),
+    batchable: false,
+    ruleVariant: 'guided',
+    attribution: 'input-gradient',
+  },
+  'guided-gradcam': {
+    ...entry('guided-gradcam', 'GradCAM x GuidedBackpropReLUModel', true, 'none', true, () => new GuidedGradCam()),
+    batchable: false,
+    ruleVariant: 'guided',
+    attribution: 'input-gradient-times-cam',
+  },
 };
 
 export const isLayerCamMethod = (s: string): s is LayerCamMethod => (LAYER_CAM_METHODS as readonly string[]).includes(s);

@@ -5,9 +5,10 @@
 // (which of its elements to explain) is either fed by the caller or, for the default "top-1" /
 // VALUE@max case, computed inside the graph as one-hot(argmax) per input row, so a single run
 // does prediction, forward and backward.
-import { buildGradientGraph } from '../autodiff';
+import { appendHessianVectorProducts, buildGradientGraph, type RuleSetName } from '../autodiff';
 import { ModelBuilder } from '../onnx/builder';
 import type { LoadedModel } from '../model';
+import type { LayerCamInfo } from '../cam/registry';
 import { CAMLENS_PREFIX } from '../surgery/taps';
 import { serializeModel } from '../onnx/io';
 import { int64ToNumber } from '../onnx/int64';
@@ -23,6 +24,24 @@ export interface GradientModelSpec {
    * last axis of [N, K] scores: top-1); false: the caller feeds it.
    */
   top1InGraph: boolean;
+  /** Also H·A at each layer: the Hessian-vector product of the target with the layer's own activations (reverse over reverse). */
+  hessianVectorProducts?: boolean;
+  /** Differentiate ReST = score + log softmax(scores) (logit − cross-entropy) instead of the raw score; the scores read back stay raw. */
+  rest?: boolean;
+  /** Also d target / d model input, built with this rule set (guided backprop: 'guided'). */
+  inputGradient?: RuleSetName;
+}
+
+/** What a CAM method adds to a gradient run (from its registry entry; see cam/registry.ts). */
+export type GradientExtras = Pick<GradientModelSpec, 'hessianVectorProducts' | 'rest' | 'inputGradient'>;
+
+/** A method's extras, read from its registry entry (--softmax replaces ReST: the user asked for the probability). */
+export function gradientExtras(method: Pick<LayerCamInfo, 'order' | 'scoreTarget' | 'ruleVariant'>, softmax: boolean): GradientExtras {
+  return {
+    ...(method.order === 2 ? { hessianVectorProducts: true } : {}),
+    ...(method.scoreTarget === 'rest' && !softmax ? { rest: true } : {}),
+    ...(method.ruleVariant ? { inputGradient: method.ruleVariant } : {}),
+  };
 }
 
 export interface GradientModel {
@@ -33,10 +52,15 @@ export interface GradientModel {
   gradients: Record<string, string>;
   /** The cotangent input's name, when the caller feeds it. */
   cotangent?: string;
+  /** layer → output holding H·A (spec.hessianVectorProducts). */
+  hessianVectorProducts?: Record<string, string>;
+  /** Output holding d target / d input (spec.inputGradient). */
+  inputGradient?: string;
 }
 
 export const gradientVariantKey = (s: GradientModelSpec) =>
-  `grad\n${s.output}\n${s.softmax ? 'softmax' : 'logit'}\n${s.top1InGraph ? 'top1' : 'fed'}\n${[...s.layers].join('\n')}`;
+  `grad\n${s.output}\n${s.softmax ? 'softmax' : 'logit'}${s.rest ? '+rest' : ''}\n${s.top1InGraph ? 'top1' : 'fed'}` +
+  `${s.hessianVectorProducts ? '\nhvp' : ''}${s.inputGradient ? `\ninput:${s.inputGradient}` : ''}\n${[...s.layers].join('\n')}`;
 
 export function buildGradientModel(model: LoadedModel, spec: GradientModelSpec): GradientModel {
   let proto = model.proto;
@@ -46,12 +70,36 @@ export function buildGradientModel(model: LoadedModel, spec: GradientModelSpec):
     target = b.op('Softmax', [spec.output], { axis: -1 }, { name: `${CAMLENS_PREFIX}softmax`, outputs: [b.uniqueName(`${CAMLENS_PREFIX}probabilities`)] });
     proto = b.build();
   }
-  const grad = buildGradientGraph(proto, { target, wrt: spec.layers, shapes: model.shapes });
-  const b = ModelBuilder.extend(grad.model);
+  const scores = target;
+  if (spec.rest) {
+    // ReST per row: z_c − CE(z, c) = z_c + log softmax(z)_c, the element the cotangent picks.
+    const b = ModelBuilder.extend(proto);
+    const logp = b.op('LogSoftmax', [target], { axis: -1 }, { name: `${CAMLENS_PREFIX}rest/LogSoftmax` });
+    target = b.op('Add', [target, logp], {}, { name: `${CAMLENS_PREFIX}rest/Add`, outputs: [b.uniqueName(`${CAMLENS_PREFIX}rest`)] });
+    proto = b.build();
+  }
+  const inputName = model.graph.inputs[0];
+  const layerWrt = spec.inputGradient === 'standard' && !spec.layers.includes(inputName) ? [...spec.layers, inputName] : spec.layers;
+  const grad = buildGradientGraph(proto, { target, wrt: layerWrt, shapes: model.shapes });
+  let extended = grad.model;
+  let hessianVectorProducts: Record<string, string> | undefined;
+  if (spec.hessianVectorProducts) {
+    const second = appendHessianVectorProducts({ ...grad, model: extended }, { wrt: spec.layers, vector: 'self', shapes: model.shapes });
+    extended = second.model;
+    hessianVectorProducts = second.products;
+  }
+  let inputGradient = spec.inputGradient === 'standard' ? grad.gradients[inputName] : undefined;
+  if (spec.inputGradient && spec.inputGradient !== 'standard') {
+    // A second backward pass of the same target under the other rule set, seeded with the same cotangent.
+    const other = buildGradientGraph(extended, { target, wrt: [inputName], shapes: model.shapes, rules: spec.inputGradient, seed: grad.cotangent });
+    extended = other.model;
+    inputGradient = other.gradients[inputName];
+  }
+  const b = ModelBuilder.extend(extended);
   const outputs = new Set(b.graph.output.map((o) => o.name));
   // An internal value (or its softmax) is read back as the run's scores.
-  if (!outputs.has(target)) b.graph.output.push({ name: target, metadataProps: [] });
-  outputs.add(target);
+  if (!outputs.has(scores)) b.graph.output.push({ name: scores, metadataProps: [] });
+  outputs.add(scores);
   const activations: Record<string, string> = {};
   for (const layer of spec.layers) {
     activations[layer] = layer;
@@ -89,5 +137,5 @@ export function buildGradientModel(model: LoadedModel, spec: GradientModelSpec):
     b.graph.node[b.graph.node.length - 1].output = [grad.cotangent];
     cotangent = undefined;
   }
-  return { bytes: serializeModel(b.build()), scores: target, activations, gradients: grad.gradients, cotangent };
+  return { bytes: serializeModel(b.build()), scores, activations, gradients: grad.gradients, cotangent, hessianVectorProducts, inputGradient };
 }

@@ -32,6 +32,10 @@ export interface GradientRun {
   scoreDims: number[];
   activations: Record<string, PlainTensor>;
   gradients: Record<string, PlainTensor>;
+  /** layer → H·A, when the spec asks for Hessian-vector products. */
+  hessianVectorProducts?: Record<string, PlainTensor>;
+  /** d target / d input (model layout), when the spec asks for it. */
+  inputGradient?: PlainTensor;
   provider: string;
   fallbacks: readonly ProviderAttempt[];
 }
@@ -97,12 +101,16 @@ export async function runGradient(
       activations[layer] = asFloat32Tensor(toPlain(out[names.activations[layer]]));
       gradients[layer] = asFloat32Tensor(toPlain(out[names.gradients[layer]]));
     }
+    const hvpNames = names.hessianVectorProducts;
+    const hessianVectorProducts = hvpNames ? Object.fromEntries(spec.layers.map((l) => [l, asFloat32Tensor(toPlain(out[hvpNames[l]]))])) : undefined;
     const scores = out[names.scores];
     return {
       scores: asFloat32(toPlain(scores).data),
       scoreDims: [...scores.dims],
       activations,
       gradients,
+      ...(hessianVectorProducts ? { hessianVectorProducts } : {}),
+      ...(names.inputGradient ? { inputGradient: asFloat32Tensor(toPlain(out[names.inputGradient])) } : {}),
       provider: lease.provider,
       fallbacks: lease.fallbacks,
     };

@@ -7,9 +7,10 @@ import { runWithTaps, type PlainTensor, type TapRunResult } from '../runtime/tap
 import { elementCotangent, sumCotangent } from '../targets/cotangents';
 import { flatIndex, unravelIndex, type ExplainedTarget, type TargetSpec } from '../targets/spec';
 import { runGradient, type GradientRun, type GradientRunContext } from './gradientRun';
+import type { GradientExtras } from './gradientModel';
 import { topIndices } from './predictions';
 
-export interface TargetRunBase {
+export interface TargetRunBase extends GradientExtras {
   layers: readonly string[];
   softmax: boolean;
 }
@@ -80,7 +81,7 @@ export async function runTarget(
     // autodiff names the closest values; it is asked only once the name is known to be wrong.
     throw new CamLensError('UNKNOWN_VALUE', `No value named "${spec.value}" in the model; \`camlens layers\` lists them.`);
   }
-  const gradientSpec = (top1InGraph: boolean) => ({ output: spec.value, layers: base.layers, softmax: base.softmax, top1InGraph });
+  const gradientSpec = (top1InGraph: boolean) => ({ ...base, output: spec.value, top1InGraph });
   // A fed cotangent is d(scalar)/d(the raw value): never through an added softmax.
   if (fed) return { run: await runGradient(model, ctx, { ...gradientSpec(false), softmax: false }, input, { cotangent: fed.cotangent }), target: fed.target };
   const { select } = spec;

@@ -102,3 +102,15 @@ export const Gelu: GradientRule = (ctx) => {
   const pdf = b.op('Mul', [c(1 / Math.sqrt(2 * Math.PI)), b.op('Exp', [b.op('Mul', [c(-0.5), b.op('Mul', [x, x])])])]);
   return [b.op('Mul', [ctx.gy, b.op('Add', [cdf, b.op('Mul', [x, pdf])])])];
 };
+
+/**
+ * Guided backpropagation's ReLU (Springenberg et al.; pytorch-grad-cam's GuidedBackpropReLU):
+ * the gradient passes only where the input is positive and the incoming gradient is positive.
+ * Not a derivative: it belongs to the 'guided' rule set (variants.ts), never to the standard table.
+ */
+export const GuidedRelu: GradientRule = (ctx) => {
+  const { b } = ctx;
+  const zero = b.scalar(0, ctx.gy);
+  const open = b.op('And', [b.op('Greater', [ctx.outputs[0], zero]), b.op('Greater', [ctx.gy, zero])]);
+  return [b.op('Where', [open, ctx.gy, zero])];
+};

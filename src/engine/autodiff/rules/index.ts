@@ -8,7 +8,11 @@ import * as norm from './norm';
 import * as pool from './pool';
 import * as reduce from './reduce';
 import * as resize from './resize';
+import * as scatter from './scatter';
 import * as shape from './shape';
+import { RULE_VARIANTS, type RuleSetName } from './variants';
+
+export { RULE_SETS, RULE_VARIANTS, type RuleSetName } from './variants';
 
 export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
   // elementwise.ts
@@ -82,4 +86,17 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
   GatherND: shape.GatherND,
   TopK: shape.TopK,
   Pad: shape.Pad,
+  // scatter.ts (the backward graphs of Slice, MaxPool and Gather use them: second order needs them;
+  // their own backward graphs use GatherElements/GatherND, whose rules are in shape.ts)
+  ScatterElements: scatter.ScatterElements,
+  ScatterND: scatter.ScatterND,
 };
+
+const bySet = new Map<RuleSetName, Readonly<Record<string, GradientRule>>>();
+
+/** The table with a variant's replacements applied ('standard': the table itself). */
+export function rulesFor(set: RuleSetName): Readonly<Record<string, GradientRule>> {
+  let rules = bySet.get(set);
+  if (!rules) bySet.set(set, (rules = Object.keys(RULE_VARIANTS[set]).length ? { ...GRADIENT_RULES, ...RULE_VARIANTS[set] } : GRADIENT_RULES));
+  return rules;
+}
