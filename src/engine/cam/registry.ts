@@ -23,6 +23,7 @@ import { XGradCam } from './xgradcam';
 import { ShapleyCam } from './shapleycam';
 import { GuidedBackprop, GuidedGradCam } from './guided';
 import type { AttributionKind } from './attribution';
+import type { AttributionToMap } from '../attribution/toMap';
 import type { RuleSetName } from '../autodiff/rules/variants';
 import { CamLensError, closestNames } from '../errors';
 import { INPUT_SPACE_METHODS, LAYER_CAM_METHODS, type CamMethodName, type InputSpaceMethod, type LayerCamMethod } from '../explainTypes';
@@ -162,13 +163,7 @@ export function createCamOn(info: LayerCamInfo, baseId: string | undefined): Bas
 /** Whether one stacked run serves N images for `method` (the attention methods: no). */
 export const isBatchable = (method: CamMethodName): boolean => isLayerCamMethod(method) && LAYER_CAMS[method].batchable;
 
-/**
- * How an input-space attribution [C, H, W] becomes the [H, W] map (engine/attribution/toMap.ts):
- * 'abs-sum' |a| summed over channels (gradients: their sign flips with the input's colour, the
- * magnitude is the evidence); 'positive-mean' the channel mean, ReLU (occlusion: only score drops
- * are evidence for the class); 'mean' the channel mean as is (RISE: an expected score, offset-free).
- */
-export type AttributionToMap = 'abs-sum' | 'positive-mean' | 'mean';
+export type { AttributionToMap };
 
 export interface InputSpaceInfo {
   id: InputSpaceMethod;
