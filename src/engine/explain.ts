@@ -55,6 +55,8 @@ interface ClassMaps {
   raw: Maps;
   activation?: PlainTensor;
   gradient?: PlainTensor;
+  /** With params.layerMaps: each layer's own final map (what explaining that layer alone gives). */
+  perLayer?: Array<{ final: Float32Array; rawHeight: number; rawWidth: number }>;
   /** This class's maps that are probably meaningless (pipeline/warnings.ts). */
   warnings: ExplainWarning[];
 }
@@ -209,6 +211,9 @@ async function camsFor(
       label: labels[i],
       final: input.dims.length === 5 ? aggregateVideo(lowres, size, input.dims[2]).data : aggregateLayers(lowres, size).data,
       raw: reluMaps(lowres[0]),
+      ...(params.layerMaps
+        ? { perLayer: lowres.map((l) => ({ final: aggregateLayers([l], size).data, rawHeight: l.shape[1], rawWidth: l.shape[2] })) }
+        : {}),
       activation: tensors.activations[layers[0]],
       gradient: tensors.gradients[layers[0]],
       warnings,
@@ -282,6 +287,10 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   const method = params.method ?? 'gradcam';
   if (method === 'attention-rollout') return explainRollout(params, ctx);
   if (method === 'attention-gradcam') checkAttentionParams(params);
+  if (params.layerMaps && (method === 'attention-gradcam' || params.augSmooth || (params.scales && params.scales.some((x) => x !== 1)))) {
+    // Those change the fused map after the layers are combined; a layer's own map would not show it.
+    throw new CamLensError('BAD_ARGUMENT', 'Per-layer maps (the layer sweep) are made without --aug-smooth, multi-scale fusion or attention guidance.');
+  }
   // attention-gradcam is Grad-CAM's map, guided by the rollout at the end.
   const info = layerCam(method === 'attention-gradcam' ? 'gradcam' : method);
   const cam = info.create();
@@ -301,6 +310,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     checkMemoryBudget(estimateMemory(model, declared, declared[0] || 1, info.needsGradients), budgetBytesOf(params.provider), `Explaining ${params.input}`);
   }
   const input = await loadModelInput(params.input, model, config, { frames: params.frames });
+  if (input.frames && params.layerMaps) throw new CamLensError('BAD_ARGUMENT', 'Per-layer maps (the layer sweep) are made for image models, not video models.');
   if (input.frames && (params.augSmooth || (params.scales && (params.scales.length > 1 || params.scales[0] !== 1)))) {
     throw new CamLensError('BAD_ARGUMENT', '--aug-smooth and multi-scale fusion are not available for video models.');
   }
@@ -419,6 +429,16 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       ...(onOriginal ? { camImage: onOriginal.camImage } : {}),
       camRaw: { data: m.raw.data, height: m.raw.shape[1], width: m.raw.shape[2] },
       ...(params.overlay !== false ? { overlayPng: onOriginal?.png ?? (await overlayPng(input.rgb, m.final, colormap, params.alpha ?? 0.5)) } : {}),
+      ...(m.perLayer
+        ? {
+            layerCams: m.perLayer.map((l, j) => ({
+              layer: layers[j],
+              cam: { data: l.final, height: input.size[0], width: input.size[1] },
+              rawHeight: l.rawHeight,
+              rawWidth: l.rawWidth,
+            })),
+          }
+        : {}),
       ...(params.saveTensors ? { activation: m.activation, gradient: m.gradient } : {}),
     });
   }

@@ -100,6 +100,12 @@ export interface ExplainParams {
    * animated GIF/WebP, a .txt list of image paths (one a line) or image paths joined by commas.
    */
   frames?: number;
+  /**
+   * Also each CAM layer's own final map (Explanation.layerCams), from the same model run: what
+   * explaining each layer alone would give (the layer sweep). Not with aug-smooth, multi-scale
+   * fusion or attention-gradcam.
+   */
+  layerMaps?: boolean;
 }
 
 export interface Prediction {
@@ -156,6 +162,8 @@ export interface Explanation {
    * frame stays dim. `overlayPng` is the per-frame overlay strip (T frames left to right).
    */
   video?: VideoExplanation;
+  /** With `layerMaps`: each layer's final map at the model's input size, and its map's size at the layer. */
+  layerCams?: Array<{ layer: string; cam: MapData; rawHeight: number; rawWidth: number }>;
 }
 
 export interface VideoExplanation {
