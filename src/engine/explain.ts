@@ -211,9 +211,7 @@ async function camsFor(
       label: labels[i],
       final: input.dims.length === 5 ? aggregateVideo(lowres, size, input.dims[2]).data : aggregateLayers(lowres, size).data,
       raw: reluMaps(lowres[0]),
-      ...(params.layerMaps
-        ? { perLayer: lowres.map((l) => ({ final: aggregateLayers([l], size).data, rawHeight: l.shape[1], rawWidth: l.shape[2] })) }
-        : {}),
+      ...(params.layerMaps ? { perLayer: lowres.map((l) => ({ final: aggregateLayers([l], size).data, rawHeight: l.shape[1], rawWidth: l.shape[2] })) } : {}),
       activation: tensors.activations[layers[0]],
       gradient: tensors.gradients[layers[0]],
       warnings,

@@ -110,7 +110,10 @@ describe('compare methods', () => {
     equal(layer.evaluation!.metrics.random_deletion_auc, own.metrics.random_deletion_auc);
     equal(layer.evaluation!.metrics.random_insertion_auc, own.metrics.random_insertion_auc);
     equal(layer.evaluation!.metrics.deletion_auc, own.metrics.deletion_auc);
-    ok(grad.evaluation!.metrics.deletion_auc !== layer.evaluation!.metrics.deletion_auc || grad.evaluation!.metrics.insertion_auc !== layer.evaluation!.metrics.insertion_auc);
+    ok(
+      grad.evaluation!.metrics.deletion_auc !== layer.evaluation!.metrics.deletion_auc ||
+        grad.evaluation!.metrics.insertion_auc !== layer.evaluation!.metrics.insertion_auc,
+    );
   });
 
   it('reports progress per method and stops when cancelled', async () => {

@@ -54,7 +54,8 @@ export interface SweepLayers {
 export function sweepLayers(model: LoadedModel, output: string, maxLayers = DEFAULT_SWEEP_LAYERS): SweepLayers {
   const { graph } = model;
   const head = suggestCamLayer(model, output)?.value;
-  if (!head) throw new CamLensError('BAD_ARGUMENT', `No CAM layer could be suggested for "${output}", so the head of the model is unknown; the layer sweep needs one.`);
+  if (!head)
+    throw new CamLensError('BAD_ARGUMENT', `No CAM layer could be suggested for "${output}", so the head of the model is unknown; the layer sweep needs one.`);
   const order = new Map<string, number>();
   graph.nodes.forEach((node, i) => node.outputs.forEach((o) => o && order.set(o, i)));
   const end = order.get(head) ?? -1;
