@@ -12,14 +12,6 @@ import { explain } from '../explain';
 import type { CamMethodName, ExplainContext, ExplainResult, ExplainWarning, MapData } from '../explainTypes';
 import { evaluateExplanation, type EvaluateParams, type EvaluateResult, type MetricFamily } from '../metrics/evaluate';
 
-/** The panel's default comparison (those the registry has: the others are left out). */
-export const DEFAULT_COMPARE_METHODS: readonly string[] = ['gradcam', 'gradcam++', 'layercam', 'scorecam', 'fullgrad', 'integrated-gradients'];
-
-/** The methods of `wanted` that `available` has, in `wanted`'s order. */
-export function availableMethods(wanted: readonly string[], available: readonly string[]): CamMethodName[] {
-  return wanted.filter((m): m is CamMethodName => available.includes(m));
-}
-
 /** The panel's cells: deletion and insertion AUC (with their random-map baselines). */
 export const COMPARE_PANEL_METRICS: readonly MetricFamily[] = ['deletion', 'random'];
 
