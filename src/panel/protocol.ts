@@ -18,6 +18,9 @@ import {
 } from '../worker/protocol';
 
 export type { CamMethodName, ColormapName, ModelSummary, Prediction, TapReadout, TelemetrySample };
+// Pure helpers the webview shows results with (it imports engine/ through this module only).
+export { LOWER_IS_BETTER } from '../engine/metrics/direction';
+export { shortLayerName } from '../engine/shapeText';
 
 export type SessionRow = TelemetrySnapshot['sessions'][number];
 

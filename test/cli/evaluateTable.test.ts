@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { metricColumns } from '../../src/cli/commands/evaluate';
 import { comparisonTable } from '../../src/cli/commands/evaluateTable';
 import type { EvaluateResult } from '../../src/engine/metrics/evaluate';
 import type { CompareResult, MethodComparison } from '../../src/engine/pipeline/compare';
@@ -32,18 +33,21 @@ const image = (input: string, methods: MethodComparison[]): CompareResult => ({
 });
 
 describe('evaluate comparison table', () => {
-  const table = comparisonTable([
-    image('a.png', [
-      cell('gradcam', 10, { deletion_auc: 0.2, insertion_auc: 0.8, random_deletion_auc: 0.5, random_insertion_auc: 0.5 }),
-      cell('layercam', 30, { deletion_auc: 0.4, insertion_auc: 0.9, random_deletion_auc: 0.5, random_insertion_auc: 0.5 }),
-      cell('attention-rollout', 0),
-    ]),
-    image('b.png', [
-      cell('gradcam', 20, { deletion_auc: 0.4, insertion_auc: 0.6, random_deletion_auc: 0.3, random_insertion_auc: 0.7 }),
-      cell('layercam', 50, { deletion_auc: 0.2, insertion_auc: 0.5, random_deletion_auc: 0.3, random_insertion_auc: 0.7 }),
-      cell('attention-rollout', 0),
-    ]),
-  ]).split('\n');
+  const table = comparisonTable(
+    [
+      image('a.png', [
+        cell('gradcam', 10, { deletion_auc: 0.2, insertion_auc: 0.8, random_deletion_auc: 0.5, random_insertion_auc: 0.5 }),
+        cell('layercam', 30, { deletion_auc: 0.4, insertion_auc: 0.9, random_deletion_auc: 0.5, random_insertion_auc: 0.5 }),
+        cell('attention-rollout', 0),
+      ]),
+      image('b.png', [
+        cell('gradcam', 20, { deletion_auc: 0.4, insertion_auc: 0.6, random_deletion_auc: 0.3, random_insertion_auc: 0.7 }),
+        cell('layercam', 50, { deletion_auc: 0.2, insertion_auc: 0.5, random_deletion_auc: 0.3, random_insertion_auc: 0.7 }),
+        cell('attention-rollout', 0),
+      ]),
+    ],
+    metricColumns,
+  ).split('\n');
 
   it('has a row per method with the means over the images, the best starred by its direction', () => {
     match(table[0], /^method\s+images\s+explain ms\s+deletion_auc \(low\)\s+insertion_auc$/);
@@ -61,9 +65,10 @@ describe('evaluate comparison table', () => {
   });
 
   it('stars the lower deletion AUC and the higher insertion AUC', () => {
-    const t = comparisonTable([
-      image('a.png', [cell('gradcam', 1, { deletion_auc: 0.1, insertion_auc: 0.2 }), cell('layercam', 1, { deletion_auc: 0.3, insertion_auc: 0.4 })]),
-    ]).split('\n');
+    const t = comparisonTable(
+      [image('a.png', [cell('gradcam', 1, { deletion_auc: 0.1, insertion_auc: 0.2 }), cell('layercam', 1, { deletion_auc: 0.3, insertion_auc: 0.4 })])],
+      metricColumns,
+    ).split('\n');
     match(t[1], /0\.100\*\s+0\.200 $|0\.100\*\s+0\.200$/);
     match(t[2], /0\.300 \s+0\.400\*$/);
   });

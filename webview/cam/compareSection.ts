@@ -3,9 +3,15 @@
 // the panel's colormap and opacity (the engine's blend, pixels.ts), each method's time and
 // deletion/insertion AUC beside the random map's, and asks the host for the PNG of either.
 // #compare[data-state] and #sweep[data-state] say where each is (idle | busy | done | error).
-import { LOWER_IS_BETTER } from '../../src/engine/metrics/direction';
-import { shortLayerName } from '../../src/engine/shapeText';
-import type { CamMethodName, CompareKind, CompareView, HostToWebview, SweepView } from '../../src/panel/protocol';
+import {
+  LOWER_IS_BETTER,
+  shortLayerName,
+  type CamMethodName,
+  type CompareKind,
+  type CompareView,
+  type HostToWebview,
+  type SweepView,
+} from '../../src/panel/protocol';
 import { send } from '../api';
 import { button, checkbox, progressRing } from '../components/toolkit';
 import { asF32, asU8, fmt, h, paint } from '../dom';

@@ -2,11 +2,10 @@
 // metric beside its random-map baseline, and the deletion/insertion curves (uPlot). Its element
 // carries #metrics[data-state] for the tests.
 import uPlot from 'uplot';
-import type { HostToWebview, MetricsView } from '../../src/panel/protocol';
+import { LOWER_IS_BETTER, type HostToWebview, type MetricsView } from '../../src/panel/protocol';
 import { send } from '../api';
 import { button } from '../components/toolkit';
 import { h } from '../dom';
-import { LOWER_IS_BETTER } from '../../src/engine/metrics/direction';
 import { axes, chartWidth, keyboardCursor, num, theme } from './charts';
 
 export function metricsSection() {

@@ -10,7 +10,7 @@ import { csvCell } from '../../engine/csv';
 import { CamLensError } from '../../engine/errors';
 import { DEFAULT_METRICS, METRIC_FAMILIES, type EvaluateParams, type EvaluateResult, type MetricFamily } from '../../engine/metrics/evaluate';
 import { parseThreshold } from '../../engine/metrics/localisation';
-import { usageError, type Command } from '../command';
+import { usageError, type CliIO, type Command } from '../command';
 import { intOption, LIMITS, numberOption } from '../options';
 import { asCliError, startWorker } from '../worker';
 import { CAM_METHODS, type CamMethodName, type CompareResult } from '../../worker/protocol';
@@ -237,13 +237,7 @@ export const evaluateCommand: Command = {
       await worker.dispose();
     }
     const summary = summaryJson(results);
-    if (typeof values.out === 'string') {
-      makeOutputFolder(values.out, '--out');
-      await writeAtomic(path.join(values.out, 'summary.csv'), summaryCsv(results));
-      await writeAtomic(path.join(values.out, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
-    }
-    if (values.json) io.out(JSON.stringify(summary, null, 1) + '\n');
-    else {
+    if (!(await writeSummaries(values, results, summary, io))) {
       const m = summary.mean;
       io.out(
         `mean over ${results.length} image(s): ${Object.entries(m)
@@ -256,6 +250,17 @@ export const evaluateCommand: Command = {
     return 0;
   },
 };
+
+/** summary.csv and summary.json into --out, and the JSON to stdout with --json (then true: nothing else is printed). */
+async function writeSummaries(values: Record<string, unknown>, results: readonly EvaluateResult[], summary: object, io: CliIO): Promise<boolean> {
+  if (typeof values.out === 'string') {
+    makeOutputFolder(values.out, '--out');
+    await writeAtomic(path.join(values.out, 'summary.csv'), summaryCsv(results));
+    await writeAtomic(path.join(values.out, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
+  }
+  if (values.json) io.out(JSON.stringify(summary, null, 1) + '\n');
+  return Boolean(values.json);
+}
 
 /** --method a,b,c: the methods, each checked; one when the flag is absent (gradcam). */
 function methodList(text: unknown): CamMethodName[] {
@@ -275,7 +280,7 @@ async function compareRun(
   methods: CamMethodName[],
   options: ReturnType<typeof evaluateOptionsFromArgs>,
   values: Record<string, unknown>,
-  io: Parameters<Command['run']>[2],
+  io: CliIO,
 ): Promise<number> {
   const compared: CompareResult[] = [];
   const worker = startWorker(values);
@@ -297,14 +302,8 @@ async function compareRun(
   // Means per method: one mean over every method's rows would mix the methods being compared.
   const mean = Object.fromEntries(methods.map((m) => [m, meanMetrics(results.filter((r) => r.method === m).map((r) => r.metrics))]));
   const summary = { ...summaryJson(results), mean, failed };
-  if (typeof values.out === 'string') {
-    makeOutputFolder(values.out, '--out');
-    await writeAtomic(path.join(values.out, 'summary.csv'), summaryCsv(results));
-    await writeAtomic(path.join(values.out, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
-  }
-  if (values.json) io.out(JSON.stringify(summary, null, 1) + '\n');
-  else {
-    io.out(comparisonTable(compared) + '\n');
+  if (!(await writeSummaries(values, results, summary, io))) {
+    io.out(comparisonTable(compared, metricColumns) + '\n');
     if (typeof values.out === 'string') io.out(`wrote ${path.join(values.out, 'summary.csv')} and summary.json\n`);
   }
   return failed.length ? 3 : 0;

@@ -3,16 +3,16 @@
 // row of its own, the best value of each column starred, and each failed method named below.
 import { betterDirection, LOWER_IS_BETTER } from '../../engine/metrics/direction';
 import type { CompareResult } from '../../engine/pipeline/compare';
-import { metricColumns } from './evaluate';
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 const finite = (xs: ReadonlyArray<number | undefined>) => xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
 
-export function comparisonTable(results: readonly CompareResult[]): string {
+/** `order` puts the metric names in summary.csv's column order (evaluate.ts's metricColumns). */
+export function comparisonTable(results: readonly CompareResult[], order: (rows: ReadonlyArray<Record<string, number>>) => string[]): string {
   const methods = [...new Set(results.flatMap((r) => r.methods.map((m) => m.method)))];
   const cells = results.flatMap((r) => r.methods.map((m) => ({ image: r.input, ...m })));
   const scored = cells.filter((c) => c.ok && c.evaluation);
-  const columns = metricColumns(scored.map((c) => c.evaluation!.metrics)).filter((k) => !k.startsWith('random_'));
+  const columns = order(scored.map((c) => c.evaluation!.metrics)).filter((k) => !k.startsWith('random_'));
   const rows = methods.map((method) => {
     const mine = cells.filter((c) => c.method === method);
     const ok = mine.filter((c) => c.ok && c.evaluation);

@@ -67,11 +67,11 @@ export class CamPanel implements PanelContext {
       (input) => this.explainer.params(input),
       () => this.explainer.last?.explanations[0]?.classIndex,
     );
-    this.comparisons = new CompareController(
-      this,
-      (input) => this.explainer.params(input),
-      () => this.explainer.last?.explanations[0]?.classIndex,
-    );
+    // Every method of a comparison explains the class chosen, else the one on screen.
+    this.comparisons = new CompareController(this, (input) => ({
+      ...this.explainer.params(input),
+      classIndex: this.current.classIndex ?? this.explainer.last?.explanations[0]?.classIndex,
+    }));
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'camlens.svg');
     panel.webview.html = webviewHtml(panel.webview, deps.extensionUri, 'cam', panelTitle(state.modelPath));
     const onRestart = (n: number) =>

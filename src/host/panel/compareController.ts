@@ -6,8 +6,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CompareKind, CompareView, HostToWebview, SweepView } from '../../panel/protocol';
 import type { CamMethodName, ExplainParams, Params, Result } from '../../worker/protocol';
-import { errorCode, errorText, UNTRUSTED_MESSAGE } from '../util';
+import { errorCode, errorText } from '../util';
 import { currentImage, type PanelContext } from './context';
+import { cannotRun, LatestRequest } from './latestRequest';
 import { compareView, comparePng, sweepPng, sweepView } from './compareView';
 import { savePicture } from './saves';
 
@@ -15,17 +16,15 @@ import { savePicture } from './saves';
 type Request = <M extends 'compare' | 'layerSweep'>(method: M, params: Params<M>) => Promise<Result<M>>;
 
 export class CompareController {
-  private seq = 0;
-  private abort: AbortController | undefined;
+  private readonly request = new LatestRequest();
   private status: Extract<HostToWebview, { type: 'compareBusy' | 'compareError' }> | undefined;
   lastCompare: CompareView | undefined;
   lastSweep: SweepView | undefined;
 
-  /** `explainParams` gives the explain request of the panel's state; `shownClass` the class of the map on screen. */
+  /** `requestOf` gives the explain request of the panel's state for an image, with the class of the map on screen when none was chosen. */
   constructor(
     private readonly ctx: PanelContext,
-    private readonly explainParams: (input: string) => ExplainParams,
-    private readonly shownClass: () => number | undefined,
+    private readonly requestOf: (input: string) => ExplainParams,
   ) {}
 
   replay(): void {
@@ -35,18 +34,18 @@ export class CompareController {
   }
 
   cancel(): void {
-    this.abort?.abort();
+    this.request.cancel();
   }
 
   dispose(): void {
-    this.abort?.abort();
+    this.request.cancel();
   }
 
   compare(methods: CamMethodName[]): Promise<CompareView | undefined> {
     return this.start('compare', `${methods.length} methods`, async (params, request) => {
       // Multi-scale and smoothing change each method's map after the fact; the grid compares the methods themselves.
       const r = await request('compare', { ...params, augSmooth: undefined, scales: undefined, scaleWeights: undefined, methods, maps: true });
-      const view = compareView(r, this.seq, vscode.workspace.asRelativePath(r.input), 0);
+      const view = compareView(r, 0, vscode.workspace.asRelativePath(r.input), 0);
       if (!view) throw new Error(r.methods.map((m) => `${m.method}: ${m.error?.message}`).join('\n'));
       return view;
     });
@@ -56,7 +55,7 @@ export class CompareController {
     return this.start('sweep', 'Grad-CAM at every block output', async (params, request) => {
       const { layers: _l, augSmooth: _a, scales: _s, scaleWeights: _w, ...rest } = params;
       const r = await request('layerSweep', { ...rest, method: 'gradcam' });
-      return sweepView(r, this.seq, vscode.workspace.asRelativePath(r.input), 0);
+      return sweepView(r, 0, vscode.workspace.asRelativePath(r.input), 0);
     });
   }
 
@@ -78,29 +77,28 @@ export class CompareController {
     work: (params: ExplainParams, request: Request) => Promise<V>,
   ): Promise<V | undefined> {
     const { ctx } = this;
-    this.abort?.abort();
-    const ac = new AbortController();
-    this.abort = ac;
-    const id = ++this.seq;
+    const { id, signal } = this.request.begin();
     const input = currentImage(ctx.state);
-    if (!vscode.workspace.isTrusted || !input) {
-      this.show({ type: 'compareError', kind, requestId: id, message: vscode.workspace.isTrusted ? 'No image chosen.' : UNTRUSTED_MESSAGE, cancelled: false });
+    const refused = cannotRun(input);
+    if (refused || !input) {
+      this.show({ type: 'compareError', kind, requestId: id, message: refused ?? 'No image chosen.', cancelled: false });
       return undefined;
     }
     this.show({ type: 'compareBusy', kind, requestId: id, what: `${what} on ${path.basename(input)}` });
     const started = Date.now();
     try {
       await ctx.deps.taps.restore(ctx.state.modelPath).catch(() => undefined);
-      const params = { ...this.explainParams(input), classIndex: ctx.state.classIndex ?? this.shownClass() };
+      const params = this.requestOf(input);
       const request: Request = (method, p) =>
         ctx.deps.worker.request(method, p, {
-          signal: ac.signal,
+          signal,
           onProgress: (done, total, message) => {
-            if (id === this.seq) ctx.post({ type: 'compareProgress', kind, requestId: id, done, total, message });
+            if (this.request.isCurrent(id)) ctx.post({ type: 'compareProgress', kind, requestId: id, done, total, message });
           },
         });
       const view = await work(params, request);
-      if (id !== this.seq) return undefined;
+      if (!this.request.isCurrent(id)) return undefined;
+      view.requestId = id;
       view.ms = Date.now() - started;
       this.status = undefined;
       if (kind === 'compare') this.lastCompare = view as CompareView;
@@ -109,7 +107,7 @@ export class CompareController {
       ctx.post(kind === 'compare' ? { type: 'compare', view: view as CompareView } : { type: 'sweep', view: view as SweepView });
       return view;
     } catch (e) {
-      if (id !== this.seq) return undefined;
+      if (!this.request.isCurrent(id)) return undefined;
       const cancelled = errorCode(e) === 'CANCELLED';
       if (!cancelled) ctx.deps.output.error(`${kind} ${input}: ${errorText(e)}`);
       this.show({ type: 'compareError', kind, requestId: id, message: cancelled ? 'Cancelled.' : errorText(e), cancelled });
