@@ -82,7 +82,7 @@ describe('compare and sweep views', () => {
       th = Math.round((v.image.height * 160) / Math.max(v.image.width, v.image.height));
     equal(png.width, 8 + 2 * (tw + 8));
     const want = blend(v.image, v.cells[0].cam!, 'viridis', 0.4, { width: tw, height: th, channels: 3 });
-    const top = 8 + 3 * 13; // three title lines: the image, the legend, the failure
+    const top = 8 + 4 * 13; // four title lines: the image, the legend, the random map, the failure
     deepEqual(png.rgb.subarray((top * png.width + 8) * 3, (top * png.width + 8 + tw) * 3), want.subarray(0, tw * 3));
   });
 

@@ -71,7 +71,8 @@ export function comparePng(v: CompareView, look: Look): Uint8Array {
   }));
   const title = [
     `${v.input}: class ${v.classIndex} (${v.label})`,
-    `deletion AUC: lower is better; insertion AUC: higher${v.baseline ? `; random map: del ${auc(v.baseline.deletionAuc)} ins ${auc(v.baseline.insertionAuc)}` : ''}`,
+    'deletion AUC: lower is better; insertion AUC: higher',
+    ...(v.baseline ? [`random map: del ${auc(v.baseline.deletionAuc)} ins ${auc(v.baseline.insertionAuc)}`] : []),
     ...(failed.length ? [`failed: ${failed.join(', ')}`] : []),
   ];
   const s = composeSheet(v.image, tiles, { columns: Math.min(3, tiles.length), colormap: look.colormap, alpha: look.alpha, title });
