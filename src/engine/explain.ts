@@ -2,7 +2,7 @@
 // engine's parts (see DESIGN.md, "The flow of one explanation"); each step lives in its own
 // module and this file only sequences them and times them.
 import type { ActivationLayout, TokenGrid } from './cam/layout';
-import { DEFAULT_SCALE_WEIGHTS, fuseScales, reluMaps, resizeBilinear } from './cam/postprocess';
+import { aggregateLayers, DEFAULT_SCALE_WEIGHTS, fuseScales, reluMaps, resizeBilinear, scaleCamImage } from './cam/postprocess';
 import type { BaseCam } from './cam/base';
 import { createCamOn, inputSpaceMethod, layerCam, type LayerCamInfo } from './cam/registry';
 import { explainAttribution } from './attribution/explainAttribution';
@@ -37,7 +37,6 @@ import { mapWarnings } from './pipeline/warnings';
 import { CHANNEL_RUNS, classColumn, type ChannelScoreTable } from './pipeline/channelScores';
 import { classProbs, conceptTable, conceptTopClasses, type ConceptTable } from './pipeline/conceptRuns';
 import { bestConcept, DFF_DEFAULT_CONCEPTS } from './cam/dff';
-import { scaleCamImage } from './cam/postprocess';
 import { camOptionsOf } from './cam/base';
 import type { RgbImage } from './image/decode';
 import { outputIsProbabilities, predictionsFrom, scoreKindOf, softmax, topIndices } from './pipeline/predictions';
@@ -74,6 +73,8 @@ interface ClassMaps {
   /** d target / d input, for the methods with an input-space attribution. */
   inputGradient?: PlainTensor;
   attribution?: Attribution;
+  /** With params.layerMaps: each layer's own final map (what explaining that layer alone gives). */
+  perLayer?: Array<{ final: Float32Array; rawHeight: number; rawWidth: number }>;
   /** This class's maps that are probably meaningless (pipeline/warnings.ts). */
   warnings: ExplainWarning[];
   /** DFF: the first layer's concepts and the one chosen for this class. */
@@ -277,6 +278,7 @@ async function camsFor(
       label: labels[i],
       final: combined.final.data,
       raw: combined.raw,
+      ...(params.layerMaps ? { perLayer: lowres.map((l) => ({ final: aggregateLayers([l], size).data, rawHeight: l.shape[1], rawWidth: l.shape[2] })) } : {}),
       activation: tensors.activations[layers[0]],
       gradient: tensors.gradients[layers[0]],
       inputGradient: tensors.inputGradient,
@@ -400,6 +402,10 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
   const inputSpace = inputSpaceMethod(method);
   if (inputSpace) return explainAttribution(params, ctx, inputSpace);
   if (method === 'attention-gradcam') checkAttentionParams(params);
+  if (params.layerMaps && (method === 'attention-gradcam' || params.augSmooth || (params.scales && params.scales.some((x) => x !== 1)))) {
+    // Those change the fused map after the layers are combined; a layer's own map would not show it.
+    throw new CamLensError('BAD_ARGUMENT', 'Per-layer maps (the layer sweep) are made without --aug-smooth, multi-scale fusion or attention guidance.');
+  }
   // attention-gradcam is Grad-CAM's map, guided by the rollout at the end.
   const info = layerCam(method === 'attention-gradcam' ? 'gradcam' : method);
   const cam = createCamOn(info, params.finerBase);
@@ -425,6 +431,7 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
   if (input.frames && info.layers && info.layers !== 'any') {
     throw new CamLensError('BAD_ARGUMENT', `${method} combines layers over a picture; it is not available for video models.`);
   }
+  if (input.frames && params.layerMaps) throw new CamLensError('BAD_ARGUMENT', 'Per-layer maps (the layer sweep) are made for image models, not video models.');
   if (input.frames && (params.augSmooth || (params.scales && (params.scales.length > 1 || params.scales[0] !== 1)))) {
     throw new CamLensError('BAD_ARGUMENT', '--aug-smooth and multi-scale fusion are not available for video models.');
   }
@@ -591,6 +598,16 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
       camRaw: { data: m.raw.data, height: m.raw.shape[1], width: m.raw.shape[2] },
       ...(params.overlay !== false ? { overlayPng: onOriginal?.png ?? (await overlayPng(input.rgb, m.final, colormap, params.alpha ?? 0.5)) } : {}),
       ...(m.attribution ? { attribution: m.attribution } : {}),
+      ...(m.perLayer
+        ? {
+            layerCams: m.perLayer.map((l, j) => ({
+              layer: layers[j],
+              cam: { data: l.final, height: input.size[0], width: input.size[1] },
+              rawHeight: l.rawHeight,
+              rawWidth: l.rawWidth,
+            })),
+          }
+        : {}),
       ...(params.saveTensors ? { activation: m.activation, gradient: m.gradient } : {}),
       ...(m.concepts ? { concepts: conceptExplanation(m.concepts, input.size, labels) } : {}),
     });

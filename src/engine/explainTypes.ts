@@ -191,6 +191,12 @@ export interface ExplainParams {
   noiseSigma?: number;
   /** RISE masks and noise (SmoothGrad, VarGrad, the noise baseline): the seed of every draw (default 0). */
   seed?: number;
+  /**
+   * Also each CAM layer's own final map (Explanation.layerCams), from the same model run: what
+   * explaining each layer alone would give (the layer sweep). Not with aug-smooth, multi-scale
+   * fusion or attention-gradcam.
+   */
+  layerMaps?: boolean;
 }
 
 export interface Prediction {
@@ -257,6 +263,8 @@ export interface Explanation {
   video?: VideoExplanation;
   /** Facts about this attribution (Integrated Gradients: the completeness gap and its terms). */
   attributionStats?: Record<string, number>;
+  /** With `layerMaps`: each layer's final map at the model's input size, and its map's size at the layer. */
+  layerCams?: Array<{ layer: string; cam: MapData; rawHeight: number; rawWidth: number }>;
 }
 
 export interface ConceptExplanation {

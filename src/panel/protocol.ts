@@ -18,6 +18,9 @@ import {
 } from '../worker/protocol';
 
 export type { CamMethodName, ColormapName, ModelSummary, Prediction, TapReadout, TelemetrySample };
+// Pure helpers the webview shows results with (it imports engine/ through this module only).
+export { LOWER_IS_BETTER } from '../engine/metrics/direction';
+export { shortLayerName } from '../engine/shapeText';
 
 export type SessionRow = TelemetrySnapshot['sessions'][number];
 
@@ -103,6 +106,54 @@ export interface VideoView {
   temporalWeights: number[];
 }
 
+/** The panel's two comparisons of one image: methods side by side, and one method over the layers. */
+export const COMPARE_KINDS = ['compare', 'sweep'] as const;
+export type CompareKind = (typeof COMPARE_KINDS)[number];
+
+/** One method's cell of the compare grid. */
+export interface CompareCell {
+  method: CamMethodName;
+  /** Its explanation alone (the first method to use a session also builds it). */
+  ms: number;
+  deletionAuc?: number;
+  insertionAuc?: number;
+  /** The map at the picture's size (absent when the method failed). */
+  cam?: { data: Float32Array; width: number; height: number };
+  layers: string[];
+  warnings: string[];
+  error?: string;
+}
+
+/** "Compare methods": one image, one class, a cell per method, and the random map's AUCs as the bar to clear. */
+export interface CompareView {
+  requestId: number;
+  input: string;
+  classIndex: number;
+  label: string;
+  /** The preprocessed picture the model saw (every map's size). */
+  image: { data: Uint8Array; width: number; height: number };
+  cells: CompareCell[];
+  /** The random map's deletion/insertion AUC (at the first method's map resolution). */
+  baseline?: { deletionAuc: number; insertionAuc: number };
+  ep: string;
+  ms: number;
+}
+
+/** "Layer sweep": one method at every block output, input side first. */
+export interface SweepView {
+  requestId: number;
+  input: string;
+  method: CamMethodName;
+  classIndex: number;
+  label: string;
+  image: { data: Uint8Array; width: number; height: number };
+  steps: Array<{ layer: string; cam: { data: Float32Array; width: number; height: number }; rawWidth: number; rawHeight: number; warnings: string[] }>;
+  /** Block outputs found (more than the steps when they were thinned). */
+  found: number;
+  ep: string;
+  ms: number;
+}
+
 export type HostToWebview =
   /** Everything the panel needs after (re)loading; `view` seeds ViewSettings the webview has not stored yet. */
   | {
@@ -113,6 +164,8 @@ export type HostToWebview =
       imageNames: string[];
       trusted: boolean;
       view: Pick<ViewSettings, 'colormap' | 'alpha'>;
+      /** "Compare methods" starts with these checked (the defaults the registry has). */
+      compareMethods?: readonly CamMethodName[];
     }
   /** The host changed what is explained (an intent, a command, new taps). */
   | { type: 'state'; state: ExplainState; layerChoices: LayerChoice[]; imageNames: string[] }
@@ -133,7 +186,12 @@ export type HostToWebview =
   | { type: 'metricsBusy'; requestId: number; what: string }
   | { type: 'metricsProgress'; requestId: number; done: number; total: number; message?: string }
   | { type: 'metrics'; view: MetricsView }
-  | { type: 'metricsError'; requestId: number; message: string; cancelled: boolean };
+  | { type: 'metricsError'; requestId: number; message: string; cancelled: boolean }
+  | { type: 'compareBusy'; kind: CompareKind; requestId: number; what: string }
+  | { type: 'compareProgress'; kind: CompareKind; requestId: number; done: number; total: number; message?: string }
+  | { type: 'compare'; view: CompareView }
+  | { type: 'sweep'; view: SweepView }
+  | { type: 'compareError'; kind: CompareKind; requestId: number; message: string; cancelled: boolean };
 
 /** Intents without a payload. */
 const BARE = [
@@ -150,6 +208,8 @@ const BARE = [
   'heapSnapshot',
   'computeMetrics',
   'cancelMetrics',
+  'layerSweep',
+  'cancelCompare',
 ] as const;
 
 export type WebviewToHost =
@@ -164,7 +224,11 @@ export type WebviewToHost =
   /** The overlay as shown: the colormap and the opacity of the overlay canvas at that moment. */
   | { type: 'saveOverlay'; colormap: ColormapName; alpha: number }
   /** A picture the webview composed (the report). */
-  | { type: 'savePng'; png: Uint8Array; name: string };
+  | { type: 'savePng'; png: Uint8Array; name: string }
+  /** Compare these methods on the current image (in this order). */
+  | { type: 'compareMethods'; methods: CamMethodName[] }
+  /** The compare grid or the layer sweep as one PNG, with the colormap and opacity shown. */
+  | { type: 'saveCompare'; kind: CompareKind; colormap: ColormapName; alpha: number };
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
@@ -174,6 +238,9 @@ const isMethod = (v: unknown): v is CamMethodName => (CAM_METHODS as readonly un
 const isColormap = (v: unknown): v is ColormapName => (COLORMAPS as readonly unknown[]).includes(v);
 const isMode = (v: unknown): v is ViewMode => (VIEW_MODES as readonly unknown[]).includes(v);
 const MAX_PNG_BYTES = 64 * 1024 * 1024;
+/** More would be a wall of maps nobody reads, each a model run or hundreds. */
+export const MAX_COMPARE_METHODS = 16;
+const isKind = (v: unknown): v is CompareKind => (COMPARE_KINDS as readonly unknown[]).includes(v);
 
 /** Every message from a webview is checked here; anything else is dropped (undefined). */
 export function parseFromWebview(m: unknown): WebviewToHost | undefined {
@@ -195,6 +262,15 @@ export function parseFromWebview(m: unknown): WebviewToHost | undefined {
       return { type: 'setOptions', augSmooth: o.augSmooth, multiScale: o.multiScale };
     case 'saveOverlay':
       return isColormap(o.colormap) && isUnit(o.alpha) ? { type: 'saveOverlay', colormap: o.colormap, alpha: o.alpha } : undefined;
+    case 'compareMethods': {
+      const ms = o.methods;
+      if (!Array.isArray(ms) || !ms.length || ms.length > MAX_COMPARE_METHODS || !ms.every(isMethod) || new Set(ms).size !== ms.length) return undefined;
+      return { type: 'compareMethods', methods: [...ms] };
+    }
+    case 'saveCompare':
+      return isKind(o.kind) && isColormap(o.colormap) && isUnit(o.alpha)
+        ? { type: 'saveCompare', kind: o.kind, colormap: o.colormap, alpha: o.alpha }
+        : undefined;
     case 'savePng':
       if (!(o.png instanceof Uint8Array) || o.png.byteLength > MAX_PNG_BYTES || !isStr(o.name)) return undefined;
       return { type: 'savePng', png: o.png, name: o.name };

@@ -15,6 +15,8 @@ import { DataType } from '../engine/onnx/types';
 import { explain } from '../engine/explain';
 import { evaluateExplanation } from '../engine/metrics/evaluate';
 import { explainBatch } from '../engine/batch/batchedExplain';
+import { compareMethods } from '../engine/pipeline/compare';
+import { layerSweep } from '../engine/pipeline/layerSweep';
 import type { Method, ModelSummary, Params, Result, WorkerEvents } from './protocol';
 import { listTaps, modelWithTaps, registerTap, releaseEverything, removeTap, sessions } from './state';
 import { Telemetry } from '../engine/runtime/telemetry';
@@ -173,6 +175,8 @@ export const handlers: { [M in Method]: Handler<M> } = {
   },
   explain: (params, { signal, progress }) => explain(params, { sessions, signal, progress }),
   evaluate: (params, { signal, progress }) => evaluateExplanation(params, { sessions, signal, progress }),
+  compare: (params, { signal, progress }) => compareMethods(params, { sessions, signal, progress }),
+  layerSweep: (params, { signal, progress }) => layerSweep(params, { sessions, signal, progress }),
   // Batch rows get metrics from the metrics module (the batch engine only defines the seam).
   explainBatch: (params, { signal, progress }) => explainBatch(params, { sessions, signal, progress, metrics: batchMetricsProvider }),
   stats: () => ({ pid: process.pid, counters: { ...counters }, memory: sampleMemory(), sessions: sessions.list() }),

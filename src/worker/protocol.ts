@@ -8,6 +8,8 @@ import type { SessionInfo } from '../engine/runtime/sessions';
 import type { PlainTensor, TapReadout } from '../engine/runtime/tapRunner';
 import type { ExplainBatchParams, ExplainBatchResult } from '../engine/batch/types';
 import type { EvaluateParams, EvaluateResult } from '../engine/metrics/evaluate';
+import type { CompareParams, CompareResult, MethodComparison } from '../engine/pipeline/compare';
+import type { LayerSweepParams, LayerSweepResult, LayerSweepStep } from '../engine/pipeline/layerSweep';
 import type { TelemetrySample, GpuMemory } from '../engine/runtime/telemetry';
 import type { LeakCheckParams, LeakCheckReport } from '../engine/diagnostics/scenarios';
 import type { HeapSnapshotResult } from '../engine/diagnostics/heapSnapshot';
@@ -15,6 +17,7 @@ import type { HeapSnapshotResult } from '../engine/diagnostics/heapSnapshot';
 export type { PlainTensor, TapReadout, ProviderOptions };
 export type { ExplainBatchParams, ExplainBatchResult };
 export type { EvaluateParams, EvaluateResult };
+export type { CompareParams, CompareResult, MethodComparison, LayerSweepParams, LayerSweepResult, LayerSweepStep };
 export type { TelemetrySample, GpuMemory, LeakCheckParams, LeakCheckReport, HeapSnapshotResult };
 export type { MetricReport, ScenarioReport, LeakSample, LeakVerdict, LeakScenarioName } from '../engine/diagnostics/leakCheck';
 
@@ -83,6 +86,14 @@ export interface Methods {
    * Progress events name the phase ('perturbing', 'stability', 'sanity'); cancellable.
    */
   evaluate: [EvaluateParams, EvaluateResult];
+  /**
+   * One image, several methods (same class for all): each method's map, time and metrics
+   * (default deletion/insertion AUC beside the random map's); a failing method is an error cell.
+   * Progress per method; cancellable.
+   */
+  compare: [CompareParams, CompareResult];
+  /** One method (default gradcam) at every block output, input to head, from one explain run; cancellable. */
+  layerSweep: [LayerSweepParams, LayerSweepResult];
   /** Batch export: N images per model run, every requested gradient method from that run. */
   explainBatch: [ExplainBatchParams, ExplainBatchResult];
   stats: [Record<string, never>, WorkerStats];

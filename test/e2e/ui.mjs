@@ -205,6 +205,37 @@ try {
     );
 
     await step(
+      'Compare methods: the default methods side by side with time and AUCs; Layer sweep from the keyboard: a map per block output',
+      async () => {
+        const btn = panel().locator('#run-compare');
+        await btn.scrollIntoViewIfNeeded();
+        await btn.click();
+        const done = panel().locator('#compare[data-state="done"], #compare[data-state="error"]');
+        await done.waitFor({ timeout: 180_000 });
+        if ((await done.getAttribute('data-state')) !== 'done') throw new Error(`compare failed: ${await panel().locator('#compare-status').textContent()}`);
+        const cells = panel().locator('#compare figure[data-method]');
+        const methods = await cells.evaluateAll((fs) => fs.map((f) => f.getAttribute('data-method')));
+        for (const m of ['gradcam', 'gradcam++', 'layercam', 'scorecam']) if (!methods.includes(m)) throw new Error(`no ${m} cell: ${methods.join(', ')}`);
+        const caption = await cells.first().locator('figcaption').textContent();
+        if (!/\d+ ms/.test(caption) || !/del \d/.test(caption) || !/ins \d/.test(caption)) throw new Error(`caption without time and AUCs: ${caption}`);
+        lap(`  ${methods.length} methods; ${caption.replace(/\s+/g, ' ')}; ${await panel().locator('#compare-baseline').textContent()}`);
+        const sweep = panel().locator('#run-sweep');
+        await sweep.focus();
+        await page.keyboard.press('Enter');
+        const swept = panel().locator('#sweep[data-state="done"], #sweep[data-state="error"]');
+        await swept.waitFor({ timeout: 120_000 });
+        if ((await swept.getAttribute('data-state')) !== 'done') throw new Error(`sweep failed: ${await panel().locator('#compare-status').textContent()}`);
+        const steps = await panel().locator('#sweep figure[data-layer]').count();
+        if (steps < 2) throw new Error(`only ${steps} sweep maps`);
+        lap(`  sweep: ${steps} maps; ${await panel().locator('#sweep-note').textContent()}`);
+        await panel()
+          .locator('#comparisons')
+          .screenshot({ path: join(SHOTS, '07d-compare.png') });
+      },
+      { retries: 1 },
+    );
+
+    await step(
       'layer tree: check a tap → its statistics appear in the panel',
       async () => {
         await page.locator(SEL.activityItem('CamLens')).click();

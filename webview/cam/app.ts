@@ -19,6 +19,7 @@ import { asF32, asU8, fmt, h, paint, root as rootElement, setRootState } from '.
 import { overlayRgba, pictureRgba, shownAlpha } from './pixels';
 import { memorySection } from './memorySection';
 import { metricsSection } from './metricsSection';
+import { compareSection } from './compareSection';
 import { videoSection } from './videoSection';
 import { frameSlice } from './videoState';
 
@@ -76,6 +77,7 @@ export function camApp(): void {
   const exportsBox = h('section', { class: 'exports', 'aria-label': 'Export' });
   const facts = h('div', { id: 'facts', class: 'muted' });
   const metrics = metricsSection();
+  const comparisons = compareSection(() => look);
   const memory = memorySection();
   const video = videoSection(
     (t) => {
@@ -102,6 +104,8 @@ export function camApp(): void {
     exportsBox,
     h('h2', {}, 'Metrics'),
     metrics.el,
+    h('h2', {}, 'Compare methods'),
+    comparisons.el,
     h('h2', {}, 'Memory'),
     memory.el,
   );
@@ -206,6 +210,7 @@ export function camApp(): void {
     root.dataset.mode = look.mode;
     root.dataset.colormap = look.colormap;
     video.repaint(look);
+    comparisons.repaint();
   }
   const figure = (c: HTMLCanvasElement, caption: string) => h('figure', {}, c, h('figcaption', { class: 'muted' }, caption));
 
@@ -353,11 +358,12 @@ export function camApp(): void {
 
   window.addEventListener('message', (ev: MessageEvent<HostToWebview>) => {
     const m = ev.data;
-    if (metrics.onMessage(m) || memory.onMessage(m)) return;
+    if (metrics.onMessage(m) || memory.onMessage(m) || comparisons.onMessage(m)) return;
     switch (m.type) {
       case 'init':
         state = m.state;
         methods = m.methods;
+        comparisons.setMethods(m.methods, m.compareMethods ?? []);
         layerChoices = m.layerChoices;
         imageNames = m.imageNames;
         // the user's settings seed the look until the user changes it here

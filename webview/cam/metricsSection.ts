@@ -2,14 +2,11 @@
 // metric beside its random-map baseline, and the deletion/insertion curves (uPlot). Its element
 // carries #metrics[data-state] for the tests.
 import uPlot from 'uplot';
-import type { HostToWebview, MetricsView } from '../../src/panel/protocol';
+import { LOWER_IS_BETTER, type HostToWebview, type MetricsView } from '../../src/panel/protocol';
 import { send } from '../api';
 import { button } from '../components/toolkit';
 import { h } from '../dom';
 import { axes, chartWidth, keyboardCursor, num, theme } from './charts';
-
-/** Metrics where a lower value is the better explanation (deletion: the score falls fast). */
-const LOWER_IS_BETTER = new Set(['deletion_auc', 'max_sensitivity', 'confidence_drop', 'road_morf', 'sanity_spearman']);
 
 export function metricsSection() {
   const el = h('section', { id: 'metrics', class: 'metrics', 'aria-label': 'Explanation metrics', 'data-state': 'idle' });

@@ -8,12 +8,14 @@ import { writeAtomic } from '../../engine/batch/atomicFileWriter';
 import { checkOutputFolder, makeOutputFolder } from '../../engine/batch/outputFolder';
 import { csvCell } from '../../engine/csv';
 import { CamLensError } from '../../engine/errors';
-import { METRIC_FAMILIES, type EvaluateParams, type EvaluateResult, type MetricFamily } from '../../engine/metrics/evaluate';
+import { DEFAULT_METRICS, METRIC_FAMILIES, type EvaluateParams, type EvaluateResult, type MetricFamily } from '../../engine/metrics/evaluate';
 import { parseThreshold } from '../../engine/metrics/localisation';
-import { usageError, type Command } from '../command';
+import { usageError, type CliIO, type Command } from '../command';
 import { intOption, LIMITS, numberOption } from '../options';
 import { asCliError, startWorker } from '../worker';
+import { CAM_METHODS, type CamMethodName, type CompareResult } from '../../worker/protocol';
 import { explainHelp, explainOptions, explainParamsFromArgs } from './explain';
+import { comparisonTable } from './evaluateTable';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.avif', '.jfif', '.npy']);
 const isMask = (f: string) => /(\.|_)mask\.[^.]+$/i.test(f);
@@ -159,10 +161,14 @@ export function evaluateOptionsFromArgs(
 export const evaluateCommand: Command = {
   name: 'evaluate',
   summary: 'Score explanations: localisation (vs masks/boxes), deletion/insertion, confidence, ROAD, stability, sanity; random-map baselines.',
-  usage: 'camlens evaluate <model.onnx> <images-or-folders>... [--gt FILE] [--metrics LIST] [explain options] [--out DIR] [--json]',
+  usage: 'camlens evaluate <model.onnx> <images-or-folders>... [--method a,b,c] [--gt FILE] [--metrics LIST] [explain options] [--out DIR] [--json]',
   details: [
     'Options:',
-    '  --out DIR           write summary.csv (a row per image) and summary.json ({images, mean})',
+    '  --method LIST       one method, or several comma-separated: each image is explained by every method',
+    '                      (the same class for all) and one table compares them (a row per method, the',
+    '                      random map as a row, the best value of each column starred); summary.csv has a',
+    '                      row per image and method. Exit code 3 when some method failed on some image.',
+    '  --out DIR           write summary.csv (a row per image) and summary.json ({images, mean}); one method: --out or --json is required',
     '  --json              print summary.json to stdout',
     `  --metrics LIST      families, comma-separated: ${METRIC_FAMILIES.join(', ')}, all`,
     '                      (default localisation,deletion,confidence,stability,random)',
@@ -202,12 +208,15 @@ export const evaluateCommand: Command = {
   },
   async run(positionals, values, io) {
     if (positionals.length < 2) throw usageError(`evaluate: expected a model and at least one image or folder.\nUsage: ${this.usage}`);
-    if (typeof values.out !== 'string' && !values.json) throw usageError('evaluate: give --out <dir>, --json, or both.');
+    const methods = methodList(values.method);
+    // One method writes its figures; several print their comparison table (files optional).
+    if (methods.length === 1 && typeof values.out !== 'string' && !values.json) throw usageError('evaluate: give --out <dir>, --json, or both.');
     if (typeof values.out === 'string') checkOutputFolder(values.out, '--out'); // before computing anything
     const [modelPath, ...inputs] = positionals;
     const options = evaluateOptionsFromArgs(values);
     const images = expandInputs(inputs);
     if (!images.length) throw usageError(`evaluate: no images found in ${inputs.join(', ')}.`);
+    if (methods.length > 1) return compareRun(modelPath, images, methods, options, values, io);
     const results: EvaluateResult[] = [];
     const worker = startWorker(values);
     try {
@@ -228,13 +237,7 @@ export const evaluateCommand: Command = {
       await worker.dispose();
     }
     const summary = summaryJson(results);
-    if (typeof values.out === 'string') {
-      makeOutputFolder(values.out, '--out');
-      await writeAtomic(path.join(values.out, 'summary.csv'), summaryCsv(results));
-      await writeAtomic(path.join(values.out, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
-    }
-    if (values.json) io.out(JSON.stringify(summary, null, 1) + '\n');
-    else {
+    if (!(await writeSummaries(values, results, summary, io))) {
       const m = summary.mean;
       io.out(
         `mean over ${results.length} image(s): ${Object.entries(m)
@@ -247,3 +250,61 @@ export const evaluateCommand: Command = {
     return 0;
   },
 };
+
+/** summary.csv and summary.json into --out, and the JSON to stdout with --json (then true: nothing else is printed). */
+async function writeSummaries(values: Record<string, unknown>, results: readonly EvaluateResult[], summary: object, io: CliIO): Promise<boolean> {
+  if (typeof values.out === 'string') {
+    makeOutputFolder(values.out, '--out');
+    await writeAtomic(path.join(values.out, 'summary.csv'), summaryCsv(results));
+    await writeAtomic(path.join(values.out, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
+  }
+  if (values.json) io.out(JSON.stringify(summary, null, 1) + '\n');
+  return Boolean(values.json);
+}
+
+/** --method a,b,c: the methods, each checked; one when the flag is absent (gradcam). */
+function methodList(text: unknown): CamMethodName[] {
+  const names = String(text ?? 'gradcam')
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  for (const m of names) if (!CAM_METHODS.includes(m as CamMethodName)) throw usageError(`--method: "${m}" is not one of ${CAM_METHODS.join(', ')}.`);
+  if (!names.length) throw usageError('--method: give at least one method.');
+  return [...new Set(names)] as CamMethodName[];
+}
+
+/** Several methods: one `compare` request per image, one table over all of them. */
+async function compareRun(
+  modelPath: string,
+  images: string[],
+  methods: CamMethodName[],
+  options: ReturnType<typeof evaluateOptionsFromArgs>,
+  values: Record<string, unknown>,
+  io: CliIO,
+): Promise<number> {
+  const compared: CompareResult[] = [];
+  const worker = startWorker(values);
+  try {
+    for (const image of images) {
+      const { method: _m, ...params } = explainParamsFromArgs({ ...values, method: methods[0] }, modelPath, image);
+      // The families a one-method evaluate computes when --metrics is absent (compare's own default is the panel's).
+      const r = await worker.request('compare', { ...params, ...options, metrics: options.metrics ?? [...DEFAULT_METRICS], methods, maps: false });
+      compared.push(r);
+      if (!values.json) io.err(`${image}: class ${r.classIndex} (${r.label}), ${methods.length} methods in ${r.timings_ms.total.toFixed(0)} ms\n`);
+    }
+  } catch (e) {
+    throw asCliError(e);
+  } finally {
+    await worker.dispose();
+  }
+  const results = compared.flatMap((r) => r.methods.flatMap((m) => (m.evaluation ? [m.evaluation] : [])));
+  const failed = compared.flatMap((r) => r.methods.filter((m) => !m.ok).map((m) => ({ image: r.input, method: m.method, error: m.error })));
+  // Means per method: one mean over every method's rows would mix the methods being compared.
+  const mean = Object.fromEntries(methods.map((m) => [m, meanMetrics(results.filter((r) => r.method === m).map((r) => r.metrics))]));
+  const summary = { ...summaryJson(results), mean, failed };
+  if (!(await writeSummaries(values, results, summary, io))) {
+    io.out(comparisonTable(compared, metricColumns) + '\n');
+    if (typeof values.out === 'string') io.out(`wrote ${path.join(values.out, 'summary.csv')} and summary.json\n`);
+  }
+  return failed.length ? 3 : 0;
+}

@@ -6,7 +6,9 @@
 // process (runLock) so a second request in flight is decoded (on the thread pool) while this one
 // runs; onnxruntime-node's run() holds the JS thread, so CAM math and overlays take turns with
 // the runs. What cannot be batched (Score-CAM/Ablation-CAM, aug-smooth, multi-scale, top-k > 1,
-// saved tensors, a model with a fixed batch of 1 and N > 1) goes through explain() per image.
+// saved tensors, a model with a fixed batch of 1 and N > 1) goes through explain() per image;
+// of a mix of methods, the stackable ones still share the stacked run, and a method failing on
+// an image is that method's error row, not the image's.
 import { camOptionsOf } from '../cam/base';
 import { aggregateLayers, reluMaps } from '../cam/postprocess';
 import { isBatchable, layerCam } from '../cam/registry';
@@ -27,9 +29,9 @@ import { budgetBytesOf, checkMemoryBudget, estimateMemory } from '../runtime/mem
 import { detectLayout, layerFeatureMaps, layerTokenGrid } from '../pipeline/layout';
 import { predictionsFrom, scoreKindOf, topIndices } from '../pipeline/predictions';
 import type { PlainTensor } from '../runtime/tapRunner';
-import type { ExplainContext, ExplainResult } from '../explainTypes';
+import type { CamMethodName, ExplainContext, ExplainResult } from '../explainTypes';
 import type { BatchMetricsProvider } from './metricsHook';
-import type { BatchItem, BatchMap, ExplainBatchParams, ExplainBatchResult } from './types';
+import type { BatchItem, BatchItemTimings, BatchMap, ExplainBatchParams, ExplainBatchResult } from './types';
 
 /** What the batch is lent besides the explain context: the metrics seam (see metricsHook.ts). */
 export interface BatchContext extends ExplainContext {
@@ -78,8 +80,13 @@ export function isVideoModel(model: LoadedModel): boolean {
   return model.shapes.get(model.graph.inputs[0])?.shape?.length === 5;
 }
 
+/** Options one stacked run can serve (the methods aside: each is checked with isBatchable). */
+function optionsStack(p: ExplainBatchParams): boolean {
+  return !p.augSmooth && !p.saveTensors && (p.topk ?? 1) <= 1 && (!p.scales || (p.scales.length === 1 && p.scales[0] === 1));
+}
+
 export function canBatch(p: ExplainBatchParams): boolean {
-  return p.methods.every(isBatchable) && !p.augSmooth && !p.saveTensors && (p.topk ?? 1) <= 1 && (!p.scales || (p.scales.length === 1 && p.scales[0] === 1));
+  return p.methods.every(isBatchable) && optionsStack(p);
 }
 
 export async function explainBatch(p: ExplainBatchParams, ctx: BatchContext): Promise<ExplainBatchResult> {
@@ -100,8 +107,56 @@ export async function explainBatch(p: ExplainBatchParams, ctx: BatchContext): Pr
   // Video models go one clip per run: a clip already is T frames of work, and stacking clips
   // would need every clip sampled to one T plus a per-row [T, H, W] aggregation that explain()
   // already does for one clip.
-  if (isVideoModel(model) || !canBatch(p) || (!hasSymbolicBatch(model) && p.inputs.length > 1)) return explainEach(p, model, ctx, t0);
-  return explainBatched(p, model, ctx, t0);
+  if (isVideoModel(model) || !optionsStack(p) || (!hasSymbolicBatch(model) && p.inputs.length > 1)) return explainEach(p, model, ctx, t0);
+  // The methods one stacked run serves take it; the others (channel runs, attention, ...) go
+  // image by image, and do not take the stackable ones down that slower road with them.
+  const stacked = p.methods.filter(isBatchable);
+  const each = p.methods.filter((m) => !isBatchable(m));
+  if (!each.length) return explainBatched(p, model, ctx, t0);
+  if (!stacked.length) return explainEach(p, model, ctx, t0);
+  const together = await explainBatched({ ...p, methods: stacked }, model, ctx, t0);
+  const apart = await explainEach({ ...p, methods: each }, model, ctx, performance.now());
+  return mergeResults(together, apart, stacked, each);
+}
+
+/** One image's item from two runs over different methods: the maps of both, each run's failure as its methods' errors. */
+export function mergeItems(a: BatchItem, b: BatchItem, aMethods: readonly CamMethodName[], bMethods: readonly CamMethodName[]): BatchItem {
+  const failedAs = (methods: readonly CamMethodName[], error: { code: string; message: string }) => methods.map((method) => ({ method, ...error }));
+  if (!a.ok && !b.ok) return a;
+  if (!a.ok) return b.ok ? { ...b, methodErrors: [...failedAs(aMethods, a.error), ...(b.methodErrors ?? [])] } : b;
+  if (!b.ok) return { ...a, methodErrors: [...(a.methodErrors ?? []), ...failedAs(bMethods, b.error)] };
+  const sum = (k: keyof BatchItemTimings) => (a.timings_ms[k] ?? 0) + (b.timings_ms[k] ?? 0);
+  const errors = [...(a.methodErrors ?? []), ...(b.methodErrors ?? [])];
+  return {
+    ...a,
+    maps: [...a.maps, ...b.maps],
+    timings_ms: {
+      preprocess: sum('preprocess'),
+      run: sum('run'),
+      cam: sum('cam'),
+      overlay: sum('overlay'),
+      ...(a.timings_ms.metrics !== undefined || b.timings_ms.metrics !== undefined ? { metrics: sum('metrics') } : {}),
+    },
+    notes: { ...a.notes, ...b.notes },
+    warnings: [...(a.warnings ?? []), ...(b.warnings ?? [])],
+    ...(errors.length ? { methodErrors: errors } : {}),
+  };
+}
+
+function mergeResults(
+  a: ExplainBatchResult,
+  b: ExplainBatchResult,
+  aMethods: readonly CamMethodName[],
+  bMethods: readonly CamMethodName[],
+): ExplainBatchResult {
+  const t = (k: keyof ExplainBatchResult['timings_ms']) => a.timings_ms[k] + b.timings_ms[k];
+  return {
+    items: a.items.map((item, i) => mergeItems(item, b.items[i], aMethods, bMethods)),
+    ep: a.ep || b.ep,
+    batched: a.batched,
+    runSizes: [...a.runSizes, ...b.runSizes],
+    timings_ms: { load: t('load'), preprocess: t('preprocess'), run: t('run'), cam: t('cam'), overlay: t('overlay'), total: t('total') },
+  };
 }
 
 /**
@@ -147,8 +202,21 @@ async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: Batch
     throwIfCancelled(ctx.signal, 'The batch');
     const cls = p.classes?.[i] ?? p.classIndex ?? undefined;
     try {
+      // One method's failure (an attention method on a CNN) is that method's error, not the image's.
       const results: ExplainResult[] = [];
-      for (const method of p.methods) results.push(await explain({ ...p, input, method, classIndex: cls ?? undefined, overlay: true }, ctx));
+      const methodErrors: Array<{ method: CamMethodName; code: string; message: string }> = [];
+      for (const method of p.methods) {
+        try {
+          results.push(await explain({ ...p, input, method, classIndex: cls ?? undefined, overlay: true }, ctx));
+        } catch (e) {
+          if (isCancellation(e) || p.methods.length === 1) throw e;
+          methodErrors.push({ method, ...errorOf(e) });
+        }
+      }
+      if (!results.length) {
+        items.push({ input, ok: false, error: { code: methodErrors[0].code, message: methodErrors.map((m) => `${m.method}: ${m.message}`).join(' | ') } });
+        continue;
+      }
       const first = results[0];
       ep = first.ep;
       const sum = (k: keyof ExplainResult['timings_ms']) => results.reduce((a, r) => a + r.timings_ms[k], 0);
@@ -182,6 +250,7 @@ async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: Batch
         scoreKind: first.scoreKind,
         warnings: results.flatMap((r) => r.warnings.map((w) => ({ ...w, method: r.method }))),
         ...(first.original ? { geometry: first.original.geometry } : {}),
+        ...(methodErrors.length ? { methodErrors } : {}),
       });
     } catch (e) {
       if (isCancellation(e)) throw e;

@@ -251,7 +251,7 @@ async function runLocked(
         for (const [mi, m] of job.methods.entries()) {
           const maps = item.maps.filter((x) => x.method === m);
           if (!maps.length) {
-            failRow(mi, m, `no ${m} map came back`);
+            failRow(mi, m, item.methodErrors?.find((x) => x.method === m)?.message ?? `no ${m} map came back`);
             continue;
           }
           const ws = performance.now();

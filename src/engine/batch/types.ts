@@ -75,6 +75,8 @@ export type BatchItem =
       warnings?: ExplainWarning[];
       /** Image files: how preprocessing mapped the original onto the model input. */
       geometry?: ImageGeometry;
+      /** Methods that failed on this image while others did not (their rows are errors). */
+      methodErrors?: Array<{ method: CamMethodName; code: string; message: string }>;
     }
   | { input: string; ok: false; error: { code: string; message: string } };
 

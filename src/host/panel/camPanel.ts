@@ -7,15 +7,19 @@ import * as vscode from 'vscode';
 import {
   parseFromWebview,
   type ColormapName,
+  type CompareView,
   type ExplainState,
   type HostToWebview,
   type LayerChoice,
   type LeakReportView,
   type MetricsView,
+  type SweepView,
   type WebviewToHost,
 } from '../../panel/protocol';
 import { CAM_METHODS, type CamMethodName, type ExplainResult, type Result } from '../../worker/protocol';
+import { availableMethods, DEFAULT_COMPARE_METHODS } from '../../engine/pipeline/compareDefaults';
 import { errorText, providerOptions, webviewHtml } from '../util';
+import { CompareController } from './compareController';
 import { currentImage, type PanelContext, type PanelDeps } from './context';
 import { ExplainController } from './explainController';
 import { overlayPngAsShown } from './explainView';
@@ -42,6 +46,7 @@ export class CamPanel implements PanelContext {
   private readonly explainer: ExplainController;
   private readonly memory: MemoryController;
   private readonly metrics: MetricsController;
+  private readonly comparisons: CompareController;
   private readonly disposables: vscode.Disposable[] = [];
   private layers: Promise<Result<'layers'> | undefined> | undefined;
   webviewReady = false;
@@ -62,6 +67,11 @@ export class CamPanel implements PanelContext {
       (input) => this.explainer.params(input),
       () => this.explainer.last?.explanations[0]?.classIndex,
     );
+    // Every method of a comparison explains the class chosen, else the one on screen.
+    this.comparisons = new CompareController(this, (input) => ({
+      ...this.explainer.params(input),
+      classIndex: this.current.classIndex ?? this.explainer.last?.explanations[0]?.classIndex,
+    }));
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'camlens.svg');
     panel.webview.html = webviewHtml(panel.webview, deps.extensionUri, 'cam', panelTitle(state.modelPath));
     const onRestart = (n: number) =>
@@ -129,6 +139,12 @@ export class CamPanel implements PanelContext {
   get lastMetrics(): MetricsView | undefined {
     return this.metrics.last;
   }
+  get lastCompare(): CompareView | undefined {
+    return this.comparisons.lastCompare;
+  }
+  get lastSweep(): SweepView | undefined {
+    return this.comparisons.lastSweep;
+  }
   get leakReport(): LeakReportView | null {
     return this.memory.leakReport;
   }
@@ -170,6 +186,16 @@ export class CamPanel implements PanelContext {
     return this.metrics.compute();
   }
 
+  /** "Compare methods" on the current image (default: the panel's default selection). */
+  compareMethods(methods: CamMethodName[] = availableMethods(DEFAULT_COMPARE_METHODS, CAM_METHODS)): Promise<CompareView | undefined> {
+    return this.comparisons.compare(methods);
+  }
+
+  /** "Layer sweep": Grad-CAM at every block output of the model, on the current image. */
+  layerSweep(): Promise<SweepView | undefined> {
+    return this.comparisons.sweep();
+  }
+
   /** The leak-check command reports here (running, then the report or nothing). */
   leakStatus(report: LeakReportView | null, running?: string): void {
     this.memory.leakStatus(report, running);
@@ -186,6 +212,7 @@ export class CamPanel implements PanelContext {
     this.disposed = true;
     this.explainer.dispose();
     this.metrics.dispose();
+    this.comparisons.dispose();
     this.disposables.forEach((d) => d.dispose());
   }
 
@@ -239,9 +266,11 @@ export class CamPanel implements PanelContext {
       imageNames: this.imageNames(),
       trusted: vscode.workspace.isTrusted,
       view: configuredLook(),
+      compareMethods: availableMethods(DEFAULT_COMPARE_METHODS, CAM_METHODS),
     });
     this.explainer.replay();
     this.metrics.replay();
+    this.comparisons.replay();
     this.memory.replay();
     void this.refreshTapStats();
   }
@@ -292,6 +321,14 @@ export class CamPanel implements PanelContext {
         return void this.metrics.compute();
       case 'cancelMetrics':
         return this.metrics.cancel();
+      case 'compareMethods':
+        return void this.comparisons.compare(m.methods);
+      case 'layerSweep':
+        return void this.comparisons.sweep();
+      case 'cancelCompare':
+        return this.comparisons.cancel();
+      case 'saveCompare':
+        return this.comparisons.save(m.kind, { colormap: m.colormap, alpha: m.alpha });
       case 'saveOverlay':
         return saveExplanation(s.modelPath, this.explainer.last, { kind: 'overlay', look: { colormap: m.colormap, alpha: m.alpha } });
       case 'saveNpy':

@@ -4,12 +4,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MetricsView } from '../../panel/protocol';
 import type { ExplainParams } from '../../worker/protocol';
-import { errorCode, errorText, UNTRUSTED_MESSAGE } from '../util';
+import { errorCode, errorText } from '../util';
 import { currentImage, type PanelContext } from './context';
+import { cannotRun, LatestRequest } from './latestRequest';
 
 export class MetricsController {
-  private seq = 0;
-  private abort: AbortController | undefined;
+  private readonly request = new LatestRequest();
   last: MetricsView | undefined;
 
   /** `explainParams` gives the explain request of the panel's state; `shownClass` the class of the map on screen. */
@@ -24,22 +24,20 @@ export class MetricsController {
   }
 
   cancel(): void {
-    this.abort?.abort();
+    this.request.cancel();
   }
 
   dispose(): void {
-    this.abort?.abort();
+    this.request.cancel();
   }
 
   async compute(): Promise<MetricsView | undefined> {
     const { ctx } = this;
-    this.abort?.abort();
-    const ac = new AbortController();
-    this.abort = ac;
-    const id = ++this.seq;
+    const { id, signal } = this.request.begin();
     const input = currentImage(ctx.state);
-    if (!vscode.workspace.isTrusted || !input) {
-      ctx.post({ type: 'metricsError', requestId: id, message: vscode.workspace.isTrusted ? 'No image chosen.' : UNTRUSTED_MESSAGE, cancelled: false });
+    const refused = cannotRun(input);
+    if (refused || !input) {
+      ctx.post({ type: 'metricsError', requestId: id, message: refused ?? 'No image chosen.', cancelled: false });
       return undefined;
     }
     const what = `${ctx.state.method} on ${path.basename(input)}`;
@@ -51,12 +49,12 @@ export class MetricsController {
       const r = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `CamLens: metrics of ${what}`, cancellable: true },
         (progress, token) => {
-          token.onCancellationRequested(() => ac.abort());
+          token.onCancellationRequested(() => this.request.cancel());
           let last = 0;
           return ctx.deps.worker.request('evaluate', params, {
-            signal: ac.signal,
+            signal,
             onProgress: (done, total, message) => {
-              if (id !== this.seq) return;
+              if (!this.request.isCurrent(id)) return;
               const pct = total > 0 ? (done / total) * 100 : 0;
               progress.report({ message: `${message ?? 'working'} ${done}/${total}`, increment: Math.max(0, pct - last) });
               last = pct;
@@ -65,7 +63,7 @@ export class MetricsController {
           });
         },
       );
-      if (id !== this.seq) return undefined;
+      if (!this.request.isCurrent(id)) return undefined;
       const view: MetricsView = {
         requestId: id,
         method: r.method,
@@ -86,7 +84,7 @@ export class MetricsController {
       ctx.post({ type: 'metrics', view });
       return view;
     } catch (e) {
-      if (id !== this.seq) return undefined;
+      if (!this.request.isCurrent(id)) return undefined;
       const cancelled = errorCode(e) === 'CANCELLED';
       if (!cancelled) ctx.deps.output.error(`evaluate ${input}: ${errorText(e)}`);
       ctx.post({ type: 'metricsError', requestId: id, message: cancelled ? 'Cancelled.' : errorText(e), cancelled });
