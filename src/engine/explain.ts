@@ -21,7 +21,7 @@ import { detectorLayout, resolveDetections, type DetectorRun } from './pipeline/
 import { formatTargetSpec, type ExplainedTarget, type TargetSpec } from './targets/spec';
 import { AUGMENTATIONS, augmentInput, deaugmentMap } from './pipeline/augment';
 import { camLayers, scoreOutput } from './pipeline/camLayers';
-import { loadModelInput } from './pipeline/input';
+import { loadModelInput, resultPictures } from './pipeline/input';
 import { loadRegionMask, regionCotangent, regionScores } from './pipeline/region';
 import { multiScaleError, resizeInput, scaledSize, withFlexibleSpatialDims } from './pipeline/multiscale';
 import { detectLayout, layerFeatureMaps, layerTokenGrid } from './pipeline/layout';
@@ -449,9 +449,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
     warnings,
     explanations,
     ...(detector ? { detections: detector.detections } : {}),
-    image: input.rgb,
-    ...(input.original ? { original: input.original } : {}),
-    ...(input.frames ? { frames: input.frames } : {}),
+    ...resultPictures(input, params.pictures !== false),
     ep: base.provider,
     fallbacks: base.fallbacks,
     timings_ms: { load: t1 - t0, preprocess: t2 - t1, run: base.runMs, cam: base.camMs + (t4 - t3), total: t4 - t0 },

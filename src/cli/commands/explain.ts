@@ -185,21 +185,24 @@ export const explainHelp = [
 export async function writeExplanation(outDir: string, stem: string, r: ExplainResult): Promise<string[]> {
   makeOutputFolder(outDir, '--out');
   const files: string[] = [];
-  const write = async (name: string, data: Uint8Array | string) => {
-    await writeAtomic(path.join(outDir, name), data);
+  // The maps and pictures are written side by side (one file system round trip, not six), S.json
+  // once they all are: a reader that sees S.json finds every file it names.
+  const pending: Promise<void>[] = [];
+  const write = (name: string, data: Uint8Array | string) => {
     files.push(name);
+    pending.push(writeAtomic(path.join(outDir, name), data));
   };
   for (const [i, e] of r.explanations.entries()) {
     const prefix = i === 0 ? stem : `${stem}.class${e.classIndex}`;
     // Video: [T, H, W] / [T', h, w] maps, the overlay is the per-frame strip, plus an animated GIF.
     const frames = (m: { data: Float32Array; height: number; width: number }) => (e.video ? [m.data.length / (m.height * m.width)] : []);
-    await write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
-    if (e.camImage) await write(`${prefix}.cam_image.npy`, encodeNpy(e.camImage.data, [e.camImage.height, e.camImage.width]));
-    await write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
-    await write(`${prefix}.overlay.png`, e.overlayPng!); // the CLI never asks for overlay: false
-    if (e.video) await write(`${prefix}.overlay.gif`, e.video.animatedGif);
-    if (e.activation) await write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
-    if (e.gradient) await write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
+    write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
+    if (e.camImage) write(`${prefix}.cam_image.npy`, encodeNpy(e.camImage.data, [e.camImage.height, e.camImage.width]));
+    write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
+    write(`${prefix}.overlay.png`, e.overlayPng!); // the CLI never asks for overlay: false
+    if (e.video) write(`${prefix}.overlay.gif`, e.video.animatedGif);
+    if (e.activation) write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
+    if (e.gradient) write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
   }
   const round = (x: number) => Math.round(x * 100) / 100;
   const json = {
@@ -226,9 +229,20 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     ...(r.fallbacks.length ? { ep_fallbacks: r.fallbacks } : {}),
     ...(Object.keys(r.notes).length ? { notes: r.notes } : {}),
   };
-  await write(`${stem}.json`, JSON.stringify(json, null, 1) + '\n');
+  // Every write is awaited (none is left running on an error), the first failure is thrown.
+  const settled = await Promise.allSettled(pending);
+  const failure = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failure) throw failure.reason;
+  await writeAtomic(path.join(outDir, `${stem}.json`), JSON.stringify(json, null, 1) + '\n');
+  files.push(`${stem}.json`);
   return files;
 }
+
+/**
+ * The request `camlens explain` sends for one input: its files need no pictures (the overlay PNG
+ * is encoded in the worker), so none cross IPC.
+ */
+export const cliExplainRequest = (p: ExplainParams): ExplainParams => ({ ...p, pictures: false });
 
 export const explainCommand: Command = {
   name: 'explain',
@@ -246,10 +260,27 @@ export const explainCommand: Command = {
     if (typeof values.out !== 'string') throw usageError('explain: --out <dir> is required.');
     checkOutputFolder(values.out, '--out');
     const [modelPath, ...inputs] = positionals;
-    const params = inputs.map((input) => explainParamsFromArgs(values, modelPath, input));
+    const params = inputs.map((input) => cliExplainRequest(explainParamsFromArgs(values, modelPath, input)));
     const stems = new Set<string>();
     const worker = startWorker(values);
     let failed = 0;
+    // An input's files are written while the worker explains the next one; outputs and messages
+    // stay in input order (each input waits for the previous one's files).
+    let writing: Promise<void> = Promise.resolve();
+    const publish = async (p: ExplainParams, stem: string, r: ExplainResult) => {
+      await writeExplanation(values.out as string, stem, r);
+      for (const line of warningLines(p.input, r.warnings)) io.err(line);
+      const top = r.predictions[0];
+      const t = r.explanations[0].target;
+      const what =
+        p.target && t
+          ? `${t.value}@${t.index.join(',') || 'sum'} = ${t.score.toPrecision(4)}`
+          : `class ${r.explanations[0].classIndex} (${r.explanations[0].label})`;
+      const topText = r.detections ? `${r.detections.length} detections` : top ? `top-1 ${top.label} ${(top.prob * 100).toFixed(1)}%` : '';
+      io.out(
+        `${p.input}: ${r.method} on ${r.layers.join(' + ')} → ${what}; ${topText ? `${topText}; ` : ''}${r.ep}; ${r.timings_ms.total.toFixed(0)} ms → ${path.join(values.out as string, stem)}.*\n`,
+      );
+    };
     try {
       for (const p of params) {
         let stem = path.basename(p.input).replace(/\.[^.]+$/, '');
@@ -259,6 +290,7 @@ export const explainCommand: Command = {
         try {
           r = await worker.request('explain', p);
         } catch (e) {
+          await writing;
           // The worker died or hung on this input: the client restarts it, so the other inputs
           // still get their explanation (as batch does); this one is reported and the exit is 3.
           const code = (e as { code?: string }).code;
@@ -267,24 +299,19 @@ export const explainCommand: Command = {
           io.err(`camlens explain: ${p.input}: ${(e as Error).message} Continuing with the other inputs.\n`);
           continue;
         }
-        await writeExplanation(values.out, stem, r);
-        for (const line of warningLines(p.input, r.warnings)) io.err(line);
-        const top = r.predictions[0];
-        const t = r.explanations[0].target;
-        const what =
-          p.target && t
-            ? `${t.value}@${t.index.join(',') || 'sum'} = ${t.score.toPrecision(4)}`
-            : `class ${r.explanations[0].classIndex} (${r.explanations[0].label})`;
-        const topText = r.detections ? `${r.detections.length} detections` : top ? `top-1 ${top.label} ${(top.prob * 100).toFixed(1)}%` : '';
-        io.out(
-          `${p.input}: ${r.method} on ${r.layers.join(' + ')} → ${what}; ${topText ? `${topText}; ` : ''}${r.ep}; ${r.timings_ms.total.toFixed(0)} ms → ${path.join(values.out, stem)}.*\n`,
-        );
+        await writing;
+        writing = publish(p, stem, r);
+        // Awaited above on the next input or after the loop; this only keeps a failure from being
+        // reported as unhandled while the next request runs.
+        writing.catch(() => undefined);
       }
+      await writing;
       if (failed) io.err(`camlens explain: ${failed} of ${params.length} inputs failed (see above).\n`);
       return failed ? 3 : 0;
     } catch (e) {
       throw asCliError(e);
     } finally {
+      await writing.catch(() => undefined);
       await worker.dispose();
     }
   },
