@@ -14,3 +14,5 @@ export { WorkerClient } from '../../src/worker/client';
 export { yoloLike, YOLO_LIKE } from '../../test/helpers/yolo';
 // What `camlens explain` asks the worker and writes, for bench/plain.mjs's CLI side.
 export { cliExplainRequest, explainParamsFromArgs, writeExplanation } from '../../src/cli/commands/explain';
+// Agreement of approximate maps with exact ones (bench/scorecam.mjs).
+export { pearson } from '../../src/engine/metrics/stats';

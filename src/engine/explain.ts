@@ -68,8 +68,8 @@ interface CamRun {
   fallbacks: readonly ProviderAttempt[];
   runMs: number;
   camMs: number;
-  /** Score-CAM / Ablation-CAM: model runs made and channels answered without one. */
-  channelRuns?: { runs: number; skipped: number };
+  /** Score-CAM / Ablation-CAM: model runs made and channels answered without one (and Score-CAM's batch size and channel budget). */
+  channelRuns?: Pick<ChannelScoreTable, 'runs' | 'skipped' | 'masked' | 'maskMs' | 'runMs' | 'batchSize' | 'selected'>;
 }
 
 /**
@@ -214,8 +214,17 @@ async function camsFor(
       warnings,
     };
   });
+  const tables = channelTables ? Object.values(channelTables) : [];
   const notes = channelTables
-    ? Object.values(channelTables).reduce((acc, t) => ({ runs: acc.runs + t.runs, skipped: acc.skipped + t.skipped }), { runs: 0, skipped: 0 })
+    ? {
+        runs: tables.reduce((a, t) => a + t.runs, 0),
+        skipped: tables.reduce((a, t) => a + t.skipped, 0),
+        masked: tables.every((t) => t.masked !== undefined) ? tables.reduce((a, t) => a + t.masked!, 0) : undefined,
+        maskMs: tables.reduce((a, t) => a + (t.maskMs ?? 0), 0),
+        runMs: tables.reduce((a, t) => a + (t.runMs ?? 0), 0),
+        batchSize: tables[0]?.batchSize,
+        selected: tables[0]?.selected,
+      }
     : undefined;
   return { scores, classes: chosen, targets, maps, provider, fallbacks, runMs: t1 - t0, camMs: performance.now() - t1, channelRuns: notes };
 }
@@ -232,7 +241,15 @@ async function channelScoreTables(
   size: [number, number],
   tensors: LayerTensors,
 ): Promise<Record<string, ChannelScoreTable>> {
-  const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal, batchSize: params.batchSize ?? 32, progress: ctx.progress };
+  const runCtx = {
+    sessions: ctx.sessions,
+    provider: params.provider,
+    signal: ctx.signal,
+    batchSize: params.batchSize ?? 32,
+    chooseBatchSize: params.batchSize === undefined,
+    channels: params.scorecamChannels,
+    progress: ctx.progress,
+  };
   const inputLayout = resolveModelConfig(params.modelPath, model.proto, params.configPath, params.labelsPath).input.layout;
   const out: Record<string, ChannelScoreTable> = {};
   for (const layer of layers) {
@@ -457,9 +474,29 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       ...(params.augSmooth ? { augSmooth: `${AUGMENTATIONS.length} augmentations (flip x brightness 0.9/1.0/1.1)` } : {}),
       ...(scales.length > 1 || scales[0] !== 1 ? { scales: scales.join(','), scaleWeights: scaleWeights.join(',') } : {}),
       ...(base.channelRuns ? { channelRuns: base.channelRuns.runs, channelsSkipped: base.channelRuns.skipped } : {}),
+      ...(base.channelRuns?.masked !== undefined
+        ? {
+            channelsMasked: base.channelRuns.masked,
+            channelMaskMs: Math.round(base.channelRuns.maskMs ?? 0),
+            channelRunMs: Math.round(base.channelRuns.runMs ?? 0),
+          }
+        : {}),
+      ...(base.channelRuns?.batchSize ? { channelBatchSize: base.channelRuns.batchSize } : {}),
+      ...(base.channelRuns?.selected ? approximateScoreCamNotes(base.channelRuns.selected) : {}),
       ...(attention ? rolloutNotes(params, attention) : {}),
       ...quantizationNotes(model.proto),
     },
+  };
+}
+
+/**
+ * What S.json says of a Score-CAM run on a channel budget: that the map is approximate and how
+ * its channels were chosen (bench/scorecam.mjs measures its agreement with the exact map).
+ */
+function approximateScoreCamNotes(selected: { channels: number; of: number }): Record<string, string | number> {
+  return {
+    approximate: `Score-CAM on ${selected.channels} of ${selected.of} channels (those of largest activation variance, as Faster Score-CAM): an approximation of the exact map`,
+    scorecamChannels: selected.channels,
   };
 }
 

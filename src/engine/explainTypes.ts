@@ -77,6 +77,11 @@ export interface ExplainParams {
   augSmooth?: boolean;
   /** Score-CAM / Ablation-CAM batch size. */
   batchSize?: number;
+  /**
+   * Score-CAM: run only the N channels of largest activation variance (Faster Score-CAM); the
+   * others get no weight. Approximate (S.json's notes say so); default: every channel, exact.
+   */
+  scorecamChannels?: number;
   configPath?: string;
   labelsPath?: string;
   colormap?: ColormapName;

@@ -72,6 +72,8 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     throw usageError(`--head-fusion: expected mean, max or min, got "${headFusion}".`);
   const discardRatio = numberOption('--discard-ratio', values['discard-ratio'], { min: 0, max: 1, maxExclusive: true });
   const frames = intOption('--frames', values.frames, LIMITS.frames);
+  const scorecamChannels = intOption('--scorecam-channels', values['scorecam-channels'], LIMITS.scorecamChannels);
+  if (scorecamChannels !== undefined && method !== 'scorecam') throw usageError(`--scorecam-channels is Score-CAM's channel budget; the method is ${method}.`);
   const target = targetOption(values.target);
   const box = boxOption(values.box);
   const boxXyxy = boxXyxyOption(values['box-xyxy']);
@@ -107,6 +109,7 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     ...(headFusion ? { headFusion: headFusion as 'mean' | 'max' | 'min' } : {}),
     ...(discardRatio !== undefined ? { discardRatio } : {}),
     ...(frames !== undefined ? { frames } : {}),
+    ...(scorecamChannels !== undefined ? { scorecamChannels } : {}),
     ...(target ? { target } : {}),
     ...(box !== undefined ? { box } : {}),
     ...(boxXyxy ? { boxXyxy } : {}),
@@ -129,6 +132,7 @@ export const explainOptions = {
   'eigen-smooth': { type: 'boolean' },
   'aug-smooth': { type: 'boolean' },
   'batch-size': { type: 'string' },
+  'scorecam-channels': { type: 'string' },
   ep: { type: 'string' },
   config: { type: 'string' },
   labels: { type: 'string' },
@@ -168,7 +172,9 @@ export const explainHelp = [
   '  --scales LIST       multi-scale fusion, e.g. 1,0.75,0.5; --scale-weights 0.6,0.3,0.1',
   '  --eigen-smooth      first principal component of the weighted activations',
   '  --aug-smooth        average over horizontal flip x brightness 0.9/1.0/1.1',
-  '  --batch-size N      Score-CAM / Ablation-CAM batch size',
+  '  --batch-size N      Score-CAM / Ablation-CAM batch size (Score-CAM default: the fastest up to 32, measured on its first runs)',
+  '  --scorecam-channels N  Score-CAM on the N channels of largest activation variance only (Faster Score-CAM):',
+  '                      approximate (S.json notes say so), N/C of the exact run time',
   '  --ep NAME           execution provider (same as --provider)',
   '  --config FILE       preprocessing config (default: <model>.camlens.json beside the model)',
   '  --labels FILE       class names, one per line',
