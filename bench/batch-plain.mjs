@@ -10,16 +10,15 @@
 // Usage: node esbuild.mjs && node bench/batch-plain.mjs
 // Env: BENCH_IMAGES (500), BENCH_SIZES (16,1), BENCH_ROUNDS (11), BENCH_PLAIN_RUNS (5),
 // BENCH_MODEL / BENCH_MODEL_PATH / BENCH_LAYER (bench/lib/models.mjs; ResNet-50 export by default).
-import { fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { median, npyBytes } from './lib/client.mjs';
+import { demoImageVariants } from './lib/images.mjs';
 import { benchModel } from './lib/models.mjs';
+import { startPlain } from './lib/plain.mjs';
 
-const require = createRequire(import.meta.url);
-const sharp = require('sharp');
 const N = Number(process.env.BENCH_IMAGES ?? 500);
 const SIZES = (process.env.BENCH_SIZES ?? '16,1').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
@@ -35,24 +34,9 @@ const dir = fs.mkdtempSync(join(tmpdir(), 'camlens-bench-batch-plain-'));
 const config = join(dir, 'model.camlens.json');
 fs.writeFileSync(config, JSON.stringify({ input: { size: [S, S] } }));
 
-/** N PNGs at 224x224 from the demo images (turns, flips, brightness), so that decoding is real work. */
+/** N PNGs at 224x224 (bench/lib/images.mjs), so that decoding is real work. */
 async function makeFolder() {
-  const demo = resolve('demo/images');
-  const base = fs.readdirSync(demo).filter((f) => f.endsWith('.png') && !f.includes('.mask.'));
-  const variants = [];
-  for (const f of base) {
-    for (let v = 0; v < 8; v++) {
-      let s = sharp(join(demo, f)).rotate(90 * (v % 4));
-      if (v >= 4) s = s.flop();
-      variants.push(
-        await s
-          .modulate({ brightness: 0.8 + 0.05 * v })
-          .resize(S, S)
-          .png()
-          .toBuffer(),
-      );
-    }
-  }
+  const variants = await demoImageVariants(S);
   const out = join(dir, 'images');
   fs.mkdirSync(out);
   for (let i = 0; i < N; i++) fs.writeFileSync(join(out, `img${String(i).padStart(5, '0')}.png`), variants[i % variants.length]);
@@ -73,27 +57,22 @@ function cliBatch(folder, b, out) {
   });
 }
 
-async function startPlain(b) {
+async function plainThroughput(b) {
   const npy = join(dir, `plain${b}.npy`);
   fs.writeFileSync(npy, npyBytes([b, 3, S, S], 5));
-  const child = fork(resolve('bench/lib/plain-forward.cjs'), [JSON.stringify({ model: model.path, npy })]);
-  const answer = () => new Promise((r) => child.once('message', r));
-  const ready = await answer();
+  const plain = await startPlain({ model: model.path, npy });
   const imagesPerSecond = async () => {
     const xs = [];
-    for (let i = 0; i < PLAIN_RUNS; i++) {
-      child.send('run');
-      xs.push(await answer());
-    }
+    for (let i = 0; i < PLAIN_RUNS; i++) xs.push(await plain.run());
     return (b * 1000) / median(xs);
   };
-  return { ready, imagesPerSecond, exit: () => child.send('exit') };
+  return { ready: plain.ready, imagesPerSecond, exit: plain.exit };
 }
 
 try {
   const folder = await makeFolder();
   for (const b of SIZES) {
-    const plain = await startPlain(b);
+    const plain = await plainThroughput(b);
     const rounds = [];
     for (let r = 0; r < ROUNDS; r++) {
       const before = await plain.imagesPerSecond();

@@ -14,7 +14,6 @@
 // Usage: node esbuild.mjs && node bench/plain.mjs
 // Env: BENCH_REPEATS (11), BENCH_SIZES (224,512), BENCH_MODEL (resnet50|resnet18), BENCH_MODEL_PATH,
 // BENCH_LAYER, BENCH_SETTLE_MS (10: pause between sides, so that no side pays another's spinning threads).
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -22,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { median, npyBytes, startWorker } from './lib/client.mjs';
 import { benchModel } from './lib/models.mjs';
+import { startPlain } from './lib/plain.mjs';
 
 const require = createRequire(import.meta.url);
 const lib = require(resolve('dist/bench/lib.js'));
@@ -36,21 +36,6 @@ if (model.skipped) {
 }
 const dir = mkdtempSync(join(tmpdir(), 'camlens-bench-plain-'));
 
-/** The plain process for one input; resolves once it is warm, with its `run(kind)`. */
-async function startPlain(npy, gradientModel) {
-  const child = fork(resolve('bench/lib/plain-forward.cjs'), [JSON.stringify({ model: model.path, npy, gradientModel })]);
-  const answer = () => new Promise((r) => child.once('message', r));
-  const ready = await answer();
-  return {
-    ready,
-    run: async (kind) => {
-      child.send(kind);
-      return answer();
-    },
-    exit: () => child.send('exit'),
-  };
-}
-
 const { call, kill } = startWorker();
 try {
   const loaded = lib.loadModel(model.path);
@@ -62,7 +47,7 @@ try {
   for (const size of sizes) {
     const npy = join(dir, `input${size}.npy`);
     writeFileSync(npy, npyBytes([1, 3, size, size], 7));
-    const plain = await startPlain(npy, gradientModel);
+    const plain = await startPlain({ model: model.path, npy, gradientModel });
     const out = join(dir, `out${size}`);
     const panelParams = { modelPath: model.path, input: npy, method: 'gradcam', layers: [model.layer], overlay: false, provider: { provider: 'cpu' } };
     const cliParams = lib.cliExplainRequest(lib.explainParamsFromArgs({ layer: [model.layer], ep: 'cpu' }, model.path, npy));

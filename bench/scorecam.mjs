@@ -13,13 +13,13 @@
 // BENCH_SCORECAM_CHANNELS (time a channel budget instead of every channel: a quick check of
 // the ratio, which is per channel), BENCH_MODEL / BENCH_MODEL_PATH / BENCH_LAYER.
 // The exact run on ResNet-50 224 takes (2,048 channels x the per-image time): minutes per repeat.
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { median, npyBytes, startWorker } from './lib/client.mjs';
 import { benchModel } from './lib/models.mjs';
+import { startPlain } from './lib/plain.mjs';
 
 const require = createRequire(import.meta.url);
 const lib = require(resolve('dist/bench/lib.js'));
@@ -60,15 +60,10 @@ try {
   const batch = Number(first.r.notes.channelBatchSize ?? 32);
   const batchNpy = join(dir, `batch${batch}.npy`);
   writeFileSync(batchNpy, npyBytes([batch, 3, size, size], 11));
-  const child = fork(resolve('bench/lib/plain-forward.cjs'), [JSON.stringify({ model: model.path, npy: batchNpy })]);
-  const answer = () => new Promise((r) => child.once('message', r));
-  const ready = await answer();
+  const plain = await startPlain({ model: model.path, npy: batchNpy });
   const plainBatch = async () => {
     const xs = [];
-    for (let i = 0; i < plainRuns; i++) {
-      child.send('run');
-      xs.push(await answer());
-    }
+    for (let i = 0; i < plainRuns; i++) xs.push(await plain.run());
     return median(xs);
   };
   const pairs = [];
@@ -82,7 +77,7 @@ try {
     const floor = (masked + (Number(r.notes.channelsSkipped) > 0 ? 1 : 0)) * perImage;
     pairs.push({ ms, floor, perImage, masked, runs: Number(r.notes.channelRuns), runMs: Number(r.notes.channelRunMs), maskMs: Number(r.notes.channelMaskMs) });
   }
-  child.send('exit');
+  plain.exit();
   const last = pairs[pairs.length - 1];
   if (last)
     emit({
@@ -90,7 +85,7 @@ try {
       layer: model.layer,
       size,
       repeats,
-      plain_settings: ready,
+      plain_settings: plain.ready,
       batch_size: batch,
       channels_masked: last.masked,
       channels_skipped: Number(first.r.notes.channelsSkipped),
