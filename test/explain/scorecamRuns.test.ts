@@ -1,8 +1,9 @@
 // Score-CAM's channel runs at their floor (issue 17): the batch size chosen by measurement, one
 // reused buffer for the masked inputs, and the opt-in channel budget (Faster Score-CAM).
-import { deepEqual, equal, ok } from 'node:assert/strict';
+import { deepEqual, equal, ok, throws } from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { channelsByVariance, scoreCamMaskedInputs, type FeatureMaps } from '../../src/engine/cam';
+import { explainParamsFromArgs } from '../../src/cli/commands/explain';
 import { explain } from '../../src/engine/explain';
 import { BatchSizer, batchCandidates } from '../../src/engine/pipeline/batchSizer';
 import { SessionCache } from '../../src/engine/runtime/sessions';
@@ -61,6 +62,15 @@ describe('Score-CAM masked inputs and channel budget', () => {
     equal(reused.data.buffer, buffer.buffer);
     deepEqual(reused.data, fresh.data);
     deepEqual(reused.shape, fresh.shape);
+  });
+
+  it('--scorecam-channels: a positive count, for Score-CAM only (never silently ignored)', () => {
+    equal(explainParamsFromArgs({ method: 'scorecam', 'scorecam-channels': '64' }, 'm.onnx', 'x.png').scorecamChannels, 64);
+    throws(
+      () => explainParamsFromArgs({ method: 'gradcam', 'scorecam-channels': '64' }, 'm.onnx', 'x.png'),
+      /Score-CAM's channel budget; the method is gradcam/,
+    );
+    throws(() => explainParamsFromArgs({ method: 'scorecam', 'scorecam-channels': '0' }, 'm.onnx', 'x.png'), /--scorecam-channels/);
   });
 
   it('explains with a channel budget: fewer runs, an approximate map, said so in the notes', async () => {
