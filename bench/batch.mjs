@@ -20,12 +20,12 @@
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import { startWorker } from './lib/client.mjs';
+import { demoImageVariants } from './lib/images.mjs';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const require = createRequire(import.meta.url);
-const sharp = require('sharp');
 const root = resolve('.');
 const dir = fs.mkdtempSync(join(tmpdir(), 'camlens-bench-batch-'));
 const emit = (o) => console.log(JSON.stringify({ bench: 'batch', ...o }));
@@ -52,22 +52,8 @@ if (useResnet) {
 
 /** count images augmented from demo/images (flips, 90° turns, brightness), 50 per folder. */
 async function makeFolder(name, count) {
-  const base = fs.readdirSync(join(root, 'demo/images')).filter((f) => f.endsWith('.png') && !f.includes('.mask.'));
   const out = join(dir, name);
-  const variants = [];
-  for (const f of base) {
-    for (let v = 0; v < 8; v++) {
-      let s = sharp(join(root, 'demo/images', f)).rotate(90 * (v % 4));
-      if (v >= 4) s = s.flop();
-      variants.push(
-        await s
-          .modulate({ brightness: 0.8 + 0.05 * v })
-          .resize(size, size)
-          .png()
-          .toBuffer(),
-      );
-    }
-  }
+  const variants = await demoImageVariants(size);
   for (let i = 0; i < count; i++) {
     const sub = join(out, `part${String(Math.floor(i / 50)).padStart(3, '0')}`);
     fs.mkdirSync(sub, { recursive: true });

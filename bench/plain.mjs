@@ -1,77 +1,109 @@
-// Explain against plain onnxruntime at its best (issue 17): a real torchvision export (the shared
-// fixtures' ResNet-18, BatchNorm folded by the exporter), 224x224 from a .npy, a fixed class,
-// Grad-CAM on the last block. The baseline is bench/lib/plain-forward.cjs, a separate process
-// running onnxruntime-node with all graph optimisations and one thread per core; CamLens is
-// measured through its worker as the panel asks (no overlay PNG) and with the overlay PNG (as
-// the CLI asks), wall time of the request. Interleaved, median of adjacent-pair ratios, both
-// absolute medians printed. Usage: node esbuild.mjs && node bench/plain.mjs [BENCH_REPEATS=11]
-import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+// Explain against plain onnxruntime at its best (issue 17, item 3: explain <= 1.10x the plain
+// forward). A real export (bench/lib/models.mjs: ResNet-50 by default, BENCH_MODEL=resnet18 for
+// the fixtures' one), NCHW float32 .npy inputs at each of BENCH_SIZES, Grad-CAM on the last block,
+// top-1 class. The baseline is bench/lib/plain-forward.cjs, a separate process running
+// onnxruntime-node with all graph optimisations, one thread per core and spinning chosen by
+// measurement; it also times the model an explanation runs (forward + backward to the layer,
+// built by buildGradientModel) under the same settings: is the explanation's own run ~ the forward?
+// CamLens is measured through its worker:
+//   panel: the request the panel sends (no overlay PNG), wall time including IPC;
+//   cli:   the request `camlens explain` sends and the files it writes (S.json, S.cam.npy,
+//          S.cam_raw.npy, S.overlay.png), wall time; and the S.json's timings_ms.total.
+// One line per size: absolute medians of every side and each ratio as the median of the ratios of
+// adjacent pairs (plain, gradient model, panel, cli run in turn, BENCH_REPEATS times).
+// Usage: node esbuild.mjs && node bench/plain.mjs
+// Env: BENCH_REPEATS (11), BENCH_SIZES (224,512), BENCH_MODEL (resnet50|resnet18), BENCH_MODEL_PATH,
+// BENCH_LAYER, BENCH_SETTLE_MS (10: pause between sides, so that no side pays another's spinning threads).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { median, npyBytes, startWorker } from './lib/client.mjs';
+import { benchModel } from './lib/models.mjs';
+import { startPlain } from './lib/plain.mjs';
 
-const FIXTURES = process.env.CAMLENS_FIXTURES ?? resolve('../shared/fixtures');
-const model = `${FIXTURES}/models/resnet18.onnx`;
-const layer = '/layer4/layer4.1/relu_1/Relu_output_0';
+const require = createRequire(import.meta.url);
+const lib = require(resolve('dist/bench/lib.js'));
 const repeats = Number(process.env.BENCH_REPEATS ?? 11);
-if (!existsSync(model)) {
-  console.log(JSON.stringify({ bench: 'plain', skipped: `${model} not found` }));
+const sizes = (process.env.BENCH_SIZES ?? '224,512').split(',').map(Number);
+const settle = Number(process.env.BENCH_SETTLE_MS ?? 10);
+const emit = (o) => console.log(JSON.stringify({ bench: 'plain', ...o }));
+const model = benchModel();
+if (model.skipped) {
+  emit({ skipped: model.skipped });
   process.exit(0);
 }
 const dir = mkdtempSync(join(tmpdir(), 'camlens-bench-plain-'));
-const npy = join(dir, 'input.npy');
-writeFileSync(npy, npyBytes([1, 3, 224, 224], 7));
 
-const plain = fork(resolve('bench/lib/plain-forward.cjs'), [model, npy]);
-const answer = () => new Promise((r) => plain.once('message', r));
-await answer(); // ready
-const plainRun = async () => {
-  plain.send('run');
-  return answer();
-};
 const { call, kill } = startWorker();
-const explain = async (overlay) => {
-  const t0 = performance.now();
-  const r = await call('explain', { modelPath: model, input: npy, method: 'gradcam', layers: [layer], classIndex: 1, overlay, provider: { provider: 'cpu' } });
-  return { ms: performance.now() - t0, timings: r.timings_ms };
-};
-
-for (let i = 0; i < 3; i++) {
-  await plainRun();
-  await explain(false);
-  await explain(true);
+try {
+  const loaded = lib.loadModel(model.path);
+  const gradientModel = join(dir, 'gradient.onnx');
+  writeFileSync(
+    gradientModel,
+    lib.buildGradientModel(loaded, { output: loaded.graph.outputs[0], layers: [model.layer], softmax: false, top1InGraph: true }).bytes,
+  );
+  for (const size of sizes) {
+    const npy = join(dir, `input${size}.npy`);
+    writeFileSync(npy, npyBytes([1, 3, size, size], 7));
+    const plain = await startPlain({ model: model.path, npy, gradientModel });
+    const out = join(dir, `out${size}`);
+    const panelParams = { modelPath: model.path, input: npy, method: 'gradcam', layers: [model.layer], overlay: false, provider: { provider: 'cpu' } };
+    const cliParams = lib.cliExplainRequest(lib.explainParamsFromArgs({ layer: [model.layer], ep: 'cpu' }, model.path, npy));
+    const panel = async () => {
+      const t0 = performance.now();
+      await call('explain', panelParams);
+      return performance.now() - t0;
+    };
+    const cli = async () => {
+      const t0 = performance.now();
+      const r = await call('explain', cliParams);
+      await lib.writeExplanation(out, 'input', r);
+      return { ms: performance.now() - t0, timings: r.timings_ms };
+    };
+    for (let i = 0; i < 3; i++) {
+      await plain.run('run');
+      await plain.run('run-gradient');
+      await panel();
+      await cli();
+    }
+    const side = { plain: [], gradient: [], panel: [], cli: [], cliTotal: [] };
+    let last;
+    for (let i = 0; i < repeats; i++) {
+      side.plain.push(await plain.run('run'));
+      await sleep(settle);
+      side.gradient.push(await plain.run('run-gradient'));
+      await sleep(settle);
+      side.panel.push(await panel());
+      await sleep(settle);
+      last = await cli();
+      side.cli.push(last.ms);
+      side.cliTotal.push(last.timings.total);
+      await sleep(settle);
+    }
+    plain.exit();
+    const ratio = (xs) => Math.round(median(xs.map((v, i) => v / side.plain[i])) * 1000) / 1000;
+    const ms = (xs) => Math.round(median(xs) * 10) / 10;
+    emit({
+      model: model.name,
+      layer: model.layer,
+      size,
+      repeats,
+      plain_settings: plain.ready,
+      plain_forward_ms: ms(side.plain),
+      gradient_model_ms: ms(side.gradient),
+      panel_ms: ms(side.panel),
+      cli_with_files_ms: ms(side.cli),
+      cli_timings_total_ms: ms(side.cliTotal),
+      ratio_gradient_model: ratio(side.gradient),
+      ratio_panel: ratio(side.panel),
+      ratio_cli_with_files: ratio(side.cli),
+      ratio_cli_timings_total: ratio(side.cliTotal),
+      last_cli_timings_ms: Object.fromEntries(Object.entries(last.timings).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+    });
+  }
+} finally {
+  await kill();
+  rmSync(dir, { recursive: true, force: true });
 }
-const p = [];
-const panel = [];
-const png = [];
-const inWorker = [];
-let last;
-for (let i = 0; i < repeats; i++) {
-  p.push(await plainRun());
-  panel.push((await explain(false)).ms);
-  last = await explain(true);
-  png.push(last.ms);
-  inWorker.push(last.timings.total);
-}
-const ratio = (xs) => Math.round(median(xs.map((v, i) => v / p[i])) * 1000) / 1000;
-const ms = (xs) => Math.round(median(xs) * 10) / 10;
-console.log(
-  JSON.stringify({
-    bench: 'plain',
-    model: 'resnet18 (torchvision export)',
-    size: 224,
-    repeats,
-    plain_forward_ms: ms(p),
-    explain_panel_ms: ms(panel),
-    explain_with_png_ms: ms(png),
-    ratio_panel: ratio(panel),
-    ratio_with_png: ratio(png),
-    // the worker's own total (load, preprocess, run, CAM, PNG), without IPC and the request's structured clone
-    explain_in_worker_ms: ms(inWorker),
-    ratio_in_worker: ratio(inWorker),
-    last_worker_timings_ms: last.timings,
-  }),
-);
-plain.send('exit');
-await kill();

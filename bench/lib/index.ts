@@ -12,3 +12,7 @@ export { loadModel } from '../../src/engine/model';
 export { WorkerClient } from '../../src/worker/client';
 // A YOLOv8-like detector (C2f, SPPF, FPN/PAN, DFL head) for bench/detect.mjs; the tests' own model.
 export { yoloLike, YOLO_LIKE } from '../../test/helpers/yolo';
+// What `camlens explain` asks the worker and writes, for bench/plain.mjs's CLI side.
+export { cliExplainRequest, explainParamsFromArgs, writeExplanation } from '../../src/cli/commands/explain';
+// Agreement of approximate maps with exact ones (bench/scorecam.mjs).
+export { pearson } from '../../src/engine/metrics/stats';

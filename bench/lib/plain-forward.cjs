@@ -1,37 +1,78 @@
-// A plain onnxruntime-node forward, at its best CPU settings, in a process of its own: the
-// baseline issue 17 asks for (never a path that shares CamLens' settings). Started by
-// bench/plain.mjs with the model and a float32 .npy; each 'run' message is answered with the
-// wall time of one session.run in ms.
+// A plain onnxruntime-node session, at its best CPU settings, in a process of its own: the
+// baseline issue 17 asks for (never a path that shares CamLens' settings or code). Forked by the
+// benchmarks with a JSON spec as its one argument:
+//   { model, npy, gradientModel?, spinning?: 'auto' | '0' | '1', threads? }
+// `npy` is a float32 .npy of the whole input (its first dim is the batch). Each message is
+// answered with the wall time in ms of one session.run: 'run' (the model), 'run-gradient' (the
+// model an explanation runs, given as `gradientModel`, under the same settings; its feeds are
+// the input only: a top-1 graph). 'exit' ends the process.
+// Best settings: every graph optimisation, one intra-op thread per core, and spinning chosen by
+// measurement at start ('auto': both are timed, the faster kept; the answer to 'ready' says which).
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
 const ort = require('onnxruntime-node');
 
-const [modelPath, npyPath] = process.argv.slice(2);
-const npy = fs.readFileSync(npyPath);
-const headerLength = npy.readUInt16LE(8);
-const header = npy.subarray(10, 10 + headerLength).toString('latin1');
-const dims = header
-  .match(/\(([^)]*)\)/)[1]
-  .split(',')
-  .map((s) => s.trim())
-  .filter(Boolean)
-  .map(Number);
-const body = npy.subarray(10 + headerLength);
-const data = new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
+const spec = JSON.parse(process.argv[2]);
+
+function readNpy(file) {
+  const npy = fs.readFileSync(file);
+  const headerLength = npy.readUInt16LE(8);
+  const header = npy.subarray(10, 10 + headerLength).toString('latin1');
+  const dims = header
+    .match(/\(([^)]*)\)/)[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
+  const body = npy.subarray(10 + headerLength);
+  return { dims, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)) };
+}
+
+const options = (spinning) => ({
+  executionProviders: ['cpu'],
+  graphOptimizationLevel: 'all',
+  intraOpNumThreads: spec.threads || os.availableParallelism(),
+  extra: { session: { intra_op: { allow_spinning: spinning } } },
+});
+
+async function timed(session, feeds) {
+  const t0 = performance.now();
+  await session.run(feeds);
+  return performance.now() - t0;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 (async () => {
-  const session = await ort.InferenceSession.create(modelPath, {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: os.availableParallelism(),
-  });
-  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, dims) };
+  const { dims, data } = readNpy(spec.npy);
+  let spinning = spec.spinning ?? 'auto';
+  let session;
+  const feedsOf = (s) => ({ [s.inputNames[0]]: new ort.Tensor('float32', data, dims) });
+  if (spinning === 'auto') {
+    // Both settings, alternated (the machine's speed drifts), a few runs each after a warm-up.
+    const off = await ort.InferenceSession.create(spec.model, options('0'));
+    const on = await ort.InferenceSession.create(spec.model, options('1'));
+    const times = { 0: [], 1: [] };
+    for (let i = 0; i < 6; i++) {
+      const a = await timed(off, feedsOf(off));
+      const b = await timed(on, feedsOf(on));
+      if (i) (times[0].push(a), times[1].push(b));
+    }
+    spinning = median(times[1]) < median(times[0]) ? '1' : '0';
+    session = spinning === '1' ? on : off;
+    await (spinning === '1' ? off : on).release();
+  } else {
+    session = await ort.InferenceSession.create(spec.model, options(spinning));
+  }
+  const gradient = spec.gradientModel ? await ort.InferenceSession.create(spec.gradientModel, options(spinning)) : undefined;
+  const feeds = feedsOf(session);
+  await session.run(feeds);
+  if (gradient) await gradient.run(feedsOf(gradient));
   process.on('message', async (m) => {
-    if (m !== 'run') return process.exit(0);
-    const t0 = performance.now();
-    await session.run(feeds);
-    process.send(performance.now() - t0);
+    if (m === 'run') return process.send(await timed(session, feeds));
+    if (m === 'run-gradient' && gradient) return process.send(await timed(gradient, feedsOf(gradient)));
+    process.exit(0);
   });
-  process.send('ready');
+  process.send({ ready: true, spinning, threads: options(spinning).intraOpNumThreads, dims });
 })();

@@ -18,6 +18,8 @@ export const LIMITS = {
   /** Images or masked inputs per model run. */
   batchSize: { min: 1, max: 1024 },
   jobs: { min: 1, max: 64 },
+  /** Score-CAM's channel budget (--scorecam-channels): a layer has at most a few thousand. */
+  scorecamChannels: { min: 1, max: 1_000_000 },
   frames: { min: 1, max: 4096 },
   topk: { min: 1, max: 1000 },
   /** kpcacam: components summed into the map; dff: concepts (each is an NMF factor and a head run). */

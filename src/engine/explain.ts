@@ -26,7 +26,7 @@ import { camLayers, checkLayersReach, scoreOutput } from './pipeline/camLayers';
 import { biasLayers } from './pipeline/biasLayers';
 import { runFinerTargets } from './pipeline/finerTargets';
 import { FINER_DEFAULT_ALPHA } from './targets/finer';
-import { loadModelInput } from './pipeline/input';
+import { loadModelInput, resultPictures } from './pipeline/input';
 import { denseRegions, regionCotangent } from './pipeline/region';
 import { resolveSequence, type SequenceRun } from './pipeline/sequenceTargets';
 import { resolveEmbedding } from './pipeline/embeddingTargets';
@@ -90,8 +90,8 @@ interface CamRun {
   fallbacks: readonly ProviderAttempt[];
   runMs: number;
   camMs: number;
-  /** Score-CAM / Ablation-CAM: model runs made and channels answered without one. */
-  channelRuns?: { runs: number; skipped: number };
+  /** Score-CAM / Ablation-CAM: model runs made and channels answered without one (and Score-CAM's batch size and channel budget). */
+  channelRuns?: Pick<ChannelScoreTable, 'runs' | 'skipped' | 'masked' | 'maskMs' | 'runMs' | 'batchSize' | 'selected'>;
   /** Dense outputs with predicted regions: the classes predicted (labels filled in by explain). */
   regions?: ClassRegion[];
   /** FinerCAM: each class's comparison classes, as `class: k1,k2,k3`. */
@@ -286,8 +286,17 @@ async function camsFor(
       ...(conceptTables ? { concepts: chosenConcept(conceptTables[layers[0]], layers[0], classIndex) } : {}),
     };
   });
+  const tables = channelTables ? Object.values(channelTables) : [];
   const notes = channelTables
-    ? Object.values(channelTables).reduce((acc, t) => ({ runs: acc.runs + t.runs, skipped: acc.skipped + t.skipped }), { runs: 0, skipped: 0 })
+    ? {
+        runs: tables.reduce((a, t) => a + t.runs, 0),
+        skipped: tables.reduce((a, t) => a + t.skipped, 0),
+        masked: tables.every((t) => t.masked !== undefined) ? tables.reduce((a, t) => a + t.masked!, 0) : undefined,
+        maskMs: tables.reduce((a, t) => a + (t.maskMs ?? 0), 0),
+        runMs: tables.reduce((a, t) => a + (t.runMs ?? 0), 0),
+        batchSize: tables[0]?.batchSize,
+        selected: tables[0]?.selected,
+      }
     : undefined;
   const first = conceptTables?.[layers[0]];
   const conceptRuns = first
@@ -342,7 +351,15 @@ async function channelScoreTables(
   size: [number, number],
   tensors: LayerTensors,
 ): Promise<Record<string, ChannelScoreTable>> {
-  const runCtx = { sessions: ctx.sessions, provider: params.provider, signal: ctx.signal, batchSize: params.batchSize ?? 32, progress: ctx.progress };
+  const runCtx = {
+    sessions: ctx.sessions,
+    provider: params.provider,
+    signal: ctx.signal,
+    batchSize: params.batchSize ?? 32,
+    chooseBatchSize: params.batchSize === undefined,
+    channels: params.scorecamChannels,
+    progress: ctx.progress,
+  };
   const inputLayout = resolveModelConfig(params.modelPath, model.proto, params.configPath, params.labelsPath).input.layout;
   const out: Record<string, ChannelScoreTable> = {};
   for (const layer of layers) {
@@ -642,9 +659,7 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
     ...(detector ? { detections: detector.detections } : {}),
     ...(regions ? { regions } : {}),
     ...(sequence ? { sequence: sequence.reading } : {}),
-    image: input.rgb,
-    ...(input.original ? { original: input.original } : {}),
-    ...(input.frames ? { frames: input.frames } : {}),
+    ...resultPictures(input, params.pictures !== false),
     ep: base.provider,
     fallbacks: base.fallbacks,
     timings_ms: { load: t1 - t0, preprocess: t2 - t1, session: 0, run: base.runMs, cam: base.camMs + (t4 - t3), total: t4 - t0 }, // session: explain()
@@ -658,6 +673,15 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
         ? { conceptHeadRuns: base.conceptRuns.runs, nmfIterations: base.conceptRuns.iterations, nmfConverged: String(base.conceptRuns.converged) }
         : {}),
       ...(info.readsPicture ? { layerUnused: `${method} maps the input picture's edges; the layer is not read` } : {}),
+      ...(base.channelRuns?.masked !== undefined
+        ? {
+            channelsMasked: base.channelRuns.masked,
+            channelMaskMs: Math.round(base.channelRuns.maskMs ?? 0),
+            channelRunMs: Math.round(base.channelRuns.runMs ?? 0),
+          }
+        : {}),
+      ...(base.channelRuns?.batchSize ? { channelBatchSize: base.channelRuns.batchSize } : {}),
+      ...(base.channelRuns?.selected ? approximateScoreCamNotes(base.channelRuns.selected) : {}),
       ...(attention ? rolloutNotes(params, attention) : {}),
       ...quantizationNotes(model.proto),
     },
@@ -681,6 +705,17 @@ function layerUseWarnings(info: LayerCamInfo, params: ExplainParams, layers: rea
     ];
   }
   return [];
+}
+
+/**
+ * What S.json says of a Score-CAM run on a channel budget: that the map is approximate and how
+ * its channels were chosen (bench/scorecam.mjs measures its agreement with the exact map).
+ */
+function approximateScoreCamNotes(selected: { channels: number; of: number }): Record<string, string | number> {
+  return {
+    approximate: `Score-CAM on ${selected.channels} of ${selected.of} channels (those of largest activation variance, as Faster Score-CAM): an approximation of the exact map`,
+    scorecamChannels: selected.channels,
+  };
 }
 
 /**

@@ -147,6 +147,11 @@ export interface ExplainParams {
   concepts?: number;
   /** Score-CAM / Ablation-CAM batch size. */
   batchSize?: number;
+  /**
+   * Score-CAM: run only the N channels of largest activation variance (Faster Score-CAM); the
+   * others get no weight. Approximate (S.json's notes say so); default: every channel, exact.
+   */
+  scorecamChannels?: number;
   configPath?: string;
   labelsPath?: string;
   colormap?: ColormapName;
@@ -157,6 +162,12 @@ export interface ExplainParams {
    * of an explanation's cost after the model run. Video explanations always carry their pictures.
    */
   overlay?: boolean;
+  /**
+   * Return the pictures the maps are drawn on (default true): `image`, `original.picture` and a
+   * clip's `frames`. A caller that only writes files (the CLI) says false: they are the largest
+   * part of the answer (a photo's original is megabytes) and would be copied over IPC for nothing.
+   */
+  pictures?: boolean;
   /** Return the layer's activation and gradient tensors too. */
   saveTensors?: boolean;
   provider?: ProviderOptions;
@@ -308,14 +319,17 @@ export interface ExplainResult {
   regions?: ClassRegion[];
   /** Sequence outputs: the best path and its decoding. */
   sequence?: SequenceReading;
-  /** The preprocessed-size RGB image the model saw (video: the first frame). */
-  image: { data: Uint8Array; width: number; height: number };
-  /** Image inputs: the decoded original picture the overlay is drawn on, and how preprocessing mapped it to `image`. */
-  original?: { picture: { data: Uint8Array; width: number; height: number }; geometry: ImageGeometry };
+  /** The preprocessed-size RGB image the model saw (video: the first frame); absent when the request said `pictures: false`. */
+  image?: { data: Uint8Array; width: number; height: number };
+  /**
+   * Image inputs: the decoded original picture the overlay is drawn on (absent when the request
+   * said `pictures: false`), and how preprocessing mapped it to `image`.
+   */
+  original?: { picture?: { data: Uint8Array; width: number; height: number }; geometry: ImageGeometry };
   scoreKind: ScoreKind;
   /** Probably meaningless results, with their likely causes (empty when none). */
   warnings: ExplainWarning[];
-  /** Video models: every preprocessed frame (RGB), in clip order; `image` is frames[0]. */
+  /** Video models: every preprocessed frame (RGB), in clip order; `image` is frames[0]. Absent when the request said `pictures: false`. */
   frames?: { data: Uint8Array; width: number; height: number }[];
   ep: string;
   fallbacks: readonly ProviderAttempt[];

@@ -41,7 +41,19 @@ describe('explain pipeline', () => {
     equal(without.explanations[0].overlayPng, undefined);
     ok(withPng.explanations[0].overlayPng);
     deepEqual(without.explanations[0].cam.data, withPng.explanations[0].cam.data);
-    deepEqual(without.image.data, withPng.image.data);
+    deepEqual(without.image!.data, withPng.image!.data);
+  });
+
+  it('leaves the pictures out when asked (the CLI writes files only), with the same maps, overlay and geometry', async () => {
+    const full = await explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png' }, { sessions });
+    const bare = await explain({ modelPath: 'demo/model.onnx', input: 'demo/images/star_1.png', pictures: false }, { sessions });
+    ok(full.image && full.original?.picture);
+    equal(bare.image, undefined);
+    equal(bare.original?.picture, undefined);
+    deepEqual(bare.original?.geometry, full.original?.geometry);
+    deepEqual(bare.explanations[0].cam.data, full.explanations[0].cam.data);
+    deepEqual(bare.explanations[0].camImage?.data, full.explanations[0].camImage?.data);
+    deepEqual(bare.explanations[0].overlayPng, full.explanations[0].overlayPng);
   });
 
   it('smooths over test-time augmentations and fuses input scales', async () => {

@@ -102,6 +102,11 @@ describe('guardrails and original-size outputs', () => {
     deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: [1, Infinity] }), ['non-finite-gradient']);
     deepEqual(code({ ...base, lowres: [1, 2, 3], activation: [NaN] }), ['non-finite-activation']);
     deepEqual(code({ ...base, lowres: [0, 0], activation: [0, 0] }), ['zero-activation']);
+    // NaN first (no comparison ever sees it), -Infinity, and -0 (still zero).
+    deepEqual(code({ ...base, lowres: [NaN, 1, 2] }), ['non-finite-map']);
+    deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: [-Infinity, 0] }), ['non-finite-gradient']);
+    deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: [-0, 0] }), ['zero-gradient']);
+    deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: Float32Array.of(0.5, NaN, -1) }), ['non-finite-gradient']);
   });
 
   it('does not soft-max probabilities again: a Softmax output, or rows that already sum to 1', async () => {

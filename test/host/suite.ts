@@ -149,7 +149,7 @@ test('explain opens the CAM panel with a map at the input size', async () => {
   console.log(`    explain: ${r.method} → ${r.explanations[0].label} in ${Date.now() - t0} ms (${r.ep})`);
   const e = r.explanations[0];
   assert.equal(e.cam.data.length, e.cam.width * e.cam.height);
-  assert.equal(e.cam.width, r.image.width);
+  assert.equal(e.cam.width, r.image!.width);
   assert.ok(r.predictions.length > 0);
   const panel = api.panel(model());
   assert.ok(panel, 'no panel');
@@ -157,7 +157,7 @@ test('explain opens the CAM panel with a map at the input size', async () => {
   assert.equal(e.overlayPng, undefined, 'the panel asked for no overlay PNG');
   const png = Buffer.from(panel.overlayPng({ colormap: 'viridis', alpha: 0.5 }));
   assert.equal(png.toString('latin1', 1, 4), 'PNG');
-  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [r.image.width, r.image.height]);
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [r.image!.width, r.image!.height]);
   const jet = Buffer.from(panel.overlayPng({ colormap: 'jet', alpha: 0.5 }));
   assert.ok(!jet.equals(png), 'the colormap shown is the one saved');
 });

@@ -129,7 +129,7 @@ describe('panel video state on a real clip', () => {
     writeFileSync(join(dir, 'tiny3d.onnx'), tiny3dCnn());
     const r = await explain({ modelPath: join(dir, 'tiny3d.onnx'), input: join(dir, 'frames'), classIndex: 0, colormap: 'jet', alpha: 0.5 }, { sessions });
     const e = r.explanations[0];
-    const view: Slicable = { image: r.image, cam: e.cam, video: videoView(r.frames!, e.video!.temporalWeights) };
+    const view: Slicable = { image: r.image!, cam: e.cam, video: videoView(r.frames!, e.video!.temporalWeights) };
     equal(frameCount(view), T);
     let worst = 0;
     for (let f = 0; f < T; f++) {

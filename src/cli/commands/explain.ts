@@ -133,6 +133,8 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     throw usageError(`--finer-base: "${finerBase}" is not one of ${LAYER_CAM_METHODS.join(', ')}.`);
   if ((finerClasses || finerAlpha !== undefined || finerBase) && method !== 'finercam')
     throw usageError('--finer-classes, --finer-alpha and --finer-base are finercam options; add --method finercam.');
+  const scorecamChannels = intOption('--scorecam-channels', values['scorecam-channels'], LIMITS.scorecamChannels);
+  if (scorecamChannels !== undefined && method !== 'scorecam') throw usageError(`--scorecam-channels is Score-CAM's channel budget; the method is ${method}.`);
   const target = targetOption(values.target);
   const boxChoice = boxOption(values.box);
   const box = boxChoice === 'all' ? undefined : boxChoice;
@@ -186,6 +188,7 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
     ...(finerClasses ? { finerClasses } : {}),
     ...(finerAlpha !== undefined ? { finerAlpha } : {}),
     ...(finerBase ? { finerBase: finerBase as LayerCamMethod } : {}),
+    ...(scorecamChannels !== undefined ? { scorecamChannels } : {}),
     ...(target ? { target } : {}),
     ...(box !== undefined ? { box } : {}),
     ...(boxXyxy ? { boxXyxy } : {}),
@@ -240,6 +243,7 @@ export const explainOptions = {
   'eigen-smooth': { type: 'boolean' },
   'aug-smooth': { type: 'boolean' },
   'batch-size': { type: 'string' },
+  'scorecam-channels': { type: 'string' },
   ep: { type: 'string' },
   config: { type: 'string' },
   labels: { type: 'string' },
@@ -333,7 +337,10 @@ export const explainHelp = [
   '  --scales LIST       multi-scale fusion, e.g. 1,0.75,0.5; --scale-weights 0.6,0.3,0.1',
   '  --eigen-smooth      first principal component of the weighted activations',
   '  --aug-smooth        average over horizontal flip x brightness 0.9/1.0/1.1',
-  '  --batch-size N      Score-CAM / Ablation-CAM batch size; input-space methods: rows per run (default 16)',
+  '  --batch-size N      Score-CAM / Ablation-CAM batch size (Score-CAM default: the fastest up to 32, measured on its first runs;',
+  '                      input-space methods: rows per run, default 16)',
+  '  --scorecam-channels N  Score-CAM on the N channels of largest activation variance only (Faster Score-CAM):',
+  '                      approximate (S.json notes say so), N/C of the exact run time',
   '  --ep NAME           execution provider (same as --provider)',
   '  --config FILE       preprocessing config (default: <model>.camlens.json beside the model)',
   '  --labels FILE       class names, one per line',
@@ -360,24 +367,27 @@ export function explanationStem(stem: string, r: ExplainResult, i: number): stri
 export async function writeExplanation(outDir: string, stem: string, r: ExplainResult): Promise<string[]> {
   makeOutputFolder(outDir, '--out');
   const files: string[] = [];
-  const write = async (name: string, data: Uint8Array | string) => {
-    await writeAtomic(path.join(outDir, name), data);
+  // The maps and pictures are written side by side (one file system round trip, not six), S.json
+  // once they all are: a reader that sees S.json finds every file it names.
+  const pending: Promise<void>[] = [];
+  const write = (name: string, data: Uint8Array | string) => {
     files.push(name);
+    pending.push(writeAtomic(path.join(outDir, name), data));
   };
   for (const [i, e] of r.explanations.entries()) {
     const prefix = explanationStem(stem, r, i);
     // Video: [T, H, W] / [T', h, w] maps, the overlay is the per-frame strip, plus an animated GIF.
     const frames = (m: { data: Float32Array; height: number; width: number }) => (e.video ? [m.data.length / (m.height * m.width)] : []);
-    await write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
-    if (e.camImage) await write(`${prefix}.cam_image.npy`, encodeNpy(e.camImage.data, [e.camImage.height, e.camImage.width]));
-    await write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
-    if (e.attribution) await write(`${prefix}.attr.npy`, attributionNpy(e.attribution));
-    await write(`${prefix}.overlay.png`, e.overlayPng!); // the CLI never asks for overlay: false
-    if (e.video) await write(`${prefix}.overlay.gif`, e.video.animatedGif);
-    if (e.activation) await write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
-    if (e.gradient) await write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
+    write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
+    if (e.camImage) write(`${prefix}.cam_image.npy`, encodeNpy(e.camImage.data, [e.camImage.height, e.camImage.width]));
+    write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
+    if (e.attribution) write(`${prefix}.attr.npy`, attributionNpy(e.attribution));
+    write(`${prefix}.overlay.png`, e.overlayPng!); // the CLI never asks for overlay: false
+    if (e.video) write(`${prefix}.overlay.gif`, e.video.animatedGif);
+    if (e.activation) write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
+    if (e.gradient) write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
     if (e.concepts && i === 0)
-      await write(`${stem}.concepts.npy`, encodeNpy(e.concepts.maps.data, [e.concepts.count, e.concepts.maps.height, e.concepts.maps.width]));
+      write(`${stem}.concepts.npy`, encodeNpy(e.concepts.maps.data, [e.concepts.count, e.concepts.maps.height, e.concepts.maps.width]));
   }
   const round = (x: number) => Math.round(x * 100) / 100;
   const json = {
@@ -417,9 +427,20 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     ...(r.fallbacks.length ? { ep_fallbacks: r.fallbacks } : {}),
     ...(Object.keys(r.notes).length ? { notes: r.notes } : {}),
   };
-  await write(`${stem}.json`, JSON.stringify(json, null, 1) + '\n');
+  // Every write is awaited (none is left running on an error), the first failure is thrown.
+  const settled = await Promise.allSettled(pending);
+  const failure = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failure) throw failure.reason;
+  await writeAtomic(path.join(outDir, `${stem}.json`), JSON.stringify(json, null, 1) + '\n');
+  files.push(`${stem}.json`);
   return files;
 }
+
+/**
+ * The request `camlens explain` sends for one input: its files need no pictures (the overlay PNG
+ * is encoded in the worker), so none cross IPC.
+ */
+export const cliExplainRequest = (p: ExplainParams): ExplainParams => ({ ...p, pictures: false });
 
 export const explainCommand: Command = {
   name: 'explain',
@@ -438,10 +459,27 @@ export const explainCommand: Command = {
     if (typeof values.out !== 'string') throw usageError('explain: --out <dir> is required.');
     checkOutputFolder(values.out, '--out');
     const [modelPath, ...inputs] = positionals;
-    const params = inputs.map((input) => explainParamsFromArgs(values, modelPath, input));
+    const params = inputs.map((input) => cliExplainRequest(explainParamsFromArgs(values, modelPath, input)));
     const stems = new Set<string>();
     const worker = startWorker(values);
     let failed = 0;
+    // An input's files are written while the worker explains the next one; outputs and messages
+    // stay in input order (each input waits for the previous one's files).
+    let writing: Promise<void> = Promise.resolve();
+    const publish = async (p: ExplainParams, stem: string, r: ExplainResult) => {
+      await writeExplanation(values.out as string, stem, r);
+      for (const line of warningLines(p.input, r.warnings)) io.err(line);
+      const top = r.predictions[0];
+      const t = r.explanations[0].target;
+      const what =
+        t && (p.target || p.embedding || p.sequence)
+          ? `${t.value}@${t.index.join(',') || t.reduce} = ${t.score.toPrecision(4)}`
+          : `class ${r.explanations[0].classIndex} (${r.explanations[0].label})`;
+      const topText = r.detections ? `${r.detections.length} detections` : top ? `top-1 ${top.label} ${(top.prob * 100).toFixed(1)}%` : '';
+      io.out(
+        `${p.input}: ${r.method} on ${r.layers.join(' + ')} → ${what}; ${topText ? `${topText}; ` : ''}${r.ep}; ${r.timings_ms.total.toFixed(0)} ms → ${path.join(values.out as string, stem)}.*\n`,
+      );
+    };
     try {
       for (const p of params) {
         let stem = path.basename(p.input).replace(/\.[^.]+$/, '');
@@ -451,6 +489,7 @@ export const explainCommand: Command = {
         try {
           r = await worker.request('explain', p);
         } catch (e) {
+          await writing;
           // The worker died or hung on this input: the client restarts it, so the other inputs
           // still get their explanation (as batch does); this one is reported and the exit is 3.
           const code = (e as { code?: string }).code;
@@ -459,24 +498,19 @@ export const explainCommand: Command = {
           io.err(`camlens explain: ${p.input}: ${(e as Error).message} Continuing with the other inputs.\n`);
           continue;
         }
-        await writeExplanation(values.out, stem, r);
-        for (const line of warningLines(p.input, r.warnings)) io.err(line);
-        const top = r.predictions[0];
-        const t = r.explanations[0].target;
-        const what =
-          t && (p.target || p.embedding || p.sequence)
-            ? `${t.value}@${t.index.join(',') || t.reduce} = ${t.score.toPrecision(4)}`
-            : `class ${r.explanations[0].classIndex} (${r.explanations[0].label})`;
-        const topText = r.detections ? `${r.detections.length} detections` : top ? `top-1 ${top.label} ${(top.prob * 100).toFixed(1)}%` : '';
-        io.out(
-          `${p.input}: ${r.method} on ${r.layers.join(' + ')} → ${what}; ${topText ? `${topText}; ` : ''}${r.ep}; ${r.timings_ms.total.toFixed(0)} ms → ${path.join(values.out, stem)}.*\n`,
-        );
+        await writing;
+        writing = publish(p, stem, r);
+        // Awaited above on the next input or after the loop; this only keeps a failure from being
+        // reported as unhandled while the next request runs.
+        writing.catch(() => undefined);
       }
+      await writing;
       if (failed) io.err(`camlens explain: ${failed} of ${params.length} inputs failed (see above).\n`);
       return failed ? 3 : 0;
     } catch (e) {
       throw asCliError(e);
     } finally {
+      await writing.catch(() => undefined);
       await worker.dispose();
     }
   },

@@ -6,7 +6,8 @@
 import { channelAxis, type ActivationLayout, type TokenGrid } from '../cam/layout';
 import { ablatedActivations, ablationSkippableChannels } from '../cam/ablationcam';
 import type { ChannelRuns } from '../cam/registry';
-import { scoreCamMaskedInputs, scoreCamPlan } from '../cam/scorecam';
+import { channelsByVariance, scoreCamMaskedInputs, scoreCamPlan } from '../cam/scorecam';
+import { BatchSizer } from './batchSizer';
 import type { FeatureMaps } from '../cam/tensor';
 import { CamLensError, throwIfCancelled } from '../errors';
 import { analyseModel, type LoadedModel } from '../model';
@@ -23,13 +24,27 @@ export interface ChannelScoreTable {
   /** Channels answered without a run. */
   skipped: number;
   runs: number;
+  /** Score-CAM: channels that had a masked input of their own (the images its runs fed). */
+  masked?: number;
+  /** Score-CAM: ms spent building masked inputs and in the model runs (how far the runs are from the whole). */
+  maskMs?: number;
+  runMs?: number;
+  /** Score-CAM: the batch size of the masked runs (chosen by measurement unless the user set it). */
+  batchSize?: number;
+  /** Score-CAM with a channel budget: the channels run of all (the rest have no weight; an approximate map). */
+  selected?: { channels: number; of: number };
 }
 
 export interface ChannelRunContext {
   sessions: SessionCache;
   provider?: ProviderOptions;
   signal?: AbortSignal;
+  /** The largest batch of one run (the memory budget was checked for it). */
   batchSize: number;
+  /** Score-CAM: try batch sizes up to `batchSize` on the first runs and keep the fastest (the user set none). */
+  chooseBatchSize?: boolean;
+  /** Score-CAM: run only this many channels, those of largest activation variance (approximate). */
+  channels?: number;
   progress?: (done: number, total: number, message?: string) => void;
 }
 
@@ -87,31 +102,60 @@ export async function scoreCamTable(
 ): Promise<ChannelScoreTable> {
   if (inputLayout !== 'NCHW') throw new CamLensError('BAD_ARGUMENT', 'Score-CAM needs an NCHW image input; this model is configured as NHWC.');
   const c = activations.shape[1];
-  const plan = scoreCamPlan(activations, 0);
-  const batch = batchable(model, model.graph.inputs[0]) ? ctx.batchSize : 1;
-  const table: { scores?: Float32Array; k?: number } = {};
+  const full = scoreCamPlan(activations, 0);
+  // A channel budget runs the channels of largest variance; the others get no weight (-Infinity
+  // scores: softmax gives them 0), as Faster Score-CAM does.
+  const budget = ctx.channels !== undefined && ctx.channels < c ? new Set(channelsByVariance(activations, 0, ctx.channels)) : undefined;
+  const plan = budget ? { run: full.run.filter((ch) => budget.has(ch)), constant: full.constant.filter((ch) => budget.has(ch)) } : full;
+  const batches = batchable(model, model.graph.inputs[0]);
+  const max = batches ? ctx.batchSize : 1;
+  const sizer = new BatchSizer(max, batches && ctx.chooseBatchSize ? undefined : max, plan.run.length);
   const modelInput = { data: input.data as Float32Array, shape: input.dims };
-  let runs = await runChannels(
-    plan.run,
-    ctx,
-    batch,
-    c,
-    table,
-    async (chs) => {
-      const masked = scoreCamMaskedInputs(modelInput, activations, 0, chs);
-      return scoresOf(model, ctx, { dtype: 'float32', dims: [...masked.shape], data: masked.data }, output, 'scorecam');
-    },
-    'Score-CAM',
-  );
+  const [, cin, H, W] = input.dims;
+  // One buffer for every batch's masked inputs: each run reads it before the next batch is built.
+  const masked = new Float32Array(Math.min(plan.run.length, max) * cin * H * W);
+  let k: number | undefined;
+  let scores: Float32Array | undefined;
+  let runs = 0;
+  let maskMs = 0;
+  let runMs = 0;
+  for (let i = 0; i < plan.run.length;) {
+    const size = sizer.next(plan.run.length - i);
+    const chs = plan.run.slice(i, i + size);
+    const t0 = performance.now();
+    const batch = scoreCamMaskedInputs(modelInput, activations, 0, chs, masked);
+    const t1 = performance.now();
+    const r = await scoresOf(model, ctx, { dtype: 'float32', dims: [...batch.shape], data: batch.data }, output, 'scorecam');
+    const t2 = performance.now();
+    sizer.record(size, t2 - t1);
+    maskMs += t1 - t0;
+    runMs += t2 - t1;
+    k ??= r.k;
+    scores ??= new Float32Array(c * r.k).fill(budget ? -Infinity : 0);
+    chs.forEach((ch, j) => scores!.set(r.data.subarray(j * r.k, (j + 1) * r.k), ch * r.k));
+    runs++;
+    i += chs.length;
+    ctx.progress?.(i, plan.run.length, `Score-CAM: channel ${i}/${plan.run.length}`);
+  }
   if (plan.constant.length) {
     // A constant channel's normalised mask is all zeros: its input is the zero image.
     const zero = await scoresOf(model, ctx, { dtype: 'float32', dims: input.dims, data: new Float32Array(input.data.length) }, output, 'scorecam');
-    table.k ??= zero.k;
-    table.scores ??= new Float32Array(c * zero.k);
-    for (const ch of plan.constant) table.scores.set(zero.data.subarray(0, zero.k), ch * zero.k);
+    k ??= zero.k;
+    scores ??= new Float32Array(c * zero.k).fill(budget ? -Infinity : 0);
+    for (const ch of plan.constant) scores.set(zero.data.subarray(0, zero.k), ch * zero.k);
     runs++;
   }
-  return { scores: table.scores!, classes: table.k!, skipped: plan.constant.length, runs };
+  return {
+    scores: scores!,
+    classes: k!,
+    skipped: plan.constant.length,
+    runs,
+    masked: plan.run.length,
+    maskMs,
+    runMs,
+    ...(sizer.choice.batchSize !== undefined ? { batchSize: sizer.choice.batchSize } : {}),
+    ...(budget ? { selected: { channels: budget.size, of: c } } : {}),
+  };
 }
 
 const tails = new WeakMap<LoadedModel, Map<string, LoadedModel>>();

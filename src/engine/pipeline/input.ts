@@ -6,6 +6,7 @@ import type { RgbImage } from '../image/decode';
 import type { ImageGeometry } from '../image/geometry';
 import { channelCount, fixedInputSize, inputSize, prepareImage } from '../image/preprocess';
 import { CamLensError } from '../errors';
+import type { ExplainResult } from '../explainTypes';
 import type { LoadedModel } from '../model';
 import { readNpy } from '../npy';
 import { clipFromNpy, loadClip } from '../video/frames';
@@ -22,6 +23,16 @@ export interface ModelInput {
   original?: { picture: RgbImage; geometry: ImageGeometry };
   /** Video models ([1, C, T, H, W] input): every preprocessed frame; `rgb` is the first. */
   frames?: RgbImage[];
+}
+
+/**
+ * The pictures of `input` an ExplainResult carries (image, original, frames); with `pictures`
+ * false only the original's geometry, which S.json reports: a caller that writes files asks for
+ * no pictures, and they would cross IPC for nothing (a photo's original is megabytes).
+ */
+export function resultPictures(input: ModelInput, pictures = true): Pick<ExplainResult, 'image' | 'original' | 'frames'> {
+  if (!pictures) return input.original ? { original: { geometry: input.original.geometry } } : {};
+  return { image: input.rgb, ...(input.original ? { original: input.original } : {}), ...(input.frames ? { frames: input.frames } : {}) };
 }
 
 export async function loadModelInput(file: string, model: LoadedModel, config: ModelConfig, options: { frames?: number } = {}): Promise<ModelInput> {

@@ -111,7 +111,7 @@ export interface LayerSweepResult {
   classIndex: number;
   label: string;
   /** The preprocessed-size picture the model saw (the maps' size). */
-  image: ExplainResult['image'];
+  image: NonNullable<ExplainResult['image']>;
   steps: LayerSweepStep[];
   /** Block outputs found; more than `steps` when they were thinned to maxLayers. */
   found: number;
@@ -138,7 +138,8 @@ export async function layerSweep(params: LayerSweepParams, ctx: ExplainContext):
     method: r.method,
     classIndex: e.classIndex,
     label: e.label,
-    image: r.image,
+    // explain() above never says `pictures: false`.
+    image: r.image!,
     steps: (e.layerCams ?? []).map((l) => ({ ...l, warnings: r.warnings.filter((w) => mentions(w, l.layer)) })),
     found: chosen.found,
     ep: r.ep,

@@ -8,7 +8,7 @@ import { resolveModelConfig } from '../image/config';
 import type { ColormapName } from '../image/colormap';
 import { overlayOnOriginal, overlayPng } from '../image/overlay';
 import { loadModel, type LoadedModel } from '../model';
-import { loadModelInput } from '../pipeline/input';
+import { loadModelInput, resultPictures } from '../pipeline/input';
 import { predictionsFrom, scoreKindOf } from '../pipeline/predictions';
 import { mapWarnings } from '../pipeline/warnings';
 import { runWithTaps, type PlainTensor } from '../runtime/tapRunner';
@@ -148,8 +148,7 @@ export async function explainRollout(params: ExplainParams, ctx: ExplainContext)
     scoreKind,
     warnings: mapWarnings({ layer: 'attention rollout', classIndex: classes[0], lowres: att.rollout.map }),
     explanations,
-    image: input.rgb,
-    ...(input.original ? { original: input.original } : {}),
+    ...resultPictures(input, params.pictures !== false),
     ep: att.provider,
     fallbacks: att.fallbacks,
     timings_ms: { load: t1 - t0, preprocess: t2 - t1, session: 0, run: att.runMs, cam: t4 - t3, total: t4 - t0 }, // session: explain()

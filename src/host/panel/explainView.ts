@@ -29,7 +29,10 @@ export function videoView(frames: ReadonlyArray<{ data: Uint8Array; width: numbe
  */
 function shownPicture(r: ExplainResult) {
   const e = r.explanations[0];
-  return r.original && e?.camImage && !e.video ? { image: r.original.picture, cam: e.camImage } : { image: r.image, cam: e?.cam };
+  const shown = r.original?.picture && e?.camImage && !e.video ? { image: r.original.picture, cam: e.camImage } : { image: r.image, cam: e?.cam };
+  // The panel's requests never say `pictures: false`; a result without them is a caller's mistake.
+  if (!shown.image) throw new Error('explain view: the result carries no picture (requested with pictures: false)');
+  return { image: shown.image, cam: shown.cam };
 }
 
 /** The first explanation of `r` as the panel draws it (copies: the result stays the host's). */

@@ -1,0 +1,113 @@
+// Batch export against plain onnxruntime's batched throughput (issue 17, item 7): `camlens batch`
+// (Grad-CAM, S.overlay.png + S.cam.npy + S.cam_raw.npy + S.json written per image) on a folder of
+// 224x224 PNGs, against a plain onnxruntime-node session at its best settings in a process of
+// its own (bench/lib/plain-forward.cjs) running the same model on a preloaded [B, 3, 224, 224]
+// batch: images/s = B / (ms per run). Targets: >= 0.85 at batch 16, >= 0.80 at batch 1.
+// Each round brackets one CLI run with plain measurements (before and after, averaged: the
+// machine's speed drifts); the ratio is the median over rounds. Two CamLens figures: overall
+// (images / wall time of the whole run, start-up included: worker, model, sessions) and steady
+// (after the first batch came back; summary.json's steady_images_per_s).
+// Usage: node esbuild.mjs && node bench/batch-plain.mjs
+// Env: BENCH_IMAGES (500), BENCH_SIZES (16,1), BENCH_ROUNDS (11), BENCH_PLAIN_RUNS (5),
+// BENCH_MODEL / BENCH_MODEL_PATH / BENCH_LAYER (bench/lib/models.mjs; ResNet-50 export by default).
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { median, npyBytes } from './lib/client.mjs';
+import { demoImageVariants } from './lib/images.mjs';
+import { benchModel } from './lib/models.mjs';
+import { startPlain } from './lib/plain.mjs';
+
+const N = Number(process.env.BENCH_IMAGES ?? 500);
+const SIZES = (process.env.BENCH_SIZES ?? '16,1').split(',').map(Number);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
+const PLAIN_RUNS = Number(process.env.BENCH_PLAIN_RUNS ?? 5);
+const S = 224;
+const emit = (o) => console.log(JSON.stringify({ bench: 'batch-plain', ...o }));
+const model = benchModel();
+if (model.skipped) {
+  emit({ skipped: model.skipped });
+  process.exit(0);
+}
+const dir = fs.mkdtempSync(join(tmpdir(), 'camlens-bench-batch-plain-'));
+const config = join(dir, 'model.camlens.json');
+fs.writeFileSync(config, JSON.stringify({ input: { size: [S, S] } }));
+
+/** N PNGs at 224x224 (bench/lib/images.mjs), so that decoding is real work. */
+async function makeFolder() {
+  const variants = await demoImageVariants(S);
+  const out = join(dir, 'images');
+  fs.mkdirSync(out);
+  for (let i = 0; i < N; i++) fs.writeFileSync(join(out, `img${String(i).padStart(5, '0')}.png`), variants[i % variants.length]);
+  return out;
+}
+
+function cliBatch(folder, b, out) {
+  return new Promise((res, rej) => {
+    const args = [resolve('bin/camlens.js'), 'batch', model.path, folder, '--out', out, '--config', config, '--layer', model.layer];
+    const child = spawn(process.execPath, [...args, '--batch-size', String(b), '--ep', 'cpu', '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const t0 = performance.now();
+    child.on('exit', (code) => {
+      if (code !== 0) return rej(new Error(`camlens batch exited ${code}: ${stderr}`));
+      res({ wallMs: performance.now() - t0, summary: JSON.parse(fs.readFileSync(join(out, 'summary.json'), 'utf8')) });
+    });
+  });
+}
+
+async function plainThroughput(b) {
+  const npy = join(dir, `plain${b}.npy`);
+  fs.writeFileSync(npy, npyBytes([b, 3, S, S], 5));
+  const plain = await startPlain({ model: model.path, npy });
+  const imagesPerSecond = async () => {
+    const xs = [];
+    for (let i = 0; i < PLAIN_RUNS; i++) xs.push(await plain.run());
+    return (b * 1000) / median(xs);
+  };
+  return { ready: plain.ready, imagesPerSecond, exit: plain.exit };
+}
+
+try {
+  const folder = await makeFolder();
+  for (const b of SIZES) {
+    const plain = await plainThroughput(b);
+    const rounds = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const before = await plain.imagesPerSecond();
+      const out = join(dir, `out_b${b}_r${r}`);
+      const run = await cliBatch(folder, b, out);
+      fs.rmSync(out, { recursive: true, force: true });
+      const after = await plain.imagesPerSecond();
+      const plainRate = (before + after) / 2;
+      rounds.push({
+        plainRate,
+        overall: run.summary.images_per_s,
+        steady: run.summary.steady_images_per_s ?? run.summary.images_per_s,
+        done: run.summary.done,
+      });
+    }
+    plain.exit();
+    const med = (k) => Math.round(median(rounds.map((x) => x[k])) * 100) / 100;
+    const ratio = (k) => Math.round(median(rounds.map((x) => x[k] / x.plainRate)) * 1000) / 1000;
+    emit({
+      model: model.name,
+      layer: model.layer,
+      size: S,
+      images: N,
+      batch_size: b,
+      rounds: ROUNDS,
+      plain_settings: plain.ready,
+      plain_images_per_s: med('plainRate'),
+      camlens_images_per_s: med('overall'),
+      camlens_steady_images_per_s: med('steady'),
+      ratio_overall: ratio('overall'),
+      ratio_steady: ratio('steady'),
+      target: b === 1 ? '>= 0.80' : '>= 0.85',
+      done: rounds[0].done,
+    });
+  }
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
