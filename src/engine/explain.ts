@@ -17,7 +17,7 @@ import { quantizationNotes } from './surgery/floatTwin';
 import type { GradientModelSpec } from './pipeline/gradientModel';
 import { checkClassIndex, requireClassCount, runGradient } from './pipeline/gradientRun';
 import { forwardRun, runTarget, type ValueTarget } from './pipeline/targetRun';
-import { detectorLayout, resolveDetections, type DetectorRun } from './pipeline/detectorTargets';
+import { detectionOfTarget, detectorLayout, resolveDetections, type DetectorRun } from './pipeline/detectorTargets';
 import { formatTargetSpec, type ExplainedTarget, type TargetSpec } from './targets/spec';
 import { AUGMENTATIONS, augmentInput, deaugmentMap } from './pipeline/augment';
 import { camLayers, checkLayersReach, scoreOutput } from './pipeline/camLayers';
@@ -441,6 +441,11 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
       ...(params.saveTensors ? { activation: m.activation, gradient: m.gradient } : {}),
     });
   }
+  if (detector)
+    for (const e of explanations) {
+      const at = detectionOfTarget(detector.detections, e.target);
+      if (at !== undefined) e.detection = at;
+    }
   const classCount = base.scores.length / inputTensor.dims[0];
   const scoreKind = scoreKindOf(model, output, base.scores, classCount, Boolean(params.softmaxTarget));
   const warnings = [...(sequence?.warnings ?? []), ...base.maps.flatMap((m) => m.warnings)];

@@ -5,7 +5,9 @@ import { COLORMAPS } from '../../engine/image/colormap';
 import { imageJson } from '../../engine/image/geometry';
 import { warningLines } from '../../engine/pipeline/warnings';
 import { encodeNpy } from '../../engine/npy';
+import { explanationStem } from '../../engine/explanationStem';
 import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
+import { reportedDetection } from '../../engine/detection/detections';
 import { DENSE_LAYOUTS, type DenseLayout } from '../../engine/targets/dense';
 import { SEQUENCE_LAYOUTS, type SequenceLayout } from '../../engine/targets/ctc';
 import {
@@ -246,20 +248,14 @@ export const explainHelp = [
   providerHelp,
 ].join('\n');
 
+/** The file stem of explanation i of `r` (engine/explanationStem.ts). */
+const explanationStemOf = (stem: string, r: ExplainResult, i: number): string => explanationStem(stem, i, r.explanations[i], Boolean(r.detections));
+
 /**
  * Writes S.json, S.cam.npy (input size), S.cam_image.npy (image inputs: the original's size),
  * S.cam_raw.npy, S.overlay.png (on the original image) (+ per extra class, + tensors), each
  * atomically (a full disk leaves no truncated file; the error names the file), S.json last.
  */
-/**
- * The file stem of explanation i: the first is S; the others S.classK, or S.boxN for a detector
- * (two detections of one class would write the same files).
- */
-export function explanationStem(stem: string, r: ExplainResult, i: number): string {
-  if (i === 0) return stem;
-  return r.detections ? `${stem}.box${i}` : `${stem}.class${r.explanations[i].classIndex}`;
-}
-
 export async function writeExplanation(outDir: string, stem: string, r: ExplainResult): Promise<string[]> {
   makeOutputFolder(outDir, '--out');
   const files: string[] = [];
@@ -268,7 +264,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     files.push(name);
   };
   for (const [i, e] of r.explanations.entries()) {
-    const prefix = explanationStem(stem, r, i);
+    const prefix = explanationStemOf(stem, r, i);
     // Video: [T, H, W] / [T', h, w] maps, the overlay is the per-frame strip, plus an animated GIF.
     const frames = (m: { data: Float32Array; height: number; width: number }) => (e.video ? [m.data.length / (m.height * m.width)] : []);
     await write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
@@ -289,7 +285,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     ...(r.explanations[0].target ? { target: r.explanations[0].target } : {}),
     scores: r.scoreKind,
     predictions: r.predictions,
-    ...(r.detections ? { detections: r.detections.map(({ inputBox: _input, ...d }) => d) } : {}),
+    ...(r.detections ? { detections: r.detections.map(reportedDetection) } : {}),
     ...(r.regions ? { regions: r.regions } : {}),
     ...(r.sequence ? { sequence: r.sequence } : {}),
     warnings: r.warnings,
@@ -299,8 +295,9 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     explanations: r.explanations.map((e, i) => ({
       class: e.classIndex,
       label: e.label,
-      files: explanationStem(stem, r, i),
+      files: explanationStemOf(stem, r, i),
       ...(e.target ? { target: e.target } : {}),
+      ...(e.detection !== undefined ? { box: e.detection } : {}),
       ...(e.video ? { frames: e.video.frames, temporal_weights: e.video.temporalWeights.map((w) => Math.round(w * 1e4) / 1e4) } : {}),
     })),
     ...(r.fallbacks.length ? { ep_fallbacks: r.fallbacks } : {}),
