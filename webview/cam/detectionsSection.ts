@@ -29,7 +29,7 @@ export function detectionsSection(pick: (box: number) => void) {
             choose(
               h(
                 'button',
-                { class: 'det', 'data-box': i, 'aria-pressed': String(i === v.detection), title: `Explain ${describe(d, i)}` },
+                { class: 'bar det', 'data-box': i, 'aria-pressed': String(i === v.detection), title: `Explain ${describe(d, i)}` },
                 h('span', { class: 'det-index' }, `#${i}`),
                 h('span', { class: 'bar-label' }, d.label),
                 h('span', { class: 'bar-value' }, `${(d.score * 100).toFixed(1)}%`),
