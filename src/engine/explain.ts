@@ -19,7 +19,7 @@ import { gradientExtras, type GradientModelSpec } from './pipeline/gradientModel
 import { attributionMap, attributionOf } from './cam/attribution';
 import { checkClassIndex, requireClassCount, runGradient } from './pipeline/gradientRun';
 import { forwardRun, runTarget, type ValueTarget } from './pipeline/targetRun';
-import { detectorLayout, resolveDetections, type DetectorRun } from './pipeline/detectorTargets';
+import { detectionOfTarget, detectorLayout, resolveDetections, type DetectorRun } from './pipeline/detectorTargets';
 import { formatTargetSpec, type ExplainedTarget, type TargetSpec } from './targets/spec';
 import { AUGMENTATIONS, augmentInput, deaugmentMap } from './pipeline/augment';
 import { camLayers, checkLayersReach, scoreOutput } from './pipeline/camLayers';
@@ -629,6 +629,11 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
       ...(m.concepts ? { concepts: conceptExplanation(m.concepts, input.size, labels) } : {}),
     });
   }
+  if (detector)
+    for (const e of explanations) {
+      const at = detectionOfTarget(detector.detections, e.target);
+      if (at !== undefined) e.detection = at;
+    }
   const classCount = base.scores.length / inputTensor.dims[0];
   const scoreKind = scoreKindOf(model, output, base.scores, classCount, Boolean(params.softmaxTarget));
   const warnings = [...(sequence?.warnings ?? []), ...layerWarnings, ...base.maps.flatMap((m) => m.warnings)];

@@ -243,6 +243,8 @@ export interface Explanation {
   label: string;
   /** The scalar explained: its value, element index and score. */
   target?: ExplainedTarget;
+  /** Detectors: the detection explained, as its place in ExplainResult.detections (0 = the best). */
+  detection?: number;
   /** The final map in [0,1] at the model's input resolution. */
   cam: MapData;
   /**

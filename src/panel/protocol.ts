@@ -53,6 +53,8 @@ export interface ExplainState {
   method: CamMethodName;
   layer?: string;
   classIndex?: number;
+  /** Detectors: the detection explained, its place in the detections (0 = the best; the default). */
+  box?: number;
   augSmooth: boolean;
   multiScale: boolean;
 }
@@ -95,6 +97,18 @@ export interface ExplainView {
   warnings: string[];
   /** Video models: `cam.data` is then [T, h, w] frame-major and `image` is frame 0. */
   video?: VideoView;
+  /** Detectors: every detection (best first), boxes in `image`'s pixels, and the one explained. */
+  detections?: DetectionView[];
+  detection?: number;
+}
+
+/** One detection as the panel lists and draws it. */
+export interface DetectionView {
+  /** [x0, y0, x1, y1] in the shown picture's pixels. */
+  box: [number, number, number, number];
+  class: number;
+  label: string;
+  score: number;
 }
 
 /** A clip's frames and temporal weights, for the panel's frame slider and strip. */
@@ -220,6 +234,8 @@ export type WebviewToHost =
   | { type: 'setImage'; imageIndex: number }
   /** null = the top prediction. */
   | { type: 'setClass'; classIndex: number | null }
+  /** Detectors: explain detection `box` (its place in the result's detections); null = the best. */
+  | { type: 'setBox'; box: number | null }
   | { type: 'setOptions'; augSmooth?: boolean; multiScale?: boolean }
   /** The overlay as shown: the colormap and the opacity of the overlay canvas at that moment. */
   | { type: 'saveOverlay'; colormap: ColormapName; alpha: number }
@@ -256,6 +272,8 @@ export function parseFromWebview(m: unknown): WebviewToHost | undefined {
       return isIndex(o.imageIndex) ? { type: 'setImage', imageIndex: o.imageIndex } : undefined;
     case 'setClass':
       return o.classIndex === null || isIndex(o.classIndex) ? { type: 'setClass', classIndex: o.classIndex } : undefined;
+    case 'setBox':
+      return o.box === null || isIndex(o.box) ? { type: 'setBox', box: o.box } : undefined;
     case 'setOptions':
       if (o.augSmooth !== undefined && !isBool(o.augSmooth)) return undefined;
       if (o.multiScale !== undefined && !isBool(o.multiScale)) return undefined;
@@ -290,6 +308,7 @@ export function persistedExplainState(saved: unknown): (Partial<ExplainState> & 
     ...(isMethod(s.method) ? { method: s.method } : {}),
     ...(isStr(s.layer) ? { layer: s.layer } : {}),
     ...(isIndex(s.classIndex) ? { classIndex: s.classIndex } : {}),
+    ...(isIndex(s.box) ? { box: s.box } : {}),
     ...(isBool(s.augSmooth) ? { augSmooth: s.augSmooth } : {}),
     ...(isBool(s.multiScale) ? { multiScale: s.multiScale } : {}),
   };

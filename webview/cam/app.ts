@@ -21,6 +21,7 @@ import { memorySection } from './memorySection';
 import { metricsSection } from './metricsSection';
 import { compareSection } from './compareSection';
 import { videoSection } from './videoSection';
+import { detectionsSection } from './detectionsSection';
 import { frameSlice } from './videoState';
 
 const MODES: ReadonlyArray<readonly [ViewMode, string]> = [
@@ -76,6 +77,7 @@ export function camApp(): void {
   const tapsBox = h('section', { id: 'taps', class: 'taps', 'aria-label': 'Tap statistics' });
   const exportsBox = h('section', { class: 'exports', 'aria-label': 'Export' });
   const facts = h('div', { id: 'facts', class: 'muted' });
+  const detections = detectionsSection((box) => send({ type: 'setBox', box }));
   const metrics = metricsSection();
   const comparisons = compareSection(() => look);
   const memory = memorySection();
@@ -97,6 +99,8 @@ export function camApp(): void {
     display,
     video.el,
     facts,
+    detections.heading,
+    detections.list,
     h('h2', {}, 'Predictions'),
     bars,
     h('h2', {}, 'Tap statistics'),
@@ -202,17 +206,19 @@ export function camApp(): void {
       cv.style.width = `${Math.round(W * z)}px`;
       cv.style.height = `${Math.round(H * z)}px`;
     }
+    // A detector's boxes go over every picture shown (a clip is never a detector's input).
+    const boxed = (c: HTMLCanvasElement) => (view!.video ? c : detections.framed(c, view!, z));
     canvases.replaceChildren(
       ...(look.mode === 'side-by-side'
-        ? [figure(original, 'Image'), figure(overlay, 'Overlay')]
-        : [figure(overlay, look.mode === 'heatmap' ? 'Heatmap' : 'Overlay')]),
+        ? [figure(boxed(original), 'Image'), figure(boxed(overlay), 'Overlay')]
+        : [figure(boxed(overlay), look.mode === 'heatmap' ? 'Heatmap' : 'Overlay')]),
     );
     root.dataset.mode = look.mode;
     root.dataset.colormap = look.colormap;
     video.repaint(look);
     comparisons.repaint();
   }
-  const figure = (c: HTMLCanvasElement, caption: string) => h('figure', {}, c, h('figcaption', { class: 'muted' }, caption));
+  const figure = (c: HTMLElement, caption: string) => h('figure', {}, c, h('figcaption', { class: 'muted' }, caption));
 
   // hover / keyboard probe of the CAM value
   let probe = { x: 0, y: 0 };
@@ -415,6 +421,9 @@ export function camApp(): void {
           draw();
         }
         renderPredictions();
+        detections.render(view);
+        if (v.detections) root.dataset.detection = String(v.detection ?? '');
+        else delete root.dataset.detection;
         showWarnings(v.warnings ?? []);
         let sum = 0;
         // NaN marks the parts of a centre-cropped photo the model never saw.

@@ -27,6 +27,9 @@ export const batchCommand: Command = {
     '  --method LIST          one or more methods, comma-separated (e.g. gradcam,layercam); several',
     '                         methods share one model run and write into DIR/<method>/',
     '  --class K|top1|gt      target: a class index, top-1 (default), or the ground truth (needs --ground-truth)',
+    '  --target, --box N|all, --box-xyxy, --region, --target-embedding, --ctc ...: as in explain, per image;',
+    '                         --box all writes a row per detection (box, box_score, box_x0..box_y1 columns)',
+    '                         and files S, S.box1, S.box2... (these run one image at a time)',
     '  --ground-truth FILE    CSV of file,label rows (label: class index or name); adds a ground_truth column',
     '  --batch-size N         images per model run (default by model size: 16 under 16 MB ... 2 above 256 MB)',
     '  --channel-batch-size N Score-CAM / Ablation-CAM channel batch size',
@@ -78,9 +81,6 @@ export const batchCommand: Command = {
       if (!Number.isInteger(index) || index < 0) throw usageError(`--class: expected a class index, "top1" or "gt", got "${cls}".`);
       target = { kind: 'class', index };
     }
-    // The batched run explains classes of the score output; element and detection targets are explain's alone for now.
-    for (const flag of ['target', 'box', 'box-xyxy'])
-      if (values[flag] !== undefined) throw usageError(`--${flag} is not available in batch yet; use \`camlens explain\` (one image or several).`);
     if (target.kind === 'ground-truth' && !values['ground-truth']) throw usageError('--class gt needs --ground-truth FILE (a CSV of file,label rows).');
     const {
       input: _i,
@@ -89,7 +89,8 @@ export const batchCommand: Command = {
       modelPath: _p,
       ...params
     } = explainParamsFromArgs(
-      { ...values, method: methods[0], class: undefined, 'batch-size': values['channel-batch-size'] },
+      // --box-xyxy names its class with --class K (checked there); the batch passes classes per image.
+      { ...values, method: methods[0], class: values['box-xyxy'] !== undefined ? cls : undefined, 'batch-size': values['channel-batch-size'] },
       modelPath,
       '',
       '--channel-batch-size',
@@ -176,8 +177,9 @@ export const batchCommand: Command = {
           },
         },
       );
+      const rows = outcome.rowCount === outcome.total * methods.length ? '' : `, ${outcome.rowCount} rows`;
       io.out(
-        `${outcome.cancelled ? 'cancelled after' : 'explained'} ${outcome.done} of ${outcome.total} images (${outcome.failed} failed, ${outcome.resumed} resumed) in ${(outcome.elapsedMs / 1000).toFixed(1)} s, ${outcome.imagesPerSecond.toFixed(1)} images/s, batch size ${outcome.batchSize}${outcome.batched ? '' : ' (not batched: one image per run)'} → ${path.relative(process.cwd(), outcome.files.summaryCsv) || outcome.files.summaryCsv}${outcome.files.report ? `, ${path.relative(process.cwd(), outcome.files.report)}` : ''}\n`,
+        `${outcome.cancelled ? 'cancelled after' : 'explained'} ${outcome.done} of ${outcome.total} images (${outcome.failed} failed, ${outcome.resumed} resumed${rows}) in ${(outcome.elapsedMs / 1000).toFixed(1)} s, ${outcome.imagesPerSecond.toFixed(1)} images/s, batch size ${outcome.batchSize}${outcome.batched ? '' : ' (not batched: one image per run)'} → ${path.relative(process.cwd(), outcome.files.summaryCsv) || outcome.files.summaryCsv}${outcome.files.report ? `, ${path.relative(process.cwd(), outcome.files.report)}` : ''}\n`,
       );
       return outcome.cancelled ? 130 : outcome.failed ? 3 : 0;
     } catch (e) {

@@ -7,6 +7,8 @@ import { warningLines } from '../../engine/pipeline/warnings';
 import { encodeNpy } from '../../engine/npy';
 import { attributionNpy } from '../../engine/cam/attribution';
 import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
+import { reportedDetection } from '../../engine/detection/detections';
+import { explanationStem } from '../../engine/explanationStem';
 import { ATTRIBUTION_BASELINES, NOISE_TUNNEL_BASES, type AttributionBaseline, type NoiseTunnelBase } from '../../engine/explainTypes';
 import { KPCA_KERNELS, type KpcaKernel } from '../../engine/cam/kernelPca';
 import { DENSE_LAYOUTS, type DenseLayout } from '../../engine/targets/dense';
@@ -349,21 +351,15 @@ export const explainHelp = [
   providerHelp,
 ].join('\n');
 
+/** The file stem of explanation i of `r` (engine/explanationStem.ts). */
+const explanationStemOf = (stem: string, r: ExplainResult, i: number): string => explanationStem(stem, i, r.explanations[i], Boolean(r.detections));
+
 /**
  * Writes S.json, S.cam.npy (input size), S.cam_image.npy (image inputs: the original's size),
  * S.cam_raw.npy, S.overlay.png (on the original image), S.attr.npy (input-space methods: the
  * attribution [C, H, W]) (+ per extra class, + tensors), each
  * atomically (a full disk leaves no truncated file; the error names the file), S.json last.
  */
-/**
- * The file stem of explanation i: the first is S; the others S.classK, or S.boxN for a detector
- * (two detections of one class would write the same files).
- */
-export function explanationStem(stem: string, r: ExplainResult, i: number): string {
-  if (i === 0) return stem;
-  return r.detections ? `${stem}.box${i}` : `${stem}.class${r.explanations[i].classIndex}`;
-}
-
 export async function writeExplanation(outDir: string, stem: string, r: ExplainResult): Promise<string[]> {
   makeOutputFolder(outDir, '--out');
   const files: string[] = [];
@@ -375,7 +371,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     pending.push(writeAtomic(path.join(outDir, name), data));
   };
   for (const [i, e] of r.explanations.entries()) {
-    const prefix = explanationStem(stem, r, i);
+    const prefix = explanationStemOf(stem, r, i);
     // Video: [T, H, W] / [T', h, w] maps, the overlay is the per-frame strip, plus an animated GIF.
     const frames = (m: { data: Float32Array; height: number; width: number }) => (e.video ? [m.data.length / (m.height * m.width)] : []);
     write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
@@ -399,7 +395,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     ...(r.explanations[0].target ? { target: r.explanations[0].target } : {}),
     scores: r.scoreKind,
     predictions: r.predictions,
-    ...(r.detections ? { detections: r.detections.map(({ inputBox: _input, ...d }) => d) } : {}),
+    ...(r.detections ? { detections: r.detections.map(reportedDetection) } : {}),
     ...(r.regions ? { regions: r.regions } : {}),
     ...(r.sequence ? { sequence: r.sequence } : {}),
     warnings: r.warnings,
@@ -409,10 +405,11 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     explanations: r.explanations.map((e, i) => ({
       class: e.classIndex,
       label: e.label,
-      files: explanationStem(stem, r, i),
+      files: explanationStemOf(stem, r, i),
       ...(e.target ? { target: e.target } : {}),
       ...(e.concepts ? { concept: e.concepts.chosen } : {}),
       ...(e.attributionStats ? { attribution: e.attributionStats } : {}),
+      ...(e.detection !== undefined ? { box: e.detection } : {}),
       ...(e.video ? { frames: e.video.frames, temporal_weights: e.video.temporalWeights.map((w) => Math.round(w * 1e4) / 1e4) } : {}),
     })),
     ...(r.explanations[0].concepts

@@ -23,6 +23,8 @@ import type { LoadedModel } from '../model';
 import type { GradientModelSpec } from '../pipeline/gradientModel';
 import { runGradient, requireClassCount, staticClassCount, type GradientRun } from '../pipeline/gradientRun';
 import { camLayers, scoreOutput } from '../pipeline/camLayers';
+import { detectorLayout } from '../pipeline/detectorTargets';
+import { reportedDetection } from '../detection/detections';
 import { loadModelInput, type ModelInput } from '../pipeline/input';
 import { loadForExplain } from '../pipeline/modelAndConfig';
 import { budgetBytesOf, checkMemoryBudget, estimateMemory } from '../runtime/memoryBudget';
@@ -82,11 +84,20 @@ export function isVideoModel(model: LoadedModel): boolean {
 
 /** Options one stacked run can serve (the methods aside: each is checked with isBatchable). */
 function optionsStack(p: ExplainBatchParams): boolean {
-  return !p.augSmooth && !p.saveTensors && (p.topk ?? 1) <= 1 && (!p.scales || (p.scales.length === 1 && p.scales[0] === 1));
+  return !p.augSmooth && !p.saveTensors && (p.topk ?? 1) <= 1 && (!p.scales || (p.scales.length === 1 && p.scales[0] === 1)) && !namesItsOwnTarget(p);
 }
 
 export function canBatch(p: ExplainBatchParams): boolean {
   return p.methods.every(isBatchable) && optionsStack(p);
+}
+
+/**
+ * Targets other than a class of the score output (an element of a value, detections, predicted
+ * regions, embeddings, sequences): explain() resolves them per image, so such a batch goes one
+ * image at a time through it.
+ */
+function namesItsOwnTarget(p: ExplainBatchParams): boolean {
+  return Boolean(p.target || p.box !== undefined || p.boxXyxy || p.allBoxes || p.embedding || p.sequence || p.region === 'predicted');
 }
 
 export async function explainBatch(p: ExplainBatchParams, ctx: BatchContext): Promise<ExplainBatchResult> {
@@ -107,7 +118,11 @@ export async function explainBatch(p: ExplainBatchParams, ctx: BatchContext): Pr
   // Video models go one clip per run: a clip already is T frames of work, and stacking clips
   // would need every clip sampled to one T plus a per-row [T, H, W] aggregation that explain()
   // already does for one clip.
-  if (isVideoModel(model) || !optionsStack(p) || (!hasSymbolicBatch(model) && p.inputs.length > 1)) return explainEach(p, model, ctx, t0);
+  // A detector's default target is its best detection, which only explain() finds. --box on a
+  // model that is no detector fails the batch here, not every image on its own.
+  const isDetector = () => detectorLayout(model, scoreOutput(model, p.output), p) !== undefined;
+  if (p.box !== undefined || p.boxXyxy || p.allBoxes) isDetector();
+  if (isVideoModel(model) || !optionsStack(p) || (!hasSymbolicBatch(model) && p.inputs.length > 1) || isDetector()) return explainEach(p, model, ctx, t0);
   // The methods one stacked run serves take it; the others (channel runs, attention, ...) go
   // image by image, and do not take the stackable ones down that slower road with them.
   const stacked = p.methods.filter(isBatchable);
@@ -234,6 +249,8 @@ async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: Batch
           camRaw: e.camRaw,
           overlayPng: e.overlayPng!, // asked for above
           ...(e.attribution ? { attribution: e.attribution } : {}),
+          ...(e.target ? { target: e.target } : {}),
+          ...(e.detection !== undefined ? { detection: e.detection } : {}),
           // Per-frame overlay PNGs stay behind: a batch writes the strip and the animation only.
           ...(e.video ? { video: { frames: e.video.frames, temporalWeights: e.video.temporalWeights, animatedGif: e.video.animatedGif } } : {}),
         })),
@@ -251,6 +268,7 @@ async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: Batch
         warnings: results.flatMap((r) => r.warnings.map((w) => ({ ...w, method: r.method }))),
         ...(first.original ? { geometry: first.original.geometry } : {}),
         ...(methodErrors.length ? { methodErrors } : {}),
+        ...(first.detections ? { detections: first.detections.map(reportedDetection) } : {}),
       });
     } catch (e) {
       if (isCancellation(e)) throw e;

@@ -1,7 +1,7 @@
 // `camlens merge`: the summaries of several batch folders (e.g. the shards of one run) as one
 // summary.csv/summary.json/report.html in `outDir`. Per-image files stay where they are; the
 // merged rows' `output` points at them relative to `outDir`. A path seen twice keeps its first
-// successful row.
+// successful rows (a detector's image: its rows of every detection, from one folder).
 //
 // Each folder's rows come from its summary.jsonl (one JSON row a line, in finishing order) and
 // its figures from the top of its summary.json. The journals are indexed first (indexJournal:
@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CamLensError } from '../errors';
 import type { CamMethodName } from '../explainTypes';
-import { compareRows } from './outputs';
+import { compareImageRows } from './outputs';
 import { readSummaryFigures, withRowsFromSummary, writeSummaries } from './summaryFiles';
 import { indexJournal, JOURNAL_NAME, readRowsAt, type JournalEntry } from './summaryJournal';
 import type { BatchOutcome, SummaryRow } from './types';
@@ -91,11 +91,13 @@ export async function mergeBatches(dirs: readonly string[], outDirArg: string): 
   let done = 0;
   let failed = 0;
   const metricNames = new Set<string>();
+  let boxes = false;
   let lastPath: string | undefined;
   let pathFailed = false;
   for (const row of mergedRows(shards, outDir)) {
     rowCount++;
     for (const name of Object.keys(row.metrics ?? {})) metricNames.add(name);
+    boxes ||= row.box !== undefined;
     if (row.path !== lastPath) {
       if (pathFailed) failed++;
       done++;
@@ -124,7 +126,7 @@ export async function mergeBatches(dirs: readonly string[], outDirArg: string): 
   await writeSummaries(
     outcome,
     { modelPath: meta.model ?? '', inputs: meta.inputs ?? [], methods: meta.methods ?? [] },
-    { rows: mergedRows(shards, outDir), metricNames },
+    { rows: mergedRows(shards, outDir), metricNames, boxes },
   );
   return outcome;
 }
@@ -135,7 +137,7 @@ interface RowStream {
   head: SummaryRow | undefined;
 }
 
-/** The shards' rows in summary order, one per path and method, `output` relative to outDir. */
+/** The shards' rows in summary order, one folder's rows per path and method, `output` relative to outDir. */
 function* mergedRows(shards: readonly Shard[], outDir: string): Generator<SummaryRow> {
   const streams: RowStream[] = shards.map((s) => ({ dir: s.dir, rows: readRowsAt(s.journal, s.entries), head: undefined }));
   const advance = (s: RowStream) => {
@@ -146,26 +148,32 @@ function* mergedRows(shards: readonly Shard[], outDir: string): Generator<Summar
     for (const s of streams) advance(s);
     for (;;) {
       let key: SummaryRow | undefined;
-      for (const s of streams) if (s.head && (!key || compareRows(s.head, key) < 0)) key = s.head;
+      for (const s of streams) if (s.head && (!key || compareImageRows(s.head, key) < 0)) key = s.head;
       if (!key) return;
-      // Every row with this path and method, in folder order: the first successful one wins.
-      let chosen: { row: SummaryRow; dir: string } | undefined;
+      // Every folder's rows of this path and method (one per detection for a detector), in folder
+      // order: the first folder whose rows succeeded wins, all its rows.
+      let chosen: { rows: SummaryRow[]; dir: string } | undefined;
       for (const s of streams) {
-        while (s.head && compareRows(s.head, key) === 0) {
-          if (!chosen || (chosen.row.status === 'error' && s.head.status !== 'error')) chosen = { row: s.head, dir: s.dir };
+        const rows: SummaryRow[] = [];
+        while (s.head && compareImageRows(s.head, key) === 0) {
+          rows.push(s.head);
           advance(s);
         }
+        const failed = (r: SummaryRow[]) => r.some((x) => x.status === 'error');
+        if (rows.length && (!chosen || (failed(chosen.rows) && !failed(rows)))) chosen = { rows, dir: s.dir };
       }
-      const { row, dir } = chosen!;
-      yield {
-        ...row,
-        output: row.output
-          ? path
-              .relative(outDir, path.join(path.resolve(dir), row.output))
-              .split(path.sep)
-              .join('/')
-          : null,
-      };
+      const { rows, dir } = chosen!;
+      for (const row of rows) {
+        yield {
+          ...row,
+          output: row.output
+            ? path
+                .relative(outDir, path.join(path.resolve(dir), row.output))
+                .split(path.sep)
+                .join('/')
+            : null,
+        };
+      }
     }
   } finally {
     for (const s of streams) s.rows.return(undefined);

@@ -11,6 +11,8 @@ import { imageJson } from '../image/geometry';
 import { attributionNpy } from '../cam/attribution';
 import { encodeNpy, parseNpyHeader } from '../npy';
 import { outputWriteError, writeAtomic } from './atomicFileWriter';
+import type { ReportedDetection } from '../detection/detections';
+import { explanationStem } from '../explanationStem';
 import type { BatchItem, BatchMap, SummaryRow } from './types';
 import { completeGif, mapShape, pictureFiles, pictureSuffixes, videoJsonFields } from './videoOutputs';
 
@@ -45,10 +47,13 @@ export function explanationJson(
       cam: round(t.cam + t.overlay),
       total: round(t.preprocess + t.run + t.cam + t.overlay),
     },
+    ...(item.detections ? { detections: item.detections } : {}),
     explanations: maps.map((m, i) => ({
       class: m.classIndex,
       label: m.label,
-      files: i === 0 ? stemName : `${stemName}.class${m.classIndex}`,
+      files: explanationStem(stemName, i, m, Boolean(item.detections)),
+      ...(m.target ? { target: m.target } : {}),
+      ...(m.detection !== undefined ? { box: m.detection } : {}),
       ...videoJsonFields(m),
     })),
     ...(item.notes && Object.keys(item.notes).length ? { notes: item.notes } : {}),
@@ -58,14 +63,14 @@ export function explanationJson(
   return JSON.stringify(json, null, 1) + '\n';
 }
 
-/** Writes one image's files for one method; returns the ms it took. JSON last. */
-export async function writeImageOutputs(prefix: string, json: string, maps: BatchMap[]): Promise<void> {
+/** Writes one image's files for one method; returns the ms it took. JSON last. `detector`: the maps are detections (S.boxI files). */
+export async function writeImageOutputs(prefix: string, json: string, maps: BatchMap[], detector = false): Promise<void> {
   await fs.promises.mkdir(path.dirname(prefix), { recursive: true }).catch((e: unknown) => {
     throw outputWriteError(path.dirname(prefix), e);
   });
   await Promise.all(
     maps.map(async (m, i) => {
-      const p = i === 0 ? prefix : `${prefix}.class${m.classIndex}`;
+      const p = explanationStem(prefix, i, m, detector);
       // Clips (videoOutputs.ts): [T, H, W] maps, a strip and an animated overlay instead of S.overlay.png.
       await writeAtomic(`${p}.cam.npy`, encodeNpy(m.cam.data, mapShape(m.cam, Boolean(m.video))));
       if (m.camImage) await writeAtomic(`${p}.cam_image.npy`, encodeNpy(m.camImage.data, [m.camImage.height, m.camImage.width]));
@@ -107,7 +112,9 @@ export interface PreviousOutput {
     ep: string;
     predictions: Array<{ index: number; label: string; prob: number }>;
     timings_ms: Record<string, number>;
-    explanations: Array<{ class: number; label: string; files: string; frames?: number }>;
+    explanations: Array<{ class: number; label: string; files: string; frames?: number; box?: number }>;
+    /** Detectors: every detection; an explanation's `box` is its place here. */
+    detections?: ReportedDetection[];
     metrics?: Record<string, number>;
     /** Image files: the original's size and geometry; they have an S.cam_image.npy too. */
     image?: unknown;
@@ -153,29 +160,54 @@ export const SUMMARY_COLUMNS: ReadonlyArray<keyof SummaryRow> = [
   'error',
 ];
 
+/** Detector runs: the columns of the detection a row explains, after `target_label` (SummaryRow's box fields). */
+export const BOX_COLUMNS: ReadonlyArray<keyof SummaryRow> = ['box', 'box_score', 'box_x0', 'box_y0', 'box_x1', 'box_y1'];
+
+/** The fixed columns of a summary: with the box columns when any row is a detection. */
+export function summaryColumns(boxes: boolean): ReadonlyArray<keyof SummaryRow> {
+  if (!boxes) return SUMMARY_COLUMNS;
+  const at = SUMMARY_COLUMNS.indexOf('target_label') + 1;
+  return [...SUMMARY_COLUMNS.slice(0, at), ...BOX_COLUMNS, ...SUMMARY_COLUMNS.slice(at)];
+}
+
+/** The box fields of a row that explains `d` (detection `at` of its image). */
+export function boxFields(at: number, d: ReportedDetection): Pick<SummaryRow, 'box' | 'box_score' | 'box_x0' | 'box_y0' | 'box_x1' | 'box_y1'> {
+  const [x0, y0, x1, y1] = d.box;
+  return { box: at, box_score: d.score, box_x0: x0, box_y0: y0, box_x1: x1, box_y1: y1 };
+}
+
 const summaryCell = (v: string | number | null | undefined): string => csvCell(v, (n) => String(Math.round(n * 1e6) / 1e6));
 
 // The CSV in pieces (header, then one line per row) so that summaryFiles.ts can stream it;
 // summaryCsv is the same text in one string, for small tables and as the tests' reference.
-/** Metric columns are `metric:<name>`, after the fixed ones, in name order. */
-export function summaryCsvHeader(metricNames: Iterable<string>): string {
-  return [...SUMMARY_COLUMNS, ...[...metricNames].sort().map((m) => `metric:${m}`)].join(',') + '\n';
+/** Metric columns are `metric:<name>`, after the fixed ones, in name order; `boxes`: the box columns too (a detector's run). */
+export function summaryCsvHeader(metricNames: Iterable<string>, boxes = false): string {
+  return [...summaryColumns(boxes), ...[...metricNames].sort().map((m) => `metric:${m}`)].join(',') + '\n';
 }
 
-/** `sortedMetricNames`: the header's metric names, in its order. */
-export function summaryCsvLine(r: SummaryRow, sortedMetricNames: readonly string[]): string {
+/** `sortedMetricNames`: the header's metric names, in its order; `boxes` as the header's. */
+export function summaryCsvLine(r: SummaryRow, sortedMetricNames: readonly string[], boxes = false): string {
   return (
-    [...SUMMARY_COLUMNS.map((c) => summaryCell(r[c] as string | number | null)), ...sortedMetricNames.map((m) => summaryCell(r.metrics?.[m]))].join(',') + '\n'
+    [...summaryColumns(boxes).map((c) => summaryCell(r[c] as string | number | null)), ...sortedMetricNames.map((m) => summaryCell(r.metrics?.[m]))].join(',') +
+    '\n'
   );
 }
 
+/** Whether a row explains a detection (the summaries then have the box columns). */
+export const isBoxRow = (r: SummaryRow): boolean => r.box !== undefined;
+
 export function summaryCsv(rows: readonly SummaryRow[]): string {
   const metricNames = [...new Set(rows.flatMap((r) => Object.keys(r.metrics ?? {})))].sort();
-  return summaryCsvHeader(metricNames) + rows.map((r) => summaryCsvLine(r, metricNames)).join('');
+  const boxes = rows.some(isBoxRow);
+  return summaryCsvHeader(metricNames, boxes) + rows.map((r) => summaryCsvLine(r, metricNames, boxes)).join('');
 }
 
-/** The summaries' row order: by input path, then method (plain string order). */
-export const compareRows = (a: Pick<SummaryRow, 'path' | 'method'>, b: Pick<SummaryRow, 'path' | 'method'>): number =>
+/** The summaries' row order: by input path, then method (plain string order), then detection. */
+export const compareRows = (a: Pick<SummaryRow, 'path' | 'method' | 'box'>, b: Pick<SummaryRow, 'path' | 'method' | 'box'>): number =>
+  compareImageRows(a, b) || (a.box ?? -1) - (b.box ?? -1);
+
+/** Rows of one image and method (its detections' rows) compare equal. */
+export const compareImageRows = (a: Pick<SummaryRow, 'path' | 'method'>, b: Pick<SummaryRow, 'path' | 'method'>): number =>
   a.path < b.path ? -1 : a.path > b.path ? 1 : a.method < b.method ? -1 : a.method > b.method ? 1 : 0;
 
 export const sortRows = (rows: SummaryRow[]) => rows.sort(compareRows);

@@ -1,7 +1,8 @@
 // report.html: one self-contained file (no network, no external script or style) with a
 // sortable, filterable gallery. Thumbnails are relative links to the overlays beside it and to
 // the input images, so the report stays small for 10,000 images and opens in VS Code or any
-// browser from the output folder.
+// browser from the output folder. A detector's rows (one per detection) show their box over
+// the overlay, positioned by the script (CSSOM: no inline style, which the CSP forbids).
 import { createHash } from 'node:crypto';
 import type { SummaryRow } from './types';
 import { clipReportLinks } from './videoOutputs';
@@ -65,6 +66,7 @@ th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
 img{width:96px;height:96px;object-fit:contain;image-rendering:pixelated;background:#ddd}
 tr.error td{background:#fee}.num{text-align:right;font-variant-numeric:tabular-nums}
 .muted{color:#777}#count{font-weight:600}
+.thumb{position:relative;display:inline-block;width:96px;height:96px}.bbox{position:absolute;border:2px solid #0f0;box-sizing:border-box;pointer-events:none}
 `;
 
 const REPORT_SCRIPT = `
@@ -75,6 +77,7 @@ document.getElementById('meta').textContent=Object.keys(meta).filter(function(k)
 var metricNames=[];rows.forEach(function(r){Object.keys(r.metrics||{}).forEach(function(m){if(metricNames.indexOf(m)<0)metricNames.push(m)})});metricNames.sort();
 var cols=[['image','Image',0],['overlay','Overlay',0],['path','Path',1],['method','Method',1],['predicted_label','Predicted',1],['predicted_prob','Prob',2],['target_label','Target',1],['ground_truth','GT',2],['layer','Layer',1],['run_ms','Run ms',2],['status','Status',1],['error','Error',1]];
 metricNames.forEach(function(m){cols.splice(cols.length-2,0,['metric:'+m,m,2])});
+if(rows.some(function(r){return r.box!==undefined}))cols.splice(7,0,['box','Box',2],['box_score','Score',2]);
 var val=function(r,k){return k.indexOf('metric:')===0?(r.metrics||{})[k.slice(7)]:r[k]};
 var sortKey='path',sortDir=1;
 var head=document.getElementById('head');
@@ -83,6 +86,8 @@ function fill(id,key){var s=document.getElementById(id);var seen={};rows.forEach
 fill('method','method');fill('pred','predicted_label');
 document.getElementById('status').onchange=render;document.getElementById('q').oninput=render;
 var body=document.getElementById('body');
+function boxOver(a,img,r){a.className='thumb';img.onload=function(){var s=Math.min(96/img.naturalWidth,96/img.naturalHeight),ox=(96-img.naturalWidth*s)/2,oy=(96-img.naturalHeight*s)/2;
+var b=document.createElement('div');b.className='bbox';b.style.left=(ox+r.box_x0*s)+'px';b.style.top=(oy+r.box_y0*s)+'px';b.style.width=((r.box_x1-r.box_x0)*s)+'px';b.style.height=((r.box_y1-r.box_y0)*s)+'px';a.appendChild(b)}}
 function render(){
 var q=document.getElementById('q').value.toLowerCase(),m=document.getElementById('method').value,p=document.getElementById('pred').value,s=document.getElementById('status').value;
 var shown=rows.filter(function(r){
@@ -94,7 +99,7 @@ Array.prototype.forEach.call(head.children,function(th){th.className=th.dataset.
 body.textContent='';var frag=document.createDocumentFragment();
 shown.slice(0,2000).forEach(function(r){var tr=document.createElement('tr');if(r.status==='error')tr.className='error';
 cols.forEach(function(c){var td=document.createElement('td');var v=val(r,c[0]);
-if(c[0]==='image'||c[0]==='overlay'){if(v){var a=document.createElement('a');a.href=v;var img=document.createElement('img');img.loading='lazy';img.src=v;img.alt=c[1];a.appendChild(img);td.appendChild(a)}}
+if(c[0]==='image'||c[0]==='overlay'){if(v){var a=document.createElement('a');a.href=v;var img=document.createElement('img');img.loading='lazy';img.src=v;img.alt=c[1];a.appendChild(img);td.appendChild(a);if(c[0]==='overlay'&&r.box!==undefined)boxOver(a,img,r)}}
 else{if(c[2]===2)td.className='num';td.textContent=v===null||v===undefined?'':(typeof v==='number'?(c[0]==='predicted_prob'?(v*100).toFixed(1)+'%':(Math.round(v*1000)/1000).toString()):String(v))}
 tr.appendChild(td)});frag.appendChild(tr)});
 body.appendChild(frag);

@@ -16,7 +16,9 @@ import type { CamMethodName } from '../explainTypes';
 import { listClips } from './clipInputs';
 import { groundTruthOf, listInputs, outputStems, readGroundTruth, shardOf, type BatchInput } from './inputs';
 import { lockOutputFolder, makeOutputFolder } from './outputFolder';
-import { completeOutput, explanationJson, writeImageOutputs } from './outputs';
+import type { ReportedDetection } from '../detection/detections';
+import { explanationStem } from '../explanationStem';
+import { boxFields, completeOutput, explanationJson, writeImageOutputs } from './outputs';
 import { withRowsFromSummary, writeSummaries } from './summaryFiles';
 import { JOURNAL_NAME, SummaryJournal } from './summaryJournal';
 import type { BatchBackend, BatchItem, BatchJob, BatchOutcome, BatchProgress, ExplainBatchParams, ExplainBatchResult, SummaryRow } from './types';
@@ -24,6 +26,13 @@ import type { BatchBackend, BatchItem, BatchJob, BatchOutcome, BatchProgress, Ex
 // The job/outcome types live in types.ts (shared with summaryFiles and merge without an import
 // circle); re-exported because they are runBatch's API.
 export type { BatchBackend, BatchJob, BatchOutcome, BatchProgress, BatchTarget } from './types';
+
+/** `row` as the row of detection `at` (its box columns before `error`, as the CSV has them); `row` itself without one. */
+function withBox(row: SummaryRow, detection: [number, ReportedDetection] | undefined): SummaryRow {
+  if (!detection) return row;
+  const { error, ...rest } = row;
+  return { ...rest, ...boxFields(detection[0], detection[1]), error };
+}
 
 /** Images per run when the caller does not say: smaller models take bigger batches. */
 export function defaultBatchSize(modelBytes: number): number {
@@ -165,7 +174,7 @@ async function runLocked(
         resumed++;
         previous.forEach((prev, i) => {
           const j = prev!.json;
-          journal.append(slot(k, i), {
+          const row: SummaryRow = {
             ...blank(input, job.methods[i], g),
             status: 'resumed',
             predicted_class: j.predictions[0]?.index ?? null,
@@ -181,7 +190,21 @@ async function runLocked(
             output: outputOf(stem, job.methods[i]),
             ...(j.metrics ? { metrics: j.metrics } : {}),
             ...(j.explanations[0].frames !== undefined ? { frames: j.explanations[0].frames } : {}),
-          });
+          };
+          // A detector's image: a row per detection explained, as the run that wrote it had.
+          const detections = j.detections;
+          const files = (name: string) => path.posix.join(path.posix.dirname(row.output!), name);
+          journal.append(
+            slot(k, i),
+            detections
+              ? j.explanations.map((e) =>
+                  withBox(
+                    { ...row, target_class: e.class, target_label: e.label, output: files(e.files) },
+                    e.box === undefined ? undefined : [e.box, detections[e.box]],
+                  ),
+                )
+              : row,
+          );
         });
         continue;
       }
@@ -261,13 +284,13 @@ async function runLocked(
             ...(w.gt !== null ? { ground_truth: w.gt } : {}),
           });
           try {
-            await writeImageOutputs(prefixOf(w.stem, m), json, maps);
+            await writeImageOutputs(prefixOf(w.stem, m), json, maps, Boolean(item.detections));
           } catch (e) {
             failRow(mi, m, `writing outputs failed: ${(e as Error).message}`);
             continue;
           }
           const top = item.predictions[0];
-          journal.append(slot(w.index, mi), {
+          const row: SummaryRow = {
             ...blank(w.input, m, w.gt),
             status: 'ok',
             predicted_class: top?.index ?? null,
@@ -285,7 +308,26 @@ async function runLocked(
             output: outputOf(w.stem, m),
             ...(maps[0].metrics ? { metrics: maps[0].metrics } : {}),
             ...(maps[0].video ? { frames: maps[0].video.frames } : {}),
-          });
+          };
+          // A detector's image: one row per detection explained (--box all), each with its own files.
+          const detections = item.detections;
+          journal.append(
+            slot(w.index, mi),
+            detections
+              ? maps.map((map, i) =>
+                  withBox(
+                    {
+                      ...row,
+                      target_class: map.classIndex,
+                      target_label: map.label,
+                      output: explanationStem(row.output!, i, map, true),
+                      ...(map.metrics ? { metrics: map.metrics } : {}),
+                    },
+                    map.detection === undefined ? undefined : [map.detection, detections[map.detection]],
+                  ),
+                )
+              : row,
+          );
         }
         if (imageFailed) failed++;
       }),
@@ -360,6 +402,6 @@ async function runLocked(
     ...(firstDone !== undefined && done > doneAtFirst ? { steadyImagesPerSecond: (done - doneAtFirst) / ((started + elapsedMs - firstDone) / 1000) } : {}),
     files: { summaryCsv: path.join(outDir, 'summary.csv'), summaryJson: path.join(outDir, 'summary.json'), journal: journal.file },
   });
-  await writeSummaries(outcome, job, { rows: journal.rowsInOrder(), metricNames: journal.metricNames });
+  await writeSummaries(outcome, job, { rows: journal.rowsInOrder(), metricNames: journal.metricNames, boxes: journal.boxes });
   return outcome;
 }

@@ -18,6 +18,8 @@ export interface SummarySource {
   rows: Iterable<SummaryRow> | AsyncIterable<SummaryRow>;
   /** Every metric name that occurs in the rows (the CSV header comes first). */
   metricNames: Iterable<string>;
+  /** Whether a row explains a detection: the CSV's box columns. */
+  boxes?: boolean;
 }
 
 /** summary.json up to its rows array's "[": the run's figures first, then the rows. */
@@ -106,12 +108,12 @@ export async function writeSummaries(
     if (html) writers.push(html);
     const frame = html ? reportFrame(reportOptions) : undefined;
     const metricNames = [...source.metricNames].sort();
-    await csv.write(summaryCsvHeader(metricNames));
+    await csv.write(summaryCsvHeader(metricNames, source.boxes));
     await json.write(summaryJsonHead(meta));
     if (html) await html.write(frame!.head);
     let count = 0;
     for await (const row of source.rows) {
-      await csv.write(summaryCsvLine(row, metricNames));
+      await csv.write(summaryCsvLine(row, metricNames, source.boxes));
       await json.write(summaryJsonRow(row, count === 0));
       if (html) await html.write((count === 0 ? '' : ',') + reportRowJson(row, reportOptions));
       count++;

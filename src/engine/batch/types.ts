@@ -1,8 +1,9 @@
 // The messages of the batched explain request (worker method `explainBatch`), the rows the
 // batch runner writes, and the job and outcome of a run (runner, merge and summaryFiles share
 // them). Pure types: the extension host imports them through the protocol.
-import type { Attribution, CamMethodName, ExplainParams, ExplainWarning, MapData, Prediction, ScoreKind } from '../explainTypes';
+import type { Attribution, CamMethodName, ExplainedTarget, ExplainParams, ExplainWarning, MapData, Prediction, ScoreKind } from '../explainTypes';
 import type { ImageGeometry } from '../image/geometry';
+import type { ReportedDetection } from '../detection/detections';
 
 /** Everything of ExplainParams except the per-image parts (and `overlay`: a batch always writes them). */
 export type BatchBaseParams = Omit<ExplainParams, 'input' | 'method' | 'classIndex' | 'overlay'>;
@@ -36,6 +37,10 @@ export interface BatchMap {
   attribution?: Attribution;
   /** Filled by the metrics hook when metrics were requested. */
   metrics?: Record<string, number>;
+  /** The scalar explained (an element of a value, a detection's score, a similarity...), when not a plain class. */
+  target?: ExplainedTarget;
+  /** Detectors: the detection this map explains (its place in the item's `detections`). */
+  detection?: number;
   /**
    * Video models: `cam` is [T, H, W] and `camRaw` [T', h, w] frame-major (height/width are one
    * frame's), `overlayPng` is the per-frame overlay strip; these are the rest of the clip's pictures.
@@ -77,6 +82,8 @@ export type BatchItem =
       geometry?: ImageGeometry;
       /** Methods that failed on this image while others did not (their rows are errors). */
       methodErrors?: Array<{ method: CamMethodName; code: string; message: string }>;
+      /** Detectors: every detection after NMS, best first (boxes in original pixels). */
+      detections?: ReportedDetection[];
     }
   | { input: string; ok: false; error: { code: string; message: string } };
 
@@ -116,6 +123,17 @@ export interface SummaryRow {
   metrics?: Record<string, number>;
   /** Video models: frames in the clip's map (the row is a clip, its files S.strip.png and S.overlay.gif). */
   frames?: number;
+  /**
+   * Detectors: the row is one detection (an image has a row per detection explained, --box all):
+   * its place in S.json's `detections` (0 = the best), score and box in original image pixels.
+   * Its class is target_class/target_label.
+   */
+  box?: number;
+  box_score?: number;
+  box_x0?: number;
+  box_y0?: number;
+  box_x1?: number;
+  box_y1?: number;
   error: string | null;
 }
 
@@ -179,7 +197,7 @@ export interface BatchOutcome {
   steadyImagesPerSecond?: number;
   batchSize: number;
   batched: boolean;
-  /** Rows written (image × method). The rows themselves are in the files, never in memory. */
+  /** Rows written (image × method, × detection for a detector). The rows themselves are in the files, never in memory. */
   rowCount: number;
   /**
    * The rows, read back from summary.json at each access (tests, small runs; a getter, not

@@ -17,6 +17,11 @@ export interface Detection {
   index: number[];
 }
 
+/** A detection as S.json and the batch summaries report it: the box in original pixels only. */
+export type ReportedDetection = Omit<Detection, 'inputBox'>;
+
+export const reportedDetection = ({ inputBox: _input, ...d }: Detection): ReportedDetection => d;
+
 export interface DetectOptions {
   /** Confidence threshold (default 0.25). */
   conf?: number;

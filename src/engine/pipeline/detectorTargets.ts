@@ -6,12 +6,16 @@ import { yoloLayoutOf, type Box, type YoloLayout } from '../detection/yolo';
 import type { ExplainParams } from '../explainTypes';
 import type { LoadedModel } from '../model';
 import type { PlainTensor } from '../runtime/tapRunner';
-import { flatIndex } from '../targets/spec';
+import { flatIndex, type ExplainedTarget } from '../targets/spec';
 import type { GradientRunContext } from './gradientRun';
 import { forwardRun, type ValueTarget } from './targetRun';
 
 /** The detector layout of `output`, or undefined when the model is not explained as a detector. */
-export function detectorLayout(model: LoadedModel, output: string, params: ExplainParams): YoloLayout | undefined {
+export function detectorLayout(
+  model: LoadedModel,
+  output: string,
+  params: Pick<ExplainParams, 'target' | 'embedding' | 'sequence' | 'detector' | 'box' | 'boxXyxy' | 'allBoxes'>,
+): YoloLayout | undefined {
   if (params.target || params.embedding || params.sequence) return undefined;
   const layout = params.detector ?? yoloLayoutOf(model.shapes.get(output)?.shape);
   if (!layout && (params.box !== undefined || params.boxXyxy || params.allBoxes))
@@ -66,4 +70,11 @@ export async function resolveDetections(
     score: data[flatIndex(output, out.dims, d.index)],
   }));
   return { detections, targets, provider: forward.provider };
+}
+
+/** The place in `detections` of the detection whose score `target` is (its element), or undefined. */
+export function detectionOfTarget(detections: readonly Detection[], target: ExplainedTarget | undefined): number | undefined {
+  if (!target) return undefined;
+  const at = detections.findIndex((d) => d.index.length === target.index.length && d.index.every((v, i) => v === target.index[i]));
+  return at < 0 ? undefined : at;
 }

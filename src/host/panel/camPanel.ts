@@ -165,7 +165,7 @@ export class CamPanel implements PanelContext {
 
   /** Explains `images` (from the first), optionally on another layer. */
   setImages(images: string[], layer?: string): Promise<ExplainResult> {
-    return this.change({ images, imageIndex: 0, classIndex: undefined, ...(layer ? { layer } : {}) });
+    return this.change({ images, imageIndex: 0, classIndex: undefined, box: undefined, ...(layer ? { layer } : {}) });
   }
 
   setLayer(layer: string | undefined): Promise<ExplainResult> {
@@ -296,9 +296,13 @@ export class CamPanel implements PanelContext {
       case 'setLayer':
         return quietly(this.setLayer(m.layer));
       case 'setImage':
-        return m.imageIndex < s.images.length ? quietly(this.change({ imageIndex: m.imageIndex, classIndex: undefined })) : undefined;
+        return m.imageIndex < s.images.length ? quietly(this.change({ imageIndex: m.imageIndex, classIndex: undefined, box: undefined })) : undefined;
       case 'setClass':
-        return quietly(this.change({ classIndex: m.classIndex ?? undefined }));
+        // A class and a box each name a detector's target: the latest choice wins.
+        return quietly(this.change({ classIndex: m.classIndex ?? undefined, box: undefined }));
+      case 'setBox':
+        // The boxes are the last result's: another picture's detections are numbered anew.
+        return quietly(this.change({ box: m.box ?? undefined, classIndex: undefined }));
       case 'setOptions':
         return quietly(this.change({ augSmooth: m.augSmooth ?? s.augSmooth, multiScale: m.multiScale ?? s.multiScale }));
       case 'rerun':

@@ -121,6 +121,7 @@ export class ExplainController {
       method: s.method,
       layers: s.layer ? [s.layer] : undefined,
       classIndex: s.classIndex,
+      ...(s.box !== undefined ? { box: s.box } : {}),
       augSmooth: s.augSmooth || undefined,
       scales: s.multiScale ? [1, 0.75, 0.5] : undefined,
       scaleWeights: s.multiScale ? [0.6, 0.3, 0.1] : undefined,

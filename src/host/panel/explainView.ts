@@ -55,6 +55,23 @@ export function explainView(r: ExplainResult, requestId: number): ExplainView | 
     notes: r.notes,
     warnings: r.warnings.map((w) => w.message),
     ...(e.video && r.frames ? { video: videoView(r.frames, e.video.temporalWeights) } : {}),
+    ...(r.detections ? detectionsView(r) : {}),
+  };
+}
+
+/**
+ * A detector's detections for the panel: boxes in the shown picture's pixels (the original's, or
+ * the model input's when that is what is shown) and the detection explained.
+ */
+function detectionsView(r: ExplainResult): Pick<ExplainView, 'detections' | 'detection'> {
+  const e = r.explanations[0];
+  const onOriginal = Boolean(r.original) && shownPicture(r).image === r.original?.picture;
+  return {
+    detections: (r.detections ?? []).map((d) => {
+      const [x0, y0, x1, y1] = onOriginal || !r.original ? d.box : d.inputBox;
+      return { box: [x0, y0, x1, y1], class: d.class, label: d.label, score: d.score };
+    }),
+    ...(e?.detection !== undefined ? { detection: e.detection } : {}),
   };
 }
 
