@@ -55,6 +55,20 @@ describe('leak verdicts on synthetic series', () => {
     ok(m.ci[0] > 1024, 'the whole-run slope alone would have been significant');
   });
 
+  it('calls a one-off step between two modes "no leak", and finds 1 KiB/iteration under the same transients', () => {
+    // Measured on ResNet-18 (external, 100 iterations): readings alternate between a floor and
+    // the floor + 307 KiB (a transient buffer), mostly low at first and always high later.
+    const r = rng(7);
+    const step = Array.from({ length: 100 }, (_, i) => 52.2e6 + (r() < (i < 40 ? 0.3 : 1) ? 307 * KiB : 0) + (r() < 0.2 ? 8 * KiB : 0));
+    const clean = judgeMetric(bytes, 0, step, {});
+    equal(clean.verdict, 'no leak', clean.summary);
+    ok(robustSlope(step) >= KiB || clean.slope >= KiB, 'the slopes alone would have flagged it');
+    const planted = step.map((v, i) => v + KiB * i);
+    equal(judgeMetric(bytes, 0, planted, {}).verdict, 'suspected leak');
+    const fewer = Array.from({ length: 30 }, (_, i) => 52.2e6 + (r() < 0.5 ? 307 * KiB : 0) + KiB * i);
+    equal(judgeMetric(bytes, 0, fewer, {}).verdict, 'suspected leak', 'short runs still find the plant');
+  });
+
   it('judges counters: constant is clean, one more object per iteration is a leak', () => {
     const counter = { metric: 'sessionsAlive' as const, unit: 'objects' as const, judged: true };
     equal(judgeMetric(counter, 0, new Array(20).fill(1), {}).verdict, 'no leak');
@@ -272,7 +286,9 @@ describe('leak check in the worker', () => {
         equal(metric(s, name).verdict, 'no leak', `${s.scenario}: ${metric(s, name).summary}`);
       }
       equal(metric(s, 'tapHandlesAlive').last, 0);
-      ok(metric(s, 'sessionsAlive').last <= 2, 'explain-top1 and taps sessions at most');
+      // The explanation's gradient model, the plain forward and the shared session that exposes
+      // every tap candidate (engine/surgery/tapCandidates.ts: taps without a rebuild).
+      ok(metric(s, 'sessionsAlive').last <= 3, `at most 3 sessions: ${metric(s, 'sessionsAlive').last} in ${s.scenario}`);
       // rss also carries the native allocator (onnxruntime, sharp, glibc arenas): reported, see the note.
       t.diagnostic(`${s.scenario}: ${metric(s, 'rss').summary}; ${metric(s, 'heapUsed').summary}`);
     }
