@@ -77,7 +77,8 @@ describe('layer sweep', () => {
 
 describe('compare methods', () => {
   it('keeps only the default methods the registry has, in order', () => {
-    deepEqual(availableMethods(['fullgrad', 'gradcam', 'nosuch', 'layercam'], CAM_METHODS), ['gradcam', 'layercam']);
+    deepEqual(availableMethods(['fullgrad', 'gradcam', 'nosuch', 'layercam'], ['gradcam', 'layercam', 'scorecam']), ['gradcam', 'layercam']);
+    deepEqual(availableMethods(['fullgrad', 'gradcam', 'nosuch', 'layercam'], CAM_METHODS), ['fullgrad', 'gradcam', 'layercam']);
     const defaults = availableMethods(DEFAULT_COMPARE_METHODS, CAM_METHODS);
     ok(defaults.slice(0, 4).join() === 'gradcam,gradcam++,layercam,scorecam');
   });

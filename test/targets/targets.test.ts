@@ -173,8 +173,11 @@ describe('--target and --box on the command line', () => {
     equal(json.target.value, YOLO_LIKE.output);
     equal(json.class, d.class);
     equal(d.box.length, 4);
-    const batch = run('batch', yolo, yoloInput, '--out', join(dir, 'e'), '--box', '1');
-    equal(batch.code, 2, batch.err);
+    // batch takes --box too (one row per detection explained): the same target as explain's.
+    const batch = run('batch', yolo, yoloInput, '--out', join(dir, 'e'), '--box', '1', '--conf', '0.3', '--layer', YOLO_LIKE.neckP3, '--ep', 'cpu');
+    equal(batch.code, 0, batch.err);
+    const row = JSON.parse(readFileSync(join(dir, 'e', 'y.json'), 'utf8'));
+    deepEqual(row.explanations[0].target.index, d.index);
   });
 
   it('explain() reports the target of a class explanation too', async () => {

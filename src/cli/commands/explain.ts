@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { writeAtomic } from '../../engine/batch/atomicFileWriter';
 import { checkOutputFolder, makeOutputFolder } from '../../engine/batch/outputFolder';
 import { COLORMAPS } from '../../engine/image/colormap';
@@ -424,10 +425,15 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     ...(r.fallbacks.length ? { ep_fallbacks: r.fallbacks } : {}),
     ...(Object.keys(r.notes).length ? { notes: r.notes } : {}),
   };
-  // Every write is awaited (none is left running on an error), the first failure is thrown.
+  // Every write is awaited (none is left running on an error), the first failure is thrown. The
+  // files written beside the one that failed are removed: an input has all its files or none.
   const settled = await Promise.allSettled(pending);
   const failure = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-  if (failure) throw failure.reason;
+  if (failure) {
+    const written = files.filter((_, k) => settled[k].status === 'fulfilled');
+    await Promise.allSettled(written.map((name) => rm(path.join(outDir, name), { force: true })));
+    throw failure.reason;
+  }
   await writeAtomic(path.join(outDir, `${stem}.json`), JSON.stringify(json, null, 1) + '\n');
   files.push(`${stem}.json`);
   return files;
