@@ -2,7 +2,7 @@
 
 Run from the repository root (needs torch, onnx; not numpy-only):
 
-    /usr/bin/python3 scripts/refs/yolo_autograd.py
+    /usr/bin/python3 scripts/refs/yolo_autograd.py    # SEED=n picks other weights (0: the fixture)
 
 Writes test/fixtures/yolo-autograd/: model.onnx (opset 17, constant-folded, seeded random
 weights), input.npy [1, 3, 96, 96], one raw Grad-CAM map per case (case_<name>.npy, float32
