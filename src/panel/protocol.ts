@@ -100,6 +100,17 @@ export interface ExplainView {
   /** Detectors: every detection (best first), boxes in `image`'s pixels, and the one explained. */
   detections?: DetectionView[];
   detection?: number;
+  /** Segmentation outputs: the classes predicted somewhere, the largest region first (`classIndex`: the one explained). */
+  regions?: RegionView[];
+}
+
+/** A class a segmentation model predicts, as the panel lists it: the pixels predicted as it. */
+export interface RegionView {
+  class: number;
+  label: string;
+  /** Pixels at the output's resolution, and their share of the output. */
+  pixels: number;
+  share: number;
 }
 
 /** One detection as the panel lists and draws it. */
@@ -236,6 +247,8 @@ export type WebviewToHost =
   | { type: 'setClass'; classIndex: number | null }
   /** Detectors: explain detection `box` (its place in the result's detections); null = the best. */
   | { type: 'setBox'; box: number | null }
+  /** Segmentation: explain the region predicted as this class (one of the shown result's regions). */
+  | { type: 'setRegionClass'; classIndex: number }
   | { type: 'setOptions'; augSmooth?: boolean; multiScale?: boolean }
   /** The overlay as shown: the colormap and the opacity of the overlay canvas at that moment. */
   | { type: 'saveOverlay'; colormap: ColormapName; alpha: number }
@@ -274,6 +287,8 @@ export function parseFromWebview(m: unknown): WebviewToHost | undefined {
       return o.classIndex === null || isIndex(o.classIndex) ? { type: 'setClass', classIndex: o.classIndex } : undefined;
     case 'setBox':
       return o.box === null || isIndex(o.box) ? { type: 'setBox', box: o.box } : undefined;
+    case 'setRegionClass':
+      return isIndex(o.classIndex) ? { type: 'setRegionClass', classIndex: o.classIndex } : undefined;
     case 'setOptions':
       if (o.augSmooth !== undefined && !isBool(o.augSmooth)) return undefined;
       if (o.multiScale !== undefined && !isBool(o.multiScale)) return undefined;

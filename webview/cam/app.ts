@@ -20,6 +20,7 @@ import { overlayRgba, pictureRgba, shownAlpha } from './pixels';
 import { memorySection } from './memorySection';
 import { metricsSection } from './metricsSection';
 import { compareSection } from './compareSection';
+import { regionsSection } from './regionsSection';
 import { videoSection } from './videoSection';
 import { detectionsSection } from './detectionsSection';
 import { frameSlice } from './videoState';
@@ -78,6 +79,7 @@ export function camApp(): void {
   const exportsBox = h('section', { class: 'exports', 'aria-label': 'Export' });
   const facts = h('div', { id: 'facts', class: 'muted' });
   const detections = detectionsSection((box) => send({ type: 'setBox', box }));
+  const regions = regionsSection((classIndex) => send({ type: 'setRegionClass', classIndex }));
   const metrics = metricsSection();
   const comparisons = compareSection(() => look);
   const memory = memorySection();
@@ -101,6 +103,8 @@ export function camApp(): void {
     facts,
     detections.heading,
     detections.list,
+    regions.heading,
+    regions.list,
     h('h2', {}, 'Predictions'),
     bars,
     h('h2', {}, 'Tap statistics'),
@@ -422,6 +426,7 @@ export function camApp(): void {
         }
         renderPredictions();
         detections.render(view);
+        regions.render(view);
         if (v.detections) root.dataset.detection = String(v.detection ?? '');
         else delete root.dataset.detection;
         showWarnings(v.warnings ?? []);

@@ -303,6 +303,11 @@ export class CamPanel implements PanelContext {
       case 'setBox':
         // The boxes are the last result's: another picture's detections are numbered anew.
         return quietly(this.change({ box: m.box ?? undefined, classIndex: undefined }));
+      case 'setRegionClass':
+        // Only a class the shown result predicts somewhere: another's region is empty (an error).
+        return this.explainer.last?.regions?.some((g) => g.class === m.classIndex)
+          ? quietly(this.change({ classIndex: m.classIndex, box: undefined }))
+          : this.deps.output.warn(`CAM panel: class ${m.classIndex} is not among the shown result's predicted regions; ignored.`);
       case 'setOptions':
         return quietly(this.change({ augSmooth: m.augSmooth ?? s.augSmooth, multiScale: m.multiScale ?? s.multiScale }));
       case 'rerun':

@@ -122,6 +122,9 @@ export class ExplainController {
       layers: s.layer ? [s.layer] : undefined,
       classIndex: s.classIndex,
       ...(s.box !== undefined ? { box: s.box } : {}),
+      // A segmentation output is explained by the pixels predicted as the class (the panel lists
+      // the classes predicted, each with its share); other outputs ignore it.
+      region: 'predicted',
       augSmooth: s.augSmooth || undefined,
       scales: s.multiScale ? [1, 0.75, 0.5] : undefined,
       scaleWeights: s.multiScale ? [0.6, 0.3, 0.1] : undefined,

@@ -56,6 +56,7 @@ export function explainView(r: ExplainResult, requestId: number): ExplainView | 
     warnings: r.warnings.map((w) => w.message),
     ...(e.video && r.frames ? { video: videoView(r.frames, e.video.temporalWeights) } : {}),
     ...(r.detections ? detectionsView(r) : {}),
+    ...(r.regions ? { regions: r.regions.map((g) => ({ class: g.class, label: g.label, pixels: g.pixels, share: g.share })) } : {}),
   };
 }
 
