@@ -9,18 +9,12 @@ import { buildGradientGraph } from '../../src/engine/autodiff';
 import { CamLensError } from '../../src/engine/errors';
 import { attr, DataType, ModelBuilder } from '../../src/engine/onnx/builder';
 import { Graph } from '../../src/engine/onnx/graph';
+import { subgraph } from '../helpers/models';
 import { inlineStaticBranches } from '../../src/engine/surgery/inlineBranches';
-import type { GraphProto } from '../../src/engine/onnx/types';
 import { gradCheck, randomValues, weight } from './check';
 
 const I64 = DataType.INT64;
 const BOOL = DataType.BOOL;
-
-function body(build: (b: ModelBuilder) => void): GraphProto {
-  const b = ModelBuilder.create(17, 'body');
-  build(b);
-  return b.graph;
-}
 
 /** 16 anchors on a 4x4 grid, 2 px boxes (neighbours overlap at IoU 1/3, so NMS at 0.3 drops some). */
 const BOXES = Array.from({ length: 16 }, (_, a) => {
@@ -45,7 +39,7 @@ function detector(b: ModelBuilder, dtype: DataType, options: { runtimeScaleIf?: 
   const [values, order] = b.node('TopK', [kept, k], { axis: 0 }, { outputCount: 2 });
   const boxes = b.op('Gather', [b.initializer('boxes', DataType.FLOAT, [16, 4], BOXES), b.op('Gather', [anchors, order])]);
   const any = b.op('Greater', [b.op('Size', [values]), b.initializer('zero', I64, [], [0])]);
-  const nms = body((e) => {
+  const nms = subgraph((e) => {
     const s = e.op('Cast', [e.op('Unsqueeze', [values, e.initializer('ax01', I64, [2], [0, 1])])], { to: DataType.FLOAT });
     const sel = e.op('NonMaxSuppression', [
       e.op('Unsqueeze', [boxes, e.initializer('ax0', I64, [1], [0])]),
@@ -61,7 +55,7 @@ function detector(b: ModelBuilder, dtype: DataType, options: { runtimeScaleIf?: 
     );
     e.output('keep_nms', I64);
   });
-  const none = body((e) => {
+  const none = subgraph((e) => {
     e.initializer('keep_none', I64, [0], []);
     e.output('keep_none', I64);
   });
@@ -75,13 +69,13 @@ function detector(b: ModelBuilder, dtype: DataType, options: { runtimeScaleIf?: 
     'If',
     [cond],
     {
-      then_branch: attr.graph(body((t) => t.output(t.op('Mul', [scores, t.initializer('two', dtype, [], [2])], {}, { outputs: ['scaled_then'] }), dtype))),
-      else_branch: attr.graph(body((e) => e.output(e.op('Identity', [scores], {}, { outputs: ['scaled_else'] }), dtype))),
+      then_branch: attr.graph(subgraph((t) => t.output(t.op('Mul', [scores, t.initializer('two', dtype, [], [2])], {}, { outputs: ['scaled_then'] }), dtype))),
+      else_branch: attr.graph(subgraph((e) => e.output(e.op('Identity', [scores], {}, { outputs: ['scaled_else'] }), dtype))),
     },
     { outputs: ['scaled'] },
   )[0];
   // The index of the explained detection, counted by a Loop (int64: not on the gradient path).
-  const count = body((l) => {
+  const count = subgraph((l) => {
     l.input('i', I64, []);
     l.input('c', BOOL, []);
     l.input('n', I64, []);
@@ -97,7 +91,7 @@ function detector(b: ModelBuilder, dtype: DataType, options: { runtimeScaleIf?: 
     { outputs: ['index'] },
   )[0];
   if (options.loopOnPath) {
-    const grow = body((l) => {
+    const grow = subgraph((l) => {
       l.input('i2', I64, []);
       l.input('c2', BOOL, []);
       l.input('v', dtype, [null]);

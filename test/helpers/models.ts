@@ -1,6 +1,6 @@
 // Small models built with the DSL, shared by tests.
 import { attr, DataType, ModelBuilder } from '../../src/engine/onnx/builder';
-import type { ModelProto } from '../../src/engine/onnx/types';
+import type { GraphProto, ModelProto } from '../../src/engine/onnx/types';
 
 import { rng } from '../../src/engine/metrics/stats';
 
@@ -49,4 +49,11 @@ export function tinyTokenModel(): ModelProto {
   b.op('Gemm', [pooled, b.floats('head.w', [3, 8], randomArray(24, 6))], { transB: 1 }, { name: '/head/Gemm', outputs: ['logits'] });
   b.output('logits', DataType.FLOAT, [1, 3]);
   return b.build();
+}
+
+/** A subgraph (If branch, Loop body) built with the DSL; its nodes may read names of the enclosing graph. */
+export function subgraph(build: (b: ModelBuilder) => void): GraphProto {
+  const b = ModelBuilder.create(17, 'body');
+  build(b);
+  return b.graph;
 }

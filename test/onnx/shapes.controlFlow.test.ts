@@ -6,20 +6,13 @@ import { deepStrictEqual, equal } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { attr, DataType, ModelBuilder } from '../../src/engine/onnx/builder';
 import { Graph } from '../../src/engine/onnx/graph';
+import { subgraph } from '../helpers/models';
 import { parseModel, serializeModel } from '../../src/engine/onnx/io';
 import { analyseShapes } from '../../src/engine/onnx/shapes';
-import type { GraphProto } from '../../src/engine/onnx/types';
 
 const F = DataType.FLOAT;
 const I64 = DataType.INT64;
 const BOOL = DataType.BOOL;
-
-/** A subgraph built with the DSL; its nodes may read names of the enclosing graph. */
-function body(build: (b: ModelBuilder) => void): GraphProto {
-  const b = ModelBuilder.create(17, 'body');
-  build(b);
-  return b.graph;
-}
 
 function analyse(build: (b: ModelBuilder) => void) {
   const b = ModelBuilder.create(17);
@@ -34,7 +27,7 @@ describe('shape inference: If', () => {
       b.input('c', BOOL, []);
       b.input('boxes', F, [1, 'A', 4]);
       b.input('scores', F, [1, 1, 'A']);
-      const thenBranch = body((t) => {
+      const thenBranch = subgraph((t) => {
         t.op('Relu', ['x'], {}, { outputs: ['t_y'] });
         t.initializer('t_keep', I64, [0], []);
         t.op('Identity', ['x'], {}, { outputs: ['t_z'] });
@@ -42,7 +35,7 @@ describe('shape inference: If', () => {
         t.output('t_keep', I64);
         t.output('t_z', F);
       });
-      const elseBranch = body((e) => {
+      const elseBranch = subgraph((e) => {
         e.op('Neg', ['x'], {}, { outputs: ['e_y'] });
         // torchvision's batched NMS: keep = NMS(...)[:, 2]
         const sel = e.op('NonMaxSuppression', ['boxes', 'scores']);
@@ -73,11 +66,11 @@ describe('shape inference: If', () => {
       b.input('x', F, ['N', 3, 4]);
       const cond = b.op('Equal', [b.op('Shape', ['x'], { start: 1, end: 2 }), b.initializer('three', I64, [1], [3])]);
       const c = b.op('Squeeze', [cond, b.initializer('ax0', I64, [1], [0])]);
-      const thenBranch = body((t) => {
+      const thenBranch = subgraph((t) => {
         t.initializer('t_shape', I64, [2], [-1, 12]);
         t.output('t_shape', I64);
       });
-      const elseBranch = body((e) => {
+      const elseBranch = subgraph((e) => {
         e.initializer('e_shape', I64, [3], [-1, 2, 6]);
         e.output('e_shape', I64);
       });
@@ -96,7 +89,7 @@ describe('shape inference: Loop', () => {
       b.input('x', F, [1, 4]);
       b.input('w', F, [3]);
       b.input('m', I64, []);
-      const loopBody = body((l) => {
+      const loopBody = subgraph((l) => {
         l.input('i', I64, []);
         l.input('cond_in', BOOL, []);
         l.input('acc', F, [null, 4]);
