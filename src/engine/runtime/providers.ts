@@ -88,6 +88,8 @@ export function providerOrder(choice: ProviderChoice = 'auto'): Array<Exclude<Pr
  */
 export const defaultIntraOpThreads = (): number => Math.min(16, Math.max(1, os.availableParallelism()));
 
+const spinning = (): '0' | '1' => (process.env.CAMLENS_ORT_SPINNING === '0' ? '0' : '1');
+
 function sessionOptions(provider: Exclude<ProviderChoice, 'auto'>, options: ProviderOptions): ort.InferenceSession.SessionOptions {
   const deviceId = options.deviceId ?? 0;
   const ep: ort.InferenceSession.ExecutionProviderConfig =
@@ -98,10 +100,13 @@ function sessionOptions(provider: Exclude<ProviderChoice, 'auto'>, options: Prov
     // Failures reach the user through our typed errors; onnxruntime's own stderr log is noise.
     logSeverityLevel: 4,
     intraOpNumThreads: options.intraOpThreads || defaultIntraOpThreads(),
-    // onnxruntime's pool threads spin for a while after each run by default. The CAM tail
-    // (upsampling, colormap, PNG) runs on this process right after the run and would share the
-    // cores with spinning threads: 2-4x slower on a 2-core machine.
-    extra: { session: { intra_op: { allow_spinning: process.env.CAMLENS_ORT_SPINNING === '1' ? '1' : '0' } } },
+    // The pool's threads spin between the operators of a run: without it each operator wakes
+    // sleeping threads, and a run after an idle pause (a user's click) took 55 ms instead of 28 on
+    // ResNet-50 224² (bench/plain.mjs with BENCH_SETTLE_MS=300). They stop spinning when the run
+    // returns (force_spinning_stop): the CAM tail (upsampling, colormap, PNG) runs on this process
+    // right after it and would otherwise share the cores with spinning threads (2-4x slower on 2
+    // cores). CAMLENS_ORT_SPINNING=0 turns spinning off.
+    extra: { session: { intra_op: { allow_spinning: spinning() }, force_spinning_stop: '1' } },
   };
 }
 
