@@ -9,15 +9,19 @@ import type { EventMessage, Method, Params, Result, TelemetrySample, WireError, 
  * glibc malloc settings for the worker (a value the user sets wins). Without them rss creeps up
  * with every request although nothing is retained: onnxruntime's threads spread allocations over
  * many arenas, and glibc's dynamic mmap threshold climbs after the first large free, so later
- * multi-megabyte tensors come from the heap and fragment it. Fixed thresholds of 128 KiB send
- * large buffers to mmap (returned on free) and trim the heap top eagerly. Measured on the demo
- * model, 1,000 runs of one session: 1.66 → 0.17 KiB/run of rss growth; 1,500 session
- * create/run/release cycles: 2.97 → 1.63 KiB/cycle.
+ * multi-megabyte tensors come from the heap and fragment it. A fixed threshold stops the climb.
+ * It was 128 KiB (1,000 runs of the demo model: 1.66 → 0.17 KiB/run of rss growth), but then
+ * every buffer of a request above 128 KiB (the input, the map, the picture, IPC buffers) is a
+ * fresh mmap whose pages fault in on first touch: reading a 3 MB .npy took 9.3 ms instead of
+ * 0.4, and ResNet-50 512² explanations spent ~25 ms of their tail on it. 4 MiB keeps a
+ * request's buffers on the heap (reused, no faults) and still sends model-sized ones to mmap; a
+ * 32 MiB trim threshold keeps the heap top between requests instead of returning and faulting
+ * it in again each time (measured in the issue 17 note, with the leak check's verdicts).
  */
 export const WORKER_MALLOC_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '131072',
-  MALLOC_TRIM_THRESHOLD_: '131072',
+  MALLOC_MMAP_THRESHOLD_: String(4 * 1024 * 1024),
+  MALLOC_TRIM_THRESHOLD_: String(32 * 1024 * 1024),
 };
 
 /**

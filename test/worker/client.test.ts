@@ -61,7 +61,7 @@ describe('worker client', () => {
       try {
         const other = environOf((await custom.request('ping', {})).pid);
         equal(other.get('MALLOC_ARENA_MAX'), '4', "the user's value wins");
-        equal(other.get('MALLOC_MMAP_THRESHOLD_'), process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072');
+        equal(other.get('MALLOC_MMAP_THRESHOLD_'), process.env.MALLOC_MMAP_THRESHOLD_ ?? WORKER_MALLOC_ENV.MALLOC_MMAP_THRESHOLD_);
       } finally {
         await custom.dispose();
       }
