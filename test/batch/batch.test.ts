@@ -10,7 +10,7 @@ import { globMatcher, listInputs, readGroundTruth, shardOf } from '../../src/eng
 import { completeOutput } from '../../src/engine/batch/outputs';
 import { mergeBatches } from '../../src/engine/batch/merge';
 import { runBatch } from '../../src/engine/batch/runner';
-import type { BatchBackend, BatchJob } from '../../src/engine/batch/types';
+import { isWritten, withData, type BatchBackend, type BatchJob } from '../../src/engine/batch/types';
 import { CamLensError } from '../../src/engine/errors';
 import { explain } from '../../src/engine/explain';
 import { decodeNpy } from '../../src/engine/npy';
@@ -126,6 +126,61 @@ describe('batch inputs', () => {
     fs.writeFileSync(csv, 'a.png,1\n"b.png,2\n');
     throws(() => readGroundTruth(csv), /labels\.csv is not valid CSV/);
     throws(() => readGroundTruth(join(tmp, 'none.csv')), /Cannot read the ground-truth CSV .*none\.csv: ENOENT/);
+  });
+});
+
+describe('explainBatch with outputPrefixes (the worker writes the map files)', () => {
+  it('writes each map file where the prefix says and answers without the data', async () => {
+    const out = join(tmp, 'prefixes');
+    const inputs = demo.slice(0, 2).map((f) => join(root, 'demo/images', f));
+    const prefixes = inputs.map((_, i) => [join(out, `in${i}`, 'gradcam'), join(out, `in${i}`, 'eigencam')]);
+    const r = await explainBatch(
+      { modelPath: model, inputs, methods: ['gradcam', 'eigencam'], provider: { provider: 'cpu' }, outputPrefixes: prefixes },
+      { sessions },
+    );
+    const direct = await explainBatch({ modelPath: model, inputs, methods: ['gradcam', 'eigencam'], provider: { provider: 'cpu' } }, { sessions });
+    for (const [i, item] of r.items.entries()) {
+      ok(item.ok);
+      equal(item.maps.length, 2);
+      ok(item.maps.every(isWritten), 'no map data crosses IPC');
+      ok(item.timings_ms.write! >= 0);
+      const same = direct.items[i];
+      ok(same.ok);
+      for (const [mi, method] of (['gradcam', 'eigencam'] as const).entries()) {
+        const cam = decodeNpy(fs.readFileSync(`${prefixes[i][mi]}.cam.npy`));
+        deepEqual(cam.data, withData(same.maps.find((m) => m.method === method)!).cam.data, `${method}: the file holds the map`);
+        ok(fs.readFileSync(`${prefixes[i][mi]}.overlay.png`).subarray(1, 4).toString() === 'PNG');
+        ok(fs.existsSync(`${prefixes[i][mi]}.cam_raw.npy`) && fs.existsSync(`${prefixes[i][mi]}.cam_image.npy`));
+        ok(!fs.existsSync(`${prefixes[i][mi]}.json`), "S.json stays the runner's");
+      }
+    }
+  });
+
+  it("makes a method whose files cannot be written that method's error, not the image's", async () => {
+    const out = join(tmp, 'prefixes-fail');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(join(out, 'blocked'), 'a file where a folder should be');
+    const input = join(root, 'demo/images', demo[0]);
+    const r = await explainBatch(
+      {
+        modelPath: model,
+        inputs: [input],
+        methods: ['gradcam', 'eigencam'],
+        provider: { provider: 'cpu' },
+        outputPrefixes: [[join(out, 'blocked', 'gradcam'), join(out, 'fine', 'eigencam')]],
+      },
+      { sessions },
+    );
+    const item = r.items[0];
+    ok(item.ok);
+    deepEqual(
+      item.maps.map((m) => m.method),
+      ['eigencam'],
+    );
+    equal(item.methodErrors?.length, 1);
+    equal(item.methodErrors![0].method, 'gradcam');
+    match(item.methodErrors![0].message, /writing outputs failed/);
+    ok(fs.existsSync(join(out, 'fine', 'eigencam.cam.npy')));
   });
 });
 

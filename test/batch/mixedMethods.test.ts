@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { explainBatch } from '../../src/engine/batch/batchedExplain';
+import { withData } from '../../src/engine/batch/types';
 import { runBatch } from '../../src/engine/batch/runner';
 import { SessionCache } from '../../src/engine/runtime/sessions';
 
@@ -27,7 +28,7 @@ describe('batch with every method', () => {
       deepEqual(item.maps.map((m) => m.method).sort(), ['eigencam', 'gradcam', 'scorecam']);
       const alone = stackedOnly.items[i];
       ok(alone.ok);
-      deepEqual(item.maps.find((m) => m.method === 'gradcam')!.cam.data, alone.maps.find((m) => m.method === 'gradcam')!.cam.data);
+      deepEqual(withData(item.maps.find((m) => m.method === 'gradcam')!).cam.data, withData(alone.maps.find((m) => m.method === 'gradcam')!).cam.data);
     }
   });
 

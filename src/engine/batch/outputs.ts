@@ -13,7 +13,7 @@ import { encodeNpy, parseNpyHeader } from '../npy';
 import { outputWriteError, writeAtomic } from './atomicFileWriter';
 import type { ReportedDetection } from '../detection/detections';
 import { explanationStem } from '../explanationStem';
-import type { BatchItem, BatchMap, SummaryRow } from './types';
+import { isWritten, type AnyBatchMap, type BatchItem, type BatchMap, type SummaryRow, type WrittenBatchMap } from './types';
 import { completeGif, mapShape, pictureFiles, pictureSuffixes, videoJsonFields } from './videoOutputs';
 
 const round = (x: number) => Math.round(x * 100) / 100;
@@ -23,7 +23,7 @@ export function explanationJson(
   modelPath: string,
   item: Extract<BatchItem, { ok: true }>,
   method: CamMethodName,
-  maps: BatchMap[],
+  maps: AnyBatchMap[],
   stemName: string,
   ep: string,
   extra: Record<string, unknown>,
@@ -63,8 +63,13 @@ export function explanationJson(
   return JSON.stringify(json, null, 1) + '\n';
 }
 
-/** Writes one image's files for one method; returns the ms it took. JSON last. `detector`: the maps are detections (S.boxI files). */
-export async function writeImageOutputs(prefix: string, json: string, maps: BatchMap[], detector = false): Promise<void> {
+/**
+ * Writes one image's map files for one method (S.cam.npy, S.cam_image.npy, S.cam_raw.npy,
+ * S.attr.npy, the pictures) into prefix's folder. The worker calls it when the request gives
+ * outputPrefixes, the batch runner otherwise; S.json is not among them: it is written last.
+ * `detector`: the maps are detections (S.boxI files).
+ */
+export async function writeMapFiles(prefix: string, maps: readonly BatchMap[], detector = false): Promise<void> {
   await fs.promises.mkdir(path.dirname(prefix), { recursive: true }).catch((e: unknown) => {
     throw outputWriteError(path.dirname(prefix), e);
   });
@@ -79,6 +84,17 @@ export async function writeImageOutputs(prefix: string, json: string, maps: Batc
       for (const [suffix, bytes] of pictureFiles(m)) await writeAtomic(`${p}${suffix}`, bytes);
     }),
   );
+}
+
+/** A map as it is once its files are on disk: what S.json and the rows read of it. */
+export function writtenMap(m: BatchMap): WrittenBatchMap {
+  const { cam: _cam, camImage: _camImage, camRaw: _camRaw, overlayPng: _overlayPng, attribution: _attribution, video, ...rest } = m;
+  return { ...rest, written: true, ...(video ? { video: { frames: video.frames, temporalWeights: video.temporalWeights } } : {}) };
+}
+
+/** Writes one image's files for one method, JSON last (the maps the worker already wrote are not written again). */
+export async function writeImageOutputs(prefix: string, json: string, maps: readonly AnyBatchMap[], detector = false): Promise<void> {
+  if (maps.some((m) => !isWritten(m))) await writeMapFiles(prefix, maps as BatchMap[], detector);
   await writeAtomic(`${prefix}.json`, json);
 }
 

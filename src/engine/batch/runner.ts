@@ -246,6 +246,8 @@ async function runLocked(
     inputs: chunk.map((w) => w.input.file),
     methods: job.methods,
     classes: chunk.map((w) => w.cls),
+    // The worker writes the map files where they are made; only S.json is written here.
+    outputPrefixes: chunk.map((w) => job.methods.map((m) => prefixOf(w.stem, m))),
     jobs: job.jobs,
     ...(job.metrics?.length ? { metrics: job.metrics } : {}),
   });
@@ -304,7 +306,7 @@ async function runLocked(
             run_ms: item.timings_ms.run,
             cam_ms: item.timings_ms.cam,
             overlay_ms: item.timings_ms.overlay,
-            write_ms: performance.now() - ws,
+            write_ms: (item.timings_ms.write ?? 0) + performance.now() - ws,
             output: outputOf(w.stem, m),
             ...(maps[0].metrics ? { metrics: maps[0].metrics } : {}),
             ...(maps[0].video ? { frames: maps[0].video.frames } : {}),

@@ -5,7 +5,7 @@
 // the names say which. Pure Node (the extension host runs the batch writer too).
 import * as fs from 'node:fs';
 import type { MapData } from '../explainTypes';
-import type { BatchMap } from './types';
+import type { AnyBatchMap, BatchMap } from './types';
 
 /** A map's .npy shape: [T, h, w] for a clip (T from the data length), [h, w] for an image. */
 export function mapShape(map: MapData, video: boolean): number[] {
@@ -28,7 +28,7 @@ export function pictureSuffixes(entry: { frames?: number }): string[] {
 }
 
 /** What a clip adds to its S.json explanation entry (nothing for an image). */
-export function videoJsonFields(m: BatchMap): { frames: number; temporal_weights: number[] } | Record<string, never> {
+export function videoJsonFields(m: AnyBatchMap): { frames: number; temporal_weights: number[] } | Record<string, never> {
   if (!m.video) return {};
   return { frames: m.video.frames, temporal_weights: m.video.temporalWeights.map((w) => Math.round(w * 1e6) / 1e6) };
 }
