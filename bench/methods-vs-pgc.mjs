@@ -4,30 +4,41 @@
 // has no counterpart for (the input-space attributions) show "—". Then ShapleyCAM / Grad-CAM on
 // each side. Settings that differ from the CLI's defaults, or pgc lines timed without warm-up, are
 // footnoted: the row is then not a like-for-like figure.
-// Usage: node bench/methods-vs-pgc.mjs methods.jsonl pgc.jsonl
+// Several runs of either side may be given (e.g. the light methods and the slow ones apart); a
+// method in more than one keeps its line from the file given first, and each of our lines' ratio
+// to Grad-CAM is to the Grad-CAM of its own run.
+// Usage: node bench/methods-vs-pgc.mjs methods.jsonl [methods-slow.jsonl] pgc.jsonl [pgc-heavy.jsonl]
 import { readFileSync } from 'node:fs';
 
-const [oursFile, pgcFile] = process.argv.slice(2);
-if (!oursFile || !pgcFile) {
-  console.error('usage: node bench/methods-vs-pgc.mjs <bench/methods.mjs output> <scripts/refs/pgc_method_times.py output>');
+const files = process.argv.slice(2);
+if (!files.length) {
+  console.error('usage: node bench/methods-vs-pgc.mjs <file>... (bench/methods.mjs and scripts/refs/pgc_method_times.py outputs, in any order)');
   process.exit(2);
 }
-/** The JSON lines of `file` from `bench`, skipping anything else (progress bars, blank lines). */
-const linesOf = (file, bench) =>
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l))
-    .filter((o) => o.bench === bench);
+/** The JSON lines of every file from `bench`, skipping anything else (progress bars, blank lines). */
+const linesOf = (bench) =>
+  files.flatMap((file) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .filter((o) => o.bench === bench),
+  );
+/** method → its first line: with several runs (a light and a heavy one), the file given first wins for a method in both (Grad-CAM). */
+const byMethod = (lines) => {
+  const map = new Map();
+  for (const o of lines) if (!map.has(o.method)) map.set(o.method, o);
+  return map;
+};
 
-const ours = linesOf(oursFile, 'methods');
-const pgc = linesOf(pgcFile, 'pgc-methods');
-const oursBy = new Map(ours.filter((o) => o.method && o.median_ms !== undefined).map((o) => [o.method, o]));
-const pgcBy = new Map(pgc.filter((o) => o.method).map((o) => [o.method, o]));
+const ours = linesOf('methods');
+const pgc = linesOf('pgc-methods');
+const oursBy = byMethod(ours.filter((o) => o.method && o.median_ms !== undefined));
+const pgcBy = byMethod(pgc.filter((o) => o.method));
 const header = pgc.find((o) => o.header);
-const summary = ours.find((o) => o.summary);
+const summary = ours.find((o) => o.summary && o.shapleycam_over_gradcam !== undefined);
 if (!oursBy.size) {
-  console.error(`${oursFile}: no bench/methods.mjs method lines`);
+  console.error(`${files.join(', ')}: no bench/methods.mjs method lines`);
   process.exit(1);
 }
 

@@ -8,18 +8,18 @@
 // overlay PNG (as the panel asks): the CLI's per-method defaults, unless an override below is set;
 // a line whose settings differ from the CLI's says so (`settings`, `cli_defaults: false`).
 // Methods are timed round-robin (the machine drifts; one method's samples are spread over the run),
-// BENCH_SETTLE_MS apart, after one warm-up each. Interleaving swaps sessions (the worker keeps one
-// gradient session per model: Grad-CAM's and ShapleyCAM's differ), so a timed explanation that
-// waited for a session build is run again at once and only the warm one kept, while it took under
-// BENCH_RERUN_BELOW_MS; a longer one (Score-CAM, RISE...) is kept with its session time taken off
-// and counted in `cold_samples`.
+// BENCH_SETTLE_MS apart, after one warm-up each (BENCH_WARMUP=0: none but Grad-CAM's, for the slow
+// methods). Interleaving swaps sessions (the worker keeps one gradient session per model: Grad-CAM's
+// and ShapleyCAM's differ), so a timed explanation that waited for a session build is run again at
+// once and only the warm one kept, while it took under BENCH_RERUN_BELOW_MS; a longer one (Score-CAM,
+// RISE...) is kept with its session time taken off and counted in `cold_samples`.
 // One line per method: median wall ms through the worker (IPC included), the worker's timings_ms
 // medians, model runs and the rows they carried (notes.modelRuns / modelRunRows), and the median of
 // the per-round ratios to Grad-CAM's wall time; then a summary line with ShapleyCAM / Grad-CAM.
 // Usage: node esbuild.mjs && node bench/methods.mjs > methods.jsonl
 // Env: BENCH_METHODS (comma list; default every registry method and every attribution method;
 // gradcam is always added for the ratios), BENCH_REPEATS (5), BENCH_CLASS (1), BENCH_SETTLE_MS
-// (300), BENCH_RERUN_BELOW_MS (10000), BENCH_INPUT (/tmp/camlens-methods-input.npy: written with
+// (300), BENCH_WARMUP (1), BENCH_RERUN_BELOW_MS (10000), BENCH_INPUT (/tmp/camlens-methods-input.npy: written with
 // seeded values in [-1, 1) when absent; the pgc script reads the same file), BENCH_MODEL,
 // BENCH_MODEL_PATH, BENCH_LAYER. Setting overrides (each a CLI flag of the methods it applies to):
 // BENCH_SCORECAM_CHANNELS, BENCH_BATCH_SIZE, BENCH_IG_STEPS, BENCH_NOISE_SAMPLES, BENCH_RISE_MASKS,
@@ -38,6 +38,7 @@ const emit = (o) => console.log(JSON.stringify({ bench: 'methods', ...o }));
 const repeats = Number(process.env.BENCH_REPEATS ?? 5);
 const classIndex = Number(process.env.BENCH_CLASS ?? 1);
 const settle = Number(process.env.BENCH_SETTLE_MS ?? 300);
+const warmup = process.env.BENCH_WARMUP !== '0';
 const rerunBelow = Number(process.env.BENCH_RERUN_BELOW_MS ?? 10000);
 const inputPath = process.env.BENCH_INPUT ?? '/tmp/camlens-methods-input.npy';
 
@@ -101,7 +102,8 @@ const explainOnce = async (p) => {
 try {
   for (const p of plan) {
     try {
-      await explainOnce(p);
+      // Without the warm-up (BENCH_WARMUP=0, for the slow methods) the first round builds the sessions: see the re-run rule.
+      if (warmup || p.method === 'gradcam') await explainOnce(p);
     } catch (e) {
       p.failed = String(e?.message ?? e);
       emit({ method: p.method, error: p.failed });
@@ -135,6 +137,7 @@ try {
       class: classIndex,
       size: 224,
       repeats,
+      warmup,
       threads: availableParallelism(),
       median_ms: round(median(p.samples.map((s) => s.ms))),
       timings_ms: Object.fromEntries(keys.map((k) => [k, round(median(p.samples.map((s) => s.timings[k])))])),
