@@ -16,3 +16,5 @@ export { yoloLike, YOLO_LIKE } from '../../test/helpers/yolo';
 export { cliExplainRequest, explainParamsFromArgs, writeExplanation } from '../../src/cli/commands/explain';
 // Agreement of approximate maps with exact ones (bench/scorecam.mjs).
 export { pearson } from '../../src/engine/metrics/stats';
+// Every method the registry offers, for bench/methods.mjs's default list and reference names.
+export { INPUT_SPACE_INFO, LAYER_CAMS } from '../../src/engine/cam/registry';

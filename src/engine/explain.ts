@@ -43,6 +43,7 @@ import { outputIsProbabilities, predictionsFrom, scoreKindOf, softmax, topIndice
 import type { ProviderAttempt } from './runtime/providers';
 import type { PlainTensor } from './runtime/tapRunner';
 import { budgetBytesOf, checkMemoryBudget, estimateMemory } from './runtime/memoryBudget';
+import { countModelRuns } from './runtime/modelRunCount';
 import { measureSessionBuilds } from './runtime/sessionTiming';
 import type { Attribution, ConceptExplanation, ExplainContext, ExplainParams, ExplainResult, ExplainWarning, Explanation, Prediction } from './explainTypes';
 import { aggregateVideo, temporalWeights } from './video/temporal';
@@ -406,9 +407,12 @@ async function augmentSmooth(
 
 export async function explain(params: ExplainParams, ctx: ExplainContext): Promise<ExplainResult> {
   // Session builds happen inside the runs; they are reported apart (a cold start's cost).
-  const { result, sessionMs } = await measureSessionBuilds(() => explainTimed(params, ctx));
+  const { result: counted, sessionMs } = await measureSessionBuilds(() => countModelRuns(() => explainTimed(params, ctx)));
+  const { result, runs, rows } = counted;
   const { load, preprocess, run, cam, total } = result.timings_ms;
   result.timings_ms = { load, preprocess, session: sessionMs, run: Math.max(0, run - sessionMs), cam, total };
+  // Every method's cost in onnxruntime runs, and the input rows they carried (batched runs carry several).
+  result.notes = { ...result.notes, modelRuns: runs, modelRunRows: rows };
   return result;
 }
 

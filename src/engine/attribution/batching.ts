@@ -27,8 +27,7 @@ export interface AttributionContext {
   w: number;
   /** Rows per model run (1 when the model's batch dim is fixed). */
   batchSize: number;
-  /** Filled as runs are made: the count, and where they ran. */
-  modelRuns: number;
+  /** Filled as runs are made: where they ran (explain() counts them: runtime/modelRunCount.ts). */
   provider?: string;
   fallbacks?: readonly ProviderAttempt[];
 }
@@ -67,7 +66,6 @@ export function attributionContext(
     h,
     w,
     batchSize,
-    modelRuns: 0,
   };
 }
 
@@ -91,7 +89,6 @@ async function inBatches(ctx: AttributionContext, stream: RowStream<unknown>, la
     throwIfCancelled(ctx.run.signal, `The ${label}`);
     const n = Math.min(ctx.batchSize, stream.rows - start);
     await run(start, n);
-    ctx.modelRuns++;
     ctx.progress?.(start + n, stream.rows, `${label}: ${start + n}/${stream.rows}`);
   }
 }

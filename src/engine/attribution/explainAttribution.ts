@@ -74,7 +74,6 @@ export async function explainAttribution(params: ExplainParams, ctx: ExplainCont
   const classes = params.classIndex !== undefined ? [params.classIndex] : topIndices(scores, Math.max(1, params.topk ?? 1));
 
   const actx = attributionContext(model, runCtx, { output, classCount: k, softmax: softmaxTarget, layout, dims: input.dims, batchSize }, ctx.progress);
-  actx.modelRuns = 1;
   const x = Float32Array.from(toPlanar({ data: input.tensor, dims: input.dims, layout }));
   let baseline: Promise<Float32Array> | undefined;
   const baselineOf = () => (baseline ??= resolveBaseline(params.baseline ?? DEFAULT_BASELINE, actx, x, model, config, params.seed ?? 0));
@@ -134,7 +133,6 @@ export async function explainAttribution(params: ExplainParams, ctx: ExplainCont
     timings_ms: { load: t1 - t0, preprocess: t2 - t1, session: 0, run: runMs, cam: camMs, total: t3 - t0 }, // session: filled in by explain()
     notes: {
       ...notes,
-      modelRuns: actx.modelRuns,
       rowsPerRun: actx.batchSize,
       ...(params.layers?.length ? { layers: `ignored: ${info.id} attributes to the input` } : {}),
       ...quantizationNotes(model.proto),

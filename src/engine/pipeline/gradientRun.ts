@@ -7,6 +7,7 @@ import type { LoadedModel } from '../model';
 import type { ProviderAttempt, ProviderOptions } from '../runtime/providers';
 import type { SessionCache } from '../runtime/sessions';
 import type { DiskCache } from '../runtime/diskCache';
+import { recordModelRun } from '../runtime/modelRunCount';
 import { sessionDiskKey } from '../runtime/modelIdentity';
 import { DataType } from '../onnx/types';
 import { elemTypeOf, modelKeyOf, toOrt, toPlain, type PlainTensor } from '../runtime/tapRunner';
@@ -95,6 +96,7 @@ export async function runGradient(
       feeds[names.cotangent] = toOrt(cotangent, elemTypeOf(model, spec.output) || DataType.FLOAT);
     }
     const out = await lease.session.run(feeds);
+    recordModelRun(input.dims);
     const activations: Record<string, PlainTensor> = {};
     const gradients: Record<string, PlainTensor> = {};
     for (const layer of spec.layers) {

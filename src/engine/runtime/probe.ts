@@ -7,6 +7,7 @@ import { serializeModel } from '../onnx/io';
 import type { ShapeDim } from '../onnx/shapes/types';
 import { DataType } from '../onnx/types';
 import { withTapOutputs } from '../surgery/taps';
+import { recordModelRun } from './modelRunCount';
 import { createSession, type ProviderOptions } from './providers';
 import { toOrt, type PlainTensor } from './tapRunner';
 
@@ -58,6 +59,7 @@ export async function probeShapes(
       feeds[name] = toOrt(given ?? zeroInput(type?.dtype ?? DataType.FLOAT, type?.shape, options.symbolicSize ?? 1), type?.dtype);
     }
     const out = await session.run(feeds);
+    recordModelRun(feeds[model.graph.inputs[0]]?.dims);
     const shapes = new Map<string, number[]>();
     for (const [value, output] of tapped.outputs) if (out[output]) shapes.set(value, [...out[output].dims]);
     const result = { shapes, provider, ms: performance.now() - t0 };

@@ -10,6 +10,7 @@ import { DataType } from '../onnx/types';
 import { tapCandidates } from '../surgery/tapCandidates';
 import { checkTappable, withTapOutputs } from '../surgery/taps';
 import { sessionDiskKey } from './modelIdentity';
+import { recordModelRun } from './modelRunCount';
 import type { ProviderAttempt, ProviderOptions } from './providers';
 import type { SessionCache } from './sessions';
 import { tensorStats, type TensorStats } from './tensorStats';
@@ -187,6 +188,7 @@ export async function runWithTaps(model: LoadedModel, cache: SessionCache, feeds
     // Only the wanted outputs: the shared session's other candidates are not copied out.
     const fetches = [...new Set([...model.graph.outputs, ...taps.map((v) => outputsByValue.get(v)!)])];
     const result = await lease.session.run(ortFeeds, fetches);
+    recordModelRun(feeds[model.graph.inputs[0]]?.dims);
     const t2 = performance.now();
     const outputs: Record<string, PlainTensor> = {};
     for (const name of model.graph.outputs) outputs[name] = toPlain(result[name]);
