@@ -12,6 +12,7 @@ import { reportedDetection } from '../../engine/detection/detections';
 import { explanationStem } from '../../engine/explanationStem';
 import { ATTRIBUTION_BASELINES, NOISE_TUNNEL_BASES, type AttributionBaseline, type NoiseTunnelBase } from '../../engine/explainTypes';
 import { KPCA_KERNELS, type KpcaKernel } from '../../engine/cam/kernelPca';
+import { METHOD_OPTION_SPECS, methodOptionProblem } from '../../engine/cam/methodOptions';
 import { DENSE_LAYOUTS, type DenseLayout } from '../../engine/targets/dense';
 import { SEQUENCE_LAYOUTS, type SequenceLayout } from '../../engine/targets/ctc';
 import {
@@ -48,7 +49,8 @@ function classList(flag: string, text: unknown): number[] | undefined {
   const values = String(text)
     .split(',')
     .map((s) => Number(s.trim()));
-  if (values.some((v) => !Number.isInteger(v) || v < 0)) throw usageError(`${flag}: expected class indices separated by commas, got "${text}".`);
+  const problem = methodOptionProblem('finerClasses', values, `"${text}"`);
+  if (problem) throw usageError(problem);
   return values;
 }
 
@@ -102,7 +104,7 @@ function attributionOptions(values: Record<string, unknown>): Partial<ExplainPar
     masks: intOption('--masks', values.masks, LIMITS.masks),
     noiseBase: noiseBase as NoiseTunnelBase | undefined,
     noiseSamples: intOption('--noise-samples', values['noise-samples'], LIMITS.noiseSamples),
-    noiseSigma: numberOption('--noise-sigma', values['noise-sigma'], { min: 0, max: 10 }),
+    noiseSigma: numberOption('--noise-sigma', values['noise-sigma'], METHOD_OPTION_SPECS.noiseSigma),
     seed: intOption('--seed', values.seed, { min: -(2 ** 31), max: 2 ** 32 - 1 }),
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
@@ -130,7 +132,7 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
   const discardRatio = numberOption('--discard-ratio', values['discard-ratio'], { min: 0, max: 1, maxExclusive: true });
   const frames = intOption('--frames', values.frames, LIMITS.frames);
   const finerClasses = classList('--finer-classes', values['finer-classes']);
-  const finerAlpha = numberOption('--finer-alpha', values['finer-alpha'], { min: 0, max: 10 });
+  const finerAlpha = numberOption('--finer-alpha', values['finer-alpha'], METHOD_OPTION_SPECS.finerAlpha);
   const finerBase = values['finer-base'] as string | undefined;
   if (finerBase !== undefined && !LAYER_CAM_METHODS.includes(finerBase as LayerCamMethod))
     throw usageError(`--finer-base: "${finerBase}" is not one of ${LAYER_CAM_METHODS.join(', ')}.`);
