@@ -7,6 +7,7 @@ import { imageJson } from '../../engine/image/geometry';
 import { warningLines } from '../../engine/pipeline/warnings';
 import { encodeNpy } from '../../engine/npy';
 import { attributionNpy } from '../../engine/cam/attribution';
+import { conceptsFile, conceptsJson, conceptsNpy } from '../../engine/cam/conceptFiles';
 import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
 import { reportedDetection } from '../../engine/detection/detections';
 import { explanationStem } from '../../engine/explanationStem';
@@ -385,8 +386,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     if (e.video) write(`${prefix}.overlay.gif`, e.video.animatedGif);
     if (e.activation) write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
     if (e.gradient) write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
-    if (e.concepts && i === 0)
-      write(`${stem}.concepts.npy`, encodeNpy(e.concepts.maps.data, [e.concepts.count, e.concepts.maps.height, e.concepts.maps.width]));
+    if (e.concepts && i === 0) write(conceptsFile(stem), conceptsNpy(e.concepts));
   }
   const round = (x: number) => Math.round(x * 100) / 100;
   const json = {
@@ -415,15 +415,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
       ...(e.detection !== undefined ? { box: e.detection } : {}),
       ...(e.video ? { frames: e.video.frames, temporal_weights: e.video.temporalWeights.map((w) => Math.round(w * 1e4) / 1e4) } : {}),
     })),
-    ...(r.explanations[0].concepts
-      ? {
-          concepts: {
-            layer: r.explanations[0].concepts.layer,
-            file: `${stem}.concepts.npy`,
-            top_classes: r.explanations[0].concepts.topClasses.map((top) => top.map((c) => ({ ...c, prob: Math.round(c.prob * 1e4) / 1e4 }))),
-          },
-        }
-      : {}),
+    ...(r.explanations[0].concepts ? { concepts: conceptsJson(r.explanations[0].concepts, stem) } : {}),
     ...(r.fallbacks.length ? { ep_fallbacks: r.fallbacks } : {}),
     ...(Object.keys(r.notes).length ? { notes: r.notes } : {}),
   };

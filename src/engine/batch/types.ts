@@ -1,7 +1,17 @@
 // The messages of the batched explain request (worker method `explainBatch`), the rows the
 // batch runner writes, and the job and outcome of a run (runner, merge and summaryFiles share
 // them). Pure types: the extension host imports them through the protocol.
-import type { Attribution, CamMethodName, ExplainedTarget, ExplainParams, ExplainWarning, MapData, Prediction, ScoreKind } from '../explainTypes';
+import type {
+  Attribution,
+  CamMethodName,
+  ConceptExplanation,
+  ExplainedTarget,
+  ExplainParams,
+  ExplainWarning,
+  MapData,
+  Prediction,
+  ScoreKind,
+} from '../explainTypes';
 import type { ImageGeometry } from '../image/geometry';
 import type { ReportedDetection } from '../detection/detections';
 
@@ -35,6 +45,8 @@ export interface BatchMap {
   overlayPng: Uint8Array;
   /** Input-space methods: the attribution [C, H, W] (S.attr.npy). */
   attribution?: Attribution;
+  /** dff: every concept of the first layer (S.concepts.npy, and S.json's `concepts`); `cam` is the chosen one's. */
+  concepts?: ConceptExplanation;
   /** Filled by the metrics hook when metrics were requested. */
   metrics?: Record<string, number>;
   /** The scalar explained (an element of a value, a detection's score, a similarity...), when not a plain class. */
