@@ -156,7 +156,8 @@ const range = (s: { min: number; max: number }) => `from ${s.min} to ${s.max.toL
  */
 export function methodOptionProblem(key: MethodOptionKey, value: unknown, shown?: string): string | undefined {
   const spec: MethodOptionSpec = METHOD_OPTION_SPECS[key];
-  const given = `got ${shown ?? JSON.stringify(value) ?? String(value)}`;
+  // JSON would write NaN and Infinity as null.
+  const given = `got ${shown ?? (typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value)))}`;
   const name = `${spec.label} (${spec.flag})`;
   switch (spec.kind) {
     case 'int':
