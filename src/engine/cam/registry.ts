@@ -187,19 +187,12 @@ export interface InputSpaceInfo {
   options?: readonly MethodOptionKey[];
 }
 
-const inputSpace = (
-  id: InputSpaceMethod,
-  referenceName: string,
-  needsGradients: boolean,
-  toMap: AttributionToMap,
-  options?: readonly MethodOptionKey[],
-): InputSpaceInfo => ({
+const inputSpace = (id: InputSpaceMethod, referenceName: string, needsGradients: boolean, toMap: AttributionToMap): InputSpaceInfo => ({
   id,
   kind: 'input-space',
   referenceName,
   needsGradients,
   toMap,
-  ...(options ? { options } : {}),
 });
 
 /** SmoothGrad / VarGrad: the noise, and Integrated Gradients' options when it is the method averaged. */
@@ -208,11 +201,11 @@ const NOISE_TUNNEL_OPTIONS: readonly MethodOptionKey[] = ['noiseBase', 'noiseSam
 export const INPUT_SPACE_INFO: Readonly<Record<InputSpaceMethod, InputSpaceInfo>> = {
   saliency: inputSpace('saliency', 'Saliency', true, 'abs-sum'),
   'input-x-gradient': inputSpace('input-x-gradient', 'InputXGradient', true, 'abs-sum'),
-  'integrated-gradients': inputSpace('integrated-gradients', 'IntegratedGradients', true, 'abs-sum', ['igSteps', 'baseline']),
-  smoothgrad: inputSpace('smoothgrad', 'NoiseTunnel(smoothgrad)', true, 'abs-sum', NOISE_TUNNEL_OPTIONS),
-  vargrad: inputSpace('vargrad', 'NoiseTunnel(vargrad)', true, 'abs-sum', NOISE_TUNNEL_OPTIONS),
-  occlusion: inputSpace('occlusion', 'Occlusion', false, 'positive-mean', ['window', 'stride', 'baseline']),
-  rise: inputSpace('rise', 'RISE', false, 'mean', ['masks']),
+  'integrated-gradients': { ...inputSpace('integrated-gradients', 'IntegratedGradients', true, 'abs-sum'), options: ['igSteps', 'baseline'] },
+  smoothgrad: { ...inputSpace('smoothgrad', 'NoiseTunnel(smoothgrad)', true, 'abs-sum'), options: NOISE_TUNNEL_OPTIONS },
+  vargrad: { ...inputSpace('vargrad', 'NoiseTunnel(vargrad)', true, 'abs-sum'), options: NOISE_TUNNEL_OPTIONS },
+  occlusion: { ...inputSpace('occlusion', 'Occlusion', false, 'positive-mean'), options: ['window', 'stride', 'baseline'] },
+  rise: { ...inputSpace('rise', 'RISE', false, 'mean'), options: ['masks'] },
 };
 
 /** The registry entry of an input-space method, or undefined for any other method. */
