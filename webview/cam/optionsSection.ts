@@ -73,11 +73,14 @@ export function optionsSection(send: (changes: MethodOptionChanges) => void) {
     if (!keys.length) return el.replaceChildren();
     const reset = button('options-default', 'Defaults', () => send(Object.fromEntries(keys.map((k) => [k, null]))));
     reset.setAttribute('aria-label', `Set every ${s.method} option to its default`);
+    // The host's next state re-renders the inputs: the keyboard stays where it was.
+    const focused = el.contains(document.activeElement) ? document.activeElement?.id : undefined;
     el.replaceChildren(
       h('legend', { class: 'field-label' }, `${s.method} options`),
       ...keys.map((k) => (METHOD_OPTION_SPECS[k].kind === 'choice' ? choice(k, s) : field(k, s))),
       reset,
     );
+    if (focused) document.getElementById(focused)?.focus();
   }
 
   return { el, render, setDeclared };
