@@ -3,6 +3,7 @@
 // or a crash; a bound turns that into a usage error that says what is allowed.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { optionBounds } from '../engine/cam/methodOptions';
 import { usageError } from './command';
 
 export interface IntBounds {
@@ -22,9 +23,9 @@ export const LIMITS = {
   scorecamChannels: { min: 1, max: 1_000_000 },
   frames: { min: 1, max: 4096 },
   topk: { min: 1, max: 1000 },
-  /** kpcacam: components summed into the map; dff: concepts (each is an NMF factor and a head run). */
-  components: { min: 1, max: 64 },
-  concepts: { min: 1, max: 64 },
+  /** kpcacam: components summed into the map; dff: concepts. The method options' bounds are engine/cam/methodOptions.ts's (the panel's too). */
+  components: optionBounds('components'),
+  concepts: optionBounds('concepts'),
   /** Perturbation steps and noise draws of `evaluate`: each is one more model run per image. */
   steps: { min: 1, max: 1000 },
   draws: { min: 1, max: 1000 },
@@ -32,12 +33,12 @@ export const LIMITS = {
   iterations: { min: 3, max: 1_000_000 },
   warmup: { min: 0, max: 1_000_000 },
   /** Input-space attributions: each step, patch, mask or noisy copy is one more model input (a row of a batched run). */
-  igSteps: { min: 1, max: 10_000 },
+  igSteps: optionBounds('igSteps'),
   /** Occlusion patch side and step, in model-input pixels. */
-  window: { min: 1, max: 8192 },
-  stride: { min: 1, max: 8192 },
-  masks: { min: 1, max: 100_000 },
-  noiseSamples: { min: 1, max: 10_000 },
+  window: optionBounds('window'),
+  stride: optionBounds('stride'),
+  masks: optionBounds('masks'),
+  noiseSamples: optionBounds('noiseSamples'),
   /** A day. */
   watchSeconds: { min: 0, max: 86_400 },
   intervalMs: { min: 10, max: 3_600_000 },

@@ -7,6 +7,14 @@
 // (ViewSettings), which never travels to the host except inside a save intent.
 import { COLORMAPS, type ColormapName } from '../engine/image/colormap';
 import {
+  isMethodOptionKey,
+  METHOD_OPTION_KEYS,
+  methodOptionProblem,
+  validMethodOptions,
+  type MethodOptionKey,
+  type MethodOptionValues,
+} from '../engine/cam/methodOptions';
+import {
   CAM_METHODS,
   type CamMethodName,
   type LeakCheckReport,
@@ -17,10 +25,12 @@ import {
   type TelemetrySnapshot,
 } from '../worker/protocol';
 
-export type { CamMethodName, ColormapName, ModelSummary, Prediction, TapReadout, TelemetrySample };
+export type { CamMethodName, ColormapName, MethodOptionKey, MethodOptionValues, ModelSummary, Prediction, TapReadout, TelemetrySample };
 // Pure helpers the webview shows results with (it imports engine/ through this module only).
 export { LOWER_IS_BETTER } from '../engine/metrics/direction';
 export { shortLayerName } from '../engine/shapeText';
+// The method options' specs: the webview's Options inputs and this module's validation read the same table.
+export { METHOD_OPTION_SPECS, methodOptionProblem, type MethodOptionSpec } from '../engine/cam/methodOptions';
 
 export type SessionRow = TelemetrySnapshot['sessions'][number];
 
@@ -57,6 +67,8 @@ export interface ExplainState {
   box?: number;
   augSmooth: boolean;
   multiScale: boolean;
+  /** Method-specific options the user set (absent: the method's default); a request carries those its method reads. */
+  options?: MethodOptionValues;
 }
 
 /** How the panel shows a result. The webview's (kept in its state across reloads). */
@@ -102,6 +114,24 @@ export interface ExplainView {
   detection?: number;
   /** Segmentation outputs: the classes predicted somewhere, the largest region first (`classIndex`: the one explained). */
   regions?: RegionView[];
+  /** dff: every concept of the first layer, for the panel's concepts strip. */
+  concepts?: ConceptsView;
+}
+
+/**
+ * DFF's concepts as the panel shows them side by side: each concept's map over the picture the
+ * model saw (the maps' size; the compare grid's picture too), its best classes, and the concept
+ * `cam` shows (the one that gives the explained class the highest probability).
+ */
+export interface ConceptsView {
+  layer: string;
+  image: { data: Uint8Array; width: number; height: number };
+  /** `count` maps [K, h, w], concept-major, each in [0, 1]. */
+  maps: { data: Float32Array; width: number; height: number };
+  count: number;
+  /** Per concept, its best classes under the model's head (softmax probability), best first. */
+  topClasses: Array<Array<{ index: number; label: string; prob: number }>>;
+  chosen: number;
 }
 
 /** A class a segmentation model predicts, as the panel lists it: the pixels predicted as it. */
@@ -191,6 +221,8 @@ export type HostToWebview =
       view: Pick<ViewSettings, 'colormap' | 'alpha'>;
       /** "Compare methods" starts with these checked (the defaults the registry has). */
       compareMethods?: readonly CamMethodName[];
+      /** The method-specific options each method reads (the registry's): the Options area shows the chosen method's. */
+      methodOptions?: Partial<Record<CamMethodName, readonly MethodOptionKey[]>>;
     }
   /** The host changed what is explained (an intent, a command, new taps). */
   | { type: 'state'; state: ExplainState; layerChoices: LayerChoice[]; imageNames: string[] }
@@ -249,7 +281,8 @@ export type WebviewToHost =
   | { type: 'setBox'; box: number | null }
   /** Segmentation: explain the region predicted as this class (one of the shown result's regions). */
   | { type: 'setRegionClass'; classIndex: number }
-  | { type: 'setOptions'; augSmooth?: boolean; multiScale?: boolean }
+  /** `methodOptions`: method-specific option values; null resets one to the method's default. */
+  | { type: 'setOptions'; augSmooth?: boolean; multiScale?: boolean; methodOptions?: MethodOptionChanges }
   /** The overlay as shown: the colormap and the opacity of the overlay canvas at that moment. */
   | { type: 'saveOverlay'; colormap: ColormapName; alpha: number }
   /** A picture the webview composed (the report). */
@@ -258,6 +291,39 @@ export type WebviewToHost =
   | { type: 'compareMethods'; methods: CamMethodName[] }
   /** The compare grid or the layer sweep as one PNG, with the colormap and opacity shown. */
   | { type: 'saveCompare'; kind: CompareKind; colormap: ColormapName; alpha: number };
+
+/** Changes of method-specific options: a valid value, or null for the default. */
+export type MethodOptionChanges = { [K in MethodOptionKey]?: MethodOptionValues[K] | null };
+
+/**
+ * Why `v` is not a valid `methodOptions` of a setOptions intent (a sentence naming the option,
+ * what is allowed and what came), or undefined when it is one.
+ */
+export function methodOptionChangesProblem(v: unknown): string | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return `methodOptions: expected an object of option values, got ${JSON.stringify(v)}.`;
+  for (const [k, value] of Object.entries(v)) {
+    if (!isMethodOptionKey(k)) return `methodOptions: unknown option '${k}'; valid: ${METHOD_OPTION_KEYS.join(', ')}.`;
+    if (value === null) continue;
+    const problem = methodOptionProblem(k, value);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/** `current` with `changes` applied (null: back to the default, so the key is dropped). */
+export function withMethodOptions(current: MethodOptionValues | undefined, changes: MethodOptionChanges): MethodOptionValues {
+  const next: Record<string, unknown> = { ...current };
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null || v === undefined) delete next[k];
+    else next[k] = v;
+  }
+  return next as MethodOptionValues;
+}
+
+/** The options of `values` that `keys` (a method's declared options) name: what its request carries. */
+export function methodOptionsFor(values: MethodOptionValues | undefined, keys: readonly MethodOptionKey[]): MethodOptionValues {
+  return Object.fromEntries(keys.filter((k) => values?.[k] !== undefined).map((k) => [k, values![k]])) as MethodOptionValues;
+}
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
@@ -292,7 +358,13 @@ export function parseFromWebview(m: unknown): WebviewToHost | undefined {
     case 'setOptions':
       if (o.augSmooth !== undefined && !isBool(o.augSmooth)) return undefined;
       if (o.multiScale !== undefined && !isBool(o.multiScale)) return undefined;
-      return { type: 'setOptions', augSmooth: o.augSmooth, multiScale: o.multiScale };
+      if (o.methodOptions !== undefined && methodOptionChangesProblem(o.methodOptions) !== undefined) return undefined;
+      return {
+        type: 'setOptions',
+        augSmooth: o.augSmooth,
+        multiScale: o.multiScale,
+        ...(o.methodOptions !== undefined ? { methodOptions: { ...(o.methodOptions as MethodOptionChanges) } } : {}),
+      };
     case 'saveOverlay':
       return isColormap(o.colormap) && isUnit(o.alpha) ? { type: 'saveOverlay', colormap: o.colormap, alpha: o.alpha } : undefined;
     case 'compareMethods': {
@@ -326,6 +398,7 @@ export function persistedExplainState(saved: unknown): (Partial<ExplainState> & 
     ...(isIndex(s.box) ? { box: s.box } : {}),
     ...(isBool(s.augSmooth) ? { augSmooth: s.augSmooth } : {}),
     ...(isBool(s.multiScale) ? { multiScale: s.multiScale } : {}),
+    ...(s.options !== undefined ? { options: validMethodOptions(s.options) } : {}),
   };
 }
 

@@ -23,6 +23,8 @@ import { compareSection } from './compareSection';
 import { regionsSection } from './regionsSection';
 import { videoSection } from './videoSection';
 import { detectionsSection } from './detectionsSection';
+import { conceptsSection } from './conceptsSection';
+import { optionsSection } from './optionsSection';
 import { frameSlice } from './videoState';
 
 const MODES: ReadonlyArray<readonly [ViewMode, string]> = [
@@ -55,6 +57,7 @@ export function camApp(): void {
     lookStored = true;
     persist();
     draw();
+    concepts.repaint();
   };
 
   const header = h('header', { class: 'header' });
@@ -80,6 +83,8 @@ export function camApp(): void {
   const facts = h('div', { id: 'facts', class: 'muted' });
   const detections = detectionsSection((box) => send({ type: 'setBox', box }));
   const regions = regionsSection((classIndex) => send({ type: 'setRegionClass', classIndex }));
+  const concepts = conceptsSection(() => look);
+  const options = optionsSection((methodOptions) => send({ type: 'setOptions', methodOptions }));
   const metrics = metricsSection();
   const comparisons = compareSection(() => look);
   const memory = memorySection();
@@ -95,6 +100,7 @@ export function camApp(): void {
     header,
     notices,
     controls,
+    options.el,
     progress,
     errorBox,
     warningsBox,
@@ -105,6 +111,8 @@ export function camApp(): void {
     detections.list,
     regions.heading,
     regions.list,
+    concepts.heading,
+    concepts.el,
     h('h2', {}, 'Predictions'),
     bars,
     h('h2', {}, 'Tap statistics'),
@@ -157,6 +165,7 @@ export function camApp(): void {
       checkbox('scales', 'Multi-scale (1, 0.75, 0.5)', s.multiScale, (c) => send({ type: 'setOptions', multiScale: c })),
       button('rerun', 'Explain again', () => send({ type: 'rerun' })),
     );
+    options.render(s);
   }
 
   const displayControls = h('div', { class: 'display-controls' });
@@ -374,6 +383,7 @@ export function camApp(): void {
         state = m.state;
         methods = m.methods;
         comparisons.setMethods(m.methods, m.compareMethods ?? []);
+        options.setDeclared(m.methodOptions);
         layerChoices = m.layerChoices;
         imageNames = m.imageNames;
         // the user's settings seed the look until the user changes it here
@@ -427,6 +437,7 @@ export function camApp(): void {
         renderPredictions();
         detections.render(view);
         regions.render(view);
+        concepts.render(view);
         if (v.detections) root.dataset.detection = String(v.detection ?? '');
         else delete root.dataset.detection;
         showWarnings(v.warnings ?? []);

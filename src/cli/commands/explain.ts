@@ -7,11 +7,13 @@ import { imageJson } from '../../engine/image/geometry';
 import { warningLines } from '../../engine/pipeline/warnings';
 import { encodeNpy } from '../../engine/npy';
 import { attributionNpy } from '../../engine/cam/attribution';
+import { conceptsFile, conceptsJson, conceptsNpy } from '../../engine/cam/conceptFiles';
 import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
 import { reportedDetection } from '../../engine/detection/detections';
 import { explanationStem } from '../../engine/explanationStem';
 import { ATTRIBUTION_BASELINES, NOISE_TUNNEL_BASES, type AttributionBaseline, type NoiseTunnelBase } from '../../engine/explainTypes';
 import { KPCA_KERNELS, type KpcaKernel } from '../../engine/cam/kernelPca';
+import { METHOD_OPTION_SPECS, methodOptionProblem } from '../../engine/cam/methodOptions';
 import { DENSE_LAYOUTS, type DenseLayout } from '../../engine/targets/dense';
 import { SEQUENCE_LAYOUTS, type SequenceLayout } from '../../engine/targets/ctc';
 import {
@@ -48,7 +50,8 @@ function classList(flag: string, text: unknown): number[] | undefined {
   const values = String(text)
     .split(',')
     .map((s) => Number(s.trim()));
-  if (values.some((v) => !Number.isInteger(v) || v < 0)) throw usageError(`${flag}: expected class indices separated by commas, got "${text}".`);
+  const problem = methodOptionProblem('finerClasses', values, `"${text}"`);
+  if (problem) throw usageError(problem);
   return values;
 }
 
@@ -102,7 +105,7 @@ function attributionOptions(values: Record<string, unknown>): Partial<ExplainPar
     masks: intOption('--masks', values.masks, LIMITS.masks),
     noiseBase: noiseBase as NoiseTunnelBase | undefined,
     noiseSamples: intOption('--noise-samples', values['noise-samples'], LIMITS.noiseSamples),
-    noiseSigma: numberOption('--noise-sigma', values['noise-sigma'], { min: 0, max: 10 }),
+    noiseSigma: numberOption('--noise-sigma', values['noise-sigma'], METHOD_OPTION_SPECS.noiseSigma),
     seed: intOption('--seed', values.seed, { min: -(2 ** 31), max: 2 ** 32 - 1 }),
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
@@ -130,7 +133,7 @@ export function explainParamsFromArgs(values: Record<string, unknown>, modelPath
   const discardRatio = numberOption('--discard-ratio', values['discard-ratio'], { min: 0, max: 1, maxExclusive: true });
   const frames = intOption('--frames', values.frames, LIMITS.frames);
   const finerClasses = classList('--finer-classes', values['finer-classes']);
-  const finerAlpha = numberOption('--finer-alpha', values['finer-alpha'], { min: 0, max: 10 });
+  const finerAlpha = numberOption('--finer-alpha', values['finer-alpha'], METHOD_OPTION_SPECS.finerAlpha);
   const finerBase = values['finer-base'] as string | undefined;
   if (finerBase !== undefined && !LAYER_CAM_METHODS.includes(finerBase as LayerCamMethod))
     throw usageError(`--finer-base: "${finerBase}" is not one of ${LAYER_CAM_METHODS.join(', ')}.`);
@@ -383,8 +386,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     if (e.video) write(`${prefix}.overlay.gif`, e.video.animatedGif);
     if (e.activation) write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
     if (e.gradient) write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
-    if (e.concepts && i === 0)
-      write(`${stem}.concepts.npy`, encodeNpy(e.concepts.maps.data, [e.concepts.count, e.concepts.maps.height, e.concepts.maps.width]));
+    if (e.concepts && i === 0) write(conceptsFile(stem), conceptsNpy(e.concepts));
   }
   const round = (x: number) => Math.round(x * 100) / 100;
   const json = {
@@ -413,15 +415,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
       ...(e.detection !== undefined ? { box: e.detection } : {}),
       ...(e.video ? { frames: e.video.frames, temporal_weights: e.video.temporalWeights.map((w) => Math.round(w * 1e4) / 1e4) } : {}),
     })),
-    ...(r.explanations[0].concepts
-      ? {
-          concepts: {
-            layer: r.explanations[0].concepts.layer,
-            file: `${stem}.concepts.npy`,
-            top_classes: r.explanations[0].concepts.topClasses.map((top) => top.map((c) => ({ ...c, prob: Math.round(c.prob * 1e4) / 1e4 }))),
-          },
-        }
-      : {}),
+    ...(r.explanations[0].concepts ? { concepts: conceptsJson(r.explanations[0].concepts, stem) } : {}),
     ...(r.fallbacks.length ? { ep_fallbacks: r.fallbacks } : {}),
     ...(Object.keys(r.notes).length ? { notes: r.notes } : {}),
   };

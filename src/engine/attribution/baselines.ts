@@ -3,6 +3,7 @@
 // (0 − mean)/std, not zeros, for an ImageNet model); 'blur' the input blurred with RISE's σ (5 px
 // at 224, scaled with the size; metrics/perturb.ts); 'noise' a picture of uniform random pixels
 // (seeded), preprocessed; a file is an image (preprocessed like the input) or a preprocessed .npy.
+import { METHOD_OPTION_SPECS } from '../cam/methodOptions';
 import { CamLensError } from '../errors';
 import type { AttributionBaseline } from '../explainTypes';
 import type { ModelConfig } from '../image/config';
@@ -13,7 +14,7 @@ import type { LoadedModel } from '../model';
 import { loadModelInput } from '../pipeline/input';
 import type { AttributionContext } from './batching';
 
-export const DEFAULT_BASELINE: AttributionBaseline = 'black';
+export const DEFAULT_BASELINE: AttributionBaseline = METHOD_OPTION_SPECS.baseline.default;
 
 export const baselineName = (b: AttributionBaseline): string => (typeof b === 'string' ? b : b.file);
 

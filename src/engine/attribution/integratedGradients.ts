@@ -3,10 +3,11 @@
 // by the midpoint rule over `steps` points (α_k = (k + ½)/steps, error O(1/steps²)), the path's
 // points stacked into batched gradient runs. Completeness says Σ attr = f(x) − f(x'); the gap
 // measures the quadrature error and is reported (and warned about when large).
+import { METHOD_OPTION_SPECS } from '../cam/methodOptions';
 import { scoresOf, type AttributionContext } from './batching';
 import { runPlan, type GradientPlan } from './gradientPlan';
 
-export const DEFAULT_IG_STEPS = 50;
+export const DEFAULT_IG_STEPS: number = METHOD_OPTION_SPECS.igSteps.default;
 
 /**
  * A relative completeness gap above this carries a warning. Through ReLUs the path's gradient

@@ -2,6 +2,7 @@
 // attribution of the input's shape, plus the facts S.json reports. Defaults live with each
 // method; the ids and what the pipeline needs to know about them are in cam/registry.ts.
 import type { ExplainParams, InputSpaceMethod, NoiseTunnelBase } from '../explainTypes';
+import { METHOD_OPTION_SPECS } from '../cam/methodOptions';
 import type { AttributionContext } from './batching';
 import { baselineName, DEFAULT_BASELINE } from './baselines';
 import { runPlan, type GradientPlan } from './gradientPlan';
@@ -50,7 +51,7 @@ async function basePlan(base: NoiseTunnelBase, r: AttributionRequest): Promise<(
 const noiseTunnel =
   (statistic: NoiseStatistic): Method =>
   async (ctx, r) => {
-    const base = r.params.noiseBase ?? 'saliency';
+    const base = r.params.noiseBase ?? METHOD_OPTION_SPECS.noiseBase.default;
     const samples = r.params.noiseSamples ?? DEFAULT_NOISE_SAMPLES;
     const sigma = r.params.noiseSigma ?? DEFAULT_NOISE_SIGMA;
     const seed = r.params.seed ?? 0;

@@ -3,11 +3,12 @@
 // copies x + ε, ε ~ N(0, σ²), σ = `sigma` × (max − min of x); SmoothGrad is the mean of their
 // attributions, VarGrad the (population) variance, E[a²] − E[a]². The copies' rows share one
 // batched stream; a copy's rows are combined as soon as its last one is answered.
+import { METHOD_OPTION_SPECS } from '../cam/methodOptions';
 import { noisyInputs } from '../metrics/stability';
 import type { GradientPlan } from './gradientPlan';
 
-export const DEFAULT_NOISE_SAMPLES = 25;
-export const DEFAULT_NOISE_SIGMA = 0.15;
+export const DEFAULT_NOISE_SAMPLES: number = METHOD_OPTION_SPECS.noiseSamples.default;
+export const DEFAULT_NOISE_SIGMA: number = METHOD_OPTION_SPECS.noiseSigma.default;
 
 export type NoiseStatistic = 'mean' | 'variance';
 

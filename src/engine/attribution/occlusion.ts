@@ -3,10 +3,11 @@
 // the mean over the patches covering it of f(x) − f(x occluded). Unlike Captum, a last patch flush
 // with the right/bottom edge is added when the stride does not land there, so no pixel is left
 // without a patch (Captum leaves such a border at 0). Every channel gets the same value.
+import { METHOD_OPTION_SPECS } from '../cam/methodOptions';
 import { streamScores, type AttributionContext } from './batching';
 
-export const DEFAULT_OCCLUSION_WINDOW = 16;
-export const DEFAULT_OCCLUSION_STRIDE = 8;
+export const DEFAULT_OCCLUSION_WINDOW: number = METHOD_OPTION_SPECS.window.default;
+export const DEFAULT_OCCLUSION_STRIDE: number = METHOD_OPTION_SPECS.stride.default;
 
 /** Patch origins along a side of length n: 0, s, 2s, … and n − window when the steps miss it. */
 export function patchOrigins(n: number, window: number, stride: number): number[] {

@@ -5,11 +5,12 @@
 // normalisation's mean colour), and the saliency is the score-weighted mean mask,
 //   S = Σᵢ f(x ⊙ Mᵢ) Mᵢ / (N · p).
 // Masks are drawn from one seeded stream, row by row, and kept only until their score arrives.
+import { METHOD_OPTION_SPECS } from '../cam/methodOptions';
 import { resizeBilinear } from '../cam/postprocess';
 import { rng } from '../metrics/stats';
 import { streamScores, type AttributionContext } from './batching';
 
-export const DEFAULT_RISE_MASKS = 1000;
+export const DEFAULT_RISE_MASKS: number = METHOD_OPTION_SPECS.masks.default;
 export const RISE_CELLS = 7;
 export const RISE_KEEP_PROBABILITY = 0.5;
 

@@ -289,6 +289,7 @@ async function explainEach(p: ExplainBatchParams, model: LoadedModel, ctx: Batch
           camRaw: e.camRaw,
           overlayPng: e.overlayPng!, // asked for above
           ...(e.attribution ? { attribution: e.attribution } : {}),
+          ...(e.concepts ? { concepts: e.concepts } : {}),
           ...(e.target ? { target: e.target } : {}),
           ...(e.detection !== undefined ? { detection: e.detection } : {}),
           // Per-frame overlay PNGs stay behind: a batch writes the strip and the animation only.

@@ -9,6 +9,7 @@ import { csvCell } from '../csv';
 import type { CamMethodName } from '../explainTypes';
 import { imageJson } from '../image/geometry';
 import { attributionNpy } from '../cam/attribution';
+import { conceptsFile, conceptsJson, conceptsNpy } from '../cam/conceptFiles';
 import { encodeNpy, parseNpyHeader } from '../npy';
 import { outputWriteError, writeAtomic } from './atomicFileWriter';
 import type { ReportedDetection } from '../detection/detections';
@@ -53,9 +54,11 @@ export function explanationJson(
       label: m.label,
       files: explanationStem(stemName, i, m, Boolean(item.detections)),
       ...(m.target ? { target: m.target } : {}),
+      ...(m.concepts ? { concept: m.concepts.chosen } : {}),
       ...(m.detection !== undefined ? { box: m.detection } : {}),
       ...videoJsonFields(m),
     })),
+    ...(maps[0].concepts ? { concepts: conceptsJson(maps[0].concepts, stemName) } : {}),
     ...(item.notes && Object.keys(item.notes).length ? { notes: item.notes } : {}),
     ...(maps[0].metrics ? { metrics: maps[0].metrics } : {}),
     batch: extra,
@@ -84,12 +87,19 @@ export async function writeMapFiles(prefix: string, maps: readonly BatchMap[], d
       for (const [suffix, bytes] of pictureFiles(m)) await writeAtomic(`${p}${suffix}`, bytes);
     }),
   );
+  // As `camlens explain`: the first explanation's concepts (every class's are the same factorisation).
+  if (maps[0]?.concepts) await writeAtomic(conceptsFile(prefix), conceptsNpy(maps[0].concepts));
 }
 
 /** A map as it is once its files are on disk: what S.json and the rows read of it. */
 export function writtenMap(m: BatchMap): WrittenBatchMap {
-  const { cam: _cam, camImage: _camImage, camRaw: _camRaw, overlayPng: _overlayPng, attribution: _attribution, video, ...rest } = m;
-  return { ...rest, written: true, ...(video ? { video: { frames: video.frames, temporalWeights: video.temporalWeights } } : {}) };
+  const { cam: _cam, camImage: _camImage, camRaw: _camRaw, overlayPng: _overlayPng, attribution: _attribution, video, concepts, ...rest } = m;
+  return {
+    ...rest,
+    written: true,
+    ...(video ? { video: { frames: video.frames, temporalWeights: video.temporalWeights } } : {}),
+    ...(concepts ? { concepts: { layer: concepts.layer, count: concepts.count, topClasses: concepts.topClasses, chosen: concepts.chosen } } : {}),
+  };
 }
 
 /** Writes one image's files for one method, JSON last (the maps the worker already wrote are not written again). */
@@ -134,6 +144,8 @@ export interface PreviousOutput {
     metrics?: Record<string, number>;
     /** Image files: the original's size and geometry; they have an S.cam_image.npy too. */
     image?: unknown;
+    /** dff: the concept maps' file (S.concepts.npy). */
+    concepts?: { file: string };
   };
 }
 
@@ -143,6 +155,7 @@ export function completeOutput(prefix: string, method: CamMethodName): PreviousO
     const json = JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8')) as PreviousOutput['json'];
     if (json.method !== method || !Array.isArray(json.explanations) || !json.explanations.length) return undefined;
     const dir = path.dirname(prefix);
+    if (json.concepts && !completeNpy(path.join(dir, json.concepts.file))) return undefined;
     for (const e of json.explanations) {
       const p = path.join(dir, e.files);
       if (!completeNpy(`${p}.cam.npy`) || !completeNpy(`${p}.cam_raw.npy`)) return undefined;

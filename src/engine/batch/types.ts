@@ -1,7 +1,17 @@
 // The messages of the batched explain request (worker method `explainBatch`), the rows the
 // batch runner writes, and the job and outcome of a run (runner, merge and summaryFiles share
 // them). Types (and two guards on them): the extension host imports them through the protocol.
-import type { Attribution, CamMethodName, ExplainedTarget, ExplainParams, ExplainWarning, MapData, Prediction, ScoreKind } from '../explainTypes';
+import type {
+  Attribution,
+  CamMethodName,
+  ConceptExplanation,
+  ExplainedTarget,
+  ExplainParams,
+  ExplainWarning,
+  MapData,
+  Prediction,
+  ScoreKind,
+} from '../explainTypes';
 import type { ImageGeometry } from '../image/geometry';
 import type { ReportedDetection } from '../detection/detections';
 
@@ -43,6 +53,8 @@ export interface BatchMap {
   overlayPng: Uint8Array;
   /** Input-space methods: the attribution [C, H, W] (S.attr.npy). */
   attribution?: Attribution;
+  /** dff: every concept of the first layer (S.concepts.npy, and S.json's `concepts`); `cam` is the chosen one's. */
+  concepts?: ConceptExplanation;
   /** Filled by the metrics hook when metrics were requested. */
   metrics?: Record<string, number>;
   /** The scalar explained (an element of a value, a detection's score, a similarity...), when not a plain class. */
@@ -57,9 +69,10 @@ export interface BatchMap {
 }
 
 /** A map whose files the worker already wrote (ExplainBatchParams.outputPrefixes): what S.json and the summary rows need of it. */
-export type WrittenBatchMap = Omit<BatchMap, 'cam' | 'camImage' | 'camRaw' | 'overlayPng' | 'attribution' | 'video'> & {
+export type WrittenBatchMap = Omit<BatchMap, 'cam' | 'camImage' | 'camRaw' | 'overlayPng' | 'attribution' | 'video' | 'concepts'> & {
   written: true;
   video?: Omit<BatchVideo, 'animatedGif'>;
+  concepts?: Omit<ConceptExplanation, 'maps'>;
 };
 
 /** A batch item's map: with its data (written by the batch runner), or already on disk. */

@@ -9,11 +9,12 @@
 // lower concept index). Every concept's map is in the explanation's `concepts`.
 import { CamLensError } from '../errors';
 import { BaseCam, type CamInput } from './base';
+import { METHOD_OPTION_SPECS } from './methodOptions';
 import { nmf } from './nmf';
 import type { ConceptFactorization, FeatureMaps } from './tensor';
 
 /** pytorch-grad-cam's DFF example (`run_dff_on_image`): 5 concepts, their 2 best classes. */
-export const DFF_DEFAULT_CONCEPTS = 5;
+export const DFF_DEFAULT_CONCEPTS: number = METHOD_OPTION_SPECS.concepts.default;
 export const DFF_TOP_CLASSES = 2;
 
 /** The concepts of one image's activations [1, C, h, w]. */

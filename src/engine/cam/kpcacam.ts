@@ -2,6 +2,7 @@
 // gradients. pytorch-grad-cam's defaults: the sigmoid kernel, one component.
 import { BaseCam, type CamInput, type CamOptions } from './base';
 import { kernelPcaProjection } from './kernelPca';
+import { METHOD_OPTION_SPECS } from './methodOptions';
 
 export class KpcaCam extends BaseCam {
   readonly id = 'kpcacam';
@@ -12,7 +13,7 @@ export class KpcaCam extends BaseCam {
     const [n, c, h, w] = input.activations.shape;
     const hw = h * w;
     const out = new Float32Array(n * hw);
-    const kpca = { kernel: options.kernel ?? 'sigmoid', components: options.components ?? 1 };
+    const kpca = { kernel: options.kernel ?? METHOD_OPTION_SPECS.kernel.default, components: options.components ?? METHOD_OPTION_SPECS.components.default };
     for (let b = 0; b < n; b++) kernelPcaProjection(input.activations.data, b * c * hw, c, hw, out, b * hw, kpca);
     return out;
   }

@@ -25,6 +25,7 @@ import { GuidedBackprop, GuidedGradCam } from './guided';
 import type { AttributionKind } from './attribution';
 import type { AttributionToMap } from '../attribution/toMap';
 import type { RuleSetName } from '../autodiff/rules/variants';
+import type { MethodOptionKey } from './methodOptions';
 import { CamLensError, closestNames } from '../errors';
 import { INPUT_SPACE_METHODS, LAYER_CAM_METHODS, type CamMethodName, type InputSpaceMethod, type LayerCamMethod } from '../explainTypes';
 
@@ -76,6 +77,8 @@ export interface LayerCamInfo {
   ruleVariant?: RuleSetName;
   /** ...and how the attribution (S.attr.npy) is made of it; the method's map is then the attribution's (cam/attribution.ts). */
   attribution?: AttributionKind;
+  /** The method-specific options it reads (methodOptions.ts specs them): the panel shows these, and sends only these. */
+  options?: readonly MethodOptionKey[];
 }
 
 const entry = (
@@ -105,12 +108,18 @@ export const LAYER_CAMS: Readonly<Record<LayerCamMethod, LayerCamInfo>> = {
     batchable: false,
     target: 'finer',
     base: { default: 'gradcam', create: (base) => new FinerCam(base) },
+    options: ['finerClasses', 'finerAlpha'],
   },
   refinecam: { ...entry('refinecam', 'RefineCAM', true, 'none', true, () => new RefineCam()), batchable: false, layers: 'several' },
-  kpcacam: entry('kpcacam', 'KPCA_CAM', false, 'none', false, () => new KpcaCam()),
+  kpcacam: { ...entry('kpcacam', 'KPCA_CAM', false, 'none', false, () => new KpcaCam()), options: ['kernel', 'components'] },
   fem: entry('fem', 'FEM', false, 'none', true, () => new Fem()),
   sobelcam: { ...entry('sobelcam', 'sobel_cam', false, 'none', false, () => new SobelCam()), readsPicture: true, batchable: false },
-  dff: { ...entry('dff', 'DeepFeatureFactorization', false, 'none', false, () => new DeepFeatureFactorization()), concepts: true, batchable: false },
+  dff: {
+    ...entry('dff', 'DeepFeatureFactorization', false, 'none', false, () => new DeepFeatureFactorization()),
+    concepts: true,
+    batchable: false,
+    options: ['concepts'],
+  },
   // The batch's stacked run builds first-order, standard-rule gradients only: these go through explain() per image.
   shapleycam: { ...entry('shapleycam', 'ShapleyCAM', true, 'none', true, () => new ShapleyCam()), batchable: false, order: 2, scoreTarget: 'rest' },
   'guided-backprop': {
@@ -174,6 +183,8 @@ export interface InputSpaceInfo {
   /** Needs d score / d input (the gradient run with the graph input as its only wrt) rather than forward runs. */
   needsGradients: boolean;
   toMap: AttributionToMap;
+  /** The method-specific options it reads (methodOptions.ts specs them). */
+  options?: readonly MethodOptionKey[];
 }
 
 const inputSpace = (id: InputSpaceMethod, referenceName: string, needsGradients: boolean, toMap: AttributionToMap): InputSpaceInfo => ({
@@ -184,16 +195,24 @@ const inputSpace = (id: InputSpaceMethod, referenceName: string, needsGradients:
   toMap,
 });
 
+/** SmoothGrad / VarGrad: the noise, and Integrated Gradients' options when it is the method averaged. */
+const NOISE_TUNNEL_OPTIONS: readonly MethodOptionKey[] = ['noiseBase', 'noiseSamples', 'noiseSigma', 'igSteps', 'baseline'];
+
 export const INPUT_SPACE_INFO: Readonly<Record<InputSpaceMethod, InputSpaceInfo>> = {
   saliency: inputSpace('saliency', 'Saliency', true, 'abs-sum'),
   'input-x-gradient': inputSpace('input-x-gradient', 'InputXGradient', true, 'abs-sum'),
-  'integrated-gradients': inputSpace('integrated-gradients', 'IntegratedGradients', true, 'abs-sum'),
-  smoothgrad: inputSpace('smoothgrad', 'NoiseTunnel(smoothgrad)', true, 'abs-sum'),
-  vargrad: inputSpace('vargrad', 'NoiseTunnel(vargrad)', true, 'abs-sum'),
-  occlusion: inputSpace('occlusion', 'Occlusion', false, 'positive-mean'),
-  rise: inputSpace('rise', 'RISE', false, 'mean'),
+  'integrated-gradients': { ...inputSpace('integrated-gradients', 'IntegratedGradients', true, 'abs-sum'), options: ['igSteps', 'baseline'] },
+  smoothgrad: { ...inputSpace('smoothgrad', 'NoiseTunnel(smoothgrad)', true, 'abs-sum'), options: NOISE_TUNNEL_OPTIONS },
+  vargrad: { ...inputSpace('vargrad', 'NoiseTunnel(vargrad)', true, 'abs-sum'), options: NOISE_TUNNEL_OPTIONS },
+  occlusion: { ...inputSpace('occlusion', 'Occlusion', false, 'positive-mean'), options: ['window', 'stride', 'baseline'] },
+  rise: { ...inputSpace('rise', 'RISE', false, 'mean'), options: ['masks'] },
 };
 
 /** The registry entry of an input-space method, or undefined for any other method. */
 export const inputSpaceMethod = (id: string): InputSpaceInfo | undefined =>
   (INPUT_SPACE_METHODS as readonly string[]).includes(id) ? INPUT_SPACE_INFO[id as InputSpaceMethod] : undefined;
+
+/** The method-specific options `method` reads (none for the attention methods). */
+export function methodOptionKeys(method: CamMethodName): readonly MethodOptionKey[] {
+  return (isLayerCamMethod(method) ? LAYER_CAMS[method].options : inputSpaceMethod(method)?.options) ?? [];
+}

@@ -4,13 +4,14 @@
 // J defaults to the 3 classes whose logits are closest to z_m. The weights p_j are differentiated
 // too (as torch does), so the cotangent fed at the logits is ∂f/∂z, computed here in float64 from
 // the logits of a first run; the backward pass through the model is the autodiff's.
+import { METHOD_OPTION_SPECS } from '../cam/methodOptions';
 import { CamLensError } from '../errors';
 import { softmax } from '../pipeline/predictions';
 
 /** pytorch-grad-cam's `comparison_categories=[1, 2, 3]`: the three nearest classes. */
 export const FINER_DEFAULT_COMPARISONS = 3;
 /** pytorch-grad-cam's default comparison strength. */
-export const FINER_DEFAULT_ALPHA = 1;
+export const FINER_DEFAULT_ALPHA: number = METHOD_OPTION_SPECS.finerAlpha.default;
 const EPS = 1e-9;
 
 /**

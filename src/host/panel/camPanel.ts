@@ -5,7 +5,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
+  methodOptionChangesProblem,
   parseFromWebview,
+  withMethodOptions,
   type ColormapName,
   type CompareView,
   type ExplainState,
@@ -18,6 +20,7 @@ import {
 } from '../../panel/protocol';
 import { CAM_METHODS, type CamMethodName, type ExplainResult, type Result } from '../../worker/protocol';
 import { availableMethods, DEFAULT_COMPARE_METHODS } from '../../engine/pipeline/compareDefaults';
+import { methodOptionKeys } from '../../engine/cam/registry';
 import { errorText, providerOptions, webviewHtml } from '../util';
 import { CompareController } from './compareController';
 import { currentImage, type PanelContext, type PanelDeps } from './context';
@@ -267,6 +270,7 @@ export class CamPanel implements PanelContext {
       trusted: vscode.workspace.isTrusted,
       view: configuredLook(),
       compareMethods: availableMethods(DEFAULT_COMPARE_METHODS, CAM_METHODS),
+      methodOptions: Object.fromEntries(CAM_METHODS.map((method) => [method, methodOptionKeys(method)]).filter(([, keys]) => keys.length)),
     });
     this.explainer.replay();
     this.metrics.replay();
@@ -279,6 +283,10 @@ export class CamPanel implements PanelContext {
     const m = parseFromWebview(raw);
     if (!m) {
       this.deps.output.warn(`CAM panel: ignored an invalid message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      // An option value out of bounds: say which and what is allowed (the webview checks first; this is the host's gate).
+      const o = raw as { type?: unknown; methodOptions?: unknown } | undefined;
+      const problem = o?.type === 'setOptions' && o.methodOptions !== undefined ? methodOptionChangesProblem(o.methodOptions) : undefined;
+      if (problem) this.post({ type: 'notice', level: 'warning', text: `Option not applied: ${problem}` });
       return;
     }
     await this.apply(m).catch((e) => this.deps.output.error(`CAM panel: ${m.type}: ${errorText(e)}`));
@@ -309,7 +317,13 @@ export class CamPanel implements PanelContext {
           ? quietly(this.change({ classIndex: m.classIndex, box: undefined }))
           : this.deps.output.warn(`CAM panel: class ${m.classIndex} is not among the shown result's predicted regions; ignored.`);
       case 'setOptions':
-        return quietly(this.change({ augSmooth: m.augSmooth ?? s.augSmooth, multiScale: m.multiScale ?? s.multiScale }));
+        return quietly(
+          this.change({
+            augSmooth: m.augSmooth ?? s.augSmooth,
+            multiScale: m.multiScale ?? s.multiScale,
+            ...(m.methodOptions ? { options: withMethodOptions(s.options, m.methodOptions) } : {}),
+          }),
+        );
       case 'rerun':
         return quietly(this.explainNow());
       case 'cancel':

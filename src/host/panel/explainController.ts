@@ -3,7 +3,8 @@
 // (re)loads: the request starts as soon as the panel is shown, not when the webview is ready.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { HostToWebview } from '../../panel/protocol';
+import { methodOptionKeys } from '../../engine/cam/registry';
+import { methodOptionsFor, type HostToWebview } from '../../panel/protocol';
 import type { ExplainParams, ExplainResult } from '../../worker/protocol';
 import { errorCode, errorText, providerOptions, UNTRUSTED_MESSAGE } from '../util';
 import { currentImage, type PanelContext } from './context';
@@ -128,6 +129,8 @@ export class ExplainController {
       augSmooth: s.augSmooth || undefined,
       scales: s.multiScale ? [1, 0.75, 0.5] : undefined,
       scaleWeights: s.multiScale ? [0.6, 0.3, 0.1] : undefined,
+      // The options the user set that this method reads (the others keep their values for when it is chosen again).
+      ...methodOptionsFor(s.options, methodOptionKeys(s.method)),
       // Only a clip's pictures (the animated GIF) use these: the webview draws the overlay, and
       // "Save overlay" composes it with the colormap and opacity shown at that moment.
       ...configuredLook(),

@@ -3,7 +3,7 @@
 import { blendFrames, stripRgb } from '../../engine/image/blend';
 import type { ColormapName } from '../../engine/image/colormap';
 import { encodeRgbPng } from '../../engine/image/png';
-import type { ExplainView, VideoView } from '../../panel/protocol';
+import type { ConceptsView, ExplainView, VideoView } from '../../panel/protocol';
 import type { ExplainResult } from '../../worker/protocol';
 
 /**
@@ -57,6 +57,25 @@ export function explainView(r: ExplainResult, requestId: number): ExplainView | 
     ...(e.video && r.frames ? { video: videoView(r.frames, e.video.temporalWeights) } : {}),
     ...(r.detections ? detectionsView(r) : {}),
     ...(r.regions ? { regions: r.regions.map((g) => ({ class: g.class, label: g.label, pixels: g.pixels, share: g.share })) } : {}),
+    ...(e.concepts ? { concepts: conceptsView(r) } : {}),
+  };
+}
+
+/**
+ * DFF's concepts for the panel's strip: the maps at the model's input size over the picture the
+ * model saw (that size too), so no concept map is resampled for the panel (K maps on a photo's
+ * own size would be K photos of floats).
+ */
+function conceptsView(r: ExplainResult): ConceptsView {
+  const c = r.explanations[0].concepts!;
+  if (!r.image) throw new Error('explain view: the result carries no picture (requested with pictures: false)');
+  return {
+    layer: c.layer,
+    image: { data: new Uint8Array(r.image.data), width: r.image.width, height: r.image.height },
+    maps: { data: new Float32Array(c.maps.data), width: c.maps.width, height: c.maps.height },
+    count: c.count,
+    topClasses: c.topClasses.map((top) => top.map((k) => ({ index: k.index, label: k.label, prob: k.prob }))),
+    chosen: c.chosen,
   };
 }
 

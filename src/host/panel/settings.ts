@@ -15,7 +15,7 @@ export function configuredLook(): Pick<ViewSettings, 'colormap' | 'alpha'> {
   };
 }
 
-/** A new panel's state: the first image, camlens.defaultMethod, the suggested layer. */
+/** A new panel's state: the first image, camlens.defaultMethod, the suggested layer, every method option at its default. */
 export function defaultExplainState(modelPath: string, images: string[]): ExplainState {
   const method = vscode.workspace.getConfiguration('camlens').get<string>('defaultMethod', 'gradcam');
   return {
@@ -25,5 +25,6 @@ export function defaultExplainState(modelPath: string, images: string[]): Explai
     method: (CAM_METHODS as readonly string[]).includes(method) ? (method as CamMethodName) : 'gradcam',
     augSmooth: false,
     multiScale: false,
+    options: {},
   };
 }
