@@ -66,6 +66,16 @@ describe('image pipeline', () => {
     deepStrictEqual(Array.from(bgr.tensor), [51, 0, 255, 102, 255, 0]);
   });
 
+  it('makes 1-channel (luma) and 4-channel (alpha, or a fill) inputs in either layout', () => {
+    const rgb = { data: Uint8Array.of(255, 0, 51, 0, 255, 102), width: 2, height: 1, alpha: Uint8Array.of(10, 200) };
+    const plain = { ...IMAGENET_DEFAULTS, mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number], scale: 1 };
+    const gray = rgbToTensor(rgb, plain, 1);
+    deepStrictEqual(gray.dims, [1, 1, 1, 2]);
+    ok(Math.abs(gray.tensor[0] - (0.299 * 255 + 0.114 * 51)) < 1e-4 && Math.abs(gray.tensor[1] - (0.587 * 255 + 0.114 * 102)) < 1e-4);
+    deepStrictEqual(Array.from(rgbToTensor(rgb, { ...plain, layout: 'NHWC' }, 4).tensor), [255, 0, 51, 10, 0, 255, 102, 200]);
+    deepStrictEqual(Array.from(rgbToTensor(rgb, { ...plain, alpha: 'fill', alphaFill: 7 }, 4).tensor), [255, 0, 0, 255, 51, 102, 7, 7]);
+  });
+
   it('parses the config contract and rejects bad values', () => {
     const c = parseModelConfig(
       {
