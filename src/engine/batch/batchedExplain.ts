@@ -390,10 +390,12 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ba
       checkMemoryBudget(estimateMemory(model, stacked.dims, group.length, true), budgetBytesOf(p.provider), `A batch of ${group.length} images`);
       run = await runLocked(() => runGradient(model, { sessions: ctx.sessions, provider: p.provider, signal: ctx.signal }, spec, stacked, target));
     } catch (e) {
+      returnStack(stacked);
       if (isCancellation(e) || !isCamLensError(e)) throw e;
       for (const r of group) items[r.index] = { input: p.inputs[r.index], ok: false, error: errorOf(e) };
       continue;
     }
+    returnStack(stacked);
     const runMs = performance.now() - rs;
     totals.run += runMs;
     runSizes.push(group.length);
@@ -507,11 +509,26 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ba
   return { items, ep, batched: true, runSizes, timings_ms: totals };
 }
 
+/**
+ * Stacked inputs are [N, C, H, W] buffers of several MB (9.6 MB for 16 images at 224²), above
+ * the worker's malloc mmap threshold: a fresh one per batch faults all its pages in again (~20 ms
+ * per batch of 16 here). The last two are kept and reused; a buffer is lent for one model run.
+ */
+const spareStacks: Float32Array[] = [];
+
 function stack(inputs: ModelInput[]): PlainTensor {
   const per = inputs[0].tensor.length;
-  const data = new Float32Array(per * inputs.length);
+  const length = per * inputs.length;
+  const at = spareStacks.findIndex((b) => b.length === length);
+  const data = at >= 0 ? spareStacks.splice(at, 1)[0] : new Float32Array(length);
   inputs.forEach((x, i) => data.set(x.tensor, i * per));
   return { dtype: 'float32', dims: [inputs.length, ...inputs[0].dims.slice(1)], data };
+}
+
+/** Gives a stacked input back once its run is over (nothing keeps it: the maps come from the run's outputs). */
+function returnStack(t: PlainTensor): void {
+  spareStacks.unshift(t.data as Float32Array);
+  spareStacks.length = Math.min(spareStacks.length, 2);
 }
 
 export type { ModelConfig };
