@@ -3,6 +3,7 @@
 // error and is started again on the next request.
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { attachBulk, dropBulk, isBulkDir, removeBulkDir } from './bulk';
 import type { EventMessage, Method, Params, Result, TelemetrySample, WireError, WorkerToHost } from './protocol';
 
 /**
@@ -100,6 +101,8 @@ export class WorkerClient extends EventEmitter<EmitterArgs> {
   /** How many times the worker died and was replaced. */
   restarts = 0;
   private everStarted = false;
+  /** The running worker's folder for large answers (worker/bulk.ts), once it said so; diagnostics and tests. */
+  answers: string | undefined;
 
   constructor(private readonly options: WorkerClientOptions) {
     super();
@@ -182,9 +185,22 @@ export class WorkerClient extends EventEmitter<EmitterArgs> {
       env: { ...WORKER_MALLOC_ENV, ...(this.options.env ?? process.env) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    child.on('message', (m: WorkerToHost) => this.onMessage(m));
+    // The folder this worker writes large answers into (worker/bulk.ts), from its ready message.
+    let bulkDir: string | undefined;
+    child.on('message', (m: WorkerToHost) => {
+      if (m.kind === 'ready' && isBulkDir(m.bulkDir)) {
+        bulkDir = m.bulkDir;
+        if (this.child === child) this.answers = bulkDir;
+      }
+      this.onMessage(m, bulkDir);
+    });
     child.on('exit', (code, signal) => {
-      if (this.child === child) this.child = undefined;
+      // A worker that was killed cannot clean up after itself.
+      if (bulkDir) removeBulkDir(bulkDir);
+      if (this.child === child) {
+        this.child = undefined;
+        this.answers = undefined;
+      }
       const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
       this.failAll(new WorkerRequestError('WORKER_CRASHED', `The CamLens worker ${how}; it will be restarted on the next request.`), child);
       this.emit('exit', { code, signal });
@@ -195,7 +211,7 @@ export class WorkerClient extends EventEmitter<EmitterArgs> {
     return child;
   }
 
-  private onMessage(m: WorkerToHost): void {
+  private onMessage(m: WorkerToHost, bulkDir: string | undefined): void {
     if (m.kind === 'ready') {
       this.emit('ready', m.pid);
       return;
@@ -208,15 +224,26 @@ export class WorkerClient extends EventEmitter<EmitterArgs> {
       return;
     }
     const p = this.pending.get(m.id);
-    if (!p) return;
+    const bulk = m.kind === 'response' && m.ok ? m.bulk : undefined;
+    if (!p) {
+      // Answered after it was cancelled or timed out: nobody reads its file.
+      if (bulk && bulkDir) dropBulk(bulk, bulkDir);
+      return;
+    }
     if (m.kind === 'progress') {
       p.onProgress?.(m.done, m.total, m.message);
       return;
     }
     this.pending.delete(m.id);
     p.cleanup();
-    if (m.ok) p.resolve(m.result);
-    else p.reject(new WorkerRequestError(m.error.code, m.error.message));
+    if (!m.ok) return p.reject(new WorkerRequestError(m.error.code, m.error.message));
+    if (bulk === undefined) return p.resolve(m.result);
+    try {
+      if (!bulkDir) throw new Error('the worker named no folder for its answers');
+      p.resolve(attachBulk(m.result, bulk, bulkDir));
+    } catch (e) {
+      p.reject(new WorkerRequestError('INTERNAL', `CamLens worker: its answer could not be read (${(e as Error).message}).`));
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import { counters } from '../engine/runtime/accounting';
 import { flushDeferred } from '../engine/runtime/deferredWrites';
 import { trackTensors } from '../engine/runtime/tensorTracker';
 import { handlers, setEventSink, telemetry } from './handlers';
+import { detachBulk, makeBulkDir, removeBulkDir } from './bulk';
 import type { HostToWorker, Method, WireError, WorkerToHost } from './protocol';
 
 const inFlight = new Map<number, AbortController>();
@@ -13,6 +14,22 @@ const QUIET = new Set<string>(['ping', 'stats', 'telemetry.subscribe', 'telemetr
 
 function send(message: WorkerToHost): void {
   process.send?.(message);
+}
+
+/** Where large answers' arrays go (worker/bulk.ts); made once the worker talks to a parent. */
+let bulkDir: string | undefined;
+
+/** A successful answer: its large arrays through a file when that works, else all inline. */
+function sendResult(id: number, result: unknown): void {
+  if (bulkDir) {
+    try {
+      const detached = detachBulk(result, bulkDir);
+      if (detached) return send({ kind: 'response', id, ok: true, result: detached.value, bulk: detached.file });
+    } catch {
+      // a full disk, a removed folder: the IPC channel takes it, as it always could
+    }
+  }
+  send({ kind: 'response', id, ok: true, result });
 }
 
 function toWireError(e: unknown): WireError {
@@ -43,7 +60,7 @@ async function handle(message: HostToWorker): Promise<void> {
     });
     // Tensors handed out are counted until the garbage collector frees them (leak telemetry).
     trackTensors(result);
-    send({ kind: 'response', id, ok: true, result });
+    sendResult(id, result);
     ok = true;
   } catch (e) {
     send({ kind: 'response', id, ok: false, error: toWireError(e) });
@@ -64,5 +81,9 @@ if (process.send) {
   process.on('SIGTERM', () => process.exit(0));
   setEventSink((event, data) => send({ kind: 'event', event, data } as WorkerToHost));
   telemetry.start();
-  send({ kind: 'ready', pid: process.pid });
+  // CAMLENS_IPC_FILES=0: every answer through the IPC channel (no answer files).
+  bulkDir = process.env.CAMLENS_IPC_FILES === '0' ? undefined : makeBulkDir();
+  const dir = bulkDir;
+  if (dir) process.on('exit', () => removeBulkDir(dir));
+  send({ kind: 'ready', pid: process.pid, ...(bulkDir ? { bulkDir } : {}) });
 }

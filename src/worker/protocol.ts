@@ -158,7 +158,9 @@ export interface WireError {
   message: string;
 }
 
-export type ResponseMessage = { kind: 'response'; id: number; ok: true; result: unknown } | { kind: 'response'; id: number; ok: false; error: WireError };
+/** `bulk`: the file holding the result's large arrays (worker/bulk.ts); `result` then has references into it. */
+export type ResponseMessage =
+  { kind: 'response'; id: number; ok: true; result: unknown; bulk?: string } | { kind: 'response'; id: number; ok: false; error: WireError };
 
 export interface ProgressMessage {
   kind: 'progress';
@@ -171,6 +173,8 @@ export interface ProgressMessage {
 export interface ReadyMessage {
   kind: 'ready';
   pid: number;
+  /** The folder the worker writes answer files into (worker/bulk.ts); absent when it has none. */
+  bulkDir?: string;
 }
 
 /** Messages the worker pushes without a request (event name → data). */
