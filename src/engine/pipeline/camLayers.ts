@@ -26,9 +26,22 @@ export function camLayers(model: LoadedModel, named: readonly string[] | undefin
   return layers;
 }
 
+/**
+ * Every value `value` is computed from, per loaded model (a loaded model's graph never changes):
+ * the walk over the whole graph ran on every request (0.15 ms of a 26 ms ResNet-50 explanation).
+ */
+const feedingCache = new WeakMap<LoadedModel, Map<string, ReadonlySet<string>>>();
+function feedingValues(model: LoadedModel, value: string): ReadonlySet<string> {
+  let byValue = feedingCache.get(model);
+  if (!byValue) feedingCache.set(model, (byValue = new Map()));
+  let feeding = byValue.get(value);
+  if (!feeding) byValue.set(value, (feeding = ancestorsOf(model, [value])));
+  return feeding;
+}
+
 /** An error naming the first layer that `value` (the target's value: an output or any value) is not computed from. */
 export function checkLayersReach(model: LoadedModel, layers: readonly string[], value: string): void {
-  const feeding = ancestorsOf(model, [value]);
+  const feeding = feedingValues(model, value);
   for (const layer of layers) {
     if (feeding.has(layer)) continue;
     const fed = outputsFedBy(model, layer);
