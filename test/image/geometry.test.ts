@@ -131,6 +131,19 @@ describe('image geometry', () => {
     });
   }
 
+  it('maps an image already at the input size onto itself (a copy), in every mode', () => {
+    const map = Float32Array.from({ length: 12 * 8 }, (_, i) => Math.sin(i));
+    for (const mode of ['stretch', 'shorter-side-then-center-crop', 'letterbox'] as const) {
+      const g = imageGeometry({ width: 12, height: 8 }, { width: 12, height: 8 }, mode);
+      const back = mapToOriginal(g, map);
+      deepEqual(back, map, mode);
+      ok(back !== map, `${mode}: a copy, not the map itself`);
+    }
+    // One pixel wider: resampled, not copied.
+    const g = imageGeometry({ width: 13, height: 8 }, { width: 12, height: 8 }, 'stretch');
+    equal(mapToOriginal(g, map).length, 13 * 8);
+  });
+
   it('is the resize the preprocessing does: a custom letterbox grey from the config', async () => {
     const c = parseModelConfig({ input: { resize: 'letterbox', pad: 0, scale: 255, mean: 0, std: 1 } }, 'cfg.json', '.');
     deepEqual([c.input.resize, c.input.pad], ['letterbox', 0]);
