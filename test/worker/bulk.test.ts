@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok, throws } from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -87,6 +87,11 @@ describe('answer files (worker/bulk.ts)', () => {
         a.taps.map((t) => t.tensor?.data),
         b.taps.map((t) => t.tensor?.data),
       );
+      // A folder gone from under the worker (a full or cleaned /dev/shm): the answer comes inline.
+      rmSync(folder, { recursive: true, force: true });
+      const again = await viaFile.request('run', request);
+      deepEqual(again.outputs, b.outputs, 'answered on the channel when the file cannot be written');
+      mkdirSync(folder);
       // A worker killed outright cannot remove its folder: the client does.
       process.kill(viaFile.pid!, 'SIGKILL');
       await new Promise((r) => viaFile.once('exit', r));
