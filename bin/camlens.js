@@ -17,10 +17,10 @@ const capped = process.execArgv.some((a) => a.startsWith('--max-semi-space-size'
 if (process.argv[2] === 'batch' && !capped && process.env.CAMLENS_BATCH_CHILD !== '1') {
   const { spawn } = require('node:child_process');
   const child = spawn(process.execPath, ['--max-semi-space-size=2', '--expose-gc', ...process.execArgv, __filename, ...process.argv.slice(2)], {
-    // glibc malloc settings as the worker gets them; values the user set win.
+    // glibc malloc settings as a CLI worker gets them (src/cli/worker.ts); values the user set win.
     // The IPC channel is how the child learns that this launcher died (kill -9 included).
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-    env: { ...require(bundle).WORKER_MALLOC_ENV, ...process.env, CAMLENS_BATCH_CHILD: '1' },
+    env: { ...require(bundle).CLI_MALLOC_ENV, ...process.env, CAMLENS_BATCH_CHILD: '1' },
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('error', (e) => {

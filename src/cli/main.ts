@@ -25,7 +25,7 @@ const usage = () =>
   ].join('\n') + '\n';
 
 // The launcher (bin/camlens.js) starts `camlens batch` in a child node with the worker's malloc settings.
-export { WORKER_MALLOC_ENV } from '../worker/client';
+export { CLI_MALLOC_ENV } from './worker';
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;

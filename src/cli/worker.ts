@@ -1,6 +1,6 @@
 // The CLI runs models in the same worker process the extension uses.
 import * as path from 'node:path';
-import { WorkerClient } from '../worker/client';
+import { WORKER_MALLOC_ENV, WorkerClient } from '../worker/client';
 import { PROVIDER_CHOICES, type ProviderChoice, type ProviderOptions } from '../engine/runtime/providers';
 import { CamLensError } from '../engine/errors';
 import { intOption, LIMITS, numberOption } from './options';
@@ -8,10 +8,25 @@ import { intOption, LIMITS, numberOption } from './options';
 /** Without a limit, a model that never finishes (a Loop with a 1e15 trip count) hangs the CLI. */
 export const DEFAULT_CLI_TIMEOUT_SECONDS = 900;
 
+/**
+ * A CLI command's processes (its worker, the batch process bin/camlens.js starts) live for one
+ * command, so they need not give memory back as the extension's long-lived worker must
+ * (WORKER_MALLOC_ENV). Buffers up to 32 MiB (glibc's own ceiling for its
+ * dynamic threshold) stay on the heap: a batch gets same-sized outputs from every run (ResNet-50
+ * at batch 16: two 6.4 MB arrays), which as fresh mmaps faulted all their pages in again each
+ * time (about 190 page faults per image; `perf stat -e page-faults`, issue 17's note).
+ * A value the user sets still wins.
+ */
+export const CLI_MALLOC_ENV: Readonly<Record<string, string>> = { ...WORKER_MALLOC_ENV, MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024) };
+
 /** `values` are the command's parsed options: `--timeout SECONDS` (0 = no limit) is read from them. */
 export function startWorker(values: Record<string, unknown> = {}): WorkerClient {
   const seconds = intOption('--timeout', values.timeout, LIMITS.timeoutSeconds) ?? DEFAULT_CLI_TIMEOUT_SECONDS;
-  const client = new WorkerClient({ workerPath: path.join(__dirname, 'worker.js'), defaultTimeoutMs: seconds * 1000 });
+  const client = new WorkerClient({
+    workerPath: path.join(__dirname, 'worker.js'),
+    defaultTimeoutMs: seconds * 1000,
+    env: { ...CLI_MALLOC_ENV, ...process.env },
+  });
   const stop = () => void client.dispose().then(() => process.exit(130));
   process.once('SIGINT', stop);
   return client;

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { serializeModel } from '../../src/engine/onnx/io';
 import { WORKER_MALLOC_ENV, WorkerClient, WorkerRequestError, type WorkerExit } from '../../src/worker/client';
+import { CLI_MALLOC_ENV } from '../../src/cli/worker';
 import { tinyCnn } from '../helpers/models';
 
 const workerPath = resolve(__dirname, '../../worker.js');
@@ -64,6 +65,23 @@ describe('worker client', () => {
         equal(other.get('MALLOC_MMAP_THRESHOLD_'), process.env.MALLOC_MMAP_THRESHOLD_ ?? WORKER_MALLOC_ENV.MALLOC_MMAP_THRESHOLD_);
       } finally {
         await custom.dispose();
+      }
+    },
+  );
+
+  it(
+    "gives a CLI command's worker buffers up to 32 MiB on the heap (a batch's same-sized outputs are not faulted in again each run)",
+    { skip: process.platform !== 'linux' && 'reads /proc/<pid>/environ (Linux only)' },
+    async () => {
+      equal(CLI_MALLOC_ENV.MALLOC_MMAP_THRESHOLD_, String(32 * 1024 * 1024));
+      for (const k of ['MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_']) equal(CLI_MALLOC_ENV[k], WORKER_MALLOC_ENV[k], k);
+      const { MALLOC_MMAP_THRESHOLD_: _set, ...env } = process.env;
+      const cli = new WorkerClient({ workerPath, env: { ...CLI_MALLOC_ENV, ...env } });
+      try {
+        const environ = readFileSync(`/proc/${(await cli.request('ping', {})).pid}/environ`, 'latin1').split('\0');
+        ok(environ.includes(`MALLOC_MMAP_THRESHOLD_=${32 * 1024 * 1024}`), environ.filter((kv) => kv.startsWith('MALLOC')).join(' '));
+      } finally {
+        await cli.dispose();
       }
     },
   );
