@@ -5,7 +5,7 @@
 import { deepStrictEqual, equal, notEqual, ok } from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import fs, { mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import fs, { mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, mock } from 'node:test';
@@ -31,7 +31,7 @@ if (process.env.CAMLENS_TEST_WRITER) {
 
 const fresh = (maxBytes = 1e9) => new DiskCache(mkdtempSync(join(tmpdir(), 'camlens-disk-cache-')), maxBytes);
 const bytesOf = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
-const statSize = (dir: string, names: string[]) => names.reduce((sum, f) => sum + fs.statSync(join(dir, f)).size, 0);
+const statSize = (dir: string, names: string[]) => names.reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
 const ort = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' as const, intraOpNumThreads: 1 };
 
 describe('the on-disk session cache', () => {
@@ -183,6 +183,13 @@ describe('the on-disk session cache', () => {
     disk.write(DiskCache.key('another'), undefined, {}); // an eviction pass
     deepStrictEqual(payloads(), [hit.path.slice(disk.dir.length + 1)], 'only the named payload stays');
     ok(await disk.lookup(key)!.intact);
+    disk.write(key, bytesOf(2000, 2), { seed: 3 }); // the same bytes again: the payload there is kept
+    deepStrictEqual(payloads(), [hit.path.slice(disk.dir.length + 1)]);
+    ok(statSync(hit.path).mtimeMs > old.getTime() + 60_000, 'and touched: no eviction pass takes it for unnamed');
+    const again = disk.lookup<{ seed: number }>(key)!;
+    equal(again.details.seed, 3);
+    ok(await again.intact);
+    ok(!readdirSync(disk.dir).some((f) => f.endsWith('.tmp')), 'no temp file left behind');
   });
 
   it('keeps whole entries under concurrent writers of one key (4 processes, 20 writes each)', async () => {

@@ -105,16 +105,32 @@ export class DiskCache {
 
   /** Makes a finished temp file `key`'s payload (renamed into place) and writes its record. */
   commit<T>(key: string, tempFile: string, details: T): void {
-    const size = fs.statSync(tempFile).size;
-    const sha1 = sha1OfFileSync(tempFile);
-    fs.renameSync(tempFile, this.payloadPath(key, sha1));
+    let size: number;
+    let sha1: string;
+    try {
+      size = fs.statSync(tempFile).size;
+      sha1 = sha1OfFileSync(tempFile);
+      const payload = this.payloadPath(key, sha1);
+      if (fs.statSync(payload, { throwIfNoEntry: false })?.size === size) {
+        // These bytes are there already (another writer's; or corrupt, which a reader drops): no rename
+        // over a file a reader may hold open; touched, so that no eviction pass takes it for unnamed.
+        const now = new Date();
+        fs.utimesSync(payload, now, now);
+        fs.rmSync(tempFile, { force: true });
+      } else {
+        fs.renameSync(tempFile, payload);
+      }
+    } catch (error) {
+      dropFile(tempFile);
+      throw error;
+    }
     this.commitRecord(key, { size, sha1, details });
   }
 
   /** Removes the entry: its record first (a reader then misses), then every payload of the key. */
   remove(key: string): void {
-    fs.rmSync(this.recordPath(key), { force: true });
-    for (const f of this.files()) if (f.key === key && f.sha1) fs.rmSync(path.join(this.dir, f.name), { force: true });
+    dropFile(this.recordPath(key));
+    for (const f of this.files()) if (f.key === key && f.sha1) dropFile(path.join(this.dir, f.name));
   }
 
   /** Entries, least recently used first, with their bytes on disk (record and payloads). */
@@ -165,7 +181,7 @@ export class DiskCache {
     const now = Date.now();
     for (const name of fs.readdirSync(this.dir)) {
       const old = name.endsWith('.entry') || (name.endsWith('.tmp') && (statOf(this.dir, name)?.mtimeMs ?? now) < now - DEAD_TEMP_MS);
-      if (old) fs.rmSync(path.join(this.dir, name), { force: true });
+      if (old) dropFile(path.join(this.dir, name));
     }
     this.removeUnnamedPayloads(now);
     const entries = this.entries();
@@ -188,7 +204,7 @@ export class DiskCache {
       } catch {
         // no record: nothing names it
       }
-      if (named !== f.sha1) fs.rmSync(path.join(this.dir, f.name), { force: true });
+      if (named !== f.sha1) dropFile(path.join(this.dir, f.name));
     }
   }
 
@@ -215,6 +231,15 @@ export class DiskCache {
   private payloadPath(key: string, sha1: string): string {
     if (!KEY_PATTERN.test(key)) throw new Error(`not a cache key: ${key}`);
     return path.join(this.dir, `${key}.${sha1}.bin`);
+  }
+}
+
+/** Removes a file; one another process holds open (Windows) stays for a later pass, and a record that stays is checked again by its next reader. */
+function dropFile(file: string): void {
+  try {
+    fs.rmSync(file, { force: true });
+  } catch {
+    // see above
   }
 }
 
