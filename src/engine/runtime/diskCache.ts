@@ -13,9 +13,10 @@
 // main thread (`intact`), and treats a mismatch as a miss and drops the entry: a corrupt entry
 // costs a rebuild, never a wrong answer. The least recently used entries (the record's mtime,
 // touched on each hit; both files' bytes counted) are evicted beyond the cap. Each eviction pass
-// also removes payloads no record names (a writer that lost the race above, or died between its
-// two renames), temp files of writers that died mid-write, and `<key>.entry` files of CamLens
-// versions before this layout (never read).
+// also removes payloads no record names once a minute old (a writer that lost the race above, or
+// died between its two renames; a writer finding its payload there already touches it), temp
+// files of writers that died mid-write, and `<key>.entry` files of CamLens versions before this
+// layout (never read).
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
