@@ -1,12 +1,14 @@
 // The on-disk session cache (issue 17, cold start): keys, LRU eviction under the size cap,
-// corrupt entries (never used, rebuilt), concurrent writers (whole files only), and the sessions
-// and gradient graphs it saves a second process from building.
+// corrupt entries (never used, rebuilt), concurrent writers (whole entries only), old-format
+// entries (never used, removed), the checksum hashed off the main thread, and the sessions and
+// gradient graphs it saves a second process from building.
 import { deepStrictEqual, equal, notEqual, ok } from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import fs, { mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { explain } from '../../src/engine/explain';
 import { loadModel } from '../../src/engine/model';
 import { writeNpy } from '../../src/engine/npy';
@@ -29,6 +31,7 @@ if (process.env.CAMLENS_TEST_WRITER) {
 
 const fresh = (maxBytes = 1e9) => new DiskCache(mkdtempSync(join(tmpdir(), 'camlens-disk-cache-')), maxBytes);
 const bytesOf = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
+const statSize = (dir: string, names: string[]) => names.reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
 const ort = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' as const, intraOpNumThreads: 1 };
 
 describe('the on-disk session cache', () => {
@@ -58,15 +61,15 @@ describe('the on-disk session cache', () => {
     notEqual(sessionDiskKey(loadModel(join(dir, 'b.onnx')), disk, 'v'), sessionDiskKey(loadModel(join(dir, 'b.onnx')), disk, 'w'));
   });
 
-  it('evicts the least recently used entries beyond the cap; a hit counts as a use', () => {
+  it('evicts the least recently used entries beyond the cap (record and payload bytes); a hit counts as a use', async () => {
     const disk = fresh(2500);
     const keys = ['1', '2', '3'].map((k) => DiskCache.key(k));
     disk.write(keys[0], bytesOf(1000, 1), {});
     disk.write(keys[1], bytesOf(1000, 2), {});
     // An older use of entry 1 than of entry 0: entry 0 is read (a use) below, 1 is not.
     const old = new Date(Date.now() - 60_000);
-    for (const k of keys.slice(0, 2)) utimesSync(join(disk.dir, `${k}.entry`), old, old);
-    ok(disk.read(keys[0]));
+    for (const k of keys.slice(0, 2)) utimesSync(join(disk.dir, `${k}.json`), old, old);
+    ok(await disk.lookup(keys[0])?.intact);
     disk.write(keys[2], bytesOf(1000, 3), {});
     deepStrictEqual(
       disk
@@ -76,33 +79,120 @@ describe('the on-disk session cache', () => {
       [keys[0], keys[2]].sort(),
     );
     ok(disk.entries().reduce((sum, e) => sum + e.bytes, 0) <= 2500);
+    deepStrictEqual(
+      readdirSync(disk.dir).filter((f) => f.startsWith(keys[1])),
+      [],
+      'both files of the evicted entry go',
+    );
   });
 
-  it('never uses a corrupt entry: a flipped byte, a truncated file, a .json that does not parse', async () => {
+  it('never uses a corrupt entry: a flipped byte, a truncated payload, a record that does not parse', async () => {
     const disk = fresh();
     const key = DiskCache.key('corrupt');
     disk.write(key, bytesOf(4096, 7), { note: 'x' });
-    const hit = disk.read<{ note: string }>(key)!;
+    const hit = disk.lookup<{ note: string }>(key)!;
     equal(hit.details.note, 'x');
+    equal(hit.size, 4096);
     equal(await hit.intact, true);
-    const file = join(disk.dir, `${key}.entry`);
-    const whole = readFileSync(file);
+    deepStrictEqual(readFileSync(hit.path), Buffer.from(bytesOf(4096, 7)), 'the payload is the exact bytes');
+    const whole = readFileSync(hit.path);
     const flipped = Buffer.from(whole);
     flipped[100] ^= 1;
-    writeFileSync(file, flipped);
-    equal(await disk.read(key)!.intact, false, 'a flipped byte fails the checksum');
-    writeFileSync(file, whole.subarray(0, 3000));
-    equal(disk.read(key), undefined, 'a truncated entry is a miss');
-    equal(readdirSync(disk.dir).length, 0, 'and is dropped');
-    const trailerAt = whole.length - 8 - whole.readUInt32LE(whole.length - 8);
-    const garbled = Buffer.from(whole);
-    garbled.write('{"size": 4096, "sha', trailerAt);
-    writeFileSync(file, garbled);
-    equal(disk.details(key), undefined, 'a trailer that does not parse');
-    equal(disk.read(key), undefined);
+    writeFileSync(hit.path, flipped);
+    equal(await disk.lookup(key)!.intact, false, 'a flipped byte fails the checksum');
+    writeFileSync(hit.path, whole.subarray(0, 3000));
+    equal(disk.lookup(key), undefined, 'a truncated payload is a miss');
+    deepStrictEqual(readdirSync(disk.dir), [], 'and is dropped, record and payload');
+    disk.write(key, whole, { note: 'x' });
+    writeFileSync(join(disk.dir, `${key}.json`), '{"size": 4096, "sha');
+    equal(disk.details(key), undefined, 'a record that does not parse');
+    equal(disk.lookup(key), undefined);
+    deepStrictEqual(readdirSync(disk.dir), [], 'and is dropped');
+    disk.write(key, whole, { note: 'x' });
+    writeFileSync(join(disk.dir, `${key}.json`), JSON.stringify({ size: 4096, sha1: '../../etc/passwd', details: {} }));
+    equal(disk.lookup(key), undefined, 'a record whose checksum is no SHA-1 names no file');
   });
 
-  it('keeps whole files under concurrent writers of one key (4 processes, 20 writes each)', async () => {
+  it('hashes the payload off the main thread: the answer holds no bytes and the main thread never opens the file', async () => {
+    const disk = fresh();
+    const key = DiskCache.key('off-thread');
+    disk.write(key, bytesOf(3 << 20, 9), {});
+    const payload = join(
+      disk.dir,
+      readdirSync(disk.dir).find((f) => f.endsWith('.bin'))!,
+    );
+    const flipped = readFileSync(payload);
+    flipped[2 << 20] ^= 1; // in the third 1 MB chunk
+    writeFileSync(payload, flipped);
+    // The main thread's fs, watched; a worker thread loads its own.
+    const opened: unknown[] = [];
+    const spies = (['openSync', 'open', 'readFileSync', 'readFile', 'createReadStream'] as const).map((name) => {
+      const original = fs[name] as (...args: unknown[]) => unknown;
+      return mock.method(fs, name, (...args: unknown[]) => (opened.push(args[0]), original(...args)));
+    });
+    const promiseSpies = (['open', 'readFile'] as const).map((name) => {
+      const original = fs.promises[name] as (...args: unknown[]) => unknown;
+      return mock.method(fs.promises, name, (...args: unknown[]) => (opened.push(args[0]), original(...args)));
+    });
+    try {
+      const hit = disk.lookup(key)!;
+      deepStrictEqual(Object.keys(hit).sort(), ['details', 'intact', 'path', 'size'], 'a path, no bytes');
+      equal(hit.path, payload);
+      equal(await hit.intact, false, 'the worker thread read the whole file and found the flipped byte');
+      ok(opened.length > 0, 'the watch sees the main thread open the record');
+      ok(!opened.includes(payload), 'the main thread never opened the payload');
+    } finally {
+      for (const spy of [...spies, ...promiseSpies]) spy.mock.restore();
+    }
+  });
+
+  it('never uses an entry of the old one-file layout (<key>.entry), and removes it on the next write', async () => {
+    const disk = fresh();
+    const key = DiskCache.key('old-layout');
+    // The layout before issue 17: bytes, a JSON trailer, its length and the magic "CLC1".
+    const bytes = Buffer.from(bytesOf(1000, 4));
+    const trailer = Buffer.from(JSON.stringify({ size: 1000, sha1: createHash('sha1').update(bytes).digest('hex'), details: { old: true } }));
+    const tail = Buffer.alloc(8);
+    tail.writeUInt32LE(trailer.byteLength, 0);
+    tail.writeUInt32LE(0x31434c43, 4);
+    fs.mkdirSync(disk.dir, { recursive: true });
+    writeFileSync(join(disk.dir, `${key}.entry`), Buffer.concat([bytes, trailer, tail]));
+    equal(disk.lookup(key), undefined);
+    equal(disk.details(key), undefined);
+    deepStrictEqual(disk.entries(), [], 'not an entry, nor counted');
+    disk.write(DiskCache.key('new'), bytesOf(10, 1), {});
+    ok(!readdirSync(disk.dir).some((f) => f.endsWith('.entry')), 'removed by the eviction pass');
+    disk.write(key, bytes, { old: false });
+    deepStrictEqual(disk.details(key), { old: false });
+    ok(await disk.lookup(key)!.intact);
+  });
+
+  it("a record written after another writer's names its own payload; payloads no record names are removed once old", async () => {
+    const disk = fresh();
+    const key = DiskCache.key('two-writers');
+    disk.write(key, bytesOf(2000, 1), { seed: 1 });
+    disk.write(key, bytesOf(2000, 2), { seed: 2 }); // equivalent payloads of one key need not be the same bytes
+    const hit = disk.lookup<{ seed: number }>(key)!;
+    ok(await hit.intact);
+    deepStrictEqual(readFileSync(hit.path), Buffer.from(bytesOf(2000, 2)));
+    const payloads = () => readdirSync(disk.dir).filter((f) => f.endsWith('.bin'));
+    equal(payloads().length, 2, "the first writer's payload waits: its writer may be between its two renames");
+    equal(disk.entries()[0].bytes, statSize(disk.dir, [`${key}.json`, ...payloads()]), 'and counts under the cap');
+    const old = new Date(Date.now() - 120_000);
+    for (const f of payloads()) utimesSync(join(disk.dir, f), old, old);
+    disk.write(DiskCache.key('another'), undefined, {}); // an eviction pass
+    deepStrictEqual(payloads(), [hit.path.slice(disk.dir.length + 1)], 'only the named payload stays');
+    ok(await disk.lookup(key)!.intact);
+    disk.write(key, bytesOf(2000, 2), { seed: 3 }); // the same bytes again: the payload there is kept
+    deepStrictEqual(payloads(), [hit.path.slice(disk.dir.length + 1)]);
+    ok(statSync(hit.path).mtimeMs > old.getTime() + 60_000, 'and touched: no eviction pass takes it for unnamed');
+    const again = disk.lookup<{ seed: number }>(key)!;
+    equal(again.details.seed, 3);
+    ok(await again.intact);
+    ok(!readdirSync(disk.dir).some((f) => f.endsWith('.tmp')), 'no temp file left behind');
+  });
+
+  it('keeps whole entries under concurrent writers of one key (4 processes, 20 writes each)', async () => {
     const disk = fresh();
     const key = DiskCache.key('contended');
     const children = [1, 2, 3, 4].map(
@@ -122,19 +212,20 @@ describe('the on-disk session cache', () => {
       return codes;
     });
     while (!done) {
-      const hit = disk.read<{ seed: string }>(key);
+      const hit = disk.lookup<{ seed: string }>(key);
       if (hit && (await hit.intact)) {
+        const bytes = readFileSync(hit.path); // a payload's name is its checksum: the bytes hashed are these
         ok(
-          hit.bytes.every((b) => b === hit.bytes[0]),
-          'one writer\u2019s bytes',
+          bytes.every((b) => b === Number(hit.details.seed)),
+          'the record\u2019s writer\u2019s bytes',
         );
       }
       await new Promise((r) => setTimeout(r, 5));
     }
     deepStrictEqual(await all, [0, 0, 0, 0]);
-    const last = disk.read<{ seed: string }>(key)!;
+    const last = disk.lookup<{ seed: string }>(key)!;
     equal(await last.intact, true);
-    equal(last.bytes[0], Number(last.details.seed));
+    equal(readFileSync(last.path)[0], Number(last.details.seed));
     ok(!readdirSync(disk.dir).some((f) => f.endsWith('.tmp')), 'no temp file left behind');
   });
 
@@ -153,10 +244,11 @@ describe('the on-disk session cache', () => {
     const b = await second.session.run(feeds);
     deepStrictEqual(b.logits.data, a.logits.data);
     await Promise.all([first.session.release(), second.session.release()]);
-    const entry = readdirSync(disk.dir).find((f) => f.endsWith('.entry'))!;
-    const bytes = readFileSync(join(disk.dir, entry));
+    const payload = readdirSync(disk.dir).filter((f) => f.endsWith('.bin'));
+    equal(payload.length, 1, 'the optimised model, as a file onnxruntime opens');
+    const bytes = readFileSync(join(disk.dir, payload[0]));
     bytes[bytes.length >> 1] ^= 0xff;
-    writeFileSync(join(disk.dir, entry), bytes);
+    writeFileSync(join(disk.dir, payload[0]), bytes);
     let built = 0;
     const third = await openSession({ ...source, build: () => (built++, model) }, { provider: 'cpu' }, disk);
     equal(third.fromDisk, false);

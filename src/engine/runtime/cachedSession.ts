@@ -39,7 +39,9 @@ export async function openSession(source: SessionSource, options: ProviderOption
     }
     if (provider === 'cpu') {
       const key = optimisedModelKey(source.diskKey, sessionOptions);
-      const cached = await openOptimised(disk, key, sessionOptions);
+      // Optimisations stay on: a few (NCHWc kernels' choices) are not in the saved model, and re-running
+      // the others on an optimised graph is quick (ResNet-18: 0.1-0.35 s against 1-3 s from the export).
+      const cached = await openFromDisk(disk, key, sessionOptions, 'rebuild');
       if (cached) {
         ({ bytes } = cached);
         fromDisk = true;
@@ -50,17 +52,14 @@ export async function openSession(source: SessionSource, options: ProviderOption
       return buildAndSaveOptimised(disk, key, model, sessionOptions);
     }
     const graphKey = DiskCache.key({ kind: 'built-graph', source: source.diskKey });
-    const cached = disk.read(graphKey);
-    let model: Uint8Array | undefined;
-    if (cached && (await cached.intact)) {
-      model = cached.bytes;
+    const cached = await openFromDisk(disk, graphKey, sessionOptions, 'throw');
+    if (cached) {
+      ({ bytes } = cached);
       fromDisk = true;
-    } else {
-      if (cached) disk.remove(graphKey);
-      model = await buildOnce();
-      const toStore = model;
-      afterReply(() => disk.write(graphKey, toStore, {}));
+      return cached.session;
     }
+    const model = await buildOnce();
+    afterReply(() => disk.write(graphKey, model, {}));
     bytes = model.byteLength;
     return ort.InferenceSession.create(model, sessionOptions);
   }, options);
@@ -81,23 +80,31 @@ export function optimisedModelKey(diskKey: string, sessionOptions: ort.Inference
 }
 
 /**
- * The cached optimised model as a session, or undefined. The checksum is checked in the thread
- * pool while onnxruntime loads the bytes; a mismatch drops the session and the entry.
+ * The cached model file (the optimised model, or the built graph) as a session, or undefined.
+ * onnxruntime opens the file by path (never read into JS) while a worker thread checks its
+ * checksum; a mismatch drops the session and the entry. A file that is intact but does not load
+ * is rebuilt ('rebuild': an optimised model an onnxruntime may fail to read back) or the error.
  */
-async function openOptimised(
+async function openFromDisk(
   disk: DiskCache,
   key: string,
   sessionOptions: ort.InferenceSession.SessionOptions,
+  unloadable: 'rebuild' | 'throw',
 ): Promise<{ session: ort.InferenceSession; bytes: number } | undefined> {
-  const cached = disk.read(key);
+  const cached = disk.lookup(key);
   if (!cached) return undefined;
-  // Optimisations stay on: a few (NCHWc kernels' choices) are not in the saved model, and re-running
-  // the others on an optimised graph is quick (ResNet-18: 0.1-0.35 s against 1-3 s from the export).
-  const opening = ort.InferenceSession.create(cached.bytes, sessionOptions);
-  const [session, intact] = await Promise.all([opening.catch(() => undefined), cached.intact]);
-  if (session && intact) return { session, bytes: cached.bytes.byteLength };
-  // A corrupt entry (or one this onnxruntime cannot load): rebuilt from the model, never used.
-  await session?.release();
+  const opening = ort.InferenceSession.create(cached.path, sessionOptions).then(
+    (session) => ({ session }),
+    (error: unknown) => ({ error }),
+  );
+  const [opened, intact] = await Promise.all([opening, cached.intact]);
+  if ('session' in opened) {
+    if (intact) return { session: opened.session, bytes: cached.size };
+    await opened.session.release();
+  } else if (intact && unloadable === 'throw') {
+    throw opened.error; // the provider failed, not the file: the same graph built again would fail the same way
+  }
+  // A corrupt entry (or evicted before it opened, or an optimised model this onnxruntime cannot load): rebuilt, never used.
   disk.remove(key);
   return undefined;
 }
