@@ -110,39 +110,34 @@ export async function explainBatch(p: ExplainBatchParams, ctx: BatchContext): Pr
 }
 
 /**
- * Images whose files are written at once. All of a batch at once (16 images x 4 files on libuv's
- * 4 threads) made the file system's threads spin on the output folder's lock (ext4:
- * rwsem_spin_on_owner, 1.4% of a batch run's CPU in `perf record`) while the next run needed the cores.
- */
-const WRITE_LANES = 2;
-
-/**
  * Writes every ok item's map files where outputPrefixes says and leaves written maps in their
  * place. A method whose files cannot be written (a full disk) becomes that method's error: the
  * runner writes no S.json for it, so the image is not taken as done (--resume explains it again).
  */
 async function writeItemFiles(items: BatchItem[], methods: readonly CamMethodName[], prefixes: readonly string[][]): Promise<void> {
-  await mapLimit(items, WRITE_LANES, async (item, i) => {
-    if (!item.ok) return;
-    const ws = performance.now();
-    const errors = [...(item.methodErrors ?? [])];
-    const written = await Promise.all(
-      methods.map(async (method, mi) => {
-        const maps = item.maps.filter((m): m is BatchMap => m.method === method && !isWritten(m));
-        if (!maps.length) return [];
-        try {
-          await writeMapFiles(prefixes[i][mi], maps, Boolean(item.detections));
-          return maps.map(writtenMap);
-        } catch (e) {
-          errors.push({ method, code: errorOf(e).code, message: `writing outputs failed: ${errorOf(e).message}` });
-          return [];
-        }
-      }),
-    );
-    item.maps = written.flat();
-    if (errors.length) item.methodErrors = errors;
-    item.timings_ms.write = performance.now() - ws;
-  });
+  await Promise.all(
+    items.map(async (item, i) => {
+      if (!item.ok) return;
+      const ws = performance.now();
+      const errors = [...(item.methodErrors ?? [])];
+      const written = await Promise.all(
+        methods.map(async (method, mi) => {
+          const maps = item.maps.filter((m): m is BatchMap => m.method === method && !isWritten(m));
+          if (!maps.length) return [];
+          try {
+            await writeMapFiles(prefixes[i][mi], maps, Boolean(item.detections));
+            return maps.map(writtenMap);
+          } catch (e) {
+            errors.push({ method, code: errorOf(e).code, message: `writing outputs failed: ${errorOf(e).message}` });
+            return [];
+          }
+        }),
+      );
+      item.maps = written.flat();
+      if (errors.length) item.methodErrors = errors;
+      item.timings_ms.write = performance.now() - ws;
+    }),
+  );
 }
 
 async function explainBatchMaps(p: ExplainBatchParams, ctx: BatchContext): Promise<ExplainBatchResult> {
