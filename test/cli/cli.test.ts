@@ -69,6 +69,8 @@ describe('camlens CLI', () => {
  * reads of the model file and the onnxruntime sessions created, and appends them to a file at exit.
  */
 const COUNTING_PRELOAD = `
+// Per process: worker threads (the disk cache hashes files in one) load this preload too.
+if (require('node:worker_threads').isMainThread) {
 const fs = require('node:fs');
 const Module = require('node:module');
 const counts = { pid: process.pid, script: process.argv[1], modelReads: 0, sessionsCreated: 0 };
@@ -89,6 +91,7 @@ Module._load = function (request, ...rest) {
   return m;
 };
 process.on('exit', () => fs.appendFileSync(process.env.CAMLENS_COUNT_FILE, JSON.stringify(counts) + '\\n'));
+}
 `;
 
 interface ProcessCounts {
