@@ -92,17 +92,36 @@ const leakOps: LeakCheckOps = {
   run: async (modelPath, provider, signal) =>
     handlers.run({ modelPath, provider }, { signal: signal ?? new AbortController().signal, progress: () => undefined }),
   releaseModel: (modelPath) => sessions.releaseModel(modelKeyOf(loadModel(modelPath))),
+  quiesce,
 };
 
 /** The provider options of each model's last run: a tap registration prepares its session for them. */
 const lastRunProvider = new Map<string, ProviderOptions | undefined>();
+
+/** Background work still running (see inBackground); the leak check waits for it. */
+const background = new Set<Promise<void>>();
 
 /**
  * Session builds ahead of need start after the current answer is sent. A failure is not
  * reported here: the run that needs the session builds it again and reports it.
  */
 function inBackground(work: () => Promise<void>): void {
-  setImmediate(() => work().catch(() => undefined));
+  const done = new Promise<void>((resolve) =>
+    setImmediate(
+      () =>
+        void work()
+          .catch(() => undefined)
+          .finally(resolve),
+    ),
+  );
+  background.add(done);
+  void done.finally(() => background.delete(done));
+}
+
+/** Resolves once no background build runs and the deferred cache writes are done. */
+async function quiesce(): Promise<void> {
+  while (background.size) await Promise.all(background);
+  flushDeferred();
 }
 
 export const handlers: { [M in Method]: Handler<M> } = {

@@ -114,6 +114,13 @@ export interface LeakCheckOptions {
   thresholdObjects?: number;
   confidence?: number;
   signal?: AbortSignal;
+  /**
+   * Waits for the work a step left running in the background (the worker's session builds ahead
+   * of need, its deferred cache writes). A reading taken while it runs counts its memory, or the
+   * session it is about to keep, as the step's: with a cold disk cache, 3 of 4 clean tiny-model
+   * checks said "suspected leak" (a session or a tensor more, once, mid-run).
+   */
+  quiesce?: () => Promise<void>;
   progress?: (done: number, total: number, message?: string) => void;
   /**
    * Takes a heap snapshot at each stage of a second run of the (by then warm) scenario, after the
@@ -196,6 +203,7 @@ export async function runLeakScenario(scenario: LeakScenario, options: LeakCheck
       const t0 = performance.now();
       await scenario.step(i);
       const t1 = performance.now();
+      await options.quiesce?.();
       await settle();
       if (i >= warmup) {
         measuredMs += t1 - t0;
@@ -217,6 +225,7 @@ export async function runLeakScenario(scenario: LeakScenario, options: LeakCheck
       for (let j = 0; j < steps; j++) {
         throwIfCancelled(options.signal, 'The leak check');
         await scenario.step(total + j);
+        await options.quiesce?.();
         await settle();
         options.progress?.(total, total, `${scenario.name}: heap diff ${j + 1}/${steps}`);
       }

@@ -89,6 +89,8 @@ export interface LeakCheckOps {
   run(modelPath: string, provider: ProviderOptions | undefined, signal?: AbortSignal): Promise<{ provider: string }>;
   /** Releases every session of the model. */
   releaseModel(modelPath: string): Promise<void>;
+  /** Waits for what a step left running in the background (session builds ahead of need, cache writes). */
+  quiesce?(): Promise<void>;
 }
 
 export interface LeakCheckContext {
@@ -239,6 +241,7 @@ export async function runLeakCheck(p: LeakCheckParams, ops: LeakCheckOps, ctx: L
         for (let i = 0; i < 2; i++) {
           const t = performance.now();
           await scenario.step(i);
+          await ops.quiesce?.();
           await settle();
           ms = performance.now() - t;
         }
@@ -249,6 +252,7 @@ export async function runLeakCheck(p: LeakCheckParams, ops: LeakCheckOps, ctx: L
         ...checked,
         ...sizing,
         signal: ctx.signal,
+        ...(ops.quiesce ? { quiesce: () => ops.quiesce!() } : {}),
         progress: (done, _n, message) => ctx.progress?.(k * perScenario + done, total, message),
         ...(snapshots ? { heapSnapshot: (stage) => snapshots.take(name, stage) } : {}),
       });
