@@ -162,6 +162,9 @@ function scenarioFor(name: LeakScenarioName, p: LeakCheckParams, ops: LeakCheckO
             seen.provider = r.provider;
             keep(r);
           } finally {
+            // What the run started ahead of need (the shared tap session) is built first, so that
+            // the release drops it too: else it arrived after the release and outlived the step.
+            await ops.quiesce?.();
             await ops.releaseModel(p.modelPath);
           }
         },
