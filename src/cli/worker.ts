@@ -1,6 +1,6 @@
 // The CLI runs models in the same worker process the extension uses.
 import * as path from 'node:path';
-import { WORKER_MALLOC_ENV, WorkerClient } from '../worker/client';
+import { WORKER_EXEC_ARGV, WORKER_MALLOC_ENV, WorkerClient } from '../worker/client';
 import { PROVIDER_CHOICES, type ProviderChoice, type ProviderOptions } from '../engine/runtime/providers';
 import { CamLensError } from '../engine/errors';
 import { intOption, LIMITS, numberOption } from './options';
@@ -19,12 +19,24 @@ export const DEFAULT_CLI_TIMEOUT_SECONDS = 900;
  */
 export const CLI_MALLOC_ENV: Readonly<Record<string, string>> = { ...WORKER_MALLOC_ENV, MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024) };
 
+/**
+ * A CLI command's worker starts with a 64 MB old generation. Its JS heap holds ~10 MB, and with
+ * V8's default limits for so small a heap every few images of a batch (their decoded pictures,
+ * maps and PNGs are short-lived buffers) ran a full mark-compact: 101 of them for 480 images at
+ * batch 1, each with concurrent marking on a helper thread that takes a core from onnxruntime.
+ * With this floor: 4 (`--trace-gc`, issue 17's note). Its cost is a larger heap between
+ * collections (worker peak rss 372 -> 394 MB on ResNet-50), fine for a process that lives for
+ * one command; the extension's long-lived worker keeps V8's defaults.
+ */
+export const CLI_WORKER_EXEC_ARGV: readonly string[] = [...WORKER_EXEC_ARGV, '--initial-heap-size=64'];
+
 /** `values` are the command's parsed options: `--timeout SECONDS` (0 = no limit) is read from them. */
 export function startWorker(values: Record<string, unknown> = {}): WorkerClient {
   const seconds = intOption('--timeout', values.timeout, LIMITS.timeoutSeconds) ?? DEFAULT_CLI_TIMEOUT_SECONDS;
   const client = new WorkerClient({
     workerPath: path.join(__dirname, 'worker.js'),
     defaultTimeoutMs: seconds * 1000,
+    execArgv: [...CLI_WORKER_EXEC_ARGV],
     env: { ...CLI_MALLOC_ENV, ...process.env },
   });
   const stop = () => void client.dispose().then(() => process.exit(130));

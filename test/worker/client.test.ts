@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { serializeModel } from '../../src/engine/onnx/io';
 import { WORKER_MALLOC_ENV, WorkerClient, WorkerRequestError, type WorkerExit } from '../../src/worker/client';
-import { CLI_MALLOC_ENV } from '../../src/cli/worker';
+import { CLI_MALLOC_ENV, CLI_WORKER_EXEC_ARGV } from '../../src/cli/worker';
 import { tinyCnn } from '../helpers/models';
 
 const workerPath = resolve(__dirname, '../../worker.js');
@@ -70,16 +70,20 @@ describe('worker client', () => {
   );
 
   it(
-    "gives a CLI command's worker buffers up to 32 MiB on the heap (a batch's same-sized outputs are not faulted in again each run)",
+    "gives a CLI command's worker buffers up to 32 MiB on the heap (a batch's same-sized outputs are not faulted in again each run) and a 64 MB old generation",
     { skip: process.platform !== 'linux' && 'reads /proc/<pid>/environ (Linux only)' },
     async () => {
       equal(CLI_MALLOC_ENV.MALLOC_MMAP_THRESHOLD_, String(32 * 1024 * 1024));
       for (const k of ['MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_']) equal(CLI_MALLOC_ENV[k], WORKER_MALLOC_ENV[k], k);
       const { MALLOC_MMAP_THRESHOLD_: _set, ...env } = process.env;
-      const cli = new WorkerClient({ workerPath, env: { ...CLI_MALLOC_ENV, ...env } });
+      const cli = new WorkerClient({ workerPath, env: { ...CLI_MALLOC_ENV, ...env }, execArgv: [...CLI_WORKER_EXEC_ARGV] });
       try {
-        const environ = readFileSync(`/proc/${(await cli.request('ping', {})).pid}/environ`, 'latin1').split('\0');
+        const pid = (await cli.request('ping', {})).pid;
+        const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
         ok(environ.includes(`MALLOC_MMAP_THRESHOLD_=${32 * 1024 * 1024}`), environ.filter((kv) => kv.startsWith('MALLOC')).join(' '));
+        // And a 64 MB old generation (fewer full collections in a batch; cli/worker.ts says why).
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+        ok(cmdline.includes('--initial-heap-size=64') && cmdline.includes('--max-semi-space-size=2'), cmdline.join(' '));
       } finally {
         await cli.dispose();
       }
