@@ -46,15 +46,24 @@ function openError(e: unknown): string {
   return code ?? String(e);
 }
 
+/** Refuses what is not a regular file of at most maxBytes (`fail` throws, naming the file). */
+function checkStat(stat: fs.Stats, options: UserFileRead, fail: (why: string) => never): void {
+  if (!stat.isFile()) fail(`it is ${kindOf(stat)}, not a regular file`);
+  if (stat.size > options.maxBytes) fail(`it is ${mb(stat.size)}, more than the ${mb(options.maxBytes)} allowed for a ${options.what}`);
+}
+
+const failer =
+  (file: string, options: UserFileRead) =>
+  (why: string): never => {
+    throw new CamLensError(options.code ?? 'BAD_ARGUMENT', `Cannot read ${options.what} ${file}: ${why}.`);
+  };
+
 /**
  * The whole content of `file`, which must be a regular file of at most `maxBytes`. Throws a
  * CamLensError (BAD_ARGUMENT unless `code` says otherwise) naming the file otherwise.
  */
 export function readUserFile(file: string, options: UserFileRead): Buffer {
-  const code = options.code ?? 'BAD_ARGUMENT';
-  const fail = (why: string): never => {
-    throw new CamLensError(code, `Cannot read ${options.what} ${file}: ${why}.`);
-  };
+  const fail = failer(file, options);
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
@@ -63,8 +72,7 @@ export function readUserFile(file: string, options: UserFileRead): Buffer {
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) return fail(`it is ${kindOf(stat)}, not a regular file`);
-    if (stat.size > options.maxBytes) return fail(`it is ${mb(stat.size)}, more than the ${mb(options.maxBytes)} allowed for a ${options.what}`);
+    checkStat(stat, options, fail);
     const buffer = Buffer.allocUnsafe(stat.size);
     let done = 0;
     while (done < stat.size) {
@@ -78,6 +86,38 @@ export function readUserFile(file: string, options: UserFileRead): Buffer {
     return fail(openError(e));
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * readUserFile on libuv's thread pool: a batch reads every image this way, so a read that goes
+ * to the disk (a folder not in the page cache) waits there while the worker's thread runs the
+ * previous image's maps, instead of blocking it (issue 17: ~0.9 ms per image blocked before).
+ */
+export async function readUserFileAsync(file: string, options: UserFileRead): Promise<Buffer> {
+  const fail = failer(file, options);
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    return fail(openError(e));
+  }
+  try {
+    const stat = await handle.stat();
+    checkStat(stat, options, fail);
+    const buffer = Buffer.allocUnsafe(stat.size);
+    let done = 0;
+    while (done < stat.size) {
+      const { bytesRead } = await handle.read(buffer, done, stat.size - done, done);
+      if (bytesRead === 0) break; // truncated while reading: return what is there
+      done += bytesRead;
+    }
+    return done === stat.size ? buffer : buffer.subarray(0, done);
+  } catch (e) {
+    if (e instanceof CamLensError) throw e;
+    return fail(openError(e));
+  } finally {
+    await handle.close();
   }
 }
 

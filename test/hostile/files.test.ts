@@ -10,7 +10,7 @@ import { CamLensError } from '../../src/engine/errors';
 import { parseModelConfig, readLabelsFile, resolveModelConfig } from '../../src/engine/image/config';
 import { decodeImage } from '../../src/engine/image/decode';
 import { readModelFile } from '../../src/engine/onnx/io';
-import { FILE_LIMITS, readUserFile } from '../../src/engine/userFiles';
+import { FILE_LIMITS, readUserFile, readUserFileAsync } from '../../src/engine/userFiles';
 
 const dir = mkdtempSync(join(tmpdir(), 'camlens-hostile-'));
 const error = (code: string, pattern: RegExp) => (e: unknown) => {
@@ -59,6 +59,16 @@ describe('special files are refused before they are read', () => {
     truncateSync(big, FILE_LIMITS.image + 1); // sparse: nothing is written
     await rejects(decodeImage(big), error('BAD_ARGUMENT', /huge\.png.*more than the 512 MB allowed/));
     throws(() => readUserFile(big, { what: 'labels file', maxBytes: 10 }), error('BAD_ARGUMENT', /more than/));
+    await rejects(readUserFileAsync(big, { what: 'labels file', maxBytes: 10 }), error('BAD_ARGUMENT', /more than/));
+  });
+
+  it('the thread-pool reader (images) refuses what the blocking one refuses and reads the same bytes', async () => {
+    await rejects(readUserFileAsync(fifo('pipe2.png'), { what: 'image', maxBytes: 100 }), error('BAD_ARGUMENT', /pipe2\.png.*FIFO/));
+    await rejects(readUserFileAsync(join(dir, 'missing.png'), { what: 'image', maxBytes: 100 }), error('BAD_ARGUMENT', /missing\.png: no such file/));
+    const file = join(dir, 'bytes.bin');
+    writeFileSync(file, Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 251)));
+    const options = { what: 'image', maxBytes: FILE_LIMITS.image };
+    ok((await readUserFileAsync(file, options)).equals(readUserFile(file, options)));
   });
 
   it('labels that point to /dev/zero or a FIFO fail with the labels file named', () => {

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { CamLensError } from '../errors';
 import type { ResizeMode } from './config';
 import { imageGeometry, LETTERBOX_PAD } from './geometry';
-import { FILE_LIMITS, readUserFile } from '../userFiles';
+import { FILE_LIMITS, readUserFileAsync } from '../userFiles';
 
 // libvips' operation cache keeps recent results (up to 50 MB / 100 operations) for reuse; every
 // image CamLens sees is new, so the cache only grows the worker's memory (leak-check rss slope).
@@ -23,7 +23,7 @@ export interface RgbImage {
 }
 
 export async function decodeImage(file: string, maxPixels = DEFAULT_MAX_PIXELS, options: { alpha?: boolean } = {}): Promise<RgbImage> {
-  return decodeImageBuffer(readUserFile(file, { what: 'image', maxBytes: FILE_LIMITS.image }), file, maxPixels, options);
+  return decodeImageBuffer(await readUserFileAsync(file, { what: 'image', maxBytes: FILE_LIMITS.image }), file, maxPixels, options);
 }
 
 export async function decodeImageBuffer(input: Uint8Array, name: string, maxPixels = DEFAULT_MAX_PIXELS, options: { alpha?: boolean } = {}): Promise<RgbImage> {
