@@ -19,6 +19,8 @@ export const LIMITS = {
   /** Images or masked inputs per model run. */
   batchSize: { min: 1, max: 1024 },
   jobs: { min: 1, max: 64 },
+  /** Batch worker processes: each holds its own copy of the model. */
+  workers: { min: 1, max: 32 },
   /** Score-CAM's channel budget (--scorecam-channels): a layer has at most a few thousand. */
   scorecamChannels: { min: 1, max: 1_000_000 },
   frames: { min: 1, max: 4096 },

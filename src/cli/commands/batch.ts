@@ -1,16 +1,21 @@
 // `camlens batch`: explain whole folders; per-image files mirroring the input tree, summary.csv,
 // summary.json and report.html. The orchestration is engine/batch/runner.ts; this file parses
 // options and wires the runner to the worker.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { CamLensError } from '../../engine/errors';
 import { takesClips } from '../../engine/batch/clipInputs';
 import { parseShard } from '../../engine/batch/inputs';
 import { mergeBatches } from '../../engine/batch/merge';
 import { checkOutputFolder } from '../../engine/batch/outputFolder';
+import { pooledBackend } from '../../engine/batch/backendPool';
 import { runBatch } from '../../engine/batch/runner';
 import type { BatchTarget } from '../../engine/batch/types';
 import { resolveModelConfig } from '../../engine/image/config';
 import { loadModel } from '../../engine/model';
+import { gpuCandidates } from '../../engine/runtime/providers';
+import { planWorkers } from '../batchWorkers';
 import { CAM_METHODS, type CamMethodName } from '../../worker/protocol';
 import { usageError, type Command } from '../command';
 import { intOption, LIMITS } from '../options';
@@ -20,7 +25,7 @@ import { explainHelp, explainOptions, explainParamsFromArgs } from './explain';
 export const batchCommand: Command = {
   name: 'batch',
   summary: 'Explain folders of images (batched runs, resumable, shardable): per-image files, summary.csv/json and report.html.',
-  usage: 'camlens batch <model.onnx> <folder-or-glob>... --out <dir> [explain options] [--batch-size N] [--jobs N] [--shard i/n] [--resume]',
+  usage: 'camlens batch <model.onnx> <folder-or-glob>... --out <dir> [explain options] [--batch-size N] [--workers N] [--jobs N] [--shard i/n] [--resume]',
   details: [
     'Options:',
     '  --out DIR              output folder (required); per-image files mirror the input tree',
@@ -33,7 +38,10 @@ export const batchCommand: Command = {
     '  --ground-truth FILE    CSV of file,label rows (label: class index or name); adds a ground_truth column',
     '  --batch-size N         images per model run (default by model size: 16 under 16 MB ... 2 above 256 MB)',
     '  --channel-batch-size N Score-CAM / Ablation-CAM channel batch size',
-    '  --jobs N               images decoded/preprocessed at once (default 4)',
+    '  --workers N|auto       worker processes, each with its own copy of the model (default auto: 2 on a',
+    '                         CPU with 2+ cores and memory to spare, else 1); their onnxruntime threads',
+    '                         split the cores unless --threads says how many each gets',
+    '  --jobs N               images decoded/preprocessed at once, per worker (default 4)',
     '  --shard i/n            explain only shard i of n (deterministic, by path hash): one per machine',
     '  --resume               skip images whose outputs are complete and valid',
     '  --exclude GLOB         skip matching inputs (repeatable); *.mask.* and *_mask.* are always skipped',
@@ -54,6 +62,7 @@ export const batchCommand: Command = {
     ...explainOptions,
     out: { type: 'string' },
     jobs: { type: 'string' },
+    workers: { type: 'string' },
     shard: { type: 'string' },
     resume: { type: 'boolean' },
     'ground-truth': { type: 'string' },
@@ -107,12 +116,23 @@ export const batchCommand: Command = {
         labels = undefined;
       }
     }
+    const choice = params.provider?.provider ?? 'auto';
+    const plan = planWorkers({
+      option: values.workers,
+      threads: params.provider?.intraOpThreads,
+      cpu: choice === 'cpu' || (choice === 'auto' && !gpuCandidates().candidates.length),
+      cores: os.availableParallelism(),
+      freeBytes: os.freemem(),
+      modelBytes: fs.statSync(modelPath, { throwIfNoEntry: false })?.size ?? 0,
+    });
     const before = new Set(process.listeners('SIGINT'));
-    const worker = startWorker(values);
+    const workers = Array.from({ length: plan.workers }, () => startWorker(values));
     // Ctrl+C cancels cleanly (summary and report of what is done) instead of exiting at once.
     const startWorkerHandlers = process.listeners('SIGINT').filter((l) => !before.has(l));
     startWorkerHandlers.forEach((l) => process.removeListener('SIGINT', l));
-    worker.on('restart', (n) => io.err(`camlens batch: the worker stopped and was restarted (${n}); continuing.\n`));
+    for (const worker of workers) worker.on('restart', (n) => io.err(`camlens batch: a worker stopped and was restarted (${n}); continuing.\n`));
+    const worker = workers[0];
+    const batchParams = plan.intraOpThreads !== undefined ? { ...params, provider: { ...params.provider, intraOpThreads: plan.intraOpThreads } } : params;
     const controller = new AbortController();
     // The first Ctrl+C cancels cleanly; one more than a second later quits at once. (A press
     // can arrive twice: from the terminal and forwarded by bin/camlens.js's launcher.)
@@ -145,12 +165,14 @@ export const batchCommand: Command = {
           inputs,
           outDir: values.out,
           methods: methods as CamMethodName[],
-          params,
+          params: batchParams,
           target,
           groundTruthCsv: values['ground-truth'] as string | undefined,
           labels,
           batchSize,
           jobs,
+          // Two batches in flight per worker: one runs while the other is decoded or written.
+          inflight: 2 * workers.length,
           shard,
           resume: Boolean(values.resume),
           exclude: values.exclude as string[] | undefined,
@@ -163,7 +185,7 @@ export const batchCommand: Command = {
           report: !values['no-report'],
           clips,
         },
-        (p, signal) => worker.request('explainBatch', p, { signal }),
+        pooledBackend(workers.map((w) => (p, signal) => w.request('explainBatch', p, { signal }))),
         {
           signal: controller.signal,
           onLog: (line) => io.err(`camlens batch: ${line}\n`),
@@ -186,7 +208,7 @@ export const batchCommand: Command = {
       throw asCliError(e);
     } finally {
       process.removeListener('SIGINT', onSigint);
-      await worker.dispose();
+      await Promise.all(workers.map((w) => w.dispose()));
     }
   },
 };
