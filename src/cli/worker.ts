@@ -30,14 +30,14 @@ export const CLI_MALLOC_ENV: Readonly<Record<string, string>> = { ...WORKER_MALL
  */
 export const CLI_WORKER_EXEC_ARGV: readonly string[] = [...WORKER_EXEC_ARGV, '--initial-heap-size=64'];
 
-/** `values` are the command's parsed options: `--timeout SECONDS` (0 = no limit) is read from them. */
-export function startWorker(values: Record<string, unknown> = {}): WorkerClient {
+/** `values` are the command's parsed options: `--timeout SECONDS` (0 = no limit) is read from them; `env` is added to the worker's. */
+export function startWorker(values: Record<string, unknown> = {}, env: Record<string, string> = {}): WorkerClient {
   const seconds = intOption('--timeout', values.timeout, LIMITS.timeoutSeconds) ?? DEFAULT_CLI_TIMEOUT_SECONDS;
   const client = new WorkerClient({
     workerPath: path.join(__dirname, 'worker.js'),
     defaultTimeoutMs: seconds * 1000,
     execArgv: [...CLI_WORKER_EXEC_ARGV],
-    env: { ...CLI_MALLOC_ENV, ...process.env },
+    env: { ...CLI_MALLOC_ENV, ...process.env, ...env },
   });
   const stop = () => void client.dispose().then(() => process.exit(130));
   process.once('SIGINT', stop);

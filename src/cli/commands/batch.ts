@@ -126,7 +126,8 @@ export const batchCommand: Command = {
       modelBytes: fs.statSync(modelPath, { throwIfNoEntry: false })?.size ?? 0,
     });
     const before = new Set(process.listeners('SIGINT'));
-    const workers = Array.from({ length: plan.workers }, () => startWorker(values));
+    // Several workers share the cores already: each decodes with one libvips thread (decode.ts).
+    const workers = Array.from({ length: plan.workers }, () => startWorker(values, plan.workers > 1 ? { CAMLENS_DECODE_THREADS: '1' } : {}));
     // Ctrl+C cancels cleanly (summary and report of what is done) instead of exiting at once.
     const startWorkerHandlers = process.listeners('SIGINT').filter((l) => !before.has(l));
     startWorkerHandlers.forEach((l) => process.removeListener('SIGINT', l));
