@@ -1,7 +1,7 @@
 // Requests that would exhaust the machine are refused before they run (issue 18): a model input
 // declared 8000x8000, a graph input of 2^53 elements, an Expand to 1e12 elements, a batch over
 // the budget. The estimate (runtime/memoryBudget.ts) comes from the model's shapes.
-import { ok, rejects } from 'node:assert/strict';
+import { equal, ok, rejects } from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,6 +11,8 @@ import { CamLensError } from '../../src/engine/errors';
 import { explain } from '../../src/engine/explain';
 import { DataType, ModelBuilder } from '../../src/engine/onnx/builder';
 import { serializeModel } from '../../src/engine/onnx/io';
+import { defaultMemoryBudgetBytes, estimateMemory } from '../../src/engine/runtime/memoryBudget';
+import { loadModel } from '../../src/engine/model';
 import { SessionCache } from '../../src/engine/runtime/sessions';
 import { randomArray } from '../helpers/models';
 
@@ -73,5 +75,18 @@ describe('hostile: memory budget', () => {
     ok(free.explanations.length === 1);
     const fits = await explain({ modelPath: model, input: IMAGE, provider: { provider: 'cpu' } }, { sessions });
     ok(fits.explanations.length === 1, 'the default budget lets a small model through');
+  });
+
+  it('estimates once per model, size and rows, and reads the available memory at most once a second', () => {
+    const model = loadModel(cnn('estimates', [1, 3, 'h', 'w']));
+    const a = estimateMemory(model, [1, 3, 64, 64], 2, true);
+    equal(estimateMemory(model, [1, 3, 64, 64], 2, true), a, 'the same estimate, not a second walk');
+    const b = estimateMemory(model, [1, 3, 128, 128], 2, true);
+    ok(b.perRowBytes > a.perRowBytes * 3.5, `4x the pixels: ${a.perRowBytes} -> ${b.perRowBytes}`);
+    equal(estimateMemory(model, [1, 3, 64, 64], 4, true).totalBytes - model.fileBytes, 2 * (a.totalBytes - model.fileBytes), 'rows scale it');
+    const t = performance.now();
+    const budget = defaultMemoryBudgetBytes(t);
+    ok(budget > 0);
+    equal(defaultMemoryBudgetBytes(t + 500), budget);
   });
 });

@@ -14,8 +14,20 @@ import { bytesPerElement } from '../onnx/tensor';
 
 const MiB = 1024 * 1024;
 
-/** 80% of the memory the system can still give (MemAvailable on Linux, else os.freemem()). */
-export function defaultMemoryBudgetBytes(): number {
+/**
+ * 80% of the memory the system can still give (MemAvailable on Linux, else os.freemem()). Read
+ * at most once a second: every request checks it, and reading /proc/meminfo took ~0.3 ms of a
+ * 28 ms explanation (issue 17); a budget a second old is as good a guard.
+ */
+export function defaultMemoryBudgetBytes(now = performance.now()): number {
+  if (lastBudget && now - lastBudget.at < 1000) return lastBudget.bytes;
+  lastBudget = { at: now, bytes: readMemoryBudgetBytes() };
+  return lastBudget.bytes;
+}
+
+let lastBudget: { at: number; bytes: number } | undefined;
+
+function readMemoryBudgetBytes(): number {
   let available = os.freemem();
   try {
     const m = /^MemAvailable:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/meminfo', 'latin1'));
@@ -39,7 +51,20 @@ export interface MemoryNeed {
  * The estimate for `rows` rows of an input of `inputDims` (its batch dimension included or not),
  * forward only or with a backward graph.
  */
+/** Per model, the estimates already made (a walk over every value's shape: ~0.5 ms on ResNet-50, each request). */
+const estimates = new WeakMap<LoadedModel, Map<string, MemoryNeed>>();
+
 export function estimateMemory(model: LoadedModel, inputDims: readonly number[], rows: number, backward: boolean): MemoryNeed {
+  let known = estimates.get(model);
+  if (!known) estimates.set(model, (known = new Map()));
+  const key = `${inputDims.join(',')}|${rows}|${backward}`;
+  const need = known.get(key) ?? walkShapes(model, inputDims, rows, backward);
+  if (known.size > 64) known.clear(); // a model explained at many sizes
+  known.set(key, need);
+  return need;
+}
+
+function walkShapes(model: LoadedModel, inputDims: readonly number[], rows: number, backward: boolean): MemoryNeed {
   const input = model.graph.inputs[0];
   const declared = model.shapes.get(input)?.shape ?? [];
   // Symbolic names of the input's dimensions are bound to this input's sizes (batch to 1: rows scale it).
