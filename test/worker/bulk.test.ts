@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { serializeModel } from '../../src/engine/onnx/io';
-import { attachBulk, BULK_MIN_BYTES, detachBulk, isBulkDir, makeBulkDir, removeBulkDir } from '../../src/worker/bulk';
+import { attachBulk, BULK_MIN_BYTES, detachBulk, isBulkDir, makeBulkDir, removeBulkDir, spareBytes } from '../../src/worker/bulk';
 import { WorkerClient } from '../../src/worker/client';
 import { tinyCnn } from '../helpers/models';
 
@@ -41,6 +41,23 @@ describe('answer files (worker/bulk.ts)', () => {
     deepEqual(back.small, small);
     equal(back.label, 'dog');
     equal(back.when, null);
+  });
+
+  it('reads the next answer into memory touched while idle, never into memory an earlier answer holds', async () => {
+    const first = { cam: ramp(400_000) };
+    const f = detachBulk(first, dir)!;
+    const a = attachBulk(f.value, f.file, dir) as typeof first;
+    await new Promise((r) => setTimeout(r, 60));
+    const spare = spareBytes();
+    ok(spare >= 1_600_000, `a touched spare of at least the last answer's size: ${spare}`);
+    const second = { cam: ramp(390_000).map((v) => -v) };
+    const d = detachBulk(second, dir)!;
+    const b = attachBulk(d.value, d.file, dir) as typeof second;
+    equal(b.cam.buffer.byteLength, spare, 'the second answer was read into the spare');
+    equal(spareBytes(), 0, 'a spare serves one answer');
+    deepEqual(b.cam, second.cam);
+    deepEqual(a.cam, first.cam, 'the first answer is untouched');
+    ok(a.cam.buffer !== b.cam.buffer);
   });
 
   it('leaves small answers to the IPC channel', () => {
