@@ -147,14 +147,18 @@ export const batchCommand: Command = {
     };
     process.on('SIGINT', onSigint);
     let lastPrint = 0;
-    // A full collection every 32 batches (a few ms), when bin/camlens.js started this process with
+    // A full collection every 512 images (a few ms), when bin/camlens.js started this process with
     // --expose-gc: results awaiting their file writes get promoted, and V8's first major GC would
     // otherwise come only after the old generation filled with them (a one-off peak of ~+15 MB
     // around image 2,500 that made a run of 2,000 images peak higher than one of 500).
-    let batchesDone = 0;
+    // Counted in images, not progress reports: at batch size 1 every 32 reports was a full
+    // collection every 32 images (0.5 ms of the runner's 1.4 ms per image; issue 17's note).
+    let collectedAt = 0;
     const gc = (globalThis as { gc?: () => void }).gc;
-    const collectNowAndThen = () => {
-      if (gc && ++batchesDone % 32 === 0) gc();
+    const collectNowAndThen = (done: number) => {
+      if (!gc || done - collectedAt < 512) return;
+      collectedAt = done;
+      gc();
     };
     try {
       // The model's input rank decides what an input is: an image, or a clip of frames. Every
@@ -193,7 +197,7 @@ export const batchCommand: Command = {
           signal: controller.signal,
           onLog: (line) => io.err(`camlens batch: ${line}\n`),
           onProgress: (p) => {
-            collectNowAndThen();
+            collectNowAndThen(p.done);
             const now = Date.now();
             if (values.quiet || (now - lastPrint < 1000 && p.done < p.total)) return;
             lastPrint = now;
