@@ -55,8 +55,8 @@ try {
     const cliParams = lib.cliExplainRequest(lib.explainParamsFromArgs({ layer: [model.layer], ep: 'cpu' }, model.path, npy));
     const panel = async () => {
       const t0 = performance.now();
-      await call('explain', panelParams);
-      return performance.now() - t0;
+      const r = await call('explain', panelParams);
+      return { ms: performance.now() - t0, timings: r.timings_ms };
     };
     const cli = async () => {
       const t0 = performance.now();
@@ -70,14 +70,17 @@ try {
       await panel();
       await cli();
     }
-    const side = { plain: [], gradient: [], panel: [], cli: [], cliTotal: [] };
+    const side = { plain: [], gradient: [], panel: [], panelRun: [], panelTotal: [], cli: [], cliTotal: [] };
     let last;
     for (let i = 0; i < repeats; i++) {
       side.plain.push(await plain.run('run'));
       await sleep(settle);
       side.gradient.push(await plain.run('run-gradient'));
       await sleep(settle);
-      side.panel.push(await panel());
+      const p = await panel();
+      side.panel.push(p.ms);
+      side.panelRun.push(p.timings.run);
+      side.panelTotal.push(p.timings.total);
       await sleep(settle);
       last = await cli();
       side.cli.push(last.ms);
@@ -96,10 +99,14 @@ try {
       plain_forward_ms: ms(side.plain),
       gradient_model_ms: ms(side.gradient),
       panel_ms: ms(side.panel),
+      // where the panel's time goes: the worker's run, its whole request (timings_ms.total), the rest is IPC
+      panel_run_ms: ms(side.panelRun),
+      panel_worker_total_ms: ms(side.panelTotal),
       cli_with_files_ms: ms(side.cli),
       cli_timings_total_ms: ms(side.cliTotal),
       ratio_gradient_model: ratio(side.gradient),
       ratio_panel: ratio(side.panel),
+      ratio_panel_run: ratio(side.panelRun),
       ratio_cli_with_files: ratio(side.cli),
       ratio_cli_timings_total: ratio(side.cliTotal),
       last_cli_timings_ms: Object.fromEntries(Object.entries(last.timings).map(([k, v]) => [k, Math.round(v * 10) / 10])),
