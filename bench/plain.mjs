@@ -6,7 +6,10 @@
 // measurement; it also times the model an explanation runs (forward + backward to the layer,
 // built by buildGradientModel) under the same settings: is the explanation's own run ~ the forward?
 // CamLens is measured through its worker:
-//   panel: the request the panel sends (no overlay PNG), wall time including IPC;
+//   panel: the request the panel sends (no overlay PNG; the map at the layer's size when it is
+//          the layer's map upsampled; no pictures when the panel holds this image's, as it
+//          does from its second explanation of it on), wall time including IPC; and
+//          panel+view: that plus the host's result message and the map the webview draws;
 //   cli:   the request `camlens explain` sends and the files it writes (S.json, S.cam.npy,
 //          S.cam_raw.npy, S.overlay.png), wall time; and the S.json's timings_ms.total.
 // One line per size: absolute medians of every side and each ratio as the median of the ratios of
@@ -51,12 +54,26 @@ try {
     writeFileSync(npy, npyBytes([1, 3, size, size], 7));
     const plain = await startPlain({ model: model.path, npy, gradientModel });
     const out = join(dir, `out${size}`);
-    const panelParams = { modelPath: model.path, input: npy, method: 'gradcam', layers: [model.layer], overlay: false, provider: { provider: 'cpu' } };
+    const panelParams = {
+      modelPath: model.path,
+      input: npy,
+      method: 'gradcam',
+      layers: [model.layer],
+      overlay: false,
+      mapsAt: 'layer',
+      provider: { provider: 'cpu' },
+    };
     const cliParams = lib.cliExplainRequest(lib.explainParamsFromArgs({ layer: [model.layer], ep: 'cpu' }, model.path, npy));
+    const pictures = new lib.PictureReuse();
     const panel = async () => {
       const t0 = performance.now();
-      const r = await call('explain', panelParams);
-      return { ms: performance.now() - t0, timings: r.timings_ms };
+      const key = pictures.keyOf(model.path, npy);
+      const reuse = pictures.has(key);
+      const answer = await call('explain', reuse ? { ...panelParams, pictures: false } : panelParams);
+      const t1 = performance.now();
+      const drawn = lib.withShownMap(lib.explainView(pictures.complete(answer, key, reuse), 1));
+      if (!drawn.cam.data.length) throw new Error('the panel view has no map');
+      return { ms: t1 - t0, withView: performance.now() - t0, timings: answer.timings_ms };
     };
     const cli = async () => {
       const t0 = performance.now();
@@ -70,7 +87,7 @@ try {
       await panel();
       await cli();
     }
-    const side = { plain: [], gradient: [], panel: [], panelRun: [], panelTotal: [], cli: [], cliTotal: [] };
+    const side = { plain: [], gradient: [], panel: [], panelView: [], panelRun: [], panelTotal: [], cli: [], cliTotal: [] };
     let last;
     for (let i = 0; i < repeats; i++) {
       side.plain.push(await plain.run('run'));
@@ -79,6 +96,7 @@ try {
       await sleep(settle);
       const p = await panel();
       side.panel.push(p.ms);
+      side.panelView.push(p.withView);
       side.panelRun.push(p.timings.run);
       side.panelTotal.push(p.timings.total);
       await sleep(settle);
@@ -99,6 +117,7 @@ try {
       plain_forward_ms: ms(side.plain),
       gradient_model_ms: ms(side.gradient),
       panel_ms: ms(side.panel),
+      panel_with_view_ms: ms(side.panelView),
       // where the panel's time goes: the worker's run, its whole request (timings_ms.total), the rest is IPC
       panel_run_ms: ms(side.panelRun),
       panel_worker_total_ms: ms(side.panelTotal),
@@ -106,6 +125,7 @@ try {
       cli_timings_total_ms: ms(side.cliTotal),
       ratio_gradient_model: ratio(side.gradient),
       ratio_panel: ratio(side.panel),
+      ratio_panel_with_view: ratio(side.panelView),
       ratio_panel_run: ratio(side.panelRun),
       ratio_cli_with_files: ratio(side.cli),
       ratio_cli_timings_total: ratio(side.cliTotal),

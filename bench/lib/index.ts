@@ -18,3 +18,8 @@ export { cliExplainRequest, explainParamsFromArgs, writeExplanation } from '../.
 export { pearson } from '../../src/engine/metrics/stats';
 // Every method the registry offers, for bench/methods.mjs's default list and reference names.
 export { INPUT_SPACE_INFO, LAYER_CAMS } from '../../src/engine/cam/registry';
+// What the panel does with an explain answer: the host's result message and the map the webview
+// draws from it (rebuilt from the layer's map when the answer left it there), for bench/plain.mjs.
+export { explainView } from '../../src/host/panel/explainView';
+export { withShownMap } from '../../src/panel/protocol';
+export { PictureReuse } from '../../src/host/panel/pictureReuse';

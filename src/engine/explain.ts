@@ -69,6 +69,8 @@ interface ClassMaps {
   final: Float32Array;
   /** First layer's relu(lowres). */
   raw: Maps;
+  /** `final` is `raw` upsampled (cam/layerMap.ts), until a later step (aug smooth, scales…) changes it. */
+  fromLayer: boolean;
   activation?: PlainTensor;
   gradient?: PlainTensor;
   /** d target / d input, for the methods with an input-space attribution. */
@@ -279,6 +281,7 @@ async function camsFor(
       label: labels[i],
       final: combined.final.data,
       raw: combined.raw,
+      fromLayer: lowres.length === 1 && input.dims.length !== 5 && !biases && cam.finalIsLayerMap,
       ...(params.layerMaps ? { perLayer: lowres.map((l) => ({ final: aggregateLayers([l], size).data, rawHeight: l.shape[1], rawWidth: l.shape[2] })) } : {}),
       activation: tensors.activations[layers[0]],
       gradient: tensors.gradients[layers[0]],
@@ -402,6 +405,7 @@ async function augmentSmooth(
   }
   base.maps.forEach((m, i) => {
     m.final = Float32Array.from(sums[i], (v) => v / count);
+    m.fromLayer = false;
   });
 }
 
@@ -528,6 +532,7 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
     for (const m of base.maps) {
       m.attribution = attributionOf(m.inputGradient!, layout, 0, info.attribution === 'input-gradient-times-cam' ? m.final : undefined);
       m.final = attributionMap(m.attribution);
+      m.fromLayer = false;
     }
   }
   const classes = base.classes;
@@ -572,12 +577,14 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
         { renormalize: true },
       );
       m.final = fused.data;
+      m.fromLayer = false;
     });
   }
   let attention: AttentionRun | undefined;
   if (method === 'attention-gradcam') {
     attention = await attentionRollout(model, ctx, params, inputTensor, input.size, output);
     guideByAttention(base.maps, attention);
+    for (const m of base.maps) m.fromLayer = false;
     base.runMs += attention.runMs;
   }
   const t3 = performance.now();
@@ -608,8 +615,12 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
       continue;
     }
     const colormap = (params.colormap ?? 'jet') as ColormapName;
-    // Image files: the map and its overlay on the original picture; a .npy has no other picture than its own.
-    const onOriginal = input.original ? await overlayOnOriginal(input.original, m.final, colormap, params.alpha ?? 0.5, params.overlay !== false) : undefined;
+    const atLayer = m.fromLayer ? { height: input.size[0], width: input.size[1] } : undefined;
+    // Image files: the map and its overlay on the original picture; a .npy has no other picture
+    // than its own. A `mapsAt: 'layer'` answer without overlay leaves camImage to the receiver.
+    const leftToReceiver = atLayer && params.mapsAt === 'layer' && params.overlay === false;
+    const onOriginal =
+      input.original && !leftToReceiver ? await overlayOnOriginal(input.original, m.final, colormap, params.alpha ?? 0.5, params.overlay !== false) : undefined;
     explanations.push({
       classIndex: m.classIndex,
       label: m.label ?? labels?.[m.classIndex] ?? String(m.classIndex),
@@ -617,6 +628,7 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
       cam: { data: m.final, height: input.size[0], width: input.size[1] },
       ...(onOriginal ? { camImage: onOriginal.camImage } : {}),
       camRaw: { data: m.raw.data, height: m.raw.shape[1], width: m.raw.shape[2] },
+      ...(atLayer ? { mapAtLayer: atLayer } : {}),
       ...(params.overlay !== false ? { overlayPng: onOriginal?.png ?? (await overlayPng(input.rgb, m.final, colormap, params.alpha ?? 0.5)) } : {}),
       ...(m.attribution ? { attribution: m.attribution } : {}),
       ...(m.perLayer

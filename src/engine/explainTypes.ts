@@ -168,6 +168,13 @@ export interface ExplainParams {
    * part of the answer (a photo's original is megabytes) and would be copied over IPC for nothing.
    */
   pictures?: boolean;
+  /**
+   * 'layer' (the panel): a map that is its layer's map upsampled (Explanation.mapAtLayer) travels
+   * at the layer's size: the answer leaves out `cam` and `camImage`, and the receiver rebuilds them
+   * from `camRaw` (engine/cam/layerMap.ts) where it draws them. A ResNet-50 512² map is 1 MB at the
+   * input's size, 1 KB at the layer's, and a photo's `camImage` tens of MB. Default 'input'.
+   */
+  mapsAt?: 'input' | 'layer';
   /** Return the layer's activation and gradient tensors too. */
   saveTensors?: boolean;
   provider?: ProviderOptions;
@@ -254,6 +261,12 @@ export interface Explanation {
   camImage?: MapData;
   /** First layer's map at layer resolution after ReLU, before normalisation/upsampling. */
   camRaw: MapData;
+  /**
+   * Set when `cam` is `camRaw` upsampled to this size by layerMapAt (one layer, combined as
+   * pytorch-grad-cam does, nothing fused after it) and `camImage` that map on the original: both
+   * can be rebuilt from `camRaw` (engine/cam/layerMap.ts), so a `mapsAt: 'layer'` answer leaves them out.
+   */
+  mapAtLayer?: { height: number; width: number };
   /** The heatmap over the original image (a .npy input: the preprocessed one); absent when the request said `overlay: false`. */
   overlayPng?: Uint8Array;
   /**
@@ -347,3 +360,9 @@ export interface ExplainContext {
   signal?: AbortSignal;
   progress?: (done: number, total: number, message?: string) => void;
 }
+
+/** An explanation as a `mapsAt: 'layer'` answer carries it: `cam` absent when `mapAtLayer` (rebuild it with withFullMaps). */
+export type AnswerExplanation = Omit<Explanation, 'cam'> & { cam?: MapData };
+
+/** The worker's answer to `explain`: an ExplainResult whose layer-sized maps may travel at the layer's size. */
+export type ExplainAnswer = Omit<ExplainResult, 'explanations'> & { explanations: AnswerExplanation[] };

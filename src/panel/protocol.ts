@@ -6,6 +6,8 @@
 // it; the webview sends intents (setMethod, setLayer, …) and owns only how the result is shown
 // (ViewSettings), which never travels to the host except inside a save intent.
 import { COLORMAPS, type ColormapName } from '../engine/image/colormap';
+import type { ImageGeometry } from '../engine/image/geometry';
+import { mapFromLayer } from '../engine/cam/layerMap';
 import {
   isMethodOptionKey,
   METHOD_OPTION_KEYS,
@@ -100,8 +102,15 @@ export interface ExplainView {
   predictions: Prediction[];
   /** The original picture (image files; a .npy or a clip: the model-size one) and the map at its size. */
   image: { data: Uint8Array; width: number; height: number };
-  cam: { data: Float32Array; width: number; height: number };
-  camRaw: { width: number; height: number };
+  /** Absent when the map came at the layer's size: the webview rebuilds it from `camRaw` and `mapAt`. */
+  cam?: { data: Float32Array; width: number; height: number };
+  /** The layer's map; its values only when `cam` is absent. */
+  camRaw: { width: number; height: number; data?: Float32Array };
+  /**
+   * How `cam` is rebuilt from `camRaw` (engine/cam/layerMap.ts): upsampled to height × width
+   * (the model input's size), then onto the original picture through `geometry` when given.
+   */
+  mapAt?: { height: number; width: number; geometry?: ImageGeometry };
   ep: string;
   timings: Record<string, number>;
   notes: Record<string, number | string>;
@@ -116,6 +125,16 @@ export interface ExplainView {
   regions?: RegionView[];
   /** dff: every concept of the first layer, for the panel's concepts strip. */
   concepts?: ConceptsView;
+}
+
+/** An ExplainView as the webview draws it: with `cam`, rebuilt from the layer's map when it came without. */
+export type DrawnView = ExplainView & { cam: { data: Float32Array; width: number; height: number } };
+
+/** `v` with its map at the shown picture's size (engine/cam/layerMap.ts: the values explain computed). */
+export function withShownMap(v: ExplainView): DrawnView {
+  if (v.cam) return v as DrawnView;
+  if (!v.mapAt || !v.camRaw.data) throw new Error('explain view: no map, and no layer map to draw one from');
+  return { ...v, cam: mapFromLayer({ data: v.camRaw.data, height: v.camRaw.height, width: v.camRaw.width }, v.mapAt, v.mapAt.geometry) };
 }
 
 /**

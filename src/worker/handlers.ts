@@ -13,6 +13,7 @@ import { prepareSharedTapSession, prepareTapSession, runWithTaps, type PlainTens
 import type { ProviderOptions } from '../engine/runtime/providers';
 import { DataType } from '../engine/onnx/types';
 import { explain } from '../engine/explain';
+import { atLayerSize } from '../engine/cam/layerMap';
 import { evaluateExplanation } from '../engine/metrics/evaluate';
 import { explainBatch } from '../engine/batch/batchedExplain';
 import { compareMethods } from '../engine/pipeline/compare';
@@ -192,7 +193,11 @@ export const handlers: { [M in Method]: Handler<M> } = {
     const result = await probeShapes(loadModel(modelPath));
     return { shapes: Object.fromEntries(result.shapes), provider: result.provider, ms: result.ms };
   },
-  explain: (params, { signal, progress }) => explain(params, { sessions, signal, progress }),
+  // The panel's maps travel at the layer's size when they can (ExplainParams.mapsAt, cam/layerMap.ts).
+  explain: async (params, { signal, progress }) => {
+    const r = await explain(params, { sessions, signal, progress });
+    return params.mapsAt === 'layer' ? atLayerSize(r) : r;
+  },
   evaluate: (params, { signal, progress }) => evaluateExplanation(params, { sessions, signal, progress }),
   compare: (params, { signal, progress }) => compareMethods(params, { sessions, signal, progress }),
   layerSweep: (params, { signal, progress }) => layerSweep(params, { sessions, signal, progress }),

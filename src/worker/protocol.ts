@@ -22,7 +22,7 @@ export type { TelemetrySample, GpuMemory, LeakCheckParams, LeakCheckReport, Heap
 export type { MetricReport, ScenarioReport, LeakSample, LeakVerdict, LeakScenarioName } from '../engine/diagnostics/leakCheck';
 
 export * from '../engine/explainTypes';
-import type { ExplainParams, ExplainResult } from '../engine/explainTypes';
+import type { ExplainAnswer, ExplainParams } from '../engine/explainTypes';
 
 export interface ModelSummary {
   path: string;
@@ -77,7 +77,7 @@ export interface Methods {
   /** Fills shapes static inference left unknown with one run (cached per model). */
   probeShapes: [{ modelPath: string }, { shapes: Record<string, number[]>; provider: string; ms: number }];
   /** A CAM explanation of one input (progress events for the multi-run methods). */
-  explain: [ExplainParams, ExplainResult];
+  explain: [ExplainParams, ExplainAnswer];
   /**
    * Explains one input (ExplainParams) and scores the explanation: the flat `metrics` record
    * (iou, pointing_game, energy_in_mask, topk_intersection, deletion_auc, insertion_auc,

@@ -140,7 +140,7 @@ describe('guardrails and original-size outputs', () => {
     const view = explainView(r, 1)!;
     deepEqual([view.image.width, view.image.height], [64, 48]);
     const cli = await sharp(Buffer.from(e.overlayPng!)).raw().toBuffer();
-    const rgba = overlayRgba(view.image, view.cam, { colormap: 'jet', alpha: 0.5, mode: 'overlay' });
+    const rgba = overlayRgba(view.image, view.cam!, { colormap: 'jet', alpha: 0.5, mode: 'overlay' });
     deepEqual(Buffer.from(rgba.filter((_, i) => i % 4 !== 3)), cli);
     deepEqual(Buffer.from(overlayPngAsShown(r, { colormap: 'jet', alpha: 0.5 })), Buffer.from(e.overlayPng!));
   });

@@ -10,6 +10,8 @@ import { COLORMAPS } from '../../src/engine/image/colormap';
 import { explain } from '../../src/engine/explain';
 import { SessionCache } from '../../src/engine/runtime/sessions';
 import { explainView, overlayPngAsShown } from '../../src/host/panel/explainView';
+import { atLayerSize } from '../../src/engine/cam/layerMap';
+import { withShownMap } from '../../src/panel/protocol';
 import { overlayRgba, shownAlpha, type Look } from '../../webview/cam/pixels';
 import { frameSlice } from '../../webview/cam/videoState';
 
@@ -23,14 +25,17 @@ describe('panel overlay parity with the CLI', () => {
 
   it('the overlay canvas equals the CLI overlay PNG for every colormap and opacity', async () => {
     let compared = 0;
+    const panel = atLayerSize(await explain({ modelPath: demo, input, overlay: false, mapsAt: 'layer' }, { sessions }));
+    equal(panel.explanations[0].cam, undefined, 'the map travels at the layer size');
     for (const colormap of COLORMAPS) {
       for (const alpha of OPACITIES) {
         // The CLI's `explain --colormap … --alpha …` writes this explanation's overlayPng.
         const r = await explain({ modelPath: demo, input, colormap, alpha }, { sessions });
         const cli = await sharp(Buffer.from(r.explanations[0].overlayPng!)).raw().toBuffer({ resolveWithObject: true });
         equal(cli.info.channels, 3);
-        // The panel: the host's result message, drawn by the webview's pixel code.
-        const view = explainView(r, 1)!;
+        // The panel: its request (the map at the layer's size, no overlay), the host's result
+        // message, the map drawn from the layer's map and painted by the webview's pixel code.
+        const view = withShownMap(explainView(panel, 1)!);
         const { image, cam } = frameSlice(view, 0);
         const look: Look = { colormap, alpha, mode: 'overlay' };
         const rgba = overlayRgba(image, cam, look);
@@ -51,7 +56,7 @@ describe('panel overlay parity with the CLI', () => {
   it('the heatmap view is the CLI overlay at opacity 1 (the colormap alone)', async () => {
     const r = await explain({ modelPath: demo, input, colormap: 'inferno', alpha: 1 }, { sessions });
     const cli = await sharp(Buffer.from(r.explanations[0].overlayPng!)).raw().toBuffer();
-    const { image, cam } = frameSlice(explainView(r, 1)!, 0);
+    const { image, cam } = frameSlice(withShownMap(explainView(r, 1)!), 0);
     const rgba = overlayRgba(image, cam, { colormap: 'inferno', alpha: 0.2, mode: 'heatmap' });
     deepEqual(Buffer.from(rgba.filter((_, i) => i % 4 !== 3)), cli);
   });

@@ -12,12 +12,12 @@ import { explain } from '../../src/engine/explain';
 import { SessionCache } from '../../src/engine/runtime/sessions';
 import { colormapTable } from '../../src/engine/image/colormap';
 import { videoView } from '../../src/host/panel/explainView';
-import type { ExplainView } from '../../src/panel/protocol';
+import type { DrawnView } from '../../src/panel/protocol';
 import { overlayRgba } from '../../webview/cam/pixels';
 import { clampFrame, frameCount, frameForKey, frameLabel, frameSlice, nextFrame, thumbnailSize, weightBars } from '../../webview/cam/videoState';
 import { frameRgb, S, T, tiny3dCnn } from '../video/tiny3d';
 
-type Slicable = Pick<ExplainView, 'image' | 'cam' | 'video'>;
+type Slicable = Pick<DrawnView, 'image' | 'cam' | 'video'>;
 
 /** T frames of 2×2 pixels, frame t's pixels all 10·t + channel; its map all t / 10. */
 function clip(count: number): Slicable {

@@ -5,8 +5,9 @@
 // error | cancelled (tests wait on it).
 import {
   persistedViewSettings,
+  withShownMap,
+  type DrawnView,
   type ExplainState,
-  type ExplainView,
   type HostToWebview,
   type LayerChoice,
   type ViewMode,
@@ -46,7 +47,7 @@ export function camApp(): void {
   let methods: readonly string[] = [];
   let layerChoices: LayerChoice[] = [];
   let imageNames: string[] = [];
-  let view: ExplainView | undefined;
+  let view: DrawnView | undefined;
   let busyId = 0;
   /** The clip frame shown (0 for an image); the video section chooses it. */
   let frame = 0;
@@ -418,12 +419,14 @@ export function camApp(): void {
         return;
       case 'result': {
         const v = m.view;
-        view = {
+        // A map that came at the layer's size is drawn from it here (mapsAt: 'layer').
+        view = withShownMap({
           ...v,
           image: { ...v.image, data: asU8(v.image.data) },
-          cam: { ...v.cam, data: asF32(v.cam.data) },
+          ...(v.cam ? { cam: { ...v.cam, data: asF32(v.cam.data) } } : {}),
+          camRaw: { ...v.camRaw, ...(v.camRaw.data ? { data: asF32(v.camRaw.data) } : {}) },
           video: v.video ? { ...v.video, frames: asU8(v.video.frames) } : undefined,
-        };
+        });
         showProgress(undefined, false);
         errorBox.hidden = true;
         // A clip keeps the frame being looked at (same clip, another method or class).
@@ -444,7 +447,7 @@ export function camApp(): void {
         let sum = 0;
         // NaN marks the parts of a centre-cropped photo the model never saw.
         for (const x of view.cam.data) if (Number.isFinite(x)) sum += x;
-        facts.textContent = `${v.method} on ${v.layers.join(', ')} · class ${v.classIndex} (${v.label}) · map ${v.camRaw.width}×${v.camRaw.height} → ${v.cam.width}×${v.cam.height}${v.video ? ` × ${v.video.count} frames` : ''} · ${v.ep} · ${Math.round(v.timings.total ?? 0)} ms`;
+        facts.textContent = `${v.method} on ${v.layers.join(', ')} · class ${v.classIndex} (${v.label}) · map ${v.camRaw.width}×${v.camRaw.height} → ${view.cam.width}×${view.cam.height}${v.video ? ` × ${v.video.count} frames` : ''} · ${v.ep} · ${Math.round(v.timings.total ?? 0)} ms`;
         root.dataset.method = v.method;
         root.dataset.classIndex = String(v.classIndex);
         root.dataset.camSum = sum.toFixed(4);

@@ -5,7 +5,7 @@
 // large view is app.ts's canvas, drawn for the frame this section selects. Thumbnails are
 // composed here from the clip's frames and maps, like the large view, so colormap and opacity
 // changes stay local. #video carries data-frame / data-frames for the tests.
-import type { ExplainView } from '../../src/panel/protocol';
+import type { DrawnView } from '../../src/panel/protocol';
 import { button } from '../components/toolkit';
 import { h, paint } from '../dom';
 import { overlayRgba, type Look } from './pixels';
@@ -14,7 +14,7 @@ import { clampFrame, frameCount, frameForKey, frameLabel, frameSlice, nextFrame,
 export interface VideoSection {
   el: HTMLElement;
   /** A new result: rebuilds the controls for a clip, hides them for an image. */
-  setView(view: ExplainView | undefined, frame: number): void;
+  setView(view: DrawnView | undefined, frame: number): void;
   /** Repaints the thumbnails when the colormap, opacity or view mode changed. */
   repaint(look: Look): void;
   /** Stops playback (the panel is hidden, a new request started). */
@@ -26,7 +26,7 @@ const PLAY_MS = 125; // the animated GIF's frame delay (engine/video/render.ts)
 
 export function videoSection(onFrame: (t: number) => void, saveGif: () => void): VideoSection {
   const el = h('section', { id: 'video', class: 'video', 'aria-label': 'Frames', hidden: true });
-  let view: ExplainView | undefined;
+  let view: DrawnView | undefined;
   let frame = 0;
   let look: Look | undefined;
   let paintedKey = '';

@@ -2,7 +2,7 @@
 // the temporal-weight bars, and one frame's picture and map out of the clip's arrays (pixels.ts
 // draws them). Pure, so node tests can check it.
 import type { MapPlane, Picture } from '../../src/engine/image/blend';
-import type { ExplainView } from '../../src/panel/protocol';
+import type { DrawnView, ExplainView } from '../../src/panel/protocol';
 
 /** Frames of a view: T for a clip, 1 for an image. */
 export const frameCount = (view: Pick<ExplainView, 'video'>): number => view.video?.count ?? 1;
@@ -53,7 +53,7 @@ export function weightBars(weights: readonly number[]): number[] {
 }
 
 /** Frame t's RGB and map: views into the clip's [T, H, W, 3] frames and [T, h, w] map. */
-export function frameSlice(view: Pick<ExplainView, 'image' | 'cam' | 'video'>, t: number): { image: Picture; cam: MapPlane } {
+export function frameSlice(view: Pick<DrawnView, 'image' | 'cam' | 'video'>, t: number): { image: Picture; cam: MapPlane } {
   const { image, cam, video } = view;
   if (!video) return { image, cam };
   const k = clampFrame(t, video.count);

@@ -7,6 +7,7 @@ import { imageJson } from '../../engine/image/geometry';
 import { warningLines } from '../../engine/pipeline/warnings';
 import { encodeNpy } from '../../engine/npy';
 import { attributionNpy } from '../../engine/cam/attribution';
+import { withFullMaps } from '../../engine/cam/layerMap';
 import { conceptsFile, conceptsJson, conceptsNpy } from '../../engine/cam/conceptFiles';
 import { YOLO_LAYOUTS } from '../../engine/detection/yolo';
 import { reportedDetection } from '../../engine/detection/detections';
@@ -484,7 +485,8 @@ export const explainCommand: Command = {
         stems.add(stem);
         let r: ExplainResult;
         try {
-          r = await worker.request('explain', p);
+          // The CLI asks for full-size maps; withFullMaps only rebuilds what an answer left at the layer's size.
+          r = withFullMaps(await worker.request('explain', p));
         } catch (e) {
           await writing;
           // The worker died or hung on this input: the client restarts it, so the other inputs

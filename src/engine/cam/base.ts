@@ -180,6 +180,14 @@ export abstract class BaseCam {
     return { final: aggregateLayers(lowres, size), raw: reluMaps(lowres[0]) };
   }
 
+  /**
+   * Whether one layer's final map is its raw map upsampled (cam/layerMap.ts: layerMapAt): true
+   * unless the method combines layers its own way.
+   */
+  get finalIsLayerMap(): boolean {
+    return this.combine === BaseCam.prototype.combine;
+  }
+
   /** Everything: weights, lowres, relu'd lowres and the final map at `size` = [H, W]. */
   compute(input: CamInput, size: Size, options: CamOptions = {}): CamResult {
     const low = this.lowres(input, options);

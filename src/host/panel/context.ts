@@ -2,7 +2,7 @@
 // state and lifetime. Kept apart from camPanel.ts so the controllers do not import the shell.
 import type * as vscode from 'vscode';
 import type { ExplainState, HostToWebview } from '../../panel/protocol';
-import type { ExplainResult } from '../../worker/protocol';
+import type { ExplainAnswer } from '../../worker/protocol';
 import type { LayerTree } from '../layerTree';
 import type { TapStore } from '../taps';
 import type { WorkerClient } from '../../worker/client';
@@ -13,7 +13,8 @@ export interface PanelDeps {
   taps: TapStore;
   tree: LayerTree;
   output: vscode.LogOutputChannel;
-  onResult(r: ExplainResult): void;
+  /** Every finished explanation, as the worker answered it (its maps may be at the layer's size). */
+  onResult(r: ExplainAnswer): void;
 }
 
 export interface PanelContext {

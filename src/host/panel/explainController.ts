@@ -5,10 +5,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { methodOptionKeys } from '../../engine/cam/registry';
 import { methodOptionsFor, type HostToWebview } from '../../panel/protocol';
-import type { ExplainParams, ExplainResult } from '../../worker/protocol';
+import { withFullMaps } from '../../engine/cam/layerMap';
+import type { ExplainAnswer, ExplainParams, ExplainResult } from '../../worker/protocol';
 import { errorCode, errorText, providerOptions, UNTRUSTED_MESSAGE } from '../util';
 import { currentImage, type PanelContext } from './context';
 import { explainView } from './explainView';
+import { PictureReuse } from './pictureReuse';
 import { configuredLook } from './settings';
 
 export class ExplainController {
@@ -17,13 +19,23 @@ export class ExplainController {
   private readonly waiters: Array<(r: ExplainResult | Error) => void> = [];
   /** What the webview shows of the latest request; posted again when it reloads. */
   private status: Extract<HostToWebview, { type: 'busy' | 'error' | 'cancelled' }> | undefined;
-  last: ExplainResult | undefined;
+  /** The latest answer as the worker sent it: its maps at the layer's size when they can be (mapsAt). */
+  private answer: ExplainAnswer | undefined;
+  private full: ExplainResult | undefined;
+  /** The latest pictures: explaining the same image again asks the worker for none. */
+  private readonly pictures = new PictureReuse();
   lastError: string | undefined;
 
   constructor(
     private readonly ctx: PanelContext,
-    private readonly onFinished: (r: ExplainResult) => void,
+    private readonly onFinished: () => void,
   ) {}
+
+  /** The latest explanation with its maps at full size, rebuilt from the answer on first use (saves, commands). */
+  get last(): ExplainResult | undefined {
+    if (this.answer && !this.full) this.full = withFullMaps(this.answer);
+    return this.full;
+  }
 
   /** Resolves with the next finished explanation, rejects with the next failure. */
   nextResult(): Promise<ExplainResult> {
@@ -47,7 +59,7 @@ export class ExplainController {
 
   /** The webview (re)loaded: the latest result and the latest request's status. */
   replay(): void {
-    if (this.last) this.postResult(this.seq);
+    if (this.answer) this.postResult(this.seq);
     if (this.status) this.ctx.post(this.status);
   }
 
@@ -82,14 +94,22 @@ export class ExplainController {
     const { deps } = this.ctx;
     try {
       await deps.taps.restore(s.modelPath).catch(() => undefined);
-      const r = await deps.worker.request('explain', this.params(input), {
-        signal: ac.signal,
-        onProgress: (done, total, message) => {
-          if (id === this.seq) this.ctx.post({ type: 'progress', requestId: id, done, total, message });
+      const pictureKey = this.pictures.keyOf(s.modelPath, input);
+      const reuse = this.pictures.has(pictureKey);
+      const answer = await deps.worker.request(
+        'explain',
+        { ...this.params(input), ...(reuse ? { pictures: false } : {}) },
+        {
+          signal: ac.signal,
+          onProgress: (done, total, message) => {
+            if (id === this.seq) this.ctx.post({ type: 'progress', requestId: id, done, total, message });
+          },
         },
-      });
+      );
       if (id !== this.seq) return; // superseded by a newer request
-      this.last = r;
+      const r = this.pictures.complete(answer, pictureKey, reuse);
+      this.answer = r;
+      this.full = undefined;
       this.lastError = undefined;
       this.status = undefined;
       deps.output.info(
@@ -97,8 +117,8 @@ export class ExplainController {
       );
       this.postResult(id);
       deps.onResult(r);
-      this.onFinished(r);
-      this.settle(r);
+      this.onFinished();
+      if (this.waiters.length) this.settle(this.last!);
     } catch (e) {
       if (id !== this.seq && errorCode(e) === 'CANCELLED') return;
       const message = errorText(e);
@@ -135,12 +155,15 @@ export class ExplainController {
       // "Save overlay" composes it with the colormap and opacity shown at that moment.
       ...configuredLook(),
       overlay: false,
+      // The map at the layer's size when it is the layer's map upsampled: the webview rebuilds it
+      // where it draws it (a 512² map is 1 MB, a photo's tens of MB, at the layer's size 1 KB).
+      mapsAt: 'layer',
       provider: providerOptions(),
     };
   }
 
   private postResult(requestId: number): void {
-    const view = this.last && explainView(this.last, requestId);
+    const view = this.answer && explainView(this.answer, requestId);
     if (view) this.ctx.post({ type: 'result', view });
   }
 }

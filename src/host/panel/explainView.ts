@@ -4,7 +4,7 @@ import { blendFrames, stripRgb } from '../../engine/image/blend';
 import type { ColormapName } from '../../engine/image/colormap';
 import { encodeRgbPng } from '../../engine/image/png';
 import type { ConceptsView, ExplainView, VideoView } from '../../panel/protocol';
-import type { ExplainResult } from '../../worker/protocol';
+import type { ExplainAnswer, ExplainResult, MapData } from '../../worker/protocol';
 
 /**
  * A clip's frames as one [T, H, W, 3] array (one transfer; the webview composes every frame's
@@ -26,20 +26,25 @@ export function videoView(frames: ReadonlyArray<{ data: Uint8Array; width: numbe
 /**
  * What the panel draws a result on: the original picture and the map on it when the input was
  * an image file (its own size and aspect), else the model-size picture and map (.npy, clips).
+ * `cam` is absent when the answer left the map at the layer's size (mapsAt: 'layer').
  */
-function shownPicture(r: ExplainResult) {
+function shownPicture(r: ExplainAnswer): { image: { data: Uint8Array; width: number; height: number }; cam?: MapData; onOriginal: boolean } {
   const e = r.explanations[0];
-  const shown = r.original?.picture && e?.camImage && !e.video ? { image: r.original.picture, cam: e.camImage } : { image: r.image, cam: e?.cam };
+  const onOriginal = Boolean(r.original?.picture && e && (e.camImage || e.mapAtLayer) && !e.video);
+  const shown = onOriginal ? { image: r.original!.picture, cam: e.camImage } : { image: r.image, cam: e?.cam };
   // The panel's requests never say `pictures: false`; a result without them is a caller's mistake.
   if (!shown.image) throw new Error('explain view: the result carries no picture (requested with pictures: false)');
-  return { image: shown.image, cam: shown.cam };
+  return { image: shown.image, cam: shown.cam, onOriginal };
 }
 
 /** The first explanation of `r` as the panel draws it (copies: the result stays the host's). */
-export function explainView(r: ExplainResult, requestId: number): ExplainView | undefined {
+export function explainView(r: ExplainAnswer, requestId: number): ExplainView | undefined {
   const e = r.explanations[0];
   if (!e) return undefined;
-  const { image, cam } = shownPicture(r);
+  const { image, cam, onOriginal } = shownPicture(r);
+  // A map left at the layer's size goes to the webview as it is, with how to rebuild it there.
+  const atLayer = !cam && e.mapAtLayer ? { ...e.mapAtLayer, ...(onOriginal ? { geometry: r.original!.geometry } : {}) } : undefined;
+  if (!cam && !atLayer) throw new Error('explain view: the explanation has no map');
   return {
     requestId,
     method: r.method,
@@ -48,8 +53,9 @@ export function explainView(r: ExplainResult, requestId: number): ExplainView | 
     label: e.label,
     predictions: r.predictions,
     image: { data: new Uint8Array(image.data), width: image.width, height: image.height },
-    cam: { data: new Float32Array(cam!.data), width: cam!.width, height: cam!.height },
-    camRaw: { width: e.camRaw.width, height: e.camRaw.height },
+    ...(cam ? { cam: { data: new Float32Array(cam.data), width: cam.width, height: cam.height } } : {}),
+    camRaw: { width: e.camRaw.width, height: e.camRaw.height, ...(atLayer ? { data: new Float32Array(e.camRaw.data) } : {}) },
+    ...(atLayer ? { mapAt: atLayer } : {}),
     ep: r.ep,
     timings: r.timings_ms,
     notes: r.notes,
@@ -66,7 +72,7 @@ export function explainView(r: ExplainResult, requestId: number): ExplainView | 
  * model saw (that size too), so no concept map is resampled for the panel (K maps on a photo's
  * own size would be K photos of floats).
  */
-function conceptsView(r: ExplainResult): ConceptsView {
+function conceptsView(r: ExplainAnswer): ConceptsView {
   const c = r.explanations[0].concepts!;
   if (!r.image) throw new Error('explain view: the result carries no picture (requested with pictures: false)');
   return {
@@ -83,9 +89,9 @@ function conceptsView(r: ExplainResult): ConceptsView {
  * A detector's detections for the panel: boxes in the shown picture's pixels (the original's, or
  * the model input's when that is what is shown) and the detection explained.
  */
-function detectionsView(r: ExplainResult): Pick<ExplainView, 'detections' | 'detection'> {
+function detectionsView(r: ExplainAnswer): Pick<ExplainView, 'detections' | 'detection'> {
   const e = r.explanations[0];
-  const onOriginal = Boolean(r.original) && shownPicture(r).image === r.original?.picture;
+  const onOriginal = Boolean(r.original) && shownPicture(r).onOriginal;
   return {
     detections: (r.detections ?? []).map((d) => {
       const [x0, y0, x1, y1] = onOriginal || !r.original ? d.box : d.inputBox;
