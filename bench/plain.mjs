@@ -65,14 +65,17 @@ try {
     };
     const cliParams = lib.cliExplainRequest(lib.explainParamsFromArgs({ layer: [model.layer], ep: 'cpu' }, model.path, npy));
     const pictures = new lib.PictureReuse();
+    let shown;
     const panel = async () => {
       const t0 = performance.now();
       const key = pictures.keyOf(model.path, npy);
       const reuse = pictures.has(key);
       const answer = await call('explain', reuse ? { ...panelParams, pictures: false } : panelParams);
       const t1 = performance.now();
-      const drawn = lib.withShownMap(lib.explainView(pictures.complete(answer, key, reuse), 1));
+      // As the panel: the webview keeps the picture of the image it shows (explainController.ts).
+      const drawn = lib.withShownMap(lib.explainView(pictures.complete(answer, key, reuse), 1, { picture: !shown }), shown);
       if (!drawn.cam.data.length) throw new Error('the panel view has no map');
+      shown = drawn;
       return { ms: t1 - t0, withView: performance.now() - t0, timings: answer.timings_ms };
     };
     const cli = async () => {

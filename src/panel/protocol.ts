@@ -100,8 +100,13 @@ export interface ExplainView {
   classIndex: number;
   label: string;
   predictions: Prediction[];
-  /** The original picture (image files; a .npy or a clip: the model-size one) and the map at its size. */
-  image: { data: Uint8Array; width: number; height: number };
+  /**
+   * The original picture (image files; a .npy or a clip: the model-size one) and the map at its
+   * size. Absent when `samePicture`: the webview keeps the picture of the result it shows.
+   */
+  image?: { data: Uint8Array; width: number; height: number };
+  /** The same image as the result shown before (another method, layer or class): its picture is not sent again. */
+  samePicture?: true;
   /** Absent when the map came at the layer's size: the webview rebuilds it from `camRaw` and `mapAt`. */
   cam?: { data: Float32Array; width: number; height: number };
   /** The layer's map; its values only when `cam` is absent. */
@@ -127,14 +132,22 @@ export interface ExplainView {
   concepts?: ConceptsView;
 }
 
-/** An ExplainView as the webview draws it: with `cam`, rebuilt from the layer's map when it came without. */
-export type DrawnView = ExplainView & { cam: { data: Float32Array; width: number; height: number } };
+/** An ExplainView as the webview draws it: with its picture and `cam`, rebuilt from the layer's map when it came without. */
+export type DrawnView = ExplainView & {
+  image: { data: Uint8Array; width: number; height: number };
+  cam: { data: Float32Array; width: number; height: number };
+};
 
-/** `v` with its map at the shown picture's size (engine/cam/layerMap.ts: the values explain computed). */
-export function withShownMap(v: ExplainView): DrawnView {
-  if (v.cam) return v as DrawnView;
+/**
+ * `v` ready to draw: its picture (the `previous` view's when `v` says it is the same) and its map
+ * at the picture's size (engine/cam/layerMap.ts: the values explain computed).
+ */
+export function withShownMap(v: ExplainView, previous?: DrawnView): DrawnView {
+  const image = v.image ?? (v.samePicture ? previous?.image : undefined);
+  if (!image) throw new Error('explain view: no picture, and none shown before');
+  if (v.cam) return { ...v, image, cam: v.cam };
   if (!v.mapAt || !v.camRaw.data) throw new Error('explain view: no map, and no layer map to draw one from');
-  return { ...v, cam: mapFromLayer({ data: v.camRaw.data, height: v.camRaw.height, width: v.camRaw.width }, v.mapAt, v.mapAt.geometry) };
+  return { ...v, image, cam: mapFromLayer({ data: v.camRaw.data, height: v.camRaw.height, width: v.camRaw.width }, v.mapAt, v.mapAt.geometry) };
 }
 
 /**

@@ -17,6 +17,7 @@ import { mapWarnings } from '../../src/engine/pipeline/warnings';
 import { SessionCache } from '../../src/engine/runtime/sessions';
 import { writeExplanation } from '../../src/cli/commands/explain';
 import { explainView, overlayPngAsShown } from '../../src/host/panel/explainView';
+import { withShownMap } from '../../src/panel/protocol';
 import { overlayRgba } from '../../webview/cam/pixels';
 import { tinyCnn } from '../helpers/models';
 import { tinyProbabilityClassifier, tinyStripRecogniser } from '../helpers/nonClassifiers';
@@ -137,10 +138,10 @@ describe('guardrails and original-size outputs', () => {
     const json = JSON.parse(readFileSync(join(out, 'wide.json'), 'utf8')) as { image: { width: number; height: number; resize: string }; scores: string };
     deepEqual([json.image.width, json.image.height, json.image.resize, json.scores], [64, 48, 'stretch', 'logits']);
     // The panel gets the original picture and draws the same pixels; "Save overlay" writes the CLI's bytes.
-    const view = explainView(r, 1)!;
+    const view = withShownMap(explainView(r, 1)!);
     deepEqual([view.image.width, view.image.height], [64, 48]);
     const cli = await sharp(Buffer.from(e.overlayPng!)).raw().toBuffer();
-    const rgba = overlayRgba(view.image, view.cam!, { colormap: 'jet', alpha: 0.5, mode: 'overlay' });
+    const rgba = overlayRgba(view.image, view.cam, { colormap: 'jet', alpha: 0.5, mode: 'overlay' });
     deepEqual(Buffer.from(rgba.filter((_, i) => i % 4 !== 3)), cli);
     deepEqual(Buffer.from(overlayPngAsShown(r, { colormap: 'jet', alpha: 0.5 })), Buffer.from(e.overlayPng!));
   });

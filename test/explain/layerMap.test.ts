@@ -2,6 +2,7 @@
 // an answer that leaves `cam` and `camImage` out must let the receiver rebuild exactly the maps a
 // full answer carries, for every method whose map is its layer's map upsampled; every other map
 // (aug smooth, several scales, methods that combine layers their own way) travels in full.
+import * as assert from 'node:assert/strict';
 import { deepEqual, equal, ok } from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,6 +101,18 @@ describe("maps at the layer's size (the panel's answers)", () => {
       ok(panel.explanations[0].cam && panel.explanations[0].camImage, `${JSON.stringify(extra)}: full maps`);
       sameBits(panel.explanations[0].cam.data, full.explanations[0].cam.data, JSON.stringify(extra));
     }
+  });
+
+  it('sends no picture to the webview for the same image again, and draws on the one it shows', async () => {
+    const { panel } = await both({ modelPath: model, input: await photo(), method: 'gradcam' });
+    const first = withShownMap(explainView(panel, 1)!);
+    const again = explainView(panel, 2, { picture: false })!;
+    equal(again.image, undefined);
+    equal(again.samePicture, true);
+    const drawn = withShownMap(again, first);
+    equal(drawn.image, first.image);
+    sameBits(drawn.cam.data, first.cam.data, 'the map');
+    assert.throws(() => withShownMap(again), /no picture/);
   });
 
   it('an answer with full maps passes through withFullMaps unchanged', async () => {

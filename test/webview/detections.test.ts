@@ -65,7 +65,7 @@ describe('panel detections', () => {
       .toFile(input);
     const r = await explain({ ...params, input, conf: 0.05 }, { sessions });
     const v = explainView(r, 1)!;
-    equal(v.image.width, 96);
+    equal(v.image?.width, 96);
     ok(v.detections!.length > 0);
     deepEqual(
       v.detections!.map((d) => d.box),

@@ -419,14 +419,18 @@ export function camApp(): void {
         return;
       case 'result': {
         const v = m.view;
-        // A map that came at the layer's size is drawn from it here (mapsAt: 'layer').
-        view = withShownMap({
-          ...v,
-          image: { ...v.image, data: asU8(v.image.data) },
-          ...(v.cam ? { cam: { ...v.cam, data: asF32(v.cam.data) } } : {}),
-          camRaw: { ...v.camRaw, ...(v.camRaw.data ? { data: asF32(v.camRaw.data) } : {}) },
-          video: v.video ? { ...v.video, frames: asU8(v.video.frames) } : undefined,
-        });
+        // A map that came at the layer's size is drawn from it here (mapsAt: 'layer'); the picture
+        // of the same image is the one already shown.
+        view = withShownMap(
+          {
+            ...v,
+            ...(v.image ? { image: { ...v.image, data: asU8(v.image.data) } } : {}),
+            ...(v.cam ? { cam: { ...v.cam, data: asF32(v.cam.data) } } : {}),
+            camRaw: { ...v.camRaw, ...(v.camRaw.data ? { data: asF32(v.camRaw.data) } : {}) },
+            video: v.video ? { ...v.video, frames: asU8(v.video.frames) } : undefined,
+          },
+          view, // the same image's picture, when the host did not send it again
+        );
         showProgress(undefined, false);
         errorBox.hidden = true;
         // A clip keeps the frame being looked at (same clip, another method or class).

@@ -24,6 +24,9 @@ export class ExplainController {
   private full: ExplainResult | undefined;
   /** The latest pictures: explaining the same image again asks the worker for none. */
   private readonly pictures = new PictureReuse();
+  /** What the latest answer's pictures were made from, and the same for the picture the webview shows. */
+  private answerPictureKey: string | undefined;
+  private shownPictureKey: string | undefined;
   lastError: string | undefined;
 
   constructor(
@@ -59,6 +62,7 @@ export class ExplainController {
 
   /** The webview (re)loaded: the latest result and the latest request's status. */
   replay(): void {
+    this.shownPictureKey = undefined; // a reloaded webview has no picture
     if (this.answer) this.postResult(this.seq);
     if (this.status) this.ctx.post(this.status);
   }
@@ -109,6 +113,7 @@ export class ExplainController {
       if (id !== this.seq) return; // superseded by a newer request
       const r = this.pictures.complete(answer, pictureKey, reuse);
       this.answer = r;
+      this.answerPictureKey = pictureKey;
       this.full = undefined;
       this.lastError = undefined;
       this.status = undefined;
@@ -163,7 +168,11 @@ export class ExplainController {
   }
 
   private postResult(requestId: number): void {
-    const view = this.answer && explainView(this.answer, requestId);
-    if (view) this.ctx.post({ type: 'result', view });
+    const same = this.shownPictureKey !== undefined && this.shownPictureKey === this.answerPictureKey;
+    const view = this.answer && explainView(this.answer, requestId, { picture: !same });
+    if (!view) return;
+    this.ctx.post({ type: 'result', view });
+    // Posts are dropped until the webview listens; then it replays, picture and all.
+    if (this.ctx.webviewReady) this.shownPictureKey = this.answerPictureKey;
   }
 }

@@ -37,8 +37,11 @@ function shownPicture(r: ExplainAnswer): { image: { data: Uint8Array; width: num
   return { image: shown.image, cam: shown.cam, onOriginal };
 }
 
-/** The first explanation of `r` as the panel draws it (copies: the result stays the host's). */
-export function explainView(r: ExplainAnswer, requestId: number): ExplainView | undefined {
+/**
+ * The first explanation of `r` as the panel draws it (copies: the result stays the host's).
+ * `picture: false` when the webview shows this image's picture already (not for clips).
+ */
+export function explainView(r: ExplainAnswer, requestId: number, options: { picture?: boolean } = {}): ExplainView | undefined {
   const e = r.explanations[0];
   if (!e) return undefined;
   const { image, cam, onOriginal } = shownPicture(r);
@@ -52,7 +55,9 @@ export function explainView(r: ExplainAnswer, requestId: number): ExplainView | 
     classIndex: e.classIndex,
     label: e.label,
     predictions: r.predictions,
-    image: { data: new Uint8Array(image.data), width: image.width, height: image.height },
+    ...(options.picture === false && !e.video
+      ? { samePicture: true as const }
+      : { image: { data: new Uint8Array(image.data), width: image.width, height: image.height } }),
     ...(cam ? { cam: { data: new Float32Array(cam.data), width: cam.width, height: cam.height } } : {}),
     camRaw: { width: e.camRaw.width, height: e.camRaw.height, ...(atLayer ? { data: new Float32Array(e.camRaw.data) } : {}) },
     ...(atLayer ? { mapAt: atLayer } : {}),
