@@ -45,7 +45,18 @@ import type { PlainTensor } from './runtime/tapRunner';
 import { budgetBytesOf, checkMemoryBudget, estimateMemory } from './runtime/memoryBudget';
 import { countModelRuns } from './runtime/modelRunCount';
 import { measureSessionBuilds } from './runtime/sessionTiming';
-import type { Attribution, ConceptExplanation, ExplainContext, ExplainParams, ExplainResult, ExplainWarning, Explanation, Prediction } from './explainTypes';
+import type {
+  AnswerExplanation,
+  Attribution,
+  ConceptExplanation,
+  ExplainAnswer,
+  ExplainContext,
+  ExplainParams,
+  ExplainResult,
+  ExplainWarning,
+  Prediction,
+} from './explainTypes';
+import { layerMapAt, withFullMaps } from './cam/layerMap';
 import { aggregateVideo, temporalWeights } from './video/temporal';
 import { renderVideo } from './video/render';
 import { attentionRollout, checkAttentionParams, explainRollout, guideByAttention, rolloutNotes, type AttentionRun } from './transformer/explainAttention';
@@ -65,8 +76,11 @@ interface ClassMaps {
   target: ExplainedTarget;
   /** The label when it is not the class's (a VALUE@… target). */
   label?: string;
-  /** Final map [H*W] at the size the input was run at. */
-  final: Float32Array;
+  /**
+   * Final map [H*W] at the size the input was run at; undefined while nothing needs it (a
+   * `mapsAt: 'layer'` answer carries the layer's map): finalOf computes it then.
+   */
+  final: Float32Array | undefined;
   /** First layer's relu(lowres). */
   raw: Maps;
   /** `final` is `raw` upsampled (cam/layerMap.ts), until a later step (aug smooth, scales…) changes it. */
@@ -101,6 +115,30 @@ interface CamRun {
   finerComparisons?: string[];
   /** DFF: the head runs that scored the concepts, and NMF's sweeps (first layer). */
   conceptRuns?: { runs: number; iterations: number; converged: boolean };
+}
+
+/**
+ * Whether a one-layer map need not be made at the input's size here: the answer carries the
+ * layer's map (`mapsAt: 'layer'`, no overlay to draw) and no step after the layers changes it.
+ */
+function finalLeftToReceiver(params: ExplainParams, info: LayerCamInfo): boolean {
+  const scales = params.scales ?? [1];
+  return (
+    params.mapsAt === 'layer' &&
+    params.overlay === false &&
+    !params.augSmooth &&
+    !params.layerMaps &&
+    scales.length === 1 &&
+    scales[0] === 1 &&
+    params.method !== 'attention-gradcam' &&
+    !info.attribution
+  );
+}
+
+/** The class's final map at `size` (the input's), made from its layer's map when it was left for later. */
+function finalOf(m: ClassMaps, size: readonly [number, number]): Float32Array {
+  m.final ??= layerMapAt({ data: m.raw.data, height: m.raw.shape[1], width: m.raw.shape[2] }, { height: size[0], width: size[1] }).data;
+  return m.final;
 }
 
 /**
@@ -273,15 +311,21 @@ async function camsFor(
       if (!biases) warnings.push(...mapWarnings({ layer, classIndex, lowres: map.data, gradient: g?.data, activation: a.data }));
       return map;
     });
-    const combined = input.dims.length === 5 ? { final: aggregateVideo(lowres, size, input.dims[2]), raw: reluMaps(lowres[0]) } : cam.combine(lowres, size);
+    const fromLayer = lowres.length === 1 && input.dims.length !== 5 && !biases && cam.finalIsLayerMap;
+    const combined =
+      fromLayer && finalLeftToReceiver(params, method)
+        ? { raw: reluMaps(lowres[0]) }
+        : input.dims.length === 5
+          ? { final: aggregateVideo(lowres, size, input.dims[2]), raw: reluMaps(lowres[0]) }
+          : cam.combine(lowres, size);
     if (biases) warnings.push(...mapWarnings({ layer: 'every bias and the input', classIndex, lowres: combined.raw.data }));
     return {
       classIndex,
       target: targets[i],
       label: labels[i],
-      final: combined.final.data,
+      final: 'final' in combined ? combined.final.data : undefined,
       raw: combined.raw,
-      fromLayer: lowres.length === 1 && input.dims.length !== 5 && !biases && cam.finalIsLayerMap,
+      fromLayer,
       ...(params.layerMaps ? { perLayer: lowres.map((l) => ({ final: aggregateLayers([l], size).data, rawHeight: l.shape[1], rawWidth: l.shape[2] })) } : {}),
       activation: tensors.activations[layers[0]],
       gradient: tensors.gradients[layers[0]],
@@ -390,13 +434,13 @@ async function augmentSmooth(
   layout: 'NCHW' | 'NHWC',
   size: [number, number],
 ): Promise<void> {
-  const sums = base.maps.map((m) => Float64Array.from(m.final));
+  const sums = base.maps.map((m) => Float64Array.from(finalOf(m, size)));
   let count = 1;
   for (const aug of AUGMENTATIONS) {
     if (!aug.flip && aug.factor === 1) continue; // that one is `base`
     const r = await run(augmentInput(input, aug, layout));
     r.maps.forEach((m, i) => {
-      const back = deaugmentMap(m.final, size[0], size[1], aug);
+      const back = deaugmentMap(finalOf(m, size), size[0], size[1], aug);
       for (let p = 0; p < back.length; p++) sums[i][p] += back[p];
     });
     base.runMs += r.runMs;
@@ -409,7 +453,16 @@ async function augmentSmooth(
   });
 }
 
+/** An explanation with its maps at full size (a `mapsAt: 'layer'` request's rebuilt: engine/cam/layerMap.ts). */
 export async function explain(params: ExplainParams, ctx: ExplainContext): Promise<ExplainResult> {
+  return withFullMaps(await explainAnswer(params, ctx));
+}
+
+/**
+ * The worker's answer to `explain`: with `mapsAt: 'layer'`, a map that is its layer's map
+ * upsampled is left at the layer's size, and is not even made at the input's size here.
+ */
+export async function explainAnswer(params: ExplainParams, ctx: ExplainContext): Promise<ExplainAnswer> {
   // Session builds happen inside the runs; they are reported apart (a cold start's cost).
   const { result: counted, sessionMs } = await measureSessionBuilds(() => countModelRuns(() => explainTimed(params, ctx)));
   const { result, runs, rows } = counted;
@@ -420,7 +473,7 @@ export async function explain(params: ExplainParams, ctx: ExplainContext): Promi
   return result;
 }
 
-async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise<ExplainResult> {
+async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise<ExplainAnswer> {
   const t0 = performance.now();
   const method = params.method ?? 'gradcam';
   if (method === 'attention-rollout') return explainRollout(params, ctx);
@@ -555,7 +608,7 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
     const perScale: Float32Array[][] = [];
     for (const scale of scales) {
       if (scale === 1) {
-        perScale.push(base.maps.map((m) => m.final));
+        perScale.push(base.maps.map((m) => finalOf(m, input.size)));
         continue;
       }
       const size = scaledSize(input.size, scale);
@@ -568,7 +621,7 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
       }
       base.runMs += r.runMs;
       base.camMs += r.camMs;
-      perScale.push(r.maps.map((m) => resizeBilinear({ data: m.final, shape: [1, size[0], size[1]] }, input.size).data));
+      perScale.push(r.maps.map((m) => resizeBilinear({ data: finalOf(m, size), shape: [1, size[0], size[1]] }, input.size).data));
     }
     base.maps.forEach((m, i) => {
       const fused = fuseScales(
@@ -583,7 +636,10 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
   let attention: AttentionRun | undefined;
   if (method === 'attention-gradcam') {
     attention = await attentionRollout(model, ctx, params, inputTensor, input.size, output);
-    guideByAttention(base.maps, attention);
+    guideByAttention(
+      base.maps.map((m) => ({ final: finalOf(m, input.size), raw: m.raw })),
+      attention,
+    );
     for (const m of base.maps) m.fromLayer = false;
     base.runMs += attention.runMs;
   }
@@ -591,22 +647,23 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
 
   const labels = config.labels;
   const regions = base.regions?.map((r) => ({ ...r, label: labels?.[r.class] ?? r.label }));
-  const explanations: Explanation[] = [];
+  const explanations: AnswerExplanation[] = [];
   for (const m of base.maps) {
     if (input.frames) {
       const T = input.frames.length;
-      const pictures = await renderVideo(input.frames, m.final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5);
+      const final = finalOf(m, input.size);
+      const pictures = await renderVideo(input.frames, final, (params.colormap ?? 'jet') as ColormapName, params.alpha ?? 0.5);
       const [, h, w] = m.raw.shape;
       explanations.push({
         classIndex: m.classIndex,
         label: m.label ?? labels?.[m.classIndex] ?? String(m.classIndex),
         target: m.target,
-        cam: { data: m.final, height: input.size[0], width: input.size[1] },
+        cam: { data: final, height: input.size[0], width: input.size[1] },
         camRaw: { data: m.raw.data, height: h, width: w },
         overlayPng: pictures.stripPng,
         video: {
           frames: T,
-          temporalWeights: temporalWeights({ data: m.final, shape: [T, input.size[0], input.size[1]] }),
+          temporalWeights: temporalWeights({ data: final, shape: [T, input.size[0], input.size[1]] }),
           frameOverlaysPng: pictures.frameOverlaysPng,
           animatedGif: pictures.animatedGif,
         },
@@ -617,19 +674,22 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
     const colormap = (params.colormap ?? 'jet') as ColormapName;
     const atLayer = m.fromLayer ? { height: input.size[0], width: input.size[1] } : undefined;
     // Image files: the map and its overlay on the original picture; a .npy has no other picture
-    // than its own. A `mapsAt: 'layer'` answer without overlay leaves camImage to the receiver.
-    const leftToReceiver = atLayer && params.mapsAt === 'layer' && params.overlay === false;
+    // than its own. A `mapsAt: 'layer'` answer leaves both maps to the receiver (engine/cam/layerMap.ts).
+    const leftToReceiver = Boolean(atLayer && params.mapsAt === 'layer');
+    const drawn = params.overlay !== false;
     const onOriginal =
-      input.original && !leftToReceiver ? await overlayOnOriginal(input.original, m.final, colormap, params.alpha ?? 0.5, params.overlay !== false) : undefined;
+      input.original && (drawn || !leftToReceiver)
+        ? await overlayOnOriginal(input.original, finalOf(m, input.size), colormap, params.alpha ?? 0.5, drawn)
+        : undefined;
     explanations.push({
       classIndex: m.classIndex,
       label: m.label ?? labels?.[m.classIndex] ?? String(m.classIndex),
       target: m.target,
-      cam: { data: m.final, height: input.size[0], width: input.size[1] },
-      ...(onOriginal ? { camImage: onOriginal.camImage } : {}),
+      ...(leftToReceiver ? {} : { cam: { data: finalOf(m, input.size), height: input.size[0], width: input.size[1] } }),
+      ...(onOriginal && !leftToReceiver ? { camImage: onOriginal.camImage } : {}),
       camRaw: { data: m.raw.data, height: m.raw.shape[1], width: m.raw.shape[2] },
       ...(atLayer ? { mapAtLayer: atLayer } : {}),
-      ...(params.overlay !== false ? { overlayPng: onOriginal?.png ?? (await overlayPng(input.rgb, m.final, colormap, params.alpha ?? 0.5)) } : {}),
+      ...(drawn ? { overlayPng: onOriginal?.png ?? (await overlayPng(input.rgb, finalOf(m, input.size), colormap, params.alpha ?? 0.5)) } : {}),
       ...(m.attribution ? { attribution: m.attribution } : {}),
       ...(m.perLayer
         ? {

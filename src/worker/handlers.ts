@@ -12,8 +12,7 @@ import { probeShapes, zeroInput } from '../engine/runtime/probe';
 import { prepareSharedTapSession, prepareTapSession, runWithTaps, type PlainTensor } from '../engine/runtime/tapRunner';
 import type { ProviderOptions } from '../engine/runtime/providers';
 import { DataType } from '../engine/onnx/types';
-import { explain } from '../engine/explain';
-import { atLayerSize } from '../engine/cam/layerMap';
+import { explain, explainAnswer } from '../engine/explain';
 import { evaluateExplanation } from '../engine/metrics/evaluate';
 import { explainBatch } from '../engine/batch/batchedExplain';
 import { compareMethods } from '../engine/pipeline/compare';
@@ -194,10 +193,7 @@ export const handlers: { [M in Method]: Handler<M> } = {
     return { shapes: Object.fromEntries(result.shapes), provider: result.provider, ms: result.ms };
   },
   // The panel's maps travel at the layer's size when they can (ExplainParams.mapsAt, cam/layerMap.ts).
-  explain: async (params, { signal, progress }) => {
-    const r = await explain(params, { sessions, signal, progress });
-    return params.mapsAt === 'layer' ? atLayerSize(r) : r;
-  },
+  explain: (params, { signal, progress }) => explainAnswer(params, { sessions, signal, progress }),
   evaluate: (params, { signal, progress }) => evaluateExplanation(params, { sessions, signal, progress }),
   compare: (params, { signal, progress }) => compareMethods(params, { sessions, signal, progress }),
   layerSweep: (params, { signal, progress }) => layerSweep(params, { sessions, signal, progress }),

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { atLayerSize, withFullMaps } from '../../src/engine/cam/layerMap';
-import { explain } from '../../src/engine/explain';
-import { LAYER_CAM_METHODS, type ExplainParams, type ExplainResult } from '../../src/engine/explainTypes';
+import { withFullMaps } from '../../src/engine/cam/layerMap';
+import { explain, explainAnswer } from '../../src/engine/explain';
+import { LAYER_CAM_METHODS, type ExplainAnswer, type ExplainParams, type ExplainResult } from '../../src/engine/explainTypes';
 import { serializeModel } from '../../src/engine/onnx/io';
 import { SessionCache } from '../../src/engine/runtime/sessions';
 import { explainView } from '../../src/host/panel/explainView';
@@ -47,9 +47,9 @@ const sameBits = (a: Float32Array, b: Float32Array, what: string) => {
   deepEqual(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength), `${what}: values`);
 };
 
-async function both(params: ExplainParams): Promise<{ full: ExplainResult; panel: ReturnType<typeof atLayerSize> }> {
+async function both(params: ExplainParams): Promise<{ full: ExplainResult; panel: ExplainAnswer }> {
   const full = await explain({ ...params, overlay: false }, { sessions });
-  const panel = atLayerSize(await explain({ ...params, overlay: false, mapsAt: 'layer' }, { sessions }));
+  const panel = await explainAnswer({ ...params, overlay: false, mapsAt: 'layer' }, { sessions });
   return { full, panel };
 }
 

@@ -7,10 +7,9 @@ import { resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { COLORMAPS } from '../../src/engine/image/colormap';
-import { explain } from '../../src/engine/explain';
+import { explain, explainAnswer } from '../../src/engine/explain';
 import { SessionCache } from '../../src/engine/runtime/sessions';
 import { explainView, overlayPngAsShown } from '../../src/host/panel/explainView';
-import { atLayerSize } from '../../src/engine/cam/layerMap';
 import { withShownMap } from '../../src/panel/protocol';
 import { overlayRgba, shownAlpha, type Look } from '../../webview/cam/pixels';
 import { frameSlice } from '../../webview/cam/videoState';
@@ -25,7 +24,7 @@ describe('panel overlay parity with the CLI', () => {
 
   it('the overlay canvas equals the CLI overlay PNG for every colormap and opacity', async () => {
     let compared = 0;
-    const panel = atLayerSize(await explain({ modelPath: demo, input, overlay: false, mapsAt: 'layer' }, { sessions }));
+    const panel = await explainAnswer({ modelPath: demo, input, overlay: false, mapsAt: 'layer' }, { sessions });
     equal(panel.explanations[0].cam, undefined, 'the map travels at the layer size');
     for (const colormap of COLORMAPS) {
       for (const alpha of OPACITIES) {

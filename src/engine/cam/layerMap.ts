@@ -1,7 +1,7 @@
 // Maps that are their layer's map upsampled (Explanation.mapAtLayer) travel at the layer's size
-// in the panel's answers (ExplainParams.mapsAt = 'layer'): this module is both ends of that, what
-// the worker leaves out and how a receiver rebuilds it where it is used (the webview draws it,
-// the host saves it), with the same code explain ran, so the values are the same to the bit.
+// in the panel's answers (ExplainParams.mapsAt = 'layer', engine/explain.ts: explainAnswer). This
+// module rebuilds them where they are used (the webview draws them, the host saves them) with the
+// code explain runs for its own maps, so the values are the same to the bit.
 // Pure (no Node, no VS Code): the webview imports it.
 import type { AnswerExplanation, ExplainAnswer, ExplainResult, Explanation, MapData } from '../explainTypes';
 import { mapToOriginal, type ImageGeometry } from '../image/geometry';
@@ -22,18 +22,6 @@ export function onOriginal(map: MapData, geometry: ImageGeometry): MapData {
 export function mapFromLayer(raw: MapData, size: { height: number; width: number }, geometry?: ImageGeometry): MapData {
   const cam = layerMapAt(raw, size);
   return geometry ? onOriginal(cam, geometry) : cam;
-}
-
-/** `r` as a `mapsAt: 'layer'` answer: explanations marked mapAtLayer without `cam` and `camImage`. */
-export function atLayerSize(r: ExplainResult): ExplainAnswer {
-  return {
-    ...r,
-    explanations: r.explanations.map((e): AnswerExplanation => {
-      if (!e.mapAtLayer) return e;
-      const { cam: _cam, camImage: _camImage, ...rest } = e;
-      return rest;
-    }),
-  };
 }
 
 /** The maps an answer left at the layer's size, rebuilt: an ExplainResult as explain returned it. */
