@@ -68,12 +68,12 @@ export class CamPanel implements PanelContext {
     this.metrics = new MetricsController(
       this,
       (input) => this.explainer.params(input),
-      () => this.explainer.last?.explanations[0]?.classIndex,
+      () => this.explainer.lastAnswer?.explanations[0]?.classIndex,
     );
     // Every method of a comparison explains the class chosen, else the one on screen.
     this.comparisons = new CompareController(this, (input) => ({
       ...this.explainer.params(input),
-      classIndex: this.current.classIndex ?? this.explainer.last?.explanations[0]?.classIndex,
+      classIndex: this.current.classIndex ?? this.explainer.lastAnswer?.explanations[0]?.classIndex,
     }));
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'camlens.svg');
     panel.webview.html = webviewHtml(panel.webview, deps.extensionUri, 'cam', panelTitle(state.modelPath));
@@ -313,7 +313,7 @@ export class CamPanel implements PanelContext {
         return quietly(this.change({ box: m.box ?? undefined, classIndex: undefined }));
       case 'setRegionClass':
         // Only a class the shown result predicts somewhere: another's region is empty (an error).
-        return this.explainer.last?.regions?.some((g) => g.class === m.classIndex)
+        return this.explainer.lastAnswer?.regions?.some((g) => g.class === m.classIndex)
           ? quietly(this.change({ classIndex: m.classIndex, box: undefined }))
           : this.deps.output.warn(`CAM panel: class ${m.classIndex} is not among the shown result's predicted regions; ignored.`);
       case 'setOptions':

@@ -34,6 +34,11 @@ export class ExplainController {
     private readonly onFinished: () => void,
   ) {}
 
+  /** The latest answer as it came (maps possibly at the layer's size): for what is not a map (class, regions). */
+  get lastAnswer(): ExplainAnswer | undefined {
+    return this.answer;
+  }
+
   /** The latest explanation with its maps at full size, rebuilt from the answer on first use (saves, commands). */
   get last(): ExplainResult | undefined {
     if (this.answer && !this.full) this.full = withFullMaps(this.answer);
