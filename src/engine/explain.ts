@@ -583,7 +583,7 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
   base.runMs += detectMs; // the detector's forward run, decode and NMS
   if (info.attribution) {
     for (const m of base.maps) {
-      m.attribution = attributionOf(m.inputGradient!, layout, 0, info.attribution === 'input-gradient-times-cam' ? m.final : undefined);
+      m.attribution = attributionOf(m.inputGradient!, layout, 0, info.attribution === 'input-gradient-times-cam' ? finalOf(m, input.size) : undefined);
       m.final = attributionMap(m.attribution);
       m.fromLayer = false;
     }

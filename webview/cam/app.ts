@@ -48,6 +48,8 @@ export function camApp(): void {
   let layerChoices: LayerChoice[] = [];
   let imageNames: string[] = [];
   let view: DrawnView | undefined;
+  /** A result came for a picture this webview did not have, and the host was asked for it again. */
+  let redrawAsked = false;
   let busyId = 0;
   /** The clip frame shown (0 for an image); the video section chooses it. */
   let frame = 0;
@@ -421,16 +423,32 @@ export function camApp(): void {
         const v = m.view;
         // A map that came at the layer's size is drawn from it here (mapsAt: 'layer'); the picture
         // of the same image is the one already shown.
-        view = withShownMap(
-          {
-            ...v,
-            ...(v.image ? { image: { ...v.image, data: asU8(v.image.data) } } : {}),
-            ...(v.cam ? { cam: { ...v.cam, data: asF32(v.cam.data) } } : {}),
-            camRaw: { ...v.camRaw, ...(v.camRaw.data ? { data: asF32(v.camRaw.data) } : {}) },
-            video: v.video ? { ...v.video, frames: asU8(v.video.frames) } : undefined,
-          },
-          view, // the same image's picture, when the host did not send it again
-        );
+        try {
+          view = withShownMap(
+            {
+              ...v,
+              ...(v.image ? { image: { ...v.image, data: asU8(v.image.data) } } : {}),
+              ...(v.cam ? { cam: { ...v.cam, data: asF32(v.cam.data) } } : {}),
+              camRaw: { ...v.camRaw, ...(v.camRaw.data ? { data: asF32(v.camRaw.data) } : {}) },
+              video: v.video ? { ...v.video, frames: asU8(v.video.frames) } : undefined,
+            },
+            view, // the same image's picture, when the host did not send it again
+          );
+        } catch (e) {
+          // A result on a picture this webview does not have: ask the host once for everything
+          // again (as after a reload); else say so, as for a failed explanation.
+          if (v.samePicture && !redrawAsked) {
+            redrawAsked = true;
+            send({ type: 'ready' });
+            return;
+          }
+          showProgress(undefined, false);
+          errorBox.hidden = false;
+          errorBox.replaceChildren(h('strong', {}, 'CamLens could not draw this result: '), (e as Error).message);
+          setRootState('error');
+          return;
+        }
+        redrawAsked = false;
         showProgress(undefined, false);
         errorBox.hidden = true;
         // A clip keeps the frame being looked at (same clip, another method or class).
