@@ -108,6 +108,17 @@ describe('guardrails and original-size outputs', () => {
     deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: [-Infinity, 0] }), ['non-finite-gradient']);
     deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: [-0, 0] }), ['zero-gradient']);
     deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: Float32Array.of(0.5, NaN, -1) }), ['non-finite-gradient']);
+    // Every lane of the four-lane sum, and the values after the last whole group of four.
+    for (let at = 0; at < 11; at++) {
+      const g = new Float32Array(11).fill(0.25);
+      g[at] = at % 2 ? Infinity : NaN;
+      deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: g }), ['non-finite-gradient'], `non-finite value at ${at}`);
+    }
+    // +Infinity and -Infinity in two lanes (their sum is NaN, not Infinity).
+    deepEqual(code({ ...base, lowres: [1, 2, 3], activation: Float32Array.of(Infinity, -Infinity, 1, 1) }), ['non-finite-activation']);
+    // Finite float64 values whose sum overflows are finite; a zero after non-zero values is not "all zero".
+    deepEqual(code({ ...base, lowres: [1, 2, 3], activation: Float64Array.of(1e308, 1e308, 1e308, 1e308, 1e308), gradient: [1, 0] }), []);
+    deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: [0, 0, 0, 0, 0, 1e-30] }), []);
   });
 
   it('does not soft-max probabilities again: a Softmax output, or rows that already sum to 1', async () => {
