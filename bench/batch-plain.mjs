@@ -91,17 +91,16 @@ try {
     const plain = await plainThroughput(b);
     const plainN = CORES > 1 ? await plainThroughput(b, CORES) : undefined;
     const rounds = [];
-    // Each round writes a folder of its own, removed only after the last round of this size: a
-    // round right after ~2,500 files were deleted pays for the deletion in the next round's file
-    // creations (ext4 without a journal, as on this VM, checks each just-freed inode when it
-    // allocates one: `recently_deleted` took ~1.6 ms per image in perf; issue 17's note).
-    const outs = [];
+    // Each round writes a folder of its own, all removed at the end (after every size): a round
+    // right after ~2,500 files were deleted pays for the deletion in the next round's file
+    // creations (ext4 without a journal, as on this VM, checks each inode freed in the last ~30 s
+    // when it allocates one: `recently_deleted` took ~1.6 ms per image in perf; issue 17's note),
+    // and the batch-1 rounds came right after the batch-16 rounds' 12,500 files were deleted.
     for (let r = 0; r < ROUNDS; r++) {
       const before = await plain.imagesPerSecond();
       const beforeN = plainN ? await plainN.imagesPerSecond() : 0;
       const out = join(dir, `out_b${b}_r${r}`);
       const run = await cliBatch(folder, b, out);
-      outs.push(out);
       const afterN = plainN ? await plainN.imagesPerSecond() : 0;
       const after = await plain.imagesPerSecond();
       const plainRate = (before + after) / 2;
@@ -127,7 +126,6 @@ try {
     }
     plain.exit();
     plainN?.exit();
-    for (const out of outs) fs.rmSync(out, { recursive: true, force: true });
     const med = (k) => Math.round(median(rounds.map((x) => x[k])) * 100) / 100;
     const ratio = (k, base = 'plainRate') => Math.round(median(rounds.map((x) => x[k] / x[base])) * 1000) / 1000;
     emit({

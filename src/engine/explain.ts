@@ -26,7 +26,8 @@ import { camLayers, checkLayersReach, scoreOutput } from './pipeline/camLayers';
 import { biasLayers } from './pipeline/biasLayers';
 import { runFinerTargets } from './pipeline/finerTargets';
 import { FINER_DEFAULT_ALPHA } from './targets/finer';
-import { loadModelInput, resultPictures } from './pipeline/input';
+import { resultPictures } from './pipeline/input';
+import { loadModelInputReused } from './pipeline/inputCache';
 import { denseRegions, regionCotangent } from './pipeline/region';
 import { resolveSequence, type SequenceRun } from './pipeline/sequenceTargets';
 import { resolveEmbedding } from './pipeline/embeddingTargets';
@@ -505,7 +506,7 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
   if (declared?.every((d): d is number => typeof d === 'number')) {
     checkMemoryBudget(estimateMemory(model, declared, declared[0] || 1, info.needsGradients), budgetBytesOf(params.provider), `Explaining ${params.input}`);
   }
-  const input = await loadModelInput(params.input, model, config, { frames: params.frames });
+  const input = await loadModelInputReused(params.input, model, config, { frames: params.frames });
   if (input.frames && info.layers && info.layers !== 'any') {
     throw new CamLensError('BAD_ARGUMENT', `${method} combines layers over a picture; it is not available for video models.`);
   }

@@ -1,5 +1,6 @@
 // What the worker holds between requests: the session cache and each model's tap set.
 import { loadModel, type LoadedModel } from '../engine/model';
+import { releaseInputs } from '../engine/pipeline/inputCache';
 import { counters } from '../engine/runtime/accounting';
 import { userDiskCache } from '../engine/runtime/diskCache';
 import { SessionCache } from '../engine/runtime/sessions';
@@ -61,6 +62,7 @@ export function listTaps(modelPath: string): Array<{ handleId: number; value: st
 
 export async function releaseEverything(): Promise<number> {
   const n = sessions.list().length;
+  releaseInputs();
   await sessions.releaseAll();
   return n;
 }

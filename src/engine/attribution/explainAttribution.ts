@@ -11,7 +11,7 @@ import { toPlanar } from '../metrics/perturb';
 import { detectorLayout } from '../pipeline/detectorTargets';
 import { checkClassIndex } from '../pipeline/gradientRun';
 import { scoreOutput } from '../pipeline/camLayers';
-import { loadModelInput } from '../pipeline/input';
+import { loadModelInputReused } from '../pipeline/inputCache';
 import { loadForExplain } from '../pipeline/modelAndConfig';
 import { predictionsFrom, scoreKindOf, softmax, topIndices } from '../pipeline/predictions';
 import { forwardRun } from '../pipeline/targetRun';
@@ -54,7 +54,7 @@ export async function explainAttribution(params: ExplainParams, ctx: ExplainCont
     );
   }
   const t1 = performance.now();
-  const input = await loadModelInput(params.input, model, config, { frames: params.frames });
+  const input = await loadModelInputReused(params.input, model, config, { frames: params.frames });
   if (input.frames || input.dims.length !== 4)
     throw new CamLensError('BAD_ARGUMENT', `${info.id} explains image inputs [1, C, H, W]; this input is [${input.dims.join(', ')}].`);
   const batchSize = params.batchSize ?? DEFAULT_ATTRIBUTION_BATCH;

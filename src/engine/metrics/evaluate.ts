@@ -15,7 +15,7 @@ import { sidecarPathOf } from '../image/config';
 import { loadModel, type LoadedModel } from '../model';
 import { writeNpy } from '../npy';
 import { serializeModel } from '../onnx/io';
-import { loadModelInput } from '../pipeline/input';
+import { loadModelInputReused } from '../pipeline/inputCache';
 import { loadForExplain } from '../pipeline/modelAndConfig';
 import { modelKeyOf, runWithTaps } from '../runtime/tapRunner';
 import type { ExplainParams, ExplainResult } from '../explainTypes';
@@ -176,7 +176,7 @@ export async function evaluateExplanation(params: EvaluateParams, ctx: ExplainCo
   const classIndex = e.classIndex;
   const { model, config } = loadForExplain(params.modelPath, params.configPath, params.labelsPath);
   const output = params.output ?? model.graph.outputs[0];
-  const input = await loadModelInput(params.input, model, config);
+  const input = await loadModelInputReused(params.input, model, config);
   const size = input.size;
   const map = e.cam.data;
   const tensor: ImageTensor = { data: input.tensor, dims: input.dims, layout: config.input.layout };

@@ -11,6 +11,7 @@ import type { LoadedModel } from '../model';
 import { readNpy } from '../npy';
 import { clipFromNpy, loadClip } from '../video/frames';
 
+/** Its pictures (rgb, original, frames) are read-only: explanations of one file share them (inputCache.ts). */
 export interface ModelInput {
   name: string;
   tensor: Float32Array;

@@ -8,7 +8,8 @@ import { resolveModelConfig } from '../image/config';
 import type { ColormapName } from '../image/colormap';
 import { overlayOnOriginal, overlayPng } from '../image/overlay';
 import { loadModel, type LoadedModel } from '../model';
-import { loadModelInput, resultPictures } from '../pipeline/input';
+import { resultPictures } from '../pipeline/input';
+import { loadModelInputReused } from '../pipeline/inputCache';
 import { predictionsFrom, scoreKindOf } from '../pipeline/predictions';
 import { mapWarnings } from '../pipeline/warnings';
 import { runWithTaps, type PlainTensor } from '../runtime/tapRunner';
@@ -107,7 +108,7 @@ export async function explainRollout(params: ExplainParams, ctx: ExplainContext)
     throw new CamLensError('UNKNOWN_VALUE', `The model has no output "${output}"; its outputs are ${model.graph.outputs.map((o) => `"${o}"`).join(', ')}.`);
   }
   const t1 = performance.now();
-  const input = await loadModelInput(params.input, model, config);
+  const input = await loadModelInputReused(params.input, model, config);
   const t2 = performance.now();
   const att = await attentionRollout(model, ctx, params, { dtype: 'float32', dims: input.dims, data: input.tensor }, input.size, output);
   const t3 = performance.now();

@@ -1,0 +1,59 @@
+// The last input an explanation loaded, kept for the next request on the same file. The panel
+// explains one image again and again (another method, layer, class or colormap), and after the
+// model run the largest part of such a request is reading and preprocessing the image: a
+// 4032×3024 JPEG for a 224² input took 268 ms here, 1.7 ms from the kept input (a .npy at 224²:
+// 0.4 ms of the request).
+// One entry, so the cache holds one picture at most; releaseInputs() drops it ("Release all").
+// Keyed by the file's identity (device, inode, size, modification and change times in ns: a
+// rewritten or replaced file is a miss) and everything preprocessing reads: the model input's name
+// and shape and the input config. Clips are never kept: a folder or list of frames can change
+// without the path it names changing. Each answer has a tensor of its own; its pictures are
+// shared, as ModelInput's are read-only.
+import * as fs from 'node:fs';
+import type { ModelConfig } from '../image/config';
+import type { LoadedModel } from '../model';
+import { loadModelInput, type ModelInput } from './input';
+
+let lastInput: { key: string; input: ModelInput } | undefined;
+/** Answers from the kept input and from the file, since the process started (tests read them). */
+export const inputReuse = { hits: 0, misses: 0 };
+
+/** loadModelInput, answered from the last input when the same file is preprocessed the same way. */
+export async function loadModelInputReused(file: string, model: LoadedModel, config: ModelConfig, options: { frames?: number } = {}): Promise<ModelInput> {
+  const key = inputKey(file, model, config, options);
+  if (key !== undefined && lastInput?.key === key) {
+    inputReuse.hits++;
+    return copyOf(lastInput.input);
+  }
+  inputReuse.misses++;
+  const input = await loadModelInput(file, model, config, options);
+  // The answer of a file that changed while it was read is kept under the old identity: the next
+  // request sees the new identity and reads it again.
+  lastInput = key !== undefined && !input.frames ? { key, input } : undefined;
+  return lastInput ? copyOf(input) : input;
+}
+
+/** Drops the kept input (its picture can be tens of megabytes). */
+export function releaseInputs(): void {
+  lastInput = undefined;
+}
+
+function inputKey(file: string, model: LoadedModel, config: ModelConfig, options: { frames?: number }): string | undefined {
+  const name = model.graph.inputs[0];
+  const shape = model.shapes.get(name)?.shape;
+  if (shape?.length === 5) return undefined;
+  let stat: fs.BigIntStats | undefined;
+  try {
+    stat = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return undefined; // loadModelInput reports why the file cannot be read
+  }
+  if (!stat?.isFile()) return undefined;
+  const identity = [stat.dev, stat.ino, stat.size, stat.mtimeNs, stat.ctimeNs].join(':');
+  return JSON.stringify([file, identity, name, shape ?? null, config.input, options.frames ?? null]);
+}
+
+/** A caller's own tensor (some fill or reorder theirs); the pictures are read-only (ModelInput) and shared. */
+function copyOf(input: ModelInput): ModelInput {
+  return { ...input, tensor: input.tensor.slice(), dims: [...input.dims], size: [input.size[0], input.size[1]] };
+}

@@ -1,0 +1,70 @@
+// The panel's repeated explanations of one image reuse its preprocessed input (pipeline/inputCache.ts):
+// only while the file and the preprocessing are the same, and never shared with a caller.
+import { deepEqual, equal, notDeepEqual, ok } from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { inputReuse, loadModelInputReused, releaseInputs } from '../../src/engine/pipeline/inputCache';
+import { loadForExplain } from '../../src/engine/pipeline/modelAndConfig';
+
+describe('input reuse', () => {
+  let dir: string;
+  const { model, config } = loadForExplain('demo/model.onnx');
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'camlens-input-cache-'));
+    releaseInputs();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const counts = () => ({ ...inputReuse });
+  const load = (file: string, c = config) => loadModelInputReused(file, model, c);
+
+  it('answers a second request for the same file from the kept input, with a tensor the caller may change', async () => {
+    const file = join(dir, 'star.png');
+    copyFileSync('demo/images/star_1.png', file);
+    const c0 = counts();
+    const first = await load(file);
+    const expected = first.tensor.slice();
+    first.tensor.fill(0); // a caller filling its tensor must not change the next answer
+    const second = await load(file);
+    deepEqual(counts(), { hits: c0.hits + 1, misses: c0.misses + 1 });
+    deepEqual(second.tensor, expected, 'the kept input was not changed through an earlier answer');
+    const third = await load(file);
+    ok(third.tensor !== second.tensor, 'each answer has a tensor of its own');
+    deepEqual(third.rgb, second.rgb);
+  });
+
+  it('reads the file again when it was replaced, and when the preprocessing differs', async () => {
+    const file = join(dir, 'shape.png');
+    copyFileSync('demo/images/star_1.png', file);
+    const star = await load(file);
+    copyFileSync('demo/images/circle_1.png', file);
+    const c0 = counts();
+    const circle = await load(file);
+    equal(counts().misses, c0.misses + 1, 'a rewritten file is read again');
+    notDeepEqual(circle.tensor, star.tensor);
+    const other = { ...config, input: { ...config.input, mean: [0.1, 0.2, 0.3] as [number, number, number], std: [1, 1, 1] as [number, number, number] } };
+    const normalised = await load(file, other);
+    equal(counts().misses, c0.misses + 2, 'other preprocessing is not answered from the kept input');
+    notDeepEqual(normalised.tensor, circle.tensor);
+  });
+
+  it('forgets the kept input on releaseInputs; a file that fails to load changes nothing kept', async () => {
+    const file = join(dir, 'again.png');
+    copyFileSync('demo/images/star_1.png', file);
+    await load(file);
+    releaseInputs();
+    const c0 = counts();
+    await load(file);
+    equal(counts().misses, c0.misses + 1);
+    const bad = join(dir, 'bad.png');
+    writeFileSync(bad, 'not an image');
+    await load(bad).then(
+      () => ok(false, 'a broken image loads'),
+      (e: Error) => ok(/could not be decoded/.test(e.message), e.message),
+    );
+    await load(file);
+    deepEqual(counts(), { hits: c0.hits + 1, misses: c0.misses + 2 }, 'a failed read leaves the kept input as it was');
+  });
+});
