@@ -1,11 +1,12 @@
 import { equal, ok, rejects } from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { serializeModel } from '../../src/engine/onnx/io';
 import { WORKER_MALLOC_ENV, WorkerClient, WorkerRequestError, type WorkerExit } from '../../src/worker/client';
 import { CLI_MALLOC_ENV, CLI_WORKER_EXEC_ARGV } from '../../src/cli/worker';
+import { FIXTURES_DIR } from '../helpers/fixtures';
 import { tinyCnn } from '../helpers/models';
 
 const workerPath = resolve(__dirname, '../../worker.js');
@@ -70,7 +71,7 @@ describe('worker client', () => {
   );
 
   it(
-    "gives a CLI command's worker buffers up to 32 MiB on the heap (a batch's same-sized outputs are not faulted in again each run) and a 64 MB old generation",
+    "gives a CLI command's worker buffers up to 32 MiB on the heap (a batch's same-sized outputs are not faulted in again each run), huge pages and a 64 MB old generation",
     { skip: process.platform !== 'linux' && 'reads /proc/<pid>/environ (Linux only)' },
     async () => {
       equal(CLI_MALLOC_ENV.MALLOC_MMAP_THRESHOLD_, String(32 * 1024 * 1024));
@@ -81,6 +82,23 @@ describe('worker client', () => {
         const pid = (await cli.request('ping', {})).pid;
         const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
         ok(environ.includes(`MALLOC_MMAP_THRESHOLD_=${32 * 1024 * 1024}`), environ.filter((kv) => kv.startsWith('MALLOC')).join(' '));
+        // Transparent huge pages for what it allocates (a model read and packed at start-up).
+        equal(CLI_MALLOC_ENV.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1');
+        ok(
+          environ.includes(`GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? 'glibc.malloc.hugetlb=1'}`),
+          environ.filter((kv) => kv.startsWith('GLIBC')).join(' '),
+        );
+        const thp = existsSync('/sys/kernel/mm/transparent_hugepage/enabled') ? readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8') : '';
+        const big = join(FIXTURES_DIR ?? '/nonexistent', 'models/resnet18.onnx');
+        if (/\[(always|madvise)\]/.test(thp) && existsSync(big) && process.env.GLIBC_TUNABLES === undefined) {
+          await cli.request('layers', { modelPath: big }); // reads the 45 MB model into one buffer
+          const huge = Number(/AnonHugePages:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+          ok(huge > 8 * 1024, `the model's bytes are in huge pages: AnonHugePages ${huge} kB`);
+        } else {
+          console.log(
+            `# huge-page check skipped: THP "${thp.trim()}", ${big} ${existsSync(big) ? 'present' : 'absent'}, GLIBC_TUNABLES of the caller: ${process.env.GLIBC_TUNABLES ?? 'none'}`,
+          );
+        }
         // And a 64 MB old generation (fewer full collections in a batch; cli/worker.ts says why).
         const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
         ok(cmdline.includes('--initial-heap-size=64') && cmdline.includes('--max-semi-space-size=2'), cmdline.join(' '));
