@@ -15,18 +15,12 @@ export const DEFAULT_CLI_TIMEOUT_SECONDS = 900;
  * dynamic threshold) stay on the heap: a batch gets same-sized outputs from every run (ResNet-50
  * at batch 16: two 6.4 MB arrays), which as fresh mmaps faulted all their pages in again each
  * time (about 190 page faults per image; `perf stat -e page-faults`, issue 17's note).
- * And malloc asks for transparent huge pages (glibc >= 2.35; older glibc, musl and other systems
- * ignore it): start-up reads the model (100 MB for ResNet-50), builds the explanation model and
- * lets onnxruntime pack its weights, each into fresh memory that faulted in 4 KiB at a time (a
- * plain onnxruntime session's process: 95 k → 18 k page faults, 0.5 s sooner). Not for the
- * extension's worker: its memory chart and leak check read rss, which would move in 2 MiB steps.
+ * Transparent huge pages as the extension's worker has them (WORKER_MALLOC_ENV): a CLI command is
+ * one cold start (ResNet-50 `camlens explain` with a warm session cache: 1.47-1.89 → 0.97-1.49 s;
+ * a plain onnxruntime session's process: 95 k → 18 k page faults, 0.5 s sooner).
  * A value the user sets still wins.
  */
-export const CLI_MALLOC_ENV: Readonly<Record<string, string>> = {
-  ...WORKER_MALLOC_ENV,
-  MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024),
-  GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1',
-};
+export const CLI_MALLOC_ENV: Readonly<Record<string, string>> = { ...WORKER_MALLOC_ENV, MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024) };
 
 /**
  * A CLI command's worker starts with a 64 MB old generation. Its JS heap holds ~10 MB, and with
