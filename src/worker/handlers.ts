@@ -55,7 +55,7 @@ export function summarise(model: LoadedModel): ModelSummary {
   };
 }
 
-/** The worker's memory telemetry; main.ts starts its timer and samples around each request. */
+/** The worker's memory telemetry: samples around each request (main.ts), and on a timer while someone subscribes. */
 export const telemetry = new Telemetry({
   intervalMs: Number(process.env.CAMLENS_TELEMETRY_INTERVAL_MS) || 250,
   providers: () => sessions.list().map((s) => s.provider),
@@ -203,12 +203,16 @@ export const handlers: { [M in Method]: Handler<M> } = {
   releaseAll: async () => ({ released: await releaseEverything() }),
   'telemetry.subscribe': ({ intervalMs, history }) => {
     const ms = intervalParam(intervalMs);
-    if (ms !== undefined && ms !== telemetry.intervalMs) telemetry.start(ms);
+    if (!telemetry.running || (ms !== undefined && ms !== telemetry.intervalMs)) telemetry.start(ms);
     const subscriptionId = nextSubscription++;
     subscriptions.add(subscriptionId);
     return { subscriptionId, intervalMs: telemetry.intervalMs, capacity: telemetry.buffer.capacity, history: telemetry.history(history) };
   },
-  'telemetry.unsubscribe': ({ subscriptionId }) => ({ unsubscribed: subscriptions.delete(subscriptionId), subscribers: subscriptions.size }),
+  'telemetry.unsubscribe': ({ subscriptionId }) => {
+    const unsubscribed = subscriptions.delete(subscriptionId);
+    if (!subscriptions.size) telemetry.stop(); // see main.ts: no timer while nobody watches
+    return { unsubscribed, subscribers: subscriptions.size };
+  },
   'telemetry.snapshot': ({ history }) => ({
     pid: process.pid,
     uptimeMs: Math.round(process.uptime() * 1000),

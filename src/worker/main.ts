@@ -80,7 +80,11 @@ if (process.send) {
   // Finish quietly on SIGTERM too (the CLI forwards Ctrl+C).
   process.on('SIGTERM', () => process.exit(0));
   setEventSink((event, data) => send({ kind: 'event', event, data } as WorkerToHost));
-  telemetry.start();
+  // No interval sampling until someone subscribes (the panel's Memory section, `camlens stats`):
+  // requests are still sampled at start and end. A timer waking an idle worker every 250 ms made
+  // its model runs slower: ResNet-50 224², the worker's session.run against plain onnxruntime's
+  // run of the same model in interleaved pairs, 1.02-1.13x with the telemetry timer (even an
+  // empty 250 ms timer: 0.98-1.22x) and 0.98-1.02x without it (issue 17's note).
   // CAMLENS_IPC_FILES=0: every answer through the IPC channel (no answer files).
   bulkDir = process.env.CAMLENS_IPC_FILES === '0' ? undefined : makeBulkDir();
   const dir = bulkDir;
