@@ -5,7 +5,7 @@ import { checkOutputFolder, makeOutputFolder } from '../../engine/batch/outputFo
 import { COLORMAPS } from '../../engine/image/colormap';
 import { imageJson } from '../../engine/image/geometry';
 import { warningLines } from '../../engine/pipeline/warnings';
-import { encodeNpy } from '../../engine/npy';
+import { npyParts } from '../../engine/npy';
 import { attributionNpy } from '../../engine/cam/attribution';
 import { withFullMaps } from '../../engine/cam/layerMap';
 import { conceptsFile, conceptsJson, conceptsNpy } from '../../engine/cam/conceptFiles';
@@ -371,7 +371,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
   // The maps and pictures are written side by side (one file system round trip, not six), S.json
   // once they all are: a reader that sees S.json finds every file it names.
   const pending: Promise<void>[] = [];
-  const write = (name: string, data: Uint8Array | string) => {
+  const write = (name: string, data: Uint8Array | string | readonly Uint8Array[]) => {
     files.push(name);
     pending.push(writeAtomic(path.join(outDir, name), data));
   };
@@ -379,14 +379,14 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
     const prefix = explanationStemOf(stem, r, i);
     // Video: [T, H, W] / [T', h, w] maps, the overlay is the per-frame strip, plus an animated GIF.
     const frames = (m: { data: Float32Array; height: number; width: number }) => (e.video ? [m.data.length / (m.height * m.width)] : []);
-    write(`${prefix}.cam.npy`, encodeNpy(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
-    if (e.camImage) write(`${prefix}.cam_image.npy`, encodeNpy(e.camImage.data, [e.camImage.height, e.camImage.width]));
-    write(`${prefix}.cam_raw.npy`, encodeNpy(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
+    write(`${prefix}.cam.npy`, npyParts(e.cam.data, [...frames(e.cam), e.cam.height, e.cam.width]));
+    if (e.camImage) write(`${prefix}.cam_image.npy`, npyParts(e.camImage.data, [e.camImage.height, e.camImage.width]));
+    write(`${prefix}.cam_raw.npy`, npyParts(e.camRaw.data, [...frames(e.camRaw), e.camRaw.height, e.camRaw.width]));
     if (e.attribution) write(`${prefix}.attr.npy`, attributionNpy(e.attribution));
     write(`${prefix}.overlay.png`, e.overlayPng!); // the CLI never asks for overlay: false
     if (e.video) write(`${prefix}.overlay.gif`, e.video.animatedGif);
-    if (e.activation) write(`${prefix}.act.npy`, encodeNpy(e.activation.data as Float32Array, e.activation.dims));
-    if (e.gradient) write(`${prefix}.grad.npy`, encodeNpy(e.gradient.data as Float32Array, e.gradient.dims));
+    if (e.activation) write(`${prefix}.act.npy`, npyParts(e.activation.data as Float32Array, e.activation.dims));
+    if (e.gradient) write(`${prefix}.grad.npy`, npyParts(e.gradient.data as Float32Array, e.gradient.dims));
     if (e.concepts && i === 0) write(conceptsFile(stem), conceptsNpy(e.concepts));
   }
   const round = (x: number) => Math.round(x * 100) / 100;

@@ -27,15 +27,63 @@ export function outputWriteError(file: string, e: unknown): CamLensError {
   return new CamLensError('BAD_ARGUMENT', `Could not write ${file} (${why}).`, { file, ...(code ? { errno: code } : {}) });
 }
 
-/** Writes `data` to `file` through a temp file and a rename; on failure the temp file is removed. */
-export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
+/**
+ * Writes `data` to `file` through a temp file and a rename; on failure the temp file is removed.
+ * `data` may come in pieces (a .npy's header and its values: npyParts), written by one writev.
+ */
+export async function writeAtomic(file: string, data: Uint8Array | string | readonly Uint8Array[]): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
   try {
-    await fs.promises.writeFile(tmp, data);
+    if (typeof data === 'string' || data instanceof Uint8Array) await fs.promises.writeFile(tmp, data);
+    else await writePieces(tmp, data);
     await fs.promises.rename(tmp, file);
   } catch (e) {
     await fs.promises.rm(tmp, { force: true });
     throw outputWriteError(file, e);
+  }
+}
+
+/** writeAtomic on this thread (blocking): for a worker process only (outputs.ts: writeMapFilesNow). */
+export function writeAtomicNow(file: string, data: Uint8Array | string | readonly Uint8Array[]): void {
+  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
+  try {
+    if (typeof data === 'string' || data instanceof Uint8Array) fs.writeFileSync(tmp, data);
+    else {
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        for (let rest = nonEmpty(data); rest.length; ) rest = unwritten(rest, fs.writevSync(fd, rest));
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw outputWriteError(file, e);
+  }
+}
+
+const nonEmpty = (pieces: readonly Uint8Array[]): Uint8Array[] => pieces.filter((p) => p.byteLength > 0);
+
+/** What a writev of `pieces` left unwritten after `bytesWritten` (a short write: a signal, a nearly full disk). */
+function unwritten(pieces: readonly Uint8Array[], bytesWritten: number): Uint8Array[] {
+  const left: Uint8Array[] = [];
+  for (const p of pieces) {
+    if (bytesWritten >= p.byteLength) bytesWritten -= p.byteLength;
+    else {
+      left.push(bytesWritten ? p.subarray(bytesWritten) : p);
+      bytesWritten = 0;
+    }
+  }
+  return left;
+}
+
+async function writePieces(file: string, pieces: readonly Uint8Array[]): Promise<void> {
+  const handle = await fs.promises.open(file, 'w');
+  try {
+    for (let rest = nonEmpty(pieces); rest.length; ) rest = unwritten(rest, (await handle.writev(rest)).bytesWritten);
+  } finally {
+    await handle.close();
   }
 }
 

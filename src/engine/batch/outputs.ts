@@ -10,8 +10,8 @@ import type { CamMethodName } from '../explainTypes';
 import { imageJson } from '../image/geometry';
 import { attributionNpy } from '../cam/attribution';
 import { conceptsFile, conceptsJson, conceptsNpy } from '../cam/conceptFiles';
-import { encodeNpy, parseNpyHeader } from '../npy';
-import { outputWriteError, writeAtomic } from './atomicFileWriter';
+import { npyParts, parseNpyHeader } from '../npy';
+import { outputWriteError, writeAtomic, writeAtomicNow } from './atomicFileWriter';
 import type { ReportedDetection } from '../detection/detections';
 import { explanationStem } from '../explanationStem';
 import { isWritten, type AnyBatchMap, type BatchItem, type BatchMap, type SummaryRow, type WrittenBatchMap } from './types';
@@ -66,29 +66,51 @@ export function explanationJson(
   return JSON.stringify(json, null, 1) + '\n';
 }
 
+/** File contents as writeAtomic takes them: bytes, text, or pieces written by one writev. */
+type FileData = Uint8Array | string | readonly Uint8Array[];
+
 /**
- * Writes one image's map files for one method (S.cam.npy, S.cam_image.npy, S.cam_raw.npy,
- * S.attr.npy, the pictures) into prefix's folder. The worker calls it when the request gives
- * outputPrefixes, the batch runner otherwise; S.json is not among them: it is written last.
- * `detector`: the maps are detections (S.boxI files).
+ * One image's map files for one method (S.cam.npy, S.cam_image.npy, S.cam_raw.npy, S.attr.npy,
+ * the pictures, the concepts) under prefix, each with its contents. S.json is not among them: it
+ * is written last. `detector`: the maps are detections (S.boxI files).
  */
+function mapFiles(prefix: string, maps: readonly BatchMap[], detector: boolean): Array<[string, FileData]> {
+  const files: Array<[string, FileData]> = [];
+  maps.forEach((m, i) => {
+    const p = explanationStem(prefix, i, m, detector);
+    // Clips (videoOutputs.ts): [T, H, W] maps, a strip and an animated overlay instead of S.overlay.png.
+    files.push([`${p}.cam.npy`, npyParts(m.cam.data, mapShape(m.cam, Boolean(m.video)))]);
+    if (m.camImage) files.push([`${p}.cam_image.npy`, npyParts(m.camImage.data, [m.camImage.height, m.camImage.width])]);
+    files.push([`${p}.cam_raw.npy`, npyParts(m.camRaw.data, mapShape(m.camRaw, Boolean(m.video)))]);
+    if (m.attribution) files.push([`${p}.attr.npy`, attributionNpy(m.attribution)]);
+    for (const [suffix, bytes] of pictureFiles(m)) files.push([`${p}${suffix}`, bytes]);
+  });
+  // As `camlens explain`: the first explanation's concepts (every class's are the same factorisation).
+  if (maps[0]?.concepts) files.push([conceptsFile(prefix), conceptsNpy(maps[0].concepts)]);
+  return files;
+}
+
+/** Writes one image's map files for one method (mapFiles) into prefix's folder: the batch runner's writer. */
 export async function writeMapFiles(prefix: string, maps: readonly BatchMap[], detector = false): Promise<void> {
   await fs.promises.mkdir(path.dirname(prefix), { recursive: true }).catch((e: unknown) => {
     throw outputWriteError(path.dirname(prefix), e);
   });
-  await Promise.all(
-    maps.map(async (m, i) => {
-      const p = explanationStem(prefix, i, m, detector);
-      // Clips (videoOutputs.ts): [T, H, W] maps, a strip and an animated overlay instead of S.overlay.png.
-      await writeAtomic(`${p}.cam.npy`, encodeNpy(m.cam.data, mapShape(m.cam, Boolean(m.video))));
-      if (m.camImage) await writeAtomic(`${p}.cam_image.npy`, encodeNpy(m.camImage.data, [m.camImage.height, m.camImage.width]));
-      await writeAtomic(`${p}.cam_raw.npy`, encodeNpy(m.camRaw.data, mapShape(m.camRaw, Boolean(m.video))));
-      if (m.attribution) await writeAtomic(`${p}.attr.npy`, attributionNpy(m.attribution));
-      for (const [suffix, bytes] of pictureFiles(m)) await writeAtomic(`${p}${suffix}`, bytes);
-    }),
-  );
-  // As `camlens explain`: the first explanation's concepts (every class's are the same factorisation).
-  if (maps[0]?.concepts) await writeAtomic(conceptsFile(prefix), conceptsNpy(maps[0].concepts));
+  await Promise.all(mapFiles(prefix, maps, detector).map(([file, data]) => writeAtomic(file, data)));
+}
+
+/**
+ * writeMapFiles without the thread pool, for the worker (requests with outputPrefixes): each of
+ * its calls would wake a pool thread (four per file), and on a batch of 224² images those wakes
+ * cost more CPU than the writes themselves, while the worker has nothing else to do meanwhile
+ * (its model runs hold its thread anyway). Never on the extension host's thread.
+ */
+export function writeMapFilesNow(prefix: string, maps: readonly BatchMap[], detector = false): void {
+  try {
+    fs.mkdirSync(path.dirname(prefix), { recursive: true });
+  } catch (e) {
+    throw outputWriteError(path.dirname(prefix), e);
+  }
+  for (const [file, data] of mapFiles(prefix, maps, detector)) writeAtomicNow(file, data);
 }
 
 /** A map as it is once its files are on disk: what S.json and the rows read of it. */
