@@ -66,6 +66,20 @@ describe('image pipeline', () => {
     deepStrictEqual(Array.from(bgr.tensor), [51, 0, 255, 102, 255, 0]);
   });
 
+  it('normalises every 8-bit value exactly as the per-pixel formula, rounded once to float32', () => {
+    const data = new Uint8Array(256 * 3);
+    for (let v = 0; v < 256; v++) data.set([v, 255 - v, (v * 7) % 256], v * 3);
+    const config = { ...IMAGENET_DEFAULTS, channels: 'BGR' as const };
+    const { tensor } = rgbToTensor({ data, width: 256, height: 1 }, config);
+    for (let c = 0; c < 3; c++) {
+      const source = 2 - c; // BGR: the first plane is blue
+      for (let i = 0; i < 256; i++) {
+        const v = data[i * 3 + source];
+        equal(tensor[c * 256 + i], Math.fround((v / config.scale - config.mean[c]) / config.std[c]));
+      }
+    }
+  });
+
   it('makes 1-channel (luma) and 4-channel (alpha, or a fill) inputs in either layout', () => {
     const rgb = { data: Uint8Array.of(255, 0, 51, 0, 255, 102), width: 2, height: 1, alpha: Uint8Array.of(10, 200) };
     const plain = { ...IMAGENET_DEFAULTS, mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number], scale: 1 };

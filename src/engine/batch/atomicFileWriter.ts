@@ -38,7 +38,8 @@ export async function writeAtomic(file: string, data: Uint8Array | string | read
     else await writePieces(tmp, data);
     await fs.promises.rename(tmp, file);
   } catch (e) {
-    await fs.promises.rm(tmp, { force: true });
+    // rm's own failure (the folder is not there to hold a temp file) must not hide why.
+    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
     throw outputWriteError(file, e);
   }
 }
@@ -51,15 +52,23 @@ export function writeAtomicNow(file: string, data: Uint8Array | string | readonl
     else {
       const fd = fs.openSync(tmp, 'w');
       try {
-        for (let rest = nonEmpty(data); rest.length; ) rest = unwritten(rest, fs.writevSync(fd, rest));
+        for (let rest = nonEmpty(data); rest.length;) rest = unwritten(rest, fs.writevSync(fd, rest));
       } finally {
         fs.closeSync(fd);
       }
     }
     fs.renameSync(tmp, file);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    removeQuietly(tmp);
     throw outputWriteError(file, e);
+  }
+}
+
+function removeQuietly(file: string): void {
+  try {
+    fs.rmSync(file, { force: true });
+  } catch {
+    // as in writeAtomic: the write's error is the one to report
   }
 }
 
@@ -81,7 +90,7 @@ function unwritten(pieces: readonly Uint8Array[], bytesWritten: number): Uint8Ar
 async function writePieces(file: string, pieces: readonly Uint8Array[]): Promise<void> {
   const handle = await fs.promises.open(file, 'w');
   try {
-    for (let rest = nonEmpty(pieces); rest.length; ) rest = unwritten(rest, (await handle.writev(rest)).bytesWritten);
+    for (let rest = nonEmpty(pieces); rest.length;) rest = unwritten(rest, (await handle.writev(rest)).bytesWritten);
   } finally {
     await handle.close();
   }
