@@ -13,12 +13,16 @@
 //   cli:   the request `camlens explain` sends and the files it writes (S.json, S.cam.npy,
 //          S.cam_raw.npy, S.overlay.png), wall time; and the S.json's timings_ms.total.
 // One line per size: absolute medians of every side and each ratio as the median of the ratios of
-// adjacent pairs (plain, gradient model, panel, cli run in turn, BENCH_REPEATS times).
+// adjacent pairs (plain, gradient model, panel, cli run in turn, BENCH_REPEATS times). And the
+// floor of a model run in a process of its own, as the panel's worker is: the plain forward plus
+// what a request and its answer cost on this machine (bench/lib/echo-child.cjs: a process that
+// holds its thread for the forward's time and answers, over the worker's kind of IPC).
 // Usage: node esbuild.mjs && node bench/plain.mjs
 // Env: BENCH_REPEATS (11), BENCH_SIZES (224,512), BENCH_MODEL (resnet50|resnet18), BENCH_MODEL_PATH,
 // BENCH_LAYER, BENCH_SETTLE_MS (300: pause between sides, so that no side pays another's spinning threads;
 // with 10 ms the explanation model, run right after the plain one in the plain process, measured
 // 1.39x the forward on ResNet-50 224², 1.02x with 300 ms).
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -42,6 +46,14 @@ if (model.skipped) {
 const dir = mkdtempSync(join(tmpdir(), 'camlens-bench-plain-'));
 
 const { call, kill } = startWorker();
+const echo = fork(resolve('bench/lib/echo-child.cjs'), [], { serialization: 'advanced' });
+/** ms of a request to echo-child that holds its thread for `holdMs`, less that hold: the IPC alone. */
+const ipcRoundTrip = (holdMs) =>
+  new Promise((done) => {
+    const t0 = performance.now();
+    echo.once('message', () => done(performance.now() - t0 - holdMs));
+    echo.send(holdMs);
+  });
 try {
   const loaded = lib.loadModel(model.path);
   const gradientModel = join(dir, 'gradient.onnx');
@@ -90,10 +102,12 @@ try {
       await panel();
       await cli();
     }
-    const side = { plain: [], gradient: [], panel: [], panelView: [], panelRun: [], panelTotal: [], cli: [], cliTotal: [], cliRun: [] };
+    const side = { plain: [], ipc: [], gradient: [], panel: [], panelView: [], panelRun: [], panelTotal: [], cli: [], cliTotal: [], cliRun: [] };
     let last;
     for (let i = 0; i < repeats; i++) {
       side.plain.push(await plain.run('run'));
+      await sleep(settle);
+      side.ipc.push(await ipcRoundTrip(side.plain.at(-1)));
       await sleep(settle);
       side.gradient.push(await plain.run('run-gradient'));
       await sleep(settle);
@@ -132,6 +146,7 @@ try {
       repeats,
       plain_settings: plain.ready,
       plain_forward_ms: ms(side.plain),
+      ipc_round_trip_ms: Math.round(median(side.ipc) * 100) / 100,
       gradient_model_ms: ms(side.gradient),
       panel_ms: ms(side.panel),
       panel_with_view_ms: ms(side.panelView),
@@ -143,6 +158,9 @@ try {
       cli_run_ms: ms(side.cliRun),
       ratio_gradient_model: ratio(side.gradient),
       ratio_panel: ratio(side.panel),
+      // the floor: a worker that did nothing but the plain forward would still take this much
+      ratio_floor_of_a_worker: ratio(side.plain.map((v, i) => v + side.ipc[i])),
+      ratio_panel_vs_floor: Math.round(median(side.panel.map((v, i) => v / (side.plain[i] + side.ipc[i]))) * 1000) / 1000,
       ratio_panel_with_view: ratio(side.panelView),
       ratio_panel_run: ratio(side.panelRun),
       ratio_cli_with_files: ratio(side.cli),
@@ -151,6 +169,7 @@ try {
     });
   }
 } finally {
+  echo.kill();
   await kill();
   rmSync(dir, { recursive: true, force: true });
 }
