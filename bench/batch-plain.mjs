@@ -6,7 +6,7 @@
 // Each round brackets one CLI run with plain measurements (before and after, averaged: the
 // machine's speed drifts); the ratio is the median over rounds. Two CamLens figures: overall
 // (images / wall time of the whole run, start-up included: worker, model, sessions) and steady
-// (after the first batch came back; summary.json's steady_images_per_s). And whole runs, both
+// (between the 10th and the 90th percent of the images done; summary.json's steady_images_per_s). And whole runs, both
 // from process start: the CLI command's wall time against plain's own start-up (boot, import,
 // session, first run: plain-forward.cjs reports it) plus the rest of the images at its rate.
 // Plain onnxruntime is measured two ways, interleaved the same way: one process with a thread per

@@ -9,7 +9,7 @@ import { explainBatch } from '../../src/engine/batch/batchedExplain';
 import { globMatcher, listInputs, readGroundTruth, shardOf } from '../../src/engine/batch/inputs';
 import { completeOutput } from '../../src/engine/batch/outputs';
 import { mergeBatches } from '../../src/engine/batch/merge';
-import { runBatch } from '../../src/engine/batch/runner';
+import { runBatch, steadyWindow } from '../../src/engine/batch/runner';
 import { isWritten, withData, type BatchBackend, type BatchJob } from '../../src/engine/batch/types';
 import { CamLensError } from '../../src/engine/errors';
 import { explain } from '../../src/engine/explain';
@@ -50,6 +50,29 @@ const job = (out: string, extra: Partial<BatchJob> = {}): BatchJob => ({
   ...extra,
 });
 const imageCount = demo.length + 3; // + copy, broken, other size (the mask is skipped)
+
+describe('steadyWindow (summary.json steady_images_per_s)', () => {
+  it('counts between the completions that reach 10 % and 90 %, not from the first batch back', () => {
+    // 100 images in batches of 10: four come back at once after a 10 s start-up (batches in
+    // flight), then one a second, and the last one after a slow drain.
+    const w = steadyWindow(100);
+    const times = [10, 10.1, 10.2, 10.3, 11.3, 12.3, 13.3, 14.3, 15.3, 20];
+    times.forEach((s, i) => w.completed((i + 1) * 10, s * 1000));
+    // 10 → 90 images between 10.0 s and 15.3 s; from the first batch back it would be 90 / 10 s.
+    ok(Math.abs(w.rate()! - 80 / 5.3) < 1e-9, String(w.rate()));
+  });
+
+  it('has no rate until a later completion closes the window', () => {
+    const one = steadyWindow(16);
+    one.completed(16, 1000);
+    equal(one.rate(), undefined);
+    const two = steadyWindow(32);
+    two.completed(16, 1000);
+    equal(two.rate(), undefined);
+    two.completed(32, 3000);
+    equal(two.rate(), 8);
+  });
+});
 
 describe('batch inputs', () => {
   it('globs, shards and skips masks', () => {

@@ -90,7 +90,7 @@ function mapFiles(prefix: string, maps: readonly BatchMap[], detector: boolean):
   return files;
 }
 
-/** Writes one image's map files for one method (mapFiles) into prefix's folder: the batch runner's writer. */
+/** Writes one image's map files for one method (mapFiles) into prefix's folder, through libuv's thread pool. */
 export async function writeMapFiles(prefix: string, maps: readonly BatchMap[], detector = false): Promise<void> {
   await fs.promises.mkdir(path.dirname(prefix), { recursive: true }).catch((e: unknown) => {
     throw outputWriteError(path.dirname(prefix), e);
@@ -99,10 +99,9 @@ export async function writeMapFiles(prefix: string, maps: readonly BatchMap[], d
 }
 
 /**
- * writeMapFiles without the thread pool, for the worker (requests with outputPrefixes): each of
- * its calls would wake a pool thread (four per file), and on a batch of 224² images those wakes
- * cost more CPU than the writes themselves, while the worker has nothing else to do meanwhile
- * (its model runs hold its thread anyway). Never on the extension host's thread.
+ * writeMapFiles without the thread pool, for the worker when the CPU runs its model
+ * (batchedExplain.ts: writeItemFiles): each pool call wakes a pool thread (four per file), and
+ * those wakes cost more CPU than the writes. Never on the extension host's thread.
  */
 export function writeMapFilesNow(prefix: string, maps: readonly BatchMap[], detector = false): void {
   try {

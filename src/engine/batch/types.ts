@@ -231,8 +231,9 @@ export interface BatchOutcome {
   elapsedMs: number;
   imagesPerSecond: number;
   /**
-   * Images per second after the first batch finished: the rate without the start-up (model
-   * load, backward graph, session creation), comparable with a warm forward-only throughput.
+   * Images per second between the completions that took the run to 10 % and to 90 % of its
+   * images (runner.ts: steadyWindow): the rate without the start-up (model load, backward graph,
+   * session creation) or the drain at the end, comparable with a warm forward-only throughput.
    */
   steadyImagesPerSecond?: number;
   batchSize: number;
