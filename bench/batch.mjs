@@ -182,7 +182,7 @@ async function throughputPhase() {
         forwardOnlyBeforeAfter: [+before.toFixed(1), +after.toFixed(1)],
         ratioToForward: +ratio.overall.toFixed(3),
         // Without the start-up (model load, backward graph, sessions) the batch run pays once and
-        // the warm forward-only loop does not: images after the first batch / time after it.
+        // the warm forward-only loop does not: images between the 10th and the 90th percent done / the time between.
         steadyImagesPerSecond: r.summary.steady_images_per_s,
         steadyRatioToForward: +ratio.steady.toFixed(3),
         // Where the time goes: CPU seconds of each process over the run's wall time (2 cores here),
