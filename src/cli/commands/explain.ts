@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { rm } from 'node:fs/promises';
-import { writeAtomic } from '../../engine/batch/atomicFileWriter';
+import { writeAtomic, type FileData } from '../../engine/batch/atomicFileWriter';
 import { checkOutputFolder, makeOutputFolder } from '../../engine/batch/outputFolder';
 import { COLORMAPS } from '../../engine/image/colormap';
 import { imageJson } from '../../engine/image/geometry';
@@ -371,7 +371,7 @@ export async function writeExplanation(outDir: string, stem: string, r: ExplainR
   // The maps and pictures are written side by side (one file system round trip, not six), S.json
   // once they all are: a reader that sees S.json finds every file it names.
   const pending: Promise<void>[] = [];
-  const write = (name: string, data: Uint8Array | string | readonly Uint8Array[]) => {
+  const write = (name: string, data: FileData) => {
     files.push(name);
     pending.push(writeAtomic(path.join(outDir, name), data));
   };

@@ -31,11 +31,15 @@ export function outputWriteError(file: string, e: unknown): CamLensError {
  * Writes `data` to `file` through a temp file and a rename; on failure the temp file is removed.
  * `data` may come in pieces (a .npy's header and its values: npyParts), written by one writev.
  */
-export async function writeAtomic(file: string, data: Uint8Array | string | readonly Uint8Array[]): Promise<void> {
+export async function writeAtomic(file: string, data: FileData): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
   try {
-    if (typeof data === 'string' || data instanceof Uint8Array) await fs.promises.writeFile(tmp, data);
-    else await writePieces(tmp, data);
+    const handle = await fs.promises.open(tmp, 'w');
+    try {
+      for (let rest = piecesOf(data); rest.length;) rest = unwritten(rest, (await handle.writev(rest)).bytesWritten);
+    } finally {
+      await handle.close();
+    }
     await fs.promises.rename(tmp, file);
   } catch (e) {
     // rm's own failure (the folder is not there to hold a temp file) must not hide why.
@@ -45,17 +49,14 @@ export async function writeAtomic(file: string, data: Uint8Array | string | read
 }
 
 /** writeAtomic on this thread (blocking): for a worker process only (outputs.ts: writeMapFilesNow). */
-export function writeAtomicNow(file: string, data: Uint8Array | string | readonly Uint8Array[]): void {
+export function writeAtomicNow(file: string, data: FileData): void {
   const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
   try {
-    if (typeof data === 'string' || data instanceof Uint8Array) fs.writeFileSync(tmp, data);
-    else {
-      const fd = fs.openSync(tmp, 'w');
-      try {
-        for (let rest = nonEmpty(data); rest.length;) rest = unwritten(rest, fs.writevSync(fd, rest));
-      } finally {
-        fs.closeSync(fd);
-      }
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      for (let rest = piecesOf(data); rest.length;) rest = unwritten(rest, fs.writevSync(fd, rest));
+    } finally {
+      fs.closeSync(fd);
     }
     fs.renameSync(tmp, file);
   } catch (e) {
@@ -72,7 +73,14 @@ function removeQuietly(file: string): void {
   }
 }
 
-const nonEmpty = (pieces: readonly Uint8Array[]): Uint8Array[] => pieces.filter((p) => p.byteLength > 0);
+/** A file's contents: bytes, text (UTF-8), or pieces (a .npy's header and values: npyParts). */
+export type FileData = Uint8Array | string | readonly Uint8Array[];
+
+/** The non-empty pieces of `data`, for writev. */
+function piecesOf(data: FileData): Uint8Array[] {
+  const pieces = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
+  return pieces.filter((p) => p.byteLength > 0);
+}
 
 /** What a writev of `pieces` left unwritten after `bytesWritten` (a short write: a signal, a nearly full disk). */
 function unwritten(pieces: readonly Uint8Array[], bytesWritten: number): Uint8Array[] {
@@ -85,15 +93,6 @@ function unwritten(pieces: readonly Uint8Array[], bytesWritten: number): Uint8Ar
     }
   }
   return left;
-}
-
-async function writePieces(file: string, pieces: readonly Uint8Array[]): Promise<void> {
-  const handle = await fs.promises.open(file, 'w');
-  try {
-    for (let rest = nonEmpty(pieces); rest.length;) rest = unwritten(rest, (await handle.writev(rest)).bytesWritten);
-  } finally {
-    await handle.close();
-  }
 }
 
 export class AtomicFileWriter {

@@ -11,7 +11,7 @@ import { imageJson } from '../image/geometry';
 import { attributionNpy } from '../cam/attribution';
 import { conceptsFile, conceptsJson, conceptsNpy } from '../cam/conceptFiles';
 import { npyParts, parseNpyHeader } from '../npy';
-import { outputWriteError, writeAtomic, writeAtomicNow } from './atomicFileWriter';
+import { outputWriteError, writeAtomic, writeAtomicNow, type FileData } from './atomicFileWriter';
 import type { ReportedDetection } from '../detection/detections';
 import { explanationStem } from '../explanationStem';
 import { isWritten, type AnyBatchMap, type BatchItem, type BatchMap, type SummaryRow, type WrittenBatchMap } from './types';
@@ -65,9 +65,6 @@ export function explanationJson(
   };
   return JSON.stringify(json, null, 1) + '\n';
 }
-
-/** File contents as writeAtomic takes them: bytes, text, or pieces written by one writev. */
-type FileData = Uint8Array | string | readonly Uint8Array[];
 
 /**
  * One image's map files for one method (S.cam.npy, S.cam_image.npy, S.cam_raw.npy, S.attr.npy,
