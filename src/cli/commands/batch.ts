@@ -120,7 +120,7 @@ export const batchCommand: Command = {
     const plan = planWorkers({
       option: values.workers,
       threads: params.provider?.intraOpThreads,
-      cpu: choice === 'cpu' || (choice === 'auto' && !gpuCandidates().candidates.length),
+      cpu: choice === 'cpu' || (choice === 'auto' && !(await gpuCandidates()).candidates.length),
       cores: os.availableParallelism(),
       freeBytes: os.freemem(),
       modelBytes: fs.statSync(modelPath, { throwIfNoEntry: false })?.size ?? 0,

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CamLensError } from '../errors';
+import { webgpuUsable } from './webgpuProbe';
 
 export type ProviderChoice = 'auto' | 'cpu' | 'cuda' | 'webgpu' | 'dml' | 'coreml';
 export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'];
@@ -27,8 +28,11 @@ export interface ProviderAttempt {
   error?: string;
 }
 
-/** The GPU providers worth trying on this platform, best first, and those skipped and why. */
-export function gpuCandidates(): { candidates: Array<Exclude<ProviderChoice, 'auto' | 'cpu'>>; skipped: ProviderAttempt[] } {
+/**
+ * The GPU providers worth trying on this platform, best first, and those skipped and why. WebGPU
+ * is tried only where its probe (runtime/webgpuProbe.ts, once per machine) found an adapter.
+ */
+export async function gpuCandidates(): Promise<{ candidates: Array<Exclude<ProviderChoice, 'auto' | 'cpu'>>; skipped: ProviderAttempt[] }> {
   const backends = new Map(ort.listSupportedBackends().map((b) => [b.name, b]));
   const candidates: Array<Exclude<ProviderChoice, 'auto' | 'cpu'>> = [];
   const skipped: ProviderAttempt[] = [];
@@ -39,26 +43,11 @@ export function gpuCandidates(): { candidates: Array<Exclude<ProviderChoice, 'au
   if (backends.has('dml')) candidates.push('dml');
   if (backends.has('coreml')) candidates.push('coreml');
   if (backends.has('webgpu')) {
-    if (process.platform !== 'linux' || vulkanLoaderPresent()) candidates.push('webgpu');
-    else skipped.push({ provider: 'webgpu', error: 'skipped: no Vulkan loader (libvulkan.so.1) on this machine' });
+    const probe = await webgpuUsable();
+    if (probe.usable) candidates.push('webgpu');
+    else skipped.push({ provider: 'webgpu', error: `skipped: ${probe.reason ?? 'no WebGPU adapter'}` });
   }
   return { candidates, skipped };
-}
-
-/**
- * On Linux, WebGPU runs on Vulkan; without the loader the attempt only fails (noisily, on
- * stderr, from native code), so `auto` does not try it.
- */
-function vulkanLoaderPresent(): boolean {
-  const dirs = [
-    '/usr/lib/x86_64-linux-gnu',
-    '/usr/lib/aarch64-linux-gnu',
-    '/usr/lib64',
-    '/usr/lib',
-    '/usr/local/lib',
-    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
-  ];
-  return dirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')));
 }
 
 /** CUDA binaries are an opt-in download (see README); without them CUDA cannot load. */
@@ -72,12 +61,12 @@ function cudaInstalled(): boolean {
   }
 }
 
-export function providerOrder(choice: ProviderChoice = 'auto'): Array<Exclude<ProviderChoice, 'auto'>> {
+export async function providerOrder(choice: ProviderChoice = 'auto'): Promise<Array<Exclude<ProviderChoice, 'auto'>>> {
   if (!PROVIDER_CHOICES.includes(choice)) {
     throw new CamLensError('BAD_ARGUMENT', `Unknown execution provider "${choice}"; choose one of ${PROVIDER_CHOICES.join(', ')}.`);
   }
   if (choice === 'cpu') return ['cpu'];
-  if (choice === 'auto') return [...gpuCandidates().candidates, 'cpu'];
+  if (choice === 'auto') return [...(await gpuCandidates()).candidates, 'cpu'];
   return [choice, 'cpu'];
 }
 
@@ -130,8 +119,9 @@ export type SessionOpener = (provider: Exclude<ProviderChoice, 'auto'>, sessionO
 
 /** createSession with the opening step supplied: each provider in turn, CPU last, every failure kept. */
 export async function createSessionWith(open: SessionOpener, options: ProviderOptions = {}): Promise<CreatedSession> {
-  const fallbacks: ProviderAttempt[] = (options.provider ?? 'auto') === 'auto' ? [...gpuCandidates().skipped] : [];
-  for (const provider of providerOrder(options.provider)) {
+  const choice = options.provider ?? 'auto';
+  const fallbacks: ProviderAttempt[] = choice === 'auto' ? [...(await gpuCandidates()).skipped] : [];
+  for (const provider of await providerOrder(choice)) {
     try {
       const session = await open(provider, sessionOptions(provider, options));
       return { session, provider, fallbacks };
