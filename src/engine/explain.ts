@@ -34,7 +34,7 @@ import { resolveEmbedding } from './pipeline/embeddingTargets';
 import type { ClassRegion } from './targets/dense';
 import { multiScaleError, resizeInput, scaledSize, withFlexibleSpatialDims } from './pipeline/multiscale';
 import { detectLayout, layerFeatureMaps, layerTokenGrid } from './pipeline/layout';
-import { mapWarnings } from './pipeline/warnings';
+import { inputWarnings, mapWarnings } from './pipeline/warnings';
 import { CHANNEL_RUNS, classColumn, type ChannelScoreTable } from './pipeline/channelScores';
 import { classProbs, conceptTable, conceptTopClasses, type ConceptTable } from './pipeline/conceptRuns';
 import { bestConcept, DFF_DEFAULT_CONCEPTS } from './cam/dff';
@@ -713,7 +713,7 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
     }
   const classCount = base.scores.length / inputTensor.dims[0];
   const scoreKind = scoreKindOf(model, output, base.scores, classCount, Boolean(params.softmaxTarget));
-  const warnings = [...(sequence?.warnings ?? []), ...layerWarnings, ...base.maps.flatMap((m) => m.warnings)];
+  const warnings = [...inputWarnings(input), ...(sequence?.warnings ?? []), ...layerWarnings, ...base.maps.flatMap((m) => m.warnings)];
   if (params.softmaxTarget && outputIsProbabilities(model, output)) {
     warnings.push({
       code: 'softmax-of-probabilities',

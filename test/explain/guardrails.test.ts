@@ -11,6 +11,7 @@ import { completeOutput, explanationJson, writeImageOutputs } from '../../src/en
 import { explain } from '../../src/engine/explain';
 import { encodeNpy, readNpy } from '../../src/engine/npy';
 import { serializeModel } from '../../src/engine/onnx/io';
+import { DataType, valueInfo } from '../../src/engine/onnx/builder';
 import type { ModelProto } from '../../src/engine/onnx/types';
 import { rowsAreDistributions } from '../../src/engine/pipeline/predictions';
 import { mapWarnings } from '../../src/engine/pipeline/warnings';
@@ -119,6 +120,39 @@ describe('guardrails and original-size outputs', () => {
     // Finite float64 values whose sum overflows are finite; a zero after non-zero values is not "all zero".
     deepEqual(code({ ...base, lowres: [1, 2, 3], activation: Float64Array.of(1e308, 1e308, 1e308, 1e308, 1e308), gradient: [1, 0] }), []);
     deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: [0, 0, 0, 0, 0, 1e-30] }), []);
+  });
+
+  it('warns when a model with open height and width runs a large photo at its own size, and says how to resize', async () => {
+    const open = tinyCnn();
+    open.graph!.input[0] = valueInfo('input', DataType.FLOAT, ['batch', 3, 'h', 'w']);
+    const model = modelFile('open-size', open);
+    const large = await photo('large.png', 1100, 1000);
+    const r = await explain({ modelPath: model, input: large }, { sessions });
+    const w = r.warnings.find((x) => x.code === 'input-size-from-image');
+    ok(w, JSON.stringify(r.warnings));
+    ok(w.message.includes('1100×1000') && w.message.includes('"input.size"'), w.message);
+    equal(r.explanations[0].cam.width, 1100, 'it still runs at the photo size: the warning does not change the answer');
+    // S.json and stderr carry it as every other warning.
+    const out = join(dir, 'open-size-out');
+    await writeExplanation(out, 'large', r);
+    ok(
+      (JSON.parse(readFileSync(join(out, 'large.json'), 'utf8')) as { warnings: Array<{ code: string }> }).warnings.some(
+        (x) => x.code === 'input-size-from-image',
+      ),
+    );
+    // A small photo, or a size from the config: nothing to say.
+    const small = await explain({ modelPath: model, input: await photo('small.png', 320, 240) }, { sessions });
+    deepEqual(
+      small.warnings.filter((x) => x.code === 'input-size-from-image'),
+      [],
+    );
+    const sized = modelFile('open-size-configured', open, { input: { size: [64, 64] } });
+    const configured = await explain({ modelPath: sized, input: large }, { sessions });
+    deepEqual(
+      configured.warnings.filter((x) => x.code === 'input-size-from-image'),
+      [],
+    );
+    equal(configured.explanations[0].cam.width, 64);
   });
 
   it('does not soft-max probabilities again: a Softmax output, or rows that already sum to 1', async () => {

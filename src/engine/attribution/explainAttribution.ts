@@ -15,7 +15,7 @@ import { loadModelInputReused } from '../pipeline/inputCache';
 import { loadForExplain } from '../pipeline/modelAndConfig';
 import { predictionsFrom, scoreKindOf, softmax, topIndices } from '../pipeline/predictions';
 import { forwardRun } from '../pipeline/targetRun';
-import { mapWarnings } from '../pipeline/warnings';
+import { inputWarnings, mapWarnings } from '../pipeline/warnings';
 import { budgetBytesOf, checkMemoryBudget, estimateMemory } from '../runtime/memoryBudget';
 import { quantizationNotes } from '../surgery/floatTwin';
 import type { ExplainContext, ExplainParams, ExplainResult, ExplainWarning, Explanation } from '../explainTypes';
@@ -81,7 +81,7 @@ export async function explainAttribution(params: ExplainParams, ctx: ExplainCont
   const colormap = (params.colormap ?? 'jet') as ColormapName;
   const alpha = params.alpha ?? 0.5;
   const explanations: Explanation[] = [];
-  const warnings: ExplainWarning[] = [];
+  const warnings: ExplainWarning[] = inputWarnings(input);
   let notes: Record<string, number | string> = {};
   let camMs = 0;
   for (const [i, classIndex] of classes.entries()) {

@@ -18,7 +18,7 @@ import { explain } from '../explain';
 import { resolveModelConfig, type ModelConfig } from '../image/config';
 import type { ColormapName } from '../image/colormap';
 import { overlayOnOriginal, overlayPng } from '../image/overlay';
-import { mapWarnings } from '../pipeline/warnings';
+import { inputWarnings, mapWarnings } from '../pipeline/warnings';
 import type { LoadedModel } from '../model';
 import type { GradientModelSpec } from '../pipeline/gradientModel';
 import { runGradient, requireClassCount, staticClassCount, type GradientRun } from '../pipeline/gradientRun';
@@ -498,7 +498,7 @@ async function explainBatched(p: ExplainBatchParams, model: LoadedModel, ctx: Ba
             maps,
             timings_ms: { preprocess: r.ms, run: runMs / n, cam: camMs / n, overlay: overlayMs, ...(metricsMs !== undefined ? { metrics: metricsMs } : {}) },
             scoreKind,
-            warnings: perMethod.flatMap((m) => m.warnings[i].map((w) => ({ ...w, method: m.id }))),
+            warnings: [...inputWarnings(r.input), ...perMethod.flatMap((m) => m.warnings[i].map((w) => ({ ...w, method: m.id })))],
             ...(r.input.original ? { geometry: r.input.original.geometry } : {}),
           };
         })

@@ -24,6 +24,8 @@ export interface ModelInput {
   original?: { picture: RgbImage; geometry: ImageGeometry };
   /** Video models ([1, C, T, H, W] input): every preprocessed frame; `rgb` is the first. */
   frames?: RgbImage[];
+  /** The model leaves H and W open and no `input.size` is set: the image runs at its own size (pipeline/warnings.ts: inputWarnings). */
+  sizeFromImage?: boolean;
 }
 
 /**
@@ -63,9 +65,18 @@ export async function loadModelInput(file: string, model: LoadedModel, config: M
   }
   if (path.extname(file).toLowerCase() === '.npy') return fromNpy(file, name, shape, config);
   if (shape && shape.length !== 4 && !config.input.size) inputSize(config.input, shape, name); // names the shape it cannot use
-  const prepared = await prepareImage(file, config.input, fixedInputSize(config.input, shape), channelCount(config.input, shape));
+  const fixed = fixedInputSize(config.input, shape);
+  const prepared = await prepareImage(file, config.input, fixed, channelCount(config.input, shape));
   const size: [number, number] = [prepared.rgb.height, prepared.rgb.width];
-  return { name, tensor: prepared.tensor, dims: prepared.dims, size, rgb: prepared.rgb, original: { picture: prepared.picture, geometry: prepared.geometry } };
+  return {
+    name,
+    tensor: prepared.tensor,
+    dims: prepared.dims,
+    size,
+    rgb: prepared.rgb,
+    original: { picture: prepared.picture, geometry: prepared.geometry },
+    ...(fixed ? {} : { sizeFromImage: true }),
+  };
 }
 
 function fromNpy(file: string, name: string, shape: ReadonlyArray<number | string | null> | undefined, config: ModelConfig): ModelInput {

@@ -2,6 +2,7 @@
 // answer): an all-zero, constant or non-finite map or gradient, each with its likely cause.
 // explain and batch attach them to the result; S.json, stderr and the panel's banner show them.
 import type { ExplainWarning } from '../explainTypes';
+import type { ModelInput } from './input';
 
 interface Spread {
   finite: boolean;
@@ -150,3 +151,24 @@ export function mapWarnings(c: MapCheck): ExplainWarning[] {
 
 /** Warnings as the CLI prints them on stderr. */
 export const warningLines = (input: string, warnings: readonly ExplainWarning[]) => warnings.map((w) => `warning: ${input}: ${w.message}\n`);
+
+/** Above this many pixels, an image a model with open H/W runs at its own size gets a warning. */
+export const LARGE_INPUT_PIXELS = 1024 * 1024;
+
+/**
+ * A model whose input leaves height and width open runs each image at the image's own size
+ * (README: input.size, else the model's fixed dims, else the image's). For a photo that is
+ * megapixels through a network trained at 224²: seconds to minutes and gigabytes, which the user
+ * should hear about with the way to change it, not find out from the clock.
+ */
+export function inputWarnings(input: Pick<ModelInput, 'name' | 'size' | 'sizeFromImage'>): ExplainWarning[] {
+  const [h, w] = input.size;
+  if (!input.sizeFromImage || h * w <= LARGE_INPUT_PIXELS) return [];
+  const megapixels = ((h * w) / 1e6).toFixed(1);
+  return [
+    {
+      code: 'input-size-from-image',
+      message: `The model input "${input.name}" leaves its height and width open and no "input.size" is set, so the image runs at its own size, ${w}×${h} (${megapixels} megapixels, ${Math.round((h * w) / (224 * 224))}× the pixels of 224×224): slow and memory-hungry. Set "input.size" (e.g. [224, 224]) in the model's .camlens.json config to resize it.`,
+    },
+  ];
+}

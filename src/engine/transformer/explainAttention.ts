@@ -11,7 +11,7 @@ import { loadModel, type LoadedModel } from '../model';
 import { resultPictures } from '../pipeline/input';
 import { loadModelInputReused } from '../pipeline/inputCache';
 import { predictionsFrom, scoreKindOf } from '../pipeline/predictions';
-import { mapWarnings } from '../pipeline/warnings';
+import { inputWarnings, mapWarnings } from '../pipeline/warnings';
 import { runWithTaps, type PlainTensor } from '../runtime/tapRunner';
 import type { ProviderAttempt } from '../runtime/providers';
 import { requireAttention } from './attention';
@@ -147,7 +147,7 @@ export async function explainRollout(params: ExplainParams, ctx: ExplainContext)
     layers: att.attention,
     predictions: predictionsFrom(att.scores.subarray(0, k), labels, 5, scoreKind === 'probabilities'),
     scoreKind,
-    warnings: mapWarnings({ layer: 'attention rollout', classIndex: classes[0], lowres: att.rollout.map }),
+    warnings: [...inputWarnings(input), ...mapWarnings({ layer: 'attention rollout', classIndex: classes[0], lowres: att.rollout.map })],
     explanations,
     ...resultPictures(input, params.pictures !== false),
     ep: att.provider,
