@@ -80,12 +80,11 @@ try {
     let shown;
     const panel = async () => {
       const t0 = performance.now();
-      const key = pictures.keyOf(model.path, npy);
-      const reuse = pictures.has(key);
-      const answer = await call('explain', reuse ? { ...panelParams, pictures: false } : panelParams);
+      const held = pictures.held;
+      const answer = await call('explain', held !== undefined ? { ...panelParams, picturesHeld: held } : panelParams);
       const t1 = performance.now();
       // As the panel: the webview keeps the picture of the image it shows (explainController.ts).
-      const drawn = lib.withShownMap(lib.explainView(pictures.complete(answer, key, reuse), 1, { picture: !shown }), shown);
+      const drawn = lib.withShownMap(lib.explainView(pictures.complete(answer), 1, { picture: !shown }), shown);
       if (!drawn.cam.data.length) throw new Error('the panel view has no map');
       shown = drawn;
       return { ms: t1 - t0, withView: performance.now() - t0, timings: answer.timings_ms };

@@ -741,7 +741,7 @@ async function explainTimed(params: ExplainParams, ctx: ExplainContext): Promise
     ...(detector ? { detections: detector.detections } : {}),
     ...(regions ? { regions } : {}),
     ...(sequence ? { sequence: sequence.reading } : {}),
-    ...resultPictures(input, params.pictures !== false),
+    ...resultPictures(input, params),
     ep: base.provider,
     fallbacks: base.fallbacks,
     timings_ms: { load: t1 - t0, preprocess: t2 - t1, session: 0, run: base.runMs, cam: base.camMs + (t4 - t3), total: t4 - t0 }, // session: explain()

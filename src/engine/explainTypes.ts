@@ -169,6 +169,14 @@ export interface ExplainParams {
    */
   pictures?: boolean;
   /**
+   * The `inputIdentity` of an earlier answer whose pictures the caller keeps (the panel): when this
+   * request's input is still that one, the answer leaves its pictures out, as with `pictures: false`.
+   * The worker decides, from the stat it takes anyway for its input cache (pipeline/inputCache.ts),
+   * so the caller stats nothing and a file replaced in place (new inode or ctime) is never taken
+   * for the old one.
+   */
+  picturesHeld?: string;
+  /**
    * 'layer' (the panel): a map that is its layer's map upsampled (Explanation.mapAtLayer) travels
    * at the layer's size: the answer leaves out `cam` and `camImage`, and the receiver rebuilds them
    * from `camRaw` (engine/cam/layerMap.ts) where it draws them. A ResNet-50 512² map is 1 MB at the
@@ -346,6 +354,11 @@ export interface ExplainResult {
   warnings: ExplainWarning[];
   /** Video models: every preprocessed frame (RGB), in clip order; `image` is frames[0]. Absent when the request said `pictures: false`. */
   frames?: { data: Uint8Array; width: number; height: number }[];
+  /**
+   * What the pictures were made from (the file's identity on disk, the model input and the
+   * preprocessing), for a later request's `picturesHeld`; absent for inputs that are not kept (clips).
+   */
+  inputIdentity?: string;
   ep: string;
   fallbacks: readonly ProviderAttempt[];
   /** `session`: waiting for onnxruntime sessions to be built (cold start), apart from `run`. */

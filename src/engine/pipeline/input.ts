@@ -6,7 +6,7 @@ import type { RgbImage } from '../image/decode';
 import type { ImageGeometry } from '../image/geometry';
 import { channelCount, fixedInputSize, inputSize, prepareImage } from '../image/preprocess';
 import { CamLensError } from '../errors';
-import type { ExplainResult } from '../explainTypes';
+import type { ExplainParams, ExplainResult } from '../explainTypes';
 import type { LoadedModel } from '../model';
 import { readNpy } from '../npy';
 import { clipFromNpy, loadClip } from '../video/frames';
@@ -24,18 +24,26 @@ export interface ModelInput {
   original?: { picture: RgbImage; geometry: ImageGeometry };
   /** Video models ([1, C, T, H, W] input): every preprocessed frame; `rgb` is the first. */
   frames?: RgbImage[];
+  /** What the pictures were made from, when the input cache knows it (pipeline/inputCache.ts; ExplainResult.inputIdentity). */
+  identity?: string;
   /** The model leaves H and W open and no `input.size` is set: the image runs at its own size (pipeline/warnings.ts: inputWarnings). */
   sizeFromImage?: boolean;
 }
 
 /**
- * The pictures of `input` an ExplainResult carries (image, original, frames); with `pictures`
- * false only the original's geometry, which S.json reports: a caller that writes files asks for
- * no pictures, and they would cross IPC for nothing (a photo's original is megabytes).
+ * The pictures of `input` an ExplainResult carries (image, original, frames) and their identity.
+ * Without pictures (`pictures: false`, or `picturesHeld` naming this input's) only the original's
+ * geometry, which S.json reports: a caller that writes files asks for none, and the panel holds
+ * them already; they would cross IPC for nothing (a photo's original is megabytes).
  */
-export function resultPictures(input: ModelInput, pictures = true): Pick<ExplainResult, 'image' | 'original' | 'frames'> {
-  if (!pictures) return input.original ? { original: { geometry: input.original.geometry } } : {};
-  return { image: input.rgb, ...(input.original ? { original: input.original } : {}), ...(input.frames ? { frames: input.frames } : {}) };
+export function resultPictures(
+  input: ModelInput,
+  params: Pick<ExplainParams, 'pictures' | 'picturesHeld'>,
+): Pick<ExplainResult, 'image' | 'original' | 'frames' | 'inputIdentity'> {
+  const identity = input.identity !== undefined ? { inputIdentity: input.identity } : {};
+  const held = params.picturesHeld !== undefined && params.picturesHeld === input.identity;
+  if (params.pictures === false || held) return { ...identity, ...(input.original ? { original: { geometry: input.original.geometry } } : {}) };
+  return { ...identity, image: input.rgb, ...(input.original ? { original: input.original } : {}), ...(input.frames ? { frames: input.frames } : {}) };
 }
 
 export async function loadModelInput(file: string, model: LoadedModel, config: ModelConfig, options: { frames?: number } = {}): Promise<ModelInput> {

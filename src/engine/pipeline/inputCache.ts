@@ -9,6 +9,7 @@
 // and shape and the input config. Clips are never kept: a folder or list of frames can change
 // without the path it names changing. Each answer has a tensor of its own; its pictures are
 // shared, as ModelInput's are read-only.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { ModelConfig } from '../image/config';
 import type { LoadedModel } from '../model';
@@ -26,7 +27,9 @@ export async function loadModelInputReused(file: string, model: LoadedModel, con
     return copyOf(lastInput.input);
   }
   inputReuse.misses++;
-  const input = await loadModelInput(file, model, config, options);
+  const loaded = await loadModelInput(file, model, config, options);
+  // A short name for the key (it names the path and the whole preprocessing config): answers carry it.
+  const input = key !== undefined && !loaded.frames ? { ...loaded, identity: createHash('sha1').update(key).digest('hex') } : loaded;
   // The answer of a file that changed while it was read is kept under the old identity: the next
   // request sees the new identity and reads it again.
   lastInput = key !== undefined && !input.frames ? { key, input } : undefined;

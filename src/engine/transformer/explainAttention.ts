@@ -149,7 +149,7 @@ export async function explainRollout(params: ExplainParams, ctx: ExplainContext)
     scoreKind,
     warnings: [...inputWarnings(input), ...mapWarnings({ layer: 'attention rollout', classIndex: classes[0], lowres: att.rollout.map })],
     explanations,
-    ...resultPictures(input, params.pictures !== false),
+    ...resultPictures(input, params),
     ep: att.provider,
     fallbacks: att.fallbacks,
     timings_ms: { load: t1 - t0, preprocess: t2 - t1, session: 0, run: att.runMs, cam: t4 - t3, total: t4 - t0 }, // session: explain()

@@ -103,11 +103,10 @@ export class ExplainController {
     const { deps } = this.ctx;
     try {
       await deps.taps.restore(s.modelPath).catch(() => undefined);
-      const pictureKey = this.pictures.keyOf(s.modelPath, input);
-      const reuse = this.pictures.has(pictureKey);
+      const held = this.pictures.held;
       const answer = await deps.worker.request(
         'explain',
-        { ...this.params(input), ...(reuse ? { pictures: false } : {}) },
+        { ...this.params(input), ...(held !== undefined ? { picturesHeld: held } : {}) },
         {
           signal: ac.signal,
           onProgress: (done, total, message) => {
@@ -116,9 +115,9 @@ export class ExplainController {
         },
       );
       if (id !== this.seq) return; // superseded by a newer request
-      const r = this.pictures.complete(answer, pictureKey, reuse);
+      const r = this.pictures.complete(answer);
       this.answer = r;
-      this.answerPictureKey = pictureKey;
+      this.answerPictureKey = r.inputIdentity;
       this.full = undefined;
       this.lastError = undefined;
       this.status = undefined;

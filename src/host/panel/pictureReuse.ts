@@ -1,40 +1,27 @@
 // The pictures of the panel's latest answer (the model-size image, the original photo, a clip's
 // frames), kept so that the next explanation of the same image (another method, layer or class:
-// the panel's usual step) asks the worker for none: a 512² picture is 0.8 MB, a photo's original
-// tens of MB, each sent through the worker's answer again for nothing. They are reused only while
-// the image, the model and its sidecar config are unchanged on disk (size and modification time).
-import * as fs from 'node:fs';
-import { sidecarPathOf } from '../../engine/image/config';
+// the panel's usual step) gets none from the worker: a 512² picture is 0.8 MB, a photo's original
+// tens of MB, each sent through the worker's answer again for nothing. The worker says whether
+// they still hold: the request names the kept pictures' identity (`picturesHeld`), and the worker,
+// which stats the image for its input cache anyway, leaves them out only when its input is still
+// that one (the same file on disk, model input and preprocessing config).
 import type { ExplainAnswer } from '../../worker/protocol';
 
 type Pictures = Pick<ExplainAnswer, 'image' | 'original' | 'frames'>;
 
-const stamp = (file: string): string => {
-  try {
-    const st = fs.statSync(file);
-    return `${st.size}:${st.mtimeMs}`;
-  } catch {
-    return 'absent';
-  }
-};
-
 export class PictureReuse {
-  private kept: { key: string; pictures: Pictures } | undefined;
+  private kept: { identity: string; pictures: Pictures } | undefined;
 
-  /** What makes the pictures of explaining `input` with `modelPath` (its sidecar config included). */
-  keyOf(modelPath: string, input: string): string {
-    const sidecar = sidecarPathOf(modelPath);
-    return JSON.stringify([input, stamp(input), modelPath, stamp(modelPath), sidecar, stamp(sidecar)]);
+  /** The request's `picturesHeld`: the identity of the pictures kept, if any. */
+  get held(): string | undefined {
+    return this.kept?.identity;
   }
 
-  /** Whether the request for `key` can go without pictures. */
-  has(key: string): boolean {
-    return this.kept?.key === key;
-  }
-
-  /** The answer with the kept pictures put back when it was asked for none; keeps an answer's own pictures. */
-  complete(answer: ExplainAnswer, key: string, askedForNone: boolean): ExplainAnswer {
-    if (askedForNone && this.kept?.key === key) {
+  /** The answer with the kept pictures put back where the worker left them out; keeps an answer's own pictures. */
+  complete(answer: ExplainAnswer): ExplainAnswer {
+    const identity = answer.inputIdentity;
+    const leftOut = !answer.image && !answer.frames;
+    if (leftOut && identity !== undefined && this.kept?.identity === identity) {
       const { image, original, frames } = this.kept.pictures;
       return {
         ...answer,
@@ -43,7 +30,8 @@ export class PictureReuse {
         ...(answer.original ? { original: { ...answer.original, ...(original?.picture ? { picture: original.picture } : {}) } } : {}),
       };
     }
-    this.kept = { key, pictures: { image: answer.image, original: answer.original, frames: answer.frames } };
+    this.kept =
+      identity !== undefined && !leftOut ? { identity, pictures: { image: answer.image, original: answer.original, frames: answer.frames } } : undefined;
     return answer;
   }
 }
