@@ -100,26 +100,33 @@ describe('guardrails and original-size outputs', () => {
     deepEqual(code({ ...base, lowres: [-1, -2, -3] }), ['zero-map']);
     deepEqual(code({ ...base, lowres: [0.5, 0.5, 0.5] }), ['constant-map']);
     deepEqual(code({ ...base, lowres: [1, NaN, 3] }), ['non-finite-map']);
-    deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: [0, 0] }), ['zero-gradient']);
-    deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: [1, Infinity] }), ['non-finite-gradient']);
-    deepEqual(code({ ...base, lowres: [1, 2, 3], activation: [NaN] }), ['non-finite-activation']);
+    // A degenerate map is explained by its first cause: activation, then gradient.
+    deepEqual(code({ ...base, lowres: [0, 0, 0], gradient: [0, 0] }), ['zero-gradient']);
+    deepEqual(code({ ...base, lowres: [1, NaN, 3], gradient: [1, Infinity] }), ['non-finite-gradient']);
+    deepEqual(code({ ...base, lowres: [NaN, NaN], activation: [NaN], gradient: [NaN] }), ['non-finite-activation']);
     deepEqual(code({ ...base, lowres: [0, 0], activation: [0, 0] }), ['zero-activation']);
+    deepEqual(code({ ...base, lowres: [0.5, 0.5], activation: [1, 2], gradient: [0, 0] }), ['zero-gradient']);
+    // A map that shows something needs no cause: an ablation or score map does not read the
+    // gradient, so a zero or non-finite one there says nothing about it.
+    deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: [0, 0] }), []);
+    deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: [1, Infinity], activation: [NaN] }), []);
     // NaN first (no comparison ever sees it), -Infinity, and -0 (still zero).
     deepEqual(code({ ...base, lowres: [NaN, 1, 2] }), ['non-finite-map']);
-    deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: [-Infinity, 0] }), ['non-finite-gradient']);
-    deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: [-0, 0] }), ['zero-gradient']);
-    deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: Float32Array.of(0.5, NaN, -1) }), ['non-finite-gradient']);
+    deepEqual(code({ ...base, lowres: [NaN], gradient: [-Infinity, 0] }), ['non-finite-gradient']);
+    deepEqual(code({ ...base, lowres: [0, 0], gradient: [-0, 0] }), ['zero-gradient']);
+    deepEqual(code({ ...base, lowres: [NaN], gradient: Float32Array.of(0.5, NaN, -1) }), ['non-finite-gradient']);
     // Every lane of the four-lane sum, and the values after the last whole group of four.
     for (let at = 0; at < 11; at++) {
       const g = new Float32Array(11).fill(0.25);
       g[at] = at % 2 ? Infinity : NaN;
-      deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: g }), ['non-finite-gradient'], `non-finite value at ${at}`);
+      deepEqual(code({ ...base, lowres: [NaN], gradient: g }), ['non-finite-gradient'], `non-finite value at ${at}`);
     }
     // +Infinity and -Infinity in two lanes (their sum is NaN, not Infinity).
-    deepEqual(code({ ...base, lowres: [1, 2, 3], activation: Float32Array.of(Infinity, -Infinity, 1, 1) }), ['non-finite-activation']);
-    // Finite float64 values whose sum overflows are finite; a zero after non-zero values is not "all zero".
-    deepEqual(code({ ...base, lowres: [1, 2, 3], activation: Float64Array.of(1e308, 1e308, 1e308, 1e308, 1e308), gradient: [1, 0] }), []);
-    deepEqual(code({ ...base, lowres: [1, 2, 3], gradient: [0, 0, 0, 0, 0, 1e-30] }), []);
+    deepEqual(code({ ...base, lowres: [NaN], activation: Float32Array.of(Infinity, -Infinity, 1, 1) }), ['non-finite-activation']);
+    // Finite float64 values whose sum overflows are finite; a zero after non-zero values is not "all zero":
+    // neither is the cause, and the map's own warning is given.
+    deepEqual(code({ ...base, lowres: [0, 0], activation: Float64Array.of(1e308, 1e308, 1e308, 1e308, 1e308), gradient: [1, 0] }), ['zero-map']);
+    deepEqual(code({ ...base, lowres: [0, 0], gradient: [0, 0, 0, 0, 0, 1e-30] }), ['zero-map']);
   });
 
   it('warns when a model with open height and width runs a large photo at its own size, and says how to resize', async () => {

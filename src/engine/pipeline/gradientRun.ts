@@ -8,7 +8,7 @@ import type { ProviderAttempt, ProviderOptions } from '../runtime/providers';
 import type { SessionCache } from '../runtime/sessions';
 import type { DiskCache } from '../runtime/diskCache';
 import { recordModelRun } from '../runtime/modelRunCount';
-import { sessionDiskKey } from '../runtime/modelIdentity';
+import { lazySessionDiskKey } from '../runtime/modelIdentity';
 import { DataType } from '../onnx/types';
 import { elemTypeOf, modelKeyOf, toOrt, toPlain, type PlainTensor } from '../runtime/tapRunner';
 import { oneHotRows } from '../targets/cotangents';
@@ -62,9 +62,10 @@ export async function runGradient(
   const disk = ctx.sessions.disk;
   // The gradient graph's output names are cached on disk with it: a session opened from the
   // disk cache skips building the graph, and the names are all the run needs of it.
-  const diskKey = sessionDiskKey(model, disk, variantKey);
-  if (diskKey && !builtNames.has(key)) {
-    const names = disk?.details<Omit<GradientModel, 'bytes'>>(diskKey);
+  const diskKey = lazySessionDiskKey(model, disk, variantKey);
+  if (!builtNames.has(key)) {
+    const known = diskKey();
+    const names = known ? disk?.details<Omit<GradientModel, 'bytes'>>(known) : undefined;
     if (names) builtNames.set(key, names);
   }
   const lease = await ctx.sessions.acquire({
@@ -72,11 +73,14 @@ export async function runGradient(
     purpose: spec.top1InGraph ? 'explain-top1' : 'explain',
     variantKey,
     options: ctx.provider ?? {},
-    diskKey,
+    get diskKey() {
+      return diskKey();
+    },
     build: () => {
       const { bytes, ...names } = buildGradientModel(model, spec);
       builtNames.set(key, names);
-      if (diskKey) saveDetails(disk!, diskKey, names);
+      const known = diskKey();
+      if (known) saveDetails(disk!, known, names);
       return bytes;
     },
   });

@@ -9,7 +9,7 @@ import { serializeModel } from '../onnx/io';
 import { DataType } from '../onnx/types';
 import { tapCandidates } from '../surgery/tapCandidates';
 import { checkTappable, withTapOutputs } from '../surgery/taps';
-import { sessionDiskKey } from './modelIdentity';
+import { lazySessionDiskKey } from './modelIdentity';
 import { recordModelRun } from './modelRunCount';
 import type { ProviderAttempt, ProviderOptions } from './providers';
 import type { SessionCache } from './sessions';
@@ -127,12 +127,15 @@ function leaseTapSession(model: LoadedModel, cache: SessionCache, plan: TapSessi
   let byVariant = tappedOutputs.get(model);
   if (!byVariant) tappedOutputs.set(model, (byVariant = new Map()));
   const known = byVariant;
+  const diskKey = lazySessionDiskKey(model, cache.disk, plan.variantKey);
   return cache.acquire({
     modelKey: modelKeyOf(model),
     purpose: plan.purpose,
     variantKey: plan.variantKey,
     options: provider ?? {},
-    diskKey: sessionDiskKey(model, cache.disk, plan.variantKey),
+    get diskKey() {
+      return diskKey();
+    },
     build: () => {
       const tapped = withTapOutputs(model.proto, model.graph, plan.values);
       known.set(plan.variantKey, tapped.outputs);
