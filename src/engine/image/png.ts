@@ -20,7 +20,8 @@ export function crc32Js(data: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-const crc32: (data: Uint8Array) => number = (zlib as { crc32?: (d: Uint8Array) => number }).crc32 ?? crc32Js;
+/** zlib's CRC-32 where the runtime has it, else crcJs (PNG chunks: the writer here, the reader in pngFast.ts). */
+export const crc32: (data: Uint8Array) => number = (zlib as { crc32?: (d: Uint8Array) => number }).crc32 ?? crc32Js;
 
 const ADLER_MOD = 65521;
 /** Adler-32, the zlib stream's checksum. */
