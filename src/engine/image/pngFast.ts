@@ -7,7 +7,6 @@
 // file (a bad CRC, a truncated stream, extra bytes, a size over the pixel limit or 2048²), returns
 // undefined: sharp decodes it, or refuses it with its own words, as for every other format.
 import * as zlib from 'node:zlib';
-import type { RgbImage } from './decode';
 import { crc32 } from './png';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -20,11 +19,19 @@ const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 export const FAST_PATH_MAX_PIXELS = 2048 * 2048;
 const HARMLESS = new Set(['pHYs', 'tEXt', 'zTXt', 'iTXt', 'tIME', 'sRGB', 'gAMA', 'cHRM']);
 
+/** Interleaved 8-bit RGB and, when asked for, the alpha plane: decode.ts's RgbImage (not imported: decode.ts imports this). */
+export interface DecodedPng {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  alpha?: Uint8Array;
+}
+
 /**
  * The image, or undefined when this is not a PNG the fast path takes (sharp decodes it then).
  * `alpha`: also the alpha plane (255 for an RGB file), as decodeImageBuffer returns it.
  */
-export function decodeSimplePng(file: Uint8Array, maxPixels: number, alpha: boolean): RgbImage | undefined {
+export function decodeSimplePng(file: Uint8Array, maxPixels: number, alpha: boolean): DecodedPng | undefined {
   if (file.length < 8 + 25 + 12 || SIGNATURE.some((b, i) => file[i] !== b)) return undefined;
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   let width = 0;
@@ -130,12 +137,12 @@ function unfilter(raw: Uint8Array, width: number, height: number, bpp: number): 
   return out;
 }
 
-function rgbImage(data: Uint8Array, width: number, height: number, alpha: boolean): RgbImage {
+function rgbImage(data: Uint8Array, width: number, height: number, alpha: boolean): DecodedPng {
   return alpha ? { data, width, height, alpha: new Uint8Array(width * height).fill(255) } : { data, width, height };
 }
 
 /** RGBA rows → RGB, and the alpha plane when asked for (sharp's removeAlpha drops it, ensureAlpha keeps it). */
-function rgbaImage(rgba: Uint8Array, width: number, height: number, alpha: boolean): RgbImage {
+function rgbaImage(rgba: Uint8Array, width: number, height: number, alpha: boolean): DecodedPng {
   const n = width * height;
   const data = new Uint8Array(n * 3);
   const plane = alpha ? new Uint8Array(n) : undefined;
