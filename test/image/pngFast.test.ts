@@ -172,6 +172,13 @@ describe('the fast PNG path', () => {
     cases.push(['a bad CRC', badCrc]);
     cases.push(['bytes after IEND', Buffer.concat([good, Buffer.from('junk')])]);
     cases.push(['truncated', good.subarray(0, good.length - 30)]);
+    const parts = handmade(20, 10, 3, [2], [], 40);
+    const firstIdatEnd = 8 + 25 + 12 + 40;
+    cases.push([
+      'IDATs split by another chunk',
+      Buffer.concat([parts.subarray(0, firstIdatEnd), chunk('tEXt', Buffer.from('a\0b')), parts.subarray(firstIdatEnd)]),
+    ]);
+    ok(decodeSimplePng(parts, LIMIT, false), 'the same file with its IDATs together is taken');
     cases.push(['an unknown chunk', handmade(20, 10, 3, [1], [chunk('caBX', Buffer.from('x'))])]);
     for (const [what, file] of cases) equal(decodeSimplePng(file, LIMIT, false), undefined, what);
     equal(decodeSimplePng(good, 199, false), undefined, 'over the pixel limit');

@@ -1,8 +1,9 @@
 // A fast path for the PNG files datasets are made of: 8-bit RGB or RGBA, not interlaced, with no
-// chunk that could change the pixels (no colour profile, gamma, palette, transparency key or EXIF
-// orientation). Those decode here with zlib and the five row filters in a loop: 0.6–0.8 ms of CPU
-// for a 224² image against 1.9 ms through sharp (libvips' pipeline set-up and threads), which is
-// 3 % of a batch's CPU per image at ResNet-50 224² (issue 17). The pixels are the ones sharp
+// chunk that could change the pixels (no colour profile, palette, transparency key or EXIF
+// orientation; sRGB, gamma and chromaticity tags are fine: libvips reads them and applies none).
+// Those decode here with zlib and the five row filters in a loop: 0.6–0.8 ms of CPU for a 224²
+// image against 1.9 ms through sharp (libvips' pipeline set-up and threads), 2–3 % of a batch's
+// CPU per image at ResNet-50 224² (issue 17). The pixels are the ones sharp
 // gives, byte for byte (test/image/pngFast.test.ts). Anything else, and anything odd about the
 // file (a bad CRC, a truncated stream, extra bytes, a size over the pixel limit or 2048²), returns
 // undefined: sharp decodes it, or refuses it with its own words, as for every other format.
@@ -10,13 +11,13 @@ import * as zlib from 'node:zlib';
 import { crc32 } from './png';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-/** Chunks that never change the decoded pixels (libvips reads them into metadata at most). */
 /**
  * Larger images go to sharp: this path decodes on the calling thread, and a 2048² image already
  * holds it for ~30 ms, where sharp decodes off the event loop (the worker stays responsive to
  * cancellation and pings).
  */
 export const FAST_PATH_MAX_PIXELS = 2048 * 2048;
+/** Chunks that never change the decoded pixels (libvips reads them into metadata at most; test/image/pngFast.test.ts). */
 const HARMLESS = new Set(['pHYs', 'tEXt', 'zTXt', 'iTXt', 'tIME', 'sRGB', 'gAMA', 'cHRM']);
 
 /** Interleaved 8-bit RGB and, when asked for, the alpha plane: decode.ts's RgbImage (not imported: decode.ts imports this). */
@@ -41,6 +42,7 @@ export function decodeSimplePng(file: Uint8Array, maxPixels: number, alpha: bool
   let at = 8;
   let ended = false;
   let first = true;
+  let previous = '';
   while (at + 12 <= file.length) {
     const length = view.getUint32(at);
     const end = at + 12 + length;
@@ -59,6 +61,8 @@ export function decodeSimplePng(file: Uint8Array, maxPixels: number, alpha: bool
       channels = colour === 2 ? 3 : 4;
       if (width < 1 || height < 1 || width * height > Math.min(maxPixels, FAST_PATH_MAX_PIXELS)) return undefined;
     } else if (type === 'IDAT') {
+      // The image data is one run of IDAT chunks (PNG spec 5.6); data split by other chunks is odd.
+      if (idat.length && previous !== 'IDAT') return undefined;
       idat.push(body);
     } else if (type === 'IEND') {
       ended = end === file.length;
@@ -66,6 +70,7 @@ export function decodeSimplePng(file: Uint8Array, maxPixels: number, alpha: bool
     } else if (!HARMLESS.has(type)) {
       return undefined;
     }
+    previous = type;
     at = end;
   }
   if (!ended || !idat.length) return undefined;
