@@ -17,6 +17,8 @@ const freshCache = () => new DiskCache(mkdtempSync(join(tmpdir(), 'camlens-webgp
 const vulkanHere =
   process.platform === 'linux' &&
   ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'].some((d) => existsSync(join(d, 'libvulkan.so.1')));
+/** Where the probe is asked at all (on Linux without a Vulkan loader it answers without asking). */
+const askedHere = { skip: vulkanHere || process.platform !== 'linux' ? false : 'no Vulkan loader: the probe answers without asking' };
 const webgpuBuilt = ort.listSupportedBackends().some((b) => b.name === 'webgpu');
 
 describe('the WebGPU probe', () => {
@@ -29,34 +31,26 @@ describe('the WebGPU probe', () => {
     equal(probeReason('', ''), 'the WebGPU session could not be created');
   });
 
-  it(
-    'asks once per machine: the answer is kept in the disk cache, asked again after a week',
-    { skip: vulkanHere || process.platform !== 'linux' ? false : 'no Vulkan loader: the probe answers without asking' },
-    async () => {
-      const cache = freshCache();
-      let runs = 0;
-      const run: ProbeRunner = async () => (runs++, { usable: false, reason: 'No supported adapters', keep: true });
-      const now = Date.UTC(2026, 11, 5);
-      deepStrictEqual(await webgpuUsable({ cache, run, now }), { usable: false, reason: 'No supported adapters' });
-      deepStrictEqual(await webgpuUsable({ cache, run, now: now + 1000 }), { usable: false, reason: 'No supported adapters' });
-      equal(runs, 1, 'the second process reads the answer from the disk cache');
-      await webgpuUsable({ cache, run, now: now + PROBE_MAX_AGE_MS + 1 });
-      equal(runs, 2, 'a week-old answer is asked again');
-    },
-  );
+  it('asks once per machine: the answer is kept in the disk cache, asked again after a week', askedHere, async () => {
+    const cache = freshCache();
+    let runs = 0;
+    const run: ProbeRunner = async () => (runs++, { usable: false, reason: 'No supported adapters', keep: true });
+    const now = Date.UTC(2026, 11, 5);
+    deepStrictEqual(await webgpuUsable({ cache, run, now }), { usable: false, reason: 'No supported adapters' });
+    deepStrictEqual(await webgpuUsable({ cache, run, now: now + 1000 }), { usable: false, reason: 'No supported adapters' });
+    equal(runs, 1, 'the second process reads the answer from the disk cache');
+    await webgpuUsable({ cache, run, now: now + PROBE_MAX_AGE_MS + 1 });
+    equal(runs, 2, 'a week-old answer is asked again');
+  });
 
-  it(
-    'does not keep an answer the probe could not give (it did not start, or timed out)',
-    { skip: vulkanHere || process.platform !== 'linux' ? false : 'no Vulkan loader' },
-    async () => {
-      const cache = freshCache();
-      let runs = 0;
-      const run: ProbeRunner = async () => (runs++, { usable: false, reason: 'the WebGPU probe did not finish (SIGKILL)', keep: false });
-      await webgpuUsable({ cache, run });
-      await webgpuUsable({ cache, run });
-      equal(runs, 2);
-    },
-  );
+  it('does not keep an answer the probe could not give (it did not start, or timed out)', askedHere, async () => {
+    const cache = freshCache();
+    let runs = 0;
+    const run: ProbeRunner = async () => (runs++, { usable: false, reason: 'the WebGPU probe did not finish (SIGKILL)', keep: false });
+    await webgpuUsable({ cache, run });
+    await webgpuUsable({ cache, run });
+    equal(runs, 2);
+  });
 
   it(
     "a real probe answers in a child process, and an explanation on a machine without an adapter prints none of Dawn's lines",

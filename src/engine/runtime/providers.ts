@@ -61,13 +61,17 @@ function cudaInstalled(): boolean {
   }
 }
 
-export async function providerOrder(choice: ProviderChoice = 'auto'): Promise<Array<Exclude<ProviderChoice, 'auto'>>> {
+/** The providers to try for `choice`, best first and CPU last, and the GPU providers `auto` skipped and why. */
+export async function providerOrder(choice: ProviderChoice = 'auto'): Promise<{ order: Array<Exclude<ProviderChoice, 'auto'>>; skipped: ProviderAttempt[] }> {
   if (!PROVIDER_CHOICES.includes(choice)) {
     throw new CamLensError('BAD_ARGUMENT', `Unknown execution provider "${choice}"; choose one of ${PROVIDER_CHOICES.join(', ')}.`);
   }
-  if (choice === 'cpu') return ['cpu'];
-  if (choice === 'auto') return [...(await gpuCandidates()).candidates, 'cpu'];
-  return [choice, 'cpu'];
+  if (choice === 'cpu') return { order: ['cpu'], skipped: [] };
+  if (choice === 'auto') {
+    const gpu = await gpuCandidates();
+    return { order: [...gpu.candidates, 'cpu'], skipped: gpu.skipped };
+  }
+  return { order: [choice, 'cpu'], skipped: [] };
 }
 
 /**
@@ -119,9 +123,9 @@ export type SessionOpener = (provider: Exclude<ProviderChoice, 'auto'>, sessionO
 
 /** createSession with the opening step supplied: each provider in turn, CPU last, every failure kept. */
 export async function createSessionWith(open: SessionOpener, options: ProviderOptions = {}): Promise<CreatedSession> {
-  const choice = options.provider ?? 'auto';
-  const fallbacks: ProviderAttempt[] = choice === 'auto' ? [...(await gpuCandidates()).skipped] : [];
-  for (const provider of await providerOrder(choice)) {
+  const { order, skipped } = await providerOrder(options.provider);
+  const fallbacks: ProviderAttempt[] = [...skipped];
+  for (const provider of order) {
     try {
       const session = await open(provider, sessionOptions(provider, options));
       return { session, provider, fallbacks };
