@@ -77,7 +77,8 @@ export const GlobalAveragePool: GradientRule = (ctx) => {
     const n = b.op('Cast', [b.op('ReduceProd', [b.dimsOf(x, 2)], { keepdims: 0 })], { to: ctx.shapes.dtype(x) || 1 });
     count = b.op('Reciprocal', [n]);
   }
-  return [b.op('Mul', [b.op('Expand', [ctx.gy, b.shapeOf(x)]), count])];
+  // Scaled before it is spread over the plane: one multiply per channel, not per pixel (the same values).
+  return [b.op('Expand', [b.op('Mul', [ctx.gy, count]), b.shapeOf(x)])];
 };
 
 export const GlobalMaxPool: GradientRule = (ctx) => {
