@@ -16,7 +16,9 @@
 // adjacent pairs (plain, gradient model, panel, cli run in turn, BENCH_REPEATS times). And the
 // floor of a model run in a process of its own, as the panel's worker is: the plain forward plus
 // what a request and its answer cost on this machine (bench/lib/echo-child.cjs: a process that
-// holds its thread for the forward's time and answers, over the worker's kind of IPC).
+// holds its thread for the forward's time and answers, over the worker's kind of IPC), and with the
+// explanation's own model in place of the forward (ratio_floor_with_backward). ratio_panel_worker_total
+// is the panel request as the worker times it (timings_ms.total), the measure the CLI figure uses.
 // Usage: node esbuild.mjs && node bench/plain.mjs
 // Env: BENCH_REPEATS (11), BENCH_SIZES (224,512), BENCH_MODEL (resnet50|resnet18), BENCH_MODEL_PATH,
 // BENCH_LAYER, BENCH_SETTLE_MS (300: pause between sides, so that no side pays another's spinning threads;
@@ -160,7 +162,11 @@ try {
       // the floor: a worker that did nothing but the plain forward would still take this much
       ratio_floor_of_a_worker: ratio(side.plain.map((v, i) => v + side.ipc[i])),
       ratio_panel_vs_floor: Math.round(median(side.panel.map((v, i) => v / (side.plain[i] + side.ipc[i]))) * 1000) / 1000,
+      // the floor of a worker that ran the explanation's own model (forward + backward) and nothing else
+      ratio_floor_with_backward: ratio(side.gradient.map((v, i) => v + side.ipc[i])),
       ratio_panel_with_view: ratio(side.panelView),
+      // the panel request as the worker times it (timings_ms.total, as the CLI figure is): no IPC
+      ratio_panel_worker_total: ratio(side.panelTotal),
       ratio_panel_run: ratio(side.panelRun),
       ratio_cli_with_files: ratio(side.cli),
       ratio_cli_timings_total: ratio(side.cliTotal),

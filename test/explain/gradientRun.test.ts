@@ -1,10 +1,11 @@
 // The one gradient run explain() and the batch share: fed one-hot rows give the same gradients
 // as the in-graph top-1, row by row; the class count is required only where a class is fed.
-import { deepEqual, equal, notDeepEqual, rejects, throws } from 'node:assert/strict';
+import { deepEqual, equal, notDeepEqual, ok, rejects, throws } from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { CamLensError } from '../../src/engine/errors';
 import { analyseModel, type LoadedModel } from '../../src/engine/model';
-import type { GradientModelSpec } from '../../src/engine/pipeline/gradientModel';
+import { buildGradientModel, type GradientModelSpec } from '../../src/engine/pipeline/gradientModel';
+import { parseModel } from '../../src/engine/onnx/io';
 import { oneHotRows, requireClassCount, runGradient, staticClassCount } from '../../src/engine/pipeline/gradientRun';
 import { topIndices } from '../../src/engine/pipeline/predictions';
 import { SessionCache } from '../../src/engine/runtime/sessions';
@@ -56,6 +57,35 @@ describe('the gradient run', () => {
     const t = oneHotRows([1, 0], 3);
     deepEqual(t.dims, [2, 3]);
     deepEqual([...t.data], [0, 1, 0, 1, 0, 0]);
+  });
+});
+
+describe('the top-1 backward behind a classifier head', () => {
+  const nodesOf = (m: LoadedModel, s: GradientModelSpec) => parseModel(buildGradientModel(m, s).bytes).graph!.node;
+  for (const [what, m] of [
+    ['transB 1 (a Linear layer)', model],
+    ['transB 0, alpha 0.5', analyseModel(tinyCnn({ transB: 0, alpha: 0.5 }), 'memory://gradient-run/tiny-cnn-other-head.onnx')],
+  ] as const) {
+    it(`starts at the head's input with the best class's weight row: ${what}`, async () => {
+      const nodes = nodesOf(m, spec(true));
+      ok(
+        nodes.some((n) => n.name === 'camlens::top1/head/Gather'),
+        'the weight row is gathered',
+      );
+      equal(nodes.filter((n) => n.opType === 'Gemm').length, 1, 'no backward Gemm: only the forward head');
+      const top1 = await runGradient(m, ctx, spec(true), input);
+      const best = [0, 1, 2].map((r) => topIndices(top1.scores.subarray(r * 4, r * 4 + 4), 1)[0]);
+      const fed = await runGradient(m, ctx, spec(false), input, { classes: best, classCount: 4 });
+      deepEqual(fed.scores, top1.scores);
+      deepEqual(top1.gradients[layer].data, fed.gradients[layer].data);
+    });
+  }
+
+  it('is not taken where the backward graph needs the head: softmax, ReST, the logits as a layer', () => {
+    for (const s of [{ softmax: true }, { rest: true }, { layers: [layer, 'logits'] }]) {
+      const nodes = nodesOf(model, { ...spec(true), ...s });
+      ok(!nodes.some((n) => n.name?.startsWith('camlens::top1/head/')), JSON.stringify(s));
+    }
   });
 });
 

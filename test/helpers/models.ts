@@ -13,7 +13,8 @@ export function randomArray(n: number, seed = 1, scale = 0.5): Float32Array {
 }
 
 /** input [batch,3,32,32] → conv-relu → conv(stride 2)-relu → GAP → flatten → gemm(4 classes). */
-export function tinyCnn(): ModelProto {
+/** `head`: the Gemm's layout, PyTorch's Linear (weight [4, 16], transB 1, alpha 1) unless given. */
+export function tinyCnn(head: { transB?: 0 | 1; alpha?: number } = {}): ModelProto {
   const b = ModelBuilder.create(17);
   const x = b.input('input', DataType.FLOAT, ['batch', 3, 32, 32]);
   const w1 = b.floats('conv1.weight', [8, 3, 3, 3], randomArray(8 * 27, 1));
@@ -24,9 +25,10 @@ export function tinyCnn(): ModelProto {
   const r2 = b.op('Relu', [c2], {}, { name: '/block2/relu/Relu' });
   const gap = b.op('GlobalAveragePool', [r2], {}, { name: '/pool/GlobalAveragePool' });
   const flat = b.op('Flatten', [gap], { axis: 1 }, { name: '/Flatten' });
-  const wf = b.floats('fc.weight', [4, 16], randomArray(64, 3));
+  const transB = head.transB ?? 1;
+  const wf = b.floats('fc.weight', transB ? [4, 16] : [16, 4], randomArray(64, 3));
   const bf = b.floats('fc.bias', [4], randomArray(4, 4));
-  b.op('Gemm', [flat, wf, bf], { transB: 1, alpha: attr.float(1), beta: attr.float(1) }, { name: '/fc/Gemm', outputs: ['logits'] });
+  b.op('Gemm', [flat, wf, bf], { transB, alpha: attr.float(head.alpha ?? 1), beta: attr.float(1) }, { name: '/fc/Gemm', outputs: ['logits'] });
   b.output('logits', DataType.FLOAT, ['batch', 4]);
   return b.build();
 }
