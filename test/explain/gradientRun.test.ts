@@ -6,6 +6,7 @@ import { CamLensError } from '../../src/engine/errors';
 import { analyseModel, type LoadedModel } from '../../src/engine/model';
 import { buildGradientModel, type GradientModelSpec } from '../../src/engine/pipeline/gradientModel';
 import { parseModel } from '../../src/engine/onnx/io';
+import { ModelBuilder } from '../../src/engine/onnx/builder';
 import { oneHotRows, requireClassCount, runGradient, staticClassCount } from '../../src/engine/pipeline/gradientRun';
 import { topIndices } from '../../src/engine/pipeline/predictions';
 import { SessionCache } from '../../src/engine/runtime/sessions';
@@ -81,11 +82,25 @@ describe('the top-1 backward behind a classifier head', () => {
     });
   }
 
+  const headless = (nodes: ReturnType<typeof nodesOf>) => !nodes.some((n) => n.name?.startsWith('camlens::top1/head/'));
+
   it('is not taken where the backward graph needs the head: softmax, ReST, the logits as a layer', () => {
-    for (const s of [{ softmax: true }, { rest: true }, { layers: [layer, 'logits'] }]) {
-      const nodes = nodesOf(model, { ...spec(true), ...s });
-      ok(!nodes.some((n) => n.name?.startsWith('camlens::top1/head/')), JSON.stringify(s));
-    }
+    for (const s of [{ softmax: true }, { rest: true }, { layers: [layer, 'logits'] }])
+      ok(headless(nodesOf(model, { ...spec(true), ...s })), JSON.stringify(s));
+  });
+
+  it('is not taken where the bias depends on the input: its path is differentiated too', async () => {
+    const b = ModelBuilder.extend(tinyCnn());
+    const gemm = b.graph.node.find((n) => n.opType === 'Gemm')!;
+    gemm.input[2] = b.op('ReduceMean', [gemm.input[0]], { axes: [1], keepdims: 1 }, { name: '/fc/bias_from_input' });
+    // The ReduceMean is appended after the Gemm: moved before it, as a graph's order must be.
+    b.graph.node.splice(b.graph.node.indexOf(gemm), 0, b.graph.node.pop()!);
+    const m = analyseModel(b.build(), 'memory://gradient-run/tiny-cnn-bias-from-input.onnx');
+    ok(headless(nodesOf(m, spec(true))));
+    const top1 = await runGradient(m, ctx, spec(true), input);
+    const best = [0, 1, 2].map((r) => topIndices(top1.scores.subarray(r * 4, r * 4 + 4), 1)[0]);
+    const fed = await runGradient(m, ctx, spec(false), input, { classes: best, classCount: 4 });
+    deepEqual(top1.gradients[layer].data, fed.gradients[layer].data);
   });
 });
 

@@ -166,17 +166,19 @@ interface ClassifierHead {
  * one-hot cotangent of row n's best class c, dY[n, c]/dA[n, :] is alpha·B[c, :] (transB) or
  * alpha·B[:, c], a row of the weight. Gathering it replaces a product with the whole weight
  * (ResNet-50: 0.2–0.3 ms of a 0.5 ms backward, reading all 8 MB of the fc weight; a 21k-class
- * head's is 64 MB). Only the plain case: raw logits of a Gemm whose weight is an initializer,
- * nothing else asked of the backward graph (softmax, ReST, Hessian or other-rule passes).
+ * head's is 64 MB). Only the plain case: raw logits of a Gemm whose weight and bias are
+ * initializers, nothing else asked of the backward graph (softmax, ReST, Hessian or other-rule passes).
  */
 function classifierHead(model: LoadedModel, spec: GradientModelSpec): ClassifierHead | undefined {
   if (!spec.top1InGraph || spec.softmax || spec.rest || spec.hessianVectorProducts || spec.inputGradient) return undefined;
   if (spec.layers.includes(spec.output)) return undefined;
   const node = model.graph.producerOf(spec.output);
   if (!node || node.opType !== 'Gemm' || node.domain !== '' || attrInt(node.proto, 'transA', 0) !== 0) return undefined;
-  const [input, weight] = node.inputs;
+  const [input, weight, bias] = node.inputs;
   const w = model.graph.initializers.get(weight);
   if (!w || w.dataType !== DataType.FLOAT || w.dims.length !== 2) return undefined;
+  // A bias computed from the input (legal, if odd) would add its own path to the gradient.
+  if (bias && !model.graph.initializers.has(bias)) return undefined;
   if (model.shapes.get(spec.output)?.shape?.length !== 2) return undefined;
   return { input, output: spec.output, weight, transB: attrInt(node.proto, 'transB', 0) === 1, alpha: attrFloat(node.proto, 'alpha', 1) };
 }
