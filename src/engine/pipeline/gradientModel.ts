@@ -4,7 +4,8 @@
 // The target value is a graph output or any internal value (engine/targets); the cotangent
 // (which of its elements to explain) is either fed by the caller or, for the default "top-1" /
 // VALUE@max case, computed inside the graph as one-hot(argmax) per input row, so a single run
-// does prediction, forward and backward.
+// does prediction, forward and backward. Behind a classifier head (a Gemm) the top-1 backward
+// starts at the head's input, from the best class's row of the weight (classifierHead below).
 import { appendHessianVectorProducts, buildGradientGraph, type RuleSetName } from '../autodiff';
 import { ModelBuilder } from '../onnx/builder';
 import type { LoadedModel } from '../model';
@@ -83,12 +84,13 @@ export function buildGradientModel(model: LoadedModel, spec: GradientModelSpec):
   const inputName = model.graph.inputs[0];
   const layerWrt = spec.inputGradient === 'standard' && !spec.layers.includes(inputName) ? [...spec.layers, inputName] : spec.layers;
   const head = classifierHead(model, spec);
+  let seed: string | undefined;
   if (head) {
     const b = ModelBuilder.extend(proto);
-    head.seed = headSeed(b, head);
+    seed = headSeed(b, head);
     proto = b.build();
   }
-  const grad = buildGradientGraph(proto, { target: head?.input ?? target, wrt: layerWrt, shapes: model.shapes, ...(head ? { seed: head.seed } : {}) });
+  const grad = buildGradientGraph(proto, { target: head?.input ?? target, wrt: layerWrt, shapes: model.shapes, ...(seed ? { seed } : {}) });
   let extended = grad.model;
   let hessianVectorProducts: Record<string, string> | undefined;
   if (spec.hessianVectorProducts) {
@@ -157,8 +159,6 @@ interface ClassifierHead {
   /** B is [K, F] (transB 1: PyTorch's Linear) rather than [F, K]. */
   transB: boolean;
   alpha: number;
-  /** The value the backward graph is seeded with (headSeed). */
-  seed?: string;
 }
 
 /**
@@ -189,7 +189,7 @@ function classifierHead(model: LoadedModel, spec: GradientModelSpec): Classifier
  */
 function headSeed(b: ModelBuilder, head: ClassifierHead): string {
   const name = (s: string) => `${CAMLENS_PREFIX}top1/head/${s}`;
-  const best = b.op('ArgMax', [head.output], { axis: -1, keepdims: 0 }, { name: name('ArgMax') });
+  const best = b.op('ArgMax', [head.output], { axis: 1, keepdims: 0 }, { name: name('ArgMax') });
   const rows = head.transB
     ? b.op('Gather', [head.weight, best], { axis: 0 }, { name: name('Gather') })
     : b.op('Transpose', [b.op('Gather', [head.weight, best], { axis: 1 }, { name: name('Gather') })], { perm: [1, 0] }, { name: name('Transpose') });
