@@ -89,6 +89,18 @@ describe('the top-1 backward behind a classifier head', () => {
       ok(headless(nodesOf(model, { ...spec(true), ...s })), JSON.stringify(s));
   });
 
+  it('gives NaN gradients, not a clean map of some class, when the scores hold a NaN', async () => {
+    const proto = tinyCnn();
+    const bias = proto.graph!.initializer.find((t) => t.name === 'fc.bias')!;
+    bias.floatData = [0, Number.NaN, 0, 0];
+    bias.rawData = undefined;
+    const m = analyseModel(proto, 'memory://gradient-run/tiny-cnn-nan-bias.onnx');
+    ok(!headless(nodesOf(m, spec(true))));
+    const top1 = await runGradient(m, ctx, spec(true), input);
+    ok(top1.scores.some(Number.isNaN));
+    ok(top1.gradients[layer].data.every(Number.isNaN));
+  });
+
   it('is not taken where the bias depends on the input: its path is differentiated too', async () => {
     const b = ModelBuilder.extend(tinyCnn());
     const gemm = b.graph.node.find((n) => n.opType === 'Gemm')!;

@@ -159,6 +159,8 @@ interface ClassifierHead {
   /** B is [K, F] (transB 1: PyTorch's Linear) rather than [F, K]. */
   transB: boolean;
   alpha: number;
+  /** K, the number of classes. */
+  classes: number;
 }
 
 /**
@@ -180,7 +182,9 @@ function classifierHead(model: LoadedModel, spec: GradientModelSpec): Classifier
   // A bias computed from the input (legal, if odd) would add its own path to the gradient.
   if (bias && !model.graph.initializers.has(bias)) return undefined;
   if (model.shapes.get(spec.output)?.shape?.length !== 2) return undefined;
-  return { input, output: spec.output, weight, transB: attrInt(node.proto, 'transB', 0) === 1, alpha: attrFloat(node.proto, 'alpha', 1) };
+  const transB = attrInt(node.proto, 'transB', 0) === 1;
+  const classes = int64ToNumber(w.dims[transB ? 0 : 1]);
+  return { input, output: spec.output, weight, transB, alpha: attrFloat(node.proto, 'alpha', 1), classes };
 }
 
 /**
@@ -193,6 +197,11 @@ function headSeed(b: ModelBuilder, head: ClassifierHead): string {
   const rows = head.transB
     ? b.op('Gather', [head.weight, best], { axis: 0 }, { name: name('Gather') })
     : b.op('Transpose', [b.op('Gather', [head.weight, best], { axis: 1 }, { name: name('Gather') })], { perm: [1, 0] }, { name: name('Transpose') });
-  if (head.alpha === 1) return rows;
-  return b.op('Mul', [rows, b.floats(b.uniqueName(name('alpha')), [], [head.alpha])], {}, { name: name('Mul') });
+  const scaled = head.alpha === 1 ? rows : b.op('Mul', [rows, b.floats(b.uniqueName(name('alpha')), [], [head.alpha])], {}, { name: name('Mul') });
+  // Scores with a NaN (or ±Infinity) have no best class: the seed becomes NaN there, and the
+  // map's non-finite warning says so (ArgMax would still pick a class, and a clean-looking map).
+  const ones = b.floats(b.uniqueName(name('ones')), [head.classes, 1], new Float32Array(head.classes).fill(1));
+  const rowSum = b.op('MatMul', [head.output, ones], {}, { name: name('RowSum') });
+  const nanIfNotFinite = b.op('Sub', [rowSum, rowSum], {}, { name: name('NotFinite') });
+  return b.op('Add', [scaled, nanIfNotFinite], {}, { name: name('Seed') });
 }
