@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { inputReuse, loadModelInputReused, releaseInputs } from '../../src/engine/pipeline/inputCache';
+import { flushDeferred } from '../../src/engine/runtime/deferredWrites';
 import { loadForExplain } from '../../src/engine/pipeline/modelAndConfig';
 
 describe('input reuse', () => {
@@ -28,11 +29,37 @@ describe('input reuse', () => {
     const expected = first.tensor.slice();
     first.tensor.fill(0); // a caller filling its tensor must not change the next answer
     const second = await load(file);
-    deepEqual(counts(), { hits: c0.hits + 1, misses: c0.misses + 1 });
+    deepEqual(counts(), { hits: c0.hits + 1, misses: c0.misses + 1, spares: c0.spares });
     deepEqual(second.tensor, expected, 'the kept input was not changed through an earlier answer');
     const third = await load(file);
     ok(third.tensor !== second.tensor, 'each answer has a tensor of its own');
     deepEqual(third.rgb, second.rgb);
+  });
+
+  it('hands out the spare copy made after the last reply, once, and copies on the spot when there is none', async () => {
+    const file = join(dir, 'spare.png');
+    copyFileSync('demo/images/star_1.png', file);
+    const first = await load(file);
+    const expected = first.tensor.slice();
+    flushDeferred(); // the worker does this once no request is running
+    const c0 = counts();
+    const second = await load(file);
+    deepEqual(counts(), { hits: c0.hits + 1, misses: c0.misses, spares: c0.spares + 1 });
+    deepEqual(second.tensor, expected);
+    second.tensor.fill(7); // the spare is the caller's now: the kept input stays as it was
+    const third = await load(file); // no reply since: no spare, a copy made now
+    deepEqual(counts(), { hits: c0.hits + 2, misses: c0.misses, spares: c0.spares + 1 });
+    deepEqual(third.tensor, expected);
+    ok(third.tensor !== second.tensor);
+    flushDeferred();
+    const fourth = await load(file);
+    equal(counts().spares, c0.spares + 2);
+    deepEqual(fourth.tensor, expected, 'a spare made after a caller changed its tensor is the kept input, not that tensor');
+    ok(fourth.tensor !== third.tensor && fourth.tensor !== second.tensor);
+    third.tensor.fill(3);
+    fourth.tensor.fill(5);
+    flushDeferred();
+    deepEqual((await load(file)).tensor, expected);
   });
 
   it('reads the file again when it was replaced, and when the preprocessing differs', async () => {
@@ -65,6 +92,6 @@ describe('input reuse', () => {
       (e: Error) => ok(/could not be decoded/.test(e.message), e.message),
     );
     await load(file);
-    deepEqual(counts(), { hits: c0.hits + 1, misses: c0.misses + 2 }, 'a failed read leaves the kept input as it was');
+    deepEqual(counts(), { ...c0, hits: c0.hits + 1, misses: c0.misses + 2 }, 'a failed read leaves the kept input as it was');
   });
 });
