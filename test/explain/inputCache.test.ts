@@ -39,9 +39,13 @@ describe('input reuse', () => {
   it('hands out the spare copy made after the last reply, once, and copies on the spot when there is none', async () => {
     const file = join(dir, 'spare.png');
     copyFileSync('demo/images/star_1.png', file);
+    const c00 = counts();
     const first = await load(file);
     const expected = first.tensor.slice();
     flushDeferred(); // the worker does this once no request is running
+    await load(file);
+    deepEqual(counts(), { hits: c00.hits + 1, misses: c00.misses + 1, spares: c00.spares }, 'no spare for an input asked for once');
+    flushDeferred();
     const c0 = counts();
     const second = await load(file);
     deepEqual(counts(), { hits: c0.hits + 1, misses: c0.misses, spares: c0.spares + 1 });

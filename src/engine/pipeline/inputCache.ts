@@ -8,8 +8,8 @@
 // rewritten or replaced file is a miss) and everything preprocessing reads: the model input's name
 // and shape and the input config. Clips are never kept: a folder or list of frames can change
 // without the path it names changing. Each answer has a tensor of its own; its pictures are
-// shared, as ModelInput's are read-only. The copy a hit hands out is made after the previous
-// reply (a spare, runtime/deferredWrites.ts): copying into fresh memory on the request's path cost
+// shared, as ModelInput's are read-only. From the third request for an input on, the copy a hit
+// hands out was made after the previous reply (a spare, runtime/deferredWrites.ts): copying into fresh memory on the request's path cost
 // 0.14-0.24 ms at 224² and 1-1.9 ms at 512² (page faults on 0.6 / 3 MB, on cores the run just left).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -49,12 +49,13 @@ export async function loadModelInputReused(file: string, model: LoadedModel, con
   // The answer of a file that changed while it was read is kept under the old identity: the next
   // request sees the new identity and reads it again.
   lastInput = key !== undefined && !input.frames ? { key, input } : undefined;
-  if (!lastInput) return input;
-  prepareSpare(lastInput);
-  return copyOf(input);
+  return lastInput ? copyOf(input) : input;
 }
 
-/** After the reply, a copy for the next hit (if this input is still the kept one then). */
+/**
+ * After the reply, a copy for the next hit (if this input is still the kept one then). Made from
+ * the second request for an input on: a run of different files (the CLI's, a folder) never uses one.
+ */
 function prepareSpare(kept: KeptInput): void {
   if (kept.input.tensor.byteLength > SPARE_MAX_BYTES) return;
   afterReply(() => {
