@@ -9,9 +9,9 @@
 // and shape and the input config. Clips are never kept: a folder or list of frames can change
 // without the path it names changing. Each answer has a tensor of its own; its pictures are
 // shared, as ModelInput's are read-only. From the third request for an input on, the copy a hit
-// hands out was made after the previous reply (a spare, runtime/deferredWrites.ts): copying into
-// fresh memory on the request's path cost 0.22 ms at 224² and 0.61 ms at 512² (page faults on
-// 0.6 / 3 MB, on cores the run just left); with the spare, preprocess is 0.14-0.17 / 0.27 ms.
+// hands out was made after the previous reply (a spare, runtime/deferredWrites.ts). A copy into
+// fresh memory on the request's path (0.6 / 3 MB, on cores the run just left) made the panel's
+// preprocess step 0.22 ms at 224² and 0.61 ms at 512²; with the spare it is 0.14-0.17 / 0.27 ms.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { ModelConfig } from '../image/config';

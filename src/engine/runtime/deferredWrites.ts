@@ -2,7 +2,8 @@
 // model reads and checksums a file of hundreds of MB, which would otherwise hold up the run it
 // was made for. The worker flushes the queue when it is idle and before it shuts down; a process
 // without a worker loop gets a timer. A write that fails leaves the cache without the entry,
-// which only costs the next cold start its build: no request fails for it.
+// which only costs the next cold start its build: no request fails for it. Other work that need
+// not hold up an answer waits here too (the input cache's spare copy, pipeline/inputCache.ts).
 const queue: Array<() => void> = [];
 let timer: NodeJS.Timeout | undefined;
 
